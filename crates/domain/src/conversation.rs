@@ -1,0 +1,419 @@
+//! Conversations: messages with their direction, kind and delivery-status timeline, the 24-hour
+//! customer-service window (R20) and whether the first-message notice was sent (R15).
+
+use serde::{Deserialize, Serialize};
+use time::{Duration, OffsetDateTime};
+
+use crate::ids::{CandidateId, ChannelId, MessageId, TenantId};
+use crate::values::{LanguageCode, Pii, TemplateName, Wamid};
+
+/// The customer-service window after the candidate's last message (R20; fixed by WhatsApp).
+pub const SERVICE_WINDOW: Duration = Duration::hours(24);
+
+/// Direction of a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Direction {
+    /// From the candidate.
+    Inbound,
+    /// To the candidate.
+    Outbound,
+}
+
+/// What kind of message, without its content.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MessageKind {
+    /// Free text.
+    Text,
+    /// An approved template.
+    Template,
+    /// Interactive (reply buttons, lists) or a button reply.
+    Interactive,
+    /// Image, document, audio, video or sticker.
+    Media,
+    /// Location, contacts, reaction and other structured types.
+    Structured,
+    /// A type WhatsApp marks unsupported, or one this version does not know.
+    Unsupported,
+}
+
+impl MessageKind {
+    /// Stable name.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Text => "text",
+            Self::Template => "template",
+            Self::Interactive => "interactive",
+            Self::Media => "media",
+            Self::Structured => "structured",
+            Self::Unsupported => "unsupported",
+        }
+    }
+}
+
+/// Why an outbound message exists; the send policy's exceptions hinge on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Intent {
+    /// A recruiter's message (proactive or reply).
+    Regular,
+    /// The consent-request template (R10).
+    ConsentRequest,
+    /// The single confirmation after an objection (R14).
+    ObjectionConfirmation,
+    /// The answer to HELP / HILFE.
+    HelpReply,
+}
+
+impl Intent {
+    /// Stable name.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Regular => "regular",
+            Self::ConsentRequest => "consent_request",
+            Self::ObjectionConfirmation => "objection_confirmation",
+            Self::HelpReply => "help_reply",
+        }
+    }
+}
+
+/// A reply button offered to the candidate.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReplyButton {
+    /// Our payload, returned when tapped.
+    pub id: String,
+    /// Visible title (max. 20 characters at WhatsApp).
+    pub title: String,
+}
+
+/// The content of an outbound message. Texts are personal data (they are about the candidate).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum OutboundContent {
+    /// Free text (only inside the window).
+    Text {
+        /// The text.
+        body: Pii<String>,
+    },
+    /// An approved template with body parameters and quick-reply payloads.
+    Template {
+        /// Template name.
+        name: TemplateName,
+        /// Template language.
+        language: LanguageCode,
+        /// Body parameters `{{1}}`, `{{2}}`, ...
+        body_parameters: Vec<Pii<String>>,
+        /// Payloads for the template's quick-reply buttons, in order.
+        button_payloads: Vec<String>,
+    },
+    /// Interactive reply buttons (only inside the window).
+    Interactive {
+        /// Body text.
+        body: Pii<String>,
+        /// Up to three buttons.
+        buttons: Vec<ReplyButton>,
+    },
+}
+
+impl OutboundContent {
+    /// The message kind.
+    pub const fn kind(&self) -> MessageKind {
+        match self {
+            Self::Text { .. } => MessageKind::Text,
+            Self::Template { .. } => MessageKind::Template,
+            Self::Interactive { .. } => MessageKind::Interactive,
+        }
+    }
+
+    /// Whether WhatsApp allows it only inside the service window (everything but templates).
+    pub const fn is_free_form(&self) -> bool {
+        !matches!(self, Self::Template { .. })
+    }
+}
+
+/// Delivery status of an outbound message, ordered as a join-semilattice by rank: the effective
+/// status is the highest rank seen, so any order (and any duplicates) of status updates converge
+/// to the same result. `Failed` ranks above `Sent` but below `Delivered`/`Read`: a failure report
+/// loses against evidence of delivery.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryStatus {
+    /// In the outbox.
+    Queued,
+    /// Refused by the policy at dispatch time, or cancelled by an objection; never sent.
+    Cancelled,
+    /// The API call timed out after sending: it may or may not have reached WhatsApp.
+    Unknown,
+    /// Accepted by the API (we have a wamid).
+    Accepted,
+    /// WhatsApp sent it.
+    Sent,
+    /// Failed (with a WhatsApp error code).
+    Failed,
+    /// Delivered to the device.
+    Delivered,
+    /// Read.
+    Read,
+}
+
+impl DeliveryStatus {
+    /// Stable name.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Queued => "queued",
+            Self::Cancelled => "cancelled",
+            Self::Unknown => "unknown",
+            Self::Accepted => "accepted",
+            Self::Sent => "sent",
+            Self::Failed => "failed",
+            Self::Delivered => "delivered",
+            Self::Read => "read",
+        }
+    }
+
+    /// Parses the stable name.
+    pub fn parse(value: &str) -> Option<Self> {
+        Some(match value {
+            "queued" => Self::Queued,
+            "cancelled" => Self::Cancelled,
+            "unknown" => Self::Unknown,
+            "accepted" => Self::Accepted,
+            "sent" => Self::Sent,
+            "failed" => Self::Failed,
+            "delivered" => Self::Delivered,
+            "read" => Self::Read,
+            _ => return None,
+        })
+    }
+}
+
+/// One observation of a status (from the API answer or a webhook).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct StatusObservation {
+    /// The status.
+    pub status: DeliveryStatus,
+    /// When the provider says it happened.
+    pub at: OffsetDateTime,
+    /// WhatsApp error code for `Failed`.
+    pub error_code: Option<i64>,
+}
+
+/// The status history of one message: the earliest time of each status and the effective status.
+/// Merging is commutative, associative and idempotent.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatusTimeline {
+    entries: Vec<StatusObservation>,
+}
+
+impl StatusTimeline {
+    /// A timeline with one observation.
+    pub fn starting(status: DeliveryStatus, at: OffsetDateTime) -> Self {
+        let mut t = Self::default();
+        t.observe(StatusObservation { status, at, error_code: None });
+        t
+    }
+
+    /// Adds an observation. Returns whether the effective status changed.
+    pub fn observe(&mut self, obs: StatusObservation) -> bool {
+        let before = self.effective();
+        match self.entries.iter_mut().find(|e| e.status == obs.status) {
+            Some(existing) => {
+                // keep the earliest time; among equal times the lowest error code, so the
+                // result does not depend on arrival order
+                if (obs.at, obs.error_code) < (existing.at, existing.error_code) {
+                    *existing = obs;
+                }
+            }
+            None => {
+                self.entries.push(obs);
+                self.entries.sort_by_key(|e| e.status);
+            }
+        }
+        self.effective() != before
+    }
+
+    /// The effective status (highest rank seen).
+    pub fn effective(&self) -> Option<DeliveryStatus> {
+        self.entries.last().map(|e| e.status)
+    }
+
+    /// The observation of a status, if seen.
+    pub fn get(&self, status: DeliveryStatus) -> Option<&StatusObservation> {
+        self.entries.iter().find(|e| e.status == status)
+    }
+
+    /// All observations, by rank.
+    pub fn entries(&self) -> &[StatusObservation] {
+        &self.entries
+    }
+}
+
+/// A stored message. Only `body` is content; everything else is metadata that stays readable
+/// to the system (and is encrypted-at-rest or not according to the persistence adapter's rules).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Message {
+    /// Id.
+    pub id: MessageId,
+    /// Tenant.
+    pub tenant: TenantId,
+    /// Candidate.
+    pub candidate: CandidateId,
+    /// Channel it went through.
+    pub channel: ChannelId,
+    /// Direction.
+    pub direction: Direction,
+    /// Kind.
+    pub kind: MessageKind,
+    /// For outbound messages: why it was sent.
+    pub intent: Option<Intent>,
+    /// The content, as JSON-able data (text, template parameters, media reference).
+    pub body: Pii<MessageBody>,
+    /// Provider id (wamid), once known.
+    pub provider_id: Option<Wamid>,
+    /// The wamid this message replies to (`context.id`).
+    pub reply_to: Option<Wamid>,
+    /// Server time of creation.
+    pub created_at: OffsetDateTime,
+    /// Provider timestamp (inbound: when the candidate sent it).
+    pub provider_at: Option<OffsetDateTime>,
+    /// Delivery status history (outbound).
+    pub status: StatusTimeline,
+}
+
+/// The content of a stored message, inbound or outbound.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum MessageBody {
+    /// Outbound content as sent.
+    Outbound(OutboundContent),
+    /// Inbound content as received.
+    Inbound(crate::inbound::InboundContent),
+}
+
+/// Conversation state kept on the candidate: the window and the notice.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConversationState {
+    /// Provider timestamp of the last inbound *user* message (not templates, not receipts).
+    pub last_inbound_at: Option<OffsetDateTime>,
+    /// When the Art. 13 / Art. 21(4) notice was last sent (R15).
+    pub notice_sent_at: Option<OffsetDateTime>,
+    /// Last activity in either direction (for archiving, R25).
+    pub last_activity_at: Option<OffsetDateTime>,
+    /// Outbound messages sent (accepted by the API) so far.
+    pub outbound_count: u32,
+}
+
+impl ConversationState {
+    /// Records an inbound user message at the provider's timestamp. Out-of-order arrivals never
+    /// move the window backwards.
+    pub fn record_inbound(&mut self, provider_at: OffsetDateTime) {
+        self.last_inbound_at = Some(self.last_inbound_at.map_or(provider_at, |t| t.max(provider_at)));
+        self.touch(provider_at);
+    }
+
+    /// Records activity.
+    pub fn touch(&mut self, at: OffsetDateTime) {
+        self.last_activity_at = Some(self.last_activity_at.map_or(at, |t| t.max(at)));
+    }
+
+    /// End of the customer-service window, if it was ever opened.
+    pub fn window_open_until(&self) -> Option<OffsetDateTime> {
+        self.last_inbound_at.map(|t| t + SERVICE_WINDOW)
+    }
+
+    /// Whether free-form messages are allowed at `now` (R20).
+    pub fn window_open_at(&self, now: OffsetDateTime) -> bool {
+        self.window_open_until().is_some_and(|until| now < until)
+    }
+
+    /// Whether the next business message is the first of a conversation and must carry the notice
+    /// (R15): no notice was ever sent.
+    pub fn needs_notice(&self) -> bool {
+        self.notice_sent_at.is_none()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use time::macros::datetime;
+
+    fn status() -> impl Strategy<Value = DeliveryStatus> {
+        proptest::sample::select(vec![
+            DeliveryStatus::Queued,
+            DeliveryStatus::Accepted,
+            DeliveryStatus::Sent,
+            DeliveryStatus::Delivered,
+            DeliveryStatus::Read,
+            DeliveryStatus::Failed,
+        ])
+    }
+
+    fn observation() -> impl Strategy<Value = StatusObservation> {
+        (status(), 0i64..1000, proptest::option::of(prop_oneof![Just(131_026i64), Just(131_047), Just(131_049)]))
+            .prop_map(|(status, secs, code)| StatusObservation {
+                status,
+                at: datetime!(2025-01-01 00:00 UTC) + Duration::seconds(secs),
+                error_code: if status == DeliveryStatus::Failed { code } else { None },
+            })
+    }
+
+    #[test]
+    fn read_without_delivered_still_converges_to_read() {
+        let mut t = StatusTimeline::starting(DeliveryStatus::Queued, datetime!(2025-01-01 00:00 UTC));
+        assert!(t.observe(StatusObservation { status: DeliveryStatus::Read, at: datetime!(2025-01-01 00:05 UTC), error_code: None }));
+        assert!(!t.observe(StatusObservation { status: DeliveryStatus::Sent, at: datetime!(2025-01-01 00:01 UTC), error_code: None }));
+        assert_eq!(t.effective(), Some(DeliveryStatus::Read));
+    }
+
+    #[test]
+    fn failure_beats_sent_but_not_delivery() {
+        let mut t = StatusTimeline::default();
+        t.observe(StatusObservation { status: DeliveryStatus::Sent, at: datetime!(2025-01-01 00:00 UTC), error_code: None });
+        t.observe(StatusObservation { status: DeliveryStatus::Failed, at: datetime!(2025-01-01 00:01 UTC), error_code: Some(131_026) });
+        assert_eq!(t.effective(), Some(DeliveryStatus::Failed));
+        assert_eq!(t.get(DeliveryStatus::Failed).and_then(|o| o.error_code), Some(131_026));
+        t.observe(StatusObservation { status: DeliveryStatus::Delivered, at: datetime!(2025-01-01 00:02 UTC), error_code: None });
+        assert_eq!(t.effective(), Some(DeliveryStatus::Delivered));
+    }
+
+    #[test]
+    fn window_is_24h_from_last_inbound_and_never_moves_back() {
+        let mut c = ConversationState::default();
+        assert!(!c.window_open_at(datetime!(2025-01-01 00:00 UTC)));
+        c.record_inbound(datetime!(2025-01-02 10:00 UTC));
+        c.record_inbound(datetime!(2025-01-01 10:00 UTC)); // late arrival of an older message
+        assert_eq!(c.window_open_until(), Some(datetime!(2025-01-03 10:00 UTC)));
+        assert!(c.window_open_at(datetime!(2025-01-03 09:59:59 UTC)));
+        assert!(!c.window_open_at(datetime!(2025-01-03 10:00 UTC)));
+    }
+
+    proptest! {
+        #[test]
+        fn status_order_and_duplicates_do_not_matter(
+            observations in proptest::collection::vec(observation(), 1..12),
+            seed in any::<u64>(),
+            dup in any::<prop::sample::Index>(),
+        ) {
+            let mut reference = StatusTimeline::default();
+            for o in &observations { reference.observe(*o); }
+
+            let mut shuffled = observations.clone();
+            shuffled.push(*dup.get(&observations));
+            // deterministic Fisher-Yates with an LCG
+            let mut state = seed;
+            for i in (1..shuffled.len()).rev() {
+                state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+                let j = usize::try_from(state >> 33).unwrap() % (i + 1);
+                shuffled.swap(i, j);
+            }
+            let mut other = StatusTimeline::default();
+            for o in &shuffled { other.observe(*o); }
+            prop_assert_eq!(&other, &reference);
+            let max = observations.iter().map(|o| o.status).max();
+            prop_assert_eq!(reference.effective(), max);
+        }
+    }
+}

@@ -1,0 +1,374 @@
+//! Domain events: one for every state change, carrying ids, enums and rule codes, never message
+//! text, numbers or names (R34). The audit adapter turns them into hash-chained entries; the
+//! persistence adapter writes them in the same transaction as the change.
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use crate::candidate::{CandidateSource, ErasureReason, HoldReason, ProcessEndReason, RestrictionReason};
+use crate::consent::{CaptureChannel, ConsentMethodKind, Purpose};
+use crate::conversation::{DeliveryStatus, Intent, MessageKind};
+use crate::ids::{
+    CandidateId, ChannelId, ConsentRequestId, HoldId, LegalTextId, MessageId, OutboxId, ReviewId, StaffId,
+    SubjectRequestId, TenantId,
+};
+use crate::legal::LegalTextKind;
+use crate::objection::ObjectionScope;
+use crate::policy::{Exception, RefusalCode};
+use crate::rules::Rule;
+use crate::subject_request::SubjectRequestKind;
+use crate::tenant::Actor;
+
+/// What was read, for audited content reads (R33).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ContentKind {
+    /// The message history.
+    Messages,
+    /// The Art. 15/20 export.
+    Export,
+    /// A message under objection review.
+    ReviewMessage,
+    /// A media file.
+    Media,
+}
+
+impl ContentKind {
+    /// Stable name.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Messages => "messages",
+            Self::Export => "export",
+            Self::ReviewMessage => "review_message",
+            Self::Media => "media",
+        }
+    }
+}
+
+/// Counts of a retention run (R28).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RetentionCounts {
+    /// Candidates examined.
+    pub examined: u64,
+    /// Restricted in this run.
+    pub restricted: u64,
+    /// Erased in this run.
+    pub erased: u64,
+    /// Kept because of a legal hold although otherwise due.
+    pub held: u64,
+}
+
+/// A state change. Variants hold only ids, enums, codes, counts and times; every string is a
+/// `&'static str` from a fixed list, so no personal data can be put into an event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum DomainEvent {
+    /// A tenant was created.
+    TenantCreated,
+    /// Retention or messaging settings changed.
+    SettingsChanged,
+    /// A channel (number) was registered.
+    ChannelRegistered {
+        /// The channel.
+        channel: ChannelId,
+    },
+    /// The DPO approved the channel (R1).
+    ChannelApproved {
+        /// The channel.
+        channel: ChannelId,
+        /// Review date.
+        review_at: OffsetDateTime,
+    },
+    /// The approval was revoked.
+    ChannelApprovalRevoked {
+        /// The channel.
+        channel: ChannelId,
+    },
+    /// A legal text version was published.
+    LegalTextPublished {
+        /// The text.
+        text: LegalTextId,
+        /// Its kind.
+        kind: LegalTextKind,
+        /// Whether it requires re-consent.
+        material: bool,
+    },
+    /// Templates were synced from the provider.
+    TemplatesSynced {
+        /// The channel.
+        channel: ChannelId,
+        /// How many.
+        count: u32,
+    },
+    /// A candidate record was created.
+    CandidateCreated {
+        /// Their channel.
+        channel: ChannelId,
+        /// Source.
+        source: CandidateSource,
+        /// Whether a suppression entry applied at once (R17).
+        suppressed: bool,
+    },
+    /// A consent request was queued (R10).
+    ConsentRequested {
+        /// The request.
+        request: ConsentRequestId,
+        /// Purpose.
+        purpose: Purpose,
+        /// The message carrying it.
+        message: MessageId,
+    },
+    /// Consent was granted (R4, R5).
+    ConsentGranted {
+        /// Purpose.
+        purpose: Purpose,
+        /// Method.
+        method: ConsentMethodKind,
+        /// Capture channel.
+        capture_channel: CaptureChannel,
+    },
+    /// The candidate declined a consent request.
+    ConsentDeclined {
+        /// Purpose.
+        purpose: Purpose,
+        /// The request.
+        request: ConsentRequestId,
+    },
+    /// Consent was withdrawn or expired (R8, R9, R13).
+    ConsentWithdrawn {
+        /// Purpose.
+        purpose: Purpose,
+    },
+    /// An objection took effect (R11-R13).
+    ObjectionRecorded {
+        /// `whatsapp`, `staff`, `review` or `suppression` ([`crate::objection::ObjectionSource::as_str`]).
+        source: &'static str,
+        /// Why the classifier decided so (`keyword`, `phrase`, `opt_out_button`), if it did.
+        classifier: Option<&'static str>,
+        /// Scope.
+        scope: ObjectionScope,
+    },
+    /// A possible objection was sent to review (R16).
+    ObjectionReviewOpened {
+        /// The review.
+        review: ReviewId,
+        /// Due.
+        due_at: OffsetDateTime,
+    },
+    /// A review was resolved.
+    ObjectionReviewResolved {
+        /// The review.
+        review: ReviewId,
+        /// Whether it was confirmed as an objection.
+        confirmed: bool,
+    },
+    /// An opt-in keyword lifted the objection (R14).
+    ObjectionLifted,
+    /// The suppression list got an entry (R17).
+    SuppressionAdded {
+        /// Scope.
+        scope: ObjectionScope,
+    },
+    /// Queued messages of the candidate were cancelled (R12).
+    OutboxCancelled,
+    /// A message was queued after a permitted decision.
+    MessageQueued {
+        /// The message.
+        message: MessageId,
+        /// Its outbox entry.
+        outbox: OutboxId,
+        /// Why.
+        intent: Intent,
+        /// Kind.
+        kind: MessageKind,
+        /// Exception used, if any.
+        exception: Option<Exception>,
+    },
+    /// A send was refused (at request or dispatch time).
+    SendRefused {
+        /// Refusal code.
+        code: RefusalCode,
+        /// Why it was asked for.
+        intent: Intent,
+        /// Whether the dispatcher (not the request) refused.
+        at_dispatch: bool,
+        /// The message, if it had been queued.
+        message: Option<MessageId>,
+    },
+    /// The provider accepted a message.
+    MessageSent {
+        /// The message.
+        message: MessageId,
+        /// Whether it carried the first-message notice (R15).
+        notice: bool,
+    },
+    /// The provider refused a message permanently.
+    MessageFailed {
+        /// The message.
+        message: MessageId,
+        /// WhatsApp code, if any.
+        code: Option<i64>,
+    },
+    /// The outcome of a send is unknown (timeout after sending).
+    MessageOutcomeUnknown {
+        /// The message.
+        message: MessageId,
+    },
+    /// A delivery status changed (not audited: not a compliance decision).
+    MessageStatusChanged {
+        /// The message.
+        message: MessageId,
+        /// New effective status.
+        status: DeliveryStatus,
+    },
+    /// An inbound message was stored (not audited: content flow, not a decision).
+    InboundReceived {
+        /// The message.
+        message: MessageId,
+        /// Kind.
+        kind: MessageKind,
+    },
+    /// The candidate asked for help.
+    HelpRequested,
+    /// The application process ended.
+    ProcessEnded {
+        /// Reason.
+        reason: ProcessEndReason,
+    },
+    /// A legal hold was set (R26).
+    LegalHoldSet {
+        /// The hold.
+        hold: HoldId,
+        /// Why.
+        reason: HoldReason,
+    },
+    /// A legal hold was released.
+    LegalHoldReleased {
+        /// The hold.
+        hold: HoldId,
+    },
+    /// Processing was restricted.
+    CandidateRestricted {
+        /// Why.
+        reason: RestrictionReason,
+    },
+    /// Personal data was erased and the candidate key destroyed (R27).
+    CandidateErased {
+        /// Why.
+        reason: ErasureReason,
+    },
+    /// An erasure request was deferred by the claims window (R31).
+    ErasureDeferred {
+        /// Until.
+        until: OffsetDateTime,
+    },
+    /// A data-subject request was opened.
+    SubjectRequestOpened {
+        /// The request.
+        request: SubjectRequestId,
+        /// Kind.
+        kind: SubjectRequestKind,
+        /// Due.
+        due_at: OffsetDateTime,
+    },
+    /// A request was extended.
+    SubjectRequestExtended {
+        /// The request.
+        request: SubjectRequestId,
+        /// New due date.
+        due_at: OffsetDateTime,
+    },
+    /// A request was closed.
+    SubjectRequestClosed {
+        /// The request.
+        request: SubjectRequestId,
+        /// `fulfilled` or `refused_in_part`.
+        status: &'static str,
+    },
+    /// Content was read by a tenant user (R33).
+    ContentRead {
+        /// What.
+        what: ContentKind,
+    },
+    /// A retention run finished (R28).
+    RetentionRun {
+        /// Whether it only previewed.
+        dry_run: bool,
+        /// Counts.
+        counts: RetentionCounts,
+    },
+    /// An API token was issued.
+    TokenIssued {
+        /// The staff identity it belongs to.
+        staff: StaffId,
+    },
+}
+
+impl DomainEvent {
+    /// The action name of the audit entry (`consent.granted`, ...).
+    pub const fn action(&self) -> &'static str {
+        match self {
+            Self::TenantCreated => "tenant.created",
+            Self::SettingsChanged => "tenant.settings_changed",
+            Self::ChannelRegistered { .. } => "channel.registered",
+            Self::ChannelApproved { .. } => "channel.approved",
+            Self::ChannelApprovalRevoked { .. } => "channel.approval_revoked",
+            Self::LegalTextPublished { .. } => "legal_text.published",
+            Self::TemplatesSynced { .. } => "templates.synced",
+            Self::CandidateCreated { .. } => "candidate.created",
+            Self::ConsentRequested { .. } => "consent.requested",
+            Self::ConsentGranted { .. } => "consent.granted",
+            Self::ConsentDeclined { .. } => "consent.declined",
+            Self::ConsentWithdrawn { .. } => "consent.withdrawn",
+            Self::ObjectionRecorded { .. } => "objection.recorded",
+            Self::ObjectionReviewOpened { .. } => "objection.review_opened",
+            Self::ObjectionReviewResolved { .. } => "objection.review_resolved",
+            Self::ObjectionLifted => "objection.lifted",
+            Self::SuppressionAdded { .. } => "suppression.added",
+            Self::OutboxCancelled => "outbox.cancelled",
+            Self::MessageQueued { .. } => "message.queued",
+            Self::SendRefused { .. } => "message.refused",
+            Self::MessageSent { .. } => "message.sent",
+            Self::MessageFailed { .. } => "message.failed",
+            Self::MessageOutcomeUnknown { .. } => "message.outcome_unknown",
+            Self::MessageStatusChanged { .. } => "message.status_changed",
+            Self::InboundReceived { .. } => "message.received",
+            Self::HelpRequested => "candidate.help_requested",
+            Self::ProcessEnded { .. } => "process.ended",
+            Self::LegalHoldSet { .. } => "legal_hold.set",
+            Self::LegalHoldReleased { .. } => "legal_hold.released",
+            Self::CandidateRestricted { .. } => "candidate.restricted",
+            Self::CandidateErased { .. } => "candidate.erased",
+            Self::ErasureDeferred { .. } => "erasure.deferred",
+            Self::SubjectRequestOpened { .. } => "subject_request.opened",
+            Self::SubjectRequestExtended { .. } => "subject_request.extended",
+            Self::SubjectRequestClosed { .. } => "subject_request.closed",
+            Self::ContentRead { .. } => "content.read",
+            Self::RetentionRun { .. } => "retention.run",
+            Self::TokenIssued { .. } => "token.issued",
+        }
+    }
+
+    /// Whether the event is compliance-relevant and goes into the audit log. Delivery statuses and
+    /// plain inbound messages are not decisions; they stay out so the hot path stays light.
+    pub const fn audited(&self) -> bool {
+        !matches!(self, Self::MessageStatusChanged { .. } | Self::InboundReceived { .. })
+    }
+}
+
+/// An event with its context: who, about whom, when, and which rule decided.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct EventEnvelope {
+    /// Tenant.
+    pub tenant: TenantId,
+    /// The candidate it concerns (pseudonymous id), if any.
+    pub subject: Option<CandidateId>,
+    /// Who caused it.
+    pub actor: Actor,
+    /// Server time.
+    pub at: OffsetDateTime,
+    /// The rule that made the decision, where one was made.
+    pub rule: Option<Rule>,
+    /// The event.
+    pub event: DomainEvent,
+}

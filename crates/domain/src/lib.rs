@@ -1,0 +1,57 @@
+//! # hoheit-domain — the heart of the hexagon
+//!
+//! Pure Rust, no I/O: every compliance rule of hoheit that can be decided without a database or
+//! a network is decided here, and tested here. Adapters plug into the [`ports`]; the server wires
+//! them together.
+//!
+//! - Values and ids: [`values`], [`ids`] (parse, don't validate; personal data is [`values::Pii`]
+//!   and never prints in `Debug`).
+//! - Tenant, channel and the DPO's approval: [`tenant`] (R1, R2).
+//! - Legal texts and their versions: [`legal`] (R5-R7).
+//! - The candidate aggregate: [`candidate`] (lifecycle, process, legal holds).
+//! - Consent per purpose: [`consent`] (R3-R10). Objection and its classifier: [`objection`],
+//!   [`classifier`] (R11-R18).
+//! - Conversations, message status and the 24-hour window: [`conversation`] (R15, R20).
+//! - The send decision: [`policy`] (RULES.md "Send decision").
+//! - Retention: [`retention`] (R23-R28). Subject requests: [`subject_request`] (R29-R32).
+//! - Events for the audit log: [`events`] (R34). Rule ids: [`rules`].
+//! - Ports and use cases: [`ports`], [`usecases`].
+//!
+//! A backend developer decides a send like this (see also `examples/decide_send.rs`):
+//!
+//! ```
+//! use hoheit_domain::policy::{Draft, OutboundPolicy, RefusalCode, SendContext};
+//! use hoheit_domain::conversation::{Intent, OutboundContent};
+//! use hoheit_domain::testing::fixtures;
+//!
+//! let world = fixtures::World::new();
+//! let candidate = world.candidate(); // no consent yet
+//! let content = OutboundContent::Text { body: "Hallo!".into() };
+//! let draft = Draft { content: &content, intent: Intent::Regular, notice_appended: true };
+//! let refusal = OutboundPolicy::decide(&world.send_context(&candidate), &draft, world.now).unwrap_err();
+//! assert_eq!(refusal.code, RefusalCode::ConsentMissing);
+//! assert_eq!(refusal.code.as_str(), "consent_missing");
+//! ```
+
+pub mod calendar;
+pub mod candidate;
+pub mod classifier;
+pub mod consent;
+pub mod conversation;
+pub mod events;
+pub mod ids;
+pub mod inbound;
+pub mod legal;
+pub mod objection;
+pub mod policy;
+pub mod ports;
+pub mod retention;
+pub mod rules;
+pub mod subject_request;
+pub mod template;
+pub mod tenant;
+pub mod usecases;
+pub mod values;
+
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;

@@ -1,0 +1,434 @@
+//! Ports: the traits the adapters implement. Few and coarse: a store, the messaging gateway,
+//! the clock and id generation. Each is a contract; the doc comments say what an implementation
+//! MUST do. Held as `Arc<dyn Port>`.
+
+use std::time::Duration as StdDuration;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use time::{Duration, OffsetDateTime};
+use uuid::Uuid;
+
+use crate::candidate::Candidate;
+use crate::conversation::{Intent, Message, OutboundContent, StatusObservation};
+use crate::events::EventEnvelope;
+use crate::ids::{CandidateId, ChannelId, MessageId, OutboxId, SubjectRequestId, TenantId};
+use crate::inbound::ContactKey;
+use crate::legal::{LegalText, LegalTextCatalogue};
+use crate::objection::Suppression;
+use crate::subject_request::SubjectRequest;
+use crate::template::{Template, TemplateCatalogue};
+use crate::tenant::{Channel, Tenant};
+use crate::values::{PhoneNumber, WaUserId, Wamid};
+
+/// The wall clock. Time is a parameter so tests control it.
+pub trait Clock: Send + Sync {
+    /// Now, in UTC.
+    fn now(&self) -> OffsetDateTime;
+}
+
+/// Source of new ids (UUIDv7 in production, sequential in tests).
+pub trait IdGenerator: Send + Sync {
+    /// A new unique id.
+    fn next_uuid(&self) -> Uuid;
+}
+
+/// Everything about a tenant that decisions need: settings, channels, legal texts, templates.
+/// Small and read often: adapters may cache it (and MUST invalidate on a committed change).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TenantConfig {
+    /// The tenant.
+    pub tenant: Tenant,
+    /// Its channels.
+    pub channels: Vec<Channel>,
+    /// Its legal texts.
+    pub legal_texts: LegalTextCatalogue,
+    /// Its templates.
+    pub templates: TemplateCatalogue,
+}
+
+impl TenantConfig {
+    /// A channel of this tenant.
+    pub fn channel(&self, id: ChannelId) -> Option<&Channel> {
+        self.channels.iter().find(|c| c.id == id)
+    }
+}
+
+/// One outbox entry: a permitted message waiting to be sent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutboxEntry {
+    /// Id.
+    pub id: OutboxId,
+    /// Tenant.
+    pub tenant: TenantId,
+    /// Candidate.
+    pub candidate: CandidateId,
+    /// Channel to send through.
+    pub channel: ChannelId,
+    /// The stored message (status `Queued`).
+    pub message: MessageId,
+    /// What to send.
+    pub content: OutboundContent,
+    /// Why.
+    pub intent: Intent,
+    /// Whether the first-message notice was appended.
+    pub notice_appended: bool,
+    /// Created.
+    pub created_at: OffsetDateTime,
+    /// Attempts so far.
+    pub attempts: u32,
+    /// Not to be sent before.
+    pub not_before: OffsetDateTime,
+}
+
+/// A change to the outbox.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum OutboxChange {
+    /// Add an entry; visible to the dispatcher only after the commit.
+    Enqueue(OutboxEntry),
+    /// Cancel every pending entry of the candidate, on every channel (R12). Their messages get
+    /// status `Cancelled`.
+    CancelPending {
+        /// The candidate.
+        candidate: CandidateId,
+    },
+    /// The entry is done (sent, refused at dispatch, or failed permanently): remove it.
+    Complete {
+        /// The entry.
+        id: OutboxId,
+    },
+    /// Try again later (transient failure), releasing the lease.
+    Retry {
+        /// The entry.
+        id: OutboxId,
+        /// Earliest next attempt.
+        not_before: OffsetDateTime,
+        /// Attempts so far.
+        attempts: u32,
+    },
+}
+
+/// A change to a candidate.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum CandidateChange {
+    /// A new candidate (version 0). The store indexes its contact keys (blind index).
+    Insert(Box<Candidate>),
+    /// Replace the stored aggregate if its version is still `expected_version`; the stored version
+    /// becomes `expected_version + 1`.
+    Update {
+        /// The new state.
+        candidate: Box<Candidate>,
+        /// The version that was loaded.
+        expected_version: u64,
+    },
+    /// Erase (R27): delete the candidate's messages, media and contact index, destroy the
+    /// candidate key, and keep `tombstone` (content-free) in place of the aggregate.
+    Erase {
+        /// The content-free tombstone.
+        tombstone: Box<Candidate>,
+        /// The version that was loaded.
+        expected_version: u64,
+    },
+}
+
+/// A change to a message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum MessageChange {
+    /// Store a new message. For inbound messages the provider id MUST be unique per tenant: a
+    /// second insert of the same id fails the whole commit with [`StoreError::Duplicate`].
+    Insert(Box<Message>),
+    /// The provider accepted an outbound message.
+    Accepted {
+        /// The message.
+        id: MessageId,
+        /// The wamid.
+        provider_id: Wamid,
+        /// When.
+        at: OffsetDateTime,
+    },
+    /// Merge a status into the message's timeline (commutative: any order converges).
+    Status {
+        /// The message.
+        id: MessageId,
+        /// The observation.
+        observation: StatusObservation,
+    },
+    /// Merge a status into the timeline of the message with this provider id. Unknown provider ids
+    /// are ignored (statuses of messages sent by other systems).
+    StatusByProviderId {
+        /// The wamid.
+        provider_id: Wamid,
+        /// The observation.
+        observation: StatusObservation,
+    },
+}
+
+/// Tenant configuration changes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum ConfigChange {
+    /// Insert or replace the tenant (settings).
+    Tenant(Box<Tenant>),
+    /// Insert or replace a channel (with its approval).
+    Channel(Box<Channel>),
+    /// Add a legal text version (immutable once published).
+    LegalText(Box<LegalText>),
+    /// Replace a channel's synced templates.
+    Templates {
+        /// The channel.
+        channel: ChannelId,
+        /// Its templates.
+        templates: Vec<Template>,
+    },
+}
+
+/// Everything one use case changes, committed atomically: state, audit events and outbox.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ChangeSet {
+    /// Tenant configuration.
+    pub config: Vec<ConfigChange>,
+    /// Candidates.
+    pub candidates: Vec<CandidateChange>,
+    /// Messages.
+    pub messages: Vec<MessageChange>,
+    /// Outbox.
+    pub outbox: Vec<OutboxChange>,
+    /// Suppression entries to add (R17), keyed by contact.
+    pub suppressions: Vec<(ContactKey, Suppression)>,
+    /// Subject requests to insert or replace.
+    pub subject_requests: Vec<SubjectRequest>,
+    /// Events: the audited ones become audit entries in the same transaction.
+    pub events: Vec<EventEnvelope>,
+}
+
+impl ChangeSet {
+    /// Whether nothing would be written.
+    pub fn is_empty(&self) -> bool {
+        self.config.is_empty()
+            && self.candidates.is_empty()
+            && self.messages.is_empty()
+            && self.outbox.is_empty()
+            && self.suppressions.is_empty()
+            && self.subject_requests.is_empty()
+            && self.events.is_empty()
+    }
+
+    /// Appends another change set.
+    pub fn extend(&mut self, other: Self) {
+        self.config.extend(other.config);
+        self.candidates.extend(other.candidates);
+        self.messages.extend(other.messages);
+        self.outbox.extend(other.outbox);
+        self.suppressions.extend(other.suppressions);
+        self.subject_requests.extend(other.subject_requests);
+        self.events.extend(other.events);
+    }
+}
+
+/// What a commit did beyond the obvious.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CommitReport {
+    /// Outbox entries cancelled by `CancelPending`.
+    pub outbox_cancelled: u32,
+    /// Status observations that matched no message.
+    pub statuses_unmatched: u32,
+}
+
+/// Store failures. Messages carry no personal data.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StoreError {
+    /// An optimistic-lock check failed: reload and decide again.
+    #[error("the record was changed concurrently")]
+    Conflict,
+    /// A unique key exists already (inbound provider id, legal text version, ...).
+    #[error("duplicate: {0}")]
+    Duplicate(&'static str),
+    /// Referenced record missing.
+    #[error("not found: {0}")]
+    NotFound(&'static str),
+    /// Stored data cannot be decrypted or decoded (tampering, wrong key, swapped ciphertext).
+    #[error("stored data is corrupt or cannot be decrypted: {0}")]
+    Corrupt(String),
+    /// The database is unavailable or failed; retrying may help.
+    #[error("storage unavailable: {0}")]
+    Unavailable(String),
+}
+
+/// The store: loads what a decision needs and commits change sets atomically.
+///
+/// Contract for every implementation (the shared store test suite checks it):
+/// - every method is scoped to one tenant: data of another tenant is never returned or changed;
+/// - [`Store::commit`] applies all of a [`ChangeSet`] in one transaction or nothing of it; audited
+///   events become audit entries in that transaction; outbox entries become visible on commit;
+/// - personal data is stored encrypted; erasure destroys the candidate key;
+/// - errors are [`StoreError`]s without personal data.
+#[cfg_attr(feature = "mocks", mockall::automock)]
+#[async_trait]
+pub trait Store: Send + Sync {
+    /// The tenant's configuration, or `None` if the tenant does not exist.
+    async fn tenant_config(&self, tenant: TenantId) -> Result<Option<TenantConfig>, StoreError>;
+
+    /// A candidate (also an erased tombstone), or `None`.
+    async fn candidate(&self, tenant: TenantId, id: CandidateId) -> Result<Option<Candidate>, StoreError>;
+
+    /// The candidate with this contact key (phone or BSUID), or `None`. MUST use the blind index,
+    /// never a clear-text number.
+    async fn candidate_by_contact(&self, tenant: TenantId, key: &ContactKey) -> Result<Option<Candidate>, StoreError>;
+
+    /// The suppression entry for this contact (R17), or `None`.
+    async fn suppression(&self, tenant: TenantId, key: &ContactKey) -> Result<Option<Suppression>, StoreError>;
+
+    /// A message by id.
+    async fn message(&self, tenant: TenantId, id: MessageId) -> Result<Option<Message>, StoreError>;
+
+    /// A message by provider id (wamid), or `None`.
+    async fn message_by_provider_id(&self, tenant: TenantId, provider_id: &Wamid) -> Result<Option<Message>, StoreError>;
+
+    /// The candidate's messages, oldest first.
+    async fn messages(&self, tenant: TenantId, candidate: CandidateId) -> Result<Vec<Message>, StoreError>;
+
+    /// The candidate's pending outbox entries.
+    async fn pending_outbox(&self, tenant: TenantId, candidate: CandidateId) -> Result<Vec<OutboxEntry>, StoreError>;
+
+    /// Candidates whose retention decision may have changed by `now` (their next due time has
+    /// passed), at most `limit`, ordered by due time.
+    async fn retention_due(&self, tenant: TenantId, now: OffsetDateTime, limit: u32) -> Result<Vec<CandidateId>, StoreError>;
+
+    /// The tenant's subject requests (of one candidate if given).
+    async fn subject_requests(
+        &self,
+        tenant: TenantId,
+        candidate: Option<CandidateId>,
+    ) -> Result<Vec<SubjectRequest>, StoreError>;
+
+    /// One subject request.
+    async fn subject_request(&self, tenant: TenantId, id: SubjectRequestId) -> Result<Option<SubjectRequest>, StoreError>;
+
+    /// Applies a change set atomically (see the trait docs).
+    async fn commit(&self, tenant: TenantId, changes: ChangeSet) -> Result<CommitReport, StoreError>;
+}
+
+/// The outbox as the dispatcher sees it.
+#[cfg_attr(feature = "mocks", mockall::automock)]
+#[async_trait]
+pub trait OutboxQueue: Send + Sync {
+    /// Claims up to `limit` due entries (`not_before <= now`, not leased or lease expired) for
+    /// `lease`; a claimed entry is invisible to other claimers until the lease expires or it is
+    /// completed/retried. Across tenants.
+    async fn claim(&self, now: OffsetDateTime, lease: Duration, limit: u32) -> Result<Vec<OutboxEntry>, StoreError>;
+
+    /// Releases the leases of the given entries (graceful shutdown) without counting an attempt.
+    async fn release(&self, ids: &[OutboxId]) -> Result<(), StoreError>;
+}
+
+/// Whom to send to: a number, or the business-scoped user id when the number is hidden.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", content = "value", rename_all = "snake_case")]
+pub enum Recipient {
+    /// E.164 number.
+    Phone(PhoneNumber),
+    /// Business-scoped user id.
+    User(WaUserId),
+}
+
+/// The provider's receipt of an accepted message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SendReceipt {
+    /// The wamid.
+    pub provider_id: Wamid,
+}
+
+/// Why the gateway could not send. `code` is WhatsApp's numeric error code where one was given.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum GatewayError {
+    /// 131047: more than 24 h since the user's last message. Permanent for this message.
+    #[error("outside the customer-service window")]
+    WindowClosed {
+        /// WhatsApp code.
+        code: Option<i64>,
+    },
+    /// Throughput or pair-rate limit: retry after the given time.
+    #[error("rate limited")]
+    RateLimited {
+        /// When to retry, if the provider said.
+        retry_after: Option<StdDuration>,
+        /// WhatsApp code.
+        code: Option<i64>,
+    },
+    /// 131026 and similar: the recipient cannot receive it. Permanent.
+    #[error("undeliverable")]
+    Undeliverable {
+        /// WhatsApp code.
+        code: Option<i64>,
+    },
+    /// 132xxx: template missing, paused, parameters wrong. Permanent.
+    #[error("template rejected")]
+    TemplateRejected {
+        /// WhatsApp code.
+        code: Option<i64>,
+    },
+    /// Other permanent refusal of this message (131049, 131050, 131051, 4xx).
+    #[error("rejected by the provider")]
+    Rejected {
+        /// WhatsApp code.
+        code: Option<i64>,
+    },
+    /// The channel itself is broken (bad API key, number blocked, payment). Permanent until fixed.
+    #[error("channel failure")]
+    ChannelFailure {
+        /// WhatsApp code or HTTP status.
+        code: Option<i64>,
+    },
+    /// 5xx, connection failure before sending. Retry.
+    #[error("transient provider failure")]
+    Transient {
+        /// WhatsApp code or HTTP status.
+        code: Option<i64>,
+    },
+    /// Timed out after the request was sent: it may have been delivered. Do not retry blindly.
+    #[error("outcome unknown")]
+    OutcomeUnknown,
+    /// No gateway is configured for this channel.
+    #[error("channel not configured")]
+    NotConfigured,
+}
+
+impl GatewayError {
+    /// Whether retrying later may succeed.
+    pub const fn is_transient(&self) -> bool {
+        matches!(self, Self::RateLimited { .. } | Self::Transient { .. })
+    }
+
+    /// The WhatsApp code, if any.
+    pub const fn code(&self) -> Option<i64> {
+        match self {
+            Self::WindowClosed { code }
+            | Self::RateLimited { code, .. }
+            | Self::Undeliverable { code }
+            | Self::TemplateRejected { code }
+            | Self::Rejected { code }
+            | Self::ChannelFailure { code }
+            | Self::Transient { code } => *code,
+            Self::OutcomeUnknown | Self::NotConfigured => None,
+        }
+    }
+}
+
+/// Sends WhatsApp messages through the provider.
+///
+/// Contract: `send` MUST either return the provider's id of an accepted message or a
+/// [`GatewayError`] that says truthfully whether the message may have gone out
+/// ([`GatewayError::OutcomeUnknown`]); it MUST NOT retry permanent errors; errors carry no
+/// personal data.
+#[cfg_attr(feature = "mocks", mockall::automock)]
+#[async_trait]
+pub trait MessagingGateway: Send + Sync {
+    /// Sends a message through the channel's number.
+    async fn send(&self, channel: ChannelId, to: &Recipient, content: &OutboundContent) -> Result<SendReceipt, GatewayError>;
+
+    /// Marks an inbound message as read.
+    async fn mark_read(&self, channel: ChannelId, provider_id: &Wamid) -> Result<(), GatewayError>;
+}

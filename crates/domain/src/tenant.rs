@@ -1,0 +1,358 @@
+//! The employer (tenant, the controller) and its WhatsApp channels with the DPO's approval
+//! (R1, R2). No approval, no sending; an approval expires at its review date or when revoked.
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use crate::calendar::add_months;
+use crate::ids::{ChannelId, StaffId, TenantId};
+use crate::retention::RetentionSettings;
+use crate::values::{InvalidValue, LanguageCode, PhoneNumber, TemplateName};
+
+/// Who acts through the API. Each role except `Operator` is bound to one tenant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// The platform operator (processor): manages tenants, never sees content.
+    Operator,
+    /// The tenant's administrator.
+    Admin,
+    /// The tenant's data-protection officer.
+    Dpo,
+    /// A recruiter of the tenant.
+    Recruiter,
+}
+
+impl Role {
+    /// Stable name.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Operator => "operator",
+            Self::Admin => "admin",
+            Self::Dpo => "dpo",
+            Self::Recruiter => "recruiter",
+        }
+    }
+
+    /// Parses the stable name.
+    pub fn parse(value: &str) -> Result<Self, InvalidValue> {
+        match value {
+            "operator" => Ok(Self::Operator),
+            "admin" => Ok(Self::Admin),
+            "dpo" => Ok(Self::Dpo),
+            "recruiter" => Ok(Self::Recruiter),
+            _ => Err(InvalidValue::new("role", "expected operator, admin, dpo or recruiter")),
+        }
+    }
+}
+
+/// Who caused a state change. Goes into every domain event and audit entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Actor {
+    /// hoheit itself (scheduler, dispatcher, policy).
+    System,
+    /// A person using the API.
+    Staff {
+        /// The person's id.
+        id: StaffId,
+        /// The role they acted in.
+        role: Role,
+    },
+    /// The candidate, through a WhatsApp message or button.
+    Candidate,
+}
+
+/// Tenant-wide settings beyond retention.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessagingSettings {
+    /// How many consent-request messages may be sent before consent (R10: 1-2, default 2).
+    pub consent_request_limit: u8,
+    /// Business days until an objection review is due (R16, default 1).
+    pub objection_review_business_days: u32,
+    /// Months until a legal hold must be reviewed (R26, default 6).
+    pub legal_hold_review_months: u32,
+    /// Months until a channel approval must be reviewed (R1, default 12).
+    pub approval_review_months: u32,
+}
+
+impl Default for MessagingSettings {
+    fn default() -> Self {
+        Self {
+            consent_request_limit: 2,
+            objection_review_business_days: 1,
+            legal_hold_review_months: 6,
+            approval_review_months: 12,
+        }
+    }
+}
+
+impl MessagingSettings {
+    /// Checks the ranges of RULES.md "Defaults".
+    pub fn validate(&self) -> Result<(), InvalidValue> {
+        if !(1..=2).contains(&self.consent_request_limit) {
+            return Err(InvalidValue::new("consent_request_limit", "must be 1 or 2"));
+        }
+        if !(1..=10).contains(&self.objection_review_business_days) {
+            return Err(InvalidValue::new("objection_review_business_days", "must be 1 to 10"));
+        }
+        if !(1..=12).contains(&self.legal_hold_review_months) {
+            return Err(InvalidValue::new("legal_hold_review_months", "must be 1 to 12"));
+        }
+        if !(1..=24).contains(&self.approval_review_months) {
+            return Err(InvalidValue::new("approval_review_months", "must be 1 to 24"));
+        }
+        Ok(())
+    }
+}
+
+/// An employer using hoheit. Its name is that of a company, not personal data.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tenant {
+    /// Id.
+    pub id: TenantId,
+    /// The employer's name as candidates know it (R19: the opt-in names the business).
+    pub name: String,
+    /// Contact for privacy questions (the DPO's mailbox), given in HELP answers.
+    pub privacy_contact: Option<String>,
+    /// Link to the privacy notice, used in the first-message notice (R15).
+    pub privacy_notice_url: Option<String>,
+    /// Retention settings (R23-R28).
+    pub retention: RetentionSettings,
+    /// Messaging settings.
+    pub messaging: MessagingSettings,
+    /// When the tenant was created.
+    pub created_at: OffsetDateTime,
+}
+
+impl Tenant {
+    /// A tenant with privacy-by-default settings (R36).
+    pub fn new(id: TenantId, name: &str, now: OffsetDateTime) -> Result<Self, InvalidValue> {
+        let name = name.trim();
+        if name.is_empty() || name.chars().count() > 200 {
+            return Err(InvalidValue::new("tenant name", "1-200 characters"));
+        }
+        Ok(Self {
+            id,
+            name: name.to_owned(),
+            privacy_contact: None,
+            privacy_notice_url: None,
+            retention: RetentionSettings::default(),
+            messaging: MessagingSettings::default(),
+            created_at: now,
+        })
+    }
+
+    /// The Art. 13 / Art. 21(4) notice appended to the first free-form message of a conversation
+    /// (R15), in German or English.
+    pub fn first_message_notice(&self, language: &LanguageCode) -> String {
+        let link = self.privacy_notice_url.as_deref().unwrap_or("");
+        if language.primary() == "en" {
+            format!(
+                "\n\n{}: you can object to messages on WhatsApp at any time, informally: just reply STOP. Privacy notice: {}",
+                self.name, link
+            )
+        } else {
+            format!(
+                "\n\n{}: Sie können Nachrichten über WhatsApp jederzeit formlos widersprechen: antworten Sie einfach STOPP. Datenschutzhinweise: {}",
+                self.name, link
+            )
+        }
+    }
+}
+
+/// The consent-request template of a channel (R10).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConsentTemplate {
+    /// Template name at 360Dialog.
+    pub name: TemplateName,
+    /// Its language.
+    pub language: LanguageCode,
+}
+
+/// A document the DPO reviewed for the approval (privacy notice version, DPA, DPIA, ...).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReviewedDocument {
+    /// What it is (`privacy_notice`, `dpa_360dialog`, ...).
+    pub name: String,
+    /// Which version.
+    pub version: String,
+}
+
+/// The DPO's sign-off of WhatsApp as a channel (R1).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChannelApproval {
+    /// Who approved (the DPO, by name: the approval is the DPO's professional act).
+    pub approver_name: String,
+    /// The staff account that recorded it.
+    pub recorded_by: StaffId,
+    /// When.
+    pub approved_at: OffsetDateTime,
+    /// The DPIA or threshold-analysis reference.
+    pub dpia_reference: String,
+    /// Documents reviewed, with versions.
+    pub documents: Vec<ReviewedDocument>,
+    /// When it must be reviewed again; the approval lapses then.
+    pub review_at: OffsetDateTime,
+    /// When it was revoked, if it was.
+    pub revoked_at: Option<OffsetDateTime>,
+}
+
+/// Why an approval cannot be recorded.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ApprovalError {
+    /// Only a DPO may approve.
+    #[error("only the data-protection officer can approve a channel")]
+    NotDpo,
+    /// Missing approver name or DPIA reference, or no documents.
+    #[error("approval needs approver name, DPIA reference and at least one reviewed document")]
+    Incomplete,
+    /// The review date is in the past.
+    #[error("review date must be in the future")]
+    ReviewInPast,
+}
+
+impl ChannelApproval {
+    /// Records an approval. `role` must be [`Role::Dpo`]; `review_at` defaults to approval plus the
+    /// tenant's review period.
+    pub fn record(
+        role: Role,
+        recorded_by: StaffId,
+        approver_name: &str,
+        dpia_reference: &str,
+        documents: Vec<ReviewedDocument>,
+        review_at: Option<OffsetDateTime>,
+        settings: &MessagingSettings,
+        now: OffsetDateTime,
+    ) -> Result<Self, ApprovalError> {
+        if role != Role::Dpo {
+            return Err(ApprovalError::NotDpo);
+        }
+        let approver_name = approver_name.trim();
+        let dpia_reference = dpia_reference.trim();
+        if approver_name.is_empty()
+            || dpia_reference.is_empty()
+            || documents.is_empty()
+            || documents.iter().any(|d| d.name.trim().is_empty() || d.version.trim().is_empty())
+        {
+            return Err(ApprovalError::Incomplete);
+        }
+        let review_at = review_at.unwrap_or_else(|| add_months(now, settings.approval_review_months));
+        if review_at <= now {
+            return Err(ApprovalError::ReviewInPast);
+        }
+        Ok(Self {
+            approver_name: approver_name.to_owned(),
+            recorded_by,
+            approved_at: now,
+            dpia_reference: dpia_reference.to_owned(),
+            documents,
+            review_at,
+            revoked_at: None,
+        })
+    }
+
+    /// Whether the approval allows sending at `now`.
+    pub fn is_valid_at(&self, now: OffsetDateTime) -> bool {
+        self.revoked_at.is_none() && self.approved_at <= now && now < self.review_at
+    }
+}
+
+/// A tenant's WhatsApp business number, connected through 360Dialog. The API key lives in the
+/// adapter's secret store, not here.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Channel {
+    /// Id.
+    pub id: ChannelId,
+    /// Owner.
+    pub tenant: TenantId,
+    /// The business number (the employer's, not personal data of a candidate).
+    pub display_phone_number: PhoneNumber,
+    /// Meta's phone number id, used to route webhooks.
+    pub phone_number_id: String,
+    /// The template that asks for consent.
+    pub consent_template: ConsentTemplate,
+    /// The DPO's approval, if any.
+    pub approval: Option<ChannelApproval>,
+    /// When it was registered.
+    pub created_at: OffsetDateTime,
+}
+
+impl Channel {
+    /// Whether the channel may send at `now` (R1).
+    pub fn is_approved_at(&self, now: OffsetDateTime) -> bool {
+        self.approval.as_ref().is_some_and(|a| a.is_valid_at(now))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::Duration;
+    use time::macros::datetime;
+    use uuid::Uuid;
+
+    fn docs() -> Vec<ReviewedDocument> {
+        vec![ReviewedDocument { name: "privacy_notice".into(), version: "v3".into() }]
+    }
+
+    #[test]
+    fn only_a_dpo_can_approve() {
+        let err = ChannelApproval::record(
+            Role::Admin,
+            StaffId::from_uuid(Uuid::nil()),
+            "Dr. Datenschutz",
+            "DSFA-2025-01",
+            docs(),
+            None,
+            &MessagingSettings::default(),
+            datetime!(2025-01-01 00:00 UTC),
+        )
+        .unwrap_err();
+        assert_eq!(err, ApprovalError::NotDpo);
+    }
+
+    #[test]
+    fn approval_expires_at_review_date_and_on_revocation() {
+        let now = datetime!(2025-01-31 00:00 UTC);
+        let mut approval = ChannelApproval::record(
+            Role::Dpo,
+            StaffId::from_uuid(Uuid::nil()),
+            "Dr. Datenschutz",
+            "DSFA-2025-01",
+            docs(),
+            None,
+            &MessagingSettings::default(),
+            now,
+        )
+        .unwrap();
+        assert_eq!(approval.review_at, datetime!(2026-01-31 00:00 UTC));
+        assert!(approval.is_valid_at(now + Duration::days(300)));
+        assert!(!approval.is_valid_at(datetime!(2026-01-31 00:00 UTC)));
+        approval.revoked_at = Some(now + Duration::days(1));
+        assert!(!approval.is_valid_at(now + Duration::days(2)));
+    }
+
+    #[test]
+    fn incomplete_approval_is_rejected() {
+        let err = ChannelApproval::record(
+            Role::Dpo,
+            StaffId::from_uuid(Uuid::nil()),
+            "Dr. Datenschutz",
+            " ",
+            docs(),
+            None,
+            &MessagingSettings::default(),
+            datetime!(2025-01-01 00:00 UTC),
+        )
+        .unwrap_err();
+        assert_eq!(err, ApprovalError::Incomplete);
+    }
+
+    #[test]
+    fn messaging_settings_ranges() {
+        assert!(MessagingSettings::default().validate().is_ok());
+        let bad = MessagingSettings { consent_request_limit: 3, ..MessagingSettings::default() };
+        assert!(bad.validate().is_err());
+    }
+}

@@ -1,0 +1,536 @@
+//! Value types. Each is parsed once at the edge ("parse, don't validate"): a value that exists is
+//! valid. Types that hold personal data print nothing useful in `Debug` and have no `Display`, so
+//! they cannot slip into a log line by accident.
+
+use std::fmt;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use sha2::{Digest, Sha256};
+
+/// Personal data (a message text, a name, an IP address). `Debug` prints `<redacted>`; the value
+/// is read only through [`Pii::expose`], at the place that really needs it.
+#[derive(Clone, PartialEq, Eq, Hash, Default)]
+pub struct Pii<T>(T);
+
+impl<T> Pii<T> {
+    /// Wraps personal data.
+    pub const fn new(value: T) -> Self {
+        Self(value)
+    }
+
+    /// Reads the personal data. Call sites are where personal data flows: keep them few.
+    pub const fn expose(&self) -> &T {
+        &self.0
+    }
+
+    /// Unwraps the personal data.
+    pub fn into_inner(self) -> T {
+        self.0
+    }
+}
+
+impl<T> fmt::Debug for Pii<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+impl<T: Serialize> Serialize for Pii<T> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(serializer)
+    }
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Pii<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        T::deserialize(deserializer).map(Pii)
+    }
+}
+
+impl From<&str> for Pii<String> {
+    fn from(value: &str) -> Self {
+        Pii(value.to_owned())
+    }
+}
+
+impl From<String> for Pii<String> {
+    fn from(value: String) -> Self {
+        Pii(value)
+    }
+}
+
+/// Why a phone number was rejected.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PhoneNumberError {
+    /// Nothing but separators.
+    #[error("phone number is empty")]
+    Empty,
+    /// A character that is neither a digit nor an allowed separator (space, `-`, `/`, `.`, `(`, `)`).
+    #[error("phone number contains a character that is not a digit or separator")]
+    InvalidCharacter,
+    /// Neither `+` nor `00` in front: without a country code the number is ambiguous.
+    #[error("phone number needs an international prefix (+ or 00)")]
+    MissingCountryCode,
+    /// Country codes never start with 0.
+    #[error("phone number has an invalid country code")]
+    InvalidCountryCode,
+    /// E.164 allows at most 15 digits; fewer than 8 is no real subscriber number.
+    #[error("phone number must have 8 to 15 digits")]
+    InvalidLength,
+}
+
+/// A phone number in E.164 form (`+` and 8-15 digits, no leading zero).
+///
+/// Parsing accepts the ways people write numbers (`+49 170 1234567`, `0049 170/123 45 67`,
+/// `+49 (0) 170 1234567`) and rejects everything else with a [`PhoneNumberError`].
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct PhoneNumber(String);
+
+impl PhoneNumber {
+    /// Parses an international number written by a person or another system.
+    pub fn parse(input: &str) -> Result<Self, PhoneNumberError> {
+        let trimmed = input.trim();
+        let (international, rest) = if let Some(rest) = trimmed.strip_prefix('+') {
+            (true, rest)
+        } else if let Some(rest) = trimmed.strip_prefix("00") {
+            (true, rest)
+        } else {
+            (false, trimmed)
+        };
+        // "+49 (0) 170 ..." is a common German way of writing the trunk prefix: drop "(0)".
+        let rest = rest.replacen("(0)", "", 1);
+        let mut digits = String::with_capacity(16);
+        for c in rest.chars() {
+            match c {
+                '0'..='9' => digits.push(c),
+                ' ' | '-' | '/' | '.' | '(' | ')' | '\u{a0}' => {}
+                _ => return Err(PhoneNumberError::InvalidCharacter),
+            }
+        }
+        if digits.is_empty() {
+            return Err(PhoneNumberError::Empty);
+        }
+        if !international {
+            return Err(PhoneNumberError::MissingCountryCode);
+        }
+        Self::from_digits(&digits)
+    }
+
+    /// Builds a number from a WhatsApp id (`wa_id`: the international number without `+`).
+    pub fn from_wa_id(wa_id: &WaId) -> Result<Self, PhoneNumberError> {
+        Self::from_digits(wa_id.as_str())
+    }
+
+    fn from_digits(digits: &str) -> Result<Self, PhoneNumberError> {
+        if !digits.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(PhoneNumberError::InvalidCharacter);
+        }
+        if digits.starts_with('0') {
+            return Err(PhoneNumberError::InvalidCountryCode);
+        }
+        if !(8..=15).contains(&digits.len()) {
+            return Err(PhoneNumberError::InvalidLength);
+        }
+        Ok(Self(format!("+{digits}")))
+    }
+
+    /// The number as `+4917012345678`. Personal data: never log it.
+    pub fn as_e164(&self) -> &str {
+        &self.0
+    }
+
+    /// The digits without `+`, the form WhatsApp uses for `to` and `wa_id`.
+    pub fn digits(&self) -> &str {
+        self.0.get(1..).unwrap_or_default()
+    }
+}
+
+impl fmt::Debug for PhoneNumber {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("PhoneNumber(<redacted>)")
+    }
+}
+
+impl TryFrom<String> for PhoneNumber {
+    type Error = PhoneNumberError;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        Self::parse(&value)
+    }
+}
+
+impl From<PhoneNumber> for String {
+    fn from(value: PhoneNumber) -> Self {
+        value.0
+    }
+}
+
+/// A value did not have the shape its type requires.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid {kind}: {reason}")]
+pub struct InvalidValue {
+    kind: &'static str,
+    reason: &'static str,
+}
+
+impl InvalidValue {
+    pub(crate) const fn new(kind: &'static str, reason: &'static str) -> Self {
+        Self { kind, reason }
+    }
+
+    /// Which kind of value was rejected (`"template name"`, ...).
+    pub const fn kind(&self) -> &'static str {
+        self.kind
+    }
+}
+
+fn bounded_token(
+    kind: &'static str,
+    value: &str,
+    max: usize,
+    allowed: impl Fn(char) -> bool,
+) -> Result<String, InvalidValue> {
+    if value.is_empty() {
+        return Err(InvalidValue::new(kind, "empty"));
+    }
+    if value.len() > max {
+        return Err(InvalidValue::new(kind, "too long"));
+    }
+    if !value.chars().all(allowed) {
+        return Err(InvalidValue::new(kind, "unexpected character"));
+    }
+    Ok(value.to_owned())
+}
+
+macro_rules! token_type {
+    ($(#[$meta:meta])* $name:ident, $kind:literal, $max:expr, $allowed:expr, personal = $personal:literal) => {
+        $(#[$meta])*
+        #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(try_from = "String", into = "String")]
+        pub struct $name(String);
+
+        impl $name {
+            /// Parses the value, rejecting empty, overlong or malformed input.
+            pub fn parse(value: &str) -> Result<Self, InvalidValue> {
+                bounded_token($kind, value, $max, $allowed).map(Self)
+            }
+
+            /// The value as text.
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl TryFrom<String> for $name {
+            type Error = InvalidValue;
+            fn try_from(value: String) -> Result<Self, Self::Error> {
+                Self::parse(&value)
+            }
+        }
+
+        impl From<$name> for String {
+            fn from(value: $name) -> Self {
+                value.0
+            }
+        }
+
+        impl fmt::Debug for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                if $personal {
+                    f.write_str(concat!(stringify!($name), "(<redacted>)"))
+                } else {
+                    write!(f, concat!(stringify!($name), "({:?})"), self.0)
+                }
+            }
+        }
+    };
+}
+
+token_type!(
+    /// WhatsApp's id of a contact: the phone number's digits without `+`. Personal data.
+    WaId,
+    "wa_id",
+    20,
+    |c: char| c.is_ascii_digit(),
+    personal = true
+);
+token_type!(
+    /// WhatsApp's business-scoped user id (BSUID, e.g. `BR.1502576394655843`), present when a
+    /// user hides the number behind a username. Personal data (it identifies a person).
+    WaUserId,
+    "user_id",
+    128,
+    |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | ':'),
+    personal = true
+);
+token_type!(
+    /// The provider's id of a message (`wamid.HBg...`); used to dedupe webhooks and match statuses.
+    Wamid,
+    "message id",
+    512,
+    |c: char| c.is_ascii_graphic(),
+    personal = false
+);
+token_type!(
+    /// The name of an approved WhatsApp template (`[a-z0-9_]`, at most 512 characters).
+    TemplateName,
+    "template name",
+    512,
+    |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_',
+    personal = false
+);
+
+/// A language code as WhatsApp uses it: `de`, `en`, `en_US`, `pt_BR`.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct LanguageCode(String);
+
+impl LanguageCode {
+    /// Parses `ll` or `ll_CC` (also accepts `ll-CC` and normalises it to `ll_CC`).
+    pub fn parse(value: &str) -> Result<Self, InvalidValue> {
+        let value = value.trim().replace('-', "_");
+        let mut parts = value.split('_');
+        let lang = parts.next().unwrap_or_default();
+        let region = parts.next();
+        let well_formed = (2..=3).contains(&lang.len())
+            && lang.chars().all(|c| c.is_ascii_alphabetic())
+            && region.is_none_or(|r| r.len() == 2 && r.chars().all(|c| c.is_ascii_alphabetic()))
+            && parts.next().is_none();
+        if !well_formed {
+            return Err(InvalidValue::new("language code", "expected ll or ll_CC"));
+        }
+        let mut code = lang.to_ascii_lowercase();
+        if let Some(region) = region {
+            code.push('_');
+            code.push_str(&region.to_ascii_uppercase());
+        }
+        Ok(Self(code))
+    }
+
+    /// German.
+    pub fn german() -> Self {
+        Self("de".to_owned())
+    }
+
+    /// English.
+    pub fn english() -> Self {
+        Self("en".to_owned())
+    }
+
+    /// The code as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The language without region (`en_US` -> `en`).
+    pub fn primary(&self) -> &str {
+        self.0.split('_').next().unwrap_or_default()
+    }
+}
+
+impl fmt::Debug for LanguageCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "LanguageCode({})", self.0)
+    }
+}
+
+impl TryFrom<String> for LanguageCode {
+    type Error = InvalidValue;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        Self::parse(&value)
+    }
+}
+
+impl From<LanguageCode> for String {
+    fn from(value: LanguageCode) -> Self {
+        value.0
+    }
+}
+
+/// A SHA-256 digest, printed as lowercase hex.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Sha256Digest([u8; 32]);
+
+impl Sha256Digest {
+    /// Hashes bytes.
+    pub fn of(bytes: &[u8]) -> Self {
+        Self(Sha256::digest(bytes).into())
+    }
+
+    /// Wraps a digest computed elsewhere.
+    pub const fn from_bytes(bytes: [u8; 32]) -> Self {
+        Self(bytes)
+    }
+
+    /// The raw digest.
+    pub const fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+
+    /// Parses 64 hex digits.
+    pub fn from_hex(hex: &str) -> Result<Self, InvalidValue> {
+        let bytes = hex.as_bytes();
+        if bytes.len() != 64 {
+            return Err(InvalidValue::new("sha256", "expected 64 hex digits"));
+        }
+        let mut out = [0u8; 32];
+        for (slot, pair) in out.iter_mut().zip(bytes.chunks_exact(2)) {
+            let hi = hex_value(pair.first().copied());
+            let lo = hex_value(pair.get(1).copied());
+            match (hi, lo) {
+                (Some(hi), Some(lo)) => *slot = (hi << 4) | lo,
+                _ => return Err(InvalidValue::new("sha256", "expected 64 hex digits")),
+            }
+        }
+        Ok(Self(out))
+    }
+
+    /// Lowercase hex.
+    pub fn to_hex(&self) -> String {
+        use fmt::Write as _;
+        self.0.iter().fold(String::with_capacity(64), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
+    }
+}
+
+fn hex_value(c: Option<u8>) -> Option<u8> {
+    match c? {
+        c @ b'0'..=b'9' => Some(c - b'0'),
+        c @ b'a'..=b'f' => Some(c - b'a' + 10),
+        c @ b'A'..=b'F' => Some(c - b'A' + 10),
+        _ => None,
+    }
+}
+
+impl fmt::Debug for Sha256Digest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "sha256:{}", self.to_hex())
+    }
+}
+
+impl fmt::Display for Sha256Digest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_hex())
+    }
+}
+
+impl Serialize for Sha256Digest {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.to_hex())
+    }
+}
+
+impl<'de> Deserialize<'de> for Sha256Digest {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(deserializer)?;
+        Self::from_hex(&s).map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn phone_numbers_people_write_are_accepted() {
+        for input in [
+            "+49 170 1234567",
+            "0049 170 1234567",
+            "+49-170-1234567",
+            "+49 (0) 170 1234567",
+            "0049 170/123 45 67",
+            " +491701234567 ",
+        ] {
+            let number = PhoneNumber::parse(input).unwrap();
+            assert_eq!(number.as_e164(), "+491701234567", "{input}");
+            assert_eq!(number.digits(), "491701234567");
+        }
+    }
+
+    #[test]
+    fn garbage_phone_numbers_are_rejected_with_a_reason() {
+        assert_eq!(PhoneNumber::parse(""), Err(PhoneNumberError::Empty));
+        assert_eq!(PhoneNumber::parse("+ - /"), Err(PhoneNumberError::Empty));
+        assert_eq!(PhoneNumber::parse("0170 1234567"), Err(PhoneNumberError::MissingCountryCode));
+        assert_eq!(PhoneNumber::parse("+49 170 12a4567"), Err(PhoneNumberError::InvalidCharacter));
+        assert_eq!(PhoneNumber::parse("+0 170 1234567"), Err(PhoneNumberError::InvalidCountryCode));
+        assert_eq!(PhoneNumber::parse("+49 17"), Err(PhoneNumberError::InvalidLength));
+        assert_eq!(PhoneNumber::parse("+49 1701 2345 6789 0"), Err(PhoneNumberError::InvalidLength));
+        assert_eq!(PhoneNumber::parse("call me"), Err(PhoneNumberError::InvalidCharacter));
+    }
+
+    #[test]
+    fn personal_values_do_not_print_in_debug() {
+        let number = PhoneNumber::parse("+49 170 1234567").unwrap();
+        let wa = WaId::parse("491701234567").unwrap();
+        let text = Pii::new("Hallo Frau Müller".to_owned());
+        let printed = format!("{number:?} {wa:?} {text:?}");
+        assert!(!printed.contains("1701234567"), "{printed}");
+        assert!(!printed.contains("Müller"), "{printed}");
+    }
+
+    #[test]
+    fn phone_number_from_wa_id_round_trips() {
+        let wa = WaId::parse("491701234567").unwrap();
+        assert_eq!(PhoneNumber::from_wa_id(&wa).unwrap().digits(), "491701234567");
+    }
+
+    #[test]
+    fn language_codes_are_normalised() {
+        assert_eq!(LanguageCode::parse("de").unwrap().as_str(), "de");
+        assert_eq!(LanguageCode::parse("en-us").unwrap().as_str(), "en_US");
+        assert_eq!(LanguageCode::parse("pt_BR").unwrap().primary(), "pt");
+        assert!(LanguageCode::parse("deutsch").is_err());
+        assert!(LanguageCode::parse("").is_err());
+        assert!(LanguageCode::parse("de_DE_x").is_err());
+    }
+
+    #[test]
+    fn template_names_follow_whatsapp_rules() {
+        assert!(TemplateName::parse("consent_request_v2").is_ok());
+        assert!(TemplateName::parse("Consent Request").is_err());
+        assert!(TemplateName::parse("").is_err());
+    }
+
+    #[test]
+    fn digest_hex_round_trip() {
+        let d = Sha256Digest::of(b"abc");
+        assert_eq!(
+            d.to_hex(),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        assert_eq!(Sha256Digest::from_hex(&d.to_hex()).unwrap(), d);
+        assert!(Sha256Digest::from_hex("zz").is_err());
+    }
+
+    proptest! {
+        #[test]
+        fn phone_parse_never_panics_and_yields_e164(input in "\\PC{0,40}") {
+            if let Ok(n) = PhoneNumber::parse(&input) {
+                let digits = n.digits();
+                prop_assert!(n.as_e164().starts_with('+'));
+                prop_assert!((8..=15).contains(&digits.len()));
+                prop_assert!(digits.bytes().all(|b| b.is_ascii_digit()));
+                // parsing the canonical form is the identity
+                prop_assert_eq!(PhoneNumber::parse(n.as_e164()).unwrap(), n.clone());
+            }
+        }
+
+        #[test]
+        fn formatted_numbers_parse_to_the_same_value(
+            digits in "[1-9][0-9]{7,14}",
+            seps in proptest::collection::vec(prop_oneof![Just(""), Just(" "), Just("-"), Just("/")], 15),
+        ) {
+            let mut written = String::from("00");
+            for (i, c) in digits.chars().enumerate() {
+                written.push(c);
+                written.push_str(seps.get(i).copied().unwrap_or(""));
+            }
+            let parsed = PhoneNumber::parse(&written).unwrap();
+            prop_assert_eq!(parsed.digits(), digits.as_str());
+        }
+    }
+}
