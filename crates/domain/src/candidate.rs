@@ -383,7 +383,11 @@ mod tests {
             .grant(
                 ConsentEvidence {
                     purpose: Purpose::WhatsAppChannel,
-                    method: ConsentMethod::WebForm { form_id: "f1".into(), ip: "198.51.100.7".into(), user_agent: "UA-canary".into() },
+                    method: ConsentMethod::WebForm {
+                        form_id: "f1".into(),
+                        ip: "198.51.100.7".into(),
+                        user_agent: "UA-canary".into(),
+                    },
                     capture_channel: CaptureChannel::Web,
                     texts_shown: vec![crate::legal::LegalTextRef {
                         kind: crate::legal::LegalTextKind::Terms,

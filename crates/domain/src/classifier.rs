@@ -17,16 +17,31 @@ use unicode_normalization::UnicodeNormalization;
 
 /// Tier-1 keywords (normalised).
 const KEYWORDS: &[&str] = &[
-    "stop", "stopp", "stopall", "unsubscribe", "cancel", "end", "quit", "optout", "revoke", "abmelden",
-    "abbestellen", "austragen", "widerspruch", "widersprechen", "widerruf", "widerrufen", "loeschen",
+    "stop",
+    "stopp",
+    "stopall",
+    "unsubscribe",
+    "cancel",
+    "end",
+    "quit",
+    "optout",
+    "revoke",
+    "abmelden",
+    "abbestellen",
+    "austragen",
+    "widerspruch",
+    "widersprechen",
+    "widerruf",
+    "widerrufen",
+    "loeschen",
     "entfernen",
 ];
 
 /// Words that may surround a keyword without making the message "longer" ("Stop bitte").
 const FILLERS: &[&str] = &[
-    "bitte", "please", "pls", "plz", "danke", "thanks", "thank", "you", "thx", "jetzt", "sofort", "now", "ich",
-    "i", "will", "want", "to", "hiermit", "ok", "okay", "hallo", "hi", "hello", "nein", "no", "alle", "all",
-    "mich", "me", "mir", "sie", "es", "auf",
+    "bitte", "please", "pls", "plz", "danke", "thanks", "thank", "you", "thx", "jetzt", "sofort", "now", "ich", "i",
+    "will", "want", "to", "hiermit", "ok", "okay", "hallo", "hi", "hello", "nein", "no", "alle", "all", "mich", "me",
+    "mir", "sie", "es", "auf",
 ];
 
 /// Clear opt-out phrases (normalised); each applies automatically wherever it appears.
@@ -58,7 +73,17 @@ const PHRASES: &[&str] = &[
 
 /// Stems whose appearance in a longer message suggests an objection (tier 2).
 const STEMS: &[&str] = &[
-    "stop", "abmeld", "abbestell", "austrag", "widersp", "widerruf", "loesch", "entfern", "unsubscrib", "optout",
+    "stop",
+    "abmeld",
+    "abbestell",
+    "austrag",
+    "widersp",
+    "widerruf",
+    "loesch",
+    "losch",
+    "entfern",
+    "unsubscrib",
+    "optout",
     "kuendig",
 ];
 
@@ -243,11 +268,40 @@ mod tests {
     #[test]
     fn tier1_keywords_in_many_spellings() {
         let cases = [
-            "STOP", "stop", " Stop. ", "STOPP!!!", "stopp 🛑", "🛑 STOPP 🛑", "Stopall", "UNSUBSCRIBE", "cancel",
-            "END", "quit", "OPTOUT", "opt-out", "Opt out", "revoke", "Abmelden", "ABBESTELLEN", "austragen",
-            "Widerspruch!", "widersprechen", "Widerruf", "widerrufen", "Löschen", "LOESCHEN", "LÖSCHEN!",
-            "Entfernen", "Stop please", "bitte stopp", "STOPP. Danke", "Hallo, STOPP bitte!", "ｓｔｏｐｐ",
-            "Widerspruch.", "Stop, thanks", "sto\u{0070}p",
+            "STOP",
+            "stop",
+            " Stop. ",
+            "STOPP!!!",
+            "stopp 🛑",
+            "🛑 STOPP 🛑",
+            "Stopall",
+            "UNSUBSCRIBE",
+            "cancel",
+            "END",
+            "quit",
+            "OPTOUT",
+            "opt-out",
+            "Opt out",
+            "revoke",
+            "Abmelden",
+            "ABBESTELLEN",
+            "austragen",
+            "Widerspruch!",
+            "widersprechen",
+            "Widerruf",
+            "widerrufen",
+            "Löschen",
+            "LOESCHEN",
+            "LÖSCHEN!",
+            "Entfernen",
+            "Stop please",
+            "bitte stopp",
+            "STOPP. Danke",
+            "Hallo, STOPP bitte!",
+            "ｓｔｏｐｐ",
+            "Widerspruch.",
+            "Stop, thanks",
+            "sto\u{0070}p",
         ];
         for case in cases {
             assert!(is_tier1(&text(case)), "{case} -> {:?}", text(case));
@@ -295,8 +349,20 @@ mod tests {
     #[test]
     fn normal_conversation_is_nothing() {
         for case in [
-            "Ja", "ja!", "Yes", "ok", "Danke!", "Endlich eine Antwort", "Wann ist das Gespräch?",
-            "Ich freue mich auf den Termin", "Can we meet at 10?", "", "   ", "👍", "Start", "ANMELDEN",
+            "Ja",
+            "ja!",
+            "Yes",
+            "ok",
+            "Danke!",
+            "Endlich eine Antwort",
+            "Wann ist das Gespräch?",
+            "Ich freue mich auf den Termin",
+            "Can we meet at 10?",
+            "",
+            "   ",
+            "👍",
+            "Start",
+            "ANMELDEN",
         ] {
             assert_eq!(text(case), Classification::None, "{case}");
         }

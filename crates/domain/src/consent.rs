@@ -164,8 +164,17 @@ impl ConsentMethodKind {
             "web_form" => Ok(Self::WebForm),
             "signed_form" => Ok(Self::SignedForm),
             "recorded_verbal" | "verbal" => Ok(Self::RecordedVerbal),
-            "import" | "imported" | "silence" | "implied" | "implicit" | "cv" | "phone_in_cv" | "pre_ticked"
-            | "opt_out" | "legitimate_interest" | "bulk" => Err(ConsentMethodError::NotAffirmative(normalised)),
+            "import"
+            | "imported"
+            | "silence"
+            | "implied"
+            | "implicit"
+            | "cv"
+            | "phone_in_cv"
+            | "pre_ticked"
+            | "opt_out"
+            | "legitimate_interest"
+            | "bulk" => Err(ConsentMethodError::NotAffirmative(normalised)),
             _ => Err(ConsentMethodError::Unknown),
         }
     }
@@ -307,7 +316,9 @@ impl ConsentEntry {
     /// The purpose of the entry.
     pub const fn purpose(&self) -> Purpose {
         match self {
-            Self::Requested { purpose, .. } | Self::Declined { purpose, .. } | Self::Withdrawn { purpose, .. } => *purpose,
+            Self::Requested { purpose, .. } | Self::Declined { purpose, .. } | Self::Withdrawn { purpose, .. } => {
+                *purpose
+            }
             Self::Granted(evidence) => evidence.purpose,
         }
     }
@@ -430,10 +441,10 @@ impl ConsentLedger {
         if evidence.recorded_at > now {
             return Err(ConsentError::InFuture);
         }
-        if let ConsentMethod::ButtonReply { request, .. } = &evidence.method {
-            if self.find_request(*request).is_none() {
-                return Err(ConsentError::UnknownRequest);
-            }
+        if let ConsentMethod::ButtonReply { request, .. } = &evidence.method
+            && self.find_request(*request).is_none()
+        {
+            return Err(ConsentError::UnknownRequest);
         }
         self.entries.push(ConsentEntry::Granted(evidence));
         Ok(())
@@ -447,7 +458,13 @@ impl ConsentLedger {
     }
 
     /// Withdraws consent for a purpose if it is granted at `at`. Returns whether anything changed.
-    pub fn withdraw(&mut self, purpose: Purpose, at: OffsetDateTime, via: WithdrawalVia, talent_pool_months: u32) -> bool {
+    pub fn withdraw(
+        &mut self,
+        purpose: Purpose,
+        at: OffsetDateTime,
+        via: WithdrawalVia,
+        talent_pool_months: u32,
+    ) -> bool {
         if !self.state(purpose, at, talent_pool_months).is_granted() {
             return false;
         }
@@ -486,7 +503,12 @@ impl ConsentLedger {
         }
         match state {
             ConsentState::Granted { expires_at: Some(exp), .. } if exp <= now => ConsentState::Expired { at: exp },
-            other => other,
+            other @ (ConsentState::None
+            | ConsentState::Requested { .. }
+            | ConsentState::Granted { .. }
+            | ConsentState::Declined { .. }
+            | ConsentState::Withdrawn { .. }
+            | ConsentState::Expired { .. }) => other,
         }
     }
 
@@ -503,7 +525,13 @@ impl ConsentLedger {
     }
 
     /// Whether the granted consent was given on the current texts (R7). `true` when not granted.
-    pub fn is_current(&self, purpose: Purpose, catalogue: &LegalTextCatalogue, now: OffsetDateTime, months: u32) -> bool {
+    pub fn is_current(
+        &self,
+        purpose: Purpose,
+        catalogue: &LegalTextCatalogue,
+        now: OffsetDateTime,
+        months: u32,
+    ) -> bool {
         match self.state(purpose, now, months) {
             ConsentState::Granted { texts_shown, .. } => catalogue.consent_is_current(&texts_shown),
             ConsentState::None
@@ -523,7 +551,9 @@ impl ConsentLedger {
                 ConsentEntry::Granted(ev) => {
                     ConsentEntry::Granted(ConsentEvidence { method: ev.method.without_personal_data(), ..ev.clone() })
                 }
-                ConsentEntry::Requested { .. } | ConsentEntry::Declined { .. } | ConsentEntry::Withdrawn { .. } => e.clone(),
+                ConsentEntry::Requested { .. } | ConsentEntry::Declined { .. } | ConsentEntry::Withdrawn { .. } => {
+                    e.clone()
+                }
             })
             .collect();
         Self { entries }
@@ -584,7 +614,10 @@ mod tests {
     fn verbal(purpose: Purpose, at: OffsetDateTime) -> ConsentEvidence {
         ConsentEvidence {
             purpose,
-            method: ConsentMethod::RecordedVerbal { staff: StaffId::from_uuid(Uuid::nil()), note: Some("am Telefon".into()) },
+            method: ConsentMethod::RecordedVerbal {
+                staff: StaffId::from_uuid(Uuid::nil()),
+                note: Some("am Telefon".into()),
+            },
             capture_channel: CaptureChannel::Phone,
             texts_shown: texts(),
             language: LanguageCode::german(),
@@ -663,7 +696,11 @@ mod tests {
     fn erasure_strips_personal_data_from_evidence() {
         let mut ledger = ConsentLedger::default();
         let mut ev = verbal(Purpose::WhatsAppChannel, T0);
-        ev.method = ConsentMethod::WebForm { form_id: "apply-v2".into(), ip: "203.0.113.9".into(), user_agent: "Mozilla".into() };
+        ev.method = ConsentMethod::WebForm {
+            form_id: "apply-v2".into(),
+            ip: "203.0.113.9".into(),
+            user_agent: "Mozilla".into(),
+        };
         ledger.grant(ev, T0).unwrap();
         let stripped = ledger.without_personal_data();
         let ConsentEntry::Granted(ev) = stripped.entries().first().unwrap().clone() else { panic!() };

@@ -363,19 +363,39 @@ mod tests {
     #[test]
     fn read_without_delivered_still_converges_to_read() {
         let mut t = StatusTimeline::starting(DeliveryStatus::Queued, datetime!(2025-01-01 00:00 UTC));
-        assert!(t.observe(StatusObservation { status: DeliveryStatus::Read, at: datetime!(2025-01-01 00:05 UTC), error_code: None }));
-        assert!(!t.observe(StatusObservation { status: DeliveryStatus::Sent, at: datetime!(2025-01-01 00:01 UTC), error_code: None }));
+        assert!(t.observe(StatusObservation {
+            status: DeliveryStatus::Read,
+            at: datetime!(2025-01-01 00:05 UTC),
+            error_code: None
+        }));
+        assert!(!t.observe(StatusObservation {
+            status: DeliveryStatus::Sent,
+            at: datetime!(2025-01-01 00:01 UTC),
+            error_code: None
+        }));
         assert_eq!(t.effective(), Some(DeliveryStatus::Read));
     }
 
     #[test]
     fn failure_beats_sent_but_not_delivery() {
         let mut t = StatusTimeline::default();
-        t.observe(StatusObservation { status: DeliveryStatus::Sent, at: datetime!(2025-01-01 00:00 UTC), error_code: None });
-        t.observe(StatusObservation { status: DeliveryStatus::Failed, at: datetime!(2025-01-01 00:01 UTC), error_code: Some(131_026) });
+        t.observe(StatusObservation {
+            status: DeliveryStatus::Sent,
+            at: datetime!(2025-01-01 00:00 UTC),
+            error_code: None,
+        });
+        t.observe(StatusObservation {
+            status: DeliveryStatus::Failed,
+            at: datetime!(2025-01-01 00:01 UTC),
+            error_code: Some(131_026),
+        });
         assert_eq!(t.effective(), Some(DeliveryStatus::Failed));
         assert_eq!(t.get(DeliveryStatus::Failed).and_then(|o| o.error_code), Some(131_026));
-        t.observe(StatusObservation { status: DeliveryStatus::Delivered, at: datetime!(2025-01-01 00:02 UTC), error_code: None });
+        t.observe(StatusObservation {
+            status: DeliveryStatus::Delivered,
+            at: datetime!(2025-01-01 00:02 UTC),
+            error_code: None,
+        });
         assert_eq!(t.effective(), Some(DeliveryStatus::Delivered));
     }
 

@@ -192,7 +192,11 @@ pub fn missing_consent_request_elements(body: &str, employer_name: &str) -> Vec<
     }
     if !has_any(&["stopp", "stop"])
         || !text.split(' ').any(|t| {
-            t.starts_with("widerruf") || t.starts_with("widersprech") || t.starts_with("widerspruch") || t.starts_with("withdraw") || t.starts_with("object")
+            t.starts_with("widerruf")
+                || t.starts_with("widersprech")
+                || t.starts_with("widerspruch")
+                || t.starts_with("withdraw")
+                || t.starts_with("object")
         })
     {
         missing.push(ConsentRequestElement::WithdrawalInstruction);

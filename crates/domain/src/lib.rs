@@ -27,7 +27,7 @@
 //! let world = fixtures::World::new();
 //! let candidate = world.candidate(); // no consent yet
 //! let content = OutboundContent::Text { body: "Hallo!".into() };
-//! let draft = Draft { content: &content, intent: Intent::Regular, notice_appended: true };
+//! let draft = Draft { content: &content, intent: Intent::Regular, notice_appended: true, queued: false };
 //! let refusal = OutboundPolicy::decide(&world.send_context(&candidate), &draft, world.now).unwrap_err();
 //! assert_eq!(refusal.code, RefusalCode::ConsentMissing);
 //! assert_eq!(refusal.code.as_str(), "consent_missing");

@@ -149,10 +149,10 @@ impl ObjectionState {
 
     /// Notes an inbound user message; after an objection it allows one kind of reply.
     pub fn note_inbound(&mut self, at: OffsetDateTime) {
-        if let Some(objection) = &self.active {
-            if at > objection.at {
-                self.inbound_after_objection_at = Some(self.inbound_after_objection_at.map_or(at, |t| t.max(at)));
-            }
+        if let Some(objection) = &self.active
+            && at > objection.at
+        {
+            self.inbound_after_objection_at = Some(self.inbound_after_objection_at.map_or(at, |t| t.max(at)));
         }
     }
 

@@ -181,6 +181,9 @@ pub struct Draft<'a> {
     pub intent: Intent,
     /// Whether hoheit appended the first-message notice to this (free-form) message.
     pub notice_appended: bool,
+    /// Whether this is the dispatcher's re-check of a queued message: the queued message itself
+    /// already counts as the consent request or the confirmation it is.
+    pub queued: bool,
 }
 
 /// The send policy.
@@ -224,7 +227,9 @@ impl OutboundPolicy {
         if let Some(objection) = &candidate.objection.active {
             let inbound_after = candidate.objection.inbound_after_objection_at.is_some_and(|t| t > objection.at);
             exception = match draft.intent {
-                Intent::ObjectionConfirmation if !candidate.objection.confirmation_sent && window_open && free_form => {
+                Intent::ObjectionConfirmation
+                    if (draft.queued || !candidate.objection.confirmation_sent) && window_open && free_form =>
+                {
                     Some(Exception::ObjectionConfirmation)
                 }
                 Intent::Regular | Intent::HelpReply if inbound_after && window_open && free_form => {
@@ -267,7 +272,8 @@ impl OutboundPolicy {
                         return refuse(RefusalCode::ConsentMissing, Rule::R10);
                     }
                     let sent = candidate.consents.requests_pending(Purpose::WhatsAppChannel);
-                    if sent >= ctx.tenant.messaging.consent_request_limit {
+                    let earlier = if draft.queued { sent.saturating_sub(1) } else { sent };
+                    if earlier >= ctx.tenant.messaging.consent_request_limit {
                         return refuse(RefusalCode::ConsentRequestLimit, Rule::R10);
                     }
                     exception = Some(Exception::ConsentRequest);
@@ -276,8 +282,12 @@ impl OutboundPolicy {
                     let code = if is_request { RefusalCode::ConsentRequestLimit } else { RefusalCode::ConsentMissing };
                     return refuse(code, Rule::R10);
                 }
-                ConsentState::Withdrawn { .. } => return refuse(RefusalCode::ConsentWithdrawn, Rule::R8),
-                ConsentState::Expired { .. } => return refuse(RefusalCode::ConsentWithdrawn, Rule::R9),
+                ConsentState::Withdrawn { .. } => {
+                    return refuse(RefusalCode::ConsentWithdrawn, Rule::R8);
+                }
+                ConsentState::Expired { .. } => {
+                    return refuse(RefusalCode::ConsentWithdrawn, Rule::R9);
+                }
             }
         }
         // 5. the 24-hour window

@@ -109,22 +109,30 @@ pub enum OutboxChange {
     },
 }
 
-/// A change to a candidate.
+/// A change to a candidate. `retention_due` is the earliest time the retention decision may
+/// change ([`crate::retention::next_due`]); the store indexes it for [`Store::retention_due`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
 pub enum CandidateChange {
     /// A new candidate (version 0). The store indexes its contact keys (blind index).
-    Insert(Box<Candidate>),
+    Insert {
+        /// The candidate.
+        candidate: Box<Candidate>,
+        /// Next retention check.
+        retention_due: Option<OffsetDateTime>,
+    },
     /// Replace the stored aggregate if its version is still `expected_version`; the stored version
-    /// becomes `expected_version + 1`.
+    /// becomes `expected_version + 1`. Contact keys are re-indexed.
     Update {
         /// The new state.
         candidate: Box<Candidate>,
         /// The version that was loaded.
         expected_version: u64,
+        /// Next retention check.
+        retention_due: Option<OffsetDateTime>,
     },
-    /// Erase (R27): delete the candidate's messages, media and contact index, destroy the
-    /// candidate key, and keep `tombstone` (content-free) in place of the aggregate.
+    /// Erase (R27): delete the candidate's messages, media, outbox entries and contact index,
+    /// destroy the candidate key, and keep `tombstone` (content-free) in place of the aggregate.
     Erase {
         /// The content-free tombstone.
         tombstone: Box<Candidate>,
@@ -183,6 +191,9 @@ pub enum ConfigChange {
         /// Its templates.
         templates: Vec<Template>,
     },
+    /// Retention settings changed: every candidate of the tenant becomes due for a retention check
+    /// now, so the next run re-evaluates them under the new settings.
+    RescheduleRetention,
 }
 
 /// Everything one use case changes, committed atomically: state, audit events and outbox.
@@ -198,6 +209,8 @@ pub struct ChangeSet {
     pub outbox: Vec<OutboxChange>,
     /// Suppression entries to add (R17), keyed by contact.
     pub suppressions: Vec<(ContactKey, Suppression)>,
+    /// Suppression entries to remove (the candidate opted in again, R14).
+    pub suppressions_lifted: Vec<ContactKey>,
     /// Subject requests to insert or replace.
     pub subject_requests: Vec<SubjectRequest>,
     /// Events: the audited ones become audit entries in the same transaction.
@@ -212,6 +225,7 @@ impl ChangeSet {
             && self.messages.is_empty()
             && self.outbox.is_empty()
             && self.suppressions.is_empty()
+            && self.suppressions_lifted.is_empty()
             && self.subject_requests.is_empty()
             && self.events.is_empty()
     }
@@ -223,6 +237,7 @@ impl ChangeSet {
         self.messages.extend(other.messages);
         self.outbox.extend(other.outbox);
         self.suppressions.extend(other.suppressions);
+        self.suppressions_lifted.extend(other.suppressions_lifted);
         self.subject_requests.extend(other.subject_requests);
         self.events.extend(other.events);
     }
@@ -237,15 +252,40 @@ pub struct CommitReport {
     pub statuses_unmatched: u32,
 }
 
+/// Which unique key a write collided with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DuplicateKey {
+    /// An inbound message with this provider id is stored already (webhook redelivery).
+    InboundMessage,
+    /// Another candidate of the tenant has this phone number or user id.
+    Contact,
+    /// A legal text with this kind, version and language exists.
+    LegalTextVersion,
+    /// Another record with this id exists.
+    Id,
+}
+
+impl std::fmt::Display for DuplicateKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::InboundMessage => "inbound message",
+            Self::Contact => "contact",
+            Self::LegalTextVersion => "legal text version",
+            Self::Id => "id",
+        })
+    }
+}
+
 /// Store failures. Messages carry no personal data.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum StoreError {
     /// An optimistic-lock check failed: reload and decide again.
     #[error("the record was changed concurrently")]
     Conflict,
-    /// A unique key exists already (inbound provider id, legal text version, ...).
-    #[error("duplicate: {0}")]
-    Duplicate(&'static str),
+    /// A unique key exists already.
+    #[error("duplicate {0}")]
+    Duplicate(DuplicateKey),
     /// Referenced record missing.
     #[error("not found: {0}")]
     NotFound(&'static str),
@@ -285,7 +325,11 @@ pub trait Store: Send + Sync {
     async fn message(&self, tenant: TenantId, id: MessageId) -> Result<Option<Message>, StoreError>;
 
     /// A message by provider id (wamid), or `None`.
-    async fn message_by_provider_id(&self, tenant: TenantId, provider_id: &Wamid) -> Result<Option<Message>, StoreError>;
+    async fn message_by_provider_id(
+        &self,
+        tenant: TenantId,
+        provider_id: &Wamid,
+    ) -> Result<Option<Message>, StoreError>;
 
     /// The candidate's messages, oldest first.
     async fn messages(&self, tenant: TenantId, candidate: CandidateId) -> Result<Vec<Message>, StoreError>;
@@ -295,7 +339,12 @@ pub trait Store: Send + Sync {
 
     /// Candidates whose retention decision may have changed by `now` (their next due time has
     /// passed), at most `limit`, ordered by due time.
-    async fn retention_due(&self, tenant: TenantId, now: OffsetDateTime, limit: u32) -> Result<Vec<CandidateId>, StoreError>;
+    async fn retention_due(
+        &self,
+        tenant: TenantId,
+        now: OffsetDateTime,
+        limit: u32,
+    ) -> Result<Vec<CandidateId>, StoreError>;
 
     /// The tenant's subject requests (of one candidate if given).
     async fn subject_requests(
@@ -305,7 +354,11 @@ pub trait Store: Send + Sync {
     ) -> Result<Vec<SubjectRequest>, StoreError>;
 
     /// One subject request.
-    async fn subject_request(&self, tenant: TenantId, id: SubjectRequestId) -> Result<Option<SubjectRequest>, StoreError>;
+    async fn subject_request(
+        &self,
+        tenant: TenantId,
+        id: SubjectRequestId,
+    ) -> Result<Option<SubjectRequest>, StoreError>;
 
     /// Applies a change set atomically (see the trait docs).
     async fn commit(&self, tenant: TenantId, changes: ChangeSet) -> Result<CommitReport, StoreError>;
@@ -427,7 +480,12 @@ impl GatewayError {
 #[async_trait]
 pub trait MessagingGateway: Send + Sync {
     /// Sends a message through the channel's number.
-    async fn send(&self, channel: ChannelId, to: &Recipient, content: &OutboundContent) -> Result<SendReceipt, GatewayError>;
+    async fn send(
+        &self,
+        channel: ChannelId,
+        to: &Recipient,
+        content: &OutboundContent,
+    ) -> Result<SendReceipt, GatewayError>;
 
     /// Marks an inbound message as read.
     async fn mark_read(&self, channel: ChannelId, provider_id: &Wamid) -> Result<(), GatewayError>;

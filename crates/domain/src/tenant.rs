@@ -212,22 +212,33 @@ pub enum ApprovalError {
     ReviewInPast,
 }
 
+/// The DPO's approval as entered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApprovalInput {
+    /// The DPO's name.
+    pub approver_name: String,
+    /// DPIA or threshold-analysis reference.
+    pub dpia_reference: String,
+    /// Documents reviewed.
+    pub documents: Vec<ReviewedDocument>,
+    /// Review date (default: approval + the tenant's review period).
+    pub review_at: Option<OffsetDateTime>,
+}
+
 impl ChannelApproval {
     /// Records an approval. `role` must be [`Role::Dpo`]; `review_at` defaults to approval plus the
     /// tenant's review period.
     pub fn record(
         role: Role,
         recorded_by: StaffId,
-        approver_name: &str,
-        dpia_reference: &str,
-        documents: Vec<ReviewedDocument>,
-        review_at: Option<OffsetDateTime>,
+        input: ApprovalInput,
         settings: &MessagingSettings,
         now: OffsetDateTime,
     ) -> Result<Self, ApprovalError> {
         if role != Role::Dpo {
             return Err(ApprovalError::NotDpo);
         }
+        let ApprovalInput { approver_name, dpia_reference, documents, review_at } = input;
         let approver_name = approver_name.trim();
         let dpia_reference = dpia_reference.trim();
         if approver_name.is_empty()
@@ -301,10 +312,12 @@ mod tests {
         let err = ChannelApproval::record(
             Role::Admin,
             StaffId::from_uuid(Uuid::nil()),
-            "Dr. Datenschutz",
-            "DSFA-2025-01",
-            docs(),
-            None,
+            ApprovalInput {
+                approver_name: "Dr. Datenschutz".into(),
+                dpia_reference: "DSFA-2025-01".into(),
+                documents: docs(),
+                review_at: None,
+            },
             &MessagingSettings::default(),
             datetime!(2025-01-01 00:00 UTC),
         )
@@ -318,10 +331,12 @@ mod tests {
         let mut approval = ChannelApproval::record(
             Role::Dpo,
             StaffId::from_uuid(Uuid::nil()),
-            "Dr. Datenschutz",
-            "DSFA-2025-01",
-            docs(),
-            None,
+            ApprovalInput {
+                approver_name: "Dr. Datenschutz".into(),
+                dpia_reference: "DSFA-2025-01".into(),
+                documents: docs(),
+                review_at: None,
+            },
             &MessagingSettings::default(),
             now,
         )
@@ -338,10 +353,12 @@ mod tests {
         let err = ChannelApproval::record(
             Role::Dpo,
             StaffId::from_uuid(Uuid::nil()),
-            "Dr. Datenschutz",
-            " ",
-            docs(),
-            None,
+            ApprovalInput {
+                approver_name: "Dr. Datenschutz".into(),
+                dpia_reference: " ".into(),
+                documents: docs(),
+                review_at: None,
+            },
             &MessagingSettings::default(),
             datetime!(2025-01-01 00:00 UTC),
         )

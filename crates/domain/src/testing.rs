@@ -1,1 +1,802 @@
-//! Test support.
+//! Test support behind the `testing` feature: an in-memory [`Store`] that honours the store
+//! contract (atomic commits, optimistic versions, inbound dedupe, outbox leases, erasure), a
+//! settable clock, sequential ids, a scriptable fake gateway, and fixtures. Adapters and the
+//! server reuse them in their tests; nothing here is for production.
+
+#![allow(clippy::missing_panics_doc, clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use async_trait::async_trait;
+use time::{Duration, OffsetDateTime};
+use uuid::Uuid;
+
+use crate::candidate::Candidate;
+use crate::conversation::{DeliveryStatus, Message, OutboundContent, StatusObservation};
+use crate::events::EventEnvelope;
+use crate::ids::{CandidateId, ChannelId, MessageId, OutboxId, SubjectRequestId, TenantId};
+use crate::inbound::ContactKey;
+use crate::objection::Suppression;
+use crate::ports::{
+    CandidateChange, ChangeSet, Clock, CommitReport, ConfigChange, DuplicateKey, GatewayError, IdGenerator,
+    MessageChange, MessagingGateway, OutboxChange, OutboxEntry, OutboxQueue, Recipient, SendReceipt, Store, StoreError,
+    TenantConfig,
+};
+use crate::subject_request::SubjectRequest;
+use crate::values::Wamid;
+
+/// A clock tests can set and advance.
+#[derive(Debug)]
+pub struct FixedClock(Mutex<OffsetDateTime>);
+
+impl FixedClock {
+    /// A clock standing at `at`.
+    pub fn new(at: OffsetDateTime) -> Self {
+        Self(Mutex::new(at))
+    }
+
+    /// Moves the clock forward.
+    pub fn advance(&self, by: Duration) {
+        *self.0.lock().unwrap() += by;
+    }
+
+    /// Sets the clock.
+    pub fn set(&self, at: OffsetDateTime) {
+        *self.0.lock().unwrap() = at;
+    }
+}
+
+impl Clock for FixedClock {
+    fn now(&self) -> OffsetDateTime {
+        *self.0.lock().unwrap()
+    }
+}
+
+/// Ids 1, 2, 3, ... (as UUIDs), offset by a seed so different generators do not collide.
+#[derive(Debug)]
+pub struct SequentialIds {
+    next: AtomicU64,
+    seed: u64,
+}
+
+impl SequentialIds {
+    /// A generator whose ids start at `seed << 32`.
+    pub fn new(seed: u64) -> Self {
+        Self { next: AtomicU64::new(1), seed }
+    }
+}
+
+impl Default for SequentialIds {
+    fn default() -> Self {
+        Self::new(1)
+    }
+}
+
+impl IdGenerator for SequentialIds {
+    fn next_uuid(&self) -> Uuid {
+        let n = self.next.fetch_add(1, Ordering::Relaxed);
+        Uuid::from_u128((u128::from(self.seed) << 64) | u128::from(n))
+    }
+}
+
+/// A send the fake gateway received.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SentMessage {
+    /// Channel.
+    pub channel: ChannelId,
+    /// Recipient.
+    pub to: Recipient,
+    /// Content.
+    pub content: OutboundContent,
+}
+
+/// A gateway that records sends and answers from a script (default: accepted).
+#[derive(Debug, Default)]
+pub struct FakeGateway {
+    sent: Mutex<Vec<SentMessage>>,
+    script: Mutex<VecDeque<Result<(), GatewayError>>>,
+    counter: AtomicU64,
+}
+
+impl FakeGateway {
+    /// Queues answers for the next sends (`Ok(())` = accept).
+    pub fn script(&self, answers: impl IntoIterator<Item = Result<(), GatewayError>>) {
+        self.script.lock().unwrap().extend(answers);
+    }
+
+    /// Everything sent (accepted or not), in order.
+    pub fn sent(&self) -> Vec<SentMessage> {
+        self.sent.lock().unwrap().clone()
+    }
+}
+
+#[async_trait]
+impl MessagingGateway for FakeGateway {
+    async fn send(
+        &self,
+        channel: ChannelId,
+        to: &Recipient,
+        content: &OutboundContent,
+    ) -> Result<SendReceipt, GatewayError> {
+        self.sent.lock().unwrap().push(SentMessage { channel, to: to.clone(), content: content.clone() });
+        let answer = self.script.lock().unwrap().pop_front().unwrap_or(Ok(()));
+        answer?;
+        let n = self.counter.fetch_add(1, Ordering::Relaxed);
+        Ok(SendReceipt { provider_id: Wamid::parse(&format!("wamid.fake.{n}")).unwrap() })
+    }
+
+    async fn mark_read(&self, _channel: ChannelId, _provider_id: &Wamid) -> Result<(), GatewayError> {
+        Ok(())
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+struct Row {
+    candidate: Option<Candidate>,
+    retention_due: Option<OffsetDateTime>,
+}
+
+#[derive(Debug, Clone, Default)]
+struct State {
+    configs: HashMap<TenantId, TenantConfig>,
+    candidates: HashMap<(TenantId, CandidateId), Row>,
+    contacts: HashMap<(TenantId, ContactKey), CandidateId>,
+    suppressions: HashMap<(TenantId, ContactKey), Suppression>,
+    messages: HashMap<(TenantId, MessageId), Message>,
+    message_order: Vec<(TenantId, MessageId)>,
+    provider_ids: HashMap<(TenantId, Wamid), MessageId>,
+    outbox: HashMap<OutboxId, (OutboxEntry, Option<OffsetDateTime>)>,
+    outbox_order: Vec<OutboxId>,
+    subject_requests: HashMap<(TenantId, SubjectRequestId), SubjectRequest>,
+    subject_order: Vec<(TenantId, SubjectRequestId)>,
+    events: Vec<EventEnvelope>,
+    shredded: Vec<(TenantId, CandidateId)>,
+}
+
+/// An in-memory store with the semantics of the real adapters.
+#[derive(Debug, Default)]
+pub struct InMemoryStore {
+    state: Mutex<State>,
+    fail_next: Mutex<Option<StoreError>>,
+}
+
+impl InMemoryStore {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap()
+    }
+
+    /// Every committed event (audited or not), in order.
+    pub fn events(&self) -> Vec<EventEnvelope> {
+        self.lock().events.clone()
+    }
+
+    /// The action names of the committed events of a candidate.
+    pub fn actions(&self, candidate: CandidateId) -> Vec<&'static str> {
+        self.lock().events.iter().filter(|e| e.subject == Some(candidate)).map(|e| e.event.action()).collect()
+    }
+
+    /// Pending outbox entries (all tenants), oldest first.
+    pub fn outbox(&self) -> Vec<OutboxEntry> {
+        let state = self.lock();
+        state.outbox_order.iter().filter_map(|id| state.outbox.get(id).map(|(e, _)| e.clone())).collect()
+    }
+
+    /// Whether the candidate's key was destroyed (crypto-shredding).
+    pub fn is_shredded(&self, tenant: TenantId, candidate: CandidateId) -> bool {
+        self.lock().shredded.contains(&(tenant, candidate))
+    }
+
+    /// Makes the next commit fail with `error` (nothing is applied).
+    pub fn fail_next_commit(&self, error: StoreError) {
+        *self.fail_next.lock().unwrap() = Some(error);
+    }
+}
+
+fn apply(state: &mut State, tenant: TenantId, changes: ChangeSet) -> Result<CommitReport, StoreError> {
+    let mut report = CommitReport::default();
+    for change in changes.config {
+        match change {
+            ConfigChange::Tenant(t) => {
+                if t.id != tenant {
+                    return Err(StoreError::NotFound("tenant"));
+                }
+                let entry = state.configs.entry(tenant).or_insert_with(|| TenantConfig {
+                    tenant: (*t).clone(),
+                    channels: Vec::new(),
+                    legal_texts: crate::legal::LegalTextCatalogue::default(),
+                    templates: crate::template::TemplateCatalogue::default(),
+                });
+                entry.tenant = *t;
+            }
+            ConfigChange::Channel(c) => {
+                let config = state.configs.get_mut(&tenant).ok_or(StoreError::NotFound("tenant"))?;
+                if c.tenant != tenant {
+                    return Err(StoreError::NotFound("tenant"));
+                }
+                config.channels.retain(|x| x.id != c.id);
+                config.channels.push(*c);
+            }
+            ConfigChange::LegalText(t) => {
+                let config = state.configs.get_mut(&tenant).ok_or(StoreError::NotFound("tenant"))?;
+                if config
+                    .legal_texts
+                    .texts()
+                    .iter()
+                    .any(|x| x.kind == t.kind && x.version == t.version && x.language == t.language)
+                {
+                    return Err(StoreError::Duplicate(DuplicateKey::LegalTextVersion));
+                }
+                config.legal_texts.push(*t);
+            }
+            ConfigChange::Templates { channel, templates } => {
+                let config = state.configs.get_mut(&tenant).ok_or(StoreError::NotFound("tenant"))?;
+                let mut all: Vec<_> =
+                    config.templates.templates().iter().filter(|t| t.channel != channel).cloned().collect();
+                all.extend(templates);
+                config.templates = crate::template::TemplateCatalogue::new(all);
+            }
+            ConfigChange::RescheduleRetention => {
+                let now_due = changes.events.first().map(|e| e.at);
+                for ((t, _), row) in &mut state.candidates {
+                    if *t == tenant && row.candidate.as_ref().is_some_and(|c| !c.is_erased()) {
+                        row.retention_due = now_due.or(row.retention_due);
+                    }
+                }
+            }
+        }
+    }
+    for change in changes.candidates {
+        match change {
+            CandidateChange::Insert { candidate, retention_due } => {
+                if candidate.tenant != tenant {
+                    return Err(StoreError::NotFound("tenant"));
+                }
+                if state.candidates.contains_key(&(tenant, candidate.id)) {
+                    return Err(StoreError::Duplicate(DuplicateKey::Id));
+                }
+                for key in candidate.contact.keys() {
+                    if state.contacts.contains_key(&(tenant, key.clone())) {
+                        return Err(StoreError::Duplicate(DuplicateKey::Contact));
+                    }
+                    state.contacts.insert((tenant, key), candidate.id);
+                }
+                state.candidates.insert((tenant, candidate.id), Row { candidate: Some(*candidate), retention_due });
+            }
+            CandidateChange::Update { candidate, expected_version, retention_due } => {
+                let row = state.candidates.get_mut(&(tenant, candidate.id)).ok_or(StoreError::NotFound("candidate"))?;
+                let stored = row.candidate.as_ref().ok_or(StoreError::NotFound("candidate"))?;
+                if stored.version != expected_version {
+                    return Err(StoreError::Conflict);
+                }
+                let id = candidate.id;
+                let mut next = *candidate;
+                next.version = expected_version + 1;
+                let keys = next.contact.keys();
+                row.candidate = Some(next);
+                row.retention_due = retention_due;
+                for key in keys {
+                    match state.contacts.get(&(tenant, key.clone())) {
+                        Some(other) if *other != id => {
+                            return Err(StoreError::Duplicate(DuplicateKey::Contact));
+                        }
+                        Some(_) | None => {
+                            state.contacts.insert((tenant, key), id);
+                        }
+                    }
+                }
+            }
+            CandidateChange::Erase { tombstone, expected_version } => {
+                let id = tombstone.id;
+                let row = state.candidates.get_mut(&(tenant, id)).ok_or(StoreError::NotFound("candidate"))?;
+                let stored = row.candidate.as_ref().ok_or(StoreError::NotFound("candidate"))?;
+                if stored.version != expected_version {
+                    return Err(StoreError::Conflict);
+                }
+                let mut next = *tombstone;
+                next.version = expected_version + 1;
+                row.candidate = Some(next);
+                row.retention_due = None;
+                state.contacts.retain(|(t, _), c| !(*t == tenant && *c == id));
+                let gone: Vec<_> = state
+                    .messages
+                    .iter()
+                    .filter(|(k, m)| k.0 == tenant && m.candidate == id)
+                    .map(|(k, _)| *k)
+                    .collect();
+                for key in gone {
+                    state.messages.remove(&key);
+                }
+                state.provider_ids.retain(|(t, _), m| *t != tenant || state.messages.contains_key(&(tenant, *m)));
+                state.message_order.retain(|k| state.messages.contains_key(k));
+                state.outbox.retain(|_, (e, _)| !(e.tenant == tenant && e.candidate == id));
+                state.outbox_order.retain(|o| state.outbox.contains_key(o));
+                state.shredded.push((tenant, id));
+            }
+        }
+    }
+    for change in changes.messages {
+        match change {
+            MessageChange::Insert(m) => {
+                if m.tenant != tenant {
+                    return Err(StoreError::NotFound("tenant"));
+                }
+                if let Some(pid) = &m.provider_id {
+                    if state.provider_ids.contains_key(&(tenant, pid.clone())) {
+                        return Err(StoreError::Duplicate(DuplicateKey::InboundMessage));
+                    }
+                    state.provider_ids.insert((tenant, pid.clone()), m.id);
+                }
+                state.message_order.push((tenant, m.id));
+                state.messages.insert((tenant, m.id), *m);
+            }
+            MessageChange::Accepted { id, provider_id, at } => {
+                let m = state.messages.get_mut(&(tenant, id)).ok_or(StoreError::NotFound("message"))?;
+                m.provider_id = Some(provider_id.clone());
+                m.status.observe(StatusObservation { status: DeliveryStatus::Accepted, at, error_code: None });
+                state.provider_ids.insert((tenant, provider_id), id);
+            }
+            MessageChange::Status { id, observation } => {
+                if let Some(m) = state.messages.get_mut(&(tenant, id)) {
+                    m.status.observe(observation);
+                } else {
+                    report.statuses_unmatched += 1;
+                }
+            }
+            MessageChange::StatusByProviderId { provider_id, observation } => {
+                match state
+                    .provider_ids
+                    .get(&(tenant, provider_id))
+                    .and_then(|id| state.messages.get_mut(&(tenant, *id)))
+                {
+                    Some(m) => {
+                        m.status.observe(observation);
+                    }
+                    None => report.statuses_unmatched += 1,
+                }
+            }
+        }
+    }
+    for change in changes.outbox {
+        match change {
+            OutboxChange::Enqueue(e) => {
+                state.outbox_order.push(e.id);
+                state.outbox.insert(e.id, (e, None));
+            }
+            OutboxChange::CancelPending { candidate } => {
+                let cancel: Vec<OutboxId> = state
+                    .outbox
+                    .iter()
+                    .filter(|(_, (e, _))| e.tenant == tenant && e.candidate == candidate)
+                    .map(|(id, _)| *id)
+                    .collect();
+                let at = changes.events.first().map_or(OffsetDateTime::UNIX_EPOCH, |e| e.at);
+                for id in cancel {
+                    if let Some((entry, _)) = state.outbox.remove(&id) {
+                        report.outbox_cancelled += 1;
+                        if let Some(m) = state.messages.get_mut(&(tenant, entry.message)) {
+                            m.status.observe(StatusObservation {
+                                status: DeliveryStatus::Cancelled,
+                                at,
+                                error_code: None,
+                            });
+                        }
+                    }
+                }
+                state.outbox_order.retain(|o| state.outbox.contains_key(o));
+            }
+            OutboxChange::Complete { id } => {
+                state.outbox.remove(&id);
+                state.outbox_order.retain(|o| *o != id);
+            }
+            OutboxChange::Retry { id, not_before, attempts } => {
+                if let Some((entry, lease)) = state.outbox.get_mut(&id) {
+                    entry.not_before = not_before;
+                    entry.attempts = attempts;
+                    *lease = None;
+                }
+            }
+        }
+    }
+    for (key, suppression) in changes.suppressions {
+        state.suppressions.insert((tenant, key), suppression);
+    }
+    for key in changes.suppressions_lifted {
+        state.suppressions.remove(&(tenant, key));
+    }
+    for request in changes.subject_requests {
+        if request.tenant != tenant {
+            return Err(StoreError::NotFound("tenant"));
+        }
+        if !state.subject_requests.contains_key(&(tenant, request.id)) {
+            state.subject_order.push((tenant, request.id));
+        }
+        state.subject_requests.insert((tenant, request.id), request);
+    }
+    for e in changes.events {
+        if e.tenant != tenant {
+            return Err(StoreError::NotFound("tenant"));
+        }
+        state.events.push(e);
+    }
+    Ok(report)
+}
+
+#[async_trait]
+impl Store for InMemoryStore {
+    async fn tenant_config(&self, tenant: TenantId) -> Result<Option<TenantConfig>, StoreError> {
+        Ok(self.lock().configs.get(&tenant).cloned())
+    }
+
+    async fn candidate(&self, tenant: TenantId, id: CandidateId) -> Result<Option<Candidate>, StoreError> {
+        Ok(self.lock().candidates.get(&(tenant, id)).and_then(|r| r.candidate.clone()))
+    }
+
+    async fn candidate_by_contact(&self, tenant: TenantId, key: &ContactKey) -> Result<Option<Candidate>, StoreError> {
+        let state = self.lock();
+        Ok(state
+            .contacts
+            .get(&(tenant, key.clone()))
+            .and_then(|id| state.candidates.get(&(tenant, *id)))
+            .and_then(|r| r.candidate.clone()))
+    }
+
+    async fn suppression(&self, tenant: TenantId, key: &ContactKey) -> Result<Option<Suppression>, StoreError> {
+        Ok(self.lock().suppressions.get(&(tenant, key.clone())).cloned())
+    }
+
+    async fn message(&self, tenant: TenantId, id: MessageId) -> Result<Option<Message>, StoreError> {
+        Ok(self.lock().messages.get(&(tenant, id)).cloned())
+    }
+
+    async fn message_by_provider_id(
+        &self,
+        tenant: TenantId,
+        provider_id: &Wamid,
+    ) -> Result<Option<Message>, StoreError> {
+        let state = self.lock();
+        Ok(state
+            .provider_ids
+            .get(&(tenant, provider_id.clone()))
+            .and_then(|id| state.messages.get(&(tenant, *id)))
+            .cloned())
+    }
+
+    async fn messages(&self, tenant: TenantId, candidate: CandidateId) -> Result<Vec<Message>, StoreError> {
+        let state = self.lock();
+        Ok(state
+            .message_order
+            .iter()
+            .filter_map(|k| state.messages.get(k))
+            .filter(|m| m.tenant == tenant && m.candidate == candidate)
+            .cloned()
+            .collect())
+    }
+
+    async fn pending_outbox(&self, tenant: TenantId, candidate: CandidateId) -> Result<Vec<OutboxEntry>, StoreError> {
+        let state = self.lock();
+        Ok(state
+            .outbox_order
+            .iter()
+            .filter_map(|id| state.outbox.get(id))
+            .map(|(e, _)| e)
+            .filter(|e| e.tenant == tenant && e.candidate == candidate)
+            .cloned()
+            .collect())
+    }
+
+    async fn retention_due(
+        &self,
+        tenant: TenantId,
+        now: OffsetDateTime,
+        limit: u32,
+    ) -> Result<Vec<CandidateId>, StoreError> {
+        let state = self.lock();
+        let mut due: Vec<(OffsetDateTime, CandidateId)> = state
+            .candidates
+            .iter()
+            .filter(|((t, _), _)| *t == tenant)
+            .filter_map(|((_, id), row)| row.retention_due.filter(|d| *d <= now).map(|d| (d, *id)))
+            .collect();
+        due.sort();
+        Ok(due.into_iter().take(usize::try_from(limit).unwrap_or(usize::MAX)).map(|(_, id)| id).collect())
+    }
+
+    async fn subject_requests(
+        &self,
+        tenant: TenantId,
+        candidate: Option<CandidateId>,
+    ) -> Result<Vec<SubjectRequest>, StoreError> {
+        let state = self.lock();
+        Ok(state
+            .subject_order
+            .iter()
+            .filter_map(|k| state.subject_requests.get(k))
+            .filter(|r| r.tenant == tenant && candidate.is_none_or(|c| r.candidate == Some(c)))
+            .cloned()
+            .collect())
+    }
+
+    async fn subject_request(
+        &self,
+        tenant: TenantId,
+        id: SubjectRequestId,
+    ) -> Result<Option<SubjectRequest>, StoreError> {
+        Ok(self.lock().subject_requests.get(&(tenant, id)).cloned())
+    }
+
+    async fn commit(&self, tenant: TenantId, changes: ChangeSet) -> Result<CommitReport, StoreError> {
+        if let Some(error) = self.fail_next.lock().unwrap().take() {
+            return Err(error);
+        }
+        let mut state = self.lock();
+        let mut draft = state.clone();
+        let report = apply(&mut draft, tenant, changes)?;
+        *state = draft;
+        Ok(report)
+    }
+}
+
+#[async_trait]
+impl OutboxQueue for InMemoryStore {
+    async fn claim(&self, now: OffsetDateTime, lease: Duration, limit: u32) -> Result<Vec<OutboxEntry>, StoreError> {
+        let mut state = self.lock();
+        let order = state.outbox_order.clone();
+        let mut claimed = Vec::new();
+        for id in order {
+            if claimed.len() >= usize::try_from(limit).unwrap_or(usize::MAX) {
+                break;
+            }
+            if let Some((entry, lease_until)) = state.outbox.get_mut(&id)
+                && entry.not_before <= now
+                && lease_until.is_none_or(|l| l <= now)
+            {
+                *lease_until = Some(now + lease);
+                claimed.push(entry.clone());
+            }
+        }
+        Ok(claimed)
+    }
+
+    async fn release(&self, ids: &[OutboxId]) -> Result<(), StoreError> {
+        let mut state = self.lock();
+        for id in ids {
+            if let Some((_, lease)) = state.outbox.get_mut(id) {
+                *lease = None;
+            }
+        }
+        Ok(())
+    }
+}
+
+pub mod fixtures {
+    //! A ready-made world: a tenant with an approved channel, published legal texts, synced
+    //! templates, and candidates in various states.
+
+    use super::*;
+    use crate::candidate::{CandidateSource, Contact};
+    use crate::consent::{CaptureChannel, ConsentEvidence, ConsentMethod, Purpose};
+    use crate::ids::{LegalTextId, StaffId};
+    use crate::legal::{LegalTextCatalogue, LegalTextKind, LegalTextVersion};
+    use crate::policy::SendContext;
+    use crate::template::{Template, TemplateCatalogue, TemplateCategory, TemplateStatus};
+    use crate::tenant::{
+        Actor, ApprovalInput, Channel, ChannelApproval, ConsentTemplate, ReviewedDocument, Role, Tenant,
+    };
+    use crate::usecases::Hoheit;
+    use crate::values::{LanguageCode, PhoneNumber, TemplateName};
+    use time::macros::datetime;
+
+    /// The consent request text used by the fixtures (passes R6).
+    pub const CONSENT_REQUEST_DE: &str = "Die Beispiel GmbH möchte Sie zu Ihrer Bewerbung über WhatsApp kontaktieren. \
+        WhatsApp gehört zu Meta; Daten können in die USA übermittelt werden. Sie können jederzeit widersprechen \
+        oder Ihre Einwilligung widerrufen: antworten Sie einfach STOPP.";
+
+    /// A staff actor with the given role.
+    pub fn staff(role: Role) -> Actor {
+        Actor::Staff { id: StaffId::from_uuid(Uuid::from_u128(0xAB00 + role as u128)), role }
+    }
+
+    /// The fixture world.
+    #[derive(Debug, Clone)]
+    pub struct World {
+        /// "Now".
+        pub now: OffsetDateTime,
+        /// The tenant's configuration.
+        pub config: TenantConfig,
+    }
+
+    impl Default for World {
+        fn default() -> Self {
+            Self::new()
+        }
+    }
+
+    impl World {
+        /// Tenant "Beispiel GmbH", channel approved by the DPO, terms + privacy notice + consent
+        /// request published, templates `consent_request` (utility, carries the notice),
+        /// `interview_invite` (utility, 1 parameter) and `job_alert` (marketing) approved.
+        pub fn new() -> Self {
+            let now = datetime!(2025-03-03 09:00 UTC);
+            let tenant_id = TenantId::from_uuid(Uuid::from_u128(0x7E));
+            let channel_id = ChannelId::from_uuid(Uuid::from_u128(0xC4));
+            let mut tenant = Tenant::new(tenant_id, "Beispiel GmbH", now - Duration::days(30)).unwrap();
+            tenant.privacy_contact = Some("datenschutz@beispiel.example".into());
+            tenant.privacy_notice_url = Some("https://beispiel.example/datenschutz".into());
+            let approval = ChannelApproval::record(
+                Role::Dpo,
+                StaffId::from_uuid(Uuid::from_u128(0xD0)),
+                ApprovalInput {
+                    approver_name: "Dr. Daten Schutz".into(),
+                    dpia_reference: "DSFA-2025-007".into(),
+                    documents: vec![ReviewedDocument { name: "privacy_notice".into(), version: "v1".into() }],
+                    review_at: None,
+                },
+                &tenant.messaging,
+                now - Duration::days(20),
+            )
+            .unwrap();
+            let channel = Channel {
+                id: channel_id,
+                tenant: tenant_id,
+                display_phone_number: PhoneNumber::parse("+49 30 1234567").unwrap(),
+                phone_number_id: "100200300".into(),
+                consent_template: ConsentTemplate {
+                    name: TemplateName::parse("consent_request").unwrap(),
+                    language: LanguageCode::german(),
+                },
+                approval: Some(approval),
+                created_at: now - Duration::days(25),
+            };
+            let mut legal = LegalTextCatalogue::default();
+            for (i, (kind, body)) in [
+                (LegalTextKind::Terms, "Nutzungsbedingungen des WhatsApp-Kanals v1"),
+                (LegalTextKind::PrivacyNotice, "Datenschutzhinweise v1"),
+                (LegalTextKind::ConsentRequest, CONSENT_REQUEST_DE),
+            ]
+            .into_iter()
+            .enumerate()
+            {
+                let text = legal
+                    .prepare(
+                        LegalTextId::from_uuid(Uuid::from_u128(0x1E0 + i as u128)),
+                        kind,
+                        LegalTextVersion::parse("v1").unwrap(),
+                        LanguageCode::german(),
+                        body.into(),
+                        None,
+                        true,
+                        &tenant.name,
+                        now - Duration::days(20),
+                    )
+                    .unwrap();
+                legal.push(text);
+            }
+            let template = |name: &str, category, params, replies, notice| Template {
+                channel: channel_id,
+                name: TemplateName::parse(name).unwrap(),
+                language: LanguageCode::german(),
+                category,
+                status: TemplateStatus::Approved,
+                body_parameters: params,
+                quick_replies: replies,
+                carries_notice: notice,
+                components_json: "[]".into(),
+                synced_at: now - Duration::days(1),
+            };
+            let templates = TemplateCatalogue::new(vec![
+                template("consent_request", TemplateCategory::Utility, 1, 3, true),
+                template("interview_invite", TemplateCategory::Utility, 1, 0, false),
+                template("job_alert", TemplateCategory::Marketing, 0, 0, false),
+            ]);
+            Self { now, config: TenantConfig { tenant, channels: vec![channel], legal_texts: legal, templates } }
+        }
+
+        /// The tenant id.
+        pub fn tenant_id(&self) -> TenantId {
+            self.config.tenant.id
+        }
+
+        /// The channel.
+        pub fn channel(&self) -> &Channel {
+            self.config.channels.first().unwrap()
+        }
+
+        /// A fresh candidate (no consent, no conversation).
+        pub fn candidate(&self) -> Candidate {
+            Candidate::new(
+                CandidateId::from_uuid(Uuid::from_u128(0xCA)),
+                self.tenant_id(),
+                self.channel().id,
+                CandidateSource::Recruiter,
+                Contact {
+                    phone: Some(PhoneNumber::parse("+49 170 1234567").unwrap()),
+                    wa_user_id: None,
+                    name: Some("Erika Mustermann".into()),
+                    profile_name: None,
+                },
+                LanguageCode::german(),
+                self.now - Duration::days(10),
+            )
+        }
+
+        /// A candidate who consented (verbally, on the current texts), wrote an hour ago and got
+        /// the notice already.
+        pub fn engaged_candidate(&self) -> Candidate {
+            let mut c = self.candidate();
+            self.grant(&mut c, Purpose::WhatsAppChannel);
+            c.conversation.record_inbound(self.now - Duration::hours(1));
+            c.conversation.notice_sent_at = Some(self.now - Duration::days(2));
+            c
+        }
+
+        /// Grants consent for a purpose on the current texts.
+        pub fn grant(&self, c: &mut Candidate, purpose: Purpose) {
+            let texts = self.config.legal_texts.consent_bundle(&LanguageCode::german()).unwrap();
+            c.consents
+                .grant(
+                    ConsentEvidence {
+                        purpose,
+                        method: ConsentMethod::RecordedVerbal { staff: StaffId::from_uuid(Uuid::nil()), note: None },
+                        capture_channel: CaptureChannel::Phone,
+                        texts_shown: texts,
+                        language: LanguageCode::german(),
+                        recorded_at: self.now - Duration::days(3),
+                        recorded_by: staff(Role::Recruiter),
+                    },
+                    self.now,
+                )
+                .unwrap();
+        }
+
+        /// The policy's view for a candidate.
+        pub fn send_context<'a>(&'a self, candidate: &'a Candidate) -> SendContext<'a> {
+            SendContext {
+                tenant: &self.config.tenant,
+                channel: self.channel(),
+                candidate,
+                legal_texts: &self.config.legal_texts,
+                templates: &self.config.templates,
+            }
+        }
+
+        /// A running application on this world: in-memory store seeded with the config, a fixed
+        /// clock at `now`, sequential ids and a fake gateway.
+        pub fn app(&self) -> TestApp {
+            let store = Arc::new(InMemoryStore::default());
+            store.lock().configs.insert(self.tenant_id(), self.config.clone());
+            let clock = Arc::new(FixedClock::new(self.now));
+            let gateway = Arc::new(FakeGateway::default());
+            let app = Hoheit::new(store.clone(), gateway.clone(), clock.clone(), Arc::new(SequentialIds::new(7)));
+            TestApp { app, store, clock, gateway, world: self.clone() }
+        }
+    }
+
+    /// The application wired to in-memory fakes.
+    #[derive(Debug)]
+    pub struct TestApp {
+        /// The use cases.
+        pub app: Hoheit,
+        /// The store.
+        pub store: Arc<InMemoryStore>,
+        /// The clock.
+        pub clock: Arc<FixedClock>,
+        /// The gateway.
+        pub gateway: Arc<FakeGateway>,
+        /// The world it was built from.
+        pub world: World,
+    }
+
+    impl TestApp {
+        /// Claims and dispatches everything due; returns the outcomes.
+        pub async fn dispatch_all(&self) -> Vec<crate::usecases::DispatchOutcome> {
+            let entries = self.store.claim(self.clock.now(), Duration::minutes(1), 100).await.unwrap();
+            let mut outcomes = Vec::new();
+            for entry in entries {
+                outcomes.push(self.app.dispatch(&entry).await.unwrap());
+            }
+            outcomes
+        }
+    }
+}

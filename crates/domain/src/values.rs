@@ -458,7 +458,7 @@ mod tests {
         assert_eq!(PhoneNumber::parse("+49 170 12a4567"), Err(PhoneNumberError::InvalidCharacter));
         assert_eq!(PhoneNumber::parse("+0 170 1234567"), Err(PhoneNumberError::InvalidCountryCode));
         assert_eq!(PhoneNumber::parse("+49 17"), Err(PhoneNumberError::InvalidLength));
-        assert_eq!(PhoneNumber::parse("+49 1701 2345 6789 0"), Err(PhoneNumberError::InvalidLength));
+        assert_eq!(PhoneNumber::parse("+49 1701 2345 6789 01"), Err(PhoneNumberError::InvalidLength));
         assert_eq!(PhoneNumber::parse("call me"), Err(PhoneNumberError::InvalidCharacter));
     }
 
@@ -498,10 +498,7 @@ mod tests {
     #[test]
     fn digest_hex_round_trip() {
         let d = Sha256Digest::of(b"abc");
-        assert_eq!(
-            d.to_hex(),
-            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
-        );
+        assert_eq!(d.to_hex(), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
         assert_eq!(Sha256Digest::from_hex(&d.to_hex()).unwrap(), d);
         assert!(Sha256Digest::from_hex("zz").is_err());
     }

@@ -1,1 +1,184 @@
-//! Use cases.
+//! Use cases (application services): load what a decision needs through the [`Store`], decide
+//! with the pure model, commit one [`ChangeSet`] atomically. Every state change emits its domain
+//! events in the same change set, so the audit trail is written in the same transaction.
+//!
+//! A commit that loses an optimistic-lock race ([`StoreError::Conflict`]) is retried from a fresh
+//! load a few times; nothing is decided on stale state.
+
+mod admin;
+mod candidates;
+mod inbound;
+mod outbound;
+mod retention_run;
+mod subject_requests;
+
+use std::sync::Arc;
+
+use time::OffsetDateTime;
+
+pub use crate::tenant::ApprovalInput;
+pub use admin::{ChannelInput, LegalTextInput};
+pub use candidates::{ConsentInput, NewCandidate, ObjectionInput};
+pub use inbound::InboundOutcome;
+pub use outbound::{DispatchOutcome, MAX_ATTEMPTS, MessageRequest, Queued};
+pub use retention_run::{DataRecipient, ErasureOutcome, SubjectExport, recipients};
+
+use crate::candidate::Candidate;
+use crate::events::{DomainEvent, EventEnvelope};
+use crate::ids::{CandidateId, TenantId};
+use crate::legal::LegalTextError;
+use crate::policy::Refusal;
+use crate::ports::{CandidateChange, ChangeSet, Clock, IdGenerator, Store, StoreError, TenantConfig};
+use crate::retention::next_due;
+use crate::rules::Rule;
+use crate::tenant::Actor;
+use crate::values::InvalidValue;
+
+/// How often a use case retries after losing an optimistic-lock race.
+const CONFLICT_RETRIES: usize = 5;
+
+/// Why a use case did not do what was asked. Messages carry no personal data.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum UseCaseError {
+    /// The tenant, candidate, channel, ... does not exist (or belongs to another tenant).
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// The send policy refused.
+    #[error("refused: {}", .0.code)]
+    Refused(Refusal),
+    /// Input that does not fit the model.
+    #[error("invalid input: {0}")]
+    Invalid(String),
+    /// The request conflicts with the current state.
+    #[error("conflict: {0}")]
+    Conflict(&'static str),
+    /// The actor's role may not do this.
+    #[error("forbidden: {0}")]
+    Forbidden(&'static str),
+    /// Storage failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<InvalidValue> for UseCaseError {
+    fn from(e: InvalidValue) -> Self {
+        Self::Invalid(e.to_string())
+    }
+}
+
+impl From<LegalTextError> for UseCaseError {
+    fn from(e: LegalTextError) -> Self {
+        match e {
+            LegalTextError::VersionExists => Self::Conflict("this legal text version is already published"),
+            LegalTextError::InvalidBody | LegalTextError::ConsentRequestIncomplete { .. } => {
+                Self::Invalid(e.to_string())
+            }
+        }
+    }
+}
+
+/// The application: the ports, and every use case as a method.
+#[derive(Clone)]
+pub struct Hoheit {
+    store: Arc<dyn Store>,
+    gateway: Arc<dyn crate::ports::MessagingGateway>,
+    clock: Arc<dyn Clock>,
+    ids: Arc<dyn IdGenerator>,
+}
+
+impl std::fmt::Debug for Hoheit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Hoheit").finish_non_exhaustive()
+    }
+}
+
+impl Hoheit {
+    /// Wires the ports.
+    pub fn new(
+        store: Arc<dyn Store>,
+        gateway: Arc<dyn crate::ports::MessagingGateway>,
+        clock: Arc<dyn Clock>,
+        ids: Arc<dyn IdGenerator>,
+    ) -> Self {
+        Self { store, gateway, clock, ids }
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    /// The clock.
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
+    }
+
+    fn now(&self) -> OffsetDateTime {
+        self.clock.now()
+    }
+
+    fn new_id<T: From<uuid::Uuid>>(&self) -> T {
+        T::from(self.ids.next_uuid())
+    }
+
+    async fn config(&self, tenant: TenantId) -> Result<TenantConfig, UseCaseError> {
+        self.store.tenant_config(tenant).await?.ok_or(UseCaseError::NotFound("tenant"))
+    }
+
+    async fn load_candidate(&self, tenant: TenantId, id: CandidateId) -> Result<Candidate, UseCaseError> {
+        self.store.candidate(tenant, id).await?.ok_or(UseCaseError::NotFound("candidate"))
+    }
+
+    /// Loads the candidate, lets `change` modify it and build the rest of the change set, and
+    /// commits with the loaded version; retries from a fresh load on a lost race.
+    async fn modify_candidate<T, F>(&self, tenant: TenantId, id: CandidateId, mut change: F) -> Result<T, UseCaseError>
+    where
+        F: FnMut(&TenantConfig, &mut Candidate, &mut ChangeSet, OffsetDateTime) -> Result<T, UseCaseError> + Send,
+        T: Send,
+    {
+        let mut attempt = 0;
+        loop {
+            let config = self.config(tenant).await?;
+            let mut candidate = self.load_candidate(tenant, id).await?;
+            let expected_version = candidate.version;
+            let now = self.now();
+            let mut changes = ChangeSet::default();
+            let result = change(&config, &mut candidate, &mut changes, now)?;
+            if changes.is_empty() {
+                return Ok(result);
+            }
+            let already_erasing = changes.candidates.iter().any(|c| matches!(c, CandidateChange::Erase { .. }));
+            if !already_erasing {
+                changes.candidates.push(CandidateChange::Update {
+                    retention_due: next_due(&candidate, &config.tenant.retention, now),
+                    candidate: Box::new(candidate),
+                    expected_version,
+                });
+            }
+            match self.store.commit(tenant, changes).await {
+                Ok(_) => return Ok(result),
+                Err(StoreError::Conflict) if attempt < CONFLICT_RETRIES => attempt += 1,
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+
+    /// Commits a change set that only records events (refusals, reads).
+    async fn commit_events(&self, tenant: TenantId, events: Vec<EventEnvelope>) -> Result<(), UseCaseError> {
+        let changes = ChangeSet { events, ..ChangeSet::default() };
+        self.store.commit(tenant, changes).await?;
+        Ok(())
+    }
+}
+
+/// Builds an event envelope.
+pub(crate) fn event(
+    tenant: TenantId,
+    subject: Option<CandidateId>,
+    actor: Actor,
+    at: OffsetDateTime,
+    rule: Option<Rule>,
+    event: DomainEvent,
+) -> EventEnvelope {
+    EventEnvelope { tenant, subject, actor, at, rule, event }
+}

@@ -1,0 +1,311 @@
+//! Tenant administration: the tenant, its channels and the DPO's approval (R1), legal texts
+//! (R5-R7), settings (R23-R28, R36) and templates (R21).
+
+use super::{Hoheit, UseCaseError, event};
+use crate::events::DomainEvent;
+use crate::ids::{ChannelId, LegalTextId, TenantId};
+use crate::legal::{LegalTextKind, LegalTextVersion};
+use crate::ports::{ChangeSet, ConfigChange, TenantConfig};
+use crate::retention::RetentionSettings;
+use crate::rules::Rule;
+use crate::template::Template;
+use crate::tenant::{
+    Actor, ApprovalError, ApprovalInput, Channel, ChannelApproval, ConsentTemplate, MessagingSettings, Role, Tenant,
+};
+use crate::values::{LanguageCode, PhoneNumber, TemplateName};
+
+/// A channel to register.
+#[derive(Debug, Clone)]
+pub struct ChannelInput {
+    /// The business number.
+    pub display_phone_number: PhoneNumber,
+    /// Meta's phone number id.
+    pub phone_number_id: String,
+    /// The consent-request template.
+    pub consent_template: ConsentTemplate,
+}
+
+/// A legal text to publish.
+#[derive(Debug, Clone)]
+pub struct LegalTextInput {
+    /// Kind.
+    pub kind: LegalTextKind,
+    /// Version label.
+    pub version: LegalTextVersion,
+    /// Language.
+    pub language: LanguageCode,
+    /// The exact text.
+    pub body: String,
+    /// Where it is published.
+    pub url: Option<String>,
+    /// Whether consents on earlier versions must be renewed (R7). Default true.
+    pub material: bool,
+}
+
+impl Hoheit {
+    /// Creates a tenant with privacy-by-default settings (R36).
+    pub async fn create_tenant(&self, actor: Actor, name: &str) -> Result<Tenant, UseCaseError> {
+        let now = self.now();
+        let tenant = Tenant::new(self.new_id(), name, now)?;
+        let changes = ChangeSet {
+            config: vec![ConfigChange::Tenant(Box::new(tenant.clone()))],
+            events: vec![event(tenant.id, None, actor, now, Some(Rule::R36), DomainEvent::TenantCreated)],
+            ..ChangeSet::default()
+        };
+        self.store.commit(tenant.id, changes).await?;
+        Ok(tenant)
+    }
+
+    /// The tenant's configuration.
+    pub async fn tenant_config(&self, tenant: TenantId) -> Result<TenantConfig, UseCaseError> {
+        self.config(tenant).await
+    }
+
+    /// Changes retention and messaging settings (validated against the ranges of RULES.md). Every
+    /// candidate becomes due for a retention check under the new settings.
+    pub async fn update_settings(
+        &self,
+        tenant: TenantId,
+        actor: Actor,
+        retention: RetentionSettings,
+        messaging: MessagingSettings,
+        privacy_contact: Option<String>,
+        privacy_notice_url: Option<String>,
+    ) -> Result<Tenant, UseCaseError> {
+        retention.validate()?;
+        messaging.validate()?;
+        let mut config = self.config(tenant).await?;
+        let now = self.now();
+        config.tenant.retention = retention;
+        config.tenant.messaging = messaging;
+        config.tenant.privacy_contact = privacy_contact;
+        config.tenant.privacy_notice_url = privacy_notice_url;
+        let changes = ChangeSet {
+            config: vec![ConfigChange::Tenant(Box::new(config.tenant.clone())), ConfigChange::RescheduleRetention],
+            events: vec![event(tenant, None, actor, now, Some(Rule::R23), DomainEvent::SettingsChanged)],
+            ..ChangeSet::default()
+        };
+        self.store.commit(tenant, changes).await?;
+        Ok(config.tenant)
+    }
+
+    /// Registers a WhatsApp number. It cannot send until the DPO approves it (R1).
+    pub async fn register_channel(
+        &self,
+        tenant: TenantId,
+        actor: Actor,
+        input: ChannelInput,
+    ) -> Result<Channel, UseCaseError> {
+        let config = self.config(tenant).await?;
+        let phone_number_id = input.phone_number_id.trim();
+        if phone_number_id.is_empty() || phone_number_id.len() > 64 {
+            return Err(UseCaseError::Invalid("phone_number_id must be 1-64 characters".into()));
+        }
+        if config.channels.iter().any(|c| c.phone_number_id == phone_number_id) {
+            return Err(UseCaseError::Conflict("a channel with this phone_number_id exists"));
+        }
+        let now = self.now();
+        let channel = Channel {
+            id: self.new_id(),
+            tenant,
+            display_phone_number: input.display_phone_number,
+            phone_number_id: phone_number_id.to_owned(),
+            consent_template: input.consent_template,
+            approval: None,
+            created_at: now,
+        };
+        let changes = ChangeSet {
+            config: vec![ConfigChange::Channel(Box::new(channel.clone()))],
+            events: vec![event(tenant, None, actor, now, None, DomainEvent::ChannelRegistered { channel: channel.id })],
+            ..ChangeSet::default()
+        };
+        self.store.commit(tenant, changes).await?;
+        Ok(channel)
+    }
+
+    /// Records the DPO's approval of a channel (R1). Only the DPO role may do this.
+    pub async fn approve_channel(
+        &self,
+        tenant: TenantId,
+        actor: Actor,
+        channel: ChannelId,
+        input: ApprovalInput,
+    ) -> Result<Channel, UseCaseError> {
+        let Actor::Staff { id: staff, role } = actor else {
+            return Err(UseCaseError::Forbidden("only the data-protection officer can approve a channel"));
+        };
+        let config = self.config(tenant).await?;
+        let mut channel = config.channel(channel).cloned().ok_or(UseCaseError::NotFound("channel"))?;
+        let now = self.now();
+        let approval =
+            ChannelApproval::record(role, staff, input, &config.tenant.messaging, now).map_err(|e| match e {
+                ApprovalError::NotDpo => {
+                    UseCaseError::Forbidden("only the data-protection officer can approve a channel")
+                }
+                ApprovalError::Incomplete | ApprovalError::ReviewInPast => UseCaseError::Invalid(e.to_string()),
+            })?;
+        let review_at = approval.review_at;
+        channel.approval = Some(approval);
+        let changes = ChangeSet {
+            config: vec![ConfigChange::Channel(Box::new(channel.clone()))],
+            events: vec![event(
+                tenant,
+                None,
+                actor,
+                now,
+                Some(Rule::R1),
+                DomainEvent::ChannelApproved { channel: channel.id, review_at },
+            )],
+            ..ChangeSet::default()
+        };
+        self.store.commit(tenant, changes).await?;
+        Ok(channel)
+    }
+
+    /// Revokes the approval: the channel stops sending at once (R1), also for queued messages,
+    /// because the dispatcher decides again.
+    pub async fn revoke_approval(
+        &self,
+        tenant: TenantId,
+        actor: Actor,
+        channel: ChannelId,
+    ) -> Result<Channel, UseCaseError> {
+        if !matches!(actor, Actor::Staff { role: Role::Dpo | Role::Admin, .. }) {
+            return Err(UseCaseError::Forbidden("only the data-protection officer or an admin can revoke an approval"));
+        }
+        let config = self.config(tenant).await?;
+        let mut channel = config.channel(channel).cloned().ok_or(UseCaseError::NotFound("channel"))?;
+        let now = self.now();
+        match channel.approval.as_mut() {
+            Some(approval) if approval.revoked_at.is_none() => approval.revoked_at = Some(now),
+            Some(_) | None => {
+                return Err(UseCaseError::Conflict("the channel has no approval in force"));
+            }
+        }
+        let changes = ChangeSet {
+            config: vec![ConfigChange::Channel(Box::new(channel.clone()))],
+            events: vec![event(
+                tenant,
+                None,
+                actor,
+                now,
+                Some(Rule::R1),
+                DomainEvent::ChannelApprovalRevoked { channel: channel.id },
+            )],
+            ..ChangeSet::default()
+        };
+        self.store.commit(tenant, changes).await?;
+        Ok(channel)
+    }
+
+    /// Publishes a legal text version. Consent-request texts are checked against R6; published
+    /// versions are immutable.
+    pub async fn publish_legal_text(
+        &self,
+        tenant: TenantId,
+        actor: Actor,
+        input: LegalTextInput,
+    ) -> Result<crate::legal::LegalText, UseCaseError> {
+        let config = self.config(tenant).await?;
+        let now = self.now();
+        let id: LegalTextId = self.new_id();
+        let text = config.legal_texts.prepare(
+            id,
+            input.kind,
+            input.version,
+            input.language,
+            input.body,
+            input.url,
+            input.material,
+            &config.tenant.name,
+            now,
+        )?;
+        let rule = match input.kind {
+            LegalTextKind::ConsentRequest => Rule::R6,
+            LegalTextKind::Terms | LegalTextKind::PrivacyNotice => Rule::R7,
+        };
+        let changes = ChangeSet {
+            config: vec![ConfigChange::LegalText(Box::new(text.clone()))],
+            events: vec![event(
+                tenant,
+                None,
+                actor,
+                now,
+                Some(rule),
+                DomainEvent::LegalTextPublished { text: text.id, kind: text.kind, material: text.material },
+            )],
+            ..ChangeSet::default()
+        };
+        self.store.commit(tenant, changes).await?;
+        Ok(text)
+    }
+
+    /// Replaces a channel's templates with a fresh sync from the provider, keeping the tenant's
+    /// notice marks.
+    pub async fn sync_templates(
+        &self,
+        tenant: TenantId,
+        actor: Actor,
+        channel: ChannelId,
+        templates: Vec<Template>,
+    ) -> Result<u32, UseCaseError> {
+        let config = self.config(tenant).await?;
+        config.channel(channel).ok_or(UseCaseError::NotFound("channel"))?;
+        let mut catalogue = config.templates.clone();
+        catalogue.replace_channel(channel, templates.into_iter().filter(|t| t.channel == channel).collect());
+        let synced: Vec<Template> = catalogue.templates().iter().filter(|t| t.channel == channel).cloned().collect();
+        let count = u32::try_from(synced.len()).unwrap_or(u32::MAX);
+        let now = self.now();
+        let changes = ChangeSet {
+            config: vec![ConfigChange::Templates { channel, templates: synced }],
+            events: vec![event(
+                tenant,
+                None,
+                actor,
+                now,
+                Some(Rule::R21),
+                DomainEvent::TemplatesSynced { channel, count },
+            )],
+            ..ChangeSet::default()
+        };
+        self.store.commit(tenant, changes).await?;
+        Ok(count)
+    }
+
+    /// Marks whether a template carries the Art. 13 / Art. 21(4) notice (R15).
+    pub async fn mark_template_notice(
+        &self,
+        tenant: TenantId,
+        actor: Actor,
+        channel: ChannelId,
+        name: &TemplateName,
+        language: &LanguageCode,
+        carries_notice: bool,
+    ) -> Result<Template, UseCaseError> {
+        let config = self.config(tenant).await?;
+        let mut templates: Vec<Template> =
+            config.templates.templates().iter().filter(|t| t.channel == channel).cloned().collect();
+        let template = templates
+            .iter_mut()
+            .find(|t| t.name == *name && t.language == *language)
+            .ok_or(UseCaseError::NotFound("template"))?;
+        template.carries_notice = carries_notice;
+        let updated = template.clone();
+        let now = self.now();
+        let count = u32::try_from(templates.len()).unwrap_or(u32::MAX);
+        let changes = ChangeSet {
+            config: vec![ConfigChange::Templates { channel, templates }],
+            events: vec![event(
+                tenant,
+                None,
+                actor,
+                now,
+                Some(Rule::R15),
+                DomainEvent::TemplatesSynced { channel, count },
+            )],
+            ..ChangeSet::default()
+        };
+        self.store.commit(tenant, changes).await?;
+        Ok(updated)
+    }
+}

@@ -1,0 +1,587 @@
+//! Sending: the recruiter's request is decided by the policy and either refused (audited) or
+//! queued in the outbox in the same commit; the dispatcher decides again right before sending,
+//! calls the gateway, and records the outcome (R1-R21 via the policy, R12 re-check).
+
+use time::{Duration, OffsetDateTime};
+
+use super::{CONFLICT_RETRIES, Hoheit, UseCaseError, event};
+use crate::candidate::Candidate;
+use crate::consent::{ConsentReply, Purpose};
+use crate::conversation::{
+    DeliveryStatus, Direction, Intent, Message, MessageBody, OutboundContent, StatusObservation, StatusTimeline,
+};
+use crate::events::DomainEvent;
+use crate::ids::{CandidateId, MessageId, OutboxId, TenantId};
+use crate::policy::{Draft, OutboundPolicy, SendContext};
+use crate::ports::{
+    CandidateChange, ChangeSet, GatewayError, MessageChange, OutboxChange, OutboxEntry, Recipient, StoreError,
+    TenantConfig,
+};
+use crate::retention::next_due;
+use crate::rules::Rule;
+use crate::tenant::{Actor, Tenant};
+use crate::values::{LanguageCode, Pii, TemplateName};
+
+/// Attempts before a transiently failing message is given up.
+pub const MAX_ATTEMPTS: u32 = 8;
+
+/// What a recruiter wants to send.
+#[derive(Debug, Clone)]
+pub enum MessageRequest {
+    /// Free text (inside the window).
+    Text(Pii<String>),
+    /// A template with body parameters.
+    Template {
+        /// Name.
+        name: TemplateName,
+        /// Language.
+        language: LanguageCode,
+        /// Body parameters.
+        parameters: Vec<Pii<String>>,
+    },
+}
+
+/// A queued message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Queued {
+    /// The message.
+    pub message: MessageId,
+    /// Its outbox entry.
+    pub outbox: OutboxId,
+}
+
+/// What the dispatcher did with an outbox entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DispatchOutcome {
+    /// Accepted by the provider.
+    Sent,
+    /// Refused by the policy at dispatch time; never sent.
+    Refused(crate::policy::RefusalCode),
+    /// Failed permanently (WhatsApp code kept).
+    Failed(Option<i64>),
+    /// Will be retried at `not_before`.
+    Retry {
+        /// Next attempt.
+        not_before: OffsetDateTime,
+    },
+    /// The request timed out after sending; it may have been delivered. Not retried.
+    OutcomeUnknown,
+    /// The candidate or tenant no longer exists; the entry was dropped.
+    Dropped,
+}
+
+/// The confirmation after an objection (R14): confirms, says how to opt back in, names the contact.
+pub(crate) fn objection_confirmation_text(tenant: &Tenant, language: &LanguageCode) -> String {
+    let contact = tenant.privacy_contact.as_deref().unwrap_or("");
+    if language.primary() == "en" {
+        format!(
+            "{}: we have received your objection and will not send you any more WhatsApp messages. \
+             If you change your mind, reply START. Privacy contact: {contact}",
+            tenant.name
+        )
+    } else {
+        format!(
+            "{}: Wir haben Ihren Widerspruch erhalten und senden Ihnen keine WhatsApp-Nachrichten mehr. \
+             Falls Sie es sich anders überlegen, antworten Sie START. Datenschutzkontakt: {contact}",
+            tenant.name
+        )
+    }
+}
+
+/// The answer to HELP / HILFE.
+pub(crate) fn help_text(tenant: &Tenant, language: &LanguageCode) -> String {
+    let contact = tenant.privacy_contact.as_deref().unwrap_or("");
+    let link = tenant.privacy_notice_url.as_deref().unwrap_or("");
+    if language.primary() == "en" {
+        format!(
+            "{}: you can object to WhatsApp messages at any time, informally: reply STOP. \
+             Privacy notice: {link} Privacy contact: {contact}",
+            tenant.name
+        )
+    } else {
+        format!(
+            "{}: Sie können WhatsApp-Nachrichten jederzeit formlos widersprechen: antworten Sie STOPP. \
+             Datenschutzhinweise: {link} Datenschutzkontakt: {contact}",
+            tenant.name
+        )
+    }
+}
+
+/// Decides a send and, if permitted, adds the message and its outbox entry to `changes`.
+/// A refusal is returned as [`UseCaseError::Refused`]; the caller decides whether to audit it.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn queue(
+    app: &Hoheit,
+    config: &TenantConfig,
+    candidate: &mut Candidate,
+    content: OutboundContent,
+    intent: Intent,
+    notice_appended: bool,
+    actor: Actor,
+    now: OffsetDateTime,
+    changes: &mut ChangeSet,
+) -> Result<Queued, UseCaseError> {
+    let channel = config.channel(candidate.channel).ok_or(UseCaseError::NotFound("channel"))?;
+    let ctx = SendContext {
+        tenant: &config.tenant,
+        channel,
+        candidate,
+        legal_texts: &config.legal_texts,
+        templates: &config.templates,
+    };
+    let draft = Draft { content: &content, intent, notice_appended, queued: false };
+    let permit = OutboundPolicy::decide(&ctx, &draft, now).map_err(UseCaseError::Refused)?;
+    let message: MessageId = app.new_id();
+    let outbox: OutboxId = app.new_id();
+    let kind = content.kind();
+    changes.messages.push(MessageChange::Insert(Box::new(Message {
+        id: message,
+        tenant: config.tenant.id,
+        candidate: candidate.id,
+        channel: channel.id,
+        direction: Direction::Outbound,
+        kind,
+        intent: Some(intent),
+        body: Pii::new(MessageBody::Outbound(content.clone())),
+        provider_id: None,
+        reply_to: None,
+        created_at: now,
+        provider_at: None,
+        status: StatusTimeline::starting(DeliveryStatus::Queued, now),
+    })));
+    changes.outbox.push(OutboxChange::Enqueue(OutboxEntry {
+        id: outbox,
+        tenant: config.tenant.id,
+        candidate: candidate.id,
+        channel: channel.id,
+        message,
+        content,
+        intent,
+        notice_appended,
+        created_at: now,
+        attempts: 0,
+        not_before: now,
+    }));
+    if intent == Intent::ObjectionConfirmation {
+        candidate.objection.confirmation_sent = true;
+    }
+    candidate.conversation.touch(now);
+    changes.events.push(event(
+        config.tenant.id,
+        Some(candidate.id),
+        actor,
+        now,
+        None,
+        DomainEvent::MessageQueued { message, outbox, intent, kind, exception: permit.exception },
+    ));
+    Ok(Queued { message, outbox })
+}
+
+#[allow(clippy::too_many_arguments)] // one flat constructor reads better than a one-off struct
+fn refusal_event(
+    tenant: TenantId,
+    candidate: CandidateId,
+    actor: Actor,
+    now: OffsetDateTime,
+    refusal: crate::policy::Refusal,
+    intent: Intent,
+    at_dispatch: bool,
+    message: Option<MessageId>,
+) -> crate::events::EventEnvelope {
+    event(
+        tenant,
+        Some(candidate),
+        actor,
+        now,
+        Some(refusal.rule),
+        DomainEvent::SendRefused { code: refusal.code, intent, at_dispatch, message },
+    )
+}
+
+/// Exponential back-off for transient failures: 2, 4, 8, ... seconds, capped at 15 minutes.
+fn backoff(attempts: u32) -> Duration {
+    Duration::seconds(2_i64.saturating_pow(attempts.min(20)).min(900))
+}
+
+impl Hoheit {
+    /// A recruiter's message: decided by the policy, then queued (202) or refused (409, audited).
+    /// The first free-text message of a conversation gets the notice appended (R15).
+    pub async fn send_message(
+        &self,
+        tenant: TenantId,
+        actor: Actor,
+        id: CandidateId,
+        request: MessageRequest,
+    ) -> Result<Queued, UseCaseError> {
+        let mut attempt = 0;
+        loop {
+            let config = self.config(tenant).await?;
+            let mut candidate = self.load_candidate(tenant, id).await?;
+            let expected_version = candidate.version;
+            let now = self.now();
+            let (content, notice_appended) = match &request {
+                MessageRequest::Text(body) => {
+                    if body.expose().trim().is_empty() || body.expose().chars().count() > 4096 {
+                        return Err(UseCaseError::Invalid("text must be 1 to 4096 characters".into()));
+                    }
+                    if candidate.conversation.needs_notice() {
+                        let text =
+                            format!("{}{}", body.expose(), config.tenant.first_message_notice(&candidate.language));
+                        (OutboundContent::Text { body: text.into() }, true)
+                    } else {
+                        (OutboundContent::Text { body: body.clone() }, false)
+                    }
+                }
+                MessageRequest::Template { name, language, parameters } => {
+                    if let Some(t) = config.templates.find(candidate.channel, name, language)
+                        && usize::from(t.body_parameters) != parameters.len()
+                    {
+                        return Err(UseCaseError::Invalid(format!(
+                            "template expects {} body parameters, got {}",
+                            t.body_parameters,
+                            parameters.len()
+                        )));
+                    }
+                    let content = OutboundContent::Template {
+                        name: name.clone(),
+                        language: language.clone(),
+                        body_parameters: parameters.clone(),
+                        button_payloads: Vec::new(),
+                    };
+                    (content, false)
+                }
+            };
+            let mut changes = ChangeSet::default();
+            let queued = match queue(
+                self,
+                &config,
+                &mut candidate,
+                content,
+                Intent::Regular,
+                notice_appended,
+                actor,
+                now,
+                &mut changes,
+            ) {
+                Ok(q) => q,
+                Err(UseCaseError::Refused(refusal)) => {
+                    let e = refusal_event(tenant, id, actor, now, refusal, Intent::Regular, false, None);
+                    self.commit_events(tenant, vec![e]).await?;
+                    return Err(UseCaseError::Refused(refusal));
+                }
+                Err(e) => return Err(e),
+            };
+            changes.candidates.push(CandidateChange::Update {
+                retention_due: next_due(&candidate, &config.tenant.retention, now),
+                candidate: Box::new(candidate),
+                expected_version,
+            });
+            match self.store.commit(tenant, changes).await {
+                Ok(_) => return Ok(queued),
+                Err(StoreError::Conflict) if attempt < CONFLICT_RETRIES => attempt += 1,
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+
+    /// Sends the channel's consent-request template (R10), with reply buttons tied to this request.
+    pub async fn request_consent(
+        &self,
+        tenant: TenantId,
+        actor: Actor,
+        id: CandidateId,
+    ) -> Result<Queued, UseCaseError> {
+        let mut attempt = 0;
+        loop {
+            let config = self.config(tenant).await?;
+            let mut candidate = self.load_candidate(tenant, id).await?;
+            let expected_version = candidate.version;
+            let now = self.now();
+            let tp_months = config.tenant.retention.talent_pool_months;
+            let granted = candidate.consents.state(Purpose::WhatsAppChannel, now, tp_months).is_granted();
+            if granted && candidate.consents.is_current(Purpose::WhatsAppChannel, &config.legal_texts, now, tp_months) {
+                return Err(UseCaseError::Conflict("the candidate has already consented"));
+            }
+            let channel = config.channel(candidate.channel).ok_or(UseCaseError::NotFound("channel"))?;
+            let template = channel.consent_template.clone();
+            let texts = config
+                .legal_texts
+                .consent_bundle(&template.language)
+                .ok_or(UseCaseError::Conflict("publish terms, privacy notice and consent request first"))?;
+            let request_id = self.new_id();
+            let synced = config.templates.find(channel.id, &template.name, &template.language);
+            let params: Vec<Pii<String>> = [Some(config.tenant.name.clone()), config.tenant.privacy_notice_url.clone()]
+                .into_iter()
+                .flatten()
+                .take(synced.map_or(0, |t| usize::from(t.body_parameters)))
+                .map(Pii::new)
+                .collect();
+            let payloads: Vec<String> = [
+                ConsentReply::agree_payload(request_id),
+                ConsentReply::decline_payload(request_id),
+                crate::classifier::OPT_OUT_PAYLOAD.to_owned(),
+            ]
+            .into_iter()
+            .take(synced.map_or(2, |t| usize::from(t.quick_replies)))
+            .collect();
+            let content = OutboundContent::Template {
+                name: template.name.clone(),
+                language: template.language.clone(),
+                body_parameters: params,
+                button_payloads: payloads,
+            };
+            let mut changes = ChangeSet::default();
+            let queued = match queue(
+                self,
+                &config,
+                &mut candidate,
+                content,
+                Intent::ConsentRequest,
+                false,
+                actor,
+                now,
+                &mut changes,
+            ) {
+                Ok(q) => q,
+                Err(UseCaseError::Refused(refusal)) => {
+                    let e = refusal_event(tenant, id, actor, now, refusal, Intent::ConsentRequest, false, None);
+                    self.commit_events(tenant, vec![e]).await?;
+                    return Err(UseCaseError::Refused(refusal));
+                }
+                Err(e) => return Err(e),
+            };
+            candidate.consents.request(request_id, Purpose::WhatsAppChannel, texts, template.language.clone(), now);
+            changes.events.push(event(
+                tenant,
+                Some(id),
+                actor,
+                now,
+                Some(Rule::R10),
+                DomainEvent::ConsentRequested {
+                    request: request_id,
+                    purpose: Purpose::WhatsAppChannel,
+                    message: queued.message,
+                },
+            ));
+            changes.candidates.push(CandidateChange::Update {
+                retention_due: next_due(&candidate, &config.tenant.retention, now),
+                candidate: Box::new(candidate),
+                expected_version,
+            });
+            match self.store.commit(tenant, changes).await {
+                Ok(_) => return Ok(queued),
+                Err(StoreError::Conflict) if attempt < CONFLICT_RETRIES => attempt += 1,
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+
+    /// Dispatches one claimed outbox entry: decide again, send, record. Never sends twice: after
+    /// the gateway call, only the recording is retried.
+    pub async fn dispatch(&self, entry: &OutboxEntry) -> Result<DispatchOutcome, UseCaseError> {
+        let tenant = entry.tenant;
+        let Some(config) = self.store.tenant_config(tenant).await? else {
+            return self.finish_dropped(entry).await;
+        };
+        let Some(candidate) = self.store.candidate(tenant, entry.candidate).await? else {
+            return self.finish_dropped(entry).await;
+        };
+        let now = self.now();
+        let decision = match config.channel(entry.channel) {
+            Some(channel) => {
+                let ctx = SendContext {
+                    tenant: &config.tenant,
+                    channel,
+                    candidate: &candidate,
+                    legal_texts: &config.legal_texts,
+                    templates: &config.templates,
+                };
+                let draft = Draft {
+                    content: &entry.content,
+                    intent: entry.intent,
+                    notice_appended: entry.notice_appended,
+                    queued: true,
+                };
+                OutboundPolicy::decide(&ctx, &draft, now)
+            }
+            None => {
+                Err(crate::policy::Refusal { code: crate::policy::RefusalCode::ChannelNotApproved, rule: Rule::R1 })
+            }
+        };
+        if let Err(refusal) = decision {
+            let changes = ChangeSet {
+                messages: vec![MessageChange::Status {
+                    id: entry.message,
+                    observation: StatusObservation { status: DeliveryStatus::Cancelled, at: now, error_code: None },
+                }],
+                outbox: vec![OutboxChange::Complete { id: entry.id }],
+                events: vec![refusal_event(
+                    tenant,
+                    entry.candidate,
+                    Actor::System,
+                    now,
+                    refusal,
+                    entry.intent,
+                    true,
+                    Some(entry.message),
+                )],
+                ..ChangeSet::default()
+            };
+            self.store.commit(tenant, changes).await?;
+            return Ok(DispatchOutcome::Refused(refusal.code));
+        }
+        let recipient = match (&candidate.contact.phone, &candidate.contact.wa_user_id) {
+            (Some(phone), _) => Recipient::Phone(phone.clone()),
+            (None, Some(user)) => Recipient::User(user.clone()),
+            (None, None) => return self.finish_dropped(entry).await,
+        };
+        let result = self.gateway.send(entry.channel, &recipient, &entry.content).await;
+        let now = self.now();
+        match result {
+            Ok(receipt) => {
+                let carries_notice = entry.notice_appended
+                    || match &entry.content {
+                        OutboundContent::Template { name, language, .. } => {
+                            config.templates.find(entry.channel, name, language).is_some_and(|t| t.carries_notice)
+                        }
+                        OutboundContent::Text { .. } | OutboundContent::Interactive { .. } => false,
+                    };
+                self.record_sent(entry, receipt.provider_id, carries_notice, now).await?;
+                Ok(DispatchOutcome::Sent)
+            }
+            Err(GatewayError::OutcomeUnknown) => {
+                let changes = ChangeSet {
+                    messages: vec![MessageChange::Status {
+                        id: entry.message,
+                        observation: StatusObservation { status: DeliveryStatus::Unknown, at: now, error_code: None },
+                    }],
+                    outbox: vec![OutboxChange::Complete { id: entry.id }],
+                    events: vec![event(
+                        tenant,
+                        Some(entry.candidate),
+                        Actor::System,
+                        now,
+                        None,
+                        DomainEvent::MessageOutcomeUnknown { message: entry.message },
+                    )],
+                    ..ChangeSet::default()
+                };
+                self.store.commit(tenant, changes).await?;
+                Ok(DispatchOutcome::OutcomeUnknown)
+            }
+            Err(e) if (e.is_transient() || e == GatewayError::NotConfigured) && entry.attempts + 1 < MAX_ATTEMPTS => {
+                let wait = match &e {
+                    GatewayError::RateLimited { retry_after: Some(after), .. } => {
+                        Duration::try_from(*after).unwrap_or(Duration::MINUTE).max(backoff(entry.attempts))
+                    }
+                    GatewayError::RateLimited { .. }
+                    | GatewayError::Transient { .. }
+                    | GatewayError::NotConfigured
+                    | GatewayError::WindowClosed { .. }
+                    | GatewayError::Undeliverable { .. }
+                    | GatewayError::TemplateRejected { .. }
+                    | GatewayError::Rejected { .. }
+                    | GatewayError::ChannelFailure { .. }
+                    | GatewayError::OutcomeUnknown => backoff(entry.attempts),
+                };
+                let not_before = now + wait;
+                let changes = ChangeSet {
+                    outbox: vec![OutboxChange::Retry { id: entry.id, not_before, attempts: entry.attempts + 1 }],
+                    ..ChangeSet::default()
+                };
+                self.store.commit(tenant, changes).await?;
+                Ok(DispatchOutcome::Retry { not_before })
+            }
+            Err(e) => {
+                let code = e.code();
+                let changes = ChangeSet {
+                    messages: vec![MessageChange::Status {
+                        id: entry.message,
+                        observation: StatusObservation { status: DeliveryStatus::Failed, at: now, error_code: code },
+                    }],
+                    outbox: vec![OutboxChange::Complete { id: entry.id }],
+                    events: vec![event(
+                        tenant,
+                        Some(entry.candidate),
+                        Actor::System,
+                        now,
+                        None,
+                        DomainEvent::MessageFailed { message: entry.message, code },
+                    )],
+                    ..ChangeSet::default()
+                };
+                self.store.commit(tenant, changes).await?;
+                Ok(DispatchOutcome::Failed(code))
+            }
+        }
+    }
+
+    async fn finish_dropped(&self, entry: &OutboxEntry) -> Result<DispatchOutcome, UseCaseError> {
+        let now = self.now();
+        let changes = ChangeSet {
+            messages: vec![MessageChange::Status {
+                id: entry.message,
+                observation: StatusObservation { status: DeliveryStatus::Cancelled, at: now, error_code: None },
+            }],
+            outbox: vec![OutboxChange::Complete { id: entry.id }],
+            ..ChangeSet::default()
+        };
+        match self.store.commit(entry.tenant, changes).await {
+            Ok(_) | Err(StoreError::NotFound(_)) => Ok(DispatchOutcome::Dropped),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Records an accepted send; retries only the recording on a lost race.
+    async fn record_sent(
+        &self,
+        entry: &OutboxEntry,
+        provider_id: crate::values::Wamid,
+        carries_notice: bool,
+        now: OffsetDateTime,
+    ) -> Result<(), UseCaseError> {
+        let tenant = entry.tenant;
+        let mut attempt = 0;
+        loop {
+            let mut changes = ChangeSet {
+                messages: vec![MessageChange::Accepted {
+                    id: entry.message,
+                    provider_id: provider_id.clone(),
+                    at: now,
+                }],
+                outbox: vec![OutboxChange::Complete { id: entry.id }],
+                events: vec![event(
+                    tenant,
+                    Some(entry.candidate),
+                    Actor::System,
+                    now,
+                    None,
+                    DomainEvent::MessageSent { message: entry.message, notice: carries_notice },
+                )],
+                ..ChangeSet::default()
+            };
+            let config = self.store.tenant_config(tenant).await?;
+            let candidate = self.store.candidate(tenant, entry.candidate).await?;
+            if let (Some(config), Some(mut candidate)) = (config, candidate)
+                && !candidate.is_erased()
+            {
+                let expected_version = candidate.version;
+                if carries_notice && candidate.conversation.notice_sent_at.is_none() {
+                    candidate.conversation.notice_sent_at = Some(now);
+                }
+                candidate.conversation.outbound_count = candidate.conversation.outbound_count.saturating_add(1);
+                candidate.conversation.touch(now);
+                changes.candidates.push(CandidateChange::Update {
+                    retention_due: next_due(&candidate, &config.tenant.retention, now),
+                    candidate: Box::new(candidate),
+                    expected_version,
+                });
+            }
+            match self.store.commit(tenant, changes).await {
+                Ok(_) => return Ok(()),
+                Err(StoreError::Conflict) if attempt < CONFLICT_RETRIES * 2 => attempt += 1,
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+}

@@ -1,0 +1,594 @@
+//! Use cases over the ports, with the in-memory store and fake gateway of the `testing` feature:
+//! the candidate journey, objections, dedupe, retention, erasure and the dispatcher's re-check.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
+use futures_executor::block_on;
+use hoheit_domain::candidate::{HoldReason, Lifecycle, ProcessEndReason};
+use hoheit_domain::classifier::Classification;
+use hoheit_domain::consent::{CaptureChannel, ConsentMethod, ConsentReply, Purpose};
+use hoheit_domain::conversation::{DeliveryStatus, Intent, OutboundContent};
+use hoheit_domain::ids::CandidateId;
+use hoheit_domain::inbound::{ContactRef, InboundContent, InboundMessage, StatusUpdate};
+use hoheit_domain::policy::RefusalCode;
+use hoheit_domain::ports::{GatewayError, OutboxQueue, Recipient, Store, StoreError};
+use hoheit_domain::subject_request::SubjectRequestKind;
+use hoheit_domain::tenant::{Actor, Role};
+use hoheit_domain::testing::fixtures::{TestApp, World, staff};
+use hoheit_domain::usecases::{
+    ConsentInput, DispatchOutcome, ErasureOutcome, InboundOutcome, MessageRequest, NewCandidate, ObjectionInput,
+    UseCaseError,
+};
+use hoheit_domain::values::{PhoneNumber, WaId, WaUserId, Wamid};
+use time::{Duration, OffsetDateTime};
+
+const NUMBER: &str = "+49 170 1234567";
+
+fn recruiter() -> Actor {
+    staff(Role::Recruiter)
+}
+
+fn dpo() -> Actor {
+    staff(Role::Dpo)
+}
+
+fn new_candidate(t: &TestApp) -> CandidateId {
+    block_on(t.app.create_candidate(
+        t.world.tenant_id(),
+        recruiter(),
+        NewCandidate {
+            phone: PhoneNumber::parse(NUMBER).unwrap(),
+            name: Some("Erika Mustermann".into()),
+            channel: t.world.channel().id,
+            language: None,
+        },
+    ))
+    .unwrap()
+    .id
+}
+
+fn inbound(t: &TestApp, id: &str, content: InboundContent, at: OffsetDateTime) -> InboundOutcome {
+    let msg = InboundMessage {
+        provider_id: Wamid::parse(id).unwrap(),
+        from: ContactRef {
+            wa_id: Some(WaId::parse("491701234567").unwrap()),
+            user_id: None,
+            profile_name: Some("Erika".into()),
+        },
+        timestamp: at,
+        content,
+        context: None,
+    };
+    block_on(t.app.receive_inbound(t.world.tenant_id(), t.world.channel().id, &msg)).unwrap()
+}
+
+fn text_in(t: &TestApp, id: &str, body: &str) -> InboundOutcome {
+    inbound(t, id, InboundContent::Text { body: body.into() }, t.clock_now())
+}
+
+trait Now {
+    fn clock_now(&self) -> OffsetDateTime;
+}
+
+impl Now for TestApp {
+    fn clock_now(&self) -> OffsetDateTime {
+        use hoheit_domain::ports::Clock;
+        self.clock.now()
+    }
+}
+
+fn send_text(t: &TestApp, c: CandidateId, body: &str) -> Result<hoheit_domain::usecases::Queued, UseCaseError> {
+    block_on(t.app.send_message(t.world.tenant_id(), recruiter(), c, MessageRequest::Text(body.into())))
+}
+
+fn refusal(r: Result<hoheit_domain::usecases::Queued, UseCaseError>) -> RefusalCode {
+    match r {
+        Err(UseCaseError::Refused(refusal)) => refusal.code,
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+}
+
+fn candidate(t: &TestApp, c: CandidateId) -> hoheit_domain::candidate::Candidate {
+    block_on(t.store.candidate(t.world.tenant_id(), c)).unwrap().unwrap()
+}
+
+/// Consent via the consent request's agree button.
+fn consented(t: &TestApp) -> CandidateId {
+    let c = new_candidate(t);
+    block_on(t.app.request_consent(t.world.tenant_id(), recruiter(), c)).unwrap();
+    assert_eq!(t.dispatch_all_now(), vec![DispatchOutcome::Sent]);
+    let sent = t.gateway.sent();
+    let OutboundContent::Template { button_payloads, .. } = &sent.last().unwrap().content else {
+        panic!("template expected")
+    };
+    let agree = button_payloads.first().unwrap().clone();
+    assert!(matches!(ConsentReply::parse(&agree), Some(ConsentReply::Agree(_))));
+    let out = inbound(
+        t,
+        "wamid.agree",
+        InboundContent::Button { payload: Some(agree), text: "Zustimmen".into() },
+        t.clock_now(),
+    );
+    assert!(matches!(out, InboundOutcome::Stored { .. }));
+    c
+}
+
+trait DispatchNow {
+    fn dispatch_all_now(&self) -> Vec<DispatchOutcome>;
+}
+
+impl DispatchNow for TestApp {
+    fn dispatch_all_now(&self) -> Vec<DispatchOutcome> {
+        block_on(self.dispatch_all())
+    }
+}
+
+#[test]
+fn consent_journey_from_request_to_delivered_message() {
+    let t = World::new().app();
+    let c = new_candidate(&t);
+    assert_eq!(refusal(send_text(&t, c, "Hallo")), RefusalCode::ConsentMissing);
+
+    block_on(t.app.request_consent(t.world.tenant_id(), recruiter(), c)).unwrap();
+    assert_eq!(t.dispatch_all_now(), vec![DispatchOutcome::Sent]);
+    let request = t.gateway.sent().pop().unwrap();
+    assert_eq!(request.to, Recipient::Phone(PhoneNumber::parse(NUMBER).unwrap()));
+    let OutboundContent::Template { name, body_parameters, button_payloads, .. } = request.content else { panic!() };
+    assert_eq!(name.as_str(), "consent_request");
+    assert_eq!(body_parameters.first().map(|p| p.expose().as_str()), Some("Beispiel GmbH"));
+    assert_eq!(button_payloads.len(), 3);
+    // the consent template carried the notice (R15)
+    assert!(candidate(&t, c).conversation.notice_sent_at.is_some());
+
+    let agree = button_payloads[0].clone();
+    inbound(&t, "wamid.tap", InboundContent::Button { payload: Some(agree), text: "Zustimmen".into() }, t.clock_now());
+    let state = candidate(&t, c);
+    assert!(state.consents.state(Purpose::WhatsAppChannel, t.clock_now(), 12).is_granted());
+    assert!(state.conversation.window_open_at(t.clock_now()), "the tap opens the window");
+
+    let queued = send_text(&t, c, "Wann passt Ihnen das Gespräch?").unwrap();
+    assert_eq!(t.dispatch_all_now(), vec![DispatchOutcome::Sent]);
+    let message = block_on(t.store.message(t.world.tenant_id(), queued.message)).unwrap().unwrap();
+    let wamid = message.provider_id.clone().unwrap();
+    // statuses out of order and duplicated converge
+    for status in [DeliveryStatus::Read, DeliveryStatus::Sent, DeliveryStatus::Delivered, DeliveryStatus::Read] {
+        block_on(t.app.apply_status(
+            t.world.tenant_id(),
+            &StatusUpdate {
+                provider_id: wamid.clone(),
+                status,
+                timestamp: t.clock_now(),
+                recipient: None,
+                errors: vec![],
+                pricing: None,
+            },
+        ))
+        .unwrap();
+    }
+    let message = block_on(t.store.message(t.world.tenant_id(), queued.message)).unwrap().unwrap();
+    assert_eq!(message.status.effective(), Some(DeliveryStatus::Read));
+    let actions = t.store.actions(c);
+    for expected in [
+        "candidate.created",
+        "message.refused",
+        "consent.requested",
+        "message.sent",
+        "consent.granted",
+        "message.queued",
+    ] {
+        assert!(actions.contains(&expected), "{expected} missing in {actions:?}");
+    }
+}
+
+#[test]
+fn stopp_objects_at_once_cancels_the_outbox_and_confirms_once() {
+    let t = World::new().app();
+    let c = consented(&t);
+    let waiting = send_text(&t, c, "Einladung zum Gespräch").unwrap();
+    assert_eq!(t.store.outbox().len(), 1);
+
+    let out = text_in(&t, "wamid.stop", "STOPP!");
+    assert!(matches!(out, InboundOutcome::Stored { classification: Classification::Objection { .. }, .. }));
+    let state = candidate(&t, c);
+    assert!(state.objection.is_objected());
+    assert!(!state.consents.state(Purpose::WhatsAppChannel, t.clock_now(), 12).is_granted());
+    // the waiting message was cancelled in the same commit; only the confirmation is queued
+    let outbox = t.store.outbox();
+    assert_eq!(outbox.len(), 1);
+    assert_eq!(outbox[0].intent, Intent::ObjectionConfirmation);
+    let cancelled = block_on(t.store.message(t.world.tenant_id(), waiting.message)).unwrap().unwrap();
+    assert_eq!(cancelled.status.effective(), Some(DeliveryStatus::Cancelled));
+    // subject request opened (R18), suppression entry written (R17)
+    let requests = block_on(t.app.subject_requests(t.world.tenant_id(), Some(c))).unwrap();
+    assert_eq!(requests.len(), 1);
+    assert_eq!(requests[0].kind, SubjectRequestKind::Objection);
+    let key = hoheit_domain::inbound::ContactKey::Phone(PhoneNumber::parse(NUMBER).unwrap());
+    assert!(block_on(t.store.suppression(t.world.tenant_id(), &key)).unwrap().is_some());
+
+    let before = t.gateway.sent().len();
+    assert_eq!(t.dispatch_all_now(), vec![DispatchOutcome::Sent]);
+    assert_eq!(t.gateway.sent().len(), before + 1, "exactly the confirmation went out");
+    assert_eq!(refusal(send_text(&t, c, "Noch eine Frage")), RefusalCode::Objected);
+    // STOPP again: no second confirmation
+    text_in(&t, "wamid.stop2", "stop");
+    assert!(t.store.outbox().is_empty());
+}
+
+#[test]
+fn an_objection_while_a_message_waits_means_it_is_never_sent() {
+    let t = World::new().app();
+    let c = consented(&t);
+    send_text(&t, c, "Einladung").unwrap();
+    // claimed by the dispatcher, then the objection arrives by phone before it sends
+    let claimed = block_on(t.store.claim(t.clock_now(), Duration::minutes(1), 10)).unwrap();
+    block_on(t.app.record_objection(
+        t.world.tenant_id(),
+        recruiter(),
+        c,
+        ObjectionInput { channel: CaptureChannel::Phone, note: Some("rief an".into()), received_at: None },
+    ))
+    .unwrap();
+    let sent_before = t.gateway.sent().len();
+    for entry in claimed {
+        assert_eq!(block_on(t.app.dispatch(&entry)).unwrap(), DispatchOutcome::Refused(RefusalCode::Objected));
+    }
+    assert_eq!(t.gateway.sent().len(), sent_before);
+}
+
+#[test]
+fn a_reply_after_the_objection_may_be_answered_inside_the_window_only() {
+    let t = World::new().app();
+    let c = consented(&t);
+    text_in(&t, "wamid.stop", "Bitte keine Nachrichten mehr");
+    t.dispatch_all_now();
+    t.clock.advance(Duration::minutes(5));
+    text_in(&t, "wamid.q", "Bekomme ich meine Unterlagen zurück?");
+    send_text(&t, c, "Ja, per Post.").unwrap();
+    t.clock.advance(Duration::hours(25));
+    assert_eq!(refusal(send_text(&t, c, "Noch etwas")), RefusalCode::Objected);
+}
+
+#[test]
+fn duplicate_webhooks_change_nothing() {
+    let t = World::new().app();
+    let c = consented(&t);
+    let events = t.store.events().len();
+    assert!(matches!(text_in(&t, "wamid.dup", "Hallo"), InboundOutcome::Stored { .. }));
+    let after_first = t.store.events().len();
+    assert!(after_first > events);
+    assert_eq!(text_in(&t, "wamid.dup", "Hallo"), InboundOutcome::Duplicate);
+    assert_eq!(t.store.events().len(), after_first);
+    assert_eq!(
+        block_on(t.store.messages(t.world.tenant_id(), c))
+            .unwrap()
+            .iter()
+            .filter(|m| m.provider_id.as_ref().map(Wamid::as_str) == Some("wamid.dup"))
+            .count(),
+        1
+    );
+}
+
+#[test]
+fn possible_objection_opens_a_review_that_blocks_until_resolved() {
+    let t = World::new().app();
+    let c = consented(&t);
+    let out = text_in(&t, "wamid.t2", "Ich will meine Bewerbung nicht stoppen");
+    assert!(matches!(out, InboundOutcome::Stored { classification: Classification::PossibleObjection { .. }, .. }));
+    assert_eq!(refusal(send_text(&t, c, "Danke!")), RefusalCode::ObjectionReviewPending);
+    let review = candidate(&t, c).objection.review.unwrap();
+    assert!(review.due_at > t.clock_now());
+    block_on(t.app.resolve_review(t.world.tenant_id(), recruiter(), c, review.id, false)).unwrap();
+    send_text(&t, c, "Danke!").unwrap();
+    assert!(t.store.actions(c).contains(&"objection.review_resolved"));
+}
+
+#[test]
+fn confirming_a_review_applies_the_objection() {
+    let t = World::new().app();
+    let c = consented(&t);
+    text_in(&t, "wamid.t2", "Können Sie das stoppen?");
+    let review = candidate(&t, c).objection.review.unwrap();
+    block_on(t.app.resolve_review(t.world.tenant_id(), dpo(), c, review.id, true)).unwrap();
+    assert!(candidate(&t, c).objection.is_objected());
+    assert_eq!(refusal(send_text(&t, c, "Hallo")), RefusalCode::Objected);
+}
+
+#[test]
+fn opt_in_keyword_only_while_opted_out_creates_consent() {
+    let t = World::new().app();
+    let c = consented(&t);
+    text_in(&t, "wamid.start0", "START");
+    assert!(!candidate(&t, c).objection.is_objected());
+    text_in(&t, "wamid.stop", "STOP");
+    t.clock.advance(Duration::minutes(1));
+    text_in(&t, "wamid.ja", "Ja");
+    assert!(candidate(&t, c).objection.is_objected(), "'Ja' is never consent");
+    text_in(&t, "wamid.start", "START");
+    let state = candidate(&t, c);
+    assert!(!state.objection.is_objected());
+    assert!(state.consents.state(Purpose::WhatsAppChannel, t.clock_now(), 12).is_granted());
+    let ev = state.consents.entries().last().unwrap().clone();
+    let hoheit_domain::consent::ConsentEntry::Granted(ev) = ev else { panic!() };
+    assert!(matches!(ev.method, ConsentMethod::OptInKeyword { .. }));
+    let key = hoheit_domain::inbound::ContactKey::Phone(PhoneNumber::parse(NUMBER).unwrap());
+    assert!(block_on(t.store.suppression(t.world.tenant_id(), &key)).unwrap().is_none());
+}
+
+#[test]
+fn help_gets_an_answer_even_before_consent() {
+    let t = World::new().app();
+    let c = new_candidate(&t);
+    text_in(&t, "wamid.help", "HILFE");
+    let outbox = t.store.outbox();
+    assert_eq!(outbox.len(), 1);
+    assert_eq!(outbox[0].intent, Intent::HelpReply);
+    assert_eq!(outbox[0].candidate, c);
+    let OutboundContent::Text { body } = &outbox[0].content else { panic!() };
+    assert!(body.expose().contains("STOPP") && body.expose().contains("datenschutz@beispiel.example"));
+}
+
+#[test]
+fn unknown_senders_become_candidates_and_suppression_outlives_erasure() {
+    let t = World::new().app();
+    let out = text_in(&t, "wamid.new", "Hallo, ich habe mich beworben");
+    assert!(matches!(out, InboundOutcome::Stored { .. }));
+    let key = hoheit_domain::inbound::ContactKey::Phone(PhoneNumber::parse(NUMBER).unwrap());
+    let c = block_on(t.store.candidate_by_contact(t.world.tenant_id(), &key)).unwrap().unwrap();
+    text_in(&t, "wamid.stop", "STOPP");
+    assert_eq!(block_on(t.app.request_erasure(t.world.tenant_id(), dpo(), c.id)).unwrap(), ErasureOutcome::Erased);
+    assert!(t.store.is_shredded(t.world.tenant_id(), c.id));
+    assert!(block_on(t.store.messages(t.world.tenant_id(), c.id)).unwrap().is_empty());
+    // the same number added again inherits the objection (R17)
+    let again = new_candidate(&t);
+    assert_ne!(again, c.id);
+    assert!(candidate(&t, again).objection.is_objected());
+    assert_eq!(
+        refusal(block_on(t.app.request_consent(t.world.tenant_id(), recruiter(), again))),
+        RefusalCode::Objected
+    );
+}
+
+#[test]
+fn business_scoped_user_ids_work_without_a_number() {
+    let t = World::new().app();
+    let msg = InboundMessage {
+        provider_id: Wamid::parse("wamid.u1").unwrap(),
+        from: ContactRef {
+            wa_id: None,
+            user_id: Some(WaUserId::parse("BR.1502576394655843").unwrap()),
+            profile_name: None,
+        },
+        timestamp: t.clock_now(),
+        content: InboundContent::Text { body: "Hallo".into() },
+        context: None,
+    };
+    assert!(matches!(
+        block_on(t.app.receive_inbound(t.world.tenant_id(), t.world.channel().id, &msg)).unwrap(),
+        InboundOutcome::Stored { .. }
+    ));
+    let unidentified = InboundMessage { from: ContactRef { wa_id: None, user_id: None, profile_name: None }, ..msg };
+    assert_eq!(
+        block_on(t.app.receive_inbound(t.world.tenant_id(), t.world.channel().id, &unidentified)).unwrap(),
+        InboundOutcome::Unidentified
+    );
+}
+
+#[test]
+fn retention_erases_after_six_months_and_only_then() {
+    let t = World::new().app();
+    let c = consented(&t);
+    send_text(&t, c, "Leider eine Absage").unwrap();
+    t.dispatch_all_now();
+    block_on(t.app.end_process(t.world.tenant_id(), recruiter(), c, ProcessEndReason::Rejected, None)).unwrap();
+    t.clock.advance(Duration::days(150));
+    let dry = block_on(t.app.run_retention(t.world.tenant_id(), Actor::System, true)).unwrap();
+    assert_eq!(dry.erased, 0);
+    t.clock.advance(Duration::days(40));
+    let dry = block_on(t.app.run_retention(t.world.tenant_id(), Actor::System, true)).unwrap();
+    assert_eq!(dry.erased, 1);
+    assert!(!candidate(&t, c).is_erased(), "a dry run changes nothing");
+    let real = block_on(t.app.run_retention(t.world.tenant_id(), Actor::System, false)).unwrap();
+    assert_eq!(real.erased, 1);
+    let tomb = candidate(&t, c);
+    assert!(tomb.is_erased());
+    assert!(tomb.contact.phone.is_none() && tomb.contact.name.is_none());
+    assert!(t.store.is_shredded(t.world.tenant_id(), c));
+    // idempotent
+    let again = block_on(t.app.run_retention(t.world.tenant_id(), Actor::System, false)).unwrap();
+    assert_eq!(again.erased, 0);
+    assert_eq!(refusal(send_text(&t, c, "Hallo")), RefusalCode::CandidateErased);
+    let runs = t.store.events().iter().filter(|e| e.event.action() == "retention.run").count();
+    assert_eq!(runs, 4, "every run is audited, dry runs too");
+}
+
+#[test]
+fn erasure_request_in_the_claims_window_is_deferred_and_restricted() {
+    let t = World::new().app();
+    let c = consented(&t);
+    block_on(t.app.end_process(t.world.tenant_id(), recruiter(), c, ProcessEndReason::Rejected, None)).unwrap();
+    t.clock.advance(Duration::days(10));
+    let outcome = block_on(t.app.request_erasure(t.world.tenant_id(), dpo(), c)).unwrap();
+    let ErasureOutcome::Deferred { until } = outcome else { panic!("{outcome:?}") };
+    assert!(matches!(candidate(&t, c).lifecycle, Lifecycle::Restricted { .. }));
+    assert_eq!(refusal(send_text(&t, c, "Hallo")), RefusalCode::CandidateRestricted);
+    assert!(matches!(
+        block_on(t.app.read_messages(t.world.tenant_id(), recruiter(), c)),
+        Err(UseCaseError::Forbidden(_))
+    ));
+    assert!(block_on(t.app.read_messages(t.world.tenant_id(), dpo(), c)).is_ok());
+    t.clock.set(until);
+    let run = block_on(t.app.run_retention(t.world.tenant_id(), Actor::System, false)).unwrap();
+    assert_eq!(run.erased, 1);
+    assert!(candidate(&t, c).is_erased());
+}
+
+#[test]
+fn legal_hold_blocks_erasure_and_messaging_until_released() {
+    let t = World::new().app();
+    let c = consented(&t);
+    let hold = block_on(t.app.set_legal_hold(
+        t.world.tenant_id(),
+        dpo(),
+        c,
+        HoldReason::ClaimAsserted,
+        Some("Az. 1 Ca 1/25".into()),
+    ))
+    .unwrap();
+    assert_eq!(refusal(send_text(&t, c, "Hallo")), RefusalCode::LegalHold);
+    assert!(
+        matches!(block_on(t.app.request_erasure(t.world.tenant_id(), dpo(), c)), Err(UseCaseError::Refused(r)) if r.code == RefusalCode::LegalHold)
+    );
+    block_on(t.app.end_process(t.world.tenant_id(), recruiter(), c, ProcessEndReason::Withdrawn, None)).unwrap();
+    t.clock.advance(Duration::days(400));
+    assert_eq!(block_on(t.app.run_retention(t.world.tenant_id(), Actor::System, false)).unwrap().erased, 0);
+    assert!(matches!(
+        block_on(t.app.set_legal_hold(t.world.tenant_id(), recruiter(), c, HoldReason::Other, None)),
+        Err(UseCaseError::Forbidden(_))
+    ));
+    block_on(t.app.release_legal_hold(t.world.tenant_id(), dpo(), c, hold.id)).unwrap();
+    assert_eq!(block_on(t.app.request_erasure(t.world.tenant_id(), dpo(), c)).unwrap(), ErasureOutcome::Erased);
+}
+
+#[test]
+fn dispatcher_decides_again_revoked_approval_stops_queued_messages() {
+    let t = World::new().app();
+    let c = consented(&t);
+    let queued = send_text(&t, c, "Hallo").unwrap();
+    block_on(t.app.revoke_approval(t.world.tenant_id(), dpo(), t.world.channel().id)).unwrap();
+    let sent = t.gateway.sent().len();
+    assert_eq!(t.dispatch_all_now(), vec![DispatchOutcome::Refused(RefusalCode::ChannelNotApproved)]);
+    assert_eq!(t.gateway.sent().len(), sent);
+    let m = block_on(t.store.message(t.world.tenant_id(), queued.message)).unwrap().unwrap();
+    assert_eq!(m.status.effective(), Some(DeliveryStatus::Cancelled));
+}
+
+#[test]
+fn gateway_failures_retry_fail_or_stay_unknown() {
+    let t = World::new().app();
+    let c = consented(&t);
+    send_text(&t, c, "1").unwrap();
+    t.gateway.script([Err(GatewayError::RateLimited {
+        retry_after: Some(std::time::Duration::from_secs(30)),
+        code: Some(130_429),
+    })]);
+    let out = t.dispatch_all_now();
+    let [DispatchOutcome::Retry { not_before }] = out.as_slice() else { panic!("{out:?}") };
+    assert_eq!(*not_before, t.clock_now() + Duration::seconds(30));
+    assert!(t.dispatch_all_now().is_empty(), "not due yet");
+    t.clock.advance(Duration::seconds(31));
+    assert_eq!(t.dispatch_all_now(), vec![DispatchOutcome::Sent]);
+
+    send_text(&t, c, "2").unwrap();
+    t.gateway.script([Err(GatewayError::Undeliverable { code: Some(131_026) })]);
+    assert_eq!(t.dispatch_all_now(), vec![DispatchOutcome::Failed(Some(131_026))]);
+    send_text(&t, c, "3").unwrap();
+    t.gateway.script([Err(GatewayError::OutcomeUnknown)]);
+    assert_eq!(t.dispatch_all_now(), vec![DispatchOutcome::OutcomeUnknown]);
+    assert!(t.store.outbox().is_empty(), "unknown outcomes are not retried blindly");
+}
+
+#[test]
+fn staff_consent_needs_an_affirmative_method_and_cannot_override_an_objection() {
+    let t = World::new().app();
+    let c = new_candidate(&t);
+    let input = ConsentInput {
+        purpose: Purpose::TalentPool,
+        method: ConsentMethod::WebForm {
+            form_id: "apply-v3".into(),
+            ip: "203.0.113.5".into(),
+            user_agent: "Firefox".into(),
+        },
+        capture_channel: CaptureChannel::Web,
+        texts_shown: None,
+        given_at: None,
+    };
+    block_on(t.app.record_consent(t.world.tenant_id(), recruiter(), c, input.clone())).unwrap();
+    assert!(candidate(&t, c).consents.state(Purpose::TalentPool, t.clock_now(), 12).is_granted());
+    let future = ConsentInput { given_at: Some(t.clock_now() + Duration::days(1)), ..input.clone() };
+    assert!(matches!(
+        block_on(t.app.record_consent(t.world.tenant_id(), recruiter(), c, future)),
+        Err(UseCaseError::Invalid(_))
+    ));
+    block_on(t.app.record_objection(
+        t.world.tenant_id(),
+        recruiter(),
+        c,
+        ObjectionInput { channel: CaptureChannel::Email, note: None, received_at: None },
+    ))
+    .unwrap();
+    assert!(!candidate(&t, c).consents.state(Purpose::TalentPool, t.clock_now(), 12).is_granted(), "R13");
+    assert!(matches!(
+        block_on(t.app.record_consent(t.world.tenant_id(), recruiter(), c, input)),
+        Err(UseCaseError::Conflict(_))
+    ));
+    assert!(matches!(
+        block_on(t.app.record_consent(
+            t.world.tenant_id(),
+            Actor::System,
+            c,
+            ConsentInput {
+                purpose: Purpose::WhatsAppChannel,
+                method: ConsentMethod::SignedForm { document_ref: "x".into() },
+                capture_channel: CaptureChannel::Paper,
+                texts_shown: None,
+                given_at: None,
+            }
+        )),
+        Err(UseCaseError::Forbidden(_))
+    ));
+}
+
+#[test]
+fn lost_races_are_retried_from_a_fresh_load() {
+    let t = World::new().app();
+    let c = new_candidate(&t);
+    t.store.fail_next_commit(StoreError::Conflict);
+    block_on(t.app.end_process(t.world.tenant_id(), recruiter(), c, ProcessEndReason::Hired, None)).unwrap();
+    assert!(candidate(&t, c).process_ended_at().is_some());
+    t.store.fail_next_commit(StoreError::Unavailable("disk".into()));
+    assert!(matches!(
+        block_on(t.app.set_legal_hold(t.world.tenant_id(), dpo(), c, HoldReason::Other, None)),
+        Err(UseCaseError::Store(StoreError::Unavailable(_)))
+    ));
+    assert!(candidate(&t, c).holds.is_empty(), "a failed commit changes nothing");
+}
+
+#[test]
+fn export_holds_everything_and_the_read_is_audited() {
+    let t = World::new().app();
+    let c = consented(&t);
+    text_in(&t, "wamid.q", "Wann ist das Gespräch?");
+    assert!(matches!(
+        block_on(t.app.export_subject(t.world.tenant_id(), recruiter(), c)),
+        Err(UseCaseError::Forbidden(_))
+    ));
+    let export = block_on(t.app.export_subject(t.world.tenant_id(), dpo(), c)).unwrap();
+    assert_eq!(export.schema_version, 1);
+    assert_eq!(export.messages.len(), 3, "consent request, tap, question");
+    assert!(export.recipients.iter().any(|r| r.transfer.is_some()), "US transfer stated");
+    assert!(export.consent_state.iter().any(|(p, s)| *p == Purpose::WhatsAppChannel && s.is_granted()));
+    assert!(t.store.actions(c).contains(&"content.read"));
+}
+
+#[test]
+fn the_consent_request_is_limited_and_not_repeated_after_consent() {
+    let t = World::new().app();
+    let c = new_candidate(&t);
+    block_on(t.app.request_consent(t.world.tenant_id(), recruiter(), c)).unwrap();
+    block_on(t.app.request_consent(t.world.tenant_id(), recruiter(), c)).unwrap();
+    assert_eq!(
+        refusal(block_on(t.app.request_consent(t.world.tenant_id(), recruiter(), c))),
+        RefusalCode::ConsentRequestLimit
+    );
+    assert_eq!(
+        t.dispatch_all_now(),
+        vec![DispatchOutcome::Sent, DispatchOutcome::Sent],
+        "queued requests still go out"
+    );
+    let t = World::new().app();
+    let c = consented(&t);
+    assert!(matches!(
+        block_on(t.app.request_consent(t.world.tenant_id(), recruiter(), c)),
+        Err(UseCaseError::Conflict(_))
+    ));
+}
