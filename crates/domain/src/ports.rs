@@ -2,6 +2,7 @@
 //! the clock and id generation. Each is a contract; the doc comments say what an implementation
 //! MUST do. Held as `Arc<dyn Port>`.
 
+use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
 use async_trait::async_trait;
@@ -308,8 +309,9 @@ pub enum StoreError {
 #[cfg_attr(feature = "mocks", mockall::automock)]
 #[async_trait]
 pub trait Store: Send + Sync {
-    /// The tenant's configuration, or `None` if the tenant does not exist.
-    async fn tenant_config(&self, tenant: TenantId) -> Result<Option<TenantConfig>, StoreError>;
+    /// The tenant's configuration, or `None` if the tenant does not exist. Shared (`Arc`) because
+    /// it is read on every decision and may be cached.
+    async fn tenant_config(&self, tenant: TenantId) -> Result<Option<Arc<TenantConfig>>, StoreError>;
 
     /// A candidate (also an erased tombstone), or `None`.
     async fn candidate(&self, tenant: TenantId, id: CandidateId) -> Result<Option<Candidate>, StoreError>;

@@ -425,8 +425,8 @@ fn apply(state: &mut State, tenant: TenantId, changes: ChangeSet) -> Result<Comm
 
 #[async_trait]
 impl Store for InMemoryStore {
-    async fn tenant_config(&self, tenant: TenantId) -> Result<Option<TenantConfig>, StoreError> {
-        Ok(self.lock().configs.get(&tenant).cloned())
+    async fn tenant_config(&self, tenant: TenantId) -> Result<Option<Arc<TenantConfig>>, StoreError> {
+        Ok(self.lock().configs.get(&tenant).cloned().map(Arc::new))
     }
 
     async fn candidate(&self, tenant: TenantId, id: CandidateId) -> Result<Option<Candidate>, StoreError> {

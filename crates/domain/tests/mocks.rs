@@ -34,7 +34,7 @@ fn a_refused_send_commits_only_the_audited_refusal() {
     let world = World::new();
     let mut store = MockStore::new();
     let config = world.config.clone();
-    store.expect_tenant_config().returning(move |_| Ok(Some(config.clone())));
+    store.expect_tenant_config().returning(move |_| Ok(Some(Arc::new(config.clone()))));
     let candidate = world.candidate();
     let id = candidate.id;
     store.expect_candidate().returning(move |_, _| Ok(Some(candidate.clone())));
@@ -79,7 +79,7 @@ fn the_dispatcher_never_calls_the_gateway_when_the_recheck_refuses() {
     };
     let mut store = MockStore::new();
     let config = world.config.clone();
-    store.expect_tenant_config().returning(move |_| Ok(Some(config.clone())));
+    store.expect_tenant_config().returning(move |_| Ok(Some(Arc::new(config.clone()))));
     store.expect_candidate().returning(move |_, _| Ok(Some(candidate.clone())));
     let entry_id = entry.id;
     store
@@ -98,7 +98,7 @@ fn a_redelivered_webhook_is_a_duplicate_and_not_retried() {
     let world = World::new();
     let mut store = MockStore::new();
     let config = world.config.clone();
-    store.expect_tenant_config().returning(move |_| Ok(Some(config.clone())));
+    store.expect_tenant_config().returning(move |_| Ok(Some(Arc::new(config.clone()))));
     let candidate = world.engaged_candidate();
     store.expect_candidate_by_contact().with(always(), always()).returning(move |_, _| Ok(Some(candidate.clone())));
     store.expect_commit().times(1).returning(|_, _| Err(StoreError::Duplicate(DuplicateKey::InboundMessage)));

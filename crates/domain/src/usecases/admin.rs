@@ -57,7 +57,7 @@ impl Hoheit {
     }
 
     /// The tenant's configuration.
-    pub async fn tenant_config(&self, tenant: TenantId) -> Result<TenantConfig, UseCaseError> {
+    pub async fn tenant_config(&self, tenant: TenantId) -> Result<std::sync::Arc<TenantConfig>, UseCaseError> {
         self.config(tenant).await
     }
 
@@ -74,19 +74,19 @@ impl Hoheit {
     ) -> Result<Tenant, UseCaseError> {
         retention.validate()?;
         messaging.validate()?;
-        let mut config = self.config(tenant).await?;
+        let mut updated = self.config(tenant).await?.tenant.clone();
         let now = self.now();
-        config.tenant.retention = retention;
-        config.tenant.messaging = messaging;
-        config.tenant.privacy_contact = privacy_contact;
-        config.tenant.privacy_notice_url = privacy_notice_url;
+        updated.retention = retention;
+        updated.messaging = messaging;
+        updated.privacy_contact = privacy_contact;
+        updated.privacy_notice_url = privacy_notice_url;
         let changes = ChangeSet {
-            config: vec![ConfigChange::Tenant(Box::new(config.tenant.clone())), ConfigChange::RescheduleRetention],
+            config: vec![ConfigChange::Tenant(Box::new(updated.clone())), ConfigChange::RescheduleRetention],
             events: vec![event(tenant, None, actor, now, Some(Rule::R23), DomainEvent::SettingsChanged)],
             ..ChangeSet::default()
         };
         self.store.commit(tenant, changes).await?;
-        Ok(config.tenant)
+        Ok(updated)
     }
 
     /// Registers a WhatsApp number. It cannot send until the DPO approves it (R1).

@@ -121,7 +121,7 @@ impl Hoheit {
         T::from(self.ids.next_uuid())
     }
 
-    async fn config(&self, tenant: TenantId) -> Result<TenantConfig, UseCaseError> {
+    async fn config(&self, tenant: TenantId) -> Result<Arc<TenantConfig>, UseCaseError> {
         self.store.tenant_config(tenant).await?.ok_or(UseCaseError::NotFound("tenant"))
     }
 
