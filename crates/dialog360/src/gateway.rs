@@ -1,0 +1,75 @@
+//! [`Dialog360Gateway`]: the domain's [`MessagingGateway`], routing each channel to its client.
+
+use std::collections::HashMap;
+use std::sync::{Arc, PoisonError, RwLock};
+
+use async_trait::async_trait;
+use hoheit_domain::conversation::OutboundContent;
+use hoheit_domain::ids::ChannelId;
+use hoheit_domain::ports::{GatewayError, MessagingGateway, Recipient, SendReceipt};
+use hoheit_domain::values::Wamid;
+
+use crate::client::Dialog360Client;
+
+/// A registry of channel -> client that the server fills at start and changes at runtime (a
+/// channel added, its key rotated, a channel removed). Unknown channels answer
+/// [`GatewayError::NotConfigured`].
+#[derive(Debug, Default)]
+pub struct Dialog360Gateway {
+    clients: RwLock<HashMap<ChannelId, Arc<Dialog360Client>>>,
+}
+
+impl Dialog360Gateway {
+    /// An empty registry.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds or replaces the channel's client; returns the previous one. Sends already running
+    /// finish on the old client.
+    pub fn register(&self, channel: ChannelId, client: Dialog360Client) -> Option<Arc<Dialog360Client>> {
+        self.write().insert(channel, Arc::new(client))
+    }
+
+    /// Removes the channel's client; returns it.
+    pub fn remove(&self, channel: ChannelId) -> Option<Arc<Dialog360Client>> {
+        self.write().remove(&channel)
+    }
+
+    /// The channel's client (for templates, webhook settings and media).
+    pub fn client(&self, channel: ChannelId) -> Option<Arc<Dialog360Client>> {
+        self.clients.read().unwrap_or_else(PoisonError::into_inner).get(&channel).cloned()
+    }
+
+    /// The channels with a client.
+    pub fn channels(&self) -> Vec<ChannelId> {
+        self.clients.read().unwrap_or_else(PoisonError::into_inner).keys().copied().collect()
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, HashMap<ChannelId, Arc<Dialog360Client>>> {
+        self.clients.write().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+#[async_trait]
+impl MessagingGateway for Dialog360Gateway {
+    async fn send(
+        &self,
+        channel: ChannelId,
+        to: &Recipient,
+        content: &OutboundContent,
+    ) -> Result<SendReceipt, GatewayError> {
+        let client = self.client(channel).ok_or(GatewayError::NotConfigured)?;
+        let result = client.send(to, content).await;
+        match &result {
+            Ok(_) => tracing::debug!(%channel, kind = content.kind().as_str(), "message accepted"),
+            Err(error) => tracing::info!(%channel, code = error.code(), %error, "message not accepted"),
+        }
+        result
+    }
+
+    async fn mark_read(&self, channel: ChannelId, provider_id: &Wamid) -> Result<(), GatewayError> {
+        let client = self.client(channel).ok_or(GatewayError::NotConfigured)?;
+        client.mark_read(provider_id).await
+    }
+}
