@@ -153,9 +153,9 @@ impl SignedCheckpoint {
         &self.signature
     }
 
-    /// Pretty JSON for export.
-    pub fn to_json(&self) -> String {
-        serde_json::to_string_pretty(self).unwrap_or_default()
+    /// Pretty JSON for export. Fails only for a time outside RFC 3339 (before year 0).
+    pub fn to_json(&self) -> Result<String, serde_json::Error> {
+        serde_json::to_string_pretty(self)
     }
 
     /// Parses the exported JSON (the signature is not checked here).

@@ -143,7 +143,9 @@
 //!    - SQLite: open the transaction with `BEGIN IMMEDIATE`, so the write lock is taken before
 //!      the head is read (SQLite serialises writers; a `DEFERRED` transaction that reads first
 //!      can read a head that is stale by the time it writes, and then fails with `SQLITE_BUSY`).
-//!      Plain `SELECT seq, hash FROM audit_heads WHERE tenant_id = ?`.
+//!      With SeaORM: `begin_with_options(TransactionOptions { sqlite_transaction_mode:
+//!      Some(SqliteTransactionMode::Immediate), ..Default::default() })`. Then a plain
+//!      `SELECT seq, hash FROM audit_heads WHERE tenant_id = ?`.
 //! 3. `ChainHead::new(tenant, seq, hash)`, then [`append_all`] the commit's drafts (made with
 //!    [`AuditDraft::from_event`]) at the commit's time.
 //! 4. `INSERT` every entry (the `(tenant_id, seq)` key rejects a duplicate).
@@ -161,8 +163,10 @@
 //! Reading: list entries `WHERE tenant_id = ? AND subject_id = ? ORDER BY seq` (a candidate's
 //! export, R30) or `WHERE tenant_id = ? AND at BETWEEN ? AND ? ORDER BY seq`; show them with
 //! [`decode`] (a [`DecodedEntry`] serializes to JSON). To verify, stream `SELECT seq, canonical,
-//! hash FROM audit_entries WHERE tenant_id = ? ORDER BY seq` into a [`Verifier`]; memory stays
-//! O(number of checkpoints) however long the chain is.
+//! hash FROM audit_entries WHERE tenant_id = ? ORDER BY seq` into a [`Verifier`] (row by row
+//! with [`Verifier::push_raw`]); memory stays O(number of checkpoints) however long the chain
+//! is. `seq` is a `BIGINT` in SQL: convert with `u64::try_from` and pass a negative value as
+//! `u64::MAX` (it is then reported as a break, as it should be).
 //!
 //! ## Checkpoints, and how a DPO verifies one by hand
 //!

@@ -1,8 +1,9 @@
 //! Streaming verification of a tenant's chain against signed checkpoints.
 //!
 //! The [`Verifier`] is a state machine fed one [`StoredEntry`] at a time, in the order storage
-//! returns them (`ORDER BY seq`). It keeps the last two hashes, the checkpoints and at most one
-//! held entry: memory is O(number of checkpoints), never O(entries).
+//! returns them (`ORDER BY seq`). It keeps the last two hashes, some counters, the checkpoints
+//! and at most one held entry (the first out-of-place one, while a gap is being classified):
+//! memory is O(number of checkpoints), never O(entries).
 //!
 //! # How breaks are classified
 //!
@@ -132,7 +133,7 @@ pub enum Flow {
     Stop,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 enum State {
     /// Every entry so far linked; expecting `last_seq + 1`.
     Linking,
@@ -165,7 +166,7 @@ enum State {
 /// let report = verifier.finish().unwrap();
 /// assert_eq!((report.last_seq, report.anchored_seq), (1, 1));
 /// ```
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Verifier {
     tenant: TenantId,
     /// Valid checkpoints of this tenant: (seq, head), sorted by seq.

@@ -26,7 +26,7 @@ fn head() -> ChainHead {
 fn signature_round_trip_through_json() {
     let signer = signer();
     let signed = signer.sign(&head(), now());
-    let parsed = SignedCheckpoint::from_json(&signed.to_json()).unwrap();
+    let parsed = SignedCheckpoint::from_json(&signed.to_json().unwrap()).unwrap();
     assert_eq!(parsed, signed);
     let checkpoint = verify_checkpoint(&parsed, &signer.public_key()).unwrap();
     assert_eq!(checkpoint.tenant(), tenant());
@@ -47,7 +47,7 @@ fn a_checkpoint_signed_with_another_key_is_rejected() {
 #[test]
 fn every_tampered_field_is_rejected() {
     let signer = signer();
-    let json: serde_json::Value = serde_json::from_str(&signer.sign(&head(), now()).to_json()).unwrap();
+    let json: serde_json::Value = serde_json::from_str(&signer.sign(&head(), now()).to_json().unwrap()).unwrap();
     let tampered = [
         ("tenant", serde_json::json!(other_tenant().to_string())),
         ("seq", serde_json::json!(43)),

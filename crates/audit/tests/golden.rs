@@ -86,10 +86,10 @@ fn checkpoint_signature_is_stable() {
     let signed = signer.sign(&head, datetime!(2025-03-02 12:00:00.999 UTC));
     assert_eq!(signer.public_key().to_base64(), PUBLIC_KEY);
     assert_eq!(hex::encode(signed.checkpoint().signed_bytes()), SIGNED_BYTES);
-    let json: serde_json::Value = serde_json::from_str(&signed.to_json()).unwrap();
+    let json: serde_json::Value = serde_json::from_str(&signed.to_json().unwrap()).unwrap();
     assert_eq!(json["signature"], SIGNATURE);
     assert_eq!(json["at"], "2025-03-02T12:00:00Z");
 
-    let parsed = SignedCheckpoint::from_json(&signed.to_json()).unwrap();
+    let parsed = SignedCheckpoint::from_json(&signed.to_json().unwrap()).unwrap();
     assert!(verify_checkpoint(&parsed, &signer.public_key()).is_ok());
 }
