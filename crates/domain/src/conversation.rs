@@ -283,7 +283,7 @@ pub struct Message {
 
 /// The content of a stored message, inbound or outbound.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
+#[serde(tag = "direction", content = "content", rename_all = "snake_case")]
 pub enum MessageBody {
     /// Outbound content as sent.
     Outbound(OutboundContent),

@@ -204,7 +204,7 @@ pub fn missing_consent_request_elements(body: &str, employer_name: &str) -> Vec<
     missing
 }
 
-/// All published texts of a tenant, oldest first.
+/// All published texts of a tenant, oldest first (ties broken by id, so the order is stable).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LegalTextCatalogue {
     texts: Vec<LegalText>,
@@ -213,7 +213,7 @@ pub struct LegalTextCatalogue {
 impl LegalTextCatalogue {
     /// Builds the catalogue (sorted by publication time).
     pub fn new(mut texts: Vec<LegalText>) -> Self {
-        texts.sort_by_key(|t| t.published_at);
+        texts.sort_by_key(|t| (t.published_at, t.id));
         Self { texts }
     }
 
@@ -255,7 +255,7 @@ impl LegalTextCatalogue {
     /// Adds a prepared text.
     pub fn push(&mut self, text: LegalText) {
         self.texts.push(text);
-        self.texts.sort_by_key(|t| t.published_at);
+        self.texts.sort_by_key(|t| (t.published_at, t.id));
     }
 
     /// The newest text of a kind, preferring the given language, then German, then any.

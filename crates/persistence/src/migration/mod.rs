@@ -1,0 +1,21 @@
+//! Schema migrations (sea-orm-migration). They run explicitly — `hoheit migrate`, or
+//! [`crate::migrate`] in tests — never implicitly at start. An applied migration is never
+//! edited; changes come as new migrations.
+//!
+//! Column conventions: ids are 16-byte UUIDs (`BLOB` / `BYTEA`), times are microseconds since
+//! the Unix epoch (`BIGINT`, UTC), sealed columns are AEAD ciphertexts (see [`crate::crypto`]).
+
+use sea_orm_migration::prelude::*;
+
+mod m0001_initial;
+
+/// All migrations, in order.
+#[derive(Debug)]
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m0001_initial::Migration)]
+    }
+}

@@ -1,0 +1,474 @@
+//! Operations the server needs beyond the domain ports: API tokens, channel credentials and
+//! webhook routes, the audit log's read side, verification and checkpoints, leases for work that
+//! must not run twice across replicas, health, and master-key rotation.
+
+use hoheit_audit::{
+    ChainBreak, ChainHead, CheckpointKey, DecodedEntry, SignedCheckpoint, StoredEntry, Verifier, VerifyReport,
+};
+use hoheit_domain::ids::{CandidateId, ChannelId, StaffId, TenantId};
+use hoheit_domain::ports::StoreError;
+use hoheit_domain::tenant::Role;
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Value};
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use time::OffsetDateTime;
+
+use crate::codec::{db_error, from_json, from_micros, id_bytes, is_unique_violation, micros, uuid_from};
+use crate::crypto::MasterKey;
+use crate::entity::{self, scoped};
+use crate::store::{SeaStore, stmt};
+
+/// Entries per page when streaming the audit log.
+const AUDIT_PAGE: u64 = 2_000;
+
+/// A stored API token (the token itself is never stored, only its SHA-256).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiToken {
+    /// The identity acting with it.
+    pub id: StaffId,
+    /// Its tenant (`None` for the platform operator).
+    pub tenant: Option<TenantId>,
+    /// Its role.
+    pub role: Role,
+    /// A label (`"admin of Beispiel GmbH"`); never personal data by convention.
+    pub label: String,
+}
+
+/// What hoheit needs to talk to 360Dialog for one channel and to authenticate its webhooks.
+/// Stored sealed with the tenant key.
+#[derive(Clone)]
+pub struct ChannelCredentials {
+    /// The channel's `D360-API-KEY`.
+    pub api_key: SecretString,
+    /// API base URL (default 360Dialog's).
+    pub base_url: Option<String>,
+    /// The secret header value 360Dialog sends with each webhook.
+    pub webhook_secret: SecretString,
+    /// Optional HMAC secret for `x-360dialog-signature`.
+    pub hmac_secret: Option<SecretString>,
+}
+
+impl std::fmt::Debug for ChannelCredentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ChannelCredentials").field("base_url", &self.base_url).finish_non_exhaustive()
+    }
+}
+
+/// Audit entries as the DPO reads them.
+#[derive(Debug, Clone, Serialize)]
+pub struct AuditRead {
+    /// Entries, decoded.
+    pub entries: Vec<DecodedEntry>,
+}
+
+/// The result of verifying a tenant's chain.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "result", rename_all = "snake_case")]
+pub enum VerifyOutcome {
+    /// The chain verifies.
+    Ok(VerifyReport),
+    /// The first break.
+    Broken(ChainBreak),
+}
+
+/// SHA-256 of a secret token (what is stored and looked up).
+pub fn token_hash(token: &str) -> Vec<u8> {
+    Sha256::digest(token.as_bytes()).to_vec()
+}
+
+fn role_from(value: &str) -> Result<Role, StoreError> {
+    Role::parse(value).map_err(|_| StoreError::Corrupt("token role".into()))
+}
+
+impl SeaStore {
+    /// Whether the database answers (for `/readyz`).
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        self.shared.db.execute_unprepared("SELECT 1").await.map(|_| ()).map_err(|e| db_error(&e))
+    }
+
+    /// Stores a new API token (by hash).
+    pub async fn create_token(&self, token: &ApiToken, secret: &str, now: OffsetDateTime) -> Result<(), StoreError> {
+        let b = self.shared.backend;
+        self.shared
+            .db
+            .execute_raw(stmt(
+                b,
+                "INSERT INTO api_tokens (id, tenant_id, role, token_hash, label, created_at, revoked_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, NULL)",
+                vec![
+                    id_bytes(token.id.as_uuid()).into(),
+                    token.tenant.map(|t| id_bytes(t.as_uuid())).into(),
+                    token.role.as_str().into(),
+                    token_hash(secret).into(),
+                    token.label.clone().into(),
+                    micros(now).into(),
+                ],
+            ))
+            .await
+            .map_err(|e| {
+                if is_unique_violation(&e) {
+                    StoreError::Duplicate(hoheit_domain::ports::DuplicateKey::Id)
+                } else {
+                    db_error(&e)
+                }
+            })?;
+        Ok(())
+    }
+
+    /// The token with this secret, if it exists and is not revoked.
+    pub async fn token(&self, secret: &str) -> Result<Option<ApiToken>, StoreError> {
+        let row = entity::api_tokens::Entity::find()
+            .filter(entity::api_tokens::Column::TokenHash.eq(token_hash(secret)))
+            .filter(entity::api_tokens::Column::RevokedAt.is_null())
+            .one(&self.shared.db)
+            .await
+            .map_err(|e| db_error(&e))?;
+        row.map(|r| {
+            Ok(ApiToken {
+                id: StaffId::from_uuid(uuid_from(&r.id)?),
+                tenant: r.tenant_id.as_deref().map(uuid_from).transpose()?.map(TenantId::from_uuid),
+                role: role_from(&r.role)?,
+                label: r.label,
+            })
+        })
+        .transpose()
+    }
+
+    /// Revokes a token.
+    pub async fn revoke_token(&self, id: StaffId, now: OffsetDateTime) -> Result<bool, StoreError> {
+        let r = self
+            .shared
+            .db
+            .execute_raw(stmt(
+                self.shared.backend,
+                "UPDATE api_tokens SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL",
+                vec![id_bytes(id.as_uuid()).into(), micros(now).into()],
+            ))
+            .await
+            .map_err(|e| db_error(&e))?;
+        Ok(r.rows_affected() > 0)
+    }
+
+    /// Tenants for the operator: id, name, creation time. No personal data.
+    pub async fn tenants(&self) -> Result<Vec<(TenantId, String, OffsetDateTime)>, StoreError> {
+        let rows = entity::tenants::Entity::find()
+            .order_by_asc(entity::tenants::Column::CreatedAt)
+            .all(&self.shared.db)
+            .await
+            .map_err(|e| db_error(&e))?;
+        rows.into_iter()
+            .map(|r| Ok((TenantId::from_uuid(uuid_from(&r.id)?), r.name, from_micros(r.created_at)?)))
+            .collect()
+    }
+
+    /// Stores a channel's credentials and webhook route (the route token is stored as a hash).
+    pub async fn save_channel_credentials(
+        &self,
+        tenant: TenantId,
+        channel: ChannelId,
+        route_token: &str,
+        credentials: &ChannelCredentials,
+    ) -> Result<(), StoreError> {
+        let t = tenant.as_uuid();
+        let key = self.shared.tenant_key(&self.shared.db, t).await?;
+        let json =
+            serde_json::to_vec(&SerCreds::from(credentials)).map_err(|_| StoreError::Corrupt("credentials".into()))?;
+        let sealed = key.seal("channel_credentials", channel.as_uuid(), "data", &json);
+        self.shared
+            .db
+            .execute_raw(stmt(
+                self.shared.backend,
+                "INSERT INTO channel_credentials (channel_id, tenant_id, route_hash, data) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (channel_id) DO UPDATE SET route_hash = excluded.route_hash, data = excluded.data \
+                 WHERE channel_credentials.tenant_id = excluded.tenant_id",
+                vec![
+                    id_bytes(channel.as_uuid()).into(),
+                    id_bytes(t).into(),
+                    token_hash(route_token).into(),
+                    sealed.into(),
+                ],
+            ))
+            .await
+            .map_err(|e| db_error(&e))?;
+        Ok(())
+    }
+
+    /// The channel a webhook route token belongs to, with its credentials.
+    pub async fn channel_by_route(
+        &self,
+        route_token: &str,
+    ) -> Result<Option<(TenantId, ChannelId, ChannelCredentials)>, StoreError> {
+        let row = entity::channel_credentials::Entity::find()
+            .filter(entity::channel_credentials::Column::RouteHash.eq(token_hash(route_token)))
+            .one(&self.shared.db)
+            .await
+            .map_err(|e| db_error(&e))?;
+        let Some(row) = row else { return Ok(None) };
+        self.decode_credentials(&row).await.map(Some)
+    }
+
+    /// Every channel's credentials (to build the gateway registry at start).
+    pub async fn all_channel_credentials(&self) -> Result<Vec<(TenantId, ChannelId, ChannelCredentials)>, StoreError> {
+        let rows = entity::channel_credentials::Entity::find().all(&self.shared.db).await.map_err(|e| db_error(&e))?;
+        let mut out = Vec::with_capacity(rows.len());
+        for row in &rows {
+            out.push(self.decode_credentials(row).await?);
+        }
+        Ok(out)
+    }
+
+    async fn decode_credentials(
+        &self,
+        row: &entity::channel_credentials::Model,
+    ) -> Result<(TenantId, ChannelId, ChannelCredentials), StoreError> {
+        let tenant = uuid_from(&row.tenant_id)?;
+        let channel = uuid_from(&row.channel_id)?;
+        let key = self.shared.tenant_key(&self.shared.db, tenant).await?;
+        let plain = key
+            .open("channel_credentials", channel, "data", &row.data)
+            .map_err(|e| StoreError::Corrupt(format!("channel credentials: {e}")))?;
+        let creds: SerCreds = from_json("channel credentials", &plain)?;
+        Ok((TenantId::from_uuid(tenant), ChannelId::from_uuid(channel), creds.into()))
+    }
+
+    /// The head of a tenant's audit chain.
+    pub async fn audit_head(&self, tenant: TenantId) -> Result<ChainHead, StoreError> {
+        let row = entity::audit_heads::Entity::find_by_id(id_bytes(tenant.as_uuid()))
+            .one(&self.shared.db)
+            .await
+            .map_err(|e| db_error(&e))?;
+        let Some(row) = row else { return Ok(ChainHead::genesis(tenant)) };
+        let hash =
+            hoheit_audit::EntryHash::from_slice(&row.hash).map_err(|_| StoreError::Corrupt("audit head".into()))?;
+        ChainHead::new(tenant, u64::try_from(row.seq).unwrap_or(0), hash)
+            .map_err(|_| StoreError::Corrupt("audit head".into()))
+    }
+
+    /// Keeps a checkpoint that was handed out.
+    pub async fn save_checkpoint(&self, checkpoint: &SignedCheckpoint) -> Result<(), StoreError> {
+        let c = checkpoint.checkpoint();
+        self.shared
+            .db
+            .execute_raw(stmt(
+                self.shared.backend,
+                "INSERT INTO audit_checkpoints (tenant_id, seq, at, signed) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (tenant_id, seq) DO NOTHING",
+                vec![
+                    id_bytes(c.tenant().as_uuid()).into(),
+                    i64::try_from(c.seq()).unwrap_or(i64::MAX).into(),
+                    micros(c.at()).into(),
+                    checkpoint.to_json().map_err(|_| StoreError::Corrupt("checkpoint".into()))?.into(),
+                ],
+            ))
+            .await
+            .map_err(|e| db_error(&e))?;
+        Ok(())
+    }
+
+    /// The checkpoints handed out for a tenant, oldest first.
+    pub async fn checkpoints(&self, tenant: TenantId) -> Result<Vec<SignedCheckpoint>, StoreError> {
+        let rows = scoped::<entity::audit_checkpoints::Entity>(tenant.as_uuid())
+            .order_by_asc(entity::audit_checkpoints::Column::Seq)
+            .all(&self.shared.db)
+            .await
+            .map_err(|e| db_error(&e))?;
+        rows.iter()
+            .map(|r| SignedCheckpoint::from_json(&r.signed).map_err(|_| StoreError::Corrupt("checkpoint".into())))
+            .collect()
+    }
+
+    /// Audit entries of a tenant, optionally of one subject and/or a time range, oldest first.
+    pub async fn audit_entries(
+        &self,
+        tenant: TenantId,
+        subject: Option<CandidateId>,
+        from: Option<OffsetDateTime>,
+        to: Option<OffsetDateTime>,
+        limit: u64,
+    ) -> Result<AuditRead, StoreError> {
+        use entity::audit_entries::Column;
+        let mut query = scoped::<entity::audit_entries::Entity>(tenant.as_uuid());
+        if let Some(s) = subject {
+            query = query.filter(Column::Subject.eq(id_bytes(s.as_uuid())));
+        }
+        if let Some(f) = from {
+            query = query.filter(Column::At.gte(micros(f)));
+        }
+        if let Some(t) = to {
+            query = query.filter(Column::At.lt(micros(t)));
+        }
+        let rows = query.order_by_asc(Column::Seq).limit(limit).all(&self.shared.db).await.map_err(|e| db_error(&e))?;
+        let entries = rows
+            .iter()
+            .map(|r| hoheit_audit::decode(&r.canonical).map_err(|_| StoreError::Corrupt("audit entry".into())))
+            .collect::<Result<_, _>>()?;
+        Ok(AuditRead { entries })
+    }
+
+    /// Streams a tenant's chain through the verifier, page by page (bounded memory), against
+    /// the given checkpoints (the stored ones plus any the DPO supplies).
+    pub async fn verify_audit(
+        &self,
+        tenant: TenantId,
+        checkpoints: Vec<SignedCheckpoint>,
+        key: &CheckpointKey,
+    ) -> Result<VerifyOutcome, StoreError> {
+        let mut verifier = Verifier::new(tenant, checkpoints, key);
+        let mut after: i64 = 0;
+        loop {
+            use entity::audit_entries::Column;
+            let rows = scoped::<entity::audit_entries::Entity>(tenant.as_uuid())
+                .filter(Column::Seq.gt(after))
+                .order_by_asc(Column::Seq)
+                .limit(AUDIT_PAGE)
+                .all(&self.shared.db)
+                .await
+                .map_err(|e| db_error(&e))?;
+            let Some(last) = rows.last() else { break };
+            after = last.seq;
+            let mut stop = false;
+            for row in rows {
+                let entry =
+                    StoredEntry { seq: u64::try_from(row.seq).unwrap_or(0), canonical: row.canonical, hash: row.hash };
+                if verifier.push(&entry) == hoheit_audit::Flow::Stop {
+                    stop = true;
+                    break;
+                }
+            }
+            if stop {
+                break;
+            }
+        }
+        Ok(match verifier.finish() {
+            Ok(report) => VerifyOutcome::Ok(report),
+            Err(chain_break) => VerifyOutcome::Broken(chain_break),
+        })
+    }
+
+    /// Takes or renews a named lease (e.g. "retention") until `until` if it is free, expired or
+    /// already ours. Works the same on SQLite and PostgreSQL; used so that work runs on one
+    /// replica at a time.
+    pub async fn try_lease(
+        &self,
+        name: &str,
+        holder: &str,
+        now: OffsetDateTime,
+        until: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        let r = self
+            .shared
+            .db
+            .execute_raw(stmt(
+                self.shared.backend,
+                "INSERT INTO leases (name, holder, until_at) VALUES ($1, $2, $3) \
+                 ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, until_at = excluded.until_at \
+                 WHERE leases.until_at <= $4 OR leases.holder = excluded.holder",
+                vec![name.into(), holder.into(), micros(until).into(), micros(now).into()],
+            ))
+            .await
+            .map_err(|e| db_error(&e))?;
+        Ok(r.rows_affected() > 0)
+    }
+
+    /// Gives a lease back.
+    pub async fn release_lease(&self, name: &str, holder: &str) -> Result<(), StoreError> {
+        self.shared
+            .db
+            .execute_raw(stmt(
+                self.shared.backend,
+                "DELETE FROM leases WHERE name = $1 AND holder = $2",
+                vec![name.into(), holder.into()],
+            ))
+            .await
+            .map_err(|e| db_error(&e))?;
+        Ok(())
+    }
+
+    /// Entries waiting in the outbox (for metrics).
+    pub async fn outbox_depth(&self) -> Result<u64, StoreError> {
+        let row = self
+            .shared
+            .db
+            .query_one_raw(stmt(self.shared.backend, "SELECT COUNT(*) AS n FROM outbox", vec![]))
+            .await
+            .map_err(|e| db_error(&e))?;
+        let n: i64 = row.map(|r| r.try_get("", "n")).transpose().map_err(|e| db_error(&e))?.unwrap_or(0);
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    /// Candidates with an open objection review, for the review queue (R16): (candidate, due).
+    pub async fn open_reviews(&self, tenant: TenantId) -> Result<Vec<(CandidateId, OffsetDateTime)>, StoreError> {
+        use entity::candidates::Column;
+        let rows = scoped::<entity::candidates::Entity>(tenant.as_uuid())
+            .filter(Column::ReviewDueAt.is_not_null())
+            .order_by_asc(Column::ReviewDueAt)
+            .all(&self.shared.db)
+            .await
+            .map_err(|e| db_error(&e))?;
+        rows.iter()
+            .filter_map(|r| r.review_due_at.map(|d| (r, d)))
+            .map(|(r, d)| Ok((CandidateId::from_uuid(uuid_from(&r.id)?), from_micros(d)?)))
+            .collect()
+    }
+
+    /// Re-wraps every tenant key from this store's master key to `new` (rotation). Message rows
+    /// are not touched: they are sealed with candidate keys, which are sealed with tenant keys.
+    /// Returns how many tenant keys were re-wrapped. Restart with the new key afterwards.
+    pub async fn rotate_master_key(&self, new: &MasterKey) -> Result<u64, StoreError> {
+        let rows = entity::tenant_keys::Entity::find().all(&self.shared.db).await.map_err(|e| db_error(&e))?;
+        let mut count = 0;
+        for row in rows {
+            let tenant = uuid_from(&row.tenant_id)?;
+            let key = self
+                .shared
+                .master
+                .unwrap_key(tenant, &row.wrapped)
+                .map_err(|e| StoreError::Corrupt(format!("tenant key: {e}")))?;
+            let wrapped = new.wrap(tenant, &key);
+            self.shared
+                .db
+                .execute_raw(stmt(
+                    self.shared.backend,
+                    "UPDATE tenant_keys SET wrapped = $2, master_version = $3 WHERE tenant_id = $1",
+                    vec![id_bytes(tenant).into(), wrapped.into(), Value::from(i64::from(new.version()))],
+                ))
+                .await
+                .map_err(|e| db_error(&e))?;
+            count += 1;
+        }
+        self.shared.tenant_keys.clear();
+        Ok(count)
+    }
+}
+
+/// Serialisable form of the credentials (secrets exposed only into the sealed blob).
+#[derive(Serialize, Deserialize)]
+struct SerCreds {
+    api_key: String,
+    base_url: Option<String>,
+    webhook_secret: String,
+    hmac_secret: Option<String>,
+}
+
+impl From<&ChannelCredentials> for SerCreds {
+    fn from(c: &ChannelCredentials) -> Self {
+        Self {
+            api_key: c.api_key.expose_secret().to_owned(),
+            base_url: c.base_url.clone(),
+            webhook_secret: c.webhook_secret.expose_secret().to_owned(),
+            hmac_secret: c.hmac_secret.as_ref().map(|s| s.expose_secret().to_owned()),
+        }
+    }
+}
+
+impl From<SerCreds> for ChannelCredentials {
+    fn from(c: SerCreds) -> Self {
+        Self {
+            api_key: SecretString::from(c.api_key),
+            base_url: c.base_url,
+            webhook_secret: SecretString::from(c.webhook_secret),
+            hmac_secret: c.hmac_secret.map(SecretString::from),
+        }
+    }
+}
