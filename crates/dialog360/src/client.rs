@@ -289,13 +289,25 @@ impl Dialog360Client {
             | ErrorClass::TemplateRejected
             | ErrorClass::ChannelFailure => header_hint,
         };
-        tracing::warn!(
-            http_status = answer.status,
-            code = failure.code,
-            class = ?class,
-            attempt,
-            "360Dialog refused the request"
-        );
+        match class {
+            ErrorClass::ChannelFailure => {
+                tracing::warn!(
+                    http_status = answer.status,
+                    code = failure.code,
+                    attempt,
+                    "360Dialog refused the channel"
+                );
+            }
+            ErrorClass::Throughput | ErrorClass::PairRate | ErrorClass::LongRateLimit | ErrorClass::Transient => {
+                tracing::info!(http_status = answer.status, code = failure.code, class = ?class, attempt, "transient refusal");
+            }
+            ErrorClass::WindowClosed
+            | ErrorClass::Undeliverable
+            | ErrorClass::Rejected
+            | ErrorClass::TemplateRejected => {
+                tracing::info!(http_status = answer.status, code = failure.code, class = ?class, "message refused");
+            }
+        }
         (failure.to_gateway_error(hint), hint)
     }
 

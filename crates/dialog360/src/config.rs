@@ -129,7 +129,8 @@ pub struct ClientConfig {
     pub messages_path: String,
     /// Time for one whole request (connect, send, answer).
     pub request_timeout: Duration,
-    /// Time to establish a connection. A failure here is safe to retry.
+    /// Time to establish a connection (shorter than `request_timeout`). A failure here is safe
+    /// to retry.
     pub connect_timeout: Duration,
     /// Retry budget.
     pub retry: RetryPolicy,
@@ -197,6 +198,11 @@ impl ClientConfig {
         }
         if self.connect_timeout.is_zero() {
             return Err(setting("connect_timeout", "must be positive"));
+        }
+        if self.connect_timeout >= self.request_timeout {
+            // Otherwise a slow connect ends in the request timeout and is reported as an unknown
+            // outcome although nothing was sent.
+            return Err(setting("connect_timeout", "must be shorter than request_timeout"));
         }
         if self.retry.max_attempts == 0 {
             return Err(setting("retry.max_attempts", "must be at least 1"));
@@ -271,6 +277,8 @@ mod tests {
         assert!(c.validate().is_err());
         c.throughput.messages_per_second = 1_000;
         assert!(c.validate().is_ok());
+        c.connect_timeout = c.request_timeout;
+        assert!(c.validate().is_err());
     }
 
     #[test]

@@ -75,7 +75,7 @@
 //!
 //! ## Simulator
 //!
-//! With the feature `simulator`, [`simulator`] is a fake 360Dialog on loopback (also the
+//! With the feature `simulator`, the `simulator` module is a fake 360Dialog on loopback (also the
 //! `hoheit-360sim` binary): it records requests, answers like 360Dialog, posts status webhooks
 //! for accepted messages, lets tests inject candidate messages and button replies, and fails on
 //! command (429, 131047, 5xx, slow, hanging, dropped connections). `hoheit serve --dev` and

@@ -40,7 +40,7 @@ fn config(base: &str) -> ClientConfig {
         jitter: true,
     };
     c.request_timeout = Duration::from_secs(5);
-    c.connect_timeout = Duration::from_secs(2);
+    c.connect_timeout = Duration::from_millis(100);
     c.pair_spacing.min_interval = Duration::ZERO;
     c.throughput = ThroughputConfig { messages_per_second: 1_000, burst: 100 };
     c
@@ -393,6 +393,16 @@ async fn connection_refused_is_transient() {
     drop(listener);
     let error =
         Dialog360Client::new(config(&format!("http://{addr}"))).unwrap().send(&phone(), &text("x")).await.unwrap_err();
+    assert_eq!(error, GatewayError::Transient { code: None });
+}
+
+#[tokio::test]
+async fn a_connect_timeout_is_transient_not_unknown() {
+    // TEST-NET-1: never answers (or is unreachable at once); either way nothing was sent.
+    let mut c = config("http://192.0.2.1:81");
+    c.connect_timeout = Duration::from_millis(100);
+    c.request_timeout = Duration::from_secs(2);
+    let error = Dialog360Client::new(c).unwrap().send(&phone(), &text("x")).await.unwrap_err();
     assert_eq!(error, GatewayError::Transient { code: None });
 }
 

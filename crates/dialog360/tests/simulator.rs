@@ -43,6 +43,7 @@ fn client_config(sim: &SimulatorHandle) -> ClientConfig {
         jitter: true,
     };
     c.request_timeout = Duration::from_secs(5);
+    c.connect_timeout = Duration::from_millis(100);
     c.pair_spacing.min_interval = Duration::ZERO;
     c.throughput = ThroughputConfig { messages_per_second: 1_000, burst: 100 };
     c

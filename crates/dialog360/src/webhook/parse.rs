@@ -135,7 +135,8 @@ fn sender(message: &Value, contacts: &[Value]) -> ContactRef {
     let mut user_id = ["from_user_id", "user_id"]
         .iter()
         .find_map(|k| message.get(*k).and_then(Value::as_str))
-        .or_else(|| from.filter(|_| wa_id.is_none()))
+        // `from` carrying a user id instead of digits (tolerated; never a malformed number)
+        .or_else(|| from.filter(|f| !f.bytes().all(|b| b.is_ascii_digit())))
         .and_then(|u| WaUserId::parse(u.trim()).ok());
     let contact_user_id = |c: &Value| c.get("user_id").and_then(Value::as_str).and_then(|u| WaUserId::parse(u).ok());
     let contact_wa_id = |c: &Value| c.get("wa_id").and_then(Value::as_str).and_then(|w| WaId::parse(w).ok());
@@ -304,6 +305,20 @@ mod tests {
         assert_eq!(safe_type_name(""), "unknown");
         assert_eq!(safe_type_name("Robert'); DROP TABLE"), "unknown");
         assert_eq!(safe_type_name(&"a".repeat(33)), "unknown");
+    }
+
+    #[test]
+    fn an_overlong_number_is_not_taken_for_a_user_id() {
+        let body = br#"{"entry":[{"changes":[{"field":"messages","value":{"messages":[
+            {"from":"4917612345678901234567","id":"wamid.A","timestamp":"1","type":"text","text":{"body":"x"}}]}}]}]}"#;
+        let parsed = parse_webhook(body).unwrap();
+        match &parsed.events[..] {
+            [RoutedEvent { event: InboundEvent::Message(m), .. }] => {
+                assert_eq!(m.from.wa_id, None);
+                assert_eq!(m.from.user_id, None);
+            }
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]
