@@ -95,6 +95,7 @@ pub enum Lifecycle {
     /// Only storage and legal defence (R25, R31, R32).
     Restricted {
         /// Since.
+        #[serde(with = "time::serde::rfc3339")]
         since: OffsetDateTime,
         /// Why.
         reason: RestrictionReason,
@@ -102,6 +103,7 @@ pub enum Lifecycle {
     /// Personal data erased; only the content-free tombstone remains (R27).
     Erased {
         /// When.
+        #[serde(with = "time::serde::rfc3339")]
         at: OffsetDateTime,
         /// Why.
         reason: ErasureReason,
@@ -173,6 +175,7 @@ pub enum Process {
         /// Why.
         reason: ProcessEndReason,
         /// When (delivery of the rejection, the withdrawal, the closing).
+        #[serde(with = "time::serde::rfc3339")]
         at: OffsetDateTime,
     },
 }
@@ -220,19 +223,24 @@ pub struct LegalHold {
     /// Case reference (may name people: encrypted at rest).
     pub reference: Option<Pii<String>>,
     /// Set when.
+    #[serde(with = "time::serde::rfc3339")]
     pub set_at: OffsetDateTime,
     /// Set by.
     pub set_by: StaffId,
     /// When it must be reviewed.
+    #[serde(with = "time::serde::rfc3339")]
     pub review_at: OffsetDateTime,
-    /// Released when and by whom.
-    pub released: Option<(OffsetDateTime, StaffId)>,
+    /// Released when.
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub released_at: Option<OffsetDateTime>,
+    /// Released by whom.
+    pub released_by: Option<StaffId>,
 }
 
 impl LegalHold {
     /// Whether the hold is in force.
     pub const fn is_active(&self) -> bool {
-        self.released.is_none()
+        self.released_at.is_none()
     }
 }
 
@@ -274,6 +282,7 @@ pub struct Candidate {
     /// Preferred language of legal texts and notices.
     pub language: LanguageCode,
     /// Created.
+    #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
     /// Lifecycle.
     pub lifecycle: Lifecycle,
@@ -288,6 +297,7 @@ pub struct Candidate {
     /// Conversation state.
     pub conversation: ConversationState,
     /// An erasure request deferred by the legal-claims window (R31): erase at this time.
+    #[serde(default, with = "time::serde::rfc3339::option")]
     pub erasure_deferred_until: Option<OffsetDateTime>,
 }
 
@@ -409,7 +419,8 @@ mod tests {
             set_at: now,
             set_by: StaffId::from_uuid(Uuid::nil()),
             review_at: now,
-            released: Some((now, StaffId::from_uuid(Uuid::nil()))),
+            released_at: Some(now),
+            released_by: Some(StaffId::from_uuid(Uuid::nil())),
         });
         let tomb = c.erased(now, ErasureReason::RetentionExpired);
         // serialise everything that is left and look for any personal value

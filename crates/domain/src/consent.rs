@@ -59,6 +59,7 @@ pub enum ConsentMethod {
         /// The wamid of the reply.
         provider_id: Wamid,
         /// WhatsApp's timestamp of the reply.
+        #[serde(with = "time::serde::rfc3339")]
         provider_at: OffsetDateTime,
     },
     /// The candidate sent the bare opt-in keyword while opted out (R14).
@@ -66,6 +67,7 @@ pub enum ConsentMethod {
         /// The wamid of the message.
         provider_id: Wamid,
         /// WhatsApp's timestamp.
+        #[serde(with = "time::serde::rfc3339")]
         provider_at: OffsetDateTime,
     },
     /// A ticked checkbox on a web form.
@@ -246,6 +248,7 @@ pub struct ConsentEvidence {
     /// Language of the texts.
     pub language: LanguageCode,
     /// Server UTC time of recording.
+    #[serde(with = "time::serde::rfc3339")]
     pub recorded_at: OffsetDateTime,
     /// Who recorded it.
     pub recorded_by: Actor,
@@ -284,6 +287,7 @@ pub enum ConsentEntry {
         /// Purpose asked for.
         purpose: Purpose,
         /// When.
+        #[serde(with = "time::serde::rfc3339")]
         at: OffsetDateTime,
         /// Texts the request shows.
         texts_shown: Vec<LegalTextRef>,
@@ -299,6 +303,7 @@ pub enum ConsentEntry {
         /// The request answered.
         request: ConsentRequestId,
         /// When.
+        #[serde(with = "time::serde::rfc3339")]
         at: OffsetDateTime,
     },
     /// Consent withdrawn (effective at `at`, ex nunc).
@@ -306,6 +311,7 @@ pub enum ConsentEntry {
         /// Purpose.
         purpose: Purpose,
         /// Effective time (the message's timestamp for WhatsApp withdrawals).
+        #[serde(with = "time::serde::rfc3339")]
         at: OffsetDateTime,
         /// How.
         via: WithdrawalVia,
@@ -335,30 +341,36 @@ pub enum ConsentState {
         /// Requests since the last decision.
         count: u8,
         /// The latest.
+        #[serde(with = "time::serde::rfc3339")]
         last_at: OffsetDateTime,
     },
     /// Given.
     Granted {
         /// When.
+        #[serde(with = "time::serde::rfc3339")]
         at: OffsetDateTime,
         /// Texts shown.
         texts_shown: Vec<LegalTextRef>,
         /// When it runs out (talent pool).
+        #[serde(default, with = "time::serde::rfc3339::option")]
         expires_at: Option<OffsetDateTime>,
     },
     /// Refused.
     Declined {
         /// When.
+        #[serde(with = "time::serde::rfc3339")]
         at: OffsetDateTime,
     },
     /// Withdrawn.
     Withdrawn {
         /// When.
+        #[serde(with = "time::serde::rfc3339")]
         at: OffsetDateTime,
     },
     /// Ran out (R9); acts like withdrawal.
     Expired {
         /// When.
+        #[serde(with = "time::serde::rfc3339")]
         at: OffsetDateTime,
     },
 }

@@ -194,6 +194,7 @@ pub struct StatusObservation {
     /// The status.
     pub status: DeliveryStatus,
     /// When the provider says it happened.
+    #[serde(with = "time::serde::rfc3339")]
     pub at: OffsetDateTime,
     /// WhatsApp error code for `Failed`.
     pub error_code: Option<i64>,
@@ -274,8 +275,10 @@ pub struct Message {
     /// The wamid this message replies to (`context.id`).
     pub reply_to: Option<Wamid>,
     /// Server time of creation.
+    #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
     /// Provider timestamp (inbound: when the candidate sent it).
+    #[serde(default, with = "time::serde::rfc3339::option")]
     pub provider_at: Option<OffsetDateTime>,
     /// Delivery status history (outbound).
     pub status: StatusTimeline,
@@ -295,10 +298,13 @@ pub enum MessageBody {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConversationState {
     /// Provider timestamp of the last inbound *user* message (not templates, not receipts).
+    #[serde(default, with = "time::serde::rfc3339::option")]
     pub last_inbound_at: Option<OffsetDateTime>,
     /// When the Art. 13 / Art. 21(4) notice was last sent (R15).
+    #[serde(default, with = "time::serde::rfc3339::option")]
     pub notice_sent_at: Option<OffsetDateTime>,
     /// Last activity in either direction (for archiving, R25).
+    #[serde(default, with = "time::serde::rfc3339::option")]
     pub last_activity_at: Option<OffsetDateTime>,
     /// Outbound messages sent (accepted by the API) so far.
     pub outbound_count: u32,

@@ -77,6 +77,7 @@ pub enum DomainEvent {
         /// The channel.
         channel: ChannelId,
         /// Review date.
+        #[serde(with = "time::serde::rfc3339")]
         review_at: OffsetDateTime,
     },
     /// The approval was revoked.
@@ -153,6 +154,7 @@ pub enum DomainEvent {
         /// The review.
         review: ReviewId,
         /// Due.
+        #[serde(with = "time::serde::rfc3339")]
         due_at: OffsetDateTime,
     },
     /// A review was resolved.
@@ -260,6 +262,7 @@ pub enum DomainEvent {
     /// An erasure request was deferred by the claims window (R31).
     ErasureDeferred {
         /// Until.
+        #[serde(with = "time::serde::rfc3339")]
         until: OffsetDateTime,
     },
     /// A data-subject request was opened.
@@ -269,6 +272,7 @@ pub enum DomainEvent {
         /// Kind.
         kind: SubjectRequestKind,
         /// Due.
+        #[serde(with = "time::serde::rfc3339")]
         due_at: OffsetDateTime,
     },
     /// A request was extended.
@@ -276,6 +280,7 @@ pub enum DomainEvent {
         /// The request.
         request: SubjectRequestId,
         /// New due date.
+        #[serde(with = "time::serde::rfc3339")]
         due_at: OffsetDateTime,
     },
     /// A request was closed.
@@ -366,6 +371,7 @@ pub struct EventEnvelope {
     /// Who caused it.
     pub actor: Actor,
     /// Server time.
+    #[serde(with = "time::serde::rfc3339")]
     pub at: OffsetDateTime,
     /// The rule that made the decision, where one was made.
     pub rule: Option<Rule>,

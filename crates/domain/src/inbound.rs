@@ -154,6 +154,7 @@ pub struct InboundMessage {
     /// Who sent it.
     pub from: ContactRef,
     /// When the candidate sent it (the webhook's timestamp; R20 uses it).
+    #[serde(with = "time::serde::rfc3339")]
     pub timestamp: OffsetDateTime,
     /// What they sent.
     pub content: InboundContent,
@@ -189,6 +190,7 @@ pub struct StatusUpdate {
     /// The new status: only `Sent`, `Delivered`, `Read` or `Failed` come from webhooks.
     pub status: DeliveryStatus,
     /// When it happened.
+    #[serde(with = "time::serde::rfc3339")]
     pub timestamp: OffsetDateTime,
     /// The recipient, if disclosed.
     pub recipient: Option<WaId>,

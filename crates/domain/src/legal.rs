@@ -107,6 +107,7 @@ pub struct LegalText {
     /// renewed (R7). Editorial fixes are not material.
     pub material: bool,
     /// When it was published.
+    #[serde(with = "time::serde::rfc3339")]
     pub published_at: OffsetDateTime,
     /// SHA-256 of `body`.
     pub sha256: Sha256Digest,

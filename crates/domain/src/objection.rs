@@ -82,6 +82,7 @@ impl ObjectionScope {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Objection {
     /// Effective time (the message's timestamp, or `received_at` of an off-channel objection).
+    #[serde(with = "time::serde::rfc3339")]
     pub at: OffsetDateTime,
     /// Where it came from.
     pub source: ObjectionSource,
@@ -99,8 +100,10 @@ pub struct PendingReview {
     /// The keyword/stem that matched.
     pub matched: String,
     /// Opened.
+    #[serde(with = "time::serde::rfc3339")]
     pub opened_at: OffsetDateTime,
     /// Due (1 business day by default).
+    #[serde(with = "time::serde::rfc3339")]
     pub due_at: OffsetDateTime,
 }
 
@@ -113,6 +116,7 @@ pub struct ObjectionState {
     pub confirmation_sent: bool,
     /// The latest inbound user message after the objection: it may be answered inside the window
     /// (R14) without re-opening proactive messaging.
+    #[serde(default, with = "time::serde::rfc3339::option")]
     pub inbound_after_objection_at: Option<OffsetDateTime>,
     /// A possible objection waiting for review.
     pub review: Option<PendingReview>,
@@ -174,5 +178,6 @@ pub struct Suppression {
     /// What it covers.
     pub scope: ObjectionScope,
     /// Since when.
+    #[serde(with = "time::serde::rfc3339")]
     pub since: OffsetDateTime,
 }

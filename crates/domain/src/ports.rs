@@ -75,10 +75,12 @@ pub struct OutboxEntry {
     /// Whether the first-message notice was appended.
     pub notice_appended: bool,
     /// Created.
+    #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
     /// Attempts so far.
     pub attempts: u32,
     /// Not to be sent before.
+    #[serde(with = "time::serde::rfc3339")]
     pub not_before: OffsetDateTime,
 }
 
@@ -104,6 +106,7 @@ pub enum OutboxChange {
         /// The entry.
         id: OutboxId,
         /// Earliest next attempt.
+        #[serde(with = "time::serde::rfc3339")]
         not_before: OffsetDateTime,
         /// Attempts so far.
         attempts: u32,
@@ -120,6 +123,7 @@ pub enum CandidateChange {
         /// The candidate.
         candidate: Box<Candidate>,
         /// Next retention check.
+        #[serde(default, with = "time::serde::rfc3339::option")]
         retention_due: Option<OffsetDateTime>,
     },
     /// Replace the stored aggregate if its version is still `expected_version`; the stored version
@@ -130,6 +134,7 @@ pub enum CandidateChange {
         /// The version that was loaded.
         expected_version: u64,
         /// Next retention check.
+        #[serde(default, with = "time::serde::rfc3339::option")]
         retention_due: Option<OffsetDateTime>,
     },
     /// Erase (R27): delete the candidate's messages, media, outbox entries and contact index,
@@ -156,6 +161,7 @@ pub enum MessageChange {
         /// The wamid.
         provider_id: Wamid,
         /// When.
+        #[serde(with = "time::serde::rfc3339")]
         at: OffsetDateTime,
     },
     /// Merge a status into the message's timeline (commutative: any order converges).

@@ -166,6 +166,7 @@ pub enum ErasureRequestOutcome {
     /// Partial refusal: the legal-claims window is open; restrict now, erase at `until`.
     Deferred {
         /// When the window ends and the data will be erased.
+        #[serde(with = "time::serde::rfc3339")]
         until: OffsetDateTime,
     },
     /// A legal hold blocks erasure.
@@ -235,7 +236,8 @@ mod tests {
             set_at: T0,
             set_by: StaffId::from_uuid(Uuid::nil()),
             review_at: T0,
-            released: None,
+            released_at: None,
+            released_by: None,
         });
     }
 

@@ -59,11 +59,13 @@ pub enum SubjectRequestStatus {
     /// Extended by up to two months, the candidate notified.
     Extended {
         /// When the candidate was told.
+        #[serde(with = "time::serde::rfc3339")]
         notified_at: OffsetDateTime,
     },
     /// Done.
     Fulfilled {
         /// When.
+        #[serde(with = "time::serde::rfc3339")]
         at: OffsetDateTime,
         /// What it produced (`export`, `erasure`, `objection`, ...).
         outcome: String,
@@ -71,6 +73,7 @@ pub enum SubjectRequestStatus {
     /// Partly refused with a reason (e.g. `legal_claims_window`).
     RefusedInPart {
         /// When.
+        #[serde(with = "time::serde::rfc3339")]
         at: OffsetDateTime,
         /// Stable reason code.
         reason: String,
@@ -125,8 +128,10 @@ pub struct SubjectRequest {
     /// How it arrived.
     pub channel: CaptureChannel,
     /// When it was received (starts the deadline).
+    #[serde(with = "time::serde::rfc3339")]
     pub received_at: OffsetDateTime,
     /// When it is due (received + 1 calendar month, or extended).
+    #[serde(with = "time::serde::rfc3339")]
     pub due_at: OffsetDateTime,
     /// Status.
     pub status: SubjectRequestStatus,

@@ -106,6 +106,7 @@ pub struct Template {
     /// The template's components as WhatsApp returned them (JSON text; not personal data).
     pub components_json: String,
     /// When it was synced.
+    #[serde(with = "time::serde::rfc3339")]
     pub synced_at: OffsetDateTime,
 }
 

@@ -122,6 +122,7 @@ pub struct Tenant {
     /// Messaging settings.
     pub messaging: MessagingSettings,
     /// When the tenant was created.
+    #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
 }
 
@@ -187,14 +188,17 @@ pub struct ChannelApproval {
     /// The staff account that recorded it.
     pub recorded_by: StaffId,
     /// When.
+    #[serde(with = "time::serde::rfc3339")]
     pub approved_at: OffsetDateTime,
     /// The DPIA or threshold-analysis reference.
     pub dpia_reference: String,
     /// Documents reviewed, with versions.
     pub documents: Vec<ReviewedDocument>,
     /// When it must be reviewed again; the approval lapses then.
+    #[serde(with = "time::serde::rfc3339")]
     pub review_at: OffsetDateTime,
     /// When it was revoked, if it was.
+    #[serde(default, with = "time::serde::rfc3339::option")]
     pub revoked_at: Option<OffsetDateTime>,
 }
 
@@ -286,6 +290,7 @@ pub struct Channel {
     /// The DPO's approval, if any.
     pub approval: Option<ChannelApproval>,
     /// When it was registered.
+    #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
 }
 

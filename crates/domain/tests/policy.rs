@@ -76,7 +76,8 @@ fn hold(c: &mut Candidate) {
         set_at: OffsetDateTime::UNIX_EPOCH,
         set_by: StaffId::from_uuid(Uuid::nil()),
         review_at: OffsetDateTime::UNIX_EPOCH,
-        released: None,
+        released_at: None,
+        released_by: None,
     });
 }
 

@@ -475,7 +475,8 @@ impl Hoheit {
                 set_at: now,
                 set_by: staff_id,
                 review_at: add_months(now, config.tenant.messaging.legal_hold_review_months),
-                released: None,
+                released_at: None,
+                released_by: None,
             };
             candidate.holds.push(hold.clone());
             changes.outbox.push(OutboxChange::CancelPending { candidate: candidate.id });
@@ -514,7 +515,8 @@ impl Hoheit {
             if !entry.is_active() {
                 return Err(UseCaseError::Conflict("the legal hold is already released"));
             }
-            entry.released = Some((now, staff_id));
+            entry.released_at = Some(now);
+            entry.released_by = Some(staff_id);
             changes.events.push(event(
                 tenant,
                 Some(candidate.id),

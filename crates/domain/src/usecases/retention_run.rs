@@ -42,6 +42,7 @@ pub struct SubjectExport {
     /// Schema version of the document.
     pub schema_version: u32,
     /// When it was produced.
+    #[serde(with = "time::serde::rfc3339")]
     pub generated_at: OffsetDateTime,
     /// The controller.
     pub controller: String,
@@ -50,6 +51,7 @@ pub struct SubjectExport {
     /// Consent state per purpose now.
     pub consent_state: Vec<(Purpose, ConsentState)>,
     /// When retention will next act.
+    #[serde(default, with = "time::serde::rfc3339::option")]
     pub retention_due_at: Option<OffsetDateTime>,
     /// Every message, both directions.
     pub messages: Vec<Message>,
