@@ -32,6 +32,9 @@ pub struct HarnessOptions {
     pub env: Vec<(String, String)>,
     /// Simulator settings.
     pub simulator: SimulatorConfig,
+    /// Start the background workers (dispatcher, schedulers). Tests that need to hold messages
+    /// in the outbox start without them and run [`crate::workers::dispatcher`] themselves.
+    pub workers: bool,
 }
 
 impl HarnessOptions {
@@ -43,6 +46,7 @@ impl HarnessOptions {
             listen: "127.0.0.1:0".into(),
             env: Vec::new(),
             simulator: SimulatorConfig::default(),
+            workers: true,
         }
     }
 }
@@ -112,7 +116,7 @@ impl Harness {
         config.public_url = Some(base.clone());
         let dev = DevChannel { base_url: sim.base_url(), api_key: SecretString::from(DEFAULT_SIM_API_KEY) };
         let state = AppState::build(config, store, Some(dev)).await?;
-        let running = start(state.clone(), listener, true).await.map_err(|e| e.to_string())?;
+        let running = start(state.clone(), listener, options.workers).await.map_err(|e| e.to_string())?;
         Ok(Self { running, state, sim, base })
     }
 

@@ -1,0 +1,142 @@
+//! Test helpers: a fresh hoheit per test on SQLite, or on a fresh PostgreSQL database when
+//! `HOHEIT_TEST_POSTGRES_URL` is set (scripts/test).
+
+#![allow(dead_code, unreachable_pub, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::io::Write as _;
+use std::sync::Once;
+
+use hoheit_server::harness::{Client, Harness, HarnessOptions};
+use serde_json::{Value, json};
+
+pub const NUMBER: &str = "+49 170 5550123";
+pub const WA: &str = "491705550123";
+
+static NOTICE: Once = Once::new();
+
+/// A fresh PostgreSQL database URL, if PostgreSQL tests are enabled.
+pub async fn postgres_database() -> Option<String> {
+    let Some(admin) = std::env::var("HOHEIT_TEST_POSTGRES_URL").ok().filter(|u| !u.is_empty()) else {
+        NOTICE.call_once(|| {
+            let _ = writeln!(std::io::stderr(), "\nNOTE: PostgreSQL server tests SKIPPED (HOHEIT_TEST_POSTGRES_URL not set); run scripts/test to include them.\n");
+        });
+        return None;
+    };
+    let name = format!("hoheit_e2e_{}", uuid::Uuid::new_v4().simple());
+    let conn = sea_orm::Database::connect(&admin).await.unwrap();
+    sea_orm::ConnectionTrait::execute_unprepared(&conn, &format!("CREATE DATABASE {name}")).await.unwrap();
+    let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b).to_owned();
+    Some(format!("{base}/{name}"))
+}
+
+pub async fn start(options: HarnessOptions) -> (Harness, tempfile::TempDir) {
+    let dir = options.data_dir.clone();
+    let _ = dir;
+    let tmp = tempfile::tempdir().unwrap();
+    let options = HarnessOptions { data_dir: tmp.path().to_path_buf(), ..options };
+    (Harness::start(options).await.unwrap(), tmp)
+}
+
+pub async fn sqlite() -> (Harness, tempfile::TempDir) {
+    start(HarnessOptions::new(std::path::PathBuf::new())).await
+}
+
+/// A tenant with admin, DPO and recruiter clients, an approved channel on the simulator,
+/// published legal texts.
+pub struct Tenant {
+    pub id: String,
+    pub admin: Client,
+    pub dpo: Client,
+    pub recruiter: Client,
+    pub channel: String,
+    pub webhook_path: String,
+    pub webhook_secret: String,
+}
+
+pub async fn tenant(h: &Harness, name: &str, phone_number_id: &str) -> Tenant {
+    let operator = h.client(&h.token(None, hoheit_domain::tenant::Role::Operator).await.unwrap());
+    let r = operator.post("/api/v1/tenants", json!({"name": name, "privacy_contact": "dpo@example.com"})).await;
+    assert_eq!(r.status, 201, "{:?}", r.json);
+    let admin = h.client(r.str("/admin_token").unwrap());
+    let id = r.str("/id").unwrap().to_owned();
+    let dpo =
+        h.client(admin.post("/api/v1/tokens", json!({"role": "dpo", "label": "dpo"})).await.str("/token").unwrap());
+    let recruiter =
+        h.client(admin.post("/api/v1/tokens", json!({"role": "recruiter", "label": "r"})).await.str("/token").unwrap());
+    let r = admin
+        .post(
+            "/api/v1/channels",
+            json!({
+                "display_phone_number": "+49 30 901820",
+                "phone_number_id": phone_number_id,
+                "api_key": "x",
+                "consent_template": {"name": "consent_request", "language": "de"}
+            }),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{:?}", r.json);
+    let channel = r.str("/id").unwrap().to_owned();
+    let webhook_path = r.str("/webhook_url_path").unwrap().to_owned();
+    let webhook_secret = r.str("/webhook_secret").unwrap().to_owned();
+    let consent = hoheit_server::harness::CONSENT_TEMPLATE_TEXT.replace("{{1}}", name);
+    for (kind, body) in [
+        ("terms", "Nutzungsbedingungen"),
+        ("privacy_notice", "Datenschutzhinweise"),
+        ("consent_request", consent.as_str()),
+    ] {
+        let r = admin
+            .post("/api/v1/legal-texts", json!({"kind": kind, "version": "v1", "language": "de", "body": body}))
+            .await;
+        assert_eq!(r.status, 201, "{kind}: {:?}", r.json);
+    }
+    let r = dpo
+        .post(
+            &format!("/api/v1/channels/{channel}/approval"),
+            json!({"approver_name": "Dr. D", "dpia_reference": "DSFA-1", "documents": ["privacy_notice@v1"]}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{:?}", r.json);
+    Tenant { id, admin, dpo, recruiter, channel, webhook_path, webhook_secret }
+}
+
+pub async fn candidate(t: &Tenant, phone: &str) -> String {
+    let r = t
+        .recruiter
+        .post("/api/v1/candidates", json!({"phone": phone, "name": "Erika Mustermann", "channel_id": t.channel}))
+        .await;
+    assert_eq!(r.status, 201, "{:?}", r.json);
+    r.str("/id").unwrap().to_owned()
+}
+
+/// A Cloud API webhook body with one inbound text message.
+pub fn inbound_text(phone_number_id: &str, from: &str, wamid: &str, text: &str, timestamp: i64) -> Value {
+    json!({"object": "whatsapp_business_account", "entry": [{"id": "200", "changes": [{"field": "messages", "value": {
+        "messaging_product": "whatsapp",
+        "metadata": {"display_phone_number": "4930901820", "phone_number_id": phone_number_id},
+        "contacts": [{"profile": {"name": "Erika"}, "wa_id": from}],
+        "messages": [{"from": from, "id": wamid, "timestamp": timestamp.to_string(), "type": "text", "text": {"body": text}}]
+    }}]}]})
+}
+
+/// A webhook body with one status.
+pub fn status(phone_number_id: &str, wamid: &str, status: &str, timestamp: i64) -> Value {
+    json!({"object": "whatsapp_business_account", "entry": [{"id": "200", "changes": [{"field": "messages", "value": {
+        "messaging_product": "whatsapp",
+        "metadata": {"display_phone_number": "4930901820", "phone_number_id": phone_number_id},
+        "statuses": [{"id": wamid, "status": status, "timestamp": timestamp.to_string(), "recipient_id": "491705550123"}]
+    }}]}]})
+}
+
+/// Posts a webhook with (or without) the right secret.
+pub async fn post_webhook(h: &Harness, t: &Tenant, body: &Value, secret: Option<&str>) -> u16 {
+    let mut req = reqwest::Client::new().post(format!("{}{}", h.base, t.webhook_path)).json(body);
+    if let Some(s) = secret {
+        req = req.header("x-hoheit-webhook-secret", s);
+    }
+    req.send().await.map(|r| r.status().as_u16()).unwrap_or(0)
+}
+
+pub fn now_unix() -> i64 {
+    #[allow(clippy::disallowed_methods)]
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}

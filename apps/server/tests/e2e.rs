@@ -1,0 +1,459 @@
+//! End-to-end: the real server on port 0 (SQLite, and PostgreSQL under scripts/test) with the
+//! 360Dialog simulator, driven over HTTP.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use hoheit_dialog360::simulator::{Failure, Trigger};
+use hoheit_server::harness::{Client, HarnessOptions, eventually};
+use serde_json::json;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_journey_passes_on_sqlite() {
+    let lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let sink = lines.clone();
+    let passed = hoheit_server::demo::run(Box::new(move |l| sink.lock().unwrap().push(l.to_owned()))).await.unwrap();
+    let lines = lines.lock().unwrap();
+    assert!(passed, "{}", lines.join("\n"));
+    assert!(lines.iter().any(|l| l.contains("consent_missing")));
+    assert!(lines.iter().any(|l| l.contains("(objected)")));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_journey_passes_on_postgres() {
+    let Some(url) = postgres_database().await else { return };
+    let mut options = HarnessOptions::new(std::path::PathBuf::new());
+    options.database_url = Some(url);
+    let (h, _dir) = start(options).await;
+    let t = tenant(&h, "Beispiel GmbH", h.sim.phone_number_id()).await;
+    let c = candidate(&t, NUMBER).await;
+    let r = t.recruiter.post(&format!("/api/v1/candidates/{c}/messages"), json!({"text": "Hallo"})).await;
+    assert_eq!(r.code(), Some("consent_missing"));
+    assert_eq!(t.recruiter.post(&format!("/api/v1/candidates/{c}/consent-request"), json!({})).await.status, 202);
+    assert!(eventually(Duration::from_secs(10), || async { !h.sim.accepted_messages().is_empty() }).await);
+    let payload = h.sim.accepted_messages()[0]
+        .body
+        .pointer("/template/components")
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .iter()
+        .find_map(|c| c.pointer("/parameters/0/payload").and_then(|p| p.as_str()).map(str::to_owned))
+        .unwrap();
+    h.sim.inject_button_reply(WA, &payload, "Zustimmen");
+    assert!(
+        eventually(Duration::from_secs(10), || async {
+            t.recruiter.get(&format!("/api/v1/candidates/{c}")).await.json["consents"][0]["state"] == "granted"
+        })
+        .await
+    );
+    assert_eq!(
+        t.recruiter.post(&format!("/api/v1/candidates/{c}/messages"), json!({"text": "Willkommen"})).await.status,
+        202
+    );
+    h.sim.inject_inbound_text(WA, "STOPP");
+    assert!(
+        eventually(Duration::from_secs(10), || async {
+            t.recruiter.get(&format!("/api/v1/candidates/{c}")).await.json["objection"]["objected"] == true
+        })
+        .await
+    );
+    assert_eq!(t.dpo.get("/api/v1/audit/verify").await.json["ok"], true);
+    h.stop().await;
+}
+
+/// Every route of the API, with the roles allowed to use it.
+fn routes(
+    c: &str,
+    ch: &str,
+    hold: &str,
+    review: &str,
+) -> Vec<(&'static str, String, Option<serde_json::Value>, &'static [&'static str])> {
+    const ALL: &[&str] = &["admin", "dpo", "recruiter"];
+    const ADMIN: &[&str] = &["admin"];
+    const ADMIN_DPO: &[&str] = &["admin", "dpo"];
+    const RECRUITING: &[&str] = &["admin", "recruiter"];
+    const DPO: &[&str] = &["dpo"];
+    vec![
+        ("GET", format!("/api/v1/candidates/{c}"), None, ALL),
+        ("POST", format!("/api/v1/candidates/{c}/consent-request"), Some(json!({})), RECRUITING),
+        (
+            "POST",
+            format!("/api/v1/candidates/{c}/consents"),
+            Some(json!({"purpose": "talent_pool", "method": "recorded_verbal", "capture_channel": "phone"})),
+            ALL,
+        ),
+        (
+            "POST",
+            format!("/api/v1/candidates/{c}/withdrawals"),
+            Some(json!({"purpose": "talent_pool", "channel": "email"})),
+            ALL,
+        ),
+        ("POST", format!("/api/v1/candidates/{c}/process-end"), Some(json!({"reason": "hired"})), ALL),
+        ("POST", format!("/api/v1/candidates/{c}/legal-holds"), Some(json!({"reason": "other"})), ADMIN_DPO),
+        ("DELETE", format!("/api/v1/candidates/{c}/legal-holds/{hold}"), None, ADMIN_DPO),
+        ("GET", format!("/api/v1/candidates/{c}/messages"), None, ALL),
+        ("POST", format!("/api/v1/candidates/{c}/messages"), Some(json!({"text": "Hallo"})), RECRUITING),
+        ("GET", format!("/api/v1/candidates/{c}/export"), None, ADMIN_DPO),
+        ("POST", format!("/api/v1/candidates/{c}/reviews/{review}"), Some(json!({"decision": "dismiss"})), ALL),
+        ("POST", format!("/api/v1/candidates/{c}/objections"), Some(json!({"channel": "email"})), ALL),
+        ("POST", format!("/api/v1/candidates/{c}/erasure"), Some(json!({})), ADMIN_DPO),
+        (
+            "POST",
+            format!("/api/v1/channels/{ch}/approval"),
+            Some(json!({"approver_name": "x", "dpia_reference": "y", "documents": ["a@1"]})),
+            DPO,
+        ),
+        ("POST", format!("/api/v1/channels/{ch}/templates/sync"), Some(json!({})), ADMIN),
+        ("DELETE", format!("/api/v1/channels/{ch}/approval"), None, ADMIN_DPO),
+    ]
+}
+
+/// Routes without an object id: the tenant comes from the token.
+fn tenant_routes() -> Vec<(&'static str, &'static str, Option<serde_json::Value>, &'static [&'static str])> {
+    const ALL: &[&str] = &["admin", "dpo", "recruiter"];
+    const ADMIN: &[&str] = &["admin"];
+    const ADMIN_DPO: &[&str] = &["admin", "dpo"];
+    vec![
+        ("GET", "/api/v1/channels", None, ALL),
+        ("GET", "/api/v1/legal-texts", None, ALL),
+        ("GET", "/api/v1/retention-policy", None, ADMIN_DPO),
+        ("GET", "/api/v1/settings", None, ADMIN_DPO),
+        ("GET", "/api/v1/reviews", None, ALL),
+        ("GET", "/api/v1/subject-requests", None, ADMIN_DPO),
+        ("POST", "/api/v1/retention/run?dry_run=true", Some(json!({})), ADMIN_DPO),
+        ("GET", "/api/v1/audit/verify", None, ADMIN_DPO),
+        ("GET", "/api/v1/audit/public-key", None, ADMIN_DPO),
+        ("GET", "/api/v1/audit/entries", None, ADMIN_DPO),
+        ("POST", "/api/v1/tokens", Some(json!({"role": "recruiter", "label": "x"})), ADMIN),
+        ("GET", "/api/v1/tenants", None, &[]),
+    ]
+}
+
+async fn call(
+    client: &Client,
+    method: &str,
+    path: &str,
+    body: Option<serde_json::Value>,
+) -> hoheit_server::harness::Answer {
+    let m = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+    client.call(m, path, body).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tenant_isolation_across_every_route_and_role() {
+    let (h, _dir) = sqlite().await;
+    let a = tenant(&h, "Erste GmbH", h.sim.phone_number_id()).await;
+    let b = tenant(&h, "Zweite GmbH", "999000999").await;
+    let operator = h.client(&h.token(None, hoheit_domain::tenant::Role::Operator).await.unwrap());
+    let hold_b = {
+        let c = candidate(&b, "+49 170 2220000").await;
+        let r = b.dpo.post(&format!("/api/v1/candidates/{c}/legal-holds"), json!({"reason": "other"})).await;
+        (c, r.str("/id").unwrap().to_owned())
+    };
+    let fake_review = uuid::Uuid::new_v4().to_string();
+    // other tenant's objects: 404 for every role that may use the route, 403 for the others
+    for (role, client) in [("admin", &a.admin), ("dpo", &a.dpo), ("recruiter", &a.recruiter)] {
+        for (method, path, body, allowed) in routes(&hold_b.0, &b.channel, &hold_b.1, &fake_review) {
+            let r = call(client, method, &path, body).await;
+            let expected = if allowed.contains(&role) { 404 } else { 403 };
+            assert_eq!(r.status, expected, "{role} {method} {path}: {:?}", r.json);
+        }
+    }
+    // the operator reaches no tenant route and no content
+    for (method, path, body, _) in routes(&hold_b.0, &b.channel, &hold_b.1, &fake_review) {
+        let r = call(&operator, method, &path, body).await;
+        assert_eq!(r.status, 403, "operator {method} {path}");
+    }
+    for (method, path, body, allowed) in tenant_routes() {
+        for (role, client) in
+            [("admin", &a.admin), ("dpo", &a.dpo), ("recruiter", &a.recruiter), ("operator", &operator)]
+        {
+            let r = call(client, method, path, body.clone()).await;
+            let ok = if role == "operator" { path == "/api/v1/tenants" } else { allowed.contains(&role) };
+            if ok {
+                assert!(r.status < 300, "{role} {method} {path}: {} {:?}", r.status, r.json);
+            } else {
+                assert_eq!(r.status, 403, "{role} {method} {path}: {:?}", r.json);
+            }
+        }
+    }
+    // own objects: allowed roles are not refused by auth
+    let own = candidate(&a, NUMBER).await;
+    let r = a.recruiter.get(&format!("/api/v1/candidates/{own}")).await;
+    assert_eq!(r.status, 200);
+    assert!(r.json.get("phone").is_none() && !r.json.to_string().contains("5550123"), "the status view has no number");
+    // no token, a wrong token
+    assert_eq!(Client::anonymous(&h.base).get("/api/v1/channels").await.code(), Some("unauthorized"));
+    assert_eq!(h.client("hoh_not-a-real-token").get("/api/v1/channels").await.status, 401);
+    h.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn webhook_authenticity_failures_write_nothing_and_duplicates_are_acknowledged() {
+    let (h, _dir) = sqlite().await;
+    let t = tenant(&h, "Beispiel GmbH", h.sim.phone_number_id()).await;
+    let c = candidate(&t, NUMBER).await;
+    let pnid = h.sim.phone_number_id().to_owned();
+    let body = inbound_text(&pnid, WA, "wamid.E2E1", "Hallo, eine Frage", now_unix());
+    let head_before = t.dpo.get("/api/v1/audit/entries").await.json["entries"].as_array().unwrap().len();
+    assert_eq!(post_webhook(&h, &t, &body, None).await, 401);
+    assert_eq!(post_webhook(&h, &t, &body, Some("wrong-secret")).await, 401);
+    let wrong_route = reqwest::Client::new()
+        .post(format!("{}/webhooks/360dialog/not-a-route", h.base))
+        .header("x-hoheit-webhook-secret", &t.webhook_secret)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong_route.status().as_u16(), 401);
+    let r = t.recruiter.get(&format!("/api/v1/candidates/{c}/messages")).await;
+    assert!(r.json["messages"].as_array().unwrap().is_empty(), "nothing was written");
+    assert_eq!(
+        t.dpo.get("/api/v1/audit/entries").await.json["entries"].as_array().unwrap().len(),
+        head_before + 1,
+        "only the audited read"
+    );
+    // malformed: 400, nothing stored
+    let raw = reqwest::Client::new()
+        .post(format!("{}{}", h.base, t.webhook_path))
+        .header("x-hoheit-webhook-secret", &t.webhook_secret)
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(raw.status().as_u16(), 400);
+    // accepted, then the same delivery again: 200 both times, stored once
+    assert_eq!(post_webhook(&h, &t, &body, Some(&t.webhook_secret)).await, 200);
+    assert_eq!(post_webhook(&h, &t, &body, Some(&t.webhook_secret)).await, 200);
+    let r = t.recruiter.get(&format!("/api/v1/candidates/{c}/messages")).await;
+    assert_eq!(r.json["messages"].as_array().unwrap().len(), 1);
+    // the window opened from the candidate's message
+    assert!(t.recruiter.get(&format!("/api/v1/candidates/{c}")).await.json["window_open_until"].is_string());
+    h.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn out_of_order_statuses_converge() {
+    let (h, _dir) = sqlite().await;
+    let t = tenant(&h, "Beispiel GmbH", h.sim.phone_number_id()).await;
+    let c = candidate(&t, NUMBER).await;
+    let pnid = h.sim.phone_number_id().to_owned();
+    t.recruiter
+        .post(
+            &format!("/api/v1/candidates/{c}/consents"),
+            json!({"purpose": "whatsapp_channel", "method": "recorded_verbal", "capture_channel": "phone"}),
+        )
+        .await;
+    assert_eq!(
+        post_webhook(&h, &t, &inbound_text(&pnid, WA, "wamid.Q", "Frage", now_unix()), Some(&t.webhook_secret)).await,
+        200
+    );
+    let r = t.recruiter.post(&format!("/api/v1/candidates/{c}/messages"), json!({"text": "Antwort"})).await;
+    assert_eq!(r.status, 202, "{:?}", r.json);
+    let id = r.str("/message_id").unwrap().to_owned();
+    assert!(
+        eventually(Duration::from_secs(10), || async {
+            h.sim.accepted_messages().iter().any(|m| m.body.to_string().contains("Antwort"))
+        })
+        .await
+    );
+    let wamid = h
+        .sim
+        .accepted_messages()
+        .iter()
+        .find(|m| m.body.to_string().contains("Antwort"))
+        .unwrap()
+        .id
+        .as_str()
+        .to_owned();
+    for s in ["read", "sent", "read", "delivered"] {
+        assert_eq!(post_webhook(&h, &t, &status(&pnid, &wamid, s, now_unix()), Some(&t.webhook_secret)).await, 200);
+    }
+    assert!(
+        eventually(Duration::from_secs(5), || async {
+            let r = t.recruiter.get(&format!("/api/v1/candidates/{c}/messages")).await;
+            r.json["messages"].as_array().unwrap().iter().any(|m| m["id"] == id.as_str() && m["status"] == "read")
+        })
+        .await
+    );
+    h.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_objection_while_a_message_waits_means_it_is_never_sent() {
+    let mut options = HarnessOptions::new(std::path::PathBuf::new());
+    options.workers = false;
+    let (h, _dir) = start(options).await;
+    let t = tenant(&h, "Beispiel GmbH", h.sim.phone_number_id()).await;
+    let c = candidate(&t, NUMBER).await;
+    let pnid = h.sim.phone_number_id().to_owned();
+    t.recruiter
+        .post(
+            &format!("/api/v1/candidates/{c}/consents"),
+            json!({"purpose": "whatsapp_channel", "method": "recorded_verbal", "capture_channel": "phone"}),
+        )
+        .await;
+    assert_eq!(
+        post_webhook(&h, &t, &inbound_text(&pnid, WA, "wamid.H", "Hallo", now_unix()), Some(&t.webhook_secret)).await,
+        200
+    );
+    let r =
+        t.recruiter.post(&format!("/api/v1/candidates/{c}/messages"), json!({"text": "CANARY-waiting-message"})).await;
+    assert_eq!(r.status, 202);
+    // the objection arrives while the message waits in the outbox
+    assert_eq!(
+        post_webhook(
+            &h,
+            &t,
+            &inbound_text(&pnid, WA, "wamid.S", "Bitte keine Nachrichten mehr", now_unix()),
+            Some(&t.webhook_secret)
+        )
+        .await,
+        200
+    );
+    let (tx, rx) = tokio::sync::watch::channel(false);
+    let worker = tokio::spawn(hoheit_server::workers::dispatcher(h.state.clone(), rx));
+    assert!(
+        eventually(Duration::from_secs(10), || async { !h.sim.accepted_messages().is_empty() }).await,
+        "the confirmation goes out"
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let _ = tx.send(true);
+    worker.await.unwrap();
+    let sent: Vec<String> = h.sim.accepted_messages().iter().map(|m| m.body.to_string()).collect();
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert!(!sent[0].contains("CANARY-waiting-message"));
+    assert!(sent[0].contains("Widerspruch"), "the one confirmation");
+    let r = t.recruiter.get(&format!("/api/v1/candidates/{c}/messages")).await;
+    assert!(r.json["messages"].as_array().unwrap().iter().any(|m| m["status"] == "cancelled"));
+    h.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn provider_failures_are_retried_and_the_message_is_delivered_once() {
+    let (h, _dir) = sqlite().await;
+    let t = tenant(&h, "Beispiel GmbH", h.sim.phone_number_id()).await;
+    let c = candidate(&t, NUMBER).await;
+    let pnid = h.sim.phone_number_id().to_owned();
+    t.recruiter
+        .post(
+            &format!("/api/v1/candidates/{c}/consents"),
+            json!({"purpose": "whatsapp_channel", "method": "recorded_verbal", "capture_channel": "phone"}),
+        )
+        .await;
+    assert_eq!(
+        post_webhook(&h, &t, &inbound_text(&pnid, WA, "wamid.H", "Hallo", now_unix()), Some(&t.webhook_secret)).await,
+        200
+    );
+    h.sim.script_failure(Failure::RateLimited { retry_after: None }, Trigger::Next(1));
+    h.sim.script_failure(Failure::ServerError(503), Trigger::Next(1));
+    let r = t.recruiter.post(&format!("/api/v1/candidates/{c}/messages"), json!({"text": "Einmal bitte"})).await;
+    assert_eq!(r.status, 202);
+    assert!(
+        eventually(Duration::from_secs(20), || async {
+            h.sim.accepted_messages().iter().any(|m| m.body.to_string().contains("Einmal bitte"))
+        })
+        .await
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let count = h.sim.accepted_messages().iter().filter(|m| m.body.to_string().contains("Einmal bitte")).count();
+    assert_eq!(count, 1);
+    assert!(h.sim.requests_to("/messages").len() >= 3, "the failures were retried");
+    h.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn limits_errors_and_operational_endpoints() {
+    let (h, _dir) = sqlite().await;
+    let t = tenant(&h, "Beispiel GmbH", h.sim.phone_number_id()).await;
+    let anon = Client::anonymous(&h.base);
+    assert_eq!(anon.get("/healthz").await.status, 200);
+    assert_eq!(anon.get("/readyz").await.status, 200);
+    let spec = anon.get("/openapi.json").await;
+    assert_eq!(spec.status, 200);
+    for path in [
+        "/api/v1/candidates/{id}/messages",
+        "/api/v1/channels/{id}/approval",
+        "/webhooks/360dialog/{route}",
+        "/api/v1/audit/checkpoint",
+    ] {
+        assert!(spec.json["paths"].get(path).is_some(), "{path} missing in the OpenAPI document");
+    }
+    let metrics = reqwest::get(format!("{}/metrics", h.base)).await.unwrap().text().await.unwrap();
+    assert!(metrics.contains("hoheit_outbox_depth") && metrics.contains("hoheit_http_requests_total"));
+    // invalid input gets a stable code and no echo of the value
+    let r = t.recruiter.post("/api/v1/candidates", json!({"phone": "call me maybe", "channel_id": t.channel})).await;
+    assert_eq!((r.status, r.code()), (400, Some("invalid_input")));
+    let r = t.recruiter.post("/api/v1/candidates", json!({"phone": 491705550123_u64, "channel_id": t.channel})).await;
+    assert_eq!(r.code(), Some("invalid_input"));
+    assert!(!r.json.to_string().contains("491705550123"), "{:?}", r.json);
+    // non-affirmative consent is rejected by name
+    let c = candidate(&t, NUMBER).await;
+    let r = t
+        .recruiter
+        .post(
+            &format!("/api/v1/candidates/{c}/consents"),
+            json!({"purpose": "whatsapp_channel", "method": "import", "capture_channel": "web"}),
+        )
+        .await;
+    assert_eq!(r.code(), Some("invalid_input"));
+    // body too large
+    let big = "x".repeat(70_000);
+    let r = t.recruiter.post(&format!("/api/v1/candidates/{c}/messages"), json!({"text": big})).await;
+    assert_eq!((r.status, r.code()), (413, Some("payload_too_large")));
+    let r = t.recruiter.get("/api/v1/no-such-route").await;
+    assert_eq!(r.code(), Some("not_found"));
+    h.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rate_limit_per_token() {
+    let mut options = HarnessOptions::new(std::path::PathBuf::new());
+    options.env =
+        vec![("HOHEIT_LIMITS__REQUESTS_PER_SECOND".into(), "1".into()), ("HOHEIT_LIMITS__BURST".into(), "3".into())];
+    let (h, _dir) = start(options).await;
+    let operator = h.client(&h.token(None, hoheit_domain::tenant::Role::Operator).await.unwrap());
+    let mut codes = Vec::new();
+    for _ in 0..6 {
+        codes.push(operator.get("/api/v1/tenants").await.status);
+    }
+    assert_eq!(&codes[..3], &[200, 200, 200]);
+    assert!(codes[3..].contains(&429), "{codes:?}");
+    h.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn erasure_inside_the_claims_window_answers_409_with_the_date() {
+    let (h, _dir) = sqlite().await;
+    let t = tenant(&h, "Beispiel GmbH", h.sim.phone_number_id()).await;
+    let c = candidate(&t, NUMBER).await;
+    assert_eq!(
+        t.recruiter.post(&format!("/api/v1/candidates/{c}/process-end"), json!({"reason": "rejected"})).await.status,
+        200
+    );
+    let r = t.dpo.post(&format!("/api/v1/candidates/{c}/erasure"), json!({})).await;
+    assert_eq!((r.status, r.code()), (409, Some("legal_claims_window")));
+    assert!(r.str("/error/erase_at").is_some());
+    let r = t.recruiter.get(&format!("/api/v1/candidates/{c}")).await;
+    assert_eq!(r.json["lifecycle"], "restricted");
+    assert_eq!(
+        t.recruiter.get(&format!("/api/v1/candidates/{c}/messages")).await.status,
+        403,
+        "restricted: recruiters may not read"
+    );
+    assert_eq!(t.dpo.get(&format!("/api/v1/candidates/{c}/messages")).await.status, 200);
+    let requests = t.dpo.get("/api/v1/subject-requests").await;
+    assert!(
+        requests.json["subject_requests"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["status"]["status"] == "refused_in_part")
+    );
+    h.stop().await;
+}
