@@ -57,6 +57,10 @@ pub fn router(state: AppState) -> Router {
         .route("/candidates/{id}/messages", get(api::candidates::messages).post(api::candidates::send))
         .route("/candidates/{id}/export", get(api::candidates::export))
         .route("/candidates/{id}/erasure", post(api::candidates::erasure))
+        .route(
+            "/candidates/{id}/restriction",
+            post(api::candidates::restrict).delete(api::candidates::lift_restriction),
+        )
         .route("/candidates/{id}/reviews/{review}", post(api::candidates::resolve_review))
         .route("/reviews", get(api::candidates::reviews))
         .route("/subject-requests", get(api::candidates::subject_requests).post(api::candidates::open_subject_request))

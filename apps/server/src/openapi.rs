@@ -35,7 +35,7 @@ impl Modify for Bearer {
         admin::list_legal_texts,
         candidates::create, candidates::get, candidates::consent_request, candidates::record_consent,
         candidates::record_withdrawal, candidates::record_objection, candidates::end_process, candidates::set_hold,
-        candidates::release_hold, candidates::messages, candidates::send, candidates::export, candidates::erasure,
+        candidates::release_hold, candidates::messages, candidates::send, candidates::export, candidates::erasure, candidates::restrict, candidates::lift_restriction,
         candidates::reviews, candidates::resolve_review, candidates::subject_requests, candidates::open_subject_request,
         audit::run_retention, audit::verify, audit::checkpoint, audit::public_key, audit::entries,
         crate::webhook::receive_doc, crate::health_doc, crate::ready_doc, crate::metrics_doc,

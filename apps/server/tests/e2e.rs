@@ -102,6 +102,8 @@ fn routes(
         ("POST", format!("/api/v1/candidates/{c}/reviews/{review}"), Some(json!({"decision": "dismiss"})), ALL),
         ("POST", format!("/api/v1/candidates/{c}/objections"), Some(json!({"channel": "email"})), ALL),
         ("POST", format!("/api/v1/candidates/{c}/erasure"), Some(json!({})), ADMIN_DPO),
+        ("POST", format!("/api/v1/candidates/{c}/restriction"), Some(json!({})), ALL),
+        ("DELETE", format!("/api/v1/candidates/{c}/restriction"), None, ADMIN_DPO),
         (
             "POST",
             format!("/api/v1/channels/{ch}/approval"),

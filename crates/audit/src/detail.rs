@@ -143,6 +143,8 @@ detail_keys! {
     AtDispatch => "at_dispatch",
     /// Whether a message carried the first-message notice.
     Notice => "notice",
+    /// Whether the 24-hour service window was open when a send was decided.
+    WindowOpen => "window_open",
     /// WhatsApp's numeric error code of a failed send.
     ProviderErrorCode => "provider_error_code",
     /// A delivery status (`sent`, `delivered`, ...).

@@ -115,6 +115,7 @@ fn event_details(event: &DomainEvent) -> Vec<(DetailKey, DetailValue)> {
         DomainEvent::TenantCreated
         | DomainEvent::SettingsChanged
         | DomainEvent::ObjectionLifted
+        | DomainEvent::RestrictionLifted
         | DomainEvent::OutboxCancelled
         | DomainEvent::HelpRequested => Vec::new(),
         DomainEvent::ChannelRegistered { channel } | DomainEvent::ChannelApprovalRevoked { channel } => {
@@ -158,12 +159,14 @@ fn event_details(event: &DomainEvent) -> Vec<(DetailKey, DetailValue)> {
             vec![(K::Review, v(*review)), (K::Confirmed, v(*confirmed))]
         }
         DomainEvent::SuppressionAdded { scope } => vec![(K::ObjectionScope, v(scope.as_str()))],
-        DomainEvent::MessageQueued { message, outbox, intent, kind, exception } => {
+        DomainEvent::MessageQueued { message, outbox, intent, kind, exception, window_open, notice } => {
             let mut details = vec![
                 (K::Message, v(*message)),
                 (K::Outbox, v(*outbox)),
                 (K::Intent, v(intent.as_str())),
                 (K::MessageKind, v(kind.as_str())),
+                (K::WindowOpen, v(*window_open)),
+                (K::Notice, v(*notice)),
             ];
             if let Some(exception) = exception {
                 details.push((K::Exception, v(exception.as_str())));

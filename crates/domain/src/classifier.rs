@@ -2,10 +2,13 @@
 //! text or button payload of an inbound message, German and English.
 //!
 //! - Tier 1 (applied automatically): the whole message is an opt-out keyword, possibly with
-//!   politeness words ("Stop bitte"), or contains a clear phrase ("bitte keine Nachrichten
-//!   mehr"), or is the opt-out button.
+//!   politeness words ("Stop bitte"), or a clear phrase with nothing around it but politeness
+//!   and context words ("Bitte keine Nachrichten mehr", "Ich widerspreche der Verarbeitung
+//!   meiner Daten"), or the opt-out button.
 //! - Tier 2 (blocks proactive sending and opens a human review): a longer message that contains a
-//!   keyword or a keyword's stem ("Ich will meine Bewerbung nicht stoppen").
+//!   keyword or a keyword's stem ("Ich will meine Bewerbung nicht stoppen"), or a clear phrase
+//!   that is negated, asked about or embedded in other words ("Ich widerspreche nicht", "Wie kann
+//!   ich meine Daten löschen?", "Ich möchte keine Nachrichten mehr verpassen").
 //! - Opt-in: the bare keyword START / ANMELDEN, only while the candidate is opted out.
 //! - Help: HELP / HILFE.
 //!
@@ -200,10 +203,83 @@ pub fn classify(input: ClassifierInput<'_>, opted_out: bool) -> Classification {
         ClassifierInput::Button { title, .. } => title,
         ClassifierInput::Text(text) => text,
     };
-    classify_normalised(&normalise(text), opted_out)
+    let question = text.contains(['?', '\u{ff1f}', '\u{bf}']);
+    classify_normalised(&normalise(text), opted_out, question)
 }
 
-fn classify_normalised(text: &str, opted_out: bool) -> Classification {
+/// Words that may surround a clear phrase without changing its meaning ("Ich widerspreche der
+/// Verarbeitung meiner Daten", "Remove me from your list").
+const PHRASE_CONTEXT: &[&str] = &[
+    "der",
+    "die",
+    "das",
+    "den",
+    "dem",
+    "des",
+    "mein",
+    "meine",
+    "meiner",
+    "meinen",
+    "meines",
+    "ihre",
+    "ihrer",
+    "ihren",
+    "verarbeitung",
+    "nutzung",
+    "speicherung",
+    "daten",
+    "personenbezogenen",
+    "whatsapp",
+    "nachrichten",
+    "kontakt",
+    "kontaktaufnahme",
+    "ab",
+    "mehr",
+    "weiteren",
+    "zu",
+    "und",
+    "moechte",
+    "wuensche",
+    "gegen",
+    "the",
+    "my",
+    "of",
+    "processing",
+    "data",
+    "personal",
+    "from",
+    "your",
+    "list",
+    "this",
+    "number",
+    "messages",
+    "any",
+    "more",
+    "immediately",
+    "and",
+    "use",
+];
+
+/// Words that turn a phrase around ("Ich widerspreche nicht", "don't remove me").
+const NEGATIONS: &[&str] =
+    &["nicht", "nie", "niemals", "not", "never", "don", "dont", "doesn", "doesnt", "didn", "didnt"];
+
+/// How a clear phrase sits in a message: alone (tier 1), or with other words, a negation or as a
+/// question (tier 2: a human decides).
+fn phrase_fit(tokens: &[&str], phrase: &str, question: bool) -> Option<bool> {
+    let words: Vec<&str> = phrase.split(' ').collect();
+    let start = tokens.windows(words.len()).position(|w| w == words.as_slice())?;
+    let outside = tokens.iter().enumerate().filter(|(i, _)| *i < start || *i >= start + words.len()).map(|(_, t)| *t);
+    let mut clean = !question;
+    for t in outside {
+        if NEGATIONS.contains(&t) || !(FILLERS.contains(&t) || PHRASE_CONTEXT.contains(&t)) {
+            clean = false;
+        }
+    }
+    Some(clean)
+}
+
+fn classify_normalised(text: &str, opted_out: bool, question: bool) -> Classification {
     let tokens: Vec<&str> = text.split(' ').filter(|t| !t.is_empty()).collect();
     if tokens.is_empty() {
         return Classification::None;
@@ -223,9 +299,18 @@ fn classify_normalised(text: &str, opted_out: bool) -> Classification {
     if let Some(keyword) = only(KEYWORDS) {
         return Classification::Objection { reason: ObjectionReason::Keyword(keyword.to_owned()) };
     }
-    let padded = format!(" {text} ");
-    if let Some(phrase) = PHRASES.iter().find(|p| padded.contains(&format!(" {p} "))) {
-        return Classification::Objection { reason: ObjectionReason::Phrase((*phrase).to_owned()) };
+    let mut possible: Option<&str> = None;
+    for phrase in PHRASES {
+        match phrase_fit(&tokens, phrase, question) {
+            Some(true) => return Classification::Objection { reason: ObjectionReason::Phrase((*phrase).to_owned()) },
+            Some(false) => {
+                possible.get_or_insert(phrase);
+            }
+            None => {}
+        }
+    }
+    if let Some(phrase) = possible {
+        return Classification::PossibleObjection { matched: phrase.to_owned() };
     }
     if opted_out && tokens.len() == 1 && tokens.iter().all(|t| OPT_IN.contains(t)) {
         return Classification::OptIn;
@@ -325,6 +410,27 @@ mod tests {
             "I object",
             "Schreiben Sie mir nicht mehr",
             "Keine WhatsApp mehr bitte",
+        ] {
+            assert!(is_tier1(&text(case)), "{case} -> {:?}", text(case));
+        }
+    }
+
+    #[test]
+    fn phrases_negated_asked_or_embedded_go_to_review_not_to_objection() {
+        for case in [
+            "Ich widerspreche nicht",
+            "Wie kann ich meine Daten löschen?",
+            "how do I opt out later?",
+            "Ich möchte keine Nachrichten mehr verpassen",
+            "Please don't remove me from the shortlist",
+            "Soll ich Ihnen keine Nachrichten mehr schicken?",
+        ] {
+            assert!(matches!(text(case), Classification::PossibleObjection { .. }), "{case} -> {:?}", text(case));
+        }
+        for case in [
+            "Ich widerspreche der Verarbeitung meiner Daten",
+            "Ich möchte keine Nachrichten mehr",
+            "Remove me from your list",
         ] {
             assert!(is_tier1(&text(case)), "{case} -> {:?}", text(case));
         }
@@ -441,11 +547,30 @@ mod tests {
         }
 
         #[test]
-        fn classification_depends_only_on_normalised_text(s in "\\PC{0,40}", opted_out in any::<bool>()) {
+        fn classification_depends_only_on_normalised_text_and_the_question_mark(s in "\\PC{0,40}", opted_out in any::<bool>()) {
+            let question = if s.contains(['?', '\u{ff1f}', '\u{bf}']) { "?" } else { "" };
             prop_assert_eq!(
                 classify(ClassifierInput::Text(&s), opted_out),
-                classify(ClassifierInput::Text(&normalise(&s)), opted_out)
+                classify(ClassifierInput::Text(&format!("{}{question}", normalise(&s))), opted_out)
             );
+        }
+
+        #[test]
+        fn a_negated_or_questioned_phrase_is_never_applied_automatically(
+            phrase in proptest::sample::select(PHRASES),
+            negate in any::<bool>(),
+        ) {
+            prop_assume!(!phrase.split(' ').any(|w| NEGATIONS.contains(&w)));
+            let msg = if negate { format!("{phrase} nicht") } else { format!("{phrase}?") };
+            let c = text(&msg);
+            prop_assert!(!is_tier1(&c), "{} -> {:?}", msg, c);
+            prop_assert!(matches!(c, Classification::PossibleObjection { .. }), "{} -> {:?}", msg, c);
+        }
+
+        #[test]
+        fn a_bare_phrase_is_always_applied(phrase in proptest::sample::select(PHRASES), upper in any::<bool>()) {
+            let msg = if upper { phrase.to_uppercase() } else { (*phrase).to_owned() };
+            prop_assert!(is_tier1(&text(&msg)), "{} -> {:?}", msg, text(&msg));
         }
 
         #[test]

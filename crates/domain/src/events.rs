@@ -185,6 +185,10 @@ pub enum DomainEvent {
         kind: MessageKind,
         /// Exception used, if any.
         exception: Option<Exception>,
+        /// Input of the decision: whether the 24-hour window was open.
+        window_open: bool,
+        /// Input of the decision: whether the message carries the first-message notice.
+        notice: bool,
     },
     /// A send was refused (at request or dispatch time).
     SendRefused {
@@ -254,6 +258,8 @@ pub enum DomainEvent {
         /// Why.
         reason: RestrictionReason,
     },
+    /// A restriction was lifted (Art. 18(3): the reason no longer applies).
+    RestrictionLifted,
     /// Personal data was erased and the candidate key destroyed (R27).
     CandidateErased {
         /// Why.
@@ -343,6 +349,7 @@ impl DomainEvent {
             Self::LegalHoldSet { .. } => "legal_hold.set",
             Self::LegalHoldReleased { .. } => "legal_hold.released",
             Self::CandidateRestricted { .. } => "candidate.restricted",
+            Self::RestrictionLifted => "candidate.restriction_lifted",
             Self::CandidateErased { .. } => "candidate.erased",
             Self::ErasureDeferred { .. } => "erasure.deferred",
             Self::SubjectRequestOpened { .. } => "subject_request.opened",

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::ids::ChannelId;
-use crate::values::{LanguageCode, TemplateName};
+use crate::values::{LanguageCode, Pii, TemplateName};
 
 /// Template category at WhatsApp.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -105,9 +105,92 @@ pub struct Template {
     pub carries_notice: bool,
     /// The template's components as WhatsApp returned them (JSON text; not personal data).
     pub components_json: String,
+    /// What the components need besides positional body parameters (read by the adapter at sync;
+    /// templates synced before it was recorded have the default: nothing else).
+    #[serde(default)]
+    pub shape: TemplateShape,
     /// When it was synced.
     #[serde(with = "time::serde::rfc3339")]
     pub synced_at: OffsetDateTime,
+}
+
+/// What a template's components need at send time beyond `{{1}}`, `{{2}}`, ... in the body.
+/// hoheit sends positional body parameters and quick-reply payloads; a template that needs more
+/// cannot be sent correctly, and is refused before queueing instead of failing at WhatsApp.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TemplateShape {
+    /// The body uses named placeholders (`{{first_name}}`) instead of positional ones.
+    #[serde(default)]
+    pub named_body_parameters: bool,
+    /// The header needs a parameter: a text header with a placeholder, or an image, video,
+    /// document or location header.
+    #[serde(default)]
+    pub header_parameter: bool,
+    /// Buttons that need a parameter (a URL with a dynamic suffix, a copy code, a flow).
+    #[serde(default)]
+    pub dynamic_buttons: u8,
+}
+
+/// Most characters of one body parameter (WhatsApp limits the whole body to 1024).
+pub const MAX_PARAMETER_CHARS: usize = 1024;
+
+/// Why template parameters do not fit the template. The messages name positions, never values.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TemplateParameterError {
+    /// Wrong number of body parameters.
+    #[error("template expects {expected} body parameters, got {got}")]
+    Count {
+        /// Placeholders in the body.
+        expected: u8,
+        /// Parameters given.
+        got: usize,
+    },
+    /// A parameter is empty or only whitespace.
+    #[error("body parameter {0} is empty")]
+    Empty(usize),
+    /// WhatsApp refuses line breaks, tabs and more than four consecutive spaces in parameters.
+    #[error("body parameter {0} contains a line break, a tab or more than four consecutive spaces")]
+    Layout(usize),
+    /// Longer than [`MAX_PARAMETER_CHARS`].
+    #[error("body parameter {0} is longer than 1024 characters")]
+    TooLong(usize),
+    /// The template needs something hoheit does not send.
+    #[error("the template needs {0}, which hoheit does not send; use another template")]
+    Unsupported(&'static str),
+}
+
+impl Template {
+    /// Checks body parameters against the template's placeholders before a message is queued
+    /// (R21): right count, no empty values, no layout WhatsApp refuses (132000/131008), and no
+    /// header or button parameters the template would need.
+    pub fn check_parameters(&self, parameters: &[Pii<String>]) -> Result<(), TemplateParameterError> {
+        if self.shape.named_body_parameters {
+            return Err(TemplateParameterError::Unsupported("named body parameters"));
+        }
+        if self.shape.header_parameter {
+            return Err(TemplateParameterError::Unsupported("a header parameter"));
+        }
+        if self.shape.dynamic_buttons > 0 {
+            return Err(TemplateParameterError::Unsupported("button parameters"));
+        }
+        if usize::from(self.body_parameters) != parameters.len() {
+            return Err(TemplateParameterError::Count { expected: self.body_parameters, got: parameters.len() });
+        }
+        for (index, parameter) in parameters.iter().enumerate() {
+            let position = index + 1;
+            let text = parameter.expose();
+            if text.trim().is_empty() {
+                return Err(TemplateParameterError::Empty(position));
+            }
+            if text.chars().count() > MAX_PARAMETER_CHARS {
+                return Err(TemplateParameterError::TooLong(position));
+            }
+            if text.contains(['\n', '\r', '\t']) || text.contains("     ") {
+                return Err(TemplateParameterError::Layout(position));
+            }
+        }
+        Ok(())
+    }
 }
 
 /// The templates of a tenant's channels.
@@ -145,5 +228,79 @@ impl TemplateCatalogue {
             t.carries_notice = t.carries_notice || marks.iter().any(|(n, l)| *n == t.name && *l == t.language);
             t
         }));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+    use uuid::Uuid;
+
+    fn template(body_parameters: u8, shape: TemplateShape) -> Template {
+        Template {
+            channel: ChannelId::from_uuid(Uuid::nil()),
+            name: TemplateName::parse("interview_invite").unwrap(),
+            language: LanguageCode::german(),
+            category: TemplateCategory::Utility,
+            status: TemplateStatus::Approved,
+            body_parameters,
+            quick_replies: 0,
+            carries_notice: false,
+            components_json: "[]".into(),
+            shape,
+            synced_at: datetime!(2025-03-01 00:00 UTC),
+        }
+    }
+
+    fn params(values: &[&str]) -> Vec<Pii<String>> {
+        values.iter().map(|v| Pii::new((*v).to_owned())).collect()
+    }
+
+    #[test]
+    fn parameters_must_fit_the_placeholders() {
+        let t = template(2, TemplateShape::default());
+        assert_eq!(t.check_parameters(&params(&["Montag", "10 Uhr"])), Ok(()));
+        assert_eq!(t.check_parameters(&params(&["Montag"])), Err(TemplateParameterError::Count { expected: 2, got: 1 }));
+        assert_eq!(t.check_parameters(&params(&["Montag", " "])), Err(TemplateParameterError::Empty(2)));
+        assert_eq!(t.check_parameters(&params(&["Mon\ntag", "x"])), Err(TemplateParameterError::Layout(1)));
+        assert_eq!(t.check_parameters(&params(&["a\tb", "x"])), Err(TemplateParameterError::Layout(1)));
+        assert_eq!(t.check_parameters(&params(&["x", "a     b"])), Err(TemplateParameterError::Layout(2)));
+        assert_eq!(t.check_parameters(&params(&["x", "a    b"])), Ok(()));
+        let long = "x".repeat(MAX_PARAMETER_CHARS + 1);
+        assert_eq!(t.check_parameters(&params(&["x", &long])), Err(TemplateParameterError::TooLong(2)));
+        assert_eq!(template(0, TemplateShape::default()).check_parameters(&[]), Ok(()));
+    }
+
+    #[test]
+    fn templates_needing_more_than_body_parameters_are_refused() {
+        for shape in [
+            TemplateShape { named_body_parameters: true, ..TemplateShape::default() },
+            TemplateShape { header_parameter: true, ..TemplateShape::default() },
+            TemplateShape { dynamic_buttons: 1, ..TemplateShape::default() },
+        ] {
+            assert!(matches!(
+                template(1, shape).check_parameters(&params(&["x"])),
+                Err(TemplateParameterError::Unsupported(_))
+            ));
+        }
+    }
+
+    #[test]
+    fn error_messages_never_quote_a_value() {
+        let t = template(1, TemplateShape::default());
+        for value in ["Erika\nMustermann", "", "geheim     text"] {
+            let e = t.check_parameters(&params(&[value])).unwrap_err().to_string();
+            assert!(value.trim().is_empty() || !e.contains(value.trim()), "{e}");
+        }
+    }
+
+    #[test]
+    fn old_stored_templates_read_with_the_default_shape() {
+        let t = template(1, TemplateShape::default());
+        let mut json: serde_json::Value = serde_json::to_value(&t).unwrap();
+        json.as_object_mut().unwrap().remove("shape");
+        let back: Template = serde_json::from_value(json).unwrap();
+        assert_eq!(back.shape, TemplateShape::default());
     }
 }

@@ -683,6 +683,7 @@ pub mod fixtures {
                 quick_replies: replies,
                 carries_notice: notice,
                 components_json: "[]".into(),
+                shape: crate::template::TemplateShape::default(),
                 synced_at: now - Duration::days(1),
             };
             let templates = TemplateCatalogue::new(vec![

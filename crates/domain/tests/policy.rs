@@ -512,3 +512,17 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn expired_talent_pool_consent_refuses_marketing() {
+    // R9: talent-pool consent runs out after the tenant's months (12 by default)
+    let mut w = World::new();
+    w.config.channels[0].approval.as_mut().unwrap().review_at = w.now + Duration::days(800);
+    let mut c = w.engaged_candidate();
+    w.grant(&mut c, Purpose::TalentPool);
+    let template = template("job_alert", 0);
+    assert!(decide(&w, &c, &template, Intent::Regular).is_ok());
+    let later = w.now + Duration::days(366);
+    c.conversation.record_inbound(later - Duration::hours(1));
+    assert_eq!(code(decide_at(&w, &c, &template, Intent::Regular, later)), Some(RefusalCode::MarketingNotConsented));
+}

@@ -592,3 +592,148 @@ fn the_consent_request_is_limited_and_not_repeated_after_consent() {
         Err(UseCaseError::Conflict(_))
     ));
 }
+
+#[test]
+fn a_button_grant_stores_complete_evidence() {
+    // R5: purpose, method, channel, exact texts (version + SHA-256), language, times, who
+    let t = World::new().app();
+    let c = consented(&t);
+    let state = candidate(&t, c);
+    let granted = state
+        .consents
+        .entries()
+        .iter()
+        .find_map(|e| match e {
+            hoheit_domain::consent::ConsentEntry::Granted(ev) => Some(ev.clone()),
+            hoheit_domain::consent::ConsentEntry::Requested { .. }
+            | hoheit_domain::consent::ConsentEntry::Declined { .. }
+            | hoheit_domain::consent::ConsentEntry::Withdrawn { .. } => None,
+        })
+        .unwrap();
+    assert_eq!(granted.purpose, Purpose::WhatsAppChannel);
+    let ConsentMethod::ButtonReply { provider_id, provider_at, .. } = &granted.method else {
+        panic!("{:?}", granted.method)
+    };
+    assert_eq!(provider_id.as_str(), "wamid.agree");
+    assert_eq!(*provider_at, t.clock_now());
+    assert_eq!(granted.capture_channel, CaptureChannel::WhatsApp);
+    assert_eq!(granted.recorded_by, Actor::Candidate);
+    assert_eq!(granted.language.as_str(), "de");
+    let bundle = t.world.config.legal_texts.consent_bundle(&hoheit_domain::values::LanguageCode::german()).unwrap();
+    assert_eq!(granted.texts_shown, bundle, "terms, privacy notice and consent request with their hashes");
+    assert_eq!(granted.texts_shown.len(), 3);
+}
+
+#[test]
+fn a_withdrawal_by_mail_stops_messaging_and_cancels_the_outbox() {
+    // R8
+    let t = World::new().app();
+    let c = consented(&t);
+    send_text(&t, c, "Einladung").unwrap();
+    block_on(t.app.record_withdrawal(
+        t.world.tenant_id(),
+        recruiter(),
+        c,
+        Purpose::WhatsAppChannel,
+        CaptureChannel::Email,
+    ))
+    .unwrap();
+    assert!(t.store.outbox().is_empty());
+    assert_eq!(refusal(send_text(&t, c, "Hallo")), RefusalCode::ConsentWithdrawn);
+    assert!(t.store.actions(c).contains(&"consent.withdrawn"));
+}
+
+#[test]
+fn a_deferred_erasure_is_registered_as_refused_in_part() {
+    // R31
+    let t = World::new().app();
+    let c = consented(&t);
+    block_on(t.app.end_process(t.world.tenant_id(), recruiter(), c, ProcessEndReason::Rejected, None)).unwrap();
+    block_on(t.app.request_erasure(t.world.tenant_id(), dpo(), c)).unwrap();
+    let requests = block_on(t.app.subject_requests(t.world.tenant_id(), Some(c))).unwrap();
+    let erasure = requests.iter().find(|r| r.kind == SubjectRequestKind::Erasure).unwrap();
+    assert!(
+        matches!(&erasure.status, hoheit_domain::subject_request::SubjectRequestStatus::RefusedInPart { reason, .. } if reason == "legal_claims_window")
+    );
+}
+
+#[test]
+fn content_reads_are_audited_with_the_reader_and_refused_to_the_operator() {
+    // R33
+    let t = World::new().app();
+    let c = consented(&t);
+    block_on(t.app.read_messages(t.world.tenant_id(), recruiter(), c)).unwrap();
+    let read = t.store.events().into_iter().rev().find(|e| e.event.action() == "content.read").unwrap();
+    assert_eq!(read.actor, recruiter());
+    assert_eq!(read.subject, Some(c));
+    let operator = staff(Role::Operator);
+    assert!(matches!(block_on(t.app.read_messages(t.world.tenant_id(), operator, c)), Err(UseCaseError::Forbidden(_))));
+    assert!(matches!(
+        block_on(t.app.export_subject(t.world.tenant_id(), operator, c)),
+        Err(UseCaseError::Forbidden(_))
+    ));
+}
+
+#[test]
+fn art_18_restriction_blocks_everything_but_storage_and_can_be_lifted() {
+    // R32
+    let t = World::new().app();
+    let c = consented(&t);
+    send_text(&t, c, "wartet").unwrap();
+    block_on(t.app.restrict(t.world.tenant_id(), recruiter(), c)).unwrap();
+    assert!(t.store.outbox().is_empty(), "queued messages cancelled");
+    assert_eq!(refusal(send_text(&t, c, "Hallo")), RefusalCode::CandidateRestricted);
+    assert_eq!(text_in(&t, "wamid.r1", "Hallo?"), InboundOutcome::Discarded, "new messages are not processed");
+    assert!(matches!(
+        block_on(t.app.read_messages(t.world.tenant_id(), recruiter(), c)),
+        Err(UseCaseError::Forbidden(_))
+    ));
+    assert!(matches!(
+        block_on(t.app.lift_restriction(t.world.tenant_id(), recruiter(), c)),
+        Err(UseCaseError::Forbidden(_))
+    ));
+    block_on(t.app.lift_restriction(t.world.tenant_id(), dpo(), c)).unwrap();
+    assert!(matches!(candidate(&t, c).lifecycle, Lifecycle::Active));
+    let requests = block_on(t.app.subject_requests(t.world.tenant_id(), Some(c))).unwrap();
+    assert!(requests.iter().any(|r| r.kind == SubjectRequestKind::Restriction));
+}
+
+#[test]
+fn every_audited_decision_names_its_rule() {
+    // R34: every refusal and every permitted send carries the rule that decided it
+    let t = World::new().app();
+    let c = new_candidate(&t);
+    let _ = send_text(&t, c, "vor der Einwilligung");
+    block_on(t.app.request_consent(t.world.tenant_id(), recruiter(), c)).unwrap();
+    for e in t.store.events() {
+        if matches!(
+            e.event,
+            hoheit_domain::events::DomainEvent::SendRefused { .. }
+                | hoheit_domain::events::DomainEvent::MessageQueued { .. }
+        ) {
+            assert!(e.rule.is_some(), "{e:?}");
+        }
+    }
+    let queued = t.store.events().into_iter().find(|e| e.event.action() == "message.queued").unwrap();
+    assert_eq!(queued.rule, Some(hoheit_domain::rules::Rule::R10), "the consent-request exception");
+}
+
+#[test]
+fn a_new_tenant_is_private_by_default() {
+    // R36 (with R24's 6-month default): talent pool and archive off, auto-deletion on
+    let tenant = hoheit_domain::tenant::Tenant::new(
+        hoheit_domain::ids::TenantId::from_uuid(uuid::Uuid::nil()),
+        "X GmbH",
+        OffsetDateTime::UNIX_EPOCH,
+    )
+    .unwrap();
+    assert_eq!(tenant.retention.erase_after_months, 6);
+    assert_eq!(tenant.retention.talent_pool_months, 12);
+    assert_eq!(tenant.retention.archive_after_days, None);
+    assert_eq!(tenant.messaging.consent_request_limit, 2);
+    let fresh = World::new().candidate();
+    assert!(
+        !fresh.consents.state(Purpose::TalentPool, OffsetDateTime::UNIX_EPOCH, 12).is_granted(),
+        "no talent pool without consent"
+    );
+}

@@ -221,6 +221,36 @@ pub async fn end_process(
     view(&state, &principal, id).await
 }
 
+/// Restricts processing on the candidate's request (Art. 18, R32).
+#[utoipa::path(post, path = "/api/v1/candidates/{id}/restriction", tag = "subject rights",
+    params(("id" = String, Path, description = "candidate id")),
+    responses((status = 200, body = CandidateView), (status = 409, body = ErrorBody)), security(("bearer" = [])))]
+pub async fn restrict(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+) -> ApiResult<Json<CandidateView>> {
+    let tenant = principal.tenant_for(STAFF)?;
+    let id = candidate_id(&id)?;
+    state.app.restrict(tenant, principal.actor(), id).await?;
+    view(&state, &principal, id).await
+}
+
+/// Lifts a restriction whose reason no longer applies (admin, DPO).
+#[utoipa::path(delete, path = "/api/v1/candidates/{id}/restriction", tag = "subject rights",
+    params(("id" = String, Path, description = "candidate id")),
+    responses((status = 200, body = CandidateView), (status = 409, body = ErrorBody)), security(("bearer" = [])))]
+pub async fn lift_restriction(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+) -> ApiResult<Json<CandidateView>> {
+    let tenant = principal.tenant_for(ADMIN_DPO)?;
+    let id = candidate_id(&id)?;
+    state.app.lift_restriction(tenant, principal.actor(), id).await?;
+    view(&state, &principal, id).await
+}
+
 /// Sets a legal hold (admin, DPO): blocks erasure and messaging (R26).
 #[utoipa::path(post, path = "/api/v1/candidates/{id}/legal-holds", tag = "candidates", request_body = SetHold,
     params(("id" = String, Path, description = "candidate id")),

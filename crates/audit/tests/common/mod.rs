@@ -86,6 +86,7 @@ pub fn all_events() -> Vec<DomainEvent> {
         DomainEvent::ObjectionReviewOpened { review, due_at: later },
         DomainEvent::ObjectionReviewResolved { review, confirmed: true },
         DomainEvent::ObjectionLifted,
+        DomainEvent::RestrictionLifted,
         DomainEvent::SuppressionAdded { scope: ObjectionScope::AllWhatsApp },
         DomainEvent::OutboxCancelled,
         DomainEvent::MessageQueued {
@@ -94,6 +95,8 @@ pub fn all_events() -> Vec<DomainEvent> {
             intent: Intent::ObjectionConfirmation,
             kind: MessageKind::Text,
             exception: Some(Exception::ObjectionConfirmation),
+            window_open: true,
+            notice: true,
         },
         DomainEvent::SendRefused {
             code: RefusalCode::ConsentMissing,
@@ -131,7 +134,7 @@ pub fn all_events() -> Vec<DomainEvent> {
 
 /// Number of `DomainEvent` variants; [`variant_index`] fails to compile when one is added, which
 /// is the reminder to extend [`all_events`] and this count.
-pub const VARIANTS: usize = 38;
+pub const VARIANTS: usize = 39;
 
 pub fn variant_index(event: &DomainEvent) -> usize {
     match event {
@@ -173,6 +176,7 @@ pub fn variant_index(event: &DomainEvent) -> usize {
         DomainEvent::ContentRead { .. } => 35,
         DomainEvent::RetentionRun { .. } => 36,
         DomainEvent::TokenIssued { .. } => 37,
+        DomainEvent::RestrictionLifted => 38,
     }
 }
 

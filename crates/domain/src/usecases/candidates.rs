@@ -530,6 +530,96 @@ impl Hoheit {
         .await
     }
 
+    /// Restricts processing on the candidate's request (Art. 18, R32): only storage and legal
+    /// defence remain; queued messages are cancelled. Records the request as fulfilled.
+    pub async fn restrict(&self, tenant: TenantId, actor: Actor, id: CandidateId) -> Result<Candidate, UseCaseError> {
+        staff(actor)?;
+        let request_id = self.new_id();
+        self.modify_candidate(tenant, id, |_, candidate, changes, now| {
+            match candidate.lifecycle {
+                Lifecycle::Erased { .. } => return Err(UseCaseError::NotFound("candidate")),
+                Lifecycle::Restricted { .. } => return Err(UseCaseError::Conflict("processing is already restricted")),
+                Lifecycle::Active => {}
+            }
+            candidate.lifecycle =
+                Lifecycle::Restricted { since: now, reason: crate::candidate::RestrictionReason::SubjectRequest };
+            changes.outbox.push(OutboxChange::CancelPending { candidate: candidate.id });
+            let mut request = SubjectRequest::open(
+                request_id,
+                tenant,
+                Some(candidate.id),
+                SubjectRequestKind::Restriction,
+                CaptureChannel::Email,
+                now,
+            );
+            let _ = request.fulfil(now, "restriction");
+            let subject = Some(candidate.id);
+            changes.events.push(event(
+                tenant,
+                subject,
+                actor,
+                now,
+                Some(Rule::R32),
+                DomainEvent::CandidateRestricted { reason: crate::candidate::RestrictionReason::SubjectRequest },
+            ));
+            changes.events.push(event(
+                tenant,
+                subject,
+                actor,
+                now,
+                Some(Rule::R29),
+                DomainEvent::SubjectRequestOpened { request: request.id, kind: request.kind, due_at: request.due_at },
+            ));
+            changes.events.push(event(
+                tenant,
+                subject,
+                actor,
+                now,
+                Some(Rule::R29),
+                DomainEvent::SubjectRequestClosed { request: request.id, status: request.status.as_str() },
+            ));
+            changes.subject_requests.push(request);
+            Ok(candidate.clone())
+        })
+        .await
+    }
+
+    /// Lifts a restriction whose reason no longer applies (a subject's restriction, or archiving
+    /// after inactivity). A deferred erasure cannot be lifted: it ends in erasure.
+    pub async fn lift_restriction(
+        &self,
+        tenant: TenantId,
+        actor: Actor,
+        id: CandidateId,
+    ) -> Result<Candidate, UseCaseError> {
+        if !matches!(actor, Actor::Staff { role: Role::Admin | Role::Dpo, .. }) {
+            return Err(UseCaseError::Forbidden("only an admin or the data-protection officer can lift a restriction"));
+        }
+        self.modify_candidate(tenant, id, |_, candidate, changes, now| {
+            match candidate.lifecycle {
+                Lifecycle::Restricted { reason: crate::candidate::RestrictionReason::ErasureDeferred, .. } => {
+                    return Err(UseCaseError::Conflict("an erasure is pending; the restriction ends with the erasure"));
+                }
+                Lifecycle::Restricted { .. } => {}
+                Lifecycle::Active => return Err(UseCaseError::Conflict("processing is not restricted")),
+                Lifecycle::Erased { .. } => return Err(UseCaseError::NotFound("candidate")),
+            }
+            candidate.lifecycle = Lifecycle::Active;
+            // inactivity restarts from now, or archiving would restrict again at the next run
+            candidate.conversation.touch(now);
+            changes.events.push(event(
+                tenant,
+                Some(candidate.id),
+                actor,
+                now,
+                Some(Rule::R32),
+                DomainEvent::RestrictionLifted,
+            ));
+            Ok(candidate.clone())
+        })
+        .await
+    }
+
     /// Reads the candidate's messages; the read is audited with the reader (R33). Restricted
     /// candidates are readable only by admin and DPO (R25, R32).
     pub async fn read_messages(

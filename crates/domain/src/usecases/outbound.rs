@@ -131,6 +131,25 @@ pub(crate) fn queue(
     };
     let draft = Draft { content: &content, intent, notice_appended, queued: false };
     let permit = OutboundPolicy::decide(&ctx, &draft, now).map_err(UseCaseError::Refused)?;
+    let window_open = candidate.conversation.window_open_at(now);
+    let notice = notice_appended
+        || match &content {
+            OutboundContent::Template { name, language, .. } => {
+                config.templates.find(channel.id, name, language).is_some_and(|t| t.carries_notice)
+            }
+            OutboundContent::Text { .. } | OutboundContent::Interactive { .. } => false,
+        };
+    // the rule that allowed it: the exception's, else the window (free form) or template rule
+    let rule = match permit.exception {
+        Some(crate::policy::Exception::ConsentRequest) => Rule::R10,
+        Some(
+            crate::policy::Exception::ObjectionConfirmation
+            | crate::policy::Exception::ReplyAfterObjection
+            | crate::policy::Exception::HelpReply,
+        ) => Rule::R14,
+        None if content.is_free_form() => Rule::R20,
+        None => Rule::R21,
+    };
     let message: MessageId = app.new_id();
     let outbox: OutboxId = app.new_id();
     let kind = content.kind();
@@ -171,8 +190,8 @@ pub(crate) fn queue(
         Some(candidate.id),
         actor,
         now,
-        None,
-        DomainEvent::MessageQueued { message, outbox, intent, kind, exception: permit.exception },
+        Some(rule),
+        DomainEvent::MessageQueued { message, outbox, intent, kind, exception: permit.exception, window_open, notice },
     ));
     Ok(Queued { message, outbox })
 }
