@@ -5,7 +5,7 @@ use std::fmt;
 use base64::Engine as _;
 use bytes::Bytes;
 use hoheit_domain::ids::ChannelId;
-use hoheit_domain::template::{Template, TemplateCategory, TemplateStatus};
+use hoheit_domain::template::{Template, TemplateCategory, TemplateShape, TemplateStatus};
 use hoheit_domain::values::{LanguageCode, TemplateName};
 use reqwest::Url;
 use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
@@ -40,6 +40,8 @@ pub struct WabaTemplate {
     pub body_parameters: u8,
     /// Number of quick-reply buttons.
     pub quick_replies: u8,
+    /// What the components need besides positional body parameters.
+    pub shape: TemplateShape,
 }
 
 impl WabaTemplate {
@@ -51,7 +53,11 @@ impl WabaTemplate {
         let category = json.get("category").and_then(Value::as_str).and_then(TemplateCategory::parse);
         let components = json.get("components").cloned().unwrap_or(Value::Array(Vec::new()));
         let (body_parameters, quick_replies) = count_parameters(&components);
-        Some(Self { name, language, status, category, components, body_parameters, quick_replies })
+        let mut shape = template_shape(&components);
+        if json.get("parameter_format").and_then(Value::as_str).is_some_and(|f| f.eq_ignore_ascii_case("named")) {
+            shape.named_body_parameters = true;
+        }
+        Some(Self { name, language, status, category, components, body_parameters, quick_replies, shape })
     }
 
     /// The domain's template, if name, language and category are valid.
@@ -66,9 +72,60 @@ impl WabaTemplate {
             quick_replies: self.quick_replies,
             carries_notice: false,
             components_json: self.components.to_string(),
+            shape: self.shape.clone(),
             synced_at,
         })
     }
+}
+
+/// The `{{..}}` placeholders of a text, in order of first appearance, without duplicates.
+fn placeholders(text: &str) -> Vec<&str> {
+    let mut seen: Vec<&str> = Vec::new();
+    let mut rest = text;
+    while let Some(start) = rest.find("{{") {
+        let after = rest.get(start + 2..).unwrap_or_default();
+        let Some(end) = after.find("}}") else { break };
+        let placeholder = after.get(..end).unwrap_or_default().trim();
+        if !placeholder.is_empty() && !seen.contains(&placeholder) {
+            seen.push(placeholder);
+        }
+        rest = after.get(end + 2..).unwrap_or_default();
+    }
+    seen
+}
+
+/// What a template needs besides positional body parameters: named body placeholders, a header
+/// parameter (text placeholder or media/location header), buttons with a parameter.
+fn template_shape(components: &Value) -> TemplateShape {
+    let mut shape = TemplateShape::default();
+    let text = |c: &Value| c.get("text").and_then(Value::as_str).unwrap_or_default().to_owned();
+    for component in components.as_array().map(Vec::as_slice).unwrap_or_default() {
+        let kind = component.get("type").and_then(Value::as_str).unwrap_or_default().to_ascii_uppercase();
+        match kind.as_str() {
+            "BODY" => {
+                shape.named_body_parameters |=
+                    placeholders(&text(component)).iter().any(|p| !p.bytes().all(|b| b.is_ascii_digit()));
+            }
+            "HEADER" => {
+                let format = component.get("format").and_then(Value::as_str).unwrap_or("TEXT").to_ascii_uppercase();
+                shape.header_parameter |= format != "TEXT" || !placeholders(&text(component)).is_empty();
+            }
+            "BUTTONS" => {
+                let buttons = component.get("buttons").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
+                let dynamic = buttons
+                    .iter()
+                    .filter(|b| {
+                        let kind = b.get("type").and_then(Value::as_str).unwrap_or_default().to_ascii_uppercase();
+                        let url = b.get("url").and_then(Value::as_str).unwrap_or_default();
+                        (kind == "URL" && url.contains("{{")) || matches!(kind.as_str(), "COPY_CODE" | "FLOW" | "OTP")
+                    })
+                    .count();
+                shape.dynamic_buttons = shape.dynamic_buttons.saturating_add(u8::try_from(dynamic).unwrap_or(u8::MAX));
+            }
+            _ => {}
+        }
+    }
+    shape
 }
 
 fn count_parameters(components: &Value) -> (u8, u8) {
@@ -78,18 +135,7 @@ fn count_parameters(components: &Value) -> (u8, u8) {
         let kind = component.get("type").and_then(Value::as_str).unwrap_or_default();
         if kind.eq_ignore_ascii_case("body") {
             let text = component.get("text").and_then(Value::as_str).unwrap_or_default();
-            let mut seen: Vec<&str> = Vec::new();
-            let mut rest = text;
-            while let Some(start) = rest.find("{{") {
-                let after = rest.get(start + 2..).unwrap_or_default();
-                let Some(end) = after.find("}}") else { break };
-                let placeholder = after.get(..end).unwrap_or_default().trim();
-                if !placeholder.is_empty() && !seen.contains(&placeholder) {
-                    seen.push(placeholder);
-                }
-                rest = after.get(end + 2..).unwrap_or_default();
-            }
-            body_parameters = body_parameters.saturating_add(seen.len());
+            body_parameters = body_parameters.saturating_add(placeholders(text).len());
         } else if kind.eq_ignore_ascii_case("buttons") {
             quick_replies = quick_replies.saturating_add(
                 component
@@ -346,7 +392,9 @@ pub(crate) fn resolve_media_url(raw: &str, base: &Url) -> Result<Url, Dialog360E
     if same_origin || dialog360 { Ok(url) } else { Err(Dialog360Error::RefusedUrl) }
 }
 
-fn sha256_matches(announced: &str, bytes: &[u8]) -> bool {
+/// Whether bytes match a SHA-256 announced by WhatsApp (hex in media info, base64 in webhooks).
+/// A value in neither format is not evidence of tampering and passes.
+pub fn sha256_matches(announced: &str, bytes: &[u8]) -> bool {
     let digest = Sha256::digest(bytes);
     let announced = announced.trim();
     let expected = if announced.len() == 64 {
@@ -428,6 +476,29 @@ mod tests {
         ]);
         assert_eq!(count_parameters(&components), (3, 2));
         assert_eq!(count_parameters(&json!(null)), (0, 0));
+    }
+
+    #[test]
+    fn template_shapes_are_read_from_the_components() {
+        let plain = json!([{"type":"BODY","text":"Termin am {{1}} um {{2}}"},
+            {"type":"BUTTONS","buttons":[{"type":"QUICK_REPLY","text":"Ja"},{"type":"URL","text":"Web","url":"https://x.example/jobs"}]}]);
+        assert_eq!(template_shape(&plain), TemplateShape::default());
+        let named = json!([{"type":"BODY","text":"Hallo {{first_name}}"}]);
+        assert!(template_shape(&named).named_body_parameters);
+        for header in [
+            json!([{"type":"HEADER","format":"TEXT","text":"Hallo {{1}}"}]),
+            json!([{"type":"HEADER","format":"DOCUMENT"}]),
+            json!([{"type":"header","format":"image"}]),
+        ] {
+            assert!(template_shape(&header).header_parameter, "{header}");
+        }
+        assert!(!template_shape(&json!([{"type":"HEADER","format":"TEXT","text":"Einladung"}])).header_parameter);
+        let buttons = json!([{"type":"BUTTONS","buttons":[{"type":"URL","text":"Web","url":"https://x.example/{{1}}"},{"type":"COPY_CODE","example":"A1"}]}]);
+        assert_eq!(template_shape(&buttons).dynamic_buttons, 2);
+        let t = WabaTemplate::from_json(&json!({"name":"n","language":"de","status":"APPROVED","category":"UTILITY",
+            "parameter_format":"NAMED","components":[{"type":"BODY","text":"Hallo"}]}))
+        .unwrap();
+        assert!(t.shape.named_body_parameters);
     }
 
     #[test]
