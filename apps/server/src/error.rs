@@ -110,6 +110,7 @@ impl From<UseCaseError> for ApiError {
             UseCaseError::Invalid(message) => Self::invalid(message),
             UseCaseError::Conflict(message) => Self::conflict(message),
             UseCaseError::Forbidden(message) => Self::forbidden(message),
+            UseCaseError::Unavailable(message) => Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", message),
             UseCaseError::Store(e) => e.into(),
         }
     }

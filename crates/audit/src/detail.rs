@@ -48,7 +48,7 @@ use std::cmp::Ordering;
 use std::fmt;
 
 use hoheit_domain::ids::{
-    CandidateId, ChannelId, ConsentRequestId, HoldId, LegalTextId, MessageId, OutboxId, ReviewId, StaffId,
+    CandidateId, ChannelId, ConsentRequestId, HoldId, LegalTextId, MediaId, MessageId, OutboxId, ReviewId, StaffId,
     SubjectRequestId, TenantId,
 };
 use time::OffsetDateTime;
@@ -181,6 +181,14 @@ detail_keys! {
     Held => "held",
     /// A staff identity, by id.
     Staff => "staff",
+    /// Why a reviewer dismissed a possible objection (a code from a fixed list).
+    DismissReason => "dismiss_reason",
+    /// A media file, by id (never its content).
+    Media => "media",
+    /// Kind of media file (`image`, `document`, ...).
+    MediaKind => "media_kind",
+    /// Why a media file was not stored.
+    MediaRejection => "media_rejection",
 }
 
 impl PartialOrd for DetailKey {
@@ -256,6 +264,7 @@ id_values!(
     ConsentRequestId,
     LegalTextId,
     StaffId,
+    MediaId,
 );
 
 /// A code compiled into the binary (`"consent_missing"`). Runtime strings do not convert.

@@ -227,5 +227,15 @@ fn event_details(event: &DomainEvent) -> Vec<(DetailKey, DetailValue)> {
             (K::Held, v(counts.held)),
         ],
         DomainEvent::TokenIssued { staff } => vec![(K::Staff, v(*staff))],
+        DomainEvent::ObjectionReviewDismissed { review, reason } => {
+            vec![(K::Review, v(*review)), (K::DismissReason, v(reason.as_str()))]
+        }
+        DomainEvent::TemplateNoticeMarked { channel, carries_notice } => {
+            vec![(K::Channel, v(*channel)), (K::Notice, v(*carries_notice))]
+        }
+        DomainEvent::MediaStored { media, kind } => vec![(K::Media, v(*media)), (K::MediaKind, v(kind.as_str()))],
+        DomainEvent::MediaRejected { media, reason } => {
+            vec![(K::Media, v(*media)), (K::MediaRejection, v(reason.as_str()))]
+        }
     }
 }

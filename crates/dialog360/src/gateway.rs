@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use hoheit_domain::conversation::OutboundContent;
 use hoheit_domain::ids::ChannelId;
 use hoheit_domain::ports::{GatewayError, MessagingGateway, Recipient, SendReceipt};
-use hoheit_domain::values::Wamid;
+use hoheit_domain::values::{Pii, Wamid};
 
 use crate::client::Dialog360Client;
 
@@ -71,5 +71,29 @@ impl MessagingGateway for Dialog360Gateway {
     async fn mark_read(&self, channel: ChannelId, provider_id: &Wamid) -> Result<(), GatewayError> {
         let client = self.client(channel).ok_or(GatewayError::NotConfigured)?;
         client.mark_read(provider_id).await
+    }
+
+    async fn upload_media(
+        &self,
+        channel: ChannelId,
+        content: &Pii<Vec<u8>>,
+        mime_type: &str,
+        filename: &str,
+    ) -> Result<String, GatewayError> {
+        let client = self.client(channel).ok_or(GatewayError::NotConfigured)?;
+        let bytes = bytes::Bytes::from(content.expose().clone());
+        client.upload_media(bytes, mime_type, filename).await.map_err(|e| {
+            tracing::info!(%channel, error = %e, "media upload not accepted");
+            match e {
+                crate::Dialog360Error::Provider(gateway) => gateway,
+                crate::Dialog360Error::InvalidRequest(_) | crate::Dialog360Error::InvalidMediaId => {
+                    GatewayError::Rejected { code: None }
+                }
+                crate::Dialog360Error::RefusedUrl
+                | crate::Dialog360Error::TooLarge
+                | crate::Dialog360Error::IntegrityMismatch
+                | crate::Dialog360Error::InvalidResponse(_) => GatewayError::Transient { code: None },
+            }
+        })
     }
 }

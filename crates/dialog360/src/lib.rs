@@ -96,7 +96,7 @@ pub mod webhook;
 #[cfg(feature = "simulator")]
 pub mod simulator;
 
-pub use admin::{META_MEDIA_HOST, MediaContent, MediaInfo, WabaTemplate, WebhookSettings};
+pub use admin::{META_MEDIA_HOST, MediaContent, MediaInfo, WabaTemplate, WebhookSettings, sha256_matches};
 pub use client::Dialog360Client;
 pub use config::{
     API_KEY_HEADER, ClientConfig, ConfigError, MAX_MESSAGES_PER_SECOND, PRODUCTION_BASE_URL, PairSpacingConfig,

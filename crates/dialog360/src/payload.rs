@@ -67,6 +67,16 @@ fn content_object(content: &OutboundContent) -> (&'static str, Value) {
                 json!({ "type": "button", "body": { "text": body.expose() }, "action": { "buttons": buttons } }),
             )
         }
+        OutboundContent::Document { media_id, filename, caption } => {
+            // by the uploaded media's id, never by a public link
+            let mut document = Map::new();
+            document.insert("id".to_owned(), json!(media_id));
+            document.insert("filename".to_owned(), json!(filename.expose()));
+            if let Some(caption) = caption {
+                document.insert("caption".to_owned(), json!(caption.expose()));
+            }
+            ("document", Value::Object(document))
+        }
     }
 }
 
@@ -141,6 +151,27 @@ mod tests {
             json!({"type":"button","body":{"text":"Einverstanden?"},"action":{"buttons":[
                 {"type":"reply","reply":{"id":"consent_yes","title":"Ja"}},
                 {"type":"reply","reply":{"id":"consent_no","title":"Nein"}}]}})
+        );
+    }
+
+    #[test]
+    fn documents_go_by_media_id_never_by_link() {
+        let content = OutboundContent::Document {
+            media_id: "900000000000001".into(),
+            filename: Pii::from("Einladung.pdf"),
+            caption: Some(Pii::from("Ihre Einladung")),
+        };
+        let body = message_body(&phone(), &content, &UserRecipientField::To);
+        assert_eq!(body["type"], json!("document"));
+        assert_eq!(
+            body["document"],
+            json!({"id":"900000000000001","filename":"Einladung.pdf","caption":"Ihre Einladung"})
+        );
+        assert!(body["document"].get("link").is_none());
+        let plain = OutboundContent::Document { media_id: "1".into(), filename: Pii::from("a.pdf"), caption: None };
+        assert_eq!(
+            message_body(&phone(), &plain, &UserRecipientField::To)["document"],
+            json!({"id":"1","filename":"a.pdf"})
         );
     }
 

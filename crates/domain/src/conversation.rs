@@ -114,6 +114,16 @@ pub enum OutboundContent {
         /// Up to three buttons.
         buttons: Vec<ReplyButton>,
     },
+    /// A document uploaded to the provider, sent by its media id, never as a public link (only
+    /// inside the window).
+    Document {
+        /// The provider's media id of the upload.
+        media_id: String,
+        /// The file name the candidate sees.
+        filename: Pii<String>,
+        /// Caption (carries the first-message notice when it is appended).
+        caption: Option<Pii<String>>,
+    },
 }
 
 impl OutboundContent {
@@ -123,6 +133,7 @@ impl OutboundContent {
             Self::Text { .. } => MessageKind::Text,
             Self::Template { .. } => MessageKind::Template,
             Self::Interactive { .. } => MessageKind::Interactive,
+            Self::Document { .. } => MessageKind::Media,
         }
     }
 

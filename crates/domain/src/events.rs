@@ -9,11 +9,13 @@ use crate::candidate::{CandidateSource, ErasureReason, HoldReason, ProcessEndRea
 use crate::consent::{CaptureChannel, ConsentMethodKind, Purpose};
 use crate::conversation::{DeliveryStatus, Intent, MessageKind};
 use crate::ids::{
-    CandidateId, ChannelId, ConsentRequestId, HoldId, LegalTextId, MessageId, OutboxId, ReviewId, StaffId,
+    CandidateId, ChannelId, ConsentRequestId, HoldId, LegalTextId, MediaId, MessageId, OutboxId, ReviewId, StaffId,
     SubjectRequestId, TenantId,
 };
+use crate::inbound::MediaKind;
 use crate::legal::LegalTextKind;
-use crate::objection::ObjectionScope;
+use crate::media::MediaRejection;
+use crate::objection::{DismissReason, ObjectionScope};
 use crate::policy::{Exception, RefusalCode};
 use crate::rules::Rule;
 use crate::subject_request::SubjectRequestKind;
@@ -313,6 +315,34 @@ pub enum DomainEvent {
         /// The staff identity it belongs to.
         staff: StaffId,
     },
+    /// A reviewer dismissed a possible objection (R16): who is the actor, why is the code.
+    ObjectionReviewDismissed {
+        /// The review.
+        review: ReviewId,
+        /// Why.
+        reason: DismissReason,
+    },
+    /// The tenant marked whether a template carries the Art. 13 / Art. 21(4) notice (R15).
+    TemplateNoticeMarked {
+        /// The channel.
+        channel: ChannelId,
+        /// The new mark.
+        carries_notice: bool,
+    },
+    /// A media file was stored, sealed (not audited: content flow, like inbound messages).
+    MediaStored {
+        /// The file.
+        media: MediaId,
+        /// Its kind.
+        kind: MediaKind,
+    },
+    /// A media file was refused or given up.
+    MediaRejected {
+        /// The file.
+        media: MediaId,
+        /// Why.
+        reason: MediaRejection,
+    },
 }
 
 impl DomainEvent {
@@ -358,13 +388,17 @@ impl DomainEvent {
             Self::ContentRead { .. } => "content.read",
             Self::RetentionRun { .. } => "retention.run",
             Self::TokenIssued { .. } => "token.issued",
+            Self::ObjectionReviewDismissed { .. } => "objection.review_dismissed",
+            Self::TemplateNoticeMarked { .. } => "template.notice_marked",
+            Self::MediaStored { .. } => "media.stored",
+            Self::MediaRejected { .. } => "media.rejected",
         }
     }
 
     /// Whether the event is compliance-relevant and goes into the audit log. Delivery statuses and
     /// plain inbound messages are not decisions; they stay out so the hot path stays light.
     pub const fn audited(&self) -> bool {
-        !matches!(self, Self::MessageStatusChanged { .. } | Self::InboundReceived { .. })
+        !matches!(self, Self::MessageStatusChanged { .. } | Self::InboundReceived { .. } | Self::MediaStored { .. })
     }
 }
 

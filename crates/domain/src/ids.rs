@@ -115,3 +115,8 @@ uuid_id!(
     StaffId,
     "staff"
 );
+uuid_id!(
+    /// A media file (image, document, audio, video) stored by hoheit.
+    MediaId,
+    "media"
+);

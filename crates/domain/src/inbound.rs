@@ -66,6 +66,18 @@ impl MediaKind {
             Self::Sticker => "sticker",
         }
     }
+
+    /// Parses the stable name.
+    pub fn parse(value: &str) -> Option<Self> {
+        match value {
+            "image" => Some(Self::Image),
+            "document" => Some(Self::Document),
+            "audio" => Some(Self::Audio),
+            "video" => Some(Self::Video),
+            "sticker" => Some(Self::Sticker),
+            _ => None,
+        }
+    }
 }
 
 /// What the candidate sent. Every text is personal data.

@@ -11,7 +11,8 @@
 //! - The candidate aggregate: [`candidate`] (lifecycle, process, legal holds).
 //! - Consent per purpose: [`consent`] (R3-R10). Objection and its classifier: [`objection`],
 //!   [`classifier`] (R11-R18).
-//! - Conversations, message status and the 24-hour window: [`conversation`] (R15, R20).
+//! - Conversations, message status and the 24-hour window: [`conversation`] (R15, R20). Media files:
+//!   [`media`] (stored sealed, erased with the candidate).
 //! - The send decision: [`policy`] (RULES.md "Send decision").
 //! - Retention: [`retention`] (R23-R28). Subject requests: [`subject_request`] (R29-R32).
 //! - Events for the audit log: [`events`] (R34). Rule ids: [`rules`].
@@ -44,6 +45,7 @@ pub mod events;
 pub mod ids;
 pub mod inbound;
 pub mod legal;
+pub mod media;
 pub mod objection;
 pub mod policy;
 pub mod ports;

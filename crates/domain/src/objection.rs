@@ -107,6 +107,47 @@ pub struct PendingReview {
     pub due_at: OffsetDateTime,
 }
 
+/// Why a reviewer dismissed a possible objection (R16): a code from a fixed list, so the
+/// decision's "why" can be audited without free text (which could be personal data).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DismissReason {
+    /// The keyword is negated ("Ich will meine Bewerbung nicht stoppen").
+    NegatedKeyword,
+    /// The keyword means something else here ("Bushaltestelle", "stop by the office").
+    UnrelatedMeaning,
+    /// The candidate was asked and confirmed they want to continue.
+    CandidateConfirmed,
+    /// A question about the right to object, not an objection ("Wie kann ich widersprechen?").
+    QuestionOnly,
+}
+
+impl DismissReason {
+    /// Every reason.
+    pub const ALL: [Self; 4] =
+        [Self::NegatedKeyword, Self::UnrelatedMeaning, Self::CandidateConfirmed, Self::QuestionOnly];
+
+    /// Stable code.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::NegatedKeyword => "negated_keyword",
+            Self::UnrelatedMeaning => "unrelated_meaning",
+            Self::CandidateConfirmed => "candidate_confirmed",
+            Self::QuestionOnly => "question_only",
+        }
+    }
+
+    /// Parses the stable code.
+    pub fn parse(value: &str) -> Result<Self, crate::values::InvalidValue> {
+        Self::ALL.into_iter().find(|r| r.as_str() == value).ok_or_else(|| {
+            crate::values::InvalidValue::new(
+                "reason",
+                "expected negated_keyword, unrelated_meaning, candidate_confirmed or question_only",
+            )
+        })
+    }
+}
+
 /// The objection state of a candidate.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ObjectionState {

@@ -13,14 +13,15 @@ use uuid::Uuid;
 use crate::candidate::Candidate;
 use crate::conversation::{Intent, Message, OutboundContent, StatusObservation};
 use crate::events::EventEnvelope;
-use crate::ids::{CandidateId, ChannelId, MessageId, OutboxId, SubjectRequestId, TenantId};
+use crate::ids::{CandidateId, ChannelId, MediaId, MessageId, OutboxId, SubjectRequestId, TenantId};
 use crate::inbound::ContactKey;
 use crate::legal::{LegalText, LegalTextCatalogue};
+use crate::media::MediaRecord;
 use crate::objection::Suppression;
 use crate::subject_request::SubjectRequest;
 use crate::template::{Template, TemplateCatalogue};
 use crate::tenant::{Channel, Tenant};
-use crate::values::{PhoneNumber, WaUserId, Wamid};
+use crate::values::{PhoneNumber, Pii, WaUserId, Wamid};
 
 /// The wall clock. Time is a parameter so tests control it.
 pub trait Clock: Send + Sync {
@@ -181,6 +182,27 @@ pub enum MessageChange {
     },
 }
 
+/// A change to a media file. The record and the content are sealed with the candidate key; the
+/// candidate must exist and not be erased.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MediaChange {
+    /// A new file: inbound announced by a webhook (pending, no content yet) or an outbound
+    /// document (with its content).
+    Insert {
+        /// The record.
+        record: Box<MediaRecord>,
+        /// The bytes, if already there.
+        content: Option<Pii<Vec<u8>>>,
+    },
+    /// Replace the record (status, checks, attempts) and, if given, store the content.
+    Update {
+        /// The record.
+        record: Box<MediaRecord>,
+        /// The bytes, if fetched now.
+        content: Option<Pii<Vec<u8>>>,
+    },
+}
+
 /// Tenant configuration changes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
@@ -220,6 +242,8 @@ pub struct ChangeSet {
     pub suppressions_lifted: Vec<ContactKey>,
     /// Subject requests to insert or replace.
     pub subject_requests: Vec<SubjectRequest>,
+    /// Media files.
+    pub media: Vec<MediaChange>,
     /// Events: the audited ones become audit entries in the same transaction.
     pub events: Vec<EventEnvelope>,
 }
@@ -234,6 +258,7 @@ impl ChangeSet {
             && self.suppressions.is_empty()
             && self.suppressions_lifted.is_empty()
             && self.subject_requests.is_empty()
+            && self.media.is_empty()
             && self.events.is_empty()
     }
 
@@ -246,6 +271,7 @@ impl ChangeSet {
         self.suppressions.extend(other.suppressions);
         self.suppressions_lifted.extend(other.suppressions_lifted);
         self.subject_requests.extend(other.subject_requests);
+        self.media.extend(other.media);
         self.events.extend(other.events);
     }
 }
@@ -367,6 +393,15 @@ pub trait Store: Send + Sync {
         tenant: TenantId,
         id: SubjectRequestId,
     ) -> Result<Option<SubjectRequest>, StoreError>;
+
+    /// A media file's record, or `None` (also after the candidate's erasure).
+    async fn media(&self, tenant: TenantId, id: MediaId) -> Result<Option<MediaRecord>, StoreError>;
+
+    /// The bytes of a stored media file, or `None` (pending, rejected, erased).
+    async fn media_content(&self, tenant: TenantId, id: MediaId) -> Result<Option<Pii<Vec<u8>>>, StoreError>;
+
+    /// The candidate's media records, oldest first.
+    async fn candidate_media(&self, tenant: TenantId, candidate: CandidateId) -> Result<Vec<MediaRecord>, StoreError>;
 
     /// Applies a change set atomically (see the trait docs).
     async fn commit(&self, tenant: TenantId, changes: ChangeSet) -> Result<CommitReport, StoreError>;
@@ -497,4 +532,18 @@ pub trait MessagingGateway: Send + Sync {
 
     /// Marks an inbound message as read.
     async fn mark_read(&self, channel: ChannelId, provider_id: &Wamid) -> Result<(), GatewayError>;
+
+    /// Uploads a file to the provider through the channel's number and returns the provider's
+    /// media id, to send it by id (never as a public link). Gateways without uploads answer
+    /// [`GatewayError::NotConfigured`].
+    async fn upload_media(
+        &self,
+        channel: ChannelId,
+        content: &Pii<Vec<u8>>,
+        mime_type: &str,
+        filename: &str,
+    ) -> Result<String, GatewayError> {
+        let _ = (channel, content, mime_type, filename);
+        Err(GatewayError::NotConfigured)
+    }
 }

@@ -2,7 +2,7 @@
 //! extension only when the candidate was told within the first month, and the outcome.
 
 use serde::{Deserialize, Serialize};
-use time::OffsetDateTime;
+use time::{Duration, OffsetDateTime};
 
 use crate::calendar::add_months;
 use crate::consent::CaptureChannel;
@@ -97,6 +97,72 @@ impl SubjectRequestStatus {
     }
 }
 
+/// What a closed request produced: the register links each request to the export or erasure
+/// that answered it (R29-R31).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Fulfilment {
+    /// An Art. 15/20 export was produced (its read is audited as `content.read`/`export`).
+    Export {
+        /// When.
+        #[serde(with = "time::serde::rfc3339")]
+        at: OffsetDateTime,
+        /// SHA-256 (hex) of the exact document handed out.
+        sha256: String,
+    },
+    /// The candidate's data was erased (audited as `candidate.erased`).
+    Erasure {
+        /// When.
+        #[serde(with = "time::serde::rfc3339")]
+        at: OffsetDateTime,
+    },
+    /// Erasure deferred by the legal-claims window: restricted now, erased at `erase_at` (R31).
+    ErasureDeferred {
+        /// When it was decided.
+        #[serde(with = "time::serde::rfc3339")]
+        at: OffsetDateTime,
+        /// When retention erases.
+        #[serde(with = "time::serde::rfc3339")]
+        erase_at: OffsetDateTime,
+    },
+    /// The objection in effect since `at` (audited as `objection.recorded`).
+    Objection {
+        /// Since when it is in effect.
+        #[serde(with = "time::serde::rfc3339")]
+        at: OffsetDateTime,
+    },
+    /// Processing restricted since `at` (audited as `candidate.restricted`).
+    Restriction {
+        /// Since when.
+        #[serde(with = "time::serde::rfc3339")]
+        at: OffsetDateTime,
+    },
+}
+
+impl Fulfilment {
+    /// Stable name (the request's outcome code).
+    pub const fn as_str(&self) -> &'static str {
+        match self {
+            Self::Export { .. } => "export",
+            Self::Erasure { .. } => "erasure",
+            Self::ErasureDeferred { .. } => "erasure_deferred",
+            Self::Objection { .. } => "objection",
+            Self::Restriction { .. } => "restriction",
+        }
+    }
+
+    /// Whether it answers a request of this kind.
+    pub const fn answers(&self, kind: SubjectRequestKind) -> bool {
+        matches!(
+            (self, kind),
+            (Self::Export { .. }, SubjectRequestKind::Access | SubjectRequestKind::Portability)
+                | (Self::Erasure { .. } | Self::ErasureDeferred { .. }, SubjectRequestKind::Erasure)
+                | (Self::Objection { .. }, SubjectRequestKind::Objection)
+                | (Self::Restriction { .. }, SubjectRequestKind::Restriction)
+        )
+    }
+}
+
 /// Why a request transition was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SubjectRequestError {
@@ -112,6 +178,9 @@ pub enum SubjectRequestError {
     /// Already closed.
     #[error("the request is already closed")]
     Closed,
+    /// The fulfilment does not answer this kind of request (an export for an erasure request).
+    #[error("this fulfilment does not answer the request's kind")]
+    WrongFulfilment,
 }
 
 /// A data-subject request.
@@ -135,6 +204,9 @@ pub struct SubjectRequest {
     pub due_at: OffsetDateTime,
     /// Status.
     pub status: SubjectRequestStatus,
+    /// What answered it, once closed by an export, erasure, objection or restriction.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fulfilment: Option<Fulfilment>,
 }
 
 impl SubjectRequest {
@@ -156,6 +228,7 @@ impl SubjectRequest {
             received_at,
             due_at: add_months(received_at, 1),
             status: SubjectRequestStatus::Open,
+            fulfilment: None,
         }
     }
 
@@ -194,9 +267,31 @@ impl SubjectRequest {
         Ok(())
     }
 
+    /// Closes the request with what answered it: fulfilled, or refused in part with reason
+    /// `legal_claims_window` for a deferred erasure (R31). The fulfilment must fit the kind.
+    pub fn close_with(&mut self, fulfilment: Fulfilment) -> Result<(), SubjectRequestError> {
+        if !fulfilment.answers(self.kind) {
+            return Err(SubjectRequestError::WrongFulfilment);
+        }
+        match &fulfilment {
+            Fulfilment::ErasureDeferred { at, .. } => self.refuse_in_part(*at, "legal_claims_window")?,
+            Fulfilment::Export { at, .. }
+            | Fulfilment::Erasure { at }
+            | Fulfilment::Objection { at }
+            | Fulfilment::Restriction { at } => self.fulfil(*at, fulfilment.as_str())?,
+        }
+        self.fulfilment = Some(fulfilment);
+        Ok(())
+    }
+
     /// Whether it is overdue at `now`.
     pub fn is_overdue(&self, now: OffsetDateTime) -> bool {
         self.status.is_open() && now >= self.due_at
+    }
+
+    /// Whether it is open, not yet overdue, and due within `within` of `now`.
+    pub fn is_due_soon(&self, now: OffsetDateTime, within: Duration) -> bool {
+        self.status.is_open() && now < self.due_at && self.due_at <= now + within
     }
 }
 
@@ -233,6 +328,49 @@ mod tests {
         assert_eq!(r.due_at, datetime!(2025-04-30 10:00 UTC));
         assert_eq!(r.status.as_str(), "extended");
         assert_eq!(r.extend(1, datetime!(2025-02-27 11:00 UTC)), Err(SubjectRequestError::NotExtendable));
+    }
+
+    #[test]
+    fn due_soon_is_open_and_not_yet_overdue() {
+        let r = request(datetime!(2025-01-01 00:00 UTC));
+        let week = Duration::days(7);
+        assert!(!r.is_due_soon(datetime!(2025-01-24 23:59 UTC), week));
+        assert!(r.is_due_soon(datetime!(2025-01-25 00:00 UTC), week));
+        assert!(r.is_due_soon(datetime!(2025-01-31 23:59 UTC), week));
+        assert!(!r.is_due_soon(datetime!(2025-02-01 00:00 UTC), week)); // overdue now
+        let mut done = r.clone();
+        done.fulfil(datetime!(2025-01-20 00:00 UTC), "export").unwrap();
+        assert!(!done.is_due_soon(datetime!(2025-01-28 00:00 UTC), week));
+    }
+
+    #[test]
+    fn fulfilment_must_answer_the_kind_and_links_the_outcome() {
+        let at = datetime!(2025-01-10 00:00 UTC);
+        let mut access = request(datetime!(2025-01-01 00:00 UTC));
+        assert_eq!(access.close_with(Fulfilment::Erasure { at }), Err(SubjectRequestError::WrongFulfilment));
+        access.close_with(Fulfilment::Export { at, sha256: "ab".repeat(32) }).unwrap();
+        assert_eq!(access.status, SubjectRequestStatus::Fulfilled { at, outcome: "export".into() });
+        assert!(matches!(access.fulfilment, Some(Fulfilment::Export { .. })));
+        assert_eq!(
+            access.close_with(Fulfilment::Export { at, sha256: String::new() }),
+            Err(SubjectRequestError::Closed)
+        );
+
+        let mut erasure = request(datetime!(2025-01-01 00:00 UTC));
+        erasure.kind = SubjectRequestKind::Erasure;
+        let erase_at = datetime!(2025-04-01 00:00 UTC);
+        erasure.close_with(Fulfilment::ErasureDeferred { at, erase_at }).unwrap();
+        assert_eq!(erasure.status, SubjectRequestStatus::RefusedInPart { at, reason: "legal_claims_window".into() });
+        assert_eq!(erasure.fulfilment, Some(Fulfilment::ErasureDeferred { at, erase_at }));
+    }
+
+    #[test]
+    fn stored_requests_without_a_fulfilment_still_read() {
+        let r = request(datetime!(2025-01-01 00:00 UTC));
+        let json = serde_json::to_value(&r).unwrap();
+        assert!(json.get("fulfilment").is_none());
+        let back: SubjectRequest = serde_json::from_value(json).unwrap();
+        assert_eq!(back, r);
     }
 
     #[test]

@@ -261,7 +261,10 @@ mod tests {
     fn parameters_must_fit_the_placeholders() {
         let t = template(2, TemplateShape::default());
         assert_eq!(t.check_parameters(&params(&["Montag", "10 Uhr"])), Ok(()));
-        assert_eq!(t.check_parameters(&params(&["Montag"])), Err(TemplateParameterError::Count { expected: 2, got: 1 }));
+        assert_eq!(
+            t.check_parameters(&params(&["Montag"])),
+            Err(TemplateParameterError::Count { expected: 2, got: 1 })
+        );
         assert_eq!(t.check_parameters(&params(&["Montag", " "])), Err(TemplateParameterError::Empty(2)));
         assert_eq!(t.check_parameters(&params(&["Mon\ntag", "x"])), Err(TemplateParameterError::Layout(1)));
         assert_eq!(t.check_parameters(&params(&["a\tb", "x"])), Err(TemplateParameterError::Layout(1)));

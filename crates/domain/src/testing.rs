@@ -16,16 +16,17 @@ use uuid::Uuid;
 use crate::candidate::Candidate;
 use crate::conversation::{DeliveryStatus, Message, OutboundContent, StatusObservation};
 use crate::events::EventEnvelope;
-use crate::ids::{CandidateId, ChannelId, MessageId, OutboxId, SubjectRequestId, TenantId};
+use crate::ids::{CandidateId, ChannelId, MediaId, MessageId, OutboxId, SubjectRequestId, TenantId};
 use crate::inbound::ContactKey;
+use crate::media::MediaRecord;
 use crate::objection::Suppression;
 use crate::ports::{
     CandidateChange, ChangeSet, Clock, CommitReport, ConfigChange, DuplicateKey, GatewayError, IdGenerator,
-    MessageChange, MessagingGateway, OutboxChange, OutboxEntry, OutboxQueue, Recipient, SendReceipt, Store, StoreError,
-    TenantConfig,
+    MediaChange, MessageChange, MessagingGateway, OutboxChange, OutboxEntry, OutboxQueue, Recipient, SendReceipt,
+    Store, StoreError, TenantConfig,
 };
 use crate::subject_request::SubjectRequest;
-use crate::values::Wamid;
+use crate::values::{Pii, Wamid};
 
 /// A clock tests can set and advance.
 #[derive(Debug)]
@@ -92,11 +93,27 @@ pub struct SentMessage {
     pub content: OutboundContent,
 }
 
+/// A file the fake gateway received for upload.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UploadedMedia {
+    /// Channel.
+    pub channel: ChannelId,
+    /// The bytes.
+    pub content: Pii<Vec<u8>>,
+    /// MIME type.
+    pub mime_type: String,
+    /// File name.
+    pub filename: String,
+    /// The media id it answered.
+    pub media_id: String,
+}
+
 /// A gateway that records sends and answers from a script (default: accepted).
 #[derive(Debug, Default)]
 pub struct FakeGateway {
     sent: Mutex<Vec<SentMessage>>,
     script: Mutex<VecDeque<Result<(), GatewayError>>>,
+    uploads: Mutex<Vec<UploadedMedia>>,
     counter: AtomicU64,
 }
 
@@ -109,6 +126,11 @@ impl FakeGateway {
     /// Everything sent (accepted or not), in order.
     pub fn sent(&self) -> Vec<SentMessage> {
         self.sent.lock().unwrap().clone()
+    }
+
+    /// Every upload, in order.
+    pub fn uploads(&self) -> Vec<UploadedMedia> {
+        self.uploads.lock().unwrap().clone()
     }
 }
 
@@ -130,6 +152,25 @@ impl MessagingGateway for FakeGateway {
     async fn mark_read(&self, _channel: ChannelId, _provider_id: &Wamid) -> Result<(), GatewayError> {
         Ok(())
     }
+
+    async fn upload_media(
+        &self,
+        channel: ChannelId,
+        content: &Pii<Vec<u8>>,
+        mime_type: &str,
+        filename: &str,
+    ) -> Result<String, GatewayError> {
+        let n = self.counter.fetch_add(1, Ordering::Relaxed);
+        let media_id = format!("fake-media-{n}");
+        self.uploads.lock().unwrap().push(UploadedMedia {
+            channel,
+            content: content.clone(),
+            mime_type: mime_type.to_owned(),
+            filename: filename.to_owned(),
+            media_id: media_id.clone(),
+        });
+        Ok(media_id)
+    }
 }
 
 #[derive(Debug, Clone, Default)]
@@ -137,6 +178,9 @@ struct Row {
     candidate: Option<Candidate>,
     retention_due: Option<OffsetDateTime>,
 }
+
+/// A media record and its bytes (if stored).
+type MediaRow = (MediaRecord, Option<Pii<Vec<u8>>>);
 
 #[derive(Debug, Clone, Default)]
 struct State {
@@ -151,6 +195,8 @@ struct State {
     outbox_order: Vec<OutboxId>,
     subject_requests: HashMap<(TenantId, SubjectRequestId), SubjectRequest>,
     subject_order: Vec<(TenantId, SubjectRequestId)>,
+    media: HashMap<(TenantId, MediaId), MediaRow>,
+    media_order: Vec<(TenantId, MediaId)>,
     events: Vec<EventEnvelope>,
     shredded: Vec<(TenantId, CandidateId)>,
 }
@@ -312,6 +358,8 @@ fn apply(state: &mut State, tenant: TenantId, changes: ChangeSet) -> Result<Comm
                 state.message_order.retain(|k| state.messages.contains_key(k));
                 state.outbox.retain(|_, (e, _)| !(e.tenant == tenant && e.candidate == id));
                 state.outbox_order.retain(|o| state.outbox.contains_key(o));
+                state.media.retain(|(t, _), (m, _)| !(*t == tenant && m.candidate == id));
+                state.media_order.retain(|k| state.media.contains_key(k));
                 state.shredded.push((tenant, id));
             }
         }
@@ -413,6 +461,28 @@ fn apply(state: &mut State, tenant: TenantId, changes: ChangeSet) -> Result<Comm
             state.subject_order.push((tenant, request.id));
         }
         state.subject_requests.insert((tenant, request.id), request);
+    }
+    for change in changes.media {
+        match change {
+            MediaChange::Insert { record, content } => {
+                let owner = state.candidates.get(&(tenant, record.candidate)).and_then(|r| r.candidate.as_ref());
+                if record.tenant != tenant || owner.is_none_or(Candidate::is_erased) {
+                    return Err(StoreError::NotFound("candidate"));
+                }
+                if state.media.contains_key(&(tenant, record.id)) {
+                    return Err(StoreError::Duplicate(DuplicateKey::Id));
+                }
+                state.media_order.push((tenant, record.id));
+                state.media.insert((tenant, record.id), (*record, content));
+            }
+            MediaChange::Update { record, content } => {
+                let (stored, bytes) = state.media.get_mut(&(tenant, record.id)).ok_or(StoreError::NotFound("media"))?;
+                *stored = *record;
+                if content.is_some() {
+                    *bytes = content;
+                }
+            }
+        }
     }
     for e in changes.events {
         if e.tenant != tenant {
@@ -524,6 +594,26 @@ impl Store for InMemoryStore {
         id: SubjectRequestId,
     ) -> Result<Option<SubjectRequest>, StoreError> {
         Ok(self.lock().subject_requests.get(&(tenant, id)).cloned())
+    }
+
+    async fn media(&self, tenant: TenantId, id: MediaId) -> Result<Option<MediaRecord>, StoreError> {
+        Ok(self.lock().media.get(&(tenant, id)).map(|(m, _)| m.clone()))
+    }
+
+    async fn media_content(&self, tenant: TenantId, id: MediaId) -> Result<Option<Pii<Vec<u8>>>, StoreError> {
+        Ok(self.lock().media.get(&(tenant, id)).and_then(|(_, c)| c.clone()))
+    }
+
+    async fn candidate_media(&self, tenant: TenantId, candidate: CandidateId) -> Result<Vec<MediaRecord>, StoreError> {
+        let state = self.lock();
+        Ok(state
+            .media_order
+            .iter()
+            .filter_map(|k| state.media.get(k))
+            .map(|(m, _)| m)
+            .filter(|m| m.tenant == tenant && m.candidate == candidate)
+            .cloned()
+            .collect())
     }
 
     async fn commit(&self, tenant: TenantId, changes: ChangeSet) -> Result<CommitReport, StoreError> {

@@ -351,6 +351,42 @@ pub(crate) mod subject_requests {
     }
 }
 
+pub(crate) mod media {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "media")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Vec<u8>,
+        pub tenant_id: Vec<u8>,
+        pub candidate_id: Vec<u8>,
+        pub message_id: Vec<u8>,
+        pub channel_id: Vec<u8>,
+        pub direction: String,
+        pub kind: String,
+        pub status: String,
+        pub size: Option<i64>,
+        pub attempts: i32,
+        pub next_attempt_at: Option<i64>,
+        pub created_at: i64,
+        pub settled_at: Option<i64>,
+        pub record: Vec<u8>,
+        pub content: Option<Vec<u8>>,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+
+    impl super::TenantScoped for Entity {
+        fn tenant_column() -> Self::Column {
+            Column::TenantId
+        }
+    }
+}
+
 pub(crate) mod audit_entries {
     use sea_orm::entity::prelude::*;
 

@@ -5,7 +5,7 @@
 use hoheit_audit::{
     ChainBreak, ChainHead, CheckpointKey, DecodedEntry, SignedCheckpoint, StoredEntry, Verifier, VerifyReport,
 };
-use hoheit_domain::ids::{CandidateId, ChannelId, StaffId, TenantId};
+use hoheit_domain::ids::{CandidateId, ChannelId, MediaId, StaffId, TenantId};
 use hoheit_domain::ports::StoreError;
 use hoheit_domain::tenant::Role;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Value};
@@ -70,6 +70,21 @@ pub enum VerifyOutcome {
     Ok(VerifyReport),
     /// The first break.
     Broken(ChainBreak),
+}
+
+/// Deadline counts across all tenants, for the metrics gauges (no personal data).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct DeadlineCounts {
+    /// Open objection reviews (R16).
+    pub reviews_open: u64,
+    /// Open objection reviews past their due time.
+    pub reviews_overdue: u64,
+    /// Open or extended subject requests past their due date (R29).
+    pub subject_requests_overdue: u64,
+    /// Open or extended subject requests due within the "soon" horizon, not yet overdue.
+    pub subject_requests_due_soon: u64,
+    /// Media files waiting to be fetched.
+    pub media_pending: u64,
 }
 
 /// SHA-256 of a secret token (what is stored and looked up).
@@ -395,6 +410,64 @@ impl SeaStore {
             .map_err(|e| db_error(&e))?;
         let n: i64 = row.map(|r| r.try_get("", "n")).transpose().map_err(|e| db_error(&e))?.unwrap_or(0);
         Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    /// Media files due to be fetched (pending, next attempt reached), across tenants, oldest
+    /// first: (tenant, media).
+    pub async fn pending_media(&self, now: OffsetDateTime, limit: u32) -> Result<Vec<(TenantId, MediaId)>, StoreError> {
+        let rows = self
+            .shared
+            .db
+            .query_all_raw(stmt(
+                self.shared.backend,
+                "SELECT tenant_id, id FROM media WHERE status = 'pending' \
+                 AND (next_attempt_at IS NULL OR next_attempt_at <= $1) ORDER BY next_attempt_at LIMIT $2",
+                vec![micros(now).into(), i64::from(limit).into()],
+            ))
+            .await
+            .map_err(|e| db_error(&e))?;
+        rows.iter()
+            .map(|r| {
+                let tenant: Vec<u8> = r.try_get("", "tenant_id").map_err(|e| db_error(&e))?;
+                let id: Vec<u8> = r.try_get("", "id").map_err(|e| db_error(&e))?;
+                Ok((TenantId::from_uuid(uuid_from(&tenant)?), MediaId::from_uuid(uuid_from(&id)?)))
+            })
+            .collect()
+    }
+
+    /// Deadline counts across all tenants at `now`; "due soon" means due before `soon`.
+    pub async fn deadline_counts(
+        &self,
+        now: OffsetDateTime,
+        soon: OffsetDateTime,
+    ) -> Result<DeadlineCounts, StoreError> {
+        let count = |sql: &'static str, values: Vec<Value>| async move {
+            let row =
+                self.shared.db.query_one_raw(stmt(self.shared.backend, sql, values)).await.map_err(|e| db_error(&e))?;
+            let n: i64 = row.map(|r| r.try_get("", "n")).transpose().map_err(|e| db_error(&e))?.unwrap_or(0);
+            Ok::<u64, StoreError>(u64::try_from(n).unwrap_or(0))
+        };
+        let (now, soon) = (micros(now), micros(soon));
+        Ok(DeadlineCounts {
+            reviews_open: count("SELECT COUNT(*) AS n FROM candidates WHERE review_due_at IS NOT NULL", vec![]).await?,
+            reviews_overdue: count(
+                "SELECT COUNT(*) AS n FROM candidates WHERE review_due_at IS NOT NULL AND review_due_at <= $1",
+                vec![now.into()],
+            )
+            .await?,
+            subject_requests_overdue: count(
+                "SELECT COUNT(*) AS n FROM subject_requests WHERE status IN ('open', 'extended') AND due_at <= $1",
+                vec![now.into()],
+            )
+            .await?,
+            subject_requests_due_soon: count(
+                "SELECT COUNT(*) AS n FROM subject_requests WHERE status IN ('open', 'extended') \
+                 AND due_at > $1 AND due_at <= $2",
+                vec![now.into(), soon.into()],
+            )
+            .await?,
+            media_pending: count("SELECT COUNT(*) AS n FROM media WHERE status = 'pending'", vec![]).await?,
+        })
     }
 
     /// Candidates with an open objection review, for the review queue (R16): (candidate, due).

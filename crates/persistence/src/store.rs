@@ -10,9 +10,10 @@ use hoheit_domain::candidate::Candidate;
 use hoheit_domain::conversation::{
     DeliveryStatus, Direction, Message, MessageBody, MessageKind, StatusObservation, StatusTimeline,
 };
-use hoheit_domain::ids::{CandidateId, ChannelId, MessageId, OutboxId, SubjectRequestId, TenantId};
+use hoheit_domain::ids::{CandidateId, ChannelId, MediaId, MessageId, OutboxId, SubjectRequestId, TenantId};
 use hoheit_domain::inbound::ContactKey;
 use hoheit_domain::legal::{LegalText, LegalTextCatalogue};
+use hoheit_domain::media::MediaRecord;
 use hoheit_domain::objection::{ObjectionScope, Suppression};
 use hoheit_domain::ports::{ChangeSet, CommitReport, OutboxEntry, OutboxQueue, Store, StoreError, TenantConfig};
 use hoheit_domain::subject_request::SubjectRequest;
@@ -301,6 +302,20 @@ impl Shared {
         Ok(Some(config))
     }
 
+    pub(crate) async fn media_from_row(&self, row: &entity::media::Model) -> Result<MediaRecord, StoreError> {
+        let tenant = uuid_from(&row.tenant_id)?;
+        let id = uuid_from(&row.id)?;
+        let key = self.candidate_key_by_id(&self.db, tenant, uuid_from(&row.candidate_id)?).await?;
+        let plain = key
+            .open("media", id, "record", &row.record)
+            .map_err(|e| StoreError::Corrupt(format!("media record: {e}")))?;
+        let record: MediaRecord = from_json("media record", &plain)?;
+        if record.id.as_uuid() != id || record.tenant.as_uuid() != tenant {
+            return Err(StoreError::Corrupt("media record belongs to another row".into()));
+        }
+        Ok(record)
+    }
+
     pub(crate) async fn message_from_row(
         &self,
         row: entity::messages::Model,
@@ -580,6 +595,49 @@ impl Store for SeaStore {
             .await
             .map_err(|e| db_error(&e))?;
         row.map(|r| from_json("subject request", r.data.as_bytes())).transpose()
+    }
+
+    async fn media(&self, tenant: TenantId, id: MediaId) -> Result<Option<MediaRecord>, StoreError> {
+        let row = scoped::<entity::media::Entity>(tenant.as_uuid())
+            .filter(entity::media::Column::Id.eq(id_bytes(id.as_uuid())))
+            .one(&self.shared.db)
+            .await
+            .map_err(|e| db_error(&e))?;
+        match row {
+            Some(row) => self.shared.media_from_row(&row).await.map(Some),
+            None => Ok(None),
+        }
+    }
+
+    async fn media_content(&self, tenant: TenantId, id: MediaId) -> Result<Option<Pii<Vec<u8>>>, StoreError> {
+        let t = tenant.as_uuid();
+        let row = scoped::<entity::media::Entity>(t)
+            .filter(entity::media::Column::Id.eq(id_bytes(id.as_uuid())))
+            .one(&self.shared.db)
+            .await
+            .map_err(|e| db_error(&e))?;
+        let Some(row) = row else { return Ok(None) };
+        let Some(sealed) = &row.content else { return Ok(None) };
+        let key = self.shared.candidate_key_by_id(&self.shared.db, t, uuid_from(&row.candidate_id)?).await?;
+        let plain = key
+            .open("media", uuid_from(&row.id)?, "content", sealed)
+            .map_err(|e| StoreError::Corrupt(format!("media content: {e}")))?;
+        Ok(Some(Pii::new(plain.to_vec())))
+    }
+
+    async fn candidate_media(&self, tenant: TenantId, candidate: CandidateId) -> Result<Vec<MediaRecord>, StoreError> {
+        let rows = scoped::<entity::media::Entity>(tenant.as_uuid())
+            .filter(entity::media::Column::CandidateId.eq(id_bytes(candidate.as_uuid())))
+            .order_by_asc(entity::media::Column::CreatedAt)
+            .order_by_asc(entity::media::Column::Id)
+            .all(&self.shared.db)
+            .await
+            .map_err(|e| db_error(&e))?;
+        let mut out = Vec::with_capacity(rows.len());
+        for row in &rows {
+            out.push(self.shared.media_from_row(row).await?);
+        }
+        Ok(out)
     }
 
     async fn commit(&self, tenant: TenantId, changes: ChangeSet) -> Result<CommitReport, StoreError> {

@@ -11,8 +11,10 @@ use hoheit_audit::{AuditDraft, ChainHead, EntryHash};
 use hoheit_domain::candidate::Candidate;
 use hoheit_domain::conversation::{DeliveryStatus, Direction, StatusObservation, StatusTimeline};
 use hoheit_domain::ids::TenantId;
+use hoheit_domain::media::MediaRecord;
 use hoheit_domain::ports::{
-    CandidateChange, ChangeSet, CommitReport, ConfigChange, DuplicateKey, MessageChange, OutboxChange, StoreError,
+    CandidateChange, ChangeSet, CommitReport, ConfigChange, DuplicateKey, MediaChange, MessageChange, OutboxChange,
+    StoreError,
 };
 use sea_orm::{ConnectionTrait, DatabaseTransaction, DbBackend, TransactionTrait, Value};
 use time::OffsetDateTime;
@@ -461,7 +463,7 @@ async fn apply(
                 )
                 .await
                 .map_err(err)?;
-                for table in ["messages", "outbox", "contact_index"] {
+                for table in ["media", "messages", "outbox", "contact_index"] {
                     exec(
                         txn,
                         b,
@@ -717,6 +719,18 @@ async fn apply(
         .map_err(err)?;
     }
 
+    for change in &changes.media {
+        let (record, content, insert) = match change {
+            MediaChange::Insert { record, content } => (record, content, true),
+            MediaChange::Update { record, content } => (record, content, false),
+        };
+        if record.tenant != tenant_id {
+            return Err(StoreError::NotFound("tenant"));
+        }
+        apply_media(b, txn, shared, ctx, tenant, record, content.as_ref().map(|c| c.expose().as_slice()), insert)
+            .await?;
+    }
+
     let audited: Vec<_> = changes.events.iter().filter(|e| e.event.audited()).collect();
     if !audited.is_empty() {
         let mut head = *ctx.heads.get(&tenant).ok_or_else(|| StoreError::Corrupt("audit head not locked".into()))?;
@@ -749,6 +763,92 @@ async fn apply(
         ctx.heads_dirty.insert(tenant);
     }
     Ok(report)
+}
+
+/// Inserts or updates a media row: the record and the content sealed with the candidate key
+/// (which fails for an erased candidate), kind/direction/status/size/times in clear.
+#[allow(clippy::too_many_arguments)]
+async fn apply_media(
+    b: DbBackend,
+    txn: &DatabaseTransaction,
+    shared: &Shared,
+    ctx: &BatchCtx,
+    tenant: Uuid,
+    record: &MediaRecord,
+    content: Option<&[u8]>,
+    insert: bool,
+) -> Result<(), StoreError> {
+    let id = record.id.as_uuid();
+    let ckey = candidate_key(shared, txn, ctx, tenant, record.candidate.as_uuid()).await?;
+    let sealed_record = ckey.seal("media", id, "record", &to_json_bytes(record)?);
+    let sealed_content = content.map(|c| ckey.seal("media", id, "content", c));
+    let direction = match record.direction {
+        Direction::Inbound => "inbound",
+        Direction::Outbound => "outbound",
+    };
+    let size = record.size.map(|s| i64::try_from(s).unwrap_or(i64::MAX));
+    let attempts = i32::try_from(record.attempts).unwrap_or(i32::MAX);
+    if insert {
+        exec(
+            txn,
+            b,
+            "INSERT INTO media (id, tenant_id, candidate_id, message_id, channel_id, direction, kind, status, size, \
+             attempts, next_attempt_at, created_at, settled_at, record, content) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+            vec![
+                id_bytes(id).into(),
+                id_bytes(tenant).into(),
+                id_bytes(record.candidate.as_uuid()).into(),
+                id_bytes(record.message.as_uuid()).into(),
+                id_bytes(record.channel.as_uuid()).into(),
+                direction.into(),
+                record.kind.as_str().into(),
+                record.status.as_str().into(),
+                size.into(),
+                attempts.into(),
+                record.next_attempt_at.map(micros).into(),
+                micros(record.created_at).into(),
+                record.settled_at.map(micros).into(),
+                sealed_record.into(),
+                sealed_content.into(),
+            ],
+        )
+        .await
+        .map_err(|e| if is_unique_violation(&e) { StoreError::Duplicate(DuplicateKey::Id) } else { db_error(&e) })?;
+        return Ok(());
+    }
+    let mut values: Vec<Value> = vec![
+        id_bytes(tenant).into(),
+        id_bytes(id).into(),
+        id_bytes(record.candidate.as_uuid()).into(),
+        record.status.as_str().into(),
+        size.into(),
+        attempts.into(),
+        record.next_attempt_at.map(micros).into(),
+        record.settled_at.map(micros).into(),
+        sealed_record.into(),
+    ];
+    let set_content = if let Some(sealed) = sealed_content {
+        values.push(sealed.into());
+        ", content = $10"
+    } else {
+        ""
+    };
+    let updated = exec(
+        txn,
+        b,
+        &format!(
+            "UPDATE media SET status = $4, size = $5, attempts = $6, next_attempt_at = $7, settled_at = $8, \
+             record = $9{set_content} WHERE tenant_id = $1 AND id = $2 AND candidate_id = $3"
+        ),
+        values,
+    )
+    .await
+    .map_err(|e| db_error(&e))?;
+    if updated == 0 {
+        return Err(StoreError::NotFound("media"));
+    }
+    Ok(())
 }
 
 fn ckey_bytes(key: &CandidateKey) -> KeyBytes {

@@ -76,6 +76,7 @@ suite!(
     the_domain_journey_runs_on_the_real_store,
     tokens_credentials_and_leases,
     master_key_rotation_rewraps_tenant_keys,
+    media_is_sealed_listed_and_erased_with_the_candidate,
 );
 
 fn world() -> World {
@@ -762,6 +763,12 @@ async fn no_personal_data_in_the_database_files(db: &Db) {
         &format!("Antwort {CANARY}"),
     ))));
     changes.outbox.push(OutboxChange::Enqueue(outbox_entry(&w, c.id, 300, 200, &format!("Antwort {CANARY}"))));
+    let mut file = media_record(&w, c.id, 400, 100);
+    file.status = hoheit_domain::media::MediaStatus::Stored;
+    changes.media.push(hoheit_domain::ports::MediaChange::Insert {
+        record: Box::new(file),
+        content: Some(Pii::new(format!("%PDF {CANARY} Zeugnis").into_bytes())),
+    });
     db.store.commit(w.tenant_id(), changes).await.unwrap();
     let needles = [CANARY, "Mustermann", "1709876543", "+491709876543"];
     let haystack: Vec<u8> = match &db.kind {
@@ -1042,4 +1049,136 @@ async fn master_key_rotation_rewraps_tenant_keys(db: &Db) {
     assert_eq!(rotated.candidate(w.tenant_id(), c.id).await.unwrap().unwrap(), c);
     // the old master key no longer opens anything
     assert!(matches!(db.reopen().await.candidate(w.tenant_id(), c.id).await, Err(StoreError::Corrupt(_))));
+}
+
+fn media_record(world: &World, candidate: CandidateId, id: u128, message: u128) -> hoheit_domain::media::MediaRecord {
+    hoheit_domain::media::MediaRecord {
+        id: hoheit_domain::ids::MediaId::from_uuid(Uuid::from_u128(id)),
+        tenant: world.tenant_id(),
+        candidate,
+        channel: world.channel().id,
+        message: MessageId::from_uuid(Uuid::from_u128(message)),
+        direction: Direction::Inbound,
+        kind: hoheit_domain::inbound::MediaKind::Document,
+        provider_media_id: Pii::new("1037543291543636".into()),
+        mime_type: Some("application/pdf".into()),
+        filename: Some(Pii::new(format!("Lebenslauf {CANARY}.pdf"))),
+        announced_sha256: None,
+        sha256: None,
+        size: None,
+        status: hoheit_domain::media::MediaStatus::Pending,
+        rejection: None,
+        attempts: 0,
+        next_attempt_at: Some(world.now),
+        created_at: world.now,
+        settled_at: None,
+    }
+}
+
+async fn media_is_sealed_listed_and_erased_with_the_candidate(db: &Db) {
+    use hoheit_domain::media::MediaStatus;
+    use hoheit_domain::ports::MediaChange;
+    let w = world();
+    seed(&db.store, &w).await;
+    let c = new_candidate(&w, 1, NUMBER);
+    insert(&db.store, &w, &c).await;
+    let t = w.tenant_id();
+    let mut record = media_record(&w, c.id, 0x3D1A, 10);
+    db.store
+        .commit(
+            t,
+            ChangeSet {
+                messages: vec![MessageChange::Insert(Box::new(inbound_message(&w, c.id, 10, "wamid.m1", "(PDF)")))],
+                media: vec![MediaChange::Insert { record: Box::new(record.clone()), content: None }],
+                ..ChangeSet::default()
+            },
+        )
+        .await
+        .unwrap();
+    // pending: listed for the fetch worker, no content yet
+    assert_eq!(db.store.pending_media(w.now, 10).await.unwrap(), vec![(t, record.id)]);
+    assert!(db.store.pending_media(w.now - Duration::seconds(1), 10).await.unwrap().is_empty());
+    assert_eq!(db.store.media(t, record.id).await.unwrap(), Some(record.clone()));
+    assert_eq!(db.store.media_content(t, record.id).await.unwrap(), None);
+    // stored: sealed bytes, readable only through the store
+    let bytes = format!("%PDF-1.7 {CANARY}").into_bytes();
+    record.status = MediaStatus::Stored;
+    record.size = Some(u64::try_from(bytes.len()).unwrap());
+    record.next_attempt_at = None;
+    record.settled_at = Some(w.now);
+    db.store
+        .commit(
+            t,
+            ChangeSet {
+                media: vec![MediaChange::Update {
+                    record: Box::new(record.clone()),
+                    content: Some(Pii::new(bytes.clone())),
+                }],
+                ..ChangeSet::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert!(db.store.pending_media(w.now, 10).await.unwrap().is_empty());
+    assert_eq!(db.store.media_content(t, record.id).await.unwrap().map(Pii::into_inner), Some(bytes));
+    assert_eq!(db.store.candidate_media(t, c.id).await.unwrap(), vec![record.clone()]);
+    let counts = db.store.deadline_counts(w.now, w.now + Duration::days(7)).await.unwrap();
+    assert_eq!(counts.media_pending, 0);
+    // in clear: no file name, no content
+    let tid = t.as_uuid().as_bytes().to_vec();
+    assert_eq!(
+        raw_count(
+            db,
+            "SELECT COUNT(*) FROM media WHERE tenant_id = $1 AND status = 'stored'",
+            vec![tid.clone().into()]
+        )
+        .await,
+        1
+    );
+    // another tenant sees nothing
+    let other = other_tenant(db).await;
+    assert_eq!(db.store.media(other.tenant_id(), record.id).await.unwrap(), None);
+    assert_eq!(db.store.media_content(other.tenant_id(), record.id).await.unwrap(), None);
+    // an update for an unknown file fails alone
+    let mut ghost = media_record(&w, c.id, 0x3D1B, 10);
+    ghost.status = MediaStatus::Rejected;
+    let e = db
+        .store
+        .commit(
+            t,
+            ChangeSet {
+                media: vec![MediaChange::Update { record: Box::new(ghost), content: None }],
+                ..ChangeSet::default()
+            },
+        )
+        .await;
+    assert_eq!(e, Err(StoreError::NotFound("media")));
+    // erasure deletes the file with the candidate
+    let tombstone = c.erased(w.now, hoheit_domain::candidate::ErasureReason::SubjectRequest);
+    db.store
+        .commit(
+            t,
+            ChangeSet {
+                candidates: vec![CandidateChange::Erase { tombstone: Box::new(tombstone), expected_version: 0 }],
+                ..ChangeSet::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(raw_count(db, "SELECT COUNT(*) FROM media WHERE tenant_id = $1", vec![tid.into()]).await, 0);
+    assert_eq!(db.store.media(t, record.id).await.unwrap(), None);
+    assert!(db.store.candidate_media(t, c.id).await.unwrap().is_empty());
+    // and nothing new can be filed for the erased candidate
+    let late = media_record(&w, c.id, 0x3D1C, 10);
+    let e = db
+        .store
+        .commit(
+            t,
+            ChangeSet {
+                media: vec![MediaChange::Insert { record: Box::new(late), content: None }],
+                ..ChangeSet::default()
+            },
+        )
+        .await;
+    assert!(matches!(e, Err(StoreError::NotFound(_)) | Err(StoreError::Corrupt(_))), "{e:?}");
 }

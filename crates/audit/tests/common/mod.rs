@@ -10,11 +10,13 @@ use hoheit_domain::consent::{CaptureChannel, ConsentMethodKind, Purpose};
 use hoheit_domain::conversation::{DeliveryStatus, Intent, MessageKind};
 use hoheit_domain::events::{ContentKind, DomainEvent, EventEnvelope, RetentionCounts};
 use hoheit_domain::ids::{
-    CandidateId, ChannelId, ConsentRequestId, HoldId, LegalTextId, MessageId, OutboxId, ReviewId, StaffId,
+    CandidateId, ChannelId, ConsentRequestId, HoldId, LegalTextId, MediaId, MessageId, OutboxId, ReviewId, StaffId,
     SubjectRequestId, TenantId,
 };
+use hoheit_domain::inbound::MediaKind;
 use hoheit_domain::legal::LegalTextKind;
-use hoheit_domain::objection::ObjectionScope;
+use hoheit_domain::media::MediaRejection;
+use hoheit_domain::objection::{DismissReason, ObjectionScope};
 use hoheit_domain::policy::{Exception, RefusalCode};
 use hoheit_domain::rules::Rule;
 use hoheit_domain::subject_request::SubjectRequestKind;
@@ -129,12 +131,16 @@ pub fn all_events() -> Vec<DomainEvent> {
             counts: RetentionCounts { examined: 40, restricted: 3, erased: 2, held: 1 },
         },
         DomainEvent::TokenIssued { staff: StaffId::from_uuid(uuid(0xa9)) },
+        DomainEvent::ObjectionReviewDismissed { review, reason: DismissReason::NegatedKeyword },
+        DomainEvent::TemplateNoticeMarked { channel, carries_notice: true },
+        DomainEvent::MediaStored { media: MediaId::from_uuid(uuid(0xaa)), kind: MediaKind::Document },
+        DomainEvent::MediaRejected { media: MediaId::from_uuid(uuid(0xaa)), reason: MediaRejection::IntegrityMismatch },
     ]
 }
 
 /// Number of `DomainEvent` variants; [`variant_index`] fails to compile when one is added, which
 /// is the reminder to extend [`all_events`] and this count.
-pub const VARIANTS: usize = 39;
+pub const VARIANTS: usize = 43;
 
 pub fn variant_index(event: &DomainEvent) -> usize {
     match event {
@@ -177,6 +183,10 @@ pub fn variant_index(event: &DomainEvent) -> usize {
         DomainEvent::RetentionRun { .. } => 36,
         DomainEvent::TokenIssued { .. } => 37,
         DomainEvent::RestrictionLifted => 38,
+        DomainEvent::ObjectionReviewDismissed { .. } => 39,
+        DomainEvent::TemplateNoticeMarked { .. } => 40,
+        DomainEvent::MediaStored { .. } => 41,
+        DomainEvent::MediaRejected { .. } => 42,
     }
 }
 

@@ -272,7 +272,8 @@ impl Hoheit {
         Ok(count)
     }
 
-    /// Marks whether a template carries the Art. 13 / Art. 21(4) notice (R15).
+    /// Marks whether a template carries the Art. 13 / Art. 21(4) notice (R15). The channel's
+    /// consent-request template must carry it: unmarking it is refused.
     pub async fn mark_template_notice(
         &self,
         tenant: TenantId,
@@ -283,16 +284,24 @@ impl Hoheit {
         carries_notice: bool,
     ) -> Result<Template, UseCaseError> {
         let config = self.config(tenant).await?;
+        let consent = &config.channel(channel).ok_or(UseCaseError::NotFound("channel"))?.consent_template;
+        if !carries_notice && consent.name == *name && consent.language == *language {
+            return Err(UseCaseError::Conflict(
+                "the consent-request template must carry the Art. 13 / Art. 21(4) notice",
+            ));
+        }
         let mut templates: Vec<Template> =
             config.templates.templates().iter().filter(|t| t.channel == channel).cloned().collect();
         let template = templates
             .iter_mut()
             .find(|t| t.name == *name && t.language == *language)
             .ok_or(UseCaseError::NotFound("template"))?;
+        if template.carries_notice == carries_notice {
+            return Ok(template.clone());
+        }
         template.carries_notice = carries_notice;
         let updated = template.clone();
         let now = self.now();
-        let count = u32::try_from(templates.len()).unwrap_or(u32::MAX);
         let changes = ChangeSet {
             config: vec![ConfigChange::Templates { channel, templates }],
             events: vec![event(
@@ -301,7 +310,7 @@ impl Hoheit {
                 actor,
                 now,
                 Some(Rule::R15),
-                DomainEvent::TemplatesSynced { channel, count },
+                DomainEvent::TemplateNoticeMarked { channel, carries_notice },
             )],
             ..ChangeSet::default()
         };

@@ -5,6 +5,7 @@
 use time::OffsetDateTime;
 
 use super::candidates::apply_objection;
+use super::media::pending_media;
 use super::outbound::{help_text, objection_confirmation_text, queue};
 use super::{CONFLICT_RETRIES, Hoheit, UseCaseError, event};
 use crate::calendar::add_business_days;
@@ -18,7 +19,7 @@ use crate::events::DomainEvent;
 use crate::ids::{ChannelId, MessageId, TenantId};
 use crate::inbound::{InboundContent, InboundMessage, StatusUpdate};
 use crate::objection::{Objection, ObjectionScope, ObjectionSource, PendingReview};
-use crate::ports::{CandidateChange, ChangeSet, DuplicateKey, MessageChange, StoreError, TenantConfig};
+use crate::ports::{CandidateChange, ChangeSet, DuplicateKey, MediaChange, MessageChange, StoreError, TenantConfig};
 use crate::retention::next_due;
 use crate::rules::Rule;
 use crate::tenant::Actor;
@@ -174,7 +175,7 @@ impl Hoheit {
         }
 
         let message_id: MessageId = self.new_id();
-        changes.messages.push(MessageChange::Insert(Box::new(Message {
+        let message = Message {
             id: message_id,
             tenant,
             candidate: candidate.id,
@@ -188,7 +189,22 @@ impl Hoheit {
             created_at: now,
             provider_at: Some(msg.timestamp),
             status: StatusTimeline::default(),
-        })));
+        };
+        // an announced file is fetched, checked and stored sealed by the adapter later
+        if let InboundContent::Media { kind, media_id, mime_type, sha256, filename, .. } = &msg.content {
+            let record = pending_media(
+                self.new_id(),
+                &message,
+                *kind,
+                media_id,
+                mime_type.as_ref(),
+                filename.as_ref(),
+                sha256.as_ref(),
+                now,
+            );
+            changes.media.push(MediaChange::Insert { record: Box::new(record), content: None });
+        }
+        changes.messages.push(MessageChange::Insert(Box::new(message)));
         changes.events.push(event(
             tenant,
             subject,
@@ -358,6 +374,7 @@ impl Hoheit {
                     | UseCaseError::Invalid(_)
                     | UseCaseError::Conflict(_)
                     | UseCaseError::Forbidden(_)
+                    | UseCaseError::Unavailable(_)
                     | UseCaseError::Store(_)) => Err(other),
                 })?;
         }

@@ -8,8 +8,10 @@
 mod admin;
 mod candidates;
 mod inbound;
+mod media;
 mod outbound;
 mod retention_run;
+mod reviews;
 mod subject_requests;
 
 use std::sync::Arc;
@@ -20,8 +22,11 @@ pub use crate::tenant::ApprovalInput;
 pub use admin::{ChannelInput, LegalTextInput};
 pub use candidates::{ConsentInput, NewCandidate, ObjectionInput};
 pub use inbound::InboundOutcome;
+pub use media::fetch_backoff;
 pub use outbound::{DispatchOutcome, MAX_ATTEMPTS, MessageRequest, Queued};
 pub use retention_run::{DataRecipient, ErasureOutcome, SubjectExport, recipients};
+pub use reviews::ReviewDecision;
+pub use subject_requests::{Answer, Answered};
 
 use crate::candidate::Candidate;
 use crate::events::{DomainEvent, EventEnvelope};
@@ -55,6 +60,9 @@ pub enum UseCaseError {
     /// The actor's role may not do this.
     #[error("forbidden: {0}")]
     Forbidden(&'static str),
+    /// An outside service (the messaging provider) failed; retrying later may help.
+    #[error("unavailable: {0}")]
+    Unavailable(&'static str),
     /// Storage failed.
     #[error(transparent)]
     Store(#[from] StoreError),

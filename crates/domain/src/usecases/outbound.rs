@@ -137,7 +137,9 @@ pub(crate) fn queue(
             OutboundContent::Template { name, language, .. } => {
                 config.templates.find(channel.id, name, language).is_some_and(|t| t.carries_notice)
             }
-            OutboundContent::Text { .. } | OutboundContent::Interactive { .. } => false,
+            OutboundContent::Text { .. } | OutboundContent::Interactive { .. } | OutboundContent::Document { .. } => {
+                false
+            }
         };
     // the rule that allowed it: the exception's, else the window (free form) or template rule
     let rule = match permit.exception {
@@ -252,14 +254,8 @@ impl Hoheit {
                     }
                 }
                 MessageRequest::Template { name, language, parameters } => {
-                    if let Some(t) = config.templates.find(candidate.channel, name, language)
-                        && usize::from(t.body_parameters) != parameters.len()
-                    {
-                        return Err(UseCaseError::Invalid(format!(
-                            "template expects {} body parameters, got {}",
-                            t.body_parameters,
-                            parameters.len()
-                        )));
+                    if let Some(t) = config.templates.find(candidate.channel, name, language) {
+                        t.check_parameters(parameters).map_err(|e| UseCaseError::Invalid(e.to_string()))?;
                     }
                     let content = OutboundContent::Template {
                         name: name.clone(),
@@ -463,7 +459,9 @@ impl Hoheit {
                         OutboundContent::Template { name, language, .. } => {
                             config.templates.find(entry.channel, name, language).is_some_and(|t| t.carries_notice)
                         }
-                        OutboundContent::Text { .. } | OutboundContent::Interactive { .. } => false,
+                        OutboundContent::Text { .. }
+                        | OutboundContent::Interactive { .. }
+                        | OutboundContent::Document { .. } => false,
                     };
                 self.record_sent(entry, receipt.provider_id, carries_notice, now).await?;
                 Ok(DispatchOutcome::Sent)

@@ -11,11 +11,12 @@ use crate::consent::{ConsentState, Purpose};
 use crate::conversation::Message;
 use crate::events::{ContentKind, DomainEvent, RetentionCounts};
 use crate::ids::{CandidateId, TenantId};
+use crate::media::MediaRecord;
 use crate::policy::{Refusal, RefusalCode};
 use crate::ports::{CandidateChange, ChangeSet, OutboxChange, StoreError, TenantConfig};
 use crate::retention::{ErasureRequestOutcome, RetentionDecision, decide, erasure_request, next_due};
 use crate::rules::Rule;
-use crate::subject_request::{SubjectRequest, SubjectRequestKind};
+use crate::subject_request::{Fulfilment, SubjectRequest, SubjectRequestKind};
 use crate::tenant::{Actor, Role};
 
 /// Candidates per retention batch (one commit each).
@@ -55,6 +56,9 @@ pub struct SubjectExport {
     pub retention_due_at: Option<OffsetDateTime>,
     /// Every message, both directions.
     pub messages: Vec<Message>,
+    /// The media files (records: kind, type, size, SHA-256, provider reference; the bytes are
+    /// read one by one through the audited media read).
+    pub media: Vec<MediaRecord>,
     /// The candidate's subject requests.
     pub subject_requests: Vec<SubjectRequest>,
     /// Recipients of the data (Art. 15(1)(c)) and transfers (Art. 15(2)).
@@ -176,13 +180,26 @@ impl Hoheit {
     }
 
     /// An erasure request (Art. 17): erase now, or — inside the legal-claims window after a
-    /// rejection — restrict now and erase when it ends (R31). A legal hold refuses (R26).
+    /// rejection — restrict now and erase when it ends (R31). A legal hold refuses (R26). The
+    /// request is entered in the register with its outcome.
     pub async fn request_erasure(
         &self,
         tenant: TenantId,
         actor: Actor,
         id: CandidateId,
     ) -> Result<ErasureOutcome, UseCaseError> {
+        self.erase_on_request(tenant, actor, id, None).await.map(|(outcome, _)| outcome)
+    }
+
+    /// Erasure answering a request already in the register (R29-R31): the request is closed with
+    /// a link to what happened (erased, or deferred with the date) in the same commit.
+    pub(crate) async fn erase_on_request(
+        &self,
+        tenant: TenantId,
+        actor: Actor,
+        id: CandidateId,
+        existing: Option<SubjectRequest>,
+    ) -> Result<(ErasureOutcome, Option<SubjectRequest>), UseCaseError> {
         if !matches!(actor, Actor::Staff { role: Role::Admin | Role::Dpo, .. }) {
             return Err(UseCaseError::Forbidden("only an admin or the data-protection officer can erase"));
         }
@@ -193,17 +210,29 @@ impl Hoheit {
             let mut candidate = self.load_candidate(tenant, id).await?;
             let expected_version = candidate.version;
             let now = self.now();
-            let mut request = SubjectRequest::open(
-                request_id,
-                tenant,
-                Some(id),
-                SubjectRequestKind::Erasure,
-                CaptureChannel::Email,
-                now,
-            );
+            let opened_here = existing.is_none();
+            let mut request = existing.clone().unwrap_or_else(|| {
+                SubjectRequest::open(
+                    request_id,
+                    tenant,
+                    Some(id),
+                    SubjectRequestKind::Erasure,
+                    CaptureChannel::Email,
+                    now,
+                )
+            });
             let mut changes = ChangeSet::default();
             let outcome = match erasure_request(&candidate, &config.tenant.retention, now) {
-                ErasureRequestOutcome::AlreadyErased => return Ok(ErasureOutcome::AlreadyErased),
+                ErasureRequestOutcome::AlreadyErased => {
+                    let Lifecycle::Erased { at, .. } = candidate.lifecycle else {
+                        return Ok((ErasureOutcome::AlreadyErased, None));
+                    };
+                    if opened_here {
+                        return Ok((ErasureOutcome::AlreadyErased, None));
+                    }
+                    request.close_with(Fulfilment::Erasure { at })?;
+                    ErasureOutcome::AlreadyErased
+                }
                 ErasureRequestOutcome::Held => {
                     return Err(UseCaseError::Refused(Refusal { code: RefusalCode::LegalHold, rule: Rule::R26 }));
                 }
@@ -219,12 +248,12 @@ impl Hoheit {
                             DomainEvent::ProcessEnded { reason: ProcessEndReason::Withdrawn },
                         ));
                     }
-                    let _ = request.fulfil(now, "erasure");
+                    request.close_with(Fulfilment::Erasure { at: now })?;
                     erase(&mut changes, &candidate, actor, now, ErasureReason::SubjectRequest, expected_version);
                     ErasureOutcome::Erased
                 }
                 ErasureRequestOutcome::Deferred { until } => {
-                    let _ = request.refuse_in_part(now, "legal_claims_window");
+                    request.close_with(Fulfilment::ErasureDeferred { at: now, erase_at: until })?;
                     candidate.erasure_deferred_until = Some(until);
                     candidate.lifecycle =
                         Lifecycle::Restricted { since: now, reason: RestrictionReason::ErasureDeferred };
@@ -253,14 +282,20 @@ impl Hoheit {
                     ErasureOutcome::Deferred { until }
                 }
             };
-            changes.events.push(event(
-                tenant,
-                Some(id),
-                actor,
-                now,
-                Some(Rule::R29),
-                DomainEvent::SubjectRequestOpened { request: request.id, kind: request.kind, due_at: request.due_at },
-            ));
+            if opened_here {
+                changes.events.push(event(
+                    tenant,
+                    Some(id),
+                    actor,
+                    now,
+                    Some(Rule::R29),
+                    DomainEvent::SubjectRequestOpened {
+                        request: request.id,
+                        kind: request.kind,
+                        due_at: request.due_at,
+                    },
+                ));
+            }
             changes.events.push(event(
                 tenant,
                 Some(id),
@@ -269,9 +304,9 @@ impl Hoheit {
                 Some(Rule::R29),
                 DomainEvent::SubjectRequestClosed { request: request.id, status: request.status.as_str() },
             ));
-            changes.subject_requests.push(request);
+            changes.subject_requests.push(request.clone());
             match self.store.commit(tenant, changes).await {
-                Ok(_) => return Ok(outcome),
+                Ok(_) => return Ok((outcome, Some(request))),
                 Err(StoreError::Conflict) if attempt < CONFLICT_RETRIES => attempt += 1,
                 Err(e) => return Err(e.into()),
             }
@@ -301,6 +336,7 @@ impl Hoheit {
         );
         self.commit_events(tenant, vec![read]).await?;
         let messages = self.store.messages(tenant, id).await?;
+        let media = self.store.candidate_media(tenant, id).await?;
         let subject_requests = self.store.subject_requests(tenant, Some(id)).await?;
         let tp = config.tenant.retention.talent_pool_months;
         Ok(SubjectExport {
@@ -311,6 +347,7 @@ impl Hoheit {
             retention_due_at: next_due(&candidate, &config.tenant.retention, now),
             candidate,
             messages,
+            media,
             subject_requests,
             recipients: recipients(),
         })

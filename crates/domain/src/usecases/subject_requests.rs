@@ -3,14 +3,50 @@
 
 use time::OffsetDateTime;
 
+use super::retention_run::ErasureOutcome;
 use super::{Hoheit, UseCaseError, event};
+use crate::candidate::Lifecycle;
 use crate::consent::CaptureChannel;
 use crate::events::DomainEvent;
 use crate::ids::{CandidateId, SubjectRequestId, TenantId};
 use crate::ports::ChangeSet;
 use crate::rules::Rule;
-use crate::subject_request::{SubjectRequest, SubjectRequestError, SubjectRequestKind};
-use crate::tenant::Actor;
+use crate::subject_request::{Fulfilment, SubjectRequest, SubjectRequestError, SubjectRequestKind};
+use crate::tenant::{Actor, Role};
+
+/// How a request is answered; the register keeps the link (R29-R31).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Answer {
+    /// An Art. 15/20 export was produced (by [`Hoheit::export_subject`]) and handed out: the
+    /// SHA-256 (hex) of the exact document.
+    Export {
+        /// SHA-256 of the document, 64 hex digits.
+        sha256: String,
+    },
+    /// Erase now, or restrict and erase when the legal-claims window ends (R31).
+    Erasure,
+    /// The candidate's objection, in effect (R18).
+    Objection,
+    /// The candidate's restriction, in effect (Art. 18).
+    Restriction,
+}
+
+/// What answering a request did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Answered {
+    /// The request, closed, with its fulfilment.
+    pub request: SubjectRequest,
+    /// For an erasure: erased or deferred.
+    pub erasure: Option<ErasureOutcome>,
+}
+
+fn admin_or_dpo(actor: Actor) -> Result<(), UseCaseError> {
+    if matches!(actor, Actor::Staff { role: Role::Admin | Role::Dpo, .. }) {
+        Ok(())
+    } else {
+        Err(UseCaseError::Forbidden("only an admin or the data-protection officer keeps the register"))
+    }
+}
 
 impl From<SubjectRequestError> for UseCaseError {
     fn from(e: SubjectRequestError) -> Self {
@@ -18,9 +54,9 @@ impl From<SubjectRequestError> for UseCaseError {
             SubjectRequestError::Closed | SubjectRequestError::NotExtendable => {
                 Self::Conflict("the request is closed or already extended")
             }
-            SubjectRequestError::ExtensionTooLate | SubjectRequestError::InvalidExtension => {
-                Self::Invalid(e.to_string())
-            }
+            SubjectRequestError::ExtensionTooLate
+            | SubjectRequestError::InvalidExtension
+            | SubjectRequestError::WrongFulfilment => Self::Invalid(e.to_string()),
         }
     }
 }
@@ -129,6 +165,82 @@ impl Hoheit {
         };
         self.store.commit(tenant, changes).await?;
         Ok(request)
+    }
+
+    /// One subject request.
+    pub async fn subject_request(
+        &self,
+        tenant: TenantId,
+        id: SubjectRequestId,
+    ) -> Result<SubjectRequest, UseCaseError> {
+        self.store.subject_request(tenant, id).await?.ok_or(UseCaseError::NotFound("subject request"))
+    }
+
+    /// Answers a request and closes it with a link to what answered it: the export handed out,
+    /// the erasure (or its deferral, refused in part with `legal_claims_window`), the objection
+    /// or the restriction in effect (R29-R31).
+    pub async fn answer_subject_request(
+        &self,
+        tenant: TenantId,
+        actor: Actor,
+        id: SubjectRequestId,
+        answer: Answer,
+    ) -> Result<Answered, UseCaseError> {
+        admin_or_dpo(actor)?;
+        let request = self.subject_request(tenant, id).await?;
+        if !request.status.is_open() {
+            return Err(SubjectRequestError::Closed.into());
+        }
+        let candidate_id =
+            request.candidate.ok_or(UseCaseError::Conflict("the request names no candidate; close it with a code"))?;
+        let candidate = self.load_candidate(tenant, candidate_id).await?;
+        let now = self.now();
+        let fulfilment = match answer {
+            Answer::Erasure => {
+                if request.kind != SubjectRequestKind::Erasure {
+                    return Err(SubjectRequestError::WrongFulfilment.into());
+                }
+                let (outcome, closed) = self.erase_on_request(tenant, actor, candidate_id, Some(request)).await?;
+                let request = closed.ok_or(UseCaseError::Conflict("the request could not be closed"))?;
+                return Ok(Answered { request, erasure: Some(outcome) });
+            }
+            Answer::Export { sha256 } => {
+                if sha256.len() != 64 || !sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
+                    return Err(UseCaseError::Invalid("sha256 must be 64 hex digits".into()));
+                }
+                Fulfilment::Export { at: now, sha256: sha256.to_ascii_lowercase() }
+            }
+            Answer::Objection => {
+                let objection = candidate
+                    .objection
+                    .active
+                    .as_ref()
+                    .ok_or(UseCaseError::Conflict("no objection is in effect; record it first"))?;
+                Fulfilment::Objection { at: objection.at }
+            }
+            Answer::Restriction => match candidate.lifecycle {
+                Lifecycle::Restricted { since, .. } => Fulfilment::Restriction { at: since },
+                Lifecycle::Active | Lifecycle::Erased { .. } => {
+                    return Err(UseCaseError::Conflict("the candidate is not restricted; restrict first"));
+                }
+            },
+        };
+        let mut request = request;
+        request.close_with(fulfilment)?;
+        let changes = ChangeSet {
+            events: vec![event(
+                tenant,
+                request.candidate,
+                actor,
+                now,
+                Some(Rule::R29),
+                DomainEvent::SubjectRequestClosed { request: id, status: request.status.as_str() },
+            )],
+            subject_requests: vec![request.clone()],
+            ..ChangeSet::default()
+        };
+        self.store.commit(tenant, changes).await?;
+        Ok(Answered { request, erasure: None })
     }
 
     /// The tenant's subject requests.
