@@ -151,10 +151,30 @@ async fn main() -> ExitCode {
 
 async fn state(config: Config) -> Result<AppState, String> {
     let store = open_store(&config).await?;
+    // a brand-new embedded database gets its schema at once; an existing or external one is only
+    // ever migrated explicitly
+    if config.is_sqlite() && is_empty(&store).await? {
+        tracing::info!("new embedded database: applying the schema");
+        hoheit_persistence::migrate(store.connection()).await.map_err(|e| format!("migration failed: {e}"))?;
+    }
     if !hoheit_persistence::migrations_current(store.connection()).await.map_err(|e| format!("database: {e}"))? {
         return Err("the database schema is not current: run `hoheit migrate` (or `hoheit serve --migrate`)".into());
     }
     AppState::build(config, store, None).await
+}
+
+async fn is_empty(store: &hoheit_persistence::SeaStore) -> Result<bool, String> {
+    use sea_orm::ConnectionTrait as _;
+    let row = store
+        .connection()
+        .query_one_raw(sea_orm::Statement::from_string(
+            store.backend(),
+            "SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table'",
+        ))
+        .await
+        .map_err(|e| format!("database: {e}"))?;
+    let n: i64 = row.map(|r| r.try_get("", "n")).transpose().map_err(|e| format!("database: {e}"))?.unwrap_or(0);
+    Ok(n == 0)
 }
 
 #[allow(clippy::too_many_lines)]
