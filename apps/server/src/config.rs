@@ -64,6 +64,18 @@ pub struct Config {
     pub templates: TemplatesConfig,
     /// 360Dialog client defaults.
     pub dialog360: Dialog360Config,
+    /// Media files.
+    pub media: MediaConfig,
+}
+
+/// Media files (inbound fetched from 360Dialog, outbound documents).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MediaConfig {
+    /// Largest file stored or sent, in bytes.
+    pub max_bytes: u64,
+    /// Seconds between fetch rounds (a webhook with media also wakes the fetcher).
+    pub fetch_interval_seconds: u64,
 }
 
 /// Logging.
@@ -193,6 +205,9 @@ impl Config {
         }
         if self.dispatcher.batch == 0 || self.dispatcher.concurrency == 0 {
             return Err(ConfigError::Invalid("dispatcher.batch and dispatcher.concurrency must be at least 1".into()));
+        }
+        if !(1024..=100 * 1024 * 1024).contains(&self.media.max_bytes) {
+            return Err(ConfigError::Invalid("media.max_bytes must be 1 KiB to 100 MiB (WhatsApp's limit)".into()));
         }
         if let Some(url) = &self.database_url
             && !(url.starts_with("postgres://") || url.starts_with("postgresql://") || url.starts_with("sqlite:"))

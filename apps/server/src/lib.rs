@@ -69,6 +69,7 @@ pub fn router(state: AppState) -> Router {
         .route("/audit/checkpoint", get(api::audit::checkpoint))
         .route("/audit/public-key", get(api::audit::public_key))
         .route("/audit/entries", get(api::audit::entries))
+        .merge(api::workflows::routes())
         .fallback(api_not_found)
         .layer(DefaultBodyLimit::max(state.config.limits.api_body_bytes));
     let request_id = HeaderName::from_static(REQUEST_ID);
@@ -141,7 +142,9 @@ async fn readyz(State(state): State<AppState>) -> Response {
 
 async fn metrics(State(state): State<AppState>) -> Response {
     let depth = state.store.outbox_depth().await.unwrap_or(0);
-    let body = state.metrics.render(&[("hoheit_outbox_depth", "Entries waiting in the outbox.", depth)]);
+    let mut gauges = vec![("hoheit_outbox_depth", "Entries waiting in the outbox.", depth)];
+    gauges.extend(api::workflows::gauges(&state).await);
+    let body = state.metrics.render(&gauges);
     ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
 }
 
@@ -188,6 +191,7 @@ pub async fn start(state: AppState, listener: tokio::net::TcpListener, workers: 
     if workers {
         tasks.push(tokio::spawn(workers::dispatcher(state.clone(), rx.clone())));
         tasks.push(tokio::spawn(workers::retention_scheduler(state.clone(), rx.clone())));
+        tasks.push(tokio::spawn(workers::media_fetcher(state.clone(), rx.clone())));
         tasks.push(tokio::spawn(workers::template_scheduler(state, rx)));
     }
     Ok(Running { addr, shutdown: tx, tasks })

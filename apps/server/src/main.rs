@@ -56,8 +56,60 @@ enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// Print a tenant's Art. 30 record of processing activities, generated from its
+    /// configuration (R35).
+    RecordsOfProcessing {
+        /// Tenant id.
+        #[arg(long)]
+        tenant: String,
+        /// `json` or `markdown`.
+        #[arg(long, default_value = "json")]
+        format: String,
+    },
+    /// Print the WhatsApp section of a tenant's privacy notice (R2).
+    PrivacyNotice {
+        /// Tenant id.
+        #[arg(long)]
+        tenant: String,
+        /// `de` or `en`.
+        #[arg(long, default_value = "de")]
+        language: String,
+    },
+    /// The subject-request register (R29).
+    SubjectRequests {
+        #[command(subcommand)]
+        command: SubjectRequestCommand,
+    },
+    /// WhatsApp templates.
+    Templates {
+        #[command(subcommand)]
+        command: TemplatesCommand,
+    },
     /// Print the OpenAPI document.
     Openapi,
+}
+
+#[derive(Debug, Subcommand)]
+enum SubjectRequestCommand {
+    /// List overdue and due-soon requests (no personal data); exit code 2 if any is overdue.
+    Due {
+        /// Tenant id.
+        #[arg(long)]
+        tenant: String,
+        /// Due-soon horizon in days.
+        #[arg(long, default_value_t = 7)]
+        within_days: i64,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum TemplatesCommand {
+    /// Sync the templates of every channel (of one tenant) from 360Dialog now.
+    Sync {
+        /// Tenant id.
+        #[arg(long)]
+        tenant: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -255,6 +307,53 @@ async fn run(command: Command, config: Config) -> Result<ExitCode, String> {
                 ));
             }
             Ok(ExitCode::SUCCESS)
+        }
+        Command::RecordsOfProcessing { tenant, format } => {
+            let markdown = match format.as_str() {
+                "json" => false,
+                "markdown" | "md" => true,
+                _ => return Err("--format must be json or markdown".into()),
+            };
+            let state = state(config).await?;
+            say(&hoheit_server::api::workflows::cli_records_of_processing(&state, tenant_id(&tenant)?, markdown)
+                .await?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::PrivacyNotice { tenant, language } => {
+            let state = state(config).await?;
+            say(&hoheit_server::api::workflows::cli_privacy_notice(&state, tenant_id(&tenant)?, &language).await?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::SubjectRequests { command: SubjectRequestCommand::Due { tenant, within_days } } => {
+            if !(1..=90).contains(&within_days) {
+                return Err("--within-days must be 1 to 90".into());
+            }
+            let state = state(config).await?;
+            let (lines, overdue) =
+                hoheit_server::api::workflows::cli_due_subject_requests(&state, tenant_id(&tenant)?, within_days)
+                    .await?;
+            for line in &lines {
+                say(line);
+            }
+            Ok(if overdue { ExitCode::from(2) } else { ExitCode::SUCCESS })
+        }
+        Command::Templates { command: TemplatesCommand::Sync { tenant } } => {
+            let state = state(config).await?;
+            let only = tenant.as_deref().map(tenant_id).transpose()?;
+            let mut failed = false;
+            for (t, channel, _) in state.store.all_channel_credentials().await.map_err(|e| e.to_string())? {
+                if only.is_some_and(|o| o != t) {
+                    continue;
+                }
+                match hoheit_server::workers::sync_templates(&state, t, channel, None).await {
+                    Ok(n) => say(&format!("{t} channel {channel}: {n} templates")),
+                    Err(e) => {
+                        failed = true;
+                        say(&format!("{t} channel {channel}: sync failed: {e}"));
+                    }
+                }
+            }
+            Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
         }
         Command::Audit { command } => {
             let state = state(config).await?;

@@ -36,6 +36,7 @@ pub struct Metrics {
     sends: Family,
     refusals: Family,
     retention: Family,
+    media: Family,
     webhook_batches: AtomicU64,
 }
 
@@ -77,6 +78,11 @@ impl Metrics {
         }
     }
 
+    /// A fetched media file ended as `stored`, `rejected` or (still) `pending`.
+    pub fn media(&self, status: &str) {
+        self.media.inc(status, 1);
+    }
+
     /// Prometheus text format; gauges are passed in (read at scrape time).
     pub fn render(&self, gauges: &[(&str, &str, u64)]) -> String {
         let mut out = String::with_capacity(4096);
@@ -101,6 +107,7 @@ impl Metrics {
         self.sends.render(&mut out, "hoheit_sends_total", "Outbound sends by outcome.", "outcome");
         self.refusals.render(&mut out, "hoheit_send_refusals_total", "Send refusals by code.", "code");
         self.retention.render(&mut out, "hoheit_retention_total", "Retention actions.", "action");
+        self.media.render(&mut out, "hoheit_media_fetches_total", "Media fetch rounds by resulting status.", "status");
         let _ = writeln!(
             out,
             "# HELP hoheit_webhook_posts_total Webhook POSTs committed.\n# TYPE hoheit_webhook_posts_total counter\nhoheit_webhook_posts_total {}",

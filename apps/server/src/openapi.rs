@@ -3,7 +3,7 @@
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::api::{admin, audit, candidates, dto};
+use crate::api::{admin, audit, candidates, dto, workflows};
 use crate::error::{ErrorBody, ErrorDetail};
 
 struct Bearer;
@@ -39,6 +39,10 @@ impl Modify for Bearer {
         candidates::reviews, candidates::resolve_review, candidates::subject_requests, candidates::open_subject_request,
         audit::run_retention, audit::verify, audit::checkpoint, audit::public_key, audit::entries,
         crate::webhook::receive_doc, crate::health_doc, crate::ready_doc, crate::metrics_doc,
+        workflows::review, workflows::review_message, workflows::decide_review, workflows::due_subject_requests,
+        workflows::subject_request, workflows::extend_subject_request, workflows::fulfil_subject_request,
+        workflows::close_subject_request, workflows::list_templates, workflows::mark_template, workflows::list_media,
+        workflows::read_media, workflows::send_document, workflows::records_of_processing, workflows::privacy_notice,
     ),
     components(schemas(
         ErrorBody, ErrorDetail, dto::CreateTenant, dto::TenantCreated, dto::TenantSummary, dto::CreateToken,
@@ -49,6 +53,11 @@ impl Modify for Bearer {
         dto::RecordConsent, dto::RecordWithdrawal, dto::RecordObjection, dto::EndProcess, dto::SetHold,
         dto::SendMessage, dto::SendTemplate, dto::QueuedResponse, dto::ErasureResponse,
         dto::RetentionRunResponse, dto::ResolveReview, dto::OpenSubjectRequest,
+        workflows::ReviewReason, workflows::ReviewDetail, workflows::ReviewMessage, workflows::DecideReview,
+        workflows::FulfilmentView, workflows::SubjectRequestView, workflows::DueSubjectRequests,
+        workflows::ExtendSubjectRequest, workflows::FulfilSubjectRequest, workflows::ErasureView,
+        workflows::FulfilmentResponse, workflows::CloseSubjectRequest, workflows::TemplateView, workflows::MarkTemplate,
+        workflows::MediaView, workflows::SendDocument, workflows::PrivacyNoticeSection,
     )),
     modifiers(&Bearer),
 )]

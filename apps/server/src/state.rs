@@ -156,6 +156,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Wakes the dispatcher when something was queued.
     pub dispatch_wake: Arc<Notify>,
+    /// Wakes the media fetcher when a webhook announced files.
+    pub media_wake: Arc<Notify>,
     /// Per-token rate limit.
     pub limiter: Arc<RateLimiter>,
     /// Token cache.
@@ -284,6 +286,7 @@ impl AppState {
             signer: Arc::new(signer),
             metrics: Arc::new(Metrics::default()),
             dispatch_wake: Arc::new(Notify::new()),
+            media_wake: Arc::new(Notify::new()),
             tokens: Arc::new(TokenCache::new(StdDuration::from_secs(10))),
             routes: Arc::new(Mutex::new(HashMap::new())),
             instance: Arc::from(Uuid::now_v7().to_string()),
@@ -316,6 +319,7 @@ impl AppState {
             .max(StdDuration::from_millis(100));
         cc.throughput.messages_per_second = self.config.dialog360.messages_per_second;
         cc.pair_spacing.min_interval = StdDuration::from_millis(self.config.dialog360.pair_spacing_millis);
+        cc.max_media_bytes = self.config.media.max_bytes;
         let client = Dialog360Client::new(cc).map_err(|e| e.to_string())?;
         self.gateway.register(channel, client);
         Ok(())

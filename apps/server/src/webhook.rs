@@ -106,6 +106,7 @@ pub async fn receive(
     }
     state.metrics.webhook_batch();
     state.dispatch_wake.notify_one();
+    state.media_wake.notify_one();
     (StatusCode::OK, axum::Json(serde_json::json!({ "status": "ok" }))).into_response()
 }
 

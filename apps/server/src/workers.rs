@@ -1,21 +1,25 @@
-//! Background workers: the outbox dispatcher, the retention scheduler and the template sync.
-//! All stop gracefully when the shutdown signal fires.
+//! Background workers: the outbox dispatcher, the retention scheduler, the template sync and
+//! the media fetcher. All stop gracefully when the shutdown signal fires.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration as StdDuration;
 
-use hoheit_domain::ids::{ChannelId, TenantId};
-use hoheit_domain::ports::{Clock, OutboxQueue};
+use hoheit_dialog360::Dialog360Error;
+use hoheit_domain::ids::{ChannelId, MediaId, TenantId};
+use hoheit_domain::media::{MediaFetch, MediaLimits, MediaRejection, MediaStatus};
+use hoheit_domain::ports::{Clock, OutboxQueue, Store};
 use hoheit_domain::tenant::{Actor, ConsentTemplate};
 use hoheit_domain::usecases::DispatchOutcome;
+use hoheit_domain::values::Pii;
 use time::Duration;
 use tokio::sync::{Semaphore, watch};
 
 use crate::state::AppState;
 
-/// Fetches the channel's templates from 360Dialog and stores them; marks the consent template as
-/// carrying the notice (the admin asserts it by configuring it as the consent template).
+/// Fetches the channel's templates from 360Dialog (all pages) and stores them, keeping the
+/// tenant's notice marks; the channel's consent-request template is always marked as carrying
+/// the notice (the admin asserts it by configuring it as the consent template, R15).
 pub async fn sync_templates(
     state: &AppState,
     tenant: TenantId,
@@ -27,6 +31,15 @@ pub async fn sync_templates(
     let now = state.clock.now();
     let templates = waba.iter().filter_map(|t| t.to_domain(channel, now)).collect();
     let count = state.app.sync_templates(tenant, Actor::System, channel, templates).await.map_err(|e| e.to_string())?;
+    let consent = match consent {
+        Some(c) => Some(c.clone()),
+        None => state
+            .app
+            .tenant_config(tenant)
+            .await
+            .ok()
+            .and_then(|config| config.channel(channel).map(|c| c.consent_template.clone())),
+    };
     if let Some(c) = consent
         && let Err(e) = state.app.mark_template_notice(tenant, Actor::System, channel, &c.name, &c.language, true).await
     {
@@ -161,6 +174,109 @@ pub async fn template_scheduler(state: AppState, mut shutdown: watch::Receiver<b
                 if let Err(e) = sync_templates(&state, tenant, channel, None).await {
                     tracing::warn!(%channel, error = %e, "template sync failed");
                 }
+            }
+        }
+    }
+}
+
+/// Fetches announced inbound media: wakes on webhooks and every `media.fetch_interval_seconds`;
+/// a lease makes sure only one replica fetches at a time.
+pub async fn media_fetcher(state: AppState, mut shutdown: watch::Receiver<bool>) {
+    let interval = StdDuration::from_secs(state.config.media.fetch_interval_seconds.max(1));
+    loop {
+        if *shutdown.borrow() {
+            break;
+        }
+        fetch_media_once(&state).await;
+        tokio::select! {
+            () = state.media_wake.notified() => {}
+            () = tokio::time::sleep(interval) => {}
+            _ = shutdown.changed() => {}
+        }
+    }
+}
+
+/// One round of the media fetcher: every due pending file is fetched from 360Dialog (only its
+/// hosts), checked against the SHA-256 the webhook announced and the size limit, and handed to
+/// the use case, which checks the type and stores it sealed (or records the rejection).
+/// Returns how many files were handled.
+pub async fn fetch_media_once(state: &AppState) -> usize {
+    let now = state.clock.now();
+    match state.store.try_lease("media", &state.instance, now, now + Duration::minutes(5)).await {
+        Ok(true) => {}
+        Ok(false) => return 0,
+        Err(e) => {
+            tracing::warn!(error = %e, "media lease failed");
+            return 0;
+        }
+    }
+    let limits = MediaLimits { max_bytes: state.config.media.max_bytes };
+    let mut handled = 0;
+    loop {
+        let due = match state.store.pending_media(state.clock.now(), 20).await {
+            Ok(d) => d,
+            Err(e) => {
+                tracing::warn!(error = %e, "pending media not readable");
+                break;
+            }
+        };
+        if due.is_empty() {
+            break;
+        }
+        let mut progressed = false;
+        for (tenant, media) in due {
+            let fetch = fetch_one(state, tenant, media).await;
+            match state.app.record_media_fetch(tenant, media, fetch, limits).await {
+                Ok(status) => {
+                    handled += 1;
+                    progressed = true;
+                    state.metrics.media(status.as_str());
+                }
+                Err(e) => tracing::warn!(%media, error = %e, "media fetch not recorded"),
+            }
+        }
+        if !progressed {
+            break;
+        }
+    }
+    let _ = state.store.release_lease("media", &state.instance).await;
+    handled
+}
+
+async fn fetch_one(state: &AppState, tenant: TenantId, media: MediaId) -> MediaFetch {
+    let record = match state.store.media(tenant, media).await {
+        Ok(Some(r)) if r.status == MediaStatus::Pending => r,
+        Ok(_) => return MediaFetch::Refused(MediaRejection::Unavailable),
+        Err(_) => return MediaFetch::Transient,
+    };
+    let Some(client) = state.gateway.client(record.channel) else { return MediaFetch::Transient };
+    match client.fetch_media(record.provider_media_id.expose()).await {
+        Ok((_, content)) => {
+            // the webhook's announcement is checked too (the client checked the media info's)
+            if let Some(announced) = &record.announced_sha256
+                && !hoheit_dialog360::sha256_matches(announced.expose(), &content.bytes)
+            {
+                return MediaFetch::Refused(MediaRejection::IntegrityMismatch);
+            }
+            MediaFetch::Fetched { content: Pii::new(content.bytes.to_vec()), mime_type: content.mime_type }
+        }
+        Err(e) => {
+            tracing::info!(%media, error = %e, "media fetch failed");
+            match e {
+                Dialog360Error::IntegrityMismatch => MediaFetch::Refused(MediaRejection::IntegrityMismatch),
+                Dialog360Error::TooLarge => MediaFetch::Refused(MediaRejection::TooLarge),
+                Dialog360Error::RefusedUrl => MediaFetch::Refused(MediaRejection::RefusedUrl),
+                Dialog360Error::InvalidMediaId | Dialog360Error::InvalidRequest(_) => {
+                    MediaFetch::Refused(MediaRejection::Unavailable)
+                }
+                Dialog360Error::Provider(g) if g.is_transient() => MediaFetch::Transient,
+                Dialog360Error::Provider(
+                    hoheit_domain::ports::GatewayError::ChannelFailure { .. }
+                    | hoheit_domain::ports::GatewayError::NotConfigured
+                    | hoheit_domain::ports::GatewayError::OutcomeUnknown,
+                )
+                | Dialog360Error::InvalidResponse(_) => MediaFetch::Transient,
+                Dialog360Error::Provider(_) => MediaFetch::Refused(MediaRejection::Unavailable),
             }
         }
     }

@@ -5,6 +5,7 @@ pub mod admin;
 pub mod audit;
 pub mod candidates;
 pub mod dto;
+pub mod workflows;
 
 use axum::Json;
 use axum::extract::rejection::JsonRejection;
