@@ -79,21 +79,44 @@ pub async fn receive(
         Ok(config) => config.channel(route.channel).map(|c| c.phone_number_id.clone()),
         Err(e) => return ApiError::from(e).into_response(),
     };
-    let tasks = parsed.events.into_iter().map(|routed| {
+    // Events of one sender are applied in the order of the payload (STOPP then START means
+    // opted in); different senders and statuses are applied concurrently and share commits.
+    let mut groups: Vec<(Option<String>, Vec<hoheit_dialog360::webhook::RoutedEvent>)> = Vec::new();
+    for routed in parsed.events {
+        let sender = match &routed.event {
+            InboundEvent::Message(m) => m
+                .from
+                .wa_id
+                .as_ref()
+                .map(|w| w.as_str().to_owned())
+                .or_else(|| m.from.user_id.as_ref().map(|u| u.as_str().to_owned())),
+            InboundEvent::Status(_) | InboundEvent::Error(_) => None,
+        };
+        match groups.iter_mut().find(|(s, _)| sender.is_some() && *s == sender) {
+            Some((_, events)) => events.push(routed),
+            None => groups.push((sender, vec![routed])),
+        }
+    }
+    let tasks = groups.into_iter().map(|(_, events)| {
         let state = state.clone();
         let expected = phone_number_id.clone();
         async move {
-            if let (Some(got), Some(expected)) = (&routed.phone_number_id, &expected)
-                && got != expected
-            {
-                return EventResult::Skipped("foreign_number");
+            let mut results = Vec::with_capacity(events.len());
+            for routed in events {
+                if let (Some(got), Some(expected)) = (&routed.phone_number_id, &expected) {
+                    if got != expected {
+                        results.push(EventResult::Skipped("foreign_number"));
+                        continue;
+                    }
+                }
+                results.push(process(&state, route.tenant, route.channel, routed.event).await);
             }
-            process(&state, route.tenant, route.channel, routed.event).await
+            results
         }
     });
     let results = join_all(tasks).await;
     let mut unavailable = false;
-    for r in results {
+    for r in results.into_iter().flatten() {
         match r {
             EventResult::Done(kind) => state.metrics.webhook_event(kind),
             EventResult::Skipped(kind) => state.metrics.webhook_event(kind),

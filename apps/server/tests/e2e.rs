@@ -459,3 +459,28 @@ async fn erasure_inside_the_claims_window_answers_409_with_the_date() {
     );
     h.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_senders_messages_in_one_delivery_apply_in_order() {
+    let (h, _dir) = sqlite().await;
+    let t = tenant(&h, "Beispiel GmbH", h.sim.phone_number_id()).await;
+    let c = candidate(&t, NUMBER).await;
+    let pnid = h.sim.phone_number_id().to_owned();
+    t.recruiter
+        .post(
+            &format!("/api/v1/candidates/{c}/consents"),
+            json!({"purpose": "whatsapp_channel", "method": "recorded_verbal", "capture_channel": "phone"}),
+        )
+        .await;
+    let now = now_unix();
+    let mut body = inbound_text(&pnid, WA, "wamid.ORD1", "STOPP", now);
+    let second = inbound_text(&pnid, WA, "wamid.ORD2", "START", now + 1)["entry"][0]["changes"][0]["value"]["messages"]
+        [0]
+    .clone();
+    body["entry"][0]["changes"][0]["value"]["messages"].as_array_mut().unwrap().push(second);
+    assert_eq!(post_webhook(&h, &t, &body, Some(&t.webhook_secret)).await, 200);
+    let r = t.recruiter.get(&format!("/api/v1/candidates/{c}")).await;
+    assert_eq!(r.json["objection"]["objected"], false, "STOPP then START: opted in again");
+    assert_eq!(r.json["consents"][0]["state"], "granted");
+    h.stop().await;
+}
