@@ -103,11 +103,11 @@ pub async fn receive(
         async move {
             let mut results = Vec::with_capacity(events.len());
             for routed in events {
-                if let (Some(got), Some(expected)) = (&routed.phone_number_id, &expected) {
-                    if got != expected {
-                        results.push(EventResult::Skipped("foreign_number"));
-                        continue;
-                    }
+                if let (Some(got), Some(expected)) = (&routed.phone_number_id, &expected)
+                    && got != expected
+                {
+                    results.push(EventResult::Skipped("foreign_number"));
+                    continue;
                 }
                 results.push(process(&state, route.tenant, route.channel, routed.event).await);
             }
