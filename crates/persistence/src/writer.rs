@@ -92,10 +92,30 @@ async fn commit_batch(shared: &Shared, jobs: Vec<Job>) {
     }
 }
 
+/// Commits a batch. First optimistically without savepoints (two statements fewer per change
+/// set); only if one change set fails is the batch rolled back and run again with a savepoint
+/// around each change set, so the others still commit. A batch of one needs no savepoint at all.
 async fn run_batch(
     shared: &Shared,
     jobs: &[(TenantId, ChangeSet)],
 ) -> Result<(Vec<Result<CommitReport, StoreError>>, BatchCtx), StoreError> {
+    match attempt(shared, jobs, false).await? {
+        Attempt::Committed(results, ctx) => Ok((results, *ctx)),
+        Attempt::Failed(e) if jobs.len() == 1 => Ok((vec![Err(e)], BatchCtx::default())),
+        Attempt::Failed(_) => match attempt(shared, jobs, true).await? {
+            Attempt::Committed(results, ctx) => Ok((results, *ctx)),
+            Attempt::Failed(e) => Err(e),
+        },
+    }
+}
+
+enum Attempt {
+    Committed(Vec<Result<CommitReport, StoreError>>, Box<BatchCtx>),
+    /// Without savepoints: a change set failed and the transaction was rolled back.
+    Failed(StoreError),
+}
+
+async fn attempt(shared: &Shared, jobs: &[(TenantId, ChangeSet)], savepoints: bool) -> Result<Attempt, StoreError> {
     let txn = shared
         .db
         .begin_with_options(sea_orm::TransactionOptions {
@@ -116,6 +136,16 @@ async fn run_batch(
     }
     let mut results = Vec::with_capacity(jobs.len());
     for (tenant, changes) in jobs {
+        if !savepoints {
+            match apply(shared, &txn, &mut ctx, *tenant, changes).await {
+                Ok(report) => results.push(Ok(report)),
+                Err(e) => {
+                    txn.rollback().await.map_err(|e| db_error(&e))?;
+                    return Ok(Attempt::Failed(e));
+                }
+            }
+            continue;
+        }
         let snapshot = ctx.clone();
         let savepoint = txn.begin().await.map_err(|e| db_error(&e))?;
         match apply(shared, &savepoint, &mut ctx, *tenant, changes).await {
@@ -152,7 +182,7 @@ async fn run_batch(
         }
     }
     txn.commit().await.map_err(|e| db_error(&e))?;
-    Ok((results, ctx))
+    Ok(Attempt::Committed(results, Box::new(ctx)))
 }
 
 fn seq_i64(seq: u64) -> i64 {

@@ -72,6 +72,7 @@ suite!(
     ciphertext_moved_to_another_row_or_tenant_does_not_decrypt,
     no_personal_data_in_the_database_files,
     concurrent_commits_keep_one_linear_audit_chain,
+    a_failing_change_set_does_not_fail_the_others_in_its_batch,
     tampering_with_the_audit_log_is_detected,
     the_domain_journey_runs_on_the_real_store,
     tokens_credentials_and_leases,
@@ -1181,4 +1182,50 @@ async fn media_is_sealed_listed_and_erased_with_the_candidate(db: &Db) {
         )
         .await;
     assert!(matches!(e, Err(StoreError::NotFound(_)) | Err(StoreError::Corrupt(_))), "{e:?}");
+}
+
+async fn a_failing_change_set_does_not_fail_the_others_in_its_batch(db: &Db) {
+    let w = world();
+    seed(&db.store, &w).await;
+    let c = new_candidate(&w, 1, NUMBER);
+    insert(&db.store, &w, &c).await;
+    db.store
+        .commit(
+            w.tenant_id(),
+            ChangeSet {
+                messages: vec![MessageChange::Insert(Box::new(inbound_message(&w, c.id, 10, "wamid.taken", "x")))],
+                ..ChangeSet::default()
+            },
+        )
+        .await
+        .unwrap();
+    // many concurrent commits (they share group commits); every fifth is a webhook redelivery
+    let mut tasks = Vec::new();
+    for i in 0..60u128 {
+        let store = db.store.clone();
+        let w = w.clone();
+        let cid = c.id;
+        tasks.push(tokio::spawn(async move {
+            let provider = if i % 5 == 0 { "wamid.taken".to_owned() } else { format!("wamid.fresh{i}") };
+            let changes = ChangeSet {
+                messages: vec![MessageChange::Insert(Box::new(inbound_message(&w, cid, 100 + i, &provider, "y")))],
+                events: vec![event(&w, Some(cid), DomainEvent::HelpRequested)],
+                ..ChangeSet::default()
+            };
+            (i, store.commit(w.tenant_id(), changes).await)
+        }));
+    }
+    for t in tasks {
+        let (i, result) = t.await.unwrap();
+        if i % 5 == 0 {
+            assert_eq!(result, Err(StoreError::Duplicate(DuplicateKey::InboundMessage)), "{i}");
+        } else {
+            assert!(result.is_ok(), "{i}: {result:?}");
+        }
+    }
+    assert_eq!(db.store.messages(w.tenant_id(), c.id).await.unwrap().len(), 1 + 48);
+    assert_eq!(db.store.audit_head(w.tenant_id()).await.unwrap().seq(), 48, "the failed ones left no audit entry");
+    let signer = CheckpointSigner::generate(&mut rand::rngs::OsRng);
+    let outcome = db.store.verify_audit(w.tenant_id(), vec![], &signer.public_key()).await.unwrap();
+    assert!(matches!(outcome, VerifyOutcome::Ok(_)), "{outcome:?}");
 }
