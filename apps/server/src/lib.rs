@@ -61,7 +61,6 @@ pub fn router(state: AppState) -> Router {
             "/candidates/{id}/restriction",
             post(api::candidates::restrict).delete(api::candidates::lift_restriction),
         )
-        .route("/candidates/{id}/reviews/{review}", post(api::candidates::resolve_review))
         .route("/reviews", get(api::candidates::reviews))
         .route("/subject-requests", get(api::candidates::subject_requests).post(api::candidates::open_subject_request))
         .route("/retention/run", post(api::audit::run_retention))

@@ -15,7 +15,7 @@ use hoheit_domain::values::{LanguageCode, PhoneNumber, Pii, TemplateName};
 
 use super::dto::{
     CandidateView, CreateCandidate, EndProcess, ErasureResponse, IdResponse, OpenSubjectRequest, QueuedResponse,
-    RecordConsent, RecordObjection, RecordWithdrawal, ResolveReview, SendMessage, SetHold, fmt_time, parse_time,
+    RecordConsent, RecordObjection, RecordWithdrawal, SendMessage, SetHold, fmt_time, parse_time,
 };
 use super::{ApiJson, path_id};
 use crate::auth::Principal;
@@ -410,28 +410,6 @@ pub async fn reviews(State(state): State<AppState>, principal: Principal) -> Api
         }
     }
     Ok(Json(serde_json::json!({ "reviews": items })))
-}
-
-/// Resolves a review: `confirm` applies the objection, `dismiss` unblocks (audited with who).
-#[utoipa::path(post, path = "/api/v1/candidates/{id}/reviews/{review}", tag = "objections", request_body = ResolveReview,
-    params(("id" = String, Path, description = "candidate id"), ("review" = String, Path, description = "review id")),
-    responses((status = 200, body = CandidateView), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
-pub async fn resolve_review(
-    State(state): State<AppState>,
-    principal: Principal,
-    Path((id, review)): Path<(String, String)>,
-    ApiJson(body): ApiJson<ResolveReview>,
-) -> ApiResult<Json<CandidateView>> {
-    let tenant = principal.tenant_for(STAFF)?;
-    let id = candidate_id(&id)?;
-    let review: ReviewId = path_id(&review, "review")?;
-    let confirm = match body.decision.as_str() {
-        "confirm" => true,
-        "dismiss" => false,
-        _ => return Err(ApiError::invalid("decision must be confirm or dismiss")),
-    };
-    state.app.resolve_review(tenant, principal.actor(), id, review, confirm).await?;
-    view(&state, &principal, id).await
 }
 
 /// The subject-request register (R29): every request with its due date.

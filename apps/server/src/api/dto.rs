@@ -570,14 +570,6 @@ pub struct RetentionRunResponse {
     pub held: u64,
 }
 
-/// `POST /api/v1/candidates/{id}/reviews/{review}`.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ResolveReview {
-    /// `confirm` (apply the objection) or `dismiss`.
-    pub decision: String,
-}
-
 /// `POST /api/v1/subject-requests`.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

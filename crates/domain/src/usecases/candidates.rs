@@ -552,7 +552,7 @@ impl Hoheit {
                 CaptureChannel::Email,
                 now,
             );
-            let _ = request.fulfil(now, "restriction");
+            let _ = request.close_with(crate::subject_request::Fulfilment::Restriction { at: now });
             let subject = Some(candidate.id);
             changes.events.push(event(
                 tenant,
