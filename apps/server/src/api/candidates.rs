@@ -6,7 +6,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use hoheit_domain::candidate::{HoldReason, ProcessEndReason};
 use hoheit_domain::consent::{CaptureChannel, ConsentMethod, ConsentMethodError, ConsentMethodKind, Purpose};
-use hoheit_domain::ids::{CandidateId, ChannelId, HoldId, ReviewId};
+use hoheit_domain::ids::{CandidateId, ChannelId, HoldId};
 use hoheit_domain::ports::Clock;
 use hoheit_domain::subject_request::SubjectRequestKind;
 use hoheit_domain::tenant::Role;
