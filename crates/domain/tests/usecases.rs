@@ -10,6 +10,7 @@ use hoheit_domain::consent::{CaptureChannel, ConsentMethod, ConsentReply, Purpos
 use hoheit_domain::conversation::{DeliveryStatus, Intent, OutboundContent};
 use hoheit_domain::ids::CandidateId;
 use hoheit_domain::inbound::{ContactRef, InboundContent, InboundMessage, StatusUpdate};
+use hoheit_domain::objection::DismissReason;
 use hoheit_domain::policy::RefusalCode;
 use hoheit_domain::ports::{GatewayError, OutboxQueue, Recipient, Store, StoreError};
 use hoheit_domain::subject_request::SubjectRequestKind;
@@ -17,7 +18,7 @@ use hoheit_domain::tenant::{Actor, Role};
 use hoheit_domain::testing::fixtures::{TestApp, World, staff};
 use hoheit_domain::usecases::{
     ConsentInput, DispatchOutcome, ErasureOutcome, InboundOutcome, MessageRequest, NewCandidate, ObjectionInput,
-    UseCaseError,
+    ReviewDecision, UseCaseError,
 };
 use hoheit_domain::values::{PhoneNumber, WaId, WaUserId, Wamid};
 use time::{Duration, OffsetDateTime};
@@ -277,9 +278,16 @@ fn possible_objection_opens_a_review_that_blocks_until_resolved() {
     assert_eq!(refusal(send_text(&t, c, "Danke!")), RefusalCode::ObjectionReviewPending);
     let review = candidate(&t, c).objection.review.unwrap();
     assert!(review.due_at > t.clock_now());
-    block_on(t.app.resolve_review(t.world.tenant_id(), recruiter(), c, review.id, false)).unwrap();
+    block_on(t.app.decide_review(
+        t.world.tenant_id(),
+        recruiter(),
+        c,
+        review.id,
+        ReviewDecision::Dismiss(DismissReason::NegatedKeyword),
+    ))
+    .unwrap();
     send_text(&t, c, "Danke!").unwrap();
-    assert!(t.store.actions(c).contains(&"objection.review_resolved"));
+    assert!(t.store.actions(c).contains(&"objection.review_dismissed"));
 }
 
 #[test]
@@ -288,7 +296,7 @@ fn confirming_a_review_applies_the_objection() {
     let c = consented(&t);
     text_in(&t, "wamid.t2", "Können Sie das stoppen?");
     let review = candidate(&t, c).objection.review.unwrap();
-    block_on(t.app.resolve_review(t.world.tenant_id(), dpo(), c, review.id, true)).unwrap();
+    block_on(t.app.decide_review(t.world.tenant_id(), dpo(), c, review.id, ReviewDecision::Confirm)).unwrap();
     assert!(candidate(&t, c).objection.is_objected());
     assert_eq!(refusal(send_text(&t, c, "Hallo")), RefusalCode::Objected);
 }

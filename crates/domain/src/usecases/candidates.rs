@@ -12,7 +12,7 @@ use crate::candidate::{
 use crate::consent::{CaptureChannel, ConsentEvidence, ConsentMethod, Purpose, WithdrawalVia};
 use crate::conversation::Message;
 use crate::events::{ContentKind, DomainEvent, EventEnvelope};
-use crate::ids::{CandidateId, ChannelId, HoldId, ReviewId, TenantId};
+use crate::ids::{CandidateId, ChannelId, HoldId, TenantId};
 use crate::inbound::ContactKey;
 use crate::legal::LegalTextRef;
 use crate::objection::{Objection, ObjectionScope, ObjectionSource, Suppression};
@@ -148,6 +148,16 @@ fn staff(actor: Actor) -> Result<crate::ids::StaffId, UseCaseError> {
         Actor::Staff { id, role: Role::Admin | Role::Dpo | Role::Recruiter } => Ok(id),
         Actor::Staff { role: Role::Operator, .. } | Actor::System | Actor::Candidate => {
             Err(UseCaseError::Forbidden("only the tenant's staff can do this"))
+        }
+    }
+}
+
+/// Requires an admin or the DPO of the tenant.
+pub(crate) fn admin_or_dpo(actor: Actor, refusal: &'static str) -> Result<crate::ids::StaffId, UseCaseError> {
+    match actor {
+        Actor::Staff { id, role: Role::Admin | Role::Dpo } => Ok(id),
+        Actor::Staff { role: Role::Recruiter | Role::Operator, .. } | Actor::System | Actor::Candidate => {
+            Err(UseCaseError::Forbidden(refusal))
         }
     }
 }
@@ -365,55 +375,6 @@ impl Hoheit {
         .await
     }
 
-    /// Resolves a possible-objection review (R16): confirm applies the objection as if tier 1,
-    /// dismiss unblocks. Who decided is audited.
-    pub async fn resolve_review(
-        &self,
-        tenant: TenantId,
-        actor: Actor,
-        id: CandidateId,
-        review: ReviewId,
-        confirm: bool,
-    ) -> Result<Candidate, UseCaseError> {
-        let staff_id = staff(actor)?;
-        let request_id = self.new_id();
-        self.modify_candidate(tenant, id, |config, candidate, changes, now| {
-            let pending = candidate
-                .objection
-                .review
-                .clone()
-                .filter(|r| r.id == review)
-                .ok_or(UseCaseError::NotFound("review"))?;
-            candidate.objection.review = None;
-            changes.events.push(event(
-                tenant,
-                Some(candidate.id),
-                actor,
-                now,
-                Some(Rule::R16),
-                DomainEvent::ObjectionReviewResolved { review: pending.id, confirmed: confirm },
-            ));
-            if confirm {
-                let objection = Objection {
-                    at: pending.opened_at,
-                    source: ObjectionSource::Review { review: pending.id, staff: staff_id },
-                    scope: ObjectionScope::AllWhatsApp,
-                };
-                apply_objection(
-                    candidate,
-                    objection,
-                    actor,
-                    now,
-                    config.tenant.retention.talent_pool_months,
-                    request_id,
-                    changes,
-                );
-            }
-            Ok(candidate.clone())
-        })
-        .await
-    }
-
     /// Ends the application process (R24); the retention clock starts.
     pub async fn end_process(
         &self,
@@ -455,14 +416,7 @@ impl Hoheit {
         reason: HoldReason,
         reference: Option<Pii<String>>,
     ) -> Result<LegalHold, UseCaseError> {
-        let staff_id = match actor {
-            Actor::Staff { id, role: Role::Admin | Role::Dpo } => id,
-            Actor::Staff { role: Role::Recruiter | Role::Operator, .. } | Actor::System | Actor::Candidate => {
-                return Err(UseCaseError::Forbidden(
-                    "only an admin or the data-protection officer can set a legal hold",
-                ));
-            }
-        };
+        let staff_id = admin_or_dpo(actor, "only an admin or the data-protection officer can set a legal hold")?;
         let hold_id: HoldId = self.new_id();
         self.modify_candidate(tenant, id, |config, candidate, changes, now| {
             if candidate.is_erased() {
@@ -501,14 +455,7 @@ impl Hoheit {
         id: CandidateId,
         hold: HoldId,
     ) -> Result<Candidate, UseCaseError> {
-        let staff_id = match actor {
-            Actor::Staff { id, role: Role::Admin | Role::Dpo } => id,
-            Actor::Staff { role: Role::Recruiter | Role::Operator, .. } | Actor::System | Actor::Candidate => {
-                return Err(UseCaseError::Forbidden(
-                    "only an admin or the data-protection officer can release a legal hold",
-                ));
-            }
-        };
+        let staff_id = admin_or_dpo(actor, "only an admin or the data-protection officer can release a legal hold")?;
         self.modify_candidate(tenant, id, |_, candidate, changes, now| {
             let entry =
                 candidate.holds.iter_mut().find(|h| h.id == hold).ok_or(UseCaseError::NotFound("legal hold"))?;
@@ -592,9 +539,7 @@ impl Hoheit {
         actor: Actor,
         id: CandidateId,
     ) -> Result<Candidate, UseCaseError> {
-        if !matches!(actor, Actor::Staff { role: Role::Admin | Role::Dpo, .. }) {
-            return Err(UseCaseError::Forbidden("only an admin or the data-protection officer can lift a restriction"));
-        }
+        admin_or_dpo(actor, "only an admin or the data-protection officer can lift a restriction")?;
         self.modify_candidate(tenant, id, |_, candidate, changes, now| {
             match candidate.lifecycle {
                 Lifecycle::Restricted { reason: crate::candidate::RestrictionReason::ErasureDeferred, .. } => {

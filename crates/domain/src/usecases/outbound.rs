@@ -424,25 +424,17 @@ impl Hoheit {
             }
         };
         if let Err(refusal) = decision {
-            let changes = ChangeSet {
-                messages: vec![MessageChange::Status {
-                    id: entry.message,
-                    observation: StatusObservation { status: DeliveryStatus::Cancelled, at: now, error_code: None },
-                }],
-                outbox: vec![OutboxChange::Complete { id: entry.id }],
-                events: vec![refusal_event(
-                    tenant,
-                    entry.candidate,
-                    Actor::System,
-                    now,
-                    refusal,
-                    entry.intent,
-                    true,
-                    Some(entry.message),
-                )],
-                ..ChangeSet::default()
-            };
-            self.store.commit(tenant, changes).await?;
+            let refused = refusal_event(
+                tenant,
+                entry.candidate,
+                Actor::System,
+                now,
+                refusal,
+                entry.intent,
+                true,
+                Some(entry.message),
+            );
+            self.finish(entry, DeliveryStatus::Cancelled, None, Some(refused), now).await?;
             return Ok(DispatchOutcome::Refused(refusal.code));
         }
         let recipient = match (&candidate.contact.phone, &candidate.contact.wa_user_id) {
@@ -467,23 +459,15 @@ impl Hoheit {
                 Ok(DispatchOutcome::Sent)
             }
             Err(GatewayError::OutcomeUnknown) => {
-                let changes = ChangeSet {
-                    messages: vec![MessageChange::Status {
-                        id: entry.message,
-                        observation: StatusObservation { status: DeliveryStatus::Unknown, at: now, error_code: None },
-                    }],
-                    outbox: vec![OutboxChange::Complete { id: entry.id }],
-                    events: vec![event(
-                        tenant,
-                        Some(entry.candidate),
-                        Actor::System,
-                        now,
-                        None,
-                        DomainEvent::MessageOutcomeUnknown { message: entry.message },
-                    )],
-                    ..ChangeSet::default()
-                };
-                self.store.commit(tenant, changes).await?;
+                let unknown = event(
+                    tenant,
+                    Some(entry.candidate),
+                    Actor::System,
+                    now,
+                    None,
+                    DomainEvent::MessageOutcomeUnknown { message: entry.message },
+                );
+                self.finish(entry, DeliveryStatus::Unknown, None, Some(unknown), now).await?;
                 Ok(DispatchOutcome::OutcomeUnknown)
             }
             Err(e) if (e.is_transient() || e == GatewayError::NotConfigured) && entry.attempts + 1 < MAX_ATTEMPTS => {
@@ -511,42 +495,48 @@ impl Hoheit {
             }
             Err(e) => {
                 let code = e.code();
-                let changes = ChangeSet {
-                    messages: vec![MessageChange::Status {
-                        id: entry.message,
-                        observation: StatusObservation { status: DeliveryStatus::Failed, at: now, error_code: code },
-                    }],
-                    outbox: vec![OutboxChange::Complete { id: entry.id }],
-                    events: vec![event(
-                        tenant,
-                        Some(entry.candidate),
-                        Actor::System,
-                        now,
-                        None,
-                        DomainEvent::MessageFailed { message: entry.message, code },
-                    )],
-                    ..ChangeSet::default()
-                };
-                self.store.commit(tenant, changes).await?;
+                let failed = event(
+                    tenant,
+                    Some(entry.candidate),
+                    Actor::System,
+                    now,
+                    None,
+                    DomainEvent::MessageFailed { message: entry.message, code },
+                );
+                self.finish(entry, DeliveryStatus::Failed, code, Some(failed), now).await?;
                 Ok(DispatchOutcome::Failed(code))
             }
         }
     }
 
     async fn finish_dropped(&self, entry: &OutboxEntry) -> Result<DispatchOutcome, UseCaseError> {
-        let now = self.now();
+        match self.finish(entry, DeliveryStatus::Cancelled, None, None, self.now()).await {
+            Ok(()) | Err(UseCaseError::Store(StoreError::NotFound(_))) => Ok(DispatchOutcome::Dropped),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Ends an outbox entry that will not be (re)sent: the message's final status, the entry
+    /// removed, and the event that says why, in one commit.
+    async fn finish(
+        &self,
+        entry: &OutboxEntry,
+        status: DeliveryStatus,
+        error_code: Option<i64>,
+        why: Option<crate::events::EventEnvelope>,
+        now: OffsetDateTime,
+    ) -> Result<(), UseCaseError> {
         let changes = ChangeSet {
             messages: vec![MessageChange::Status {
                 id: entry.message,
-                observation: StatusObservation { status: DeliveryStatus::Cancelled, at: now, error_code: None },
+                observation: StatusObservation { status, at: now, error_code },
             }],
             outbox: vec![OutboxChange::Complete { id: entry.id }],
+            events: why.into_iter().collect(),
             ..ChangeSet::default()
         };
-        match self.store.commit(entry.tenant, changes).await {
-            Ok(_) | Err(StoreError::NotFound(_)) => Ok(DispatchOutcome::Dropped),
-            Err(e) => Err(e.into()),
-        }
+        self.store.commit(entry.tenant, changes).await?;
+        Ok(())
     }
 
     /// Records an accepted send; retries only the recording on a lost race.
