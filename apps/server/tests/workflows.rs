@@ -776,7 +776,7 @@ async fn every_workflow_route_is_in_the_openapi_document() {
     ] {
         assert!(paths.get(path).and_then(|p| p.get(method)).is_some(), "{method} {path} missing");
     }
-    // the existing POST on the review path is still there next to the new GET
-    assert!(paths["/api/v1/candidates/{id}/reviews/{review}"].get("post").is_some());
+    // decisions go through /decision only (it records who and why)
+    assert!(paths["/api/v1/candidates/{id}/reviews/{review}"].get("post").is_none());
     let _ = PathBuf::new();
 }

@@ -47,7 +47,8 @@ const FILLERS: &[&str] = &[
     "mir", "sie", "es", "auf",
 ];
 
-/// Clear opt-out phrases (normalised); each applies automatically wherever it appears.
+/// Clear opt-out phrases (normalised). Alone (with politeness and context words) they apply at once;
+/// negated, asked about or embedded in other words they go to a human review (see `phrase_fit`).
 const PHRASES: &[&str] = &[
     "bitte keine nachrichten mehr",
     "keine nachrichten mehr",
