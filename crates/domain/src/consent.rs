@@ -679,6 +679,14 @@ mod tests {
     }
 
     #[test]
+    fn evidence_without_the_texts_shown_is_refused() {
+        let mut ledger = ConsentLedger::default();
+        let incomplete = ConsentEvidence { texts_shown: vec![], ..verbal(Purpose::WhatsAppChannel, T0) };
+        assert_eq!(ledger.grant(incomplete, T0), Err(ConsentError::MissingTexts));
+        assert!(ledger.entries().is_empty());
+    }
+
+    #[test]
     fn talent_pool_consent_expires() {
         let mut ledger = ConsentLedger::default();
         ledger.grant(verbal(Purpose::TalentPool, T0), T0).unwrap();

@@ -576,6 +576,12 @@ fn export_holds_everything_and_the_read_is_audited() {
     assert!(export.recipients.iter().any(|r| r.transfer.is_some()), "US transfer stated");
     assert!(export.consent_state.iter().any(|(p, s)| *p == Purpose::WhatsAppChannel && s.is_granted()));
     assert!(t.store.actions(c).contains(&"content.read"));
+    assert!(export.media.is_empty(), "no media in this conversation");
+    assert_eq!(export.retention_due_at, None, "a running process is not scheduled");
+    // after the process ended, the export states when the data will be erased (R30)
+    block_on(t.app.end_process(t.world.tenant_id(), recruiter(), c, ProcessEndReason::Rejected, None)).unwrap();
+    let export = block_on(t.app.export_subject(t.world.tenant_id(), dpo(), c)).unwrap();
+    assert_eq!(export.retention_due_at, Some(hoheit_domain::calendar::add_months(t.clock_now(), 6)));
 }
 
 #[test]
@@ -626,6 +632,7 @@ fn a_button_grant_stores_complete_evidence() {
     assert_eq!(*provider_at, t.clock_now());
     assert_eq!(granted.capture_channel, CaptureChannel::WhatsApp);
     assert_eq!(granted.recorded_by, Actor::Candidate);
+    assert_eq!(granted.recorded_at, t.clock_now(), "server UTC time of recording");
     assert_eq!(granted.language.as_str(), "de");
     let bundle = t.world.config.legal_texts.consent_bundle(&hoheit_domain::values::LanguageCode::german()).unwrap();
     assert_eq!(granted.texts_shown, bundle, "terms, privacy notice and consent request with their hashes");
@@ -744,4 +751,37 @@ fn a_new_tenant_is_private_by_default() {
         !fresh.consents.state(Purpose::TalentPool, OffsetDateTime::UNIX_EPOCH, 12).is_granted(),
         "no talent pool without consent"
     );
+}
+
+#[test]
+fn a_legal_hold_is_due_for_review_after_six_months() {
+    // R26
+    let t = World::new().app();
+    let c = new_candidate(&t);
+    let hold =
+        block_on(t.app.set_legal_hold(t.world.tenant_id(), dpo(), c, HoldReason::AuthorityInquiry, None)).unwrap();
+    assert_eq!(hold.review_at, hoheit_domain::calendar::add_months(t.clock_now(), 6));
+    assert!(hold.is_active());
+}
+
+#[test]
+fn inactive_conversations_are_archived_by_the_retention_run() {
+    // R25: restricted after N days without activity, never messageable, readable by admin/DPO only
+    let mut world = World::new();
+    world.config.tenant.retention.archive_after_days = Some(30);
+    let t = world.app();
+    let c = consented(&t);
+    t.clock.advance(Duration::days(31));
+    let counts = block_on(t.app.run_retention(t.world.tenant_id(), Actor::System, false)).unwrap();
+    assert_eq!(counts.restricted, 1);
+    assert!(matches!(
+        candidate(&t, c).lifecycle,
+        Lifecycle::Restricted { reason: hoheit_domain::candidate::RestrictionReason::Inactivity, .. }
+    ));
+    assert_eq!(refusal(send_text(&t, c, "Hallo?")), RefusalCode::CandidateRestricted);
+    assert!(matches!(
+        block_on(t.app.read_messages(t.world.tenant_id(), recruiter(), c)),
+        Err(UseCaseError::Forbidden(_))
+    ));
+    assert!(block_on(t.app.read_messages(t.world.tenant_id(), dpo(), c)).is_ok());
 }
