@@ -59,6 +59,9 @@ pub struct PersistenceConfig {
     pub max_batch: usize,
     /// Unwrapped candidate keys kept in memory.
     pub key_cache: usize,
+    /// Writer tasks (group commit). SQLite has one writer by nature; on PostgreSQL several
+    /// transactions can commit in parallel. `None`: 1 for SQLite, 4 for PostgreSQL.
+    pub writers: Option<usize>,
 }
 
 impl PersistenceConfig {
@@ -71,6 +74,7 @@ impl PersistenceConfig {
             config_ttl: StdDuration::from_secs(2),
             max_batch: 512,
             key_cache: 100_000,
+            writers: None,
         }
     }
 }
@@ -84,6 +88,10 @@ pub(crate) struct Shared {
     pub(crate) candidate_keys: KeyCache<CandidateKey>,
     configs: RwLock<HashMap<TenantId, (Arc<TenantConfig>, Instant)>>,
     config_ttl: StdDuration,
+    /// The contact keys (blind indexes) this process last indexed per candidate, so an update
+    /// that does not change them writes no index rows.
+    indexed: std::sync::Mutex<HashMap<Uuid, Vec<[u8; 32]>>>,
+    indexed_capacity: usize,
 }
 
 /// The store. Cheap to clone.
@@ -137,9 +145,15 @@ impl SeaStore {
             candidate_keys: KeyCache::new(config.key_cache),
             configs: RwLock::new(HashMap::new()),
             config_ttl: config.config_ttl,
+            indexed: std::sync::Mutex::new(HashMap::new()),
+            indexed_capacity: config.key_cache,
         });
         let (tx, rx) = mpsc::channel(config.max_batch.max(1) * 4);
-        tokio::spawn(writer_loop(shared.clone(), rx, config.max_batch.max(1)));
+        let rx = Arc::new(tokio::sync::Mutex::new(rx));
+        let writers = config.writers.unwrap_or(if backend == DbBackend::Postgres { 4 } else { 1 }).max(1);
+        for _ in 0..writers {
+            tokio::spawn(writer_loop(shared.clone(), rx.clone(), config.max_batch.max(1)));
+        }
         Self { shared, writer: tx }
     }
 
@@ -246,6 +260,25 @@ impl Shared {
         }
         candidate.version = u64::try_from(row.version).unwrap_or(0);
         Ok(candidate)
+    }
+
+    pub(crate) fn indexed_contacts(&self, candidate: Uuid) -> Option<Vec<[u8; 32]>> {
+        self.indexed.lock().ok().and_then(|m| m.get(&candidate).cloned())
+    }
+
+    pub(crate) fn remember_indexed(&self, candidate: Uuid, blinds: Vec<[u8; 32]>) {
+        if let Ok(mut m) = self.indexed.lock() {
+            if m.len() >= self.indexed_capacity {
+                m.clear();
+            }
+            m.insert(candidate, blinds);
+        }
+    }
+
+    pub(crate) fn forget_indexed(&self, candidate: Uuid) {
+        if let Ok(mut m) = self.indexed.lock() {
+            m.remove(&candidate);
+        }
     }
 
     pub(crate) fn invalidate_config(&self, tenant: TenantId) {

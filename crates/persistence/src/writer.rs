@@ -34,16 +34,26 @@ pub(crate) struct Job {
     pub(crate) reply: oneshot::Sender<Result<CommitReport, StoreError>>,
 }
 
-/// Receives jobs and commits them in batches until every sender is gone.
-pub(crate) async fn writer_loop(shared: Arc<Shared>, mut rx: mpsc::Receiver<Job>, max_batch: usize) {
-    while let Some(first) = rx.recv().await {
-        let mut jobs = vec![first];
-        while jobs.len() < max_batch {
-            match rx.try_recv() {
-                Ok(job) => jobs.push(job),
-                Err(_) => break,
+/// Receives jobs and commits them in batches until every sender is gone. Several writers may
+/// share one receiver (PostgreSQL): each takes the jobs waiting when it is free.
+pub(crate) async fn writer_loop(
+    shared: Arc<Shared>,
+    rx: Arc<tokio::sync::Mutex<mpsc::Receiver<Job>>>,
+    max_batch: usize,
+) {
+    loop {
+        let jobs = {
+            let mut rx = rx.lock().await;
+            let Some(first) = rx.recv().await else { break };
+            let mut jobs = vec![first];
+            while jobs.len() < max_batch {
+                match rx.try_recv() {
+                    Ok(job) => jobs.push(job),
+                    Err(_) => break,
+                }
             }
-        }
+            jobs
+        };
         commit_batch(&shared, jobs).await;
     }
 }
@@ -59,6 +69,8 @@ struct BatchCtx {
     candidate_keys: HashMap<Uuid, Arc<CandidateKey>>,
     shredded: Vec<Uuid>,
     config_changed: HashSet<TenantId>,
+    /// Contact keys indexed in this batch, per candidate (published to the cache on commit).
+    indexed: HashMap<Uuid, Vec<[u8; 32]>>,
 }
 
 async fn commit_batch(shared: &Shared, jobs: Vec<Job>) {
@@ -73,8 +85,12 @@ async fn commit_batch(shared: &Shared, jobs: Vec<Job>) {
             for (id, key) in ctx.candidate_keys {
                 shared.candidate_keys.insert(id, key);
             }
+            for (id, blinds) in ctx.indexed {
+                shared.remember_indexed(id, blinds);
+            }
             for id in &ctx.shredded {
                 shared.candidate_keys.remove(id);
+                shared.forget_indexed(*id);
             }
             for tenant in ctx.config_changed {
                 shared.invalidate_config(tenant);
@@ -440,7 +456,7 @@ async fn apply(
                     if is_unique_violation(&e) { StoreError::Duplicate(DuplicateKey::Id) } else { db_error(&e) }
                 })?;
                 ctx.candidate_keys.insert(id, ckey);
-                index_contacts(b, txn, &tkey, tenant, candidate).await?;
+                index_contacts(shared, txn, ctx, &tkey, tenant, candidate).await?;
             }
             CandidateChange::Update { candidate, expected_version, retention_due } => {
                 if candidate.tenant != tenant_id {
@@ -476,7 +492,7 @@ async fn apply(
                     return Err(StoreError::Conflict);
                 }
                 let tkey = tenant_key(shared, txn, ctx, tenant).await?;
-                index_contacts(b, txn, &tkey, tenant, candidate).await?;
+                index_contacts(shared, txn, ctx, &tkey, tenant, candidate).await?;
             }
             CandidateChange::Erase { tombstone, expected_version } => {
                 if tombstone.tenant != tenant_id {
@@ -525,6 +541,7 @@ async fn apply(
                     return Err(StoreError::Conflict);
                 }
                 ctx.candidate_keys.remove(&id);
+                ctx.indexed.remove(&id);
                 ctx.shredded.push(id);
             }
         }
@@ -888,39 +905,39 @@ fn ckey_bytes(key: &CandidateKey) -> KeyBytes {
 /// Indexes a candidate's contact keys (blind index). A key that belongs to another candidate is
 /// a duplicate contact.
 async fn index_contacts(
-    b: DbBackend,
+    shared: &Shared,
     txn: &DatabaseTransaction,
+    ctx: &mut BatchCtx,
     key: &TenantKey,
     tenant: Uuid,
     candidate: &Candidate,
 ) -> Result<(), StoreError> {
-    let id = id_bytes(candidate.id.as_uuid());
-    for contact in candidate.contact.keys() {
-        let blind = key.blind_index(&contact_text(&contact)).to_vec();
-        let inserted = exec(
+    let b = shared.backend;
+    let cid = candidate.id.as_uuid();
+    let blinds: Vec<[u8; 32]> = candidate.contact.keys().iter().map(|c| key.blind_index(&contact_text(c))).collect();
+    // the hot path: an update whose contact keys this process indexed already
+    let known = ctx.indexed.get(&cid).cloned().or_else(|| shared.indexed_contacts(cid));
+    if known.as_ref() == Some(&blinds) {
+        return Ok(());
+    }
+    let id = id_bytes(cid);
+    for blind in &blinds {
+        // inserted, or already ours: one row affected; another candidate's: none
+        let affected = exec(
             txn,
             b,
-            "INSERT INTO contact_index (tenant_id, blind, candidate_id) VALUES ($1, $2, $3) ON CONFLICT (tenant_id, blind) DO NOTHING",
-            vec![id_bytes(tenant).into(), blind.clone().into(), id.clone().into()],
+            "INSERT INTO contact_index (tenant_id, blind, candidate_id) VALUES ($1, $2, $3) \
+             ON CONFLICT (tenant_id, blind) DO UPDATE SET candidate_id = excluded.candidate_id \
+             WHERE contact_index.candidate_id = excluded.candidate_id",
+            vec![id_bytes(tenant).into(), blind.to_vec().into(), id.clone().into()],
         )
         .await
         .map_err(|e| db_error(&e))?;
-        if inserted == 0 {
-            let row = txn
-                .query_one_raw(stmt(
-                    b,
-                    "SELECT candidate_id FROM contact_index WHERE tenant_id = $1 AND blind = $2",
-                    vec![id_bytes(tenant).into(), blind.into()],
-                ))
-                .await
-                .map_err(|e| db_error(&e))?;
-            let owner: Option<Vec<u8>> =
-                row.map(|r| r.try_get("", "candidate_id")).transpose().map_err(|e| db_error(&e))?;
-            if owner.as_ref() != Some(&id) {
-                return Err(StoreError::Duplicate(DuplicateKey::Contact));
-            }
+        if affected == 0 {
+            return Err(StoreError::Duplicate(DuplicateKey::Contact));
         }
     }
+    ctx.indexed.insert(cid, blinds);
     Ok(())
 }
 
