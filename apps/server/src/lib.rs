@@ -112,7 +112,7 @@ async fn count_requests(State(state): State<AppState>, req: Request, next: Next)
 #[utoipa::path(get, path = "/healthz", tag = "operations", responses((status = 200, description = "the process is alive")))]
 pub fn health_doc() {}
 
-/// Readiness: the database answers and migrations are current.
+/// Readiness: the database accepts writes (within 2 s) and migrations are current.
 #[utoipa::path(get, path = "/readyz", tag = "operations", responses((status = 200, description = "ready"), (status = 503, body = error::ErrorBody)))]
 pub fn ready_doc() {}
 
@@ -125,8 +125,12 @@ async fn healthz() -> &'static str {
 }
 
 async fn readyz(State(state): State<AppState>) -> Response {
-    let ok = state.store.ping().await.is_ok()
-        && hoheit_persistence::migrations_current(state.store.connection()).await.unwrap_or(false);
+    // a database that hangs (PostgreSQL gone, SQLite locked) answers "not ready" within 2 s
+    let check = async {
+        state.store.ping().await.is_ok()
+            && hoheit_persistence::migrations_current(state.store.connection()).await.unwrap_or(false)
+    };
+    let ok = tokio::time::timeout(std::time::Duration::from_secs(2), check).await.unwrap_or(false);
     if ok {
         (StatusCode::OK, "ready").into_response()
     } else {

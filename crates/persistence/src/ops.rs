@@ -97,9 +97,20 @@ fn role_from(value: &str) -> Result<Role, StoreError> {
 }
 
 impl SeaStore {
-    /// Whether the database answers (for `/readyz`).
+    /// Whether the database accepts writes (for `/readyz`). `SELECT 1` is not enough: a
+    /// SQLite file that is read-only, locked by another process or failing with I/O errors, and a
+    /// PostgreSQL standby, still answer reads. So the probe commits a real (tiny) write: a
+    /// counter in the `leases` table under a name no lease uses.
     pub async fn ping(&self) -> Result<(), StoreError> {
-        self.shared.db.execute_unprepared("SELECT 1").await.map(|_| ()).map_err(|e| db_error(&e))
+        self.shared
+            .db
+            .execute_unprepared(
+                "INSERT INTO leases (name, holder, until_at) VALUES ('readiness-probe', '-', 0) \
+                 ON CONFLICT (name) DO UPDATE SET until_at = leases.until_at + 1",
+            )
+            .await
+            .map(|_| ())
+            .map_err(|e| db_error(&e))
     }
 
     /// Stores a new API token (by hash).

@@ -130,6 +130,23 @@ impl SeaStore {
                 .pragma("secure_delete", "ON")
                 .statement_cache_capacity(256)
         });
+        // After an I/O error SQLite rolls a transaction back by itself; sea-orm's ROLLBACK TO
+        // SAVEPOINT then fails and sqlx still counts the connection as inside a transaction. Such
+        // a connection would turn the next BEGIN IMMEDIATE into a SAVEPOINT of a transaction
+        // that never commits (answering writes as committed and holding the write lock forever),
+        // so it is closed instead of pooled. A connection that opened while the file was not
+        // writable stays read-only for its life: refuse it at connect (BEGIN IMMEDIATE fails).
+        options.map_sqlx_sqlite_pool_opts(|pool| {
+            use sea_orm::sqlx::{Connection as _, Executor as _};
+            pool.after_release(|conn, _| Box::pin(async move { Ok(!conn.is_in_transaction()) }))
+                .after_connect(|conn, _| {
+                    Box::pin(async move { conn.execute("BEGIN IMMEDIATE; ROLLBACK").await.map(|_| ()) })
+                })
+        });
+        options.map_sqlx_postgres_pool_opts(|pool| {
+            use sea_orm::sqlx::Connection as _;
+            pool.after_release(|conn, _| Box::pin(async move { Ok(!conn.is_in_transaction()) }))
+        });
         let db = Database::connect(options).await.map_err(|e| db_error(&e))?;
         Ok(Self::from_connection(db, master, config))
     }
