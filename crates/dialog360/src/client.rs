@@ -74,11 +74,20 @@ pub(crate) struct CallSpec<'a> {
     pub(crate) pair_key: Option<&'a str>,
     /// Largest answer body accepted.
     pub(crate) body_limit: u64,
+    /// Transient failures are retried within the budget (`false`: one attempt, the caller
+    /// retries after deciding again).
+    pub(crate) retry: bool,
 }
 
 impl CallSpec<'_> {
     pub(crate) const fn read() -> Self {
-        Self { delivery: Delivery::Repeatable, throttle: false, pair_key: None, body_limit: API_BODY_LIMIT }
+        Self {
+            delivery: Delivery::Repeatable,
+            throttle: false,
+            pair_key: None,
+            body_limit: API_BODY_LIMIT,
+            retry: true,
+        }
     }
 }
 
@@ -173,15 +182,44 @@ impl Dialog360Client {
     /// retries transient failures within the budget; never retries a permanent error; reports a
     /// failure after the request went out as [`GatewayError::OutcomeUnknown`].
     pub async fn send(&self, to: &Recipient, content: &OutboundContent) -> Result<SendReceipt, GatewayError> {
+        self.pairs.acquire(payload::recipient_id(to)).await;
+        self.send_message(to, content, true).await
+    }
+
+    /// Sends through this number from `share` processes at once (replicas of the server): this
+    /// client takes `1/share` of the configured throughput, so together they stay under it.
+    pub fn set_throughput_share(&self, share: u32) {
+        self.throughput.set_share(share);
+    }
+
+    /// Waits for the number's throughput slot and the recipient's spacing and takes them; then
+    /// [`Dialog360Client::send_once`] makes the attempt. The dispatcher decides again in between.
+    pub async fn pace(&self, to: &Recipient) {
+        self.pairs.acquire(payload::recipient_id(to)).await;
+        self.throughput.acquire().await;
+    }
+
+    /// One send attempt without waiting for limits (after [`Dialog360Client::pace`]) and without
+    /// retries: a transient failure is returned to the caller.
+    pub async fn send_once(&self, to: &Recipient, content: &OutboundContent) -> Result<SendReceipt, GatewayError> {
+        self.send_message(to, content, false).await
+    }
+
+    async fn send_message(
+        &self,
+        to: &Recipient,
+        content: &OutboundContent,
+        paced_by_call: bool,
+    ) -> Result<SendReceipt, GatewayError> {
         let body = payload::message_body(to, content, &self.user_field);
         let recipient = payload::recipient_id(to);
-        self.pairs.acquire(recipient).await;
         let url = self.endpoint(&self.messages_path);
         let spec = CallSpec {
             delivery: Delivery::AtMostOnce,
-            throttle: true,
+            throttle: paced_by_call,
             pair_key: Some(recipient),
             body_limit: API_BODY_LIMIT,
+            retry: paced_by_call,
         };
         let answer = self.call(spec, |http| http.post(url.clone()).json(&body)).await.map_err(|e| match e {
             CallError::Gateway(e) => e,
@@ -252,7 +290,7 @@ impl Dialog360Client {
                 Err(Transport::Invalid) => return Err(CallError::Gateway(GatewayError::Rejected { code: None })),
                 Err(Transport::TooLarge) => return Err(CallError::TooLarge),
             };
-            if !error.is_transient() || attempt >= self.retry.max_attempts {
+            if !error.is_transient() || !spec.retry || attempt >= self.retry.max_attempts {
                 return Err(CallError::Gateway(error));
             }
             let delay = retry::backoff(&self.retry, attempt).max(hint.unwrap_or_default());

@@ -81,13 +81,14 @@ impl RetryPolicy {
 pub struct ThroughputConfig {
     /// Messages per second (WhatsApp: 80 by default, up to 1,000; coexistence numbers 20).
     pub messages_per_second: u32,
-    /// How many messages may go out back to back before the spacing applies.
+    /// How many messages may go out back to back before the spacing applies. The default 1
+    /// keeps every one-second window at or under the limit.
     pub burst: u32,
 }
 
 impl Default for ThroughputConfig {
     fn default() -> Self {
-        Self { messages_per_second: 80, burst: 8 }
+        Self { messages_per_second: 80, burst: 1 }
     }
 }
 

@@ -17,6 +17,8 @@ use crate::client::Dialog360Client;
 #[derive(Debug, Default)]
 pub struct Dialog360Gateway {
     clients: RwLock<HashMap<ChannelId, Arc<Dialog360Client>>>,
+    /// Processes sending through the same numbers (see [`Dialog360Gateway::set_throughput_share`]).
+    share: std::sync::atomic::AtomicU32,
 }
 
 impl Dialog360Gateway {
@@ -28,7 +30,23 @@ impl Dialog360Gateway {
     /// Adds or replaces the channel's client; returns the previous one. Sends already running
     /// finish on the old client.
     pub fn register(&self, channel: ChannelId, client: Dialog360Client) -> Option<Arc<Dialog360Client>> {
+        client.set_throughput_share(self.share());
         self.write().insert(channel, Arc::new(client))
+    }
+
+    /// `share` processes send through these numbers at once (live replicas of the server): each
+    /// channel's client takes `1/share` of its number's throughput, now and when registered later.
+    pub fn set_throughput_share(&self, share: u32) {
+        let share = share.max(1);
+        if self.share.swap(share, std::sync::atomic::Ordering::Relaxed) != share {
+            for client in self.clients.read().unwrap_or_else(PoisonError::into_inner).values() {
+                client.set_throughput_share(share);
+            }
+        }
+    }
+
+    fn share(&self) -> u32 {
+        self.share.load(std::sync::atomic::Ordering::Relaxed).max(1)
     }
 
     /// Removes the channel's client; returns it.
@@ -53,6 +71,12 @@ impl Dialog360Gateway {
 
 #[async_trait]
 impl MessagingGateway for Dialog360Gateway {
+    async fn pace(&self, channel: ChannelId, to: &Recipient) -> Result<(), GatewayError> {
+        let client = self.client(channel).ok_or(GatewayError::NotConfigured)?;
+        client.pace(to).await;
+        Ok(())
+    }
+
     async fn send(
         &self,
         channel: ChannelId,
@@ -60,7 +84,7 @@ impl MessagingGateway for Dialog360Gateway {
         content: &OutboundContent,
     ) -> Result<SendReceipt, GatewayError> {
         let client = self.client(channel).ok_or(GatewayError::NotConfigured)?;
-        let result = client.send(to, content).await;
+        let result = client.send_once(to, content).await;
         match &result {
             Ok(_) => tracing::debug!(%channel, kind = content.kind().as_str(), "message accepted"),
             Err(error) => tracing::info!(%channel, code = error.code(), %error, "message not accepted"),

@@ -12,27 +12,47 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-/// Per-number throughput: `rate` cells per second with a burst of `burst`.
+/// Per-number throughput: `rate` cells per second with a burst of `burst`. When several
+/// processes send through the same number, each takes a `1/share` part of the rate
+/// ([`Gcra::set_share`]), so together they stay under the number's limit.
 #[derive(Debug)]
 pub(crate) struct Gcra {
+    base_interval: Duration,
+    burst: u32,
+    state: Mutex<GcraState>,
+}
+
+#[derive(Debug)]
+struct GcraState {
     interval: Duration,
     tolerance: Duration,
     /// Theoretical arrival time of the next cell.
-    tat: Mutex<Option<Instant>>,
+    tat: Option<Instant>,
 }
 
 impl Gcra {
     pub(crate) fn new(per_second: u32, burst: u32) -> Self {
         let interval = Duration::from_secs(1) / per_second.max(1);
-        Self { interval, tolerance: interval * burst.max(1).saturating_sub(1), tat: Mutex::new(None) }
+        let burst = burst.max(1);
+        let state = GcraState { interval, tolerance: interval * (burst - 1), tat: None };
+        Self { base_interval: interval, burst, state: Mutex::new(state) }
+    }
+
+    /// Takes a `1/share` part of the configured rate (`share` = processes sending through this
+    /// number). Slots already reserved keep their time.
+    pub(crate) fn set_share(&self, share: u32) {
+        let interval = self.base_interval * share.max(1);
+        let mut state = self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        state.interval = interval;
+        state.tolerance = interval * (self.burst - 1);
     }
 
     /// Reserves the next slot at `now`; returns how long to wait for it.
     pub(crate) fn reserve(&self, now: Instant) -> Duration {
-        let mut tat = self.tat.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        let next = tat.map_or(now, |t| t.max(now));
-        *tat = Some(next + self.interval);
-        next.checked_sub(self.tolerance).map_or(Duration::ZERO, |allowed| allowed.saturating_duration_since(now))
+        let mut state = self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let next = state.tat.map_or(now, |t| t.max(now));
+        state.tat = Some(next + state.interval);
+        next.checked_sub(state.tolerance).map_or(Duration::ZERO, |allowed| allowed.saturating_duration_since(now))
     }
 
     /// Waits for a slot.
@@ -120,6 +140,18 @@ mod tests {
         // after a quiet second the burst is available again
         let t1 = t0 + Duration::from_secs(2);
         assert_eq!(g.reserve(t1), Duration::ZERO);
+    }
+
+    #[test]
+    fn gcra_shared_by_two_processes_takes_half_the_rate_each() {
+        let g = Gcra::new(80, 1);
+        g.set_share(2);
+        let t0 = Instant::now();
+        let waits: Vec<u128> = (0..3).map(|_| g.reserve(t0).as_millis()).collect();
+        assert_eq!(waits, vec![0, 25, 50]);
+        g.set_share(1);
+        assert_eq!(g.reserve(t0).as_millis(), 75, "back to the full rate after the reserved slots");
+        assert_eq!(g.reserve(t0).as_micros(), 87_500);
     }
 
     #[test]

@@ -460,6 +460,51 @@ async fn the_gateway_routes_by_channel() {
     assert_eq!(gateway.channels(), vec![b]);
 }
 
+#[tokio::test]
+async fn through_the_gateway_a_send_is_one_attempt_after_pacing() {
+    // the dispatcher decides again between the wait for the limits and every attempt, so the
+    // gateway's send never retries by itself (the client's own `send` does)
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/messages"))
+        .respond_with(sequence(1, meta_error(429, 130_429), accepted("wamid.ONCE")))
+        .mount(&server)
+        .await;
+    let channel = ChannelId::from_uuid(uuid_from(7));
+    let gateway = Dialog360Gateway::new();
+    gateway.register(channel, client(&server));
+    gateway.pace(channel, &phone()).await.unwrap();
+    let error = gateway.send(channel, &phone(), &text("x")).await.unwrap_err();
+    assert_eq!(error, GatewayError::RateLimited { retry_after: None, code: Some(130_429) });
+    assert_eq!(requests(&server).await.len(), 1, "no retry inside the gateway");
+    gateway.pace(channel, &phone()).await.unwrap();
+    assert_eq!(gateway.send(channel, &phone(), &text("x")).await.unwrap().provider_id.as_str(), "wamid.ONCE");
+    assert_eq!(requests(&server).await.len(), 2);
+    assert_eq!(
+        gateway.pace(ChannelId::from_uuid(uuid_from(8)), &phone()).await.unwrap_err(),
+        GatewayError::NotConfigured
+    );
+}
+
+#[tokio::test]
+async fn two_replicas_pace_a_number_at_half_its_rate_each() {
+    let server = MockServer::start().await;
+    let channel = ChannelId::from_uuid(uuid_from(9));
+    let gateway = Dialog360Gateway::new();
+    let mut c = config(&server.uri());
+    c.throughput = ThroughputConfig { messages_per_second: 20, burst: 1 };
+    gateway.register(channel, Dialog360Client::new(c).unwrap());
+    gateway.set_throughput_share(2);
+    let started = Instant::now();
+    for i in 0..5 {
+        let to = Recipient::Phone(PhoneNumber::parse(&format!("+49 176 1234561{i}")).unwrap());
+        gateway.pace(channel, &to).await.unwrap();
+    }
+    // five slots at 10/s (half of 20/s): the fifth 400 ms after the first
+    assert!(started.elapsed() >= Duration::from_millis(400), "{:?}", started.elapsed());
+    assert!(started.elapsed() < Duration::from_millis(600), "{:?}", started.elapsed());
+}
+
 // ---------------------------------------------------------------- limits
 
 #[tokio::test]

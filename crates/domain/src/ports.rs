@@ -515,14 +515,31 @@ impl GatewayError {
 
 /// Sends WhatsApp messages through the provider.
 ///
+/// A send is two steps so that the caller can decide again right before the message leaves
+/// (an objection may arrive while a message waits for the number's rate limit): [`pace`]
+/// waits for and takes the slot, then the caller re-checks and calls [`send`] for exactly one
+/// attempt.
+///
 /// Contract: `send` MUST either return the provider's id of an accepted message or a
 /// [`GatewayError`] that says truthfully whether the message may have gone out
-/// ([`GatewayError::OutcomeUnknown`]); it MUST NOT retry permanent errors; errors carry no
-/// personal data.
+/// ([`GatewayError::OutcomeUnknown`]); it makes ONE attempt (no internal retries, no waiting
+/// for limits: transient failures are returned so the caller decides again before the next
+/// attempt); errors carry no personal data.
+///
+/// [`pace`]: MessagingGateway::pace
+/// [`send`]: MessagingGateway::send
 #[cfg_attr(feature = "mocks", mockall::automock)]
 #[async_trait]
 pub trait MessagingGateway: Send + Sync {
-    /// Sends a message through the channel's number.
+    /// Waits until one more message may go to `to` through the channel's number (the provider's
+    /// throughput and pair-rate limits) and takes that slot. Gateways without limits return at
+    /// once.
+    async fn pace(&self, channel: ChannelId, to: &Recipient) -> Result<(), GatewayError> {
+        let _ = (channel, to);
+        Ok(())
+    }
+
+    /// Sends a message through the channel's number: one attempt, after [`MessagingGateway::pace`].
     async fn send(
         &self,
         channel: ChannelId,

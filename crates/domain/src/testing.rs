@@ -108,16 +108,37 @@ pub struct UploadedMedia {
     pub media_id: String,
 }
 
+/// Something that happens while a send waits for its rate-limit slot.
+type PaceHook = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
+
 /// A gateway that records sends and answers from a script (default: accepted).
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct FakeGateway {
     sent: Mutex<Vec<SentMessage>>,
     script: Mutex<VecDeque<Result<(), GatewayError>>>,
     uploads: Mutex<Vec<UploadedMedia>>,
     counter: AtomicU64,
+    paces: AtomicU64,
+    pace_hook: Mutex<Option<PaceHook>>,
+}
+
+impl std::fmt::Debug for FakeGateway {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FakeGateway").field("sent", &self.sent).field("paces", &self.paces).finish_non_exhaustive()
+    }
 }
 
 impl FakeGateway {
+    /// Runs `hook` while the next send waits for its slot (e.g. an objection arriving then).
+    pub fn during_next_pace(&self, hook: impl std::future::Future<Output = ()> + Send + 'static) {
+        *self.pace_hook.lock().unwrap() = Some(Box::pin(hook));
+    }
+
+    /// How many slots were taken.
+    pub fn paces(&self) -> u64 {
+        self.paces.load(Ordering::Relaxed)
+    }
+
     /// Queues answers for the next sends (`Ok(())` = accept).
     pub fn script(&self, answers: impl IntoIterator<Item = Result<(), GatewayError>>) {
         self.script.lock().unwrap().extend(answers);
@@ -136,6 +157,15 @@ impl FakeGateway {
 
 #[async_trait]
 impl MessagingGateway for FakeGateway {
+    async fn pace(&self, _channel: ChannelId, _to: &Recipient) -> Result<(), GatewayError> {
+        self.paces.fetch_add(1, Ordering::Relaxed);
+        let hook = self.pace_hook.lock().unwrap().take();
+        if let Some(hook) = hook {
+            hook.await;
+        }
+        Ok(())
+    }
+
     async fn send(
         &self,
         channel: ChannelId,

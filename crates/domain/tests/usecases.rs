@@ -15,12 +15,14 @@ use hoheit_domain::policy::RefusalCode;
 use hoheit_domain::ports::{GatewayError, OutboxQueue, Recipient, Store, StoreError};
 use hoheit_domain::subject_request::SubjectRequestKind;
 use hoheit_domain::tenant::{Actor, Role};
+use hoheit_domain::testing::FakeGateway;
 use hoheit_domain::testing::fixtures::{TestApp, World, staff};
 use hoheit_domain::usecases::{
-    ConsentInput, DispatchOutcome, ErasureOutcome, InboundOutcome, MessageRequest, NewCandidate, ObjectionInput,
-    ReviewDecision, UseCaseError,
+    ConsentInput, DispatchOutcome, ErasureOutcome, Hoheit, InboundOutcome, MessageRequest, NewCandidate,
+    ObjectionInput, ReviewDecision, UseCaseError,
 };
 use hoheit_domain::values::{PhoneNumber, WaId, WaUserId, Wamid};
+use std::sync::Arc;
 use time::{Duration, OffsetDateTime};
 
 const NUMBER: &str = "+49 170 1234567";
@@ -234,6 +236,33 @@ fn an_objection_while_a_message_waits_means_it_is_never_sent() {
         assert_eq!(block_on(t.app.dispatch(&entry)).unwrap(), DispatchOutcome::Refused(RefusalCode::Objected));
     }
     assert_eq!(t.gateway.sent().len(), sent_before);
+}
+
+#[test]
+fn an_objection_while_a_send_waits_for_its_rate_limit_slot_stops_it() {
+    let t = World::new().app();
+    let c = consented(&t);
+    send_text(&t, c, "Einladung").unwrap();
+    let claimed = block_on(t.store.claim(t.clock_now(), Duration::minutes(1), 10)).unwrap();
+    assert_eq!(claimed.len(), 1);
+    // the dispatcher decided (allowed) and waits for the number's slot; meanwhile the candidate's
+    // objection is recorded by another request (another handle on the same store)
+    let other = Hoheit::new(
+        t.store.clone(),
+        Arc::new(FakeGateway::default()),
+        t.clock.clone(),
+        Arc::new(hoheit_domain::testing::SequentialIds::new(99)),
+    );
+    let tenant = t.world.tenant_id();
+    t.gateway.during_next_pace(async move {
+        let input = ObjectionInput { channel: CaptureChannel::Phone, note: None, received_at: None };
+        other.record_objection(tenant, recruiter(), c, input).await.unwrap();
+    });
+    let sent_before = t.gateway.sent().len();
+    let paces_before = t.gateway.paces();
+    assert_eq!(block_on(t.app.dispatch(&claimed[0])).unwrap(), DispatchOutcome::Refused(RefusalCode::Objected));
+    assert_eq!(t.gateway.paces(), paces_before + 1, "the decision before the wait allowed it");
+    assert_eq!(t.gateway.sent().len(), sent_before, "nothing reached the provider after the objection");
 }
 
 #[test]

@@ -391,58 +391,36 @@ impl Hoheit {
         }
     }
 
-    /// Dispatches one claimed outbox entry: decide again, send, record. Never sends twice: after
-    /// the gateway call, only the recording is retried.
+    /// Dispatches one claimed outbox entry: decide again, wait for the provider's rate limits,
+    /// decide once more (an objection may have arrived meanwhile), make one attempt, record.
+    /// Never sends twice: after the gateway call, only the recording is retried; a transient
+    /// failure goes back to the outbox and is decided again before the next attempt.
     pub async fn dispatch(&self, entry: &OutboxEntry) -> Result<DispatchOutcome, UseCaseError> {
         let tenant = entry.tenant;
-        let Some(config) = self.store.tenant_config(tenant).await? else {
+        let Some((config, candidate)) = self.dispatch_state(entry).await? else {
             return self.finish_dropped(entry).await;
         };
-        let Some(candidate) = self.store.candidate(tenant, entry.candidate).await? else {
-            return self.finish_dropped(entry).await;
-        };
-        let now = self.now();
-        let decision = match config.channel(entry.channel) {
-            Some(channel) => {
-                let ctx = SendContext {
-                    tenant: &config.tenant,
-                    channel,
-                    candidate: &candidate,
-                    legal_texts: &config.legal_texts,
-                    templates: &config.templates,
-                };
-                let draft = Draft {
-                    content: &entry.content,
-                    intent: entry.intent,
-                    notice_appended: entry.notice_appended,
-                    queued: true,
-                };
-                OutboundPolicy::decide(&ctx, &draft, now)
-            }
-            None => {
-                Err(crate::policy::Refusal { code: crate::policy::RefusalCode::ChannelNotApproved, rule: Rule::R1 })
-            }
-        };
-        if let Err(refusal) = decision {
-            let refused = refusal_event(
-                tenant,
-                entry.candidate,
-                Actor::System,
-                now,
-                refusal,
-                entry.intent,
-                true,
-                Some(entry.message),
-            );
-            self.finish(entry, DeliveryStatus::Cancelled, None, Some(refused), now).await?;
-            return Ok(DispatchOutcome::Refused(refusal.code));
+        if let Err(refusal) = Self::dispatch_decision(entry, &config, &candidate, self.now()) {
+            return self.cancel_refused(entry, refusal).await;
         }
         let recipient = match (&candidate.contact.phone, &candidate.contact.wa_user_id) {
             (Some(phone), _) => Recipient::Phone(phone.clone()),
             (None, Some(user)) => Recipient::User(user.clone()),
             (None, None) => return self.finish_dropped(entry).await,
         };
-        let result = self.gateway.send(entry.channel, &recipient, &entry.content).await;
+        let paced = self.gateway.pace(entry.channel, &recipient).await;
+        // The wait may have been long (the number's limit, the recipient's spacing): what was
+        // allowed before it is decided again on fresh state, right before the attempt.
+        let Some((config, candidate)) = self.dispatch_state(entry).await? else {
+            return self.finish_dropped(entry).await;
+        };
+        if let Err(refusal) = Self::dispatch_decision(entry, &config, &candidate, self.now()) {
+            return self.cancel_refused(entry, refusal).await;
+        }
+        let result = match paced {
+            Ok(()) => self.gateway.send(entry.channel, &recipient, &entry.content).await,
+            Err(e) => Err(e),
+        };
         let now = self.now();
         match result {
             Ok(receipt) => {
@@ -507,6 +485,67 @@ impl Hoheit {
                 Ok(DispatchOutcome::Failed(code))
             }
         }
+    }
+
+    /// The tenant's configuration and the candidate as they are now (`None`: gone).
+    async fn dispatch_state(
+        &self,
+        entry: &OutboxEntry,
+    ) -> Result<Option<(std::sync::Arc<TenantConfig>, Candidate)>, UseCaseError> {
+        let Some(config) = self.store.tenant_config(entry.tenant).await? else {
+            return Ok(None);
+        };
+        Ok(self.store.candidate(entry.tenant, entry.candidate).await?.map(|candidate| (config, candidate)))
+    }
+
+    /// The policy's decision for a queued entry.
+    fn dispatch_decision(
+        entry: &OutboxEntry,
+        config: &TenantConfig,
+        candidate: &Candidate,
+        now: OffsetDateTime,
+    ) -> Result<(), crate::policy::Refusal> {
+        let Some(channel) = config.channel(entry.channel) else {
+            return Err(crate::policy::Refusal {
+                code: crate::policy::RefusalCode::ChannelNotApproved,
+                rule: Rule::R1,
+            });
+        };
+        let ctx = SendContext {
+            tenant: &config.tenant,
+            channel,
+            candidate,
+            legal_texts: &config.legal_texts,
+            templates: &config.templates,
+        };
+        let draft = Draft {
+            content: &entry.content,
+            intent: entry.intent,
+            notice_appended: entry.notice_appended,
+            queued: true,
+        };
+        OutboundPolicy::decide(&ctx, &draft, now).map(|_| ())
+    }
+
+    /// Cancels an entry the policy refuses at dispatch, with the refusal audited.
+    async fn cancel_refused(
+        &self,
+        entry: &OutboxEntry,
+        refusal: crate::policy::Refusal,
+    ) -> Result<DispatchOutcome, UseCaseError> {
+        let now = self.now();
+        let refused = refusal_event(
+            entry.tenant,
+            entry.candidate,
+            Actor::System,
+            now,
+            refusal,
+            entry.intent,
+            true,
+            Some(entry.message),
+        );
+        self.finish(entry, DeliveryStatus::Cancelled, None, Some(refused), now).await?;
+        Ok(DispatchOutcome::Refused(refusal.code))
     }
 
     async fn finish_dropped(&self, entry: &OutboxEntry) -> Result<DispatchOutcome, UseCaseError> {
