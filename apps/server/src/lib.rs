@@ -192,6 +192,7 @@ pub async fn start(state: AppState, listener: tokio::net::TcpListener, workers: 
         }
     }));
     if workers {
+        tasks.push(tokio::spawn(workers::replica_heartbeat(state.clone(), rx.clone())));
         tasks.push(tokio::spawn(workers::dispatcher(state.clone(), rx.clone())));
         tasks.push(tokio::spawn(workers::retention_scheduler(state.clone(), rx.clone())));
         tasks.push(tokio::spawn(workers::media_fetcher(state.clone(), rx.clone())));

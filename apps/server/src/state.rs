@@ -168,6 +168,26 @@ pub struct AppState {
     pub instance: Arc<str>,
     /// Overrides for channels created in `--dev` mode (the simulator).
     pub dev_channel: Option<Arc<DevChannel>>,
+    /// Fingerprints of the credentials each registered client was built from, and when the
+    /// registry was last reloaded from the database (other replicas add and rotate channels).
+    channel_sync: Arc<tokio::sync::Mutex<ChannelSync>>,
+}
+
+#[derive(Debug, Default)]
+struct ChannelSync {
+    fingerprints: HashMap<ChannelId, [u8; 32]>,
+    loaded_at: Option<Instant>,
+}
+
+/// What a client is built from, hashed (no key in memory beyond the client itself).
+fn credentials_fingerprint(credentials: &ChannelCredentials) -> [u8; 32] {
+    use secrecy::ExposeSecret as _;
+    use sha2::Digest as _;
+    let mut h = sha2::Sha256::new();
+    h.update(credentials.api_key.expose_secret().as_bytes());
+    h.update([0]);
+    h.update(credentials.base_url.as_deref().unwrap_or("").as_bytes());
+    h.finalize().into()
 }
 
 /// Where `--dev` points channels: the in-process simulator.
@@ -291,15 +311,46 @@ impl AppState {
             routes: Arc::new(Mutex::new(HashMap::new())),
             instance: Arc::from(Uuid::now_v7().to_string()),
             dev_channel: dev_channel.map(Arc::new),
+            channel_sync: Arc::new(tokio::sync::Mutex::new(ChannelSync::default())),
         };
-        for (_, channel, credentials) in
-            state.store.all_channel_credentials().await.map_err(|e| format!("cannot load channels: {e}"))?
-        {
-            if let Err(e) = state.register_client(channel, &credentials) {
-                tracing::warn!(%channel, error = %e, "channel client not configured");
+        state.reload_channels(StdDuration::ZERO).await.map_err(|e| format!("cannot load channels: {e}"))?;
+        Ok(state)
+    }
+
+    /// Brings the gateway's clients in line with the channels in the database: channels another
+    /// replica registered or whose key it rotated get a (new) client, deleted ones lose theirs.
+    /// Clients whose credentials did not change are kept (with their rate-limit state). Skipped
+    /// if the last reload is younger than `min_age` (many sends for an unknown channel cause one
+    /// reload, not one each).
+    pub async fn reload_channels(&self, min_age: StdDuration) -> Result<(), hoheit_domain::ports::StoreError> {
+        let mut sync = self.channel_sync.lock().await;
+        if sync.loaded_at.is_some_and(|at| at.elapsed() < min_age) {
+            return Ok(());
+        }
+        let all = self.store.all_channel_credentials().await?;
+        let mut seen = std::collections::HashSet::with_capacity(all.len());
+        for (_, channel, credentials) in all {
+            seen.insert(channel);
+            let fingerprint = credentials_fingerprint(&credentials);
+            if sync.fingerprints.get(&channel) == Some(&fingerprint) && self.gateway.client(channel).is_some() {
+                continue;
+            }
+            match self.build_client(&credentials) {
+                Ok(client) => {
+                    self.gateway.register(channel, client);
+                    sync.fingerprints.insert(channel, fingerprint);
+                }
+                Err(e) => tracing::warn!(%channel, error = %e, "channel client not configured"),
             }
         }
-        Ok(state)
+        for channel in self.gateway.channels() {
+            if !seen.contains(&channel) {
+                self.gateway.remove(channel);
+                sync.fingerprints.remove(&channel);
+            }
+        }
+        sync.loaded_at = Some(Instant::now());
+        Ok(())
     }
 
     /// A monotonic instant (rate limiting).
@@ -308,7 +359,15 @@ impl AppState {
     }
 
     /// Builds the 360Dialog client of a channel and registers it with the gateway.
-    pub fn register_client(&self, channel: ChannelId, credentials: &ChannelCredentials) -> Result<(), String> {
+    pub async fn register_client(&self, channel: ChannelId, credentials: &ChannelCredentials) -> Result<(), String> {
+        let client = self.build_client(credentials)?;
+        let mut sync = self.channel_sync.lock().await;
+        self.gateway.register(channel, client);
+        sync.fingerprints.insert(channel, credentials_fingerprint(credentials));
+        Ok(())
+    }
+
+    fn build_client(&self, credentials: &ChannelCredentials) -> Result<Dialog360Client, String> {
         let base = credentials.base_url.clone().unwrap_or_else(|| self.config.dialog360.base_url.clone());
         let mut cc = ClientConfig::new(&base, credentials.api_key.clone()).map_err(|e| e.to_string())?;
         cc.request_timeout = StdDuration::from_secs(self.config.dialog360.request_timeout_seconds.max(1));
@@ -320,9 +379,7 @@ impl AppState {
         cc.throughput.messages_per_second = self.config.dialog360.messages_per_second;
         cc.pair_spacing.min_interval = StdDuration::from_millis(self.config.dialog360.pair_spacing_millis);
         cc.max_media_bytes = self.config.media.max_bytes;
-        let client = Dialog360Client::new(cc).map_err(|e| e.to_string())?;
-        self.gateway.register(channel, client);
-        Ok(())
+        Dialog360Client::new(cc).map_err(|e| e.to_string())
     }
 
     /// The route of a webhook token (cached briefly).

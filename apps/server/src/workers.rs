@@ -85,6 +85,12 @@ pub async fn dispatcher(state: AppState, mut shutdown: watch::Receiver<bool>) {
                     let _ = state.store.release(&[entry.id]).await;
                     return;
                 }
+                if state.gateway.client(entry.channel).is_none() {
+                    // registered (or rotated) through another replica since this one loaded
+                    if let Err(e) = state.reload_channels(StdDuration::from_secs(1)).await {
+                        tracing::warn!(error = %e, "cannot reload channels");
+                    }
+                }
                 match state.app.dispatch(&entry).await {
                     Ok(outcome) => record(&state, &outcome),
                     Err(e) => {
@@ -114,6 +120,43 @@ fn record(state: &AppState, outcome: &DispatchOutcome) {
     }
 }
 
+/// How often a replica says it is alive (and reloads channels), and how long that holds.
+const HEARTBEAT: StdDuration = StdDuration::from_secs(5);
+const HEARTBEAT_HOLDS: Duration = Duration::seconds(15);
+
+/// The replica registry: every `HEARTBEAT` this process renews its `dispatcher:<instance>`
+/// lease, counts the live replicas and gives each channel client that share of its number's
+/// throughput (two replicas on an 80/s number send 40/s each, so together they never exceed
+/// it); it also reloads channels other replicas registered or rotated. Its lease is released at
+/// shutdown so the others take the full rate again within one heartbeat.
+pub async fn replica_heartbeat(state: AppState, mut shutdown: watch::Receiver<bool>) {
+    let name = format!("dispatcher:{}", state.instance);
+    loop {
+        let now = state.clock.now();
+        match state.store.try_lease(&name, &state.instance, now, now + HEARTBEAT_HOLDS).await {
+            Ok(_) => match state.store.live_leases("dispatcher:", now).await {
+                Ok(live) => {
+                    let share = u32::try_from(live.max(1)).unwrap_or(u32::MAX);
+                    state.gateway.set_throughput_share(share);
+                }
+                Err(e) => tracing::warn!(error = %e, "cannot count replicas"),
+            },
+            Err(e) => tracing::warn!(error = %e, "replica heartbeat failed"),
+        }
+        if let Err(e) = state.reload_channels(HEARTBEAT / 2).await {
+            tracing::warn!(error = %e, "cannot reload channels");
+        }
+        tokio::select! {
+            () = tokio::time::sleep(HEARTBEAT) => {}
+            _ = shutdown.changed() => {}
+        }
+        if *shutdown.borrow() {
+            break;
+        }
+    }
+    let _ = state.store.release_lease(&name, &state.instance).await;
+}
+
 /// Runs retention for every tenant periodically; a lease makes sure only one replica runs it.
 pub async fn retention_scheduler(state: AppState, mut shutdown: watch::Receiver<bool>) {
     let interval = StdDuration::from_secs(state.config.retention.interval_seconds.max(1));
@@ -132,8 +175,7 @@ pub async fn retention_scheduler(state: AppState, mut shutdown: watch::Receiver<
 /// One retention pass over all tenants, under the `retention` lease.
 pub async fn run_retention_once(state: &AppState) {
     let now = state.clock.now();
-    let until = now + Duration::seconds(i64::try_from(state.config.retention.interval_seconds).unwrap_or(3600).max(60));
-    match state.store.try_lease("retention", &state.instance, now, until).await {
+    match state.store.try_lease("retention", &state.instance, now, now + RETENTION_LEASE).await {
         Ok(true) => {}
         Ok(false) => return,
         Err(e) => {
@@ -141,6 +183,30 @@ pub async fn run_retention_once(state: &AppState) {
             return;
         }
     }
+    // renewed while the run works, however long it takes; the other replicas wait
+    let renewal = {
+        let state = state.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(StdDuration::from_secs(20)).await;
+                let now = state.clock.now();
+                match state.store.try_lease("retention", &state.instance, now, now + RETENTION_LEASE).await {
+                    Ok(true) => {}
+                    Ok(false) => tracing::warn!("retention lease lost while running"),
+                    Err(e) => tracing::warn!(error = %e, "retention lease renewal failed"),
+                }
+            }
+        })
+    };
+    run_retention_tenants(state).await;
+    renewal.abort();
+    let _ = state.store.release_lease("retention", &state.instance).await;
+}
+
+/// How long the retention lease holds without renewal (renewed every 20 s while running).
+const RETENTION_LEASE: Duration = Duration::seconds(60);
+
+async fn run_retention_tenants(state: &AppState) {
     match state.store.tenants().await {
         Ok(tenants) => {
             for (tenant, _, _) in tenants {
@@ -155,7 +221,6 @@ pub async fn run_retention_once(state: &AppState) {
         }
         Err(e) => tracing::warn!(error = %e, "retention: cannot list tenants"),
     }
-    let _ = state.store.release_lease("retention", &state.instance).await;
 }
 
 /// Syncs every channel's templates periodically.

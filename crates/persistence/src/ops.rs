@@ -411,6 +411,24 @@ impl SeaStore {
         Ok(())
     }
 
+    /// How many leases whose name starts with `prefix` are held at `now` (e.g. the live
+    /// replicas, each holding `dispatcher:<instance>`).
+    pub async fn live_leases(&self, prefix: &str, now: OffsetDateTime) -> Result<u64, StoreError> {
+        let pattern = format!("{}%", prefix.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
+        let row = self
+            .shared
+            .db
+            .query_one_raw(stmt(
+                self.shared.backend,
+                "SELECT COUNT(*) AS n FROM leases WHERE name LIKE $1 ESCAPE '\\' AND until_at > $2",
+                vec![pattern.into(), micros(now).into()],
+            ))
+            .await
+            .map_err(|e| db_error(&e))?;
+        let n: i64 = row.map(|r| r.try_get("", "n")).transpose().map_err(|e| db_error(&e))?.unwrap_or(0);
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
     /// Entries waiting in the outbox (for metrics).
     pub async fn outbox_depth(&self) -> Result<u64, StoreError> {
         let row = self

@@ -138,10 +138,9 @@ impl SeaStore {
         // writable stays read-only for its life: refuse it at connect (BEGIN IMMEDIATE fails).
         options.map_sqlx_sqlite_pool_opts(|pool| {
             use sea_orm::sqlx::{Connection as _, Executor as _};
-            pool.after_release(|conn, _| Box::pin(async move { Ok(!conn.is_in_transaction()) }))
-                .after_connect(|conn, _| {
-                    Box::pin(async move { conn.execute("BEGIN IMMEDIATE; ROLLBACK").await.map(|_| ()) })
-                })
+            pool.after_release(|conn, _| Box::pin(async move { Ok(!conn.is_in_transaction()) })).after_connect(
+                |conn, _| Box::pin(async move { conn.execute("BEGIN IMMEDIATE; ROLLBACK").await.map(|_| ()) }),
+            )
         });
         options.map_sqlx_postgres_pool_opts(|pool| {
             use sea_orm::sqlx::Connection as _;

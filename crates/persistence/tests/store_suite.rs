@@ -1026,6 +1026,16 @@ async fn tokens_credentials_and_leases(db: &Db) {
             .await
             .unwrap()
     );
+    // live replicas: each holds dispatcher:<instance>; expired ones and other names do not count
+    let t = w.now;
+    assert!(db.store.try_lease("dispatcher:one", "one", t, t + Duration::seconds(15)).await.unwrap());
+    assert!(db.store.try_lease("dispatcher:two", "two", t, t + Duration::seconds(5)).await.unwrap());
+    assert!(db.store.try_lease("dispatcherX", "x", t, t + Duration::seconds(15)).await.unwrap());
+    assert_eq!(db.store.live_leases("dispatcher:", t).await.unwrap(), 2);
+    assert_eq!(db.store.live_leases("dispatcher:", t + Duration::seconds(10)).await.unwrap(), 1);
+    db.store.release_lease("dispatcher:one", "one").await.unwrap();
+    assert_eq!(db.store.live_leases("dispatcher:", t).await.unwrap(), 1);
+    db.store.ping().await.unwrap();
     db.store.ping().await.unwrap();
     assert!(hoheit_persistence::migrations_current(db.store.connection()).await.unwrap());
 }

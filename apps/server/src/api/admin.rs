@@ -245,7 +245,7 @@ pub async fn create_channel(
         hmac_secret: body.webhook_hmac_secret.clone().filter(|s| !s.is_empty()).map(SecretString::from),
     };
     state.store.save_channel_credentials(tenant, channel.id, &route, &credentials).await?;
-    if let Err(e) = state.register_client(channel.id, &credentials) {
+    if let Err(e) = state.register_client(channel.id, &credentials).await {
         tracing::warn!(channel = %channel.id, error = %e, "channel client not configured");
     }
     let path = format!("/webhooks/360dialog/{route}");
