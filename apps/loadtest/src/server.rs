@@ -119,6 +119,12 @@ impl ServerSpec {
         for (k, v) in &self.env {
             cmd.env(k, v);
         }
+        // experiments: HOHEIT_LOAD_SET_DISPATCHER__CONCURRENCY=512 sets HOHEIT_DISPATCHER__CONCURRENCY
+        for (key, value) in std::env::vars() {
+            if let Some(setting) = key.strip_prefix("HOHEIT_LOAD_SET_") {
+                cmd.env(format!("HOHEIT_{setting}"), value);
+            }
+        }
         cmd
     }
 

@@ -279,7 +279,7 @@ mod tests {
         let c = Config::load_with(None, Vec::new()).unwrap();
         assert_eq!(c.listen.to_string(), "127.0.0.1:8080");
         assert!(c.is_sqlite());
-        assert_eq!(c.dispatcher.batch, 100);
+        assert_eq!(c.dispatcher.batch, 250);
         assert_eq!(c.sqlite_sync, SqliteSync::Full);
     }
 

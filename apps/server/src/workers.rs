@@ -60,7 +60,11 @@ pub async fn dispatcher(state: AppState, mut shutdown: watch::Receiver<bool>) {
         if *shutdown.borrow() {
             break;
         }
-        let claimed = match state.store.claim(state.clock.now(), lease, cfg.batch).await {
+        let claimed_at = state.clock.now();
+        // a send that waited for its slot until 5 s before the lease ends is not made (the
+        // entry may be claimed by another replica after that)
+        let lease_ends = claimed_at + lease - Duration::seconds(5).min(lease / 2);
+        let claimed = match state.store.claim(claimed_at, lease, cfg.batch).await {
             Ok(c) => c,
             Err(e) => {
                 tracing::warn!(error = %e, "outbox claim failed");
@@ -91,7 +95,7 @@ pub async fn dispatcher(state: AppState, mut shutdown: watch::Receiver<bool>) {
                         tracing::warn!(error = %e, "cannot reload channels");
                     }
                 }
-                match state.app.dispatch(&entry).await {
+                match state.app.dispatch_within(&entry, Some(lease_ends)).await {
                     Ok(outcome) => record(&state, &outcome),
                     Err(e) => {
                         tracing::warn!(outbox = %entry.id, error = %e, "dispatch failed; the lease will expire and it is retried")
@@ -117,6 +121,7 @@ fn record(state: &AppState, outcome: &DispatchOutcome) {
         DispatchOutcome::Retry { .. } => state.metrics.send("retry"),
         DispatchOutcome::OutcomeUnknown => state.metrics.send("unknown"),
         DispatchOutcome::Dropped => state.metrics.send("dropped"),
+        DispatchOutcome::LeaseExpired => state.metrics.send("lease_expired"),
     }
 }
 

@@ -19,7 +19,7 @@ use crate::clock::wall_clock_now;
 use crate::config::{API_KEY_HEADER, ClientConfig, ConfigError, RetryPolicy, UserRecipientField};
 use crate::errors::{Dialog360Error, ErrorClass, ProviderFailure};
 use crate::http::HttpClient;
-use crate::limiter::{Gcra, PairSpacer};
+use crate::limiter::{Gcra, PairSpacer, Window};
 use crate::{payload, retry};
 
 /// Largest JSON answer read from the API.
@@ -39,6 +39,7 @@ pub struct Dialog360Client {
     pub(crate) max_media_bytes: u64,
     pub(crate) template_page_size: u32,
     throughput: Gcra,
+    window: Window,
     pairs: PairSpacer,
 }
 
@@ -160,6 +161,7 @@ impl Dialog360Client {
         Ok(Self {
             http,
             throughput: Gcra::new(config.throughput.messages_per_second, config.throughput.burst),
+            window: Window::new(config.throughput.messages_per_second),
             pairs: PairSpacer::new(config.pair_spacing.min_interval, config.pair_spacing.max_tracked),
             pair_interval: config.pair_spacing.min_interval,
             base_url: config.base_url,
@@ -190,6 +192,7 @@ impl Dialog360Client {
     /// client takes `1/share` of the configured throughput, so together they stay under it.
     pub fn set_throughput_share(&self, share: u32) {
         self.throughput.set_share(share);
+        self.window.set_share(share);
     }
 
     /// Waits for the number's throughput slot and the recipient's spacing and takes them; then
@@ -272,6 +275,10 @@ impl Dialog360Client {
             attempt = attempt.saturating_add(1);
             if spec.throttle {
                 self.throughput.acquire().await;
+            }
+            if spec.delivery == Delivery::AtMostOnce {
+                // the hard ceiling, as close to the request leaving as possible
+                self.window.depart().await;
             }
             let (error, hint) = match self.attempt(&build, spec.body_limit).await {
                 Ok(answer) if (200..300).contains(&answer.status) => return Ok(answer),

@@ -1,9 +1,11 @@
 //! Throughput limits on tokio time, so the client slows down before WhatsApp refuses:
 //! a GCRA (generic cell rate algorithm, a token bucket without a refill task) per number, and a
-//! minimum spacing per recipient with bounded memory.
+//! minimum spacing per recipient with bounded memory, plus a sliding one-second window per
+//! number as the hard ceiling (no more than the limit in any second, whatever the jitter).
 //!
-//! Both work by reservation: a caller takes the next free slot under a short lock and then
-//! sleeps until it, so concurrent senders queue up fairly and nobody holds a lock while waiting.
+//! The GCRA and the spacing work by reservation: a caller takes the next free slot under a short
+//! lock and then sleeps until it, so concurrent senders queue up fairly and nobody holds a lock
+//! while waiting.
 
 use std::collections::HashMap;
 use std::hash::{BuildHasher, RandomState};
@@ -59,6 +61,54 @@ impl Gcra {
     pub(crate) async fn acquire(&self) {
         let wait = self.reserve(Instant::now());
         if !wait.is_zero() {
+            tokio::time::sleep(wait).await;
+        }
+    }
+}
+
+/// The hard ceiling behind the GCRA: at most `limit` departures in any window of one second
+/// plus [`WINDOW_MARGIN`] (the margin covers the few milliseconds between taking the slot and
+/// the request leaving), so scheduling jitter can never bunch sends above the number's limit.
+#[derive(Debug)]
+pub(crate) struct Window {
+    base: u32,
+    state: Mutex<(usize, std::collections::VecDeque<Instant>)>,
+}
+
+/// Added to the one-second window (see [`Window`]).
+pub(crate) const WINDOW_MARGIN: Duration = Duration::from_millis(10);
+
+impl Window {
+    pub(crate) fn new(per_second: u32) -> Self {
+        let limit = per_second.max(1) as usize;
+        Self { base: per_second.max(1), state: Mutex::new((limit, std::collections::VecDeque::with_capacity(limit))) }
+    }
+
+    /// See [`Gcra::set_share`].
+    pub(crate) fn set_share(&self, share: u32) {
+        let limit = (self.base / share.max(1)).max(1) as usize;
+        self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner).0 = limit;
+    }
+
+    /// Records a departure at `now` if the window has room; otherwise how long to wait.
+    pub(crate) fn try_depart(&self, now: Instant) -> Result<(), Duration> {
+        let span = Duration::from_secs(1) + WINDOW_MARGIN;
+        let mut state = self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let (limit, departures) = &mut *state;
+        while departures.front().is_some_and(|t| now.saturating_duration_since(*t) >= span) {
+            departures.pop_front();
+        }
+        if departures.len() < *limit {
+            departures.push_back(now);
+            return Ok(());
+        }
+        let oldest = departures.front().copied().unwrap_or(now);
+        Err((oldest + span).saturating_duration_since(now).max(Duration::from_micros(100)))
+    }
+
+    /// Waits until a departure fits and records it.
+    pub(crate) async fn depart(&self) {
+        while let Err(wait) = self.try_depart(Instant::now()) {
             tokio::time::sleep(wait).await;
         }
     }
@@ -152,6 +202,23 @@ mod tests {
         g.set_share(1);
         assert_eq!(g.reserve(t0).as_millis(), 75, "back to the full rate after the reserved slots");
         assert_eq!(g.reserve(t0).as_micros(), 87_500);
+    }
+
+    #[test]
+    fn the_window_never_lets_more_than_the_limit_leave_in_a_second() {
+        let w = Window::new(3);
+        let t0 = Instant::now();
+        assert!(w.try_depart(t0).is_ok());
+        assert!(w.try_depart(t0 + Duration::from_millis(10)).is_ok());
+        assert!(w.try_depart(t0 + Duration::from_millis(20)).is_ok());
+        // the fourth has to wait until the first is a second (plus the margin) old
+        let wait = w.try_depart(t0 + Duration::from_millis(30)).unwrap_err();
+        assert_eq!(wait, Duration::from_millis(1000) + WINDOW_MARGIN - Duration::from_millis(30));
+        assert!(w.try_depart(t0 + Duration::from_secs(1) + WINDOW_MARGIN).is_ok());
+        w.set_share(3);
+        let later = t0 + Duration::from_secs(5);
+        assert!(w.try_depart(later).is_ok());
+        assert!(w.try_depart(later).is_err(), "a third of 3/s is one per second");
     }
 
     #[test]

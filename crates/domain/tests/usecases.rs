@@ -266,6 +266,24 @@ fn an_objection_while_a_send_waits_for_its_rate_limit_slot_stops_it() {
 }
 
 #[test]
+fn a_claim_whose_lease_ran_out_during_the_wait_is_not_sent() {
+    let t = World::new().app();
+    let c = consented(&t);
+    send_text(&t, c, "Einladung").unwrap();
+    let claimed = block_on(t.store.claim(t.clock_now(), Duration::minutes(1), 10)).unwrap();
+    let lease_ends = t.clock_now() + Duration::seconds(55);
+    let clock = t.clock.clone();
+    t.gateway.during_next_pace(async move { clock.advance(Duration::seconds(56)) });
+    let sent_before = t.gateway.sent().len();
+    let outcome = block_on(t.app.dispatch_within(&claimed[0], Some(lease_ends))).unwrap();
+    assert_eq!(outcome, DispatchOutcome::LeaseExpired);
+    assert_eq!(t.gateway.sent().len(), sent_before);
+    // left for the next claim once the lease is over, then sent
+    t.clock.advance(Duration::minutes(1));
+    assert_eq!(t.dispatch_all_now(), vec![DispatchOutcome::Sent]);
+}
+
+#[test]
 fn a_reply_after_the_objection_may_be_answered_inside_the_window_only() {
     let t = World::new().app();
     let c = consented(&t);

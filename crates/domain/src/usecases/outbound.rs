@@ -68,6 +68,9 @@ pub enum DispatchOutcome {
     OutcomeUnknown,
     /// The candidate or tenant no longer exists; the entry was dropped.
     Dropped,
+    /// The claim's lease ran out while the entry waited for its rate-limit slot: not sent, left
+    /// for the next claim (another dispatcher may hold it by now).
+    LeaseExpired,
 }
 
 /// The confirmation after an objection (R14): confirms, says how to opt back in, names the contact.
@@ -396,6 +399,17 @@ impl Hoheit {
     /// Never sends twice: after the gateway call, only the recording is retried; a transient
     /// failure goes back to the outbox and is decided again before the next attempt.
     pub async fn dispatch(&self, entry: &OutboxEntry) -> Result<DispatchOutcome, UseCaseError> {
+        self.dispatch_within(entry, None).await
+    }
+
+    /// [`Hoheit::dispatch`] for a claim that holds until `lease_ends`: if the wait for the
+    /// rate-limit slot reaches it, nothing is sent (another dispatcher may have claimed the entry
+    /// after the lease ran out) and the entry is left for the next claim.
+    pub async fn dispatch_within(
+        &self,
+        entry: &OutboxEntry,
+        lease_ends: Option<OffsetDateTime>,
+    ) -> Result<DispatchOutcome, UseCaseError> {
         let tenant = entry.tenant;
         let Some((config, candidate)) = self.dispatch_state(entry).await? else {
             return self.finish_dropped(entry).await;
@@ -409,6 +423,9 @@ impl Hoheit {
             (None, None) => return self.finish_dropped(entry).await,
         };
         let paced = self.gateway.pace(entry.channel, &recipient).await;
+        if lease_ends.is_some_and(|end| self.now() >= end) {
+            return Ok(DispatchOutcome::LeaseExpired);
+        }
         // The wait may have been long (the number's limit, the recipient's spacing): what was
         // allowed before it is decided again on fresh state, right before the attempt.
         let Some((config, candidate)) = self.dispatch_state(entry).await? else {
