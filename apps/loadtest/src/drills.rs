@@ -675,7 +675,7 @@ pub(crate) async fn scale_out(bin: &Path, work: &Path, admin_url: &str, candidat
     ));
     say(&format!(
         "- per-number limit {limit}/s configured on each server: with both dispatching the number received at most {} \
-         messages in one second ({:.0}/s steady): each replica paces on its own",
+         messages in one second ({:.0}/s steady): the replicas split the rate",
         second.rate.max_1s, second.rate.steady
     ));
     say(&format!(
