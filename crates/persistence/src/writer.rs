@@ -1,8 +1,9 @@
 //! The group-commit writer: one task per process receives change sets, opens one transaction for
-//! every batch that has accumulated, applies each change set inside its own savepoint, appends
-//! the audited events to the tenants' hash chains, commits once, and only then answers each
-//! caller. Under load many webhooks share one fsync; a failing change set (lost optimistic-lock
-//! race, duplicate webhook) rolls back to its savepoint and fails alone.
+//! every batch that has accumulated, applies the change sets (buffering plain inserts into
+//! multi-row statements), appends the audited events to the tenants' hash chains, commits once,
+//! and only then answers each caller. Under load many webhooks share one fsync and a few round
+//! trips; if a change set fails (lost optimistic-lock race, duplicate webhook) the batch is run
+//! again with a savepoint around each change set, so that one fails alone.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
@@ -71,6 +72,85 @@ struct BatchCtx {
     config_changed: HashSet<TenantId>,
     /// Contact keys indexed in this batch, per candidate (published to the cache on commit).
     indexed: HashMap<Uuid, Vec<[u8; 32]>>,
+    /// Whether plain inserts may be buffered and written as multi-row statements (see
+    /// [`Deferred`]).
+    defer: bool,
+    deferred: Deferred,
+}
+
+/// Inserts buffered during a batch without savepoints and written at its end as one multi-row
+/// statement per table, so a batch costs a few round trips instead of a few per event (it is
+/// what makes PostgreSQL fast). Only rows nothing else in the batch reads, updates or deletes
+/// are buffered: inbound messages, delivery statuses by provider id and audit entries; a change
+/// set that touches anything else writes the buffer first and buffers nothing itself. If a
+/// buffered insert fails (a re-delivered webhook), the batch is rolled back and run again with a
+/// savepoint per change set and no buffering, which attributes the failure to its change set.
+#[derive(Default, Clone)]
+struct Deferred {
+    messages: Vec<Vec<Value>>,
+    statuses: Vec<Vec<Value>>,
+    audit: Vec<Vec<Value>>,
+}
+
+const MESSAGE_COLUMNS: &str = "INSERT INTO messages (id, tenant_id, candidate_id, channel_id, direction, kind, intent, \
+     provider_id, reply_to, created_at, provider_at, status, timeline, body) VALUES ";
+const STATUS_COLUMNS: &str = "INSERT INTO message_statuses (tenant_id, provider_id, status, at, error_code) VALUES ";
+const STATUS_CONFLICT: &str = " ON CONFLICT (tenant_id, provider_id, status) DO UPDATE SET at = excluded.at, \
+     error_code = excluded.error_code WHERE excluded.at < message_statuses.at";
+const AUDIT_COLUMNS: &str = "INSERT INTO audit_entries (tenant_id, seq, at, action, subject, canonical, hash) VALUES ";
+
+/// Writes the buffered inserts (see [`Deferred`]).
+async fn flush_deferred(backend: DbBackend, txn: &DatabaseTransaction, ctx: &mut BatchCtx) -> Result<(), StoreError> {
+    let deferred = std::mem::take(&mut ctx.deferred);
+    insert_rows(backend, txn, MESSAGE_COLUMNS, "", deferred.messages).await?;
+    insert_rows(backend, txn, STATUS_COLUMNS, STATUS_CONFLICT, deferred.statuses).await?;
+    insert_rows(backend, txn, AUDIT_COLUMNS, "", deferred.audit).await
+}
+
+/// `head (…), (…), … tail` in chunks that stay under both databases' parameter limits.
+async fn insert_rows(
+    backend: DbBackend,
+    txn: &DatabaseTransaction,
+    head: &str,
+    tail: &str,
+    rows: Vec<Vec<Value>>,
+) -> Result<(), StoreError> {
+    const MAX_PARAMS: usize = 30_000;
+    let width = rows.first().map_or(1, Vec::len).max(1);
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
+        let chunk: Vec<Vec<Value>> = rows.by_ref().take(MAX_PARAMS / width).collect();
+        let mut sql = String::with_capacity(head.len() + chunk.len() * width * 5 + tail.len());
+        sql.push_str(head);
+        let mut values = Vec::with_capacity(chunk.len() * width);
+        for (r, row) in chunk.into_iter().enumerate() {
+            sql.push_str(if r == 0 { "(" } else { ", (" });
+            for c in 0..row.len() {
+                if c > 0 {
+                    sql.push_str(", ");
+                }
+                sql.push('$');
+                sql.push_str(&(values.len() + c + 1).to_string());
+            }
+            sql.push(')');
+            values.extend(row);
+        }
+        sql.push_str(tail);
+        exec(txn, backend, &sql, values).await.map_err(|e| db_error(&e))?;
+    }
+    Ok(())
+}
+
+/// Whether a change set only makes rows that may be buffered (see [`Deferred`]) besides
+/// statements that never read them.
+fn only_bufferable_reads(changes: &ChangeSet) -> bool {
+    changes.media.is_empty()
+        && changes.candidates.iter().all(|c| !matches!(c, CandidateChange::Erase { .. }))
+        && changes
+            .messages
+            .iter()
+            .all(|m| matches!(m, MessageChange::Insert(_) | MessageChange::StatusByProviderId { .. }))
+        && changes.outbox.iter().all(|o| !matches!(o, OutboxChange::CancelPending { .. }))
 }
 
 async fn commit_batch(shared: &Shared, jobs: Vec<Job>) {
@@ -151,9 +231,19 @@ async fn attempt(shared: &Shared, jobs: &[(TenantId, ChangeSet)], savepoints: bo
         ctx.heads.insert(tenant, head);
     }
     let mut results = Vec::with_capacity(jobs.len());
+    let defer = !savepoints && jobs.len() > 1;
     for (tenant, changes) in jobs {
         if !savepoints {
-            match apply(shared, &txn, &mut ctx, *tenant, changes).await {
+            let simple = only_bufferable_reads(changes);
+            ctx.defer = defer && simple;
+            let applied = async {
+                if !simple {
+                    flush_deferred(shared.backend, &txn, &mut ctx).await?;
+                }
+                apply(shared, &txn, &mut ctx, *tenant, changes).await
+            }
+            .await;
+            match applied {
                 Ok(report) => results.push(Ok(report)),
                 Err(e) => {
                     txn.rollback().await.map_err(|e| db_error(&e))?;
@@ -176,6 +266,11 @@ async fn attempt(shared: &Shared, jobs: &[(TenantId, ChangeSet)], savepoints: bo
             }
         }
     }
+    if let Err(e) = flush_deferred(shared.backend, &txn, &mut ctx).await {
+        txn.rollback().await.map_err(|e| db_error(&e))?;
+        return Ok(Attempt::Failed(e));
+    }
+    ctx.defer = false;
     for tenant in &ctx.heads_dirty {
         if let (Some(head), Some(old)) = (ctx.heads.get(tenant), ctx.locked.get(tenant)) {
             // compare-and-set: also catches a writer that skipped the lock
@@ -556,32 +651,37 @@ async fn apply(
                 let id = m.id.as_uuid();
                 let ckey = candidate_key(shared, txn, ctx, tenant, m.candidate.as_uuid()).await?;
                 let body = ckey.seal("messages", id, "body", &to_json_bytes(&m.body)?);
+                let values = vec![
+                    id_bytes(id).into(),
+                    t(),
+                    id_bytes(m.candidate.as_uuid()).into(),
+                    id_bytes(m.channel.as_uuid()).into(),
+                    match m.direction {
+                        Direction::Inbound => "inbound",
+                        Direction::Outbound => "outbound",
+                    }
+                    .into(),
+                    m.kind.as_str().into(),
+                    m.intent.map(|i| i.as_str().to_owned()).into(),
+                    m.provider_id.as_ref().map(|p| p.as_str().to_owned()).into(),
+                    m.reply_to.as_ref().map(|p| p.as_str().to_owned()).into(),
+                    micros(m.created_at).into(),
+                    m.provider_at.map(micros).into(),
+                    m.status.effective().map(|s| s.as_str().to_owned()).into(),
+                    to_json(&m.status)?.into(),
+                    body.into(),
+                ];
+                if ctx.defer && m.direction == Direction::Inbound {
+                    ctx.deferred.messages.push(values);
+                    continue;
+                }
                 exec(
                     txn,
                     b,
                     "INSERT INTO messages (id, tenant_id, candidate_id, channel_id, direction, kind, intent, provider_id, \
                      reply_to, created_at, provider_at, status, timeline, body) \
                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
-                    vec![
-                        id_bytes(id).into(),
-                        t(),
-                        id_bytes(m.candidate.as_uuid()).into(),
-                        id_bytes(m.channel.as_uuid()).into(),
-                        match m.direction {
-                            Direction::Inbound => "inbound",
-                            Direction::Outbound => "outbound",
-                        }
-                        .into(),
-                        m.kind.as_str().into(),
-                        m.intent.map(|i| i.as_str().to_owned()).into(),
-                        m.provider_id.as_ref().map(|p| p.as_str().to_owned()).into(),
-                        m.reply_to.as_ref().map(|p| p.as_str().to_owned()).into(),
-                        micros(m.created_at).into(),
-                        m.provider_at.map(micros).into(),
-                        m.status.effective().map(|s| s.as_str().to_owned()).into(),
-                        to_json(&m.status)?.into(),
-                        body.into(),
-                    ],
+                    values,
                 )
                 .await
                 .map_err(|e| {
@@ -609,22 +709,20 @@ async fn apply(
                 }
             }
             MessageChange::StatusByProviderId { provider_id, observation } => {
-                exec(
-                    txn,
-                    b,
-                    "INSERT INTO message_statuses (tenant_id, provider_id, status, at, error_code) VALUES ($1, $2, $3, $4, $5) \
-                     ON CONFLICT (tenant_id, provider_id, status) DO UPDATE SET at = excluded.at, error_code = excluded.error_code \
-                     WHERE excluded.at < message_statuses.at",
-                    vec![
-                        t(),
-                        provider_id.as_str().into(),
-                        observation.status.as_str().into(),
-                        micros(observation.at).into(),
-                        observation.error_code.into(),
-                    ],
-                )
-                .await
-                .map_err(err)?;
+                let values = vec![
+                    t(),
+                    provider_id.as_str().into(),
+                    observation.status.as_str().into(),
+                    micros(observation.at).into(),
+                    observation.error_code.into(),
+                ];
+                if ctx.defer {
+                    ctx.deferred.statuses.push(values);
+                    continue;
+                }
+                exec(txn, b, &format!("{STATUS_COLUMNS}($1, $2, $3, $4, $5){STATUS_CONFLICT}"), values)
+                    .await
+                    .map_err(err)?;
             }
         }
     }
@@ -788,22 +886,20 @@ async fn apply(
             let Some(draft) = AuditDraft::from_event(envelope) else { continue };
             let (entry, next) = hoheit_audit::append(&head, draft, envelope.at)
                 .map_err(|e| StoreError::Corrupt(format!("audit: {e}")))?;
-            exec(
-                txn,
-                b,
-                "INSERT INTO audit_entries (tenant_id, seq, at, action, subject, canonical, hash) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                vec![
-                    t(),
-                    seq_i64(entry.seq()).into(),
-                    micros(entry.at()).into(),
-                    entry.action().into(),
-                    entry.subject().map(|s| id_bytes(s.as_uuid())).into(),
-                    entry.canonical_bytes().to_vec().into(),
-                    entry.hash().as_bytes().to_vec().into(),
-                ],
-            )
-            .await
-            .map_err(err)?;
+            let values = vec![
+                t(),
+                seq_i64(entry.seq()).into(),
+                micros(entry.at()).into(),
+                entry.action().into(),
+                entry.subject().map(|s| id_bytes(s.as_uuid())).into(),
+                entry.canonical_bytes().to_vec().into(),
+                entry.hash().as_bytes().to_vec().into(),
+            ];
+            if ctx.defer {
+                ctx.deferred.audit.push(values);
+            } else {
+                exec(txn, b, &format!("{AUDIT_COLUMNS}($1, $2, $3, $4, $5, $6, $7)"), values).await.map_err(err)?;
+            }
             head = next;
         }
         ctx.heads.insert(tenant, head);

@@ -73,6 +73,7 @@ suite!(
     no_personal_data_in_the_database_files,
     concurrent_commits_keep_one_linear_audit_chain,
     a_failing_change_set_does_not_fail_the_others_in_its_batch,
+    concurrent_statuses_and_messages_share_batches_and_converge,
     tampering_with_the_audit_log_is_detected,
     the_domain_journey_runs_on_the_real_store,
     tokens_credentials_and_leases,
@@ -1235,6 +1236,79 @@ async fn a_failing_change_set_does_not_fail_the_others_in_its_batch(db: &Db) {
     }
     assert_eq!(db.store.messages(w.tenant_id(), c.id).await.unwrap().len(), 1 + 48);
     assert_eq!(db.store.audit_head(w.tenant_id()).await.unwrap().seq(), 48, "the failed ones left no audit entry");
+    let signer = CheckpointSigner::generate(&mut rand::rngs::OsRng);
+    let outcome = db.store.verify_audit(w.tenant_id(), vec![], &signer.public_key()).await.unwrap();
+    assert!(matches!(outcome, VerifyOutcome::Ok(_)), "{outcome:?}");
+}
+
+async fn concurrent_statuses_and_messages_share_batches_and_converge(db: &Db) {
+    let w = world();
+    seed(&db.store, &w).await;
+    let c = new_candidate(&w, 1, NUMBER);
+    insert(&db.store, &w, &c).await;
+    let m = outbound_message(&w, c.id, 10, "Einladung");
+    let wamid = Wamid::parse("wamid.batch-out").unwrap();
+    db.store
+        .commit(
+            w.tenant_id(),
+            ChangeSet { messages: vec![MessageChange::Insert(Box::new(m.clone()))], ..ChangeSet::default() },
+        )
+        .await
+        .unwrap();
+    db.store
+        .commit(
+            w.tenant_id(),
+            ChangeSet {
+                messages: vec![MessageChange::Accepted { id: m.id, provider_id: wamid.clone(), at: w.now }],
+                ..ChangeSet::default()
+            },
+        )
+        .await
+        .unwrap();
+    // statuses (each twice, with different times), inbound messages and audited events, all at
+    // once: they share group commits and their multi-row inserts
+    let mut tasks = Vec::new();
+    for i in 0..90u128 {
+        let store = db.store.clone();
+        let w = w.clone();
+        let cid = c.id;
+        let wamid = wamid.clone();
+        tasks.push(tokio::spawn(async move {
+            let changes = if i % 3 == 0 {
+                let status =
+                    [DeliveryStatus::Sent, DeliveryStatus::Delivered, DeliveryStatus::Read][(i / 3 % 3) as usize];
+                let secs = 100 + i64::try_from(i).unwrap();
+                let observation = StatusObservation { status, at: w.now + Duration::seconds(secs), error_code: None };
+                ChangeSet {
+                    messages: vec![MessageChange::StatusByProviderId { provider_id: wamid, observation }],
+                    ..ChangeSet::default()
+                }
+            } else {
+                ChangeSet {
+                    messages: vec![MessageChange::Insert(Box::new(inbound_message(
+                        &w,
+                        cid,
+                        2000 + i,
+                        &format!("wamid.mix{i}"),
+                        "Hallo",
+                    )))],
+                    events: vec![event(&w, Some(cid), DomainEvent::HelpRequested)],
+                    ..ChangeSet::default()
+                }
+            };
+            store.commit(w.tenant_id(), changes).await
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap().unwrap();
+    }
+    assert_eq!(db.store.messages(w.tenant_id(), c.id).await.unwrap().len(), 1 + 60);
+    assert_eq!(db.store.audit_head(w.tenant_id()).await.unwrap().seq(), 60);
+    let stored = db.store.message(w.tenant_id(), m.id).await.unwrap().unwrap();
+    assert_eq!(stored.status.effective(), Some(DeliveryStatus::Read));
+    // the earliest of the ten observations of each status is kept: sent at i = 0, read at i = 6
+    assert_eq!(stored.status.get(DeliveryStatus::Sent).unwrap().at, w.now + Duration::seconds(100));
+    assert_eq!(stored.status.get(DeliveryStatus::Read).unwrap().at, w.now + Duration::seconds(106));
     let signer = CheckpointSigner::generate(&mut rand::rngs::OsRng);
     let outcome = db.store.verify_audit(w.tenant_id(), vec![], &signer.public_key()).await.unwrap();
     assert!(matches!(outcome, VerifyOutcome::Ok(_)), "{outcome:?}");
