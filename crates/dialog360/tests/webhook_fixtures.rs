@@ -241,6 +241,14 @@ fn username_user_without_phone_number() {
 }
 
 #[test]
+fn status_to_a_business_scoped_user_id() {
+    let s = single_status("status_user_id.json");
+    assert_eq!(s.provider_id, wamid("wamid.OUT02"));
+    assert_eq!(s.recipient, None);
+    assert_eq!(s.recipient_user_id, Some(WaUserId::parse("DE.13491208655302741918").unwrap()));
+}
+
+#[test]
 fn status_sent_with_pricing() {
     let s = single_status("status_sent.json");
     assert_eq!(
@@ -250,6 +258,7 @@ fn status_sent_with_pricing() {
             status: DeliveryStatus::Sent,
             timestamp: at(1_749_416_400),
             recipient: Some(WaId::parse(FROM).unwrap()),
+            recipient_user_id: None,
             errors: vec![],
             pricing: Some(Pricing {
                 billable: Some(true),

@@ -206,6 +206,10 @@ pub struct StatusUpdate {
     pub timestamp: OffsetDateTime,
     /// The recipient, if disclosed.
     pub recipient: Option<WaId>,
+    /// The recipient's business-scoped user id (`recipient_user_id`), sent instead of or besides
+    /// the number for users with a username.
+    #[serde(default)]
+    pub recipient_user_id: Option<WaUserId>,
     /// Errors (for `Failed`).
     pub errors: Vec<ProviderError>,
     /// Pricing.

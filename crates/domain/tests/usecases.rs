@@ -162,6 +162,7 @@ fn consent_journey_from_request_to_delivered_message() {
                 status,
                 timestamp: t.clock_now(),
                 recipient: None,
+                recipient_user_id: None,
                 errors: vec![],
                 pricing: None,
             },

@@ -247,6 +247,8 @@ fn parse_status(status: &Value) -> Option<StatusUpdate> {
     };
     let timestamp = status.get("timestamp").and_then(timestamp)?;
     let recipient = status.get("recipient_id").and_then(Value::as_str).and_then(|r| WaId::parse(r).ok());
+    let recipient_user_id =
+        status.get("recipient_user_id").and_then(Value::as_str).and_then(|u| WaUserId::parse(u.trim()).ok());
     let errors = status
         .get("errors")
         .and_then(Value::as_array)
@@ -257,7 +259,7 @@ fn parse_status(status: &Value) -> Option<StatusUpdate> {
         model: p.get("pricing_model").and_then(Value::as_str).map(str::to_owned),
         category: p.get("category").and_then(Value::as_str).map(str::to_owned),
     });
-    Some(StatusUpdate { provider_id, status: delivery, timestamp, recipient, errors, pricing })
+    Some(StatusUpdate { provider_id, status: delivery, timestamp, recipient, recipient_user_id, errors, pricing })
 }
 
 fn provider_error(error: &Value) -> Option<ProviderError> {
