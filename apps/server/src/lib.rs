@@ -45,7 +45,7 @@ pub fn router(state: AppState) -> Router {
         .route("/channels/{id}/approval", post(api::admin::approve_channel).delete(api::admin::revoke_approval))
         .route("/channels/{id}/templates/sync", post(api::admin::sync_templates))
         .route("/legal-texts", post(api::admin::publish_legal_text).get(api::admin::list_legal_texts))
-        .route("/candidates", post(api::candidates::create))
+        .route("/candidates", post(api::candidates::create).get(api::candidates::list))
         .route("/candidates/{id}", get(api::candidates::get))
         .route("/candidates/{id}/consent-request", post(api::candidates::consent_request))
         .route("/candidates/{id}/consents", post(api::candidates::record_consent))

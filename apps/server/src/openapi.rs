@@ -33,7 +33,7 @@ impl Modify for Bearer {
         admin::get_retention, admin::put_retention, admin::create_channel, admin::list_channels,
         admin::approve_channel, admin::revoke_approval, admin::sync_templates, admin::publish_legal_text,
         admin::list_legal_texts,
-        candidates::create, candidates::get, candidates::consent_request, candidates::record_consent,
+        candidates::create, candidates::list, candidates::get, candidates::consent_request, candidates::record_consent,
         candidates::record_withdrawal, candidates::record_objection, candidates::end_process, candidates::set_hold,
         candidates::release_hold, candidates::messages, candidates::send, candidates::export, candidates::erasure, candidates::restrict, candidates::lift_restriction,
         candidates::reviews, candidates::subject_requests, candidates::open_subject_request,

@@ -153,6 +153,8 @@ fn tenant_routes() -> Vec<(&'static str, &'static str, Option<serde_json::Value>
     const ADMIN_DPO: &[&str] = &["admin", "dpo"];
     vec![
         ("GET", "/api/v1/channels", None, ALL),
+        ("GET", "/api/v1/candidates", None, ALL),
+        ("GET", "/api/v1/candidates?include_restricted=true", None, ADMIN_DPO),
         ("GET", "/api/v1/legal-texts", None, ALL),
         ("GET", "/api/v1/retention-policy", None, ADMIN_DPO),
         ("GET", "/api/v1/settings", None, ADMIN_DPO),
@@ -480,11 +482,37 @@ async fn rate_limit_per_token() {
     h.stop().await;
 }
 
+async fn more_candidates(t: &Tenant, n: usize) -> Vec<String> {
+    let mut ids = Vec::new();
+    for i in 0..n {
+        ids.push(candidate(t, &format!("+49 170 33300{i:02}")).await);
+    }
+    ids
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn erasure_inside_the_claims_window_answers_409_with_the_date() {
     let (h, _dir) = sqlite().await;
     let t = tenant(&h, "Beispiel GmbH", h.sim.phone_number_id()).await;
     let c = candidate(&t, NUMBER).await;
+    let others: Vec<String> = more_candidates(&t, 3).await;
+    let listed = |r: &hoheit_server::harness::Answer| -> Vec<String> {
+        r.json["candidates"].as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap().to_owned()).collect()
+    };
+    let all = t.recruiter.get("/api/v1/candidates").await;
+    assert_eq!(all.status, 200);
+    assert_eq!(listed(&all).len(), 4);
+    assert!(listed(&all).contains(&c));
+    // pages of two, in creation order
+    let first = t.recruiter.get("/api/v1/candidates?limit=2").await;
+    let next = first.str("/next_after").unwrap().to_owned();
+    let second = t.recruiter.get(&format!("/api/v1/candidates?limit=2&after={next}")).await;
+    let mut paged = listed(&first);
+    paged.extend(listed(&second));
+    assert_eq!(paged, listed(&all));
+    assert!(others.iter().all(|o| paged.contains(o)));
+    assert_eq!(t.recruiter.get("/api/v1/candidates?after=nonsense").await.code(), Some("invalid_input"));
+    assert!(!all.json.to_string().contains("170"), "no number in the list");
     assert_eq!(
         t.recruiter.post(&format!("/api/v1/candidates/{c}/process-end"), json!({"reason": "rejected"})).await.status,
         200
@@ -494,6 +522,13 @@ async fn erasure_inside_the_claims_window_answers_409_with_the_date() {
     assert!(r.str("/error/erase_at").is_some());
     let r = t.recruiter.get(&format!("/api/v1/candidates/{c}")).await;
     assert_eq!(r.json["lifecycle"], "restricted");
+    // restricted: hidden from the normal list (R25), listed for admin and DPO on request
+    assert!(!listed(&t.recruiter.get("/api/v1/candidates").await).contains(&c));
+    assert!(!listed(&t.dpo.get("/api/v1/candidates").await).contains(&c));
+    let with = t.dpo.get("/api/v1/candidates?include_restricted=true").await;
+    let row = with.json["candidates"].as_array().unwrap().iter().find(|r| r["id"] == c.as_str()).unwrap().clone();
+    assert_eq!(row["lifecycle"], "restricted");
+    assert_eq!(t.recruiter.get("/api/v1/candidates?include_restricted=true").await.status, 403);
     assert_eq!(
         t.recruiter.get(&format!("/api/v1/candidates/{c}/messages")).await.status,
         403,

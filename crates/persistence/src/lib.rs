@@ -35,7 +35,7 @@ mod store;
 mod writer;
 
 pub use migration::Migrator;
-pub use ops::{ApiToken, AuditRead, ChannelCredentials, DeadlineCounts, VerifyOutcome, token_hash};
+pub use ops::{ApiToken, AuditRead, CandidateSummary, ChannelCredentials, DeadlineCounts, VerifyOutcome, token_hash};
 pub use store::{PersistenceConfig, SeaStore, SqliteSync};
 
 use sea_orm::DatabaseConnection;

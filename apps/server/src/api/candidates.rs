@@ -2,9 +2,9 @@
 //! export (Art. 15/20), erasure (Art. 17), objection reviews and subject requests.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use hoheit_domain::candidate::{HoldReason, ProcessEndReason};
+use hoheit_domain::candidate::{HoldReason, Lifecycle, ProcessEndReason};
 use hoheit_domain::consent::{CaptureChannel, ConsentMethod, ConsentMethodError, ConsentMethodKind, Purpose};
 use hoheit_domain::ids::{CandidateId, ChannelId, HoldId};
 use hoheit_domain::ports::Clock;
@@ -21,6 +21,8 @@ use super::{ApiJson, path_id};
 use crate::auth::Principal;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::state::AppState;
+use serde::Deserialize;
+use utoipa::IntoParams;
 
 const STAFF: &[Role] = &[Role::Admin, Role::Dpo, Role::Recruiter];
 const RECRUITING: &[Role] = &[Role::Admin, Role::Recruiter];
@@ -389,6 +391,59 @@ pub async fn erasure(
     }
 }
 
+/// `GET /candidates` paging and filter.
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct ListQuery {
+    /// Also list restricted candidates (archived for inactivity R25, erasure deferred R31,
+    /// Art. 18 restriction): admin and DPO only. Default false.
+    #[serde(default)]
+    pub include_restricted: bool,
+    /// Continue after this candidate id (the previous page's `next_after`).
+    pub after: Option<String>,
+    /// Page size, 1-500 (default 100).
+    pub limit: Option<u64>,
+}
+
+/// The tenant's candidates in creation order, a page at a time: ids, lifecycle, objection flag
+/// and dates, no number and no name (open a candidate for its status). Restricted candidates are
+/// hidden from this list (R25) unless an admin or DPO asks for them; erased ones are never listed.
+#[utoipa::path(get, path = "/api/v1/candidates", tag = "candidates", params(ListQuery),
+    responses((status = 200, body = Object), (status = 403, body = ErrorBody)), security(("bearer" = [])))]
+pub async fn list(
+    State(state): State<AppState>,
+    principal: Principal,
+    Query(q): Query<ListQuery>,
+) -> ApiResult<Json<serde_json::Value>> {
+    let tenant = principal.tenant_for(STAFF)?;
+    if q.include_restricted && !ADMIN_DPO.contains(&principal.role) {
+        return Err(ApiError::forbidden("restricted candidates are listed for admin and DPO only (R25)"));
+    }
+    let after = q
+        .after
+        .as_deref()
+        .map(|a| a.parse::<CandidateId>().map_err(|_| ApiError::invalid("after is not a candidate id")))
+        .transpose()?;
+    let limit = q.limit.unwrap_or(100).clamp(1, 500);
+    let page = state.store.list_candidates(tenant, q.include_restricted, after, limit).await?;
+    let full = u64::try_from(page.len()).unwrap_or(u64::MAX) == limit;
+    let next_after = page.last().filter(|_| full).map(|c| c.id.to_string());
+    let items: Vec<serde_json::Value> = page
+        .iter()
+        .map(|c| {
+            serde_json::json!({
+                "id": c.id.to_string(),
+                "lifecycle": c.lifecycle,
+                "objected": c.objected,
+                "process_ended_at": c.process_ended_at.map(fmt_time),
+                "retention_due_at": c.retention_due_at.map(fmt_time),
+                "created_at": fmt_time(c.created_at),
+                "updated_at": fmt_time(c.updated_at),
+            })
+        })
+        .collect();
+    Ok(Json(serde_json::json!({ "candidates": items, "next_after": next_after })))
+}
+
 /// Open objection reviews (R16), oldest due first, with overdue flags.
 #[utoipa::path(get, path = "/api/v1/reviews", tag = "objections",
     responses((status = 200, body = Object)), security(("bearer" = [])))]
@@ -398,6 +453,10 @@ pub async fn reviews(State(state): State<AppState>, principal: Principal) -> Api
     let mut items = Vec::new();
     for (candidate, due) in state.store.open_reviews(tenant).await? {
         let c = state.app.candidate(tenant, candidate).await?;
+        // restricted candidates are hidden from normal lists (R25); admin and DPO see them
+        if !matches!(c.lifecycle, Lifecycle::Active) && !ADMIN_DPO.contains(&principal.role) {
+            continue;
+        }
         if let Some(review) = &c.objection.review {
             items.push(serde_json::json!({
                 "candidate_id": candidate.to_string(),
