@@ -227,11 +227,14 @@ pub(crate) async fn db_outage(bin: &Path, work: &Path, db: &Db, outage: &Outage,
             let http = reqwest::Client::builder().timeout(Duration::from_secs(2)).build().unwrap_or_default();
             let mut samples = Vec::new();
             while !flag.load(Ordering::Relaxed) {
+                // judged by when the probe was sent: one sent just before the outage may still
+                // answer 200 a moment after it began
+                let sent = epoch.elapsed().as_millis() as u32;
                 let status = match http.get(format!("{base}/readyz")).send().await {
                     Ok(r) => r.status().as_u16(),
                     Err(_) => 0,
                 };
-                samples.push((epoch.elapsed().as_millis() as u32, status));
+                samples.push((sent, status));
                 tokio::time::sleep(Duration::from_millis(200)).await;
             }
             samples
