@@ -227,14 +227,14 @@ pub(crate) async fn db_outage(bin: &Path, work: &Path, db: &Db, outage: &Outage,
             let http = reqwest::Client::builder().timeout(Duration::from_secs(2)).build().unwrap_or_default();
             let mut samples = Vec::new();
             while !flag.load(Ordering::Relaxed) {
-                // judged by when the probe was sent: one sent just before the outage may still
-                // answer 200 a moment after it began
+                // judged by when the probe was sent and answered: one sent just before the outage
+                // may answer 200 a moment after it began, one held during it 200 once it ended
                 let sent = epoch.elapsed().as_millis() as u32;
                 let status = match http.get(format!("{base}/readyz")).send().await {
                     Ok(r) => r.status().as_u16(),
                     Err(_) => 0,
                 };
-                samples.push((sent, status));
+                samples.push((sent, epoch.elapsed().as_millis() as u32, status));
                 tokio::time::sleep(Duration::from_millis(200)).await;
             }
             samples
@@ -288,7 +288,8 @@ pub(crate) async fn db_outage(bin: &Path, work: &Path, db: &Db, outage: &Outage,
     // before it (its answer arriving a moment later); only requests sent during the outage and
     // answered 200 before it ended prove that a write was acknowledged without the database
     let ok_during = sent_during.get("200 while away").copied().unwrap_or(0);
-    let ready_during: Vec<u16> = ready.iter().filter(|(t, _)| during(*t)).map(|(_, s)| *s).collect();
+    let ready_during: Vec<u16> =
+        ready.iter().filter(|(sent, ended, _)| during(*sent) && *ended < up_from).map(|(_, _, s)| *s).collect();
     let ready_ok_during = ready_during.iter().filter(|s| **s == 200).count();
     let first_ok_after = outcome
         .timeline
@@ -320,7 +321,7 @@ pub(crate) async fn db_outage(bin: &Path, work: &Path, db: &Db, outage: &Outage,
         sent.iter().map(|(k, n)| format!("{n}x {k}")).collect::<Vec<_>>().join(", ")
     ));
     say(&format!(
-        "- /readyz while away: {} of {} probes answered 200 ({})",
+        "- /readyz while away (probes sent and answered during the outage): {} of {} answered 200 ({})",
         ready_ok_during,
         ready_during.len(),
         if readyz_ok { "fails as required" } else { "DOES NOT FAIL" }
