@@ -430,15 +430,7 @@ pub(crate) async fn sim_faults(bin: &Path, work: &Path, db: &Db, candidates: u64
             "STOPP",
             unix_now(),
         );
-        let status = http
-            .post(format!("{}{}", spec.base(), channel.webhook_path))
-            .header(hoheit_server::state::WEBHOOK_SECRET_HEADER, &channel.webhook_secret)
-            .header("content-type", "application/json")
-            .body(body)
-            .send()
-            .await?
-            .status()
-            .as_u16();
+        let status = channel.post_webhook(&http, &spec.base(), body).await?;
         if status != 200 {
             return Err(fail!("objection webhook: {status}"));
         }

@@ -99,15 +99,7 @@ pub(crate) async fn candidates_ready_to_send(
                 "Guten Tag, ich habe mich beworben.",
                 timestamp,
             );
-            let status = http
-                .post(format!("{}{}", api.base, channel.webhook_path))
-                .header(hoheit_server::state::WEBHOOK_SECRET_HEADER, &channel.webhook_secret)
-                .header("content-type", "application/json")
-                .body(body)
-                .send()
-                .await?
-                .status()
-                .as_u16();
+            let status = channel.post_webhook(&http, &api.base, body).await?;
             if status != 200 {
                 return Err(fail!("inbound webhook: {status}"));
             }

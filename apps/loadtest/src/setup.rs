@@ -70,6 +70,22 @@ pub(crate) struct ChannelSetup {
     pub(crate) webhook_secret: String,
 }
 
+impl ChannelSetup {
+    /// POSTs one webhook body to this channel's route, signed with its secret header, as
+    /// 360Dialog would; returns the HTTP status.
+    pub(crate) async fn post_webhook(&self, http: &reqwest::Client, base: &str, body: bytes::Bytes) -> Res<u16> {
+        Ok(http
+            .post(format!("{base}{}", self.webhook_path))
+            .header(hoheit_server::state::WEBHOOK_SECRET_HEADER, &self.webhook_secret)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await?
+            .status()
+            .as_u16())
+    }
+}
+
 /// A tenant ready for load.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct TenantSetup {

@@ -96,7 +96,8 @@ pub async fn consent_request(
     queued(&state, result)
 }
 
-fn queued(
+/// 202 with the queued message, or the refusal (counted in the metrics).
+pub(super) fn queued(
     state: &AppState,
     result: Result<hoheit_domain::usecases::Queued, hoheit_domain::usecases::UseCaseError>,
 ) -> ApiResult<(StatusCode, Json<QueuedResponse>)> {

@@ -804,20 +804,7 @@ pub async fn send_document(
         caption: body.caption.filter(|c| !c.trim().is_empty()).map(Pii::new),
     };
     let result = state.app.send_document(tenant, principal.actor(), id, document, MediaLimits { max_bytes: max }).await;
-    match result {
-        Ok(q) => {
-            state.dispatch_wake.notify_one();
-            Ok((
-                StatusCode::ACCEPTED,
-                Json(QueuedResponse { message_id: q.message.to_string(), status: "queued".into() }),
-            ))
-        }
-        Err(hoheit_domain::usecases::UseCaseError::Refused(r)) => {
-            state.metrics.refusal(r.code.as_str());
-            Err(hoheit_domain::usecases::UseCaseError::Refused(r).into())
-        }
-        Err(e) => Err(e.into()),
-    }
+    super::candidates::queued(&state, result)
 }
 
 // ---------------------------------------------------------------- accountability (R2, R35)
