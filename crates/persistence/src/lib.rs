@@ -27,11 +27,14 @@
 
 pub mod crypto;
 
+mod batch;
 mod codec;
 mod entity;
 mod migration;
 mod ops;
+mod shared;
 mod store;
+mod tables;
 mod writer;
 
 pub use migration::Migrator;
