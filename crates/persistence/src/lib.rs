@@ -3,7 +3,10 @@
 //! Implements the domain's [`Store`](hoheit_domain::ports::Store) and
 //! [`OutboxQueue`](hoheit_domain::ports::OutboxQueue) ports with SeaORM 2 on **SQLite** (the
 //! embedded default: one file, WAL, durable commits) and **PostgreSQL** (production and
-//! scale-out), with the same migrations and the same behaviour; one shared test suite proves it.
+//! scale-out), with the same migrations and the same behaviour: both pass the store contract
+//! (`hoheit_domain::testing::contract`) that the in-memory store passes too. Each table has one
+//! module (`tables/`) with its statements and its row conversions; a value read from a row that
+//! this version does not know is corruption, never a default.
 //!
 //! What it guarantees:
 //! - **One commit = state + audit entries + outbox**, atomically. Commits go through a single
