@@ -2,9 +2,12 @@
 //! (Art. 15/20, R30).
 
 use serde::Serialize;
+use std::sync::Arc;
+
 use time::OffsetDateTime;
 
-use super::{CONFLICT_RETRIES, Hoheit, UseCaseError, event};
+use super::transact::{Decided, Retry, stage_candidate};
+use super::{Hoheit, UseCaseError, event};
 use crate::candidate::{Candidate, ErasureReason, Lifecycle, Process, ProcessEndReason, RestrictionReason};
 use crate::consent::CaptureChannel;
 use crate::consent::{ConsentState, Purpose};
@@ -161,22 +164,22 @@ impl Hoheit {
         Ok(counts)
     }
 
+    /// Retention for one candidate whose batch lost a race; gives up quietly when it keeps
+    /// losing (the next run examines the candidate again).
     async fn retain_one(&self, config: &TenantConfig, id: CandidateId, actor: Actor) -> Result<(), UseCaseError> {
-        for _ in 0..=CONFLICT_RETRIES {
-            let Some(candidate) = self.store.candidate(config.tenant.id, id).await? else {
-                return Ok(());
-            };
+        let tenant = config.tenant.id;
+        let load = || async move { Ok((self.store.candidate(tenant, id).await?, self.now())) };
+        let decide = |(candidate, now): (Option<Candidate>, OffsetDateTime)| {
             let mut ignored = RetentionCounts::default();
-            let Some(change) = retention_change(config, &candidate, actor, self.now(), &mut ignored) else {
-                return Ok(());
-            };
-            match self.store.commit(config.tenant.id, change).await {
-                Ok(_) => return Ok(()),
-                Err(StoreError::Conflict) => {}
-                Err(e) => return Err(e.into()),
-            }
+            Ok(match candidate.and_then(|c| retention_change(config, &c, actor, now, &mut ignored)) {
+                Some(change) => Decided::Commit(change, ()),
+                None => Decided::Done(()),
+            })
+        };
+        match self.transact(tenant, Retry::CONFLICT, load, decide).await {
+            Err(UseCaseError::Store(StoreError::Conflict)) => Ok(()),
+            other => other,
         }
-        Ok(())
     }
 
     /// An erasure request (Art. 17): erase now, or — inside the legal-claims window after a
@@ -204,12 +207,9 @@ impl Hoheit {
             return Err(UseCaseError::Forbidden("only an admin or the data-protection officer can erase"));
         }
         let request_id = self.new_id();
-        let mut attempt = 0;
-        loop {
-            let config = self.config(tenant).await?;
-            let mut candidate = self.load_candidate(tenant, id).await?;
+        let load = || self.load_for(tenant, id);
+        let decide = |(config, mut candidate, now): (Arc<TenantConfig>, Candidate, OffsetDateTime)| {
             let expected_version = candidate.version;
-            let now = self.now();
             let opened_here = existing.is_none();
             let mut request = existing.clone().unwrap_or_else(|| {
                 SubjectRequest::open(
@@ -225,10 +225,10 @@ impl Hoheit {
             let outcome = match erasure_request(&candidate, &config.tenant.retention, now) {
                 ErasureRequestOutcome::AlreadyErased => {
                     let Lifecycle::Erased { at, .. } = candidate.lifecycle else {
-                        return Ok((ErasureOutcome::AlreadyErased, None));
+                        return Ok(Decided::Done((ErasureOutcome::AlreadyErased, None)));
                     };
                     if opened_here {
-                        return Ok((ErasureOutcome::AlreadyErased, None));
+                        return Ok(Decided::Done((ErasureOutcome::AlreadyErased, None)));
                     }
                     request.close_with(Fulfilment::Erasure { at })?;
                     ErasureOutcome::AlreadyErased
@@ -274,11 +274,7 @@ impl Hoheit {
                         Some(Rule::R31),
                         DomainEvent::CandidateRestricted { reason: RestrictionReason::ErasureDeferred },
                     ));
-                    changes.candidates.push(CandidateChange::Update {
-                        retention_due: next_due(&candidate, &config.tenant.retention, now),
-                        candidate: Box::new(candidate),
-                        expected_version,
-                    });
+                    stage_candidate(&mut changes, &config, candidate, expected_version, now);
                     ErasureOutcome::Deferred { until }
                 }
             };
@@ -305,12 +301,9 @@ impl Hoheit {
                 DomainEvent::SubjectRequestClosed { request: request.id, status: request.status.as_str() },
             ));
             changes.subject_requests.push(request.clone());
-            match self.store.commit(tenant, changes).await {
-                Ok(_) => return Ok((outcome, Some(request))),
-                Err(StoreError::Conflict) if attempt < CONFLICT_RETRIES => attempt += 1,
-                Err(e) => return Err(e.into()),
-            }
-        }
+            Ok(Decided::Commit(changes, (outcome, Some(request))))
+        };
+        self.transact(tenant, Retry::CONFLICT, load, decide).await
     }
 
     /// Everything about a candidate for Art. 15/20 (R30); the read is audited (R33).
