@@ -11,6 +11,7 @@ use super::media::pending_media;
 use super::outbound::{help_text, objection_confirmation_text, queue};
 use super::transact::{Decided, Retry};
 use super::{Hoheit, UseCaseError};
+use crate::actor::Actor;
 use crate::calendar::add_business_days;
 use crate::candidate::{Candidate, CandidateSource, Contact};
 use crate::classifier::{Classification, ClassifierInput, classify};
@@ -25,7 +26,6 @@ use crate::objection::{Objection, ObjectionScope, ObjectionSource, PendingReview
 use crate::ports::{CandidateChange, ChangeSet, DuplicateKey, MediaChange, MessageChange, StoreError, TenantConfig};
 use crate::retention::next_due;
 use crate::rules::Rule;
-use crate::tenant::Actor;
 use crate::values::LanguageCode;
 
 /// What receiving an inbound message did.

@@ -9,6 +9,7 @@ use time::{Duration, OffsetDateTime};
 use super::outbound::{Queued, Sending, queue_or_refuse, refusal_record};
 use super::transact::{Decided, Retry, stage_candidate};
 use super::{Hoheit, UseCaseError, event};
+use crate::actor::{Actor, Role};
 use crate::candidate::{Candidate, Lifecycle};
 use crate::conversation::{Direction, Intent, OutboundContent};
 use crate::events::{ContentKind, DomainEvent};
@@ -21,7 +22,6 @@ use crate::media::{
 use crate::policy::{Draft, OutboundPolicy, SendContext};
 use crate::ports::{ChangeSet, GatewayError, MediaChange, StoreError, TenantConfig};
 use crate::rules::Rule;
-use crate::tenant::{Actor, Role};
 use crate::values::Pii;
 
 /// When an announced file is tried again after `attempts` transient failures: 30 s, 1 min, 2 min,

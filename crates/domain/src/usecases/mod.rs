@@ -20,16 +20,18 @@ use std::sync::Arc;
 
 use time::OffsetDateTime;
 
+pub use crate::accountability::{DataRecipient, recipients};
 pub use crate::tenant::ApprovalInput;
 pub use admin::{ChannelInput, LegalTextInput};
 pub use candidates::{ConsentInput, NewCandidate, ObjectionInput};
 pub use inbound::InboundOutcome;
 pub use media::fetch_backoff;
 pub use outbound::{DispatchOutcome, MAX_ATTEMPTS, MessageRequest, Queued};
-pub use retention_run::{DataRecipient, ErasureOutcome, SubjectExport, recipients};
+pub use retention_run::{ErasureOutcome, SubjectExport};
 pub use reviews::ReviewDecision;
 pub use subject_requests::{Answer, Answered};
 
+use crate::actor::Actor;
 use crate::candidate::Candidate;
 use crate::events::{DomainEvent, EventEnvelope};
 use crate::ids::{CandidateId, TenantId};
@@ -37,7 +39,6 @@ use crate::legal::LegalTextError;
 use crate::policy::Refusal;
 use crate::ports::{Clock, IdGenerator, Store, StoreError, TenantConfig};
 use crate::rules::Rule;
-use crate::tenant::Actor;
 use crate::values::InvalidValue;
 
 /// Why a use case did not do what was asked. Messages carry no personal data.

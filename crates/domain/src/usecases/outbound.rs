@@ -6,6 +6,7 @@ use time::{Duration, OffsetDateTime};
 
 use super::transact::{Decided, Retry, stage_candidate};
 use super::{Hoheit, UseCaseError, event};
+use crate::actor::Actor;
 use crate::candidate::Candidate;
 use crate::consent::{ConsentReply, Purpose};
 use crate::conversation::{
@@ -18,7 +19,7 @@ use crate::ports::{
     ChangeSet, GatewayError, MessageChange, OutboxChange, OutboxEntry, Recipient, StoreError, TenantConfig,
 };
 use crate::rules::Rule;
-use crate::tenant::{Actor, Tenant};
+use crate::tenant::Tenant;
 use crate::values::{LanguageCode, Pii, TemplateName};
 
 /// Attempts before a transiently failing message is given up.

@@ -8,6 +8,8 @@ use time::OffsetDateTime;
 
 use super::transact::{Decided, Retry, stage_candidate};
 use super::{Hoheit, UseCaseError, event};
+use crate::accountability::{DataRecipient, recipients};
+use crate::actor::{Actor, Role};
 use crate::candidate::{Candidate, ErasureReason, Lifecycle, Process, ProcessEndReason, RestrictionReason};
 use crate::consent::CaptureChannel;
 use crate::consent::{ConsentState, Purpose};
@@ -20,7 +22,6 @@ use crate::ports::{CandidateChange, ChangeSet, OutboxChange, StoreError, TenantC
 use crate::retention::{ErasureRequestOutcome, RetentionDecision, decide, erasure_request, next_due};
 use crate::rules::Rule;
 use crate::subject_request::{Fulfilment, SubjectRequest, SubjectRequestKind};
-use crate::tenant::{Actor, Role};
 
 /// Candidates per retention batch (one commit each).
 const RETENTION_BATCH: u32 = 200;
@@ -66,43 +67,6 @@ pub struct SubjectExport {
     pub subject_requests: Vec<SubjectRequest>,
     /// Recipients of the data (Art. 15(1)(c)) and transfers (Art. 15(2)).
     pub recipients: Vec<DataRecipient>,
-}
-
-/// A recipient of personal data, as stated in the export.
-#[derive(Debug, Clone, Serialize)]
-pub struct DataRecipient {
-    /// Who.
-    pub name: &'static str,
-    /// Role.
-    pub role: &'static str,
-    /// Where.
-    pub location: &'static str,
-    /// Transfer mechanism, where outside the EU/EEA.
-    pub transfer: Option<&'static str>,
-}
-
-/// The fixed processor chain of hoheit (R2).
-pub fn recipients() -> Vec<DataRecipient> {
-    vec![
-        DataRecipient {
-            name: "hoheit platform operator",
-            role: "processor (Art. 28 GDPR)",
-            location: "EU",
-            transfer: None,
-        },
-        DataRecipient {
-            name: "360dialog GmbH",
-            role: "sub-processor (WhatsApp Business Solution Provider)",
-            location: "Berlin, Germany",
-            transfer: None,
-        },
-        DataRecipient {
-            name: "Meta Platforms Ireland Ltd. (WhatsApp)",
-            role: "sub-processor (WhatsApp Business Platform)",
-            location: "Ireland, with possible transfer to the USA",
-            transfer: Some("EU-US Data Privacy Framework (adequacy decision (EU) 2023/1795)"),
-        },
-    ]
 }
 
 impl Hoheit {
