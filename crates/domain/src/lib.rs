@@ -42,6 +42,8 @@
 //! assert_eq!(refusal.code.as_str(), "consent_missing");
 //! ```
 
+#![warn(missing_docs)]
+
 pub mod accountability;
 pub mod actor;
 pub mod calendar;

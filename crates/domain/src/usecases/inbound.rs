@@ -407,11 +407,11 @@ impl Hoheit {
     /// provider id returns [`InboundOutcome::Duplicate`] and changes nothing.
     ///
     /// The decision runs in named steps, in this order: find or create the sender
-    /// ([`Inbound::sender`]), store the message ([`Inbound::store_message`]), a consent reply
-    /// ([`Inbound::consent_reply`]), else the classification ([`Inbound::classification`]) and what
-    /// it asks for ([`Inbound::act_on`]: objection, review, opt-in, help), the window
-    /// ([`Inbound::window`]), the automatic answer ([`Inbound::notice`]); a redelivery is
-    /// recognised when the commit meets the stored provider id ([`dedupe`]).
+    /// (`Inbound::sender`), store the message (`Inbound::store_message`), a consent reply
+    /// (`Inbound::consent_reply`), else the classification (`Inbound::classification`) and what
+    /// it asks for (`Inbound::act_on`: objection, review, opt-in, help), the window
+    /// (`Inbound::window`), the automatic answer (`Inbound::notice`); a redelivery is
+    /// recognised when the commit meets the stored provider id (`dedupe`).
     pub async fn receive_inbound(
         &self,
         tenant: TenantId,
