@@ -580,3 +580,6 @@ mod tests {
         }
     }
 }
+
+#[cfg(feature = "testing")]
+pub mod corpus;
