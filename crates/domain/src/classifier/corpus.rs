@@ -109,6 +109,7 @@ impl Outcome {
     pub fn of(c: &Classification) -> Self {
         match c {
             Classification::Objection { .. } => Self::Objection,
+            Classification::Withdrawal { .. } => Self::Withdrawal,
             Classification::PossibleObjection { .. } => Self::Review,
             Classification::None | Classification::OptIn | Classification::Help => Self::Pass,
         }
@@ -309,6 +310,7 @@ pub fn report(ev: &Evaluation) -> String {
 fn describe(c: &Classification) -> String {
     match c {
         Classification::Objection { reason } => format!("objection({reason:?})"),
+        Classification::Withdrawal { reason } => format!("withdrawal({reason:?})"),
         Classification::PossibleObjection { matched } => format!("review({matched})"),
         Classification::None => "none".to_owned(),
         Classification::OptIn => "opt_in".to_owned(),

@@ -11,7 +11,7 @@ use super::{CONFLICT_RETRIES, Hoheit, UseCaseError, event};
 use crate::calendar::add_business_days;
 use crate::candidate::{Candidate, CandidateSource, Contact};
 use crate::classifier::{Classification, ClassifierInput, classify};
-use crate::consent::{CaptureChannel, ConsentEvidence, ConsentMethod, ConsentReply, Purpose};
+use crate::consent::{CaptureChannel, ConsentEvidence, ConsentMethod, ConsentReply, Purpose, WithdrawalVia};
 use crate::conversation::{
     Direction, Intent, Message, MessageBody, OutboundContent, StatusObservation, StatusTimeline,
 };
@@ -271,7 +271,12 @@ impl Hoheit {
 
         let mut queue_reply: Option<(Intent, String)> = None;
         match &classification {
-            Classification::Objection { reason } => {
+            Classification::Objection { reason } | Classification::Withdrawal { reason } => {
+                if matches!(classification, Classification::Withdrawal { .. }) {
+                    // consent withdrawal by message (R8): effective at the message's time, in
+                    // this commit; the objection below then stops every proactive message
+                    withdraw_consents_by_message(&mut candidate, msg, tp_months, now, &mut changes);
+                }
                 let objection = Objection {
                     at: msg.timestamp,
                     source: ObjectionSource::WhatsApp { provider_id: msg.provider_id.clone(), reason: reason.clone() },
@@ -402,5 +407,28 @@ impl Hoheit {
         };
         self.store.commit(tenant, changes).await?;
         Ok(())
+    }
+}
+
+/// Withdraws every granted consent of the candidate because their message withdrew it (R8).
+fn withdraw_consents_by_message(
+    candidate: &mut Candidate,
+    msg: &InboundMessage,
+    talent_pool_months: u32,
+    now: OffsetDateTime,
+    changes: &mut ChangeSet,
+) {
+    for purpose in Purpose::ALL {
+        let via = WithdrawalVia::WhatsApp { provider_id: msg.provider_id.clone() };
+        if candidate.consents.withdraw(purpose, msg.timestamp, via, talent_pool_months) {
+            changes.events.push(event(
+                candidate.tenant,
+                Some(candidate.id),
+                Actor::Candidate,
+                now,
+                Some(Rule::R8),
+                DomainEvent::ConsentWithdrawn { purpose },
+            ));
+        }
     }
 }

@@ -1,22 +1,49 @@
-//! The objection classifier (RULES.md "Classifier", R11, R14, R16): a pure function over the
-//! text or button payload of an inbound message, German and English.
+//! The objection classifier v2 (RULES.md "Classifier", R8, R11, R14, R16): a pure, explainable
+//! function over the text or button payload of an inbound message.
 //!
-//! - Tier 1 (applied automatically): the whole message is an opt-out keyword, possibly with
-//!   politeness words ("Stop bitte"), or a clear phrase with nothing around it but politeness
-//!   and context words ("Bitte keine Nachrichten mehr", "Ich widerspreche der Verarbeitung
-//!   meiner Daten"), or the opt-out button.
-//! - Tier 2 (blocks proactive sending and opens a human review): a longer message that contains a
-//!   keyword or a keyword's stem ("Ich will meine Bewerbung nicht stoppen"), or a clear phrase
-//!   that is negated, asked about or embedded in other words ("Ich widerspreche nicht", "Wie kann
-//!   ich meine Daten löschen?", "Ich möchte keine Nachrichten mehr verpassen").
+//! - Normalisation ([`normalise`], [`fold`]): NFKC, case, umlauts, punctuation and emoji, and on
+//!   top for matching: stretched letters, digits for letters, spaced-out words, accents and
+//!   Arabic forms (see `normalise.rs`).
+//! - Tier 1 (applied automatically): the whole message is an opt-out keyword with politeness
+//!   words ("Stop bitte", "СТОП!!!"), the opt-out button, or a grammar pattern
+//!   (`languages.rs`): negated contact with its verb anywhere ("kontaktieren Sie mich bitte nicht
+//!   mehr", "don't text me again"), imperatives to stop ("hören Sie auf", "leave me alone"),
+//!   unsubscribe in any inflection ("tragen Sie mich aus", "abgemeldet werden", "opt me out"),
+//!   erasure and objection phrases, and the same kinds of explicit phrases in Turkish, Polish,
+//!   Romanian, Russian, Ukrainian and Arabic. A consent withdrawal ("ich widerrufe meine
+//!   Einwilligung") is its own result, [`Classification::Withdrawal`]: the inbound use case
+//!   withdraws consent (R8) and applies the objection.
+//! - Tier 2 (blocks proactive sending and opens a human review): a tier-1 pattern that is asked
+//!   about ("?"), negated ("ich widerspreche nicht"), turned around ("keine Nachrichten mehr
+//!   verpassen") or said by the candidate about themselves ("ich will aufhören"); an ambiguous
+//!   pattern ("nicht mehr interessiert", "too many messages"); or a keyword or keyword stem in a
+//!   longer message ("Ich will meine Bewerbung nicht stoppen"). When unsure: tier 2.
+//! - Harmless senses do not block: compounds ("Stoppuhr", "Kündigungsfrist", "Entfernung"), a
+//!   stop on a journey ("ein Stopp in Fulda", "bus stop"), the candidate's own notice ("ich
+//!   kündige bei meinem Arbeitgeber", "quit my job"), rescheduling with a new day proposed
+//!   ("cancel the appointment, can we do Tuesday?"), a thing deregistered ("meine alte Nummer
+//!   ist abgemeldet"), the candidate's own file ("soll ich die Datei löschen?"). They never
+//!   override a tier-1 pattern elsewhere in the message.
 //! - Opt-in: the bare keyword START / ANMELDEN, only while the candidate is opted out.
 //! - Help: HELP / HILFE.
 //!
-//! "Ja"/"yes" in a conversation is never consent: consent comes from the consent request's
-//! buttons only.
+//! Every result names what fired: the keyword, or the stable pattern id (`de.negated_contact`,
+//! `keyword_in_sentence:stop`); never the candidate's words. "Ja"/"yes" in a conversation is
+//! never consent: consent comes from the consent request's buttons only.
+
+mod grammar;
+mod languages;
+mod normalise;
+
+#[cfg(feature = "testing")]
+pub mod corpus;
+
+use std::sync::OnceLock;
 
 use serde::{Deserialize, Serialize};
-use unicode_normalization::UnicodeNormalization;
+
+use grammar::{Compiled, Effect, Match, compiled};
+pub use normalise::{fold, fold_tokens, normalise};
 
 /// Tier-1 keywords (normalised).
 const KEYWORDS: &[&str] = &[
@@ -49,6 +76,7 @@ const FILLERS: &[&str] = &[
 
 /// Clear opt-out phrases (normalised). Alone (with politeness and context words) they apply at once;
 /// negated, asked about or embedded in other words they go to a human review (see `phrase_fit`).
+/// The grammar (`languages.rs`) is tried first; these keep the v1 behaviour for what it misses.
 const PHRASES: &[&str] = &[
     "bitte keine nachrichten mehr",
     "keine nachrichten mehr",
@@ -97,6 +125,9 @@ const TIER2_WHOLE_WORDS: &[&str] = &["end", "quit", "cancel", "revoke", "remove"
 const OPT_IN: &[&str] = &["start", "anmelden"];
 const HELP: &[&str] = &["help", "hilfe"];
 
+/// Question marks (Latin, full-width, Spanish opening, Arabic).
+const QUESTION_MARKS: [char; 4] = ['?', '\u{ff1f}', '\u{bf}', '\u{61f}'];
+
 /// The reply button payload of the opt-out button (templates and interactive messages).
 pub const OPT_OUT_PAYLOAD: &str = "hoheit:optout";
 
@@ -111,9 +142,16 @@ pub enum Classification {
         /// Why.
         reason: ObjectionReason,
     },
+    /// Tier 1: the candidate withdraws consent (R8); withdrawn at once, and the objection is
+    /// applied too (no further proactive messages).
+    Withdrawal {
+        /// Why.
+        reason: ObjectionReason,
+    },
     /// Tier 2: possibly an objection; block proactive sending and ask a human.
     PossibleObjection {
-        /// The keyword or stem that matched (a fixed list entry, not the candidate's words).
+        /// The pattern id, keyword or stem that matched (a fixed list entry, never the
+        /// candidate's words), e.g. `de.not_interested` or `keyword_in_sentence:stop`.
         matched: String,
     },
     /// The bare opt-in keyword while opted out: a new consent.
@@ -122,14 +160,28 @@ pub enum Classification {
     Help,
 }
 
+impl Classification {
+    /// Tier 1: applied automatically (objection or withdrawal).
+    pub const fn is_automatic(&self) -> bool {
+        matches!(self, Self::Objection { .. } | Self::Withdrawal { .. })
+    }
+
+    /// Blocks proactive sending (tier 1 or tier 2).
+    pub const fn blocks(&self) -> bool {
+        matches!(self, Self::Objection { .. } | Self::Withdrawal { .. } | Self::PossibleObjection { .. })
+    }
+}
+
 /// Why a message was classified as an objection. Safe to audit: these are fixed list entries.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "by", content = "matched", rename_all = "snake_case")]
 pub enum ObjectionReason {
     /// The message is a keyword (plus politeness words).
     Keyword(String),
-    /// The message contains a clear phrase.
+    /// The message contains a clear phrase (v1 phrase list).
     Phrase(String),
+    /// A grammar pattern fired: its stable id (`de.negated_contact`).
+    Pattern(String),
     /// The opt-out button was tapped.
     OptOutButton,
 }
@@ -140,42 +192,68 @@ impl ObjectionReason {
         match self {
             Self::Keyword(_) => "keyword",
             Self::Phrase(_) => "phrase",
+            Self::Pattern(_) => "pattern",
             Self::OptOutButton => "opt_out_button",
+        }
+    }
+
+    /// What the audit entry records as the classifier's reason: the pattern id for a grammar
+    /// pattern (a fixed id, never content), else [`Self::code`].
+    pub fn audit_code(&self) -> &'static str {
+        match self {
+            Self::Pattern(id) => pattern_id(id).unwrap_or("pattern"),
+            Self::Keyword(_) | Self::Phrase(_) | Self::OptOutButton => self.code(),
         }
     }
 }
 
-/// Normalises text for matching: trim, Unicode NFKC, lowercase, ä->ae ö->oe ü->ue ß->ss, every
-/// character that is not a letter or digit becomes a space, runs of spaces collapse.
-/// Idempotent: `normalise(normalise(x)) == normalise(x)`.
-pub fn normalise(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut pending_space = false;
-    for c in text.nfkc().flat_map(char::to_lowercase).nfkc() {
-        let mapped: &[char] = match c {
-            'ä' => &['a', 'e'],
-            'ö' => &['o', 'e'],
-            'ü' => &['u', 'e'],
-            'ß' => &['s', 's'],
-            _ => &[],
-        };
-        if !mapped.is_empty() {
-            if pending_space && !out.is_empty() {
-                out.push(' ');
-            }
-            pending_space = false;
-            out.extend(mapped);
-        } else if c.is_alphanumeric() {
-            if pending_space && !out.is_empty() {
-                out.push(' ');
-            }
-            pending_space = false;
-            out.push(c);
-        } else {
-            pending_space = true;
-        }
-    }
-    out
+/// All pattern tables, tier 1 first.
+fn tier1_tables() -> [&'static [Compiled]; 8] {
+    static DE: OnceLock<Vec<Compiled>> = OnceLock::new();
+    static EN: OnceLock<Vec<Compiled>> = OnceLock::new();
+    static TR: OnceLock<Vec<Compiled>> = OnceLock::new();
+    static PL: OnceLock<Vec<Compiled>> = OnceLock::new();
+    static RO: OnceLock<Vec<Compiled>> = OnceLock::new();
+    static RU: OnceLock<Vec<Compiled>> = OnceLock::new();
+    static UK: OnceLock<Vec<Compiled>> = OnceLock::new();
+    static AR: OnceLock<Vec<Compiled>> = OnceLock::new();
+    [
+        compiled(&DE, languages::DE),
+        compiled(&EN, languages::EN),
+        compiled(&TR, languages::TR),
+        compiled(&PL, languages::PL),
+        compiled(&RO, languages::RO),
+        compiled(&RU, languages::RU),
+        compiled(&UK, languages::UK),
+        compiled(&AR, languages::AR),
+    ]
+}
+
+fn review_tables() -> [&'static [Compiled]; 3] {
+    static DE: OnceLock<Vec<Compiled>> = OnceLock::new();
+    static EN: OnceLock<Vec<Compiled>> = OnceLock::new();
+    static OTHER: OnceLock<Vec<Compiled>> = OnceLock::new();
+    [
+        compiled(&DE, languages::DE_REVIEW),
+        compiled(&EN, languages::EN_REVIEW),
+        compiled(&OTHER, languages::OTHER_REVIEW),
+    ]
+}
+
+fn harmless_tables() -> [&'static [Compiled]; 3] {
+    static DE: OnceLock<Vec<Compiled>> = OnceLock::new();
+    static EN: OnceLock<Vec<Compiled>> = OnceLock::new();
+    static ANY: OnceLock<Vec<Compiled>> = OnceLock::new();
+    [
+        compiled(&DE, languages::DE_HARMLESS),
+        compiled(&EN, languages::EN_HARMLESS),
+        compiled(&ANY, languages::RESCHEDULE),
+    ]
+}
+
+/// The static id of a known pattern (for audit details, which hold only fixed strings).
+pub fn pattern_id(id: &str) -> Option<&'static str> {
+    tier1_tables().into_iter().chain(review_tables()).flatten().map(|c| c.pattern.id).find(|known| *known == id)
 }
 
 /// The input to the classifier: what the candidate sent.
@@ -204,7 +282,7 @@ pub fn classify(input: ClassifierInput<'_>, opted_out: bool) -> Classification {
         ClassifierInput::Button { title, .. } => title,
         ClassifierInput::Text(text) => text,
     };
-    let question = text.contains(['?', '\u{ff1f}', '\u{bf}']);
+    let question = text.contains(QUESTION_MARKS);
     classify_normalised(&normalise(text), opted_out, question)
 }
 
@@ -265,6 +343,44 @@ const PHRASE_CONTEXT: &[&str] = &[
 const NEGATIONS: &[&str] =
     &["nicht", "nie", "niemals", "not", "never", "don", "dont", "doesn", "doesnt", "didn", "didnt"];
 
+/// Negations in all languages, checked right around a positive pattern (see
+/// `grammar::Pattern::positive`).
+const NEAR_NEGATIONS: &[&str] = &[
+    "nicht", "nie", "niemals", "not", "never", "don", "dont", "doesn", "doesnt", "didn", "didnt", "won", "wont", "nu",
+    "не", "ни", "لا", "لن", "لم",
+];
+
+/// Words that turn a stop pattern around: "keine Nachrichten mehr verpassen", "I don't want to
+/// miss any messages".
+const REVERSALS: &[&str] = &[
+    "verpass*",
+    "vergess*",
+    "verlier*",
+    "entgeh*",
+    "ueberseh*",
+    "miss",
+    "missing",
+    "missed",
+    "forget*",
+    "lose",
+    "losing",
+];
+
+/// Folds a list entry, keeping its `*` (prefix) mark.
+fn fold_stem(word: &str) -> String {
+    match word.strip_suffix('*') {
+        Some(stem) => format!("{}*", fold(stem)),
+        None => fold(word),
+    }
+}
+
+fn matches_stem_list(list: &[String], token: &str) -> bool {
+    list.iter().any(|w| match w.strip_suffix('*') {
+        Some(stem) => token.starts_with(stem),
+        None => token == *w,
+    })
+}
+
 /// How a clear phrase sits in a message: alone (tier 1), or with other words, a negation or as a
 /// question (tier 2: a human decides).
 fn phrase_fit(tokens: &[&str], phrase: &str, question: bool) -> Option<bool> {
@@ -280,54 +396,186 @@ fn phrase_fit(tokens: &[&str], phrase: &str, question: bool) -> Option<bool> {
     Some(clean)
 }
 
+/// Folded forms of a word list, computed once.
+fn folded(cell: &'static OnceLock<Vec<String>>, words: &[&str]) -> &'static [String] {
+    cell.get_or_init(|| words.iter().map(|w| fold(w)).collect())
+}
+
+fn is_filler(token: &str) -> bool {
+    static F: OnceLock<Vec<String>> = OnceLock::new();
+    static O: OnceLock<Vec<String>> = OnceLock::new();
+    folded(&F, FILLERS).iter().any(|f| f == token) || folded(&O, languages::OTHER_FILLERS).iter().any(|f| f == token)
+}
+
+/// The keyword a token is, if it is one (folded comparison: "STOOOPP", "st0p").
+fn keyword(token: &str) -> Option<&'static str> {
+    static K: OnceLock<Vec<String>> = OnceLock::new();
+    static O: OnceLock<Vec<String>> = OnceLock::new();
+    let own = folded(&K, KEYWORDS).iter().position(|k| k == token).and_then(|i| KEYWORDS.get(i).copied());
+    own.or_else(|| {
+        folded(&O, languages::OTHER_KEYWORDS)
+            .iter()
+            .position(|k| k == token)
+            .and_then(|i| languages::OTHER_KEYWORDS.get(i).copied())
+    })
+}
+
+/// How a pattern match stands once its surroundings are read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Standing {
+    Clean,
+    Downgraded,
+}
+
+/// Reads the words around a tier-1 match: asked about, turned around, negated, or said by the
+/// candidate about themselves -> a review instead.
+fn standing(c: &Compiled, m: &Match, tokens: &[String], question: bool) -> Standing {
+    let p = c.pattern;
+    static R: OnceLock<Vec<String>> = OnceLock::new();
+    let reversals = R.get_or_init(|| REVERSALS.iter().map(|w| fold_stem(w)).collect());
+    if question || tokens.iter().any(|t| matches_stem_list(reversals, t)) {
+        return Standing::Downgraded;
+    }
+    let negation_at =
+        |i: usize| tokens.get(i).is_some_and(|t| NEAR_NEGATIONS.contains(&t.as_str())) && !m.tokens.contains(&i);
+    if p.positive {
+        if (m.start.saturating_sub(2)..=m.end + 1).any(negation_at) {
+            return Standing::Downgraded;
+        }
+    } else if (m.end..=m.end + 1).any(negation_at) {
+        return Standing::Downgraded;
+    }
+    if (m.start.saturating_sub(2)..m.start)
+        .any(|i| tokens.get(i).is_some_and(|t| p.subject_blockers.contains(&t.as_str())))
+    {
+        return Standing::Downgraded;
+    }
+    Standing::Clean
+}
+
 fn classify_normalised(text: &str, opted_out: bool, question: bool) -> Classification {
-    let tokens: Vec<&str> = text.split(' ').filter(|t| !t.is_empty()).collect();
+    let tokens = fold_tokens(text);
     if tokens.is_empty() {
         return Classification::None;
     }
-    // Some(word) when every token is a filler or in `set`, and at least one is in `set`.
-    let only = |set: &[&'static str]| -> Option<&'static str> {
-        let mut hit = None;
-        for t in &tokens {
-            if let Some(k) = set.iter().find(|k| **k == *t) {
-                hit.get_or_insert(*k);
-            } else if !FILLERS.contains(t) {
-                return None;
+
+    // 1. the whole message is a keyword (plus politeness words)
+    let mut bare: Option<&'static str> = None;
+    let mut only_keywords = true;
+    for t in &tokens {
+        if let Some(k) = keyword(t) {
+            bare.get_or_insert(k);
+        } else if !is_filler(t) {
+            only_keywords = false;
+            break;
+        }
+    }
+    if let (true, Some(k)) = (only_keywords, bare) {
+        return Classification::Objection { reason: ObjectionReason::Keyword(k.to_owned()) };
+    }
+
+    // 2. harmless senses: the words they cover are not keywords
+    let filler = |t: &str| is_filler(t);
+    let mut explained = vec![false; tokens.len()];
+    for c in harmless_tables().into_iter().flatten() {
+        if let Some(m) = c.find(&tokens, filler) {
+            for i in m.tokens {
+                if let Some(e) = explained.get_mut(i) {
+                    *e = true;
+                }
             }
         }
-        hit
-    };
-    if let Some(keyword) = only(KEYWORDS) {
-        return Classification::Objection { reason: ObjectionReason::Keyword(keyword.to_owned()) };
     }
-    let mut possible: Option<&str> = None;
+    let is_explained = |m: &Match| m.tokens.iter().any(|i| explained.get(*i).copied().unwrap_or(false));
+
+    // 3. tier-1 grammar: a clean withdrawal beats a clean objection beats a downgraded match
+    let mut objection: Option<&'static str> = None;
+    let mut downgraded: Option<&'static str> = None;
+    for c in tier1_tables().into_iter().flatten() {
+        let Some(m) = c.find(&tokens, filler) else { continue };
+        if is_explained(&m) {
+            continue;
+        }
+        match (standing(c, &m, &tokens, question), c.pattern.effect) {
+            (Standing::Clean, Effect::Withdrawal) => {
+                return Classification::Withdrawal { reason: ObjectionReason::Pattern(c.pattern.id.to_owned()) };
+            }
+            (Standing::Clean, Effect::Objection) => {
+                objection.get_or_insert(c.pattern.id);
+            }
+            (Standing::Downgraded, _) | (Standing::Clean, Effect::Review | Effect::Harmless) => {
+                downgraded.get_or_insert(c.pattern.id);
+            }
+        }
+    }
+    if let Some(id) = objection {
+        return Classification::Objection { reason: ObjectionReason::Pattern(id.to_owned()) };
+    }
+
+    // 4. the v1 phrase list, on the plain normalised words
+    let plain: Vec<&str> = text.split(' ').filter(|t| !t.is_empty()).collect();
+    let mut possible: Option<String> = downgraded.map(str::to_owned);
     for phrase in PHRASES {
-        match phrase_fit(&tokens, phrase, question) {
-            Some(true) => return Classification::Objection { reason: ObjectionReason::Phrase((*phrase).to_owned()) },
-            Some(false) => {
-                possible.get_or_insert(phrase);
+        match phrase_fit(&plain, phrase, question) {
+            Some(true) if downgraded.is_none() => {
+                return Classification::Objection { reason: ObjectionReason::Phrase((*phrase).to_owned()) };
+            }
+            Some(_) => {
+                possible.get_or_insert_with(|| (*phrase).to_owned());
             }
             None => {}
         }
     }
-    if let Some(phrase) = possible {
-        return Classification::PossibleObjection { matched: phrase.to_owned() };
+    if let Some(matched) = possible {
+        return Classification::PossibleObjection { matched };
     }
-    if opted_out && tokens.len() == 1 && tokens.iter().all(|t| OPT_IN.contains(t)) {
+
+    // 5. ambiguous patterns
+    for c in review_tables().into_iter().flatten() {
+        if let Some(m) = c.find(&tokens, filler)
+            && !is_explained(&m)
+        {
+            return Classification::PossibleObjection { matched: c.pattern.id.to_owned() };
+        }
+    }
+
+    if opted_out && tokens.len() == 1 && tokens.iter().all(|t| OPT_IN.contains(&t.as_str())) {
         return Classification::OptIn;
     }
-    if only(HELP).is_some() {
+    if tokens.iter().all(|t| HELP.contains(&t.as_str()) || is_filler(t))
+        && tokens.iter().any(|t| HELP.contains(&t.as_str()))
+    {
         return Classification::Help;
     }
-    for t in &tokens {
-        if let Some(stem) = STEMS.iter().find(|s| t.starts_with(**s)) {
-            return Classification::PossibleObjection { matched: (*stem).to_owned() };
+
+    // 6. a keyword or its stem in a longer message, unless a harmless sense explains it
+    keyword_in_sentence(&tokens, &explained).map_or(Classification::None, |stem| Classification::PossibleObjection {
+        matched: format!("keyword_in_sentence:{stem}"),
+    })
+}
+
+fn keyword_in_sentence(tokens: &[String], explained: &[bool]) -> Option<&'static str> {
+    static S: OnceLock<Vec<String>> = OnceLock::new();
+    static W: OnceLock<Vec<String>> = OnceLock::new();
+    static O: OnceLock<Vec<String>> = OnceLock::new();
+    let stems = folded(&S, STEMS);
+    let whole = folded(&W, TIER2_WHOLE_WORDS);
+    let other = folded(&O, languages::OTHER_STEMS);
+    for (i, t) in tokens.iter().enumerate() {
+        if explained.get(i).copied().unwrap_or(false) {
+            continue;
         }
-        if let Some(word) = TIER2_WHOLE_WORDS.iter().find(|w| **w == *t) {
-            return Classification::PossibleObjection { matched: (*word).to_owned() };
+        if let Some(i) = stems.iter().position(|s| t.starts_with(s.as_str())) {
+            return STEMS.get(i).copied();
+        }
+        if let Some(i) = whole.iter().position(|w| w == t) {
+            return TIER2_WHOLE_WORDS.get(i).copied();
+        }
+        if let Some(i) = other.iter().position(|s| t.starts_with(s.as_str())) {
+            return languages::OTHER_STEMS.get(i).copied();
         }
     }
-    Classification::None
+    None
 }
 
 #[cfg(test)]
@@ -549,7 +797,7 @@ mod tests {
 
         #[test]
         fn classification_depends_only_on_normalised_text_and_the_question_mark(s in "\\PC{0,40}", opted_out in any::<bool>()) {
-            let question = if s.contains(['?', '\u{ff1f}', '\u{bf}']) { "?" } else { "" };
+            let question = if s.contains(['?', '\u{ff1f}', '\u{bf}', '\u{61f}']) { "?" } else { "" };
             prop_assert_eq!(
                 classify(ClassifierInput::Text(&s), opted_out),
                 classify(ClassifierInput::Text(&format!("{}{question}", normalise(&s))), opted_out)
@@ -580,6 +828,3 @@ mod tests {
         }
     }
 }
-
-#[cfg(feature = "testing")]
-pub mod corpus;
