@@ -184,14 +184,14 @@ pub(crate) static DE: &[Pattern] = &[
     .any_order()
     .negated(),
     // imperatives to stop: "hören Sie auf", "hör auf", "Sie sollen aufhören"
-    Pattern::new("de.stop_imperative", Objection, 4, &[&["hoer", "hoere", "hoert", "hoeren", "hoerts"], &["auf"]])
+    Pattern::new("de.stop_imperative", Objection, 5, &[&["hoer", "hoere", "hoert", "hoeren", "hoerts"], &["auf"]])
         .blockers(&["ich", "wir", "er", "man"]),
     Pattern::new("de.stop_imperative", Objection, 1, &[&["aufhoer*", "aufzuhoeren"]]).blockers(&["ich", "wir", "er"]),
     Pattern::new(
         "de.leave_alone",
         Objection,
         7,
-        &[&["lass", "lasse", "lassen", "lasst", "laesst", "lasset"], &["in ruhe"]],
+        &[&["lass", "lasse", "lassen", "lasst", "laesst", "lasset"], &["in ruhe", "in frieden"]],
     ),
     // unsubscribe in all inflections, also separable ("melden Sie mich ab", "tragen Sie mich aus")
     Pattern::new(
@@ -230,7 +230,7 @@ pub(crate) static DE: &[Pattern] = &[
         Objection,
         5,
         &[
-            &["loesch*", "entfern*"],
+            &["loesch*", "entfern*", "streich*"],
             &["nummer*", "handynummer*", "telefonnummer*", "daten", "kontaktdaten", "profil", "mich"],
         ],
     )
@@ -288,6 +288,15 @@ pub(crate) static DE_REVIEW: &[Pattern] = &[
         5,
         &[&["nur noch", "nur per", "ausschliesslich"], &["mail*", "e mail*", "email*", "telefon*", "post", "brief*"]],
     ),
+    Pattern::new(
+        "de.changed_mind",
+        Review,
+        4,
+        &[&["anders ueberlegt", "es mir anders", "umentschieden", "doch nicht"]],
+    ),
+    Pattern::new("de.who_are_you", Review, 1, &[&["wer sind sie", "wer ist das", "wer seid ihr", "wer schreibt"]]),
+    Pattern::new("de.channel_question", Review, 6, &[&["muss das", "warum", "wieso", "weshalb"], &["whatsapp*"]])
+        .any_order(),
     Pattern::new("de.where_number", Review, 6, &[&["woher"], &["nummer*", "daten", "kontakt*"]]),
     Pattern::new("de.want_no_more", Review, 3, &[&["moechte", "will", "mag", "wollen", "moechten"], &["nicht mehr"]])
         .at_end(),
@@ -379,6 +388,7 @@ pub(crate) static DE_HARMLESS: &[Pattern] = &[
     )
     .any_order(),
     // the candidate asks whether to delete their own file
+    Pattern::new("de.own_file", Harmless, 2, &[&["ich"], &["loesche", "entferne"]]),
     Pattern::new("de.own_file", Harmless, 6, &[&["soll ich", "sollte ich", "soll ichs"], &["loesch*", "entfern*"]])
         .any_order(),
 ];
@@ -448,6 +458,10 @@ pub(crate) static EN: &[Pattern] = &[
                 "bothering",
                 "harassing",
                 "emailing",
+                "contact",
+                "all contact",
+                "communication",
+                "all communication",
                 "the messages",
                 "these messages",
                 "your messages",
@@ -495,6 +509,21 @@ pub(crate) static EN_REVIEW: &[Pattern] = &[
     ),
     Pattern::new("en.annoyed", Review, 4, &[&["too many", "so many", "again", "constantly"], EN_CONTACT_NOUN]),
     Pattern::new(
+        "en.annoyed",
+        Review,
+        3,
+        &[&["keep", "keeps", "always"], &["messaging", "texting", "contacting", "writing", "calling", "sending"]],
+    ),
+    Pattern::new("en.changed_mind", Review, 1, &[&["changed my mind", "change of mind"]]),
+    Pattern::new("en.who_are_you", Review, 1, &[&["who are you", "who is this", "who s this", "who is writing"]]),
+    Pattern::new(
+        "en.data_erasure",
+        Review,
+        5,
+        &[&["my data", "my details", "my number", "my information", "my personal"], &["delet*", "eras*", "remov*"]],
+    )
+    .any_order(),
+    Pattern::new(
         "en.where_number",
         Review,
         7,
@@ -523,8 +552,13 @@ pub(crate) static EN_HARMLESS: &[Pattern] = &[
         "en.stop_by",
         Harmless,
         4,
-        &[&["i ll", "i will", "i can", "i could", "we ll", "i d", "i might"], &["stop", "drop"], &["by", "in", "over"]],
+        &[
+            &["i ll", "i will", "i can", "i could", "we ll", "i d", "i might"],
+            &["stop", "drop"],
+            &["by", "in", "over", "at"],
+        ],
     ),
+    Pattern::new("any.stop_and_go", Harmless, 1, &[&["stop and go", "stop go", "stop n go", "stop und go"]]),
     Pattern::new(
         "en.own_job",
         Harmless,
@@ -544,71 +578,95 @@ pub(crate) static EN_HARMLESS: &[Pattern] = &[
 /// Rescheduling in any language: a cancelled appointment and another day or time proposed
 /// ("cancel the appointment on Thursday, can we do Tuesday?"). Only with a proposal: a bare
 /// "cancel my interview" may mean the candidate is dropping out (review).
-pub(crate) static RESCHEDULE: &[Pattern] = &[Pattern::new(
-    "any.reschedule",
-    Harmless,
-    16,
-    &[
-        &["cancel*", "iptal", "absag*", "storn*", "anul*", "odwol*", "verschieb*", "postpone*", "reschedul*"],
+pub(crate) static RESCHEDULE: &[Pattern] = &[
+    Pattern::new(
+        "any.reschedule",
+        Harmless,
+        16,
         &[
-            "appointment*",
-            "interview*",
-            "meeting*",
-            "termin*",
-            "gespraech*",
-            "vorstellungsgespraech*",
-            "randevu*",
-            "gorusme*",
-            "goeruesme*",
-            "mulakat*",
-            "programar*",
-            "interviu*",
-            "spotkani*",
-            "rozmow*",
+            &["cancel*", "absag*", "storn*"],
+            &[
+                "can we do",
+                "could we do",
+                "can we move",
+                "could we move",
+                "koennen wir",
+                "koennten wir",
+                "geht auch",
+                "reschedule",
+                "verschieben",
+                "next week",
+                "naechste woche",
+            ],
         ],
+    )
+    .any_order(),
+    Pattern::new(
+        "any.reschedule",
+        Harmless,
+        16,
         &[
-            "instead",
-            "stattdessen",
-            "another",
-            "anderen",
-            "other day",
-            "alternativ*",
-            "monday",
-            "tuesday",
-            "wednesday",
-            "thursday",
-            "friday",
-            "saturday",
-            "montag",
-            "dienstag",
-            "mittwoch",
-            "donnerstag",
-            "freitag",
-            "samstag",
-            "pazartesi*",
-            "sali*",
-            "carsamba*",
-            "persembe*",
-            "cuma*",
-            "cumartesi*",
-            "luni",
-            "marti",
-            "miercuri",
-            "joi",
-            "vineri",
-            "poniedzial*",
-            "wtorek",
-            "srod*",
-            "czwartek",
-            "piatek",
-            "possible",
-            "moeglich",
-            "geht",
-            "works",
+            &["cancel*", "iptal", "absag*", "storn*", "anul*", "odwol*", "verschieb*", "postpone*", "reschedul*"],
+            &[
+                "appointment*",
+                "interview*",
+                "meeting*",
+                "termin*",
+                "gespraech*",
+                "vorstellungsgespraech*",
+                "randevu*",
+                "gorusme*",
+                "goeruesme*",
+                "mulakat*",
+                "programar*",
+                "interviu*",
+                "spotkani*",
+                "rozmow*",
+            ],
+            &[
+                "instead",
+                "stattdessen",
+                "another",
+                "anderen",
+                "other day",
+                "alternativ*",
+                "monday",
+                "tuesday",
+                "wednesday",
+                "thursday",
+                "friday",
+                "saturday",
+                "montag",
+                "dienstag",
+                "mittwoch",
+                "donnerstag",
+                "freitag",
+                "samstag",
+                "pazartesi*",
+                "sali*",
+                "carsamba*",
+                "persembe*",
+                "cuma*",
+                "cumartesi*",
+                "luni",
+                "marti",
+                "miercuri",
+                "joi",
+                "vineri",
+                "poniedzial*",
+                "wtorek",
+                "srod*",
+                "czwartek",
+                "piatek",
+                "possible",
+                "moeglich",
+                "geht",
+                "works",
+            ],
         ],
-    ],
-)
-.any_order()];
+    )
+    .any_order(),
+];
 
 // ------------------------------------------------------------------ other languages
 
@@ -713,7 +771,7 @@ pub(crate) static PL: &[Pattern] = &[
     .any_order(),
     Pattern::new("pl.unsubscribe", Objection, 4, &[&["wypisz*", "wypisac", "wypiszcie"], &["mnie", "nas", "z"]])
         .any_order(),
-    Pattern::new("pl.erasure", Objection, 4, &[&["usun*"], &["numer*", "dane", "danych", "mnie"]]).any_order(),
+    Pattern::new("pl.erasure", Objection, 4, &[&["usun*"], &["numer*", "dane", "danych", "mnie", "list*"]]).any_order(),
     Pattern::new("pl.leave_alone", Objection, 3, &[&["dajcie", "daj", "dajta"], &["spokoj"]]).any_order(),
     Pattern::new(
         "pl.resign_messages",
@@ -747,7 +805,7 @@ pub(crate) static RO: &[Pattern] = &[
     )
     .any_order(),
     Pattern::new("ro.unsubscribe", Objection, 1, &[&["dezabon*"]]),
-    Pattern::new("ro.erasure", Objection, 4, &[&["sterge*"], &["numar*", "date*"]]).any_order(),
+    Pattern::new("ro.erasure", Objection, 4, &[&["sterge*"], &["numar*", "date*", "ma", "lista*"]]).any_order(),
     Pattern::new("ro.leave_alone", Objection, 4, &[&["lasati", "lasa", "lasa ma", "lasati ma"], &["pace"]]).any_order(),
 ];
 
@@ -786,7 +844,7 @@ pub(crate) static RU: &[Pattern] = &[
     )
     .any_order(),
     Pattern::new("ru.unsubscribe", Objection, 1, &[&["отпиш*", "отписа*"]]),
-    Pattern::new("ru.erasure", Objection, 4, &[&["удали*"], &["номер*", "данны*"]]).any_order(),
+    Pattern::new("ru.erasure", Objection, 4, &[&["удали*"], &["номер*", "данны*", "меня", "списк*"]]).any_order(),
     Pattern::new("ru.leave_alone", Objection, 4, &[&["оставьте", "оставь"], &["покое"]]).any_order(),
 ];
 
@@ -811,7 +869,7 @@ pub(crate) static UK: &[Pattern] = &[
     )
     .any_order(),
     Pattern::new("uk.unsubscribe", Objection, 1, &[&["відпиш*", "відписа*"]]),
-    Pattern::new("uk.erasure", Objection, 4, &[&["видал*"], &["номер*", "дан*"]]).any_order(),
+    Pattern::new("uk.erasure", Objection, 4, &[&["видал*"], &["номер*", "дан*", "мене", "списк*"]]).any_order(),
     Pattern::new("uk.leave_alone", Objection, 4, &[&["дайте", "дай"], &["спокій"]]).any_order(),
 ];
 
@@ -841,7 +899,7 @@ pub(crate) static AR: &[Pattern] = &[
     .negated(),
     Pattern::new("ar.no_messaging", Objection, 3, &[&["عدم"], &["~راسل", "~ارسال", "~تواصل", "~اتصال"]]).negated(),
     Pattern::new("ar.unsubscribe", Objection, 3, &[&["الغاء", "ايقاف"], &["الاشتراك", "~اشتراك", "~رسائل"]]),
-    Pattern::new("ar.erasure", Objection, 4, &[&["~احذف", "~امسح", "~حذف"], &["~رقم", "~بيانات"]]).any_order(),
+    Pattern::new("ar.erasure", Objection, 4, &[&["~احذف", "~امسح", "~حذف"], &["~رقم", "~بيانات", "~قائم"]]).any_order(),
     Pattern::new("ar.leave_alone", Objection, 3, &[&["اتركوني", "اتركني", "دعوني", "دعني"], &["~حالي", "~شاني"]])
         .any_order(),
 ];
@@ -858,7 +916,7 @@ pub(crate) static OTHER_REVIEW: &[Pattern] = &[
 /// Bare keywords of other languages: the whole message (with politeness words) is an
 /// objection. In a longer message they are only a hint (review).
 pub(crate) const OTHER_KEYWORDS: &[&str] =
-    &["стоп", "ستوب", "توقف", "iptal", "dezabonare", "wypisz", "отписаться", "відписатися"];
+    &["unsub", "стоп", "ستوب", "توقف", "iptal", "dezabonare", "wypisz", "отписаться", "відписатися"];
 
 /// Politeness words in other languages (see `FILLERS`).
 pub(crate) const OTHER_FILLERS: &[&str] = &[

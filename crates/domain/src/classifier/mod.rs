@@ -350,6 +350,13 @@ const NEAR_NEGATIONS: &[&str] = &[
     "не", "ни", "لا", "لن", "لم",
 ];
 
+/// Words inside a negated-contact match that limit it ("bitte nicht mehr so spät schreiben",
+/// "don't text me after 8pm"): the candidate wants less contact, maybe not none (review).
+const QUALIFIERS: &[&str] = &[
+    "so", "nach", "vor", "bis", "nachts", "abends", "morgens", "frueh", "spaet", "late", "early", "after", "before",
+    "during", "until", "till",
+];
+
 /// Words that turn a stop pattern around: "keine Nachrichten mehr verpassen", "I don't want to
 /// miss any messages".
 const REVERSALS: &[&str] = &[
@@ -442,7 +449,11 @@ fn standing(c: &Compiled, m: &Match, tokens: &[String], question: bool) -> Stand
         if (m.start.saturating_sub(2)..=m.end + 1).any(negation_at) {
             return Standing::Downgraded;
         }
-    } else if (m.end..=m.end + 1).any(negation_at) {
+    } else if (m.end..=m.end + 1).any(negation_at)
+        || (m.start..m.end)
+            .any(|i| !m.tokens.contains(&i) && tokens.get(i).is_some_and(|t| QUALIFIERS.contains(&t.as_str())))
+    {
+        // "nicht mehr so spät schreiben", "don't text me after 8": less contact, not none
         return Standing::Downgraded;
     }
     if (m.start.saturating_sub(2)..m.start)
@@ -512,6 +523,14 @@ fn classify_normalised(text: &str, opted_out: bool, question: bool) -> Classific
         return Classification::Objection { reason: ObjectionReason::Pattern(id.to_owned()) };
     }
 
+    // 3b. when no grammar pattern spoke: a stop keyword that opens the message ("STOPP, ich
+    // habe mich nie beworben") or is repeated ("I asked you to stop. Stop.")
+    if downgraded.is_none()
+        && let Some(id) = keyword_sentence(&tokens, &explained, question)
+    {
+        return Classification::Objection { reason: ObjectionReason::Pattern(id.to_owned()) };
+    }
+
     // 4. the v1 phrase list, on the plain normalised words
     let plain: Vec<&str> = text.split(' ').filter(|t| !t.is_empty()).collect();
     let mut possible: Option<String> = downgraded.map(str::to_owned);
@@ -552,6 +571,57 @@ fn classify_normalised(text: &str, opted_out: bool, question: bool) -> Classific
     keyword_in_sentence(&tokens, &explained).map_or(Classification::None, |stem| Classification::PossibleObjection {
         matched: format!("keyword_in_sentence:{stem}"),
     })
+}
+
+/// Keywords that, opening a message, are a request on their own (not "cancel", "end", "quit",
+/// "löschen": those take an object: "cancel the appointment").
+const OPENING_KEYWORDS: &[&str] = &[
+    "stop",
+    "stopp",
+    "stopall",
+    "unsubscribe",
+    "optout",
+    "abmelden",
+    "austragen",
+    "abbestellen",
+    "стоп",
+    "ستوب",
+    "توقف",
+];
+
+/// Words after an opening keyword that make it part of a sentence ("stop by", "Stopp in Fulda",
+/// "stop the interview", "stop not", "stop?"): then it is not a request on its own.
+const OPENING_CONTINUATIONS: &[&str] = &[
+    "by", "at", "in", "over", "the", "a", "my", "your", "this", "that", "it", "and", "or", "if", "when", "den", "die",
+    "das", "dem", "der", "meine", "meinen", "mein", "ihre", "bei", "am", "im", "und", "oder", "wenn", "nicht", "not",
+    "nie", "never", "don", "dont", "kein", "keine", "ist", "is", "was", "war", "hier", "here", "there", "da", "dort",
+    "and",
+];
+
+fn keyword_sentence(tokens: &[String], explained: &[bool], question: bool) -> Option<&'static str> {
+    if question {
+        return None;
+    }
+    static K: OnceLock<Vec<String>> = OnceLock::new();
+    let opening = folded(&K, OPENING_KEYWORDS);
+    let is_opening = |t: &String| opening.iter().any(|k| k == t);
+    let first = tokens.first()?;
+    if is_opening(first) && !explained.first().copied().unwrap_or(false) {
+        let rest: Vec<&str> = tokens.iter().skip(1).map(String::as_str).collect();
+        let not_interested = matches!(
+            rest.as_slice(),
+            ["not", "interested", ..] | ["nicht", "interessiert", ..] | ["kein", "interesse", ..]
+        );
+        let continues = rest.first().is_some_and(|t| OPENING_CONTINUATIONS.contains(t) || is_opening(&(*t).to_owned()));
+        if not_interested || !continues {
+            return Some("any.keyword_first");
+        }
+    }
+    let unexplained = tokens.iter().enumerate().filter(|(i, _)| !explained.get(*i).copied().unwrap_or(false));
+    if unexplained.filter(|(_, t)| is_opening(t)).count() >= 2 {
+        return Some("any.keyword_repeated");
+    }
+    None
 }
 
 fn keyword_in_sentence(tokens: &[String], explained: &[bool]) -> Option<&'static str> {
