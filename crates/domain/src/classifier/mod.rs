@@ -253,8 +253,17 @@ fn harmless_tables() -> [&'static [Compiled]; 3] {
 
 /// The static id of a known pattern (for audit details, which hold only fixed strings).
 pub fn pattern_id(id: &str) -> Option<&'static str> {
-    tier1_tables().into_iter().chain(review_tables()).flatten().map(|c| c.pattern.id).find(|known| *known == id)
+    tier1_tables()
+        .into_iter()
+        .chain(review_tables())
+        .flatten()
+        .map(|c| c.pattern.id)
+        .chain(KEYWORD_SENTENCE_IDS)
+        .find(|known| *known == id)
 }
+
+/// The ids of the keyword-in-a-sentence rules (see `keyword_sentence`).
+const KEYWORD_SENTENCE_IDS: [&str; 2] = ["any.keyword_first", "any.keyword_repeated"];
 
 /// The input to the classifier: what the candidate sent.
 #[derive(Debug, Clone, Copy)]
@@ -450,7 +459,7 @@ fn standing(c: &Compiled, m: &Match, tokens: &[String], question: bool) -> Stand
             return Standing::Downgraded;
         }
     } else if (m.end..=m.end + 1).any(negation_at)
-        || (m.start..m.end)
+        || (m.start..m.end + 2)
             .any(|i| !m.tokens.contains(&i) && tokens.get(i).is_some_and(|t| QUALIFIERS.contains(&t.as_str())))
     {
         // "nicht mehr so spät schreiben", "don't text me after 8": less contact, not none
@@ -614,12 +623,12 @@ fn keyword_sentence(tokens: &[String], explained: &[bool], question: bool) -> Op
         );
         let continues = rest.first().is_some_and(|t| OPENING_CONTINUATIONS.contains(t) || is_opening(&(*t).to_owned()));
         if not_interested || !continues {
-            return Some("any.keyword_first");
+            return Some(KEYWORD_SENTENCE_IDS[0]);
         }
     }
     let unexplained = tokens.iter().enumerate().filter(|(i, _)| !explained.get(*i).copied().unwrap_or(false));
     if unexplained.filter(|(_, t)| is_opening(t)).count() >= 2 {
-        return Some("any.keyword_repeated");
+        return Some(KEYWORD_SENTENCE_IDS[1]);
     }
     None
 }
@@ -895,6 +904,295 @@ mod tests {
         #[test]
         fn classifier_never_panics(s in any::<String>(), opted_out in any::<bool>()) {
             let _ = classify(ClassifierInput::Text(&s), opted_out);
+        }
+    }
+}
+
+#[cfg(test)]
+mod v2_tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn text(s: &str) -> Classification {
+        classify(ClassifierInput::Text(s), false)
+    }
+
+    #[test]
+    fn the_stop_requests_of_issue_15_are_applied_automatically_and_name_their_pattern() {
+        for (case, id) in [
+            ("Kontaktieren Sie mich bitte nicht mehr", "de.negated_contact"),
+            ("Ich will nicht mehr angeschrieben werden", "de.negated_contact"),
+            ("Hören Sie auf, mir zu schreiben", "de.stop_imperative"),
+            ("Lassen Sie mich in Ruhe", "de.leave_alone"),
+            ("Tragen Sie mich bitte aus", "de.unsubscribe"),
+            ("Ich möchte abgemeldet werden", "de.unsubscribe"),
+            ("don't text me anymore", "en.negated_contact"),
+            ("I don't want any more messages", "en.no_more_contact"),
+            ("opt me out", "en.unsubscribe"),
+            ("leave me alone", "en.leave_alone"),
+            ("Bana bir daha mesaj atmayın", "tr.negated_contact"),
+            ("Proszę do mnie więcej nie pisać", "pl.negated_contact"),
+            ("Vă rog nu-mi mai scrieți", "ro.negated_contact"),
+            ("Пожалуйста, не пишите мне больше", "ru.negated_contact"),
+            ("Будь ласка, не пишіть мені більше", "uk.negated_contact"),
+            ("توقفوا عن مراسلتي", "ar.stop_imperative"),
+        ] {
+            let c = text(case);
+            assert_eq!(c, Classification::Objection { reason: ObjectionReason::Pattern(id.to_owned()) }, "{case}");
+            assert_eq!(pattern_id(id), Some(id));
+        }
+    }
+
+    #[test]
+    fn obfuscated_keywords_are_keywords() {
+        for case in
+            ["stoooopp", "ST0P", "S T O P P", "S.T.O.P", "st0pp!!", "5TOPP", "ａｂｍｅｌｄｅｎ", "СТОП!!!", "ستوب"]
+        {
+            assert!(
+                matches!(text(case), Classification::Objection { reason: ObjectionReason::Keyword(_) }),
+                "{case}: {:?}",
+                text(case)
+            );
+        }
+    }
+
+    #[test]
+    fn consent_withdrawal_is_its_own_result() {
+        for case in [
+            "Ich widerrufe meine Einwilligung",
+            "Ich ziehe meine Zustimmung zurück",
+            "I withdraw my consent",
+            "Rızamı geri çekiyorum",
+            "Wycofuję zgodę",
+            "Îmi retrag consimțământul",
+            "Отзываю своё согласие на обработку данных",
+            "Відкликаю свою згоду",
+            "أسحب موافقتي",
+        ] {
+            let c = text(case);
+            assert!(matches!(c, Classification::Withdrawal { reason: ObjectionReason::Pattern(_) }), "{case}: {c:?}");
+            assert!(c.is_automatic() && c.blocks());
+        }
+        // asked about or negated: a human decides
+        for case in ["Kann ich die Einwilligung später widerrufen?", "Ich widerrufe meine Einwilligung nicht"] {
+            assert!(matches!(text(case), Classification::PossibleObjection { .. }), "{case}: {:?}", text(case));
+        }
+    }
+
+    #[test]
+    fn harmless_senses_do_not_block() {
+        for case in [
+            "Wird die Zeit mit der Stoppuhr gemessen?",
+            "Meine Kündigungsfrist beträgt 4 Wochen",
+            "Ich kündige morgen bei meinem Arbeitgeber",
+            "Wie groß ist die Entfernung vom Bahnhof?",
+            "Can I cancel the appointment on Thursday? Can we do Tuesday instead?",
+            "Ich habe einen kurzen Stopp in Fulda, bin gegen 11 da",
+            "Is there a bus stop near the warehouse?",
+            "I'll stop by the office tomorrow",
+            "Do I need to stop my current job before I start?",
+            "Ich kann nicht mehr am Montag, aber Dienstag geht",
+            "Ich habe heute keine Zeit mehr, ich schreibe Ihnen morgen",
+            "Meine alte Nummer ist abgemeldet, bitte nur noch diese benutzen",
+            "Otobüs durağından ne kadar uzak?",
+            "Остановка автобуса рядом?",
+        ] {
+            assert_eq!(text(case), Classification::None, "{case}");
+        }
+        // a harmless sense never hides a request elsewhere in the message
+        assert!(text("Meine Kündigungsfrist ist egal, schreiben Sie mir nicht mehr").is_automatic());
+        assert!(text("Stoppuhr? Lassen Sie mich in Ruhe").blocks());
+    }
+
+    #[test]
+    fn qualified_or_self_directed_stop_patterns_go_to_review() {
+        for case in [
+            "Bitte nicht mehr so spät schreiben",
+            "Please don't text me after 8pm",
+            "Ich will aufhören",
+            "Ich möchte keine Nachrichten mehr verpassen",
+            "I don't want to miss any messages",
+        ] {
+            assert!(matches!(text(case), Classification::PossibleObjection { .. }), "{case}: {:?}", text(case));
+        }
+    }
+
+    #[test]
+    fn a_review_names_a_fixed_reason() {
+        assert_eq!(
+            text("Ich will meine Bewerbung nicht stoppen"),
+            Classification::PossibleObjection { matched: "de.application_withdrawal".into() }
+        );
+        assert_eq!(
+            text("Was passiert, wenn ich STOPP schreibe?"),
+            Classification::PossibleObjection { matched: "keyword_in_sentence:stop".into() }
+        );
+        assert_eq!(ObjectionReason::Pattern("de.negated_contact".into()).audit_code(), "de.negated_contact");
+        assert_eq!(ObjectionReason::Pattern("not a pattern".into()).audit_code(), "pattern");
+        assert_eq!(ObjectionReason::Keyword("stop".into()).audit_code(), "keyword");
+    }
+
+    fn all_ids() -> Vec<&'static str> {
+        tier1_tables().into_iter().chain(review_tables()).flatten().map(|c| c.pattern.id).collect()
+    }
+
+    /// The reason of a review is a fixed string: a pattern id, a v1 phrase, or a keyword stem.
+    fn is_fixed_reason(matched: &str) -> bool {
+        all_ids().contains(&matched)
+            || PHRASES.contains(&matched)
+            || matched.strip_prefix("keyword_in_sentence:").is_some_and(|stem| {
+                STEMS.contains(&stem) || TIER2_WHOLE_WORDS.contains(&stem) || languages::OTHER_STEMS.contains(&stem)
+            })
+    }
+
+    /// A stretched, spaced or leet spelling of a keyword.
+    fn disguise(kw: &str, how: u8, seed: &[u8]) -> String {
+        let chars: Vec<char> = kw.chars().collect();
+        let pick = |i: usize| seed.get(i % seed.len().max(1)).copied().unwrap_or(0);
+        match how % 3 {
+            0 => chars.iter().enumerate().map(|(i, c)| c.to_string().repeat(1 + usize::from(pick(i) % 4))).collect(),
+            1 => chars.iter().map(char::to_string).collect::<Vec<_>>().join(if pick(0) % 2 == 0 { " " } else { "." }),
+            _ => chars
+                .iter()
+                .enumerate()
+                .map(|(i, c)| {
+                    let leet = match c {
+                        'o' => '0',
+                        'i' => '1',
+                        'e' => '3',
+                        'a' => '4',
+                        's' => '5',
+                        't' => '7',
+                        other => *other,
+                    };
+                    // the first letter stays a letter, so the word is still a word
+                    if i > 0 && pick(i) % 2 == 0 { leet } else { *c }
+                })
+                .collect(),
+        }
+    }
+
+    /// Words of ordinary recruiting chat, none a keyword or part of a stop pattern.
+    const ORDINARY: &[&str] = &[
+        "termin",
+        "morgen",
+        "uhr",
+        "wann",
+        "wo",
+        "lager",
+        "bewerbung",
+        "lebenslauf",
+        "danke",
+        "gerne",
+        "interview",
+        "tomorrow",
+        "where",
+        "when",
+        "shift",
+        "salary",
+        "lohn",
+        "adresse",
+        "address",
+        "bus",
+        "bahnhof",
+        "ja",
+        "yes",
+        "gut",
+        "passt",
+        "kommen",
+        "come",
+        "arbeiten",
+        "work",
+        "woche",
+        "week",
+        "montag",
+        "friday",
+        "bitte",
+        "please",
+        "ich",
+        "i",
+        "sie",
+        "you",
+        "mir",
+        "me",
+        "the",
+        "die",
+        "der",
+        "und",
+        "and",
+    ];
+    /// Contact words without any negation or stop word.
+    const CONTACT: &[&str] = &[
+        "schreiben",
+        "kontaktieren",
+        "melden",
+        "nachrichten",
+        "whatsapp",
+        "message",
+        "text",
+        "contact",
+        "call",
+        "anrufen",
+    ];
+    /// Negations without any contact word.
+    const NEGATION: &[&str] =
+        &["nicht", "mehr", "keine", "nie", "wieder", "don't", "never", "no", "more", "anymore", "again"];
+
+    proptest! {
+        #[test]
+        fn stretched_spaced_and_leet_keywords_classify_like_the_keyword(
+            kw in proptest::sample::select(KEYWORDS),
+            how in any::<u8>(),
+            seed in proptest::collection::vec(any::<u8>(), 1..12),
+            upper in any::<bool>(),
+        ) {
+            let disguised = disguise(kw, how, &seed);
+            let disguised = if upper { disguised.to_uppercase() } else { disguised };
+            prop_assert_eq!(text(&disguised), text(kw), "{}", disguised);
+        }
+
+        #[test]
+        fn ordinary_words_with_contact_words_but_no_negation_are_never_tier1(
+            words in proptest::collection::vec(proptest::sample::select([ORDINARY, CONTACT].concat()), 1..10),
+        ) {
+            let s = words.join(" ");
+            prop_assert!(!text(&s).is_automatic(), "{} -> {:?}", s, text(&s));
+        }
+
+        #[test]
+        fn ordinary_words_with_negations_but_no_contact_word_are_never_tier1(
+            words in proptest::collection::vec(proptest::sample::select([ORDINARY, NEGATION].concat()), 1..10),
+        ) {
+            let s = words.join(" ");
+            prop_assert!(!text(&s).is_automatic(), "{} -> {:?}", s, text(&s));
+        }
+
+        #[test]
+        fn every_result_names_a_fixed_reason_never_the_message(s in "\\PC{0,80}") {
+            match text(&s) {
+                Classification::PossibleObjection { matched } => prop_assert!(is_fixed_reason(&matched), "{}", matched),
+                Classification::Objection { reason: ObjectionReason::Pattern(id) }
+                | Classification::Withdrawal { reason: ObjectionReason::Pattern(id) } => {
+                    prop_assert!(pattern_id(&id).is_some(), "{}", id);
+                }
+                Classification::Objection { reason: ObjectionReason::Keyword(k) } => {
+                    prop_assert!(KEYWORDS.contains(&k.as_str()) || languages::OTHER_KEYWORDS.contains(&k.as_str()));
+                }
+                Classification::Objection { reason: ObjectionReason::Phrase(p) } => prop_assert!(PHRASES.contains(&p.as_str())),
+                Classification::Objection { reason: ObjectionReason::OptOutButton }
+                | Classification::Withdrawal { reason: ObjectionReason::Keyword(_) | ObjectionReason::Phrase(_) | ObjectionReason::OptOutButton } => {
+                    prop_assert!(false, "a text is never the button, a withdrawal always a pattern");
+                }
+                Classification::None | Classification::OptIn | Classification::Help => {}
+            }
+        }
+
+        #[test]
+        fn normalisation_and_folding_are_idempotent(s in "\\PC{0,60}") {
+            let n = normalise(&s);
+            prop_assert_eq!(normalise(&n), n.clone());
+            let f = fold(&s);
+            prop_assert_eq!(fold(&f), f.clone());
         }
     }
 }
