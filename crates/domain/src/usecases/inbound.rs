@@ -15,7 +15,7 @@ use crate::actor::Actor;
 use crate::calendar::add_business_days;
 use crate::candidate::{Candidate, CandidateSource, Contact};
 use crate::classifier::{Classification, ClassifierInput, classify};
-use crate::consent::{CaptureChannel, ConsentEvidence, ConsentMethod, ConsentReply, Purpose};
+use crate::consent::{CaptureChannel, ConsentEvidence, ConsentMethod, ConsentReply, Purpose, WithdrawalVia};
 use crate::conversation::{
     Direction, Intent, Message, MessageBody, OutboundContent, StatusObservation, StatusTimeline,
 };
@@ -286,6 +286,13 @@ impl Inbound<'_> {
     ) -> Option<(Intent, String)> {
         match classification {
             Classification::Objection { reason } => self.objection(reason, candidate, changes),
+            Classification::Withdrawal { reason } => {
+                // consent withdrawal by message (R8): effective at the message's time, in this
+                // commit; the objection then stops every proactive message
+                let tp_months = self.config.tenant.retention.talent_pool_months;
+                withdraw_consents_by_message(candidate, self.msg, tp_months, self.now, changes);
+                self.objection(reason, candidate, changes)
+            }
             Classification::PossibleObjection { matched } => {
                 self.review(matched, message, candidate, changes);
                 None
@@ -449,5 +456,28 @@ impl Hoheit {
         };
         self.store.commit(tenant, changes).await?;
         Ok(())
+    }
+}
+
+/// Withdraws every granted consent of the candidate because their message withdrew it (R8).
+fn withdraw_consents_by_message(
+    candidate: &mut Candidate,
+    msg: &InboundMessage,
+    talent_pool_months: u32,
+    now: OffsetDateTime,
+    changes: &mut ChangeSet,
+) {
+    for purpose in Purpose::ALL {
+        let via = WithdrawalVia::WhatsApp { provider_id: msg.provider_id.clone() };
+        if candidate.consents.withdraw(purpose, msg.timestamp, via, talent_pool_months) {
+            changes.events.push(super::event(
+                candidate.tenant,
+                Some(candidate.id),
+                Actor::Candidate,
+                now,
+                Some(Rule::R8),
+                DomainEvent::ConsentWithdrawn { purpose },
+            ));
+        }
     }
 }
