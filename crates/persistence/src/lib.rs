@@ -1,7 +1,8 @@
 //! # hoheit-persistence — the storage adapter
 //!
-//! Implements the domain's [`Store`](hoheit_domain::ports::Store) and
-//! [`OutboxQueue`](hoheit_domain::ports::OutboxQueue) ports with SeaORM 2 on **SQLite** (the
+//! Implements the domain's [`Store`](hoheit_domain::ports::Store),
+//! [`OutboxQueue`](hoheit_domain::ports::OutboxQueue) and [`Queries`](hoheit_domain::ports::Queries)
+//! (the read views, `queries.rs`) ports with SeaORM 2 on **SQLite** (the
 //! embedded default: one file, WAL, durable commits) and **PostgreSQL** (production and
 //! scale-out), with the same migrations and the same behaviour: both pass the store contract
 //! (`hoheit_domain::testing::contract`) that the in-memory store passes too. Each table has one
@@ -35,6 +36,7 @@ mod codec;
 mod entity;
 mod migration;
 mod ops;
+mod queries;
 mod shared;
 mod store;
 mod tables;
