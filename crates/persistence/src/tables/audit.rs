@@ -1,19 +1,30 @@
 //! `audit_entries` and `audit_heads`: the per-tenant hash chain. Audited events of a change set
 //! become entries in its transaction, under the tenant's head row lock (`FOR UPDATE` on
-//! PostgreSQL, the single writer on SQLite), so the chain never forks.
+//! PostgreSQL, the single writer on SQLite), so the chain never forks. `audit_checkpoints` keeps
+//! the checkpoints handed out; reading and verifying stream the entries page by page.
 
 use std::sync::LazyLock;
 
-use hoheit_audit::{AuditDraft, ChainHead, EntryHash};
+use hoheit_audit::{
+    AuditDraft, ChainBreak, ChainHead, CheckpointKey, DecodedEntry, EntryHash, SignedCheckpoint, StoredEntry, Verifier,
+    VerifyReport,
+};
 use hoheit_domain::events::EventEnvelope;
-use hoheit_domain::ids::TenantId;
+use hoheit_domain::ids::{CandidateId, TenantId};
 use hoheit_domain::ports::StoreError;
-use sea_orm::{ConnectionTrait, DatabaseTransaction, DbBackend};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseTransaction, DbBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+};
+use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::batch::{BatchCtx, Write, exec, placeholders};
 use crate::codec::{db_error, id_bytes, micros};
-use crate::shared::stmt;
+use crate::entity::{self, scoped};
+use crate::shared::{Shared, stmt};
+
+/// Entries per page when streaming the audit log.
+const AUDIT_PAGE: u64 = 2_000;
 
 /// `INSERT INTO audit_entries (…) VALUES `: the column list, written once.
 pub(crate) const INSERT: &str =
@@ -124,4 +135,112 @@ pub(crate) async fn store_heads(
         }
     }
     Ok(())
+}
+
+/// The head of a tenant's audit chain.
+pub(crate) async fn head(shared: &Shared, tenant: TenantId) -> Result<ChainHead, StoreError> {
+    let row = entity::audit_heads::Entity::find_by_id(id_bytes(tenant.as_uuid()))
+        .one(&shared.db)
+        .await
+        .map_err(|e| db_error(&e))?;
+    let Some(row) = row else { return Ok(ChainHead::genesis(tenant)) };
+    head_from(tenant, row.seq, &row.hash)
+}
+
+/// Keeps a checkpoint that was handed out.
+pub(crate) async fn save_checkpoint(shared: &Shared, checkpoint: &SignedCheckpoint) -> Result<(), StoreError> {
+    let c = checkpoint.checkpoint();
+    shared
+        .db
+        .execute_raw(stmt(
+            shared.backend,
+            "INSERT INTO audit_checkpoints (tenant_id, seq, at, signed) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (tenant_id, seq) DO NOTHING",
+            vec![
+                id_bytes(c.tenant().as_uuid()).into(),
+                i64::try_from(c.seq()).unwrap_or(i64::MAX).into(),
+                micros(c.at()).into(),
+                checkpoint.to_json().map_err(|_| StoreError::Corrupt("checkpoint".into()))?.into(),
+            ],
+        ))
+        .await
+        .map_err(|e| db_error(&e))?;
+    Ok(())
+}
+
+/// The checkpoints handed out for a tenant, oldest first.
+pub(crate) async fn checkpoints(shared: &Shared, tenant: TenantId) -> Result<Vec<SignedCheckpoint>, StoreError> {
+    let rows = scoped::<entity::audit_checkpoints::Entity>(tenant.as_uuid())
+        .order_by_asc(entity::audit_checkpoints::Column::Seq)
+        .all(&shared.db)
+        .await
+        .map_err(|e| db_error(&e))?;
+    rows.iter()
+        .map(|r| SignedCheckpoint::from_json(&r.signed).map_err(|_| StoreError::Corrupt("checkpoint".into())))
+        .collect()
+}
+
+/// Audit entries of a tenant, optionally of one subject and/or a time range, oldest first.
+pub(crate) async fn entries(
+    shared: &Shared,
+    tenant: TenantId,
+    subject: Option<CandidateId>,
+    from: Option<OffsetDateTime>,
+    to: Option<OffsetDateTime>,
+    limit: u64,
+) -> Result<Vec<DecodedEntry>, StoreError> {
+    use entity::audit_entries::Column;
+    let mut query = scoped::<entity::audit_entries::Entity>(tenant.as_uuid());
+    if let Some(s) = subject {
+        query = query.filter(Column::Subject.eq(id_bytes(s.as_uuid())));
+    }
+    if let Some(f) = from {
+        query = query.filter(Column::At.gte(micros(f)));
+    }
+    if let Some(t) = to {
+        query = query.filter(Column::At.lt(micros(t)));
+    }
+    let rows = query.order_by_asc(Column::Seq).limit(limit).all(&shared.db).await.map_err(|e| db_error(&e))?;
+    let entries = rows
+        .iter()
+        .map(|r| hoheit_audit::decode(&r.canonical).map_err(|_| StoreError::Corrupt("audit entry".into())))
+        .collect::<Result<_, _>>()?;
+    Ok(entries)
+}
+
+/// Streams a tenant's chain through the verifier, page by page (bounded memory), against
+/// the given checkpoints (the stored ones plus any the DPO supplies).
+pub(crate) async fn verify(
+    shared: &Shared,
+    tenant: TenantId,
+    checkpoints: Vec<SignedCheckpoint>,
+    key: &CheckpointKey,
+) -> Result<Result<VerifyReport, ChainBreak>, StoreError> {
+    let mut verifier = Verifier::new(tenant, checkpoints, key);
+    let mut after: i64 = 0;
+    loop {
+        use entity::audit_entries::Column;
+        let rows = scoped::<entity::audit_entries::Entity>(tenant.as_uuid())
+            .filter(Column::Seq.gt(after))
+            .order_by_asc(Column::Seq)
+            .limit(AUDIT_PAGE)
+            .all(&shared.db)
+            .await
+            .map_err(|e| db_error(&e))?;
+        let Some(last) = rows.last() else { break };
+        after = last.seq;
+        let mut stop = false;
+        for row in rows {
+            let entry =
+                StoredEntry { seq: u64::try_from(row.seq).unwrap_or(0), canonical: row.canonical, hash: row.hash };
+            if verifier.push(&entry) == hoheit_audit::Flow::Stop {
+                stop = true;
+                break;
+            }
+        }
+        if stop {
+            break;
+        }
+    }
+    Ok(verifier.finish())
 }

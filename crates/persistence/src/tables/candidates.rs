@@ -14,7 +14,8 @@ use time::OffsetDateTime;
 
 use crate::batch::Write;
 use crate::codec::{
-    contact_text, db_error, from_json, id_bytes, is_unique_violation, micros, to_json, to_json_bytes, uuid_from,
+    contact_text, db_error, from_json, from_micros, id_bytes, is_unique_violation, micros, to_json, to_json_bytes,
+    uuid_from,
 };
 use crate::crypto::{CandidateKey, KeyBytes, TenantKey};
 use crate::entity::{self, candidates::Model, scoped};
@@ -264,4 +265,75 @@ pub(crate) async fn retention_due(
         .await
         .map_err(|e| db_error(&e))?;
     rows.iter().map(|r| uuid_from(&r.id).map(CandidateId::from_uuid)).collect()
+}
+
+/// One row of a tenant's candidate list: only the columns kept in clear (no number, no name).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CandidateSummary {
+    /// The candidate.
+    pub id: CandidateId,
+    /// `active` or `restricted` (erased candidates are not listed).
+    pub lifecycle: String,
+    /// Whether the candidate objected.
+    pub objected: bool,
+    /// When the application process ended, if it did.
+    pub process_ended_at: Option<OffsetDateTime>,
+    /// When the retention run decides about the candidate next (erasure or restriction).
+    pub retention_due_at: Option<OffsetDateTime>,
+    /// Created.
+    pub created_at: OffsetDateTime,
+    /// Last change.
+    pub updated_at: OffsetDateTime,
+}
+
+/// A page of the tenant's candidates in creation order (ids are UUIDv7), starting after
+/// `after`; restricted ones (archived, R25; Art. 18) only if `include_restricted`, erased ones
+/// never. Reads clear columns only: no key is unwrapped.
+pub(crate) async fn list(
+    shared: &Shared,
+    tenant: TenantId,
+    include_restricted: bool,
+    after: Option<CandidateId>,
+    limit: u64,
+) -> Result<Vec<CandidateSummary>, StoreError> {
+    use entity::candidates::Column;
+    let mut query = scoped::<entity::candidates::Entity>(tenant.as_uuid()).filter(Column::Tombstone.is_null());
+    if !include_restricted {
+        query = query.filter(Column::Lifecycle.eq("active"));
+    }
+    if let Some(after) = after {
+        query = query.filter(Column::Id.gt(id_bytes(after.as_uuid())));
+    }
+    let rows = query.order_by_asc(Column::Id).limit(limit).all(&shared.db).await.map_err(|e| db_error(&e))?;
+    rows.iter()
+        .map(|r| {
+            Ok(CandidateSummary {
+                id: CandidateId::from_uuid(uuid_from(&r.id)?),
+                lifecycle: r.lifecycle.clone(),
+                objected: r.objected,
+                process_ended_at: r.process_ended_at.map(from_micros).transpose()?,
+                retention_due_at: r.retention_due_at.map(from_micros).transpose()?,
+                created_at: from_micros(r.created_at)?,
+                updated_at: from_micros(r.updated_at)?,
+            })
+        })
+        .collect()
+}
+
+/// Candidates with an open objection review, for the review queue (R16): (candidate, due).
+pub(crate) async fn open_reviews(
+    shared: &Shared,
+    tenant: TenantId,
+) -> Result<Vec<(CandidateId, OffsetDateTime)>, StoreError> {
+    use entity::candidates::Column;
+    let rows = scoped::<entity::candidates::Entity>(tenant.as_uuid())
+        .filter(Column::ReviewDueAt.is_not_null())
+        .order_by_asc(Column::ReviewDueAt)
+        .all(&shared.db)
+        .await
+        .map_err(|e| db_error(&e))?;
+    rows.iter()
+        .filter_map(|r| r.review_due_at.map(|d| (r, d)))
+        .map(|(r, d)| Ok((CandidateId::from_uuid(uuid_from(&r.id)?), from_micros(d)?)))
+        .collect()
 }

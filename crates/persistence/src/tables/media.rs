@@ -5,14 +5,15 @@ use hoheit_domain::ids::{CandidateId, MediaId, TenantId};
 use hoheit_domain::media::MediaRecord;
 use hoheit_domain::ports::{DuplicateKey, MediaChange, StoreError};
 use hoheit_domain::values::Pii;
-use sea_orm::{ColumnTrait, QueryFilter, QueryOrder, Value};
+use sea_orm::{ColumnTrait, ConnectionTrait, QueryFilter, QueryOrder, Value};
+use time::OffsetDateTime;
 
 use crate::batch::Write;
 use crate::codec::{
     db_error, direction_str, from_json, id_bytes, is_unique_violation, micros, to_json_bytes, uuid_from,
 };
 use crate::entity::{self, media::Model, scoped};
-use crate::shared::Shared;
+use crate::shared::{Shared, stmt};
 
 /// Applies a change set's media changes.
 pub(crate) async fn apply(w: &mut Write<'_>, changes: &[MediaChange]) -> Result<(), StoreError> {
@@ -158,4 +159,30 @@ pub(crate) async fn of_candidate(
         out.push(from_row(shared, row).await?);
     }
     Ok(out)
+}
+
+/// Media files due to be fetched (pending, next attempt reached), across tenants, oldest
+/// first: (tenant, media).
+pub(crate) async fn pending(
+    shared: &Shared,
+    now: OffsetDateTime,
+    limit: u32,
+) -> Result<Vec<(TenantId, MediaId)>, StoreError> {
+    let rows = shared
+        .db
+        .query_all_raw(stmt(
+            shared.backend,
+            "SELECT tenant_id, id FROM media WHERE status = 'pending' \
+             AND (next_attempt_at IS NULL OR next_attempt_at <= $1) ORDER BY next_attempt_at LIMIT $2",
+            vec![micros(now).into(), i64::from(limit).into()],
+        ))
+        .await
+        .map_err(|e| db_error(&e))?;
+    rows.iter()
+        .map(|r| {
+            let tenant: Vec<u8> = r.try_get("", "tenant_id").map_err(|e| db_error(&e))?;
+            let id: Vec<u8> = r.try_get("", "id").map_err(|e| db_error(&e))?;
+            Ok((TenantId::from_uuid(uuid_from(&tenant)?), MediaId::from_uuid(uuid_from(&id)?)))
+        })
+        .collect()
 }
