@@ -199,10 +199,10 @@ pub fn erasure_request(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::actor::Actor;
     use crate::candidate::{CandidateSource, Contact, HoldReason, LegalHold, ProcessEndReason};
     use crate::consent::{CaptureChannel, ConsentEvidence, ConsentMethod};
     use crate::ids::{CandidateId, ChannelId, HoldId, StaffId, TenantId};
-    use crate::tenant::Actor;
     use crate::values::LanguageCode;
     use proptest::prelude::*;
     use time::macros::datetime;

@@ -2,6 +2,7 @@
 //! (R5-R7), settings (R23-R28, R36) and templates (R21).
 
 use super::{Hoheit, UseCaseError, event};
+use crate::actor::{Actor, Role};
 use crate::events::DomainEvent;
 use crate::ids::{ChannelId, LegalTextId, TenantId};
 use crate::legal::{LegalTextKind, LegalTextVersion};
@@ -10,7 +11,7 @@ use crate::retention::RetentionSettings;
 use crate::rules::Rule;
 use crate::template::Template;
 use crate::tenant::{
-    Actor, ApprovalError, ApprovalInput, Channel, ChannelApproval, ConsentTemplate, MessagingSettings, Role, Tenant,
+    ApprovalError, ApprovalInput, Channel, ChannelApproval, ConsentTemplate, MessagingSettings, Tenant,
 };
 use crate::values::{LanguageCode, PhoneNumber, TemplateName};
 

@@ -5,6 +5,7 @@
 use time::OffsetDateTime;
 
 use super::{Hoheit, UseCaseError, event};
+use crate::actor::{Actor, Role};
 use crate::calendar::add_months;
 use crate::candidate::{
     Candidate, CandidateSource, Contact, HoldReason, LegalHold, Lifecycle, Process, ProcessEndReason,
@@ -20,7 +21,6 @@ use crate::ports::{CandidateChange, ChangeSet, OutboxChange, StoreError};
 use crate::retention::next_due;
 use crate::rules::Rule;
 use crate::subject_request::{SubjectRequest, SubjectRequestKind};
-use crate::tenant::{Actor, Role};
 use crate::values::{LanguageCode, PhoneNumber, Pii};
 
 /// A candidate to create.

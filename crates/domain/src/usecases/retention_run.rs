@@ -2,9 +2,14 @@
 //! (Art. 15/20, R30).
 
 use serde::Serialize;
+use std::sync::Arc;
+
 use time::OffsetDateTime;
 
-use super::{CONFLICT_RETRIES, Hoheit, UseCaseError, event};
+use super::transact::{Decided, Retry, stage_candidate};
+use super::{Hoheit, UseCaseError, event};
+use crate::accountability::{DataRecipient, recipients};
+use crate::actor::{Actor, Role};
 use crate::candidate::{Candidate, ErasureReason, Lifecycle, Process, ProcessEndReason, RestrictionReason};
 use crate::consent::CaptureChannel;
 use crate::consent::{ConsentState, Purpose};
@@ -17,7 +22,6 @@ use crate::ports::{CandidateChange, ChangeSet, OutboxChange, StoreError, TenantC
 use crate::retention::{ErasureRequestOutcome, RetentionDecision, decide, erasure_request, next_due};
 use crate::rules::Rule;
 use crate::subject_request::{Fulfilment, SubjectRequest, SubjectRequestKind};
-use crate::tenant::{Actor, Role};
 
 /// Candidates per retention batch (one commit each).
 const RETENTION_BATCH: u32 = 200;
@@ -63,43 +67,6 @@ pub struct SubjectExport {
     pub subject_requests: Vec<SubjectRequest>,
     /// Recipients of the data (Art. 15(1)(c)) and transfers (Art. 15(2)).
     pub recipients: Vec<DataRecipient>,
-}
-
-/// A recipient of personal data, as stated in the export.
-#[derive(Debug, Clone, Serialize)]
-pub struct DataRecipient {
-    /// Who.
-    pub name: &'static str,
-    /// Role.
-    pub role: &'static str,
-    /// Where.
-    pub location: &'static str,
-    /// Transfer mechanism, where outside the EU/EEA.
-    pub transfer: Option<&'static str>,
-}
-
-/// The fixed processor chain of hoheit (R2).
-pub fn recipients() -> Vec<DataRecipient> {
-    vec![
-        DataRecipient {
-            name: "hoheit platform operator",
-            role: "processor (Art. 28 GDPR)",
-            location: "EU",
-            transfer: None,
-        },
-        DataRecipient {
-            name: "360dialog GmbH",
-            role: "sub-processor (WhatsApp Business Solution Provider)",
-            location: "Berlin, Germany",
-            transfer: None,
-        },
-        DataRecipient {
-            name: "Meta Platforms Ireland Ltd. (WhatsApp)",
-            role: "sub-processor (WhatsApp Business Platform)",
-            location: "Ireland, with possible transfer to the USA",
-            transfer: Some("EU-US Data Privacy Framework (adequacy decision (EU) 2023/1795)"),
-        },
-    ]
 }
 
 impl Hoheit {
@@ -161,22 +128,22 @@ impl Hoheit {
         Ok(counts)
     }
 
+    /// Retention for one candidate whose batch lost a race; gives up quietly when it keeps
+    /// losing (the next run examines the candidate again).
     async fn retain_one(&self, config: &TenantConfig, id: CandidateId, actor: Actor) -> Result<(), UseCaseError> {
-        for _ in 0..=CONFLICT_RETRIES {
-            let Some(candidate) = self.store.candidate(config.tenant.id, id).await? else {
-                return Ok(());
-            };
+        let tenant = config.tenant.id;
+        let load = || async move { Ok((self.store.candidate(tenant, id).await?, self.now())) };
+        let decide = |(candidate, now): (Option<Candidate>, OffsetDateTime)| {
             let mut ignored = RetentionCounts::default();
-            let Some(change) = retention_change(config, &candidate, actor, self.now(), &mut ignored) else {
-                return Ok(());
-            };
-            match self.store.commit(config.tenant.id, change).await {
-                Ok(_) => return Ok(()),
-                Err(StoreError::Conflict) => {}
-                Err(e) => return Err(e.into()),
-            }
+            Ok(match candidate.and_then(|c| retention_change(config, &c, actor, now, &mut ignored)) {
+                Some(change) => Decided::Commit(change, ()),
+                None => Decided::Done(()),
+            })
+        };
+        match self.transact(tenant, Retry::CONFLICT, load, decide).await {
+            Err(UseCaseError::Store(StoreError::Conflict)) => Ok(()),
+            other => other,
         }
-        Ok(())
     }
 
     /// An erasure request (Art. 17): erase now, or — inside the legal-claims window after a
@@ -204,12 +171,9 @@ impl Hoheit {
             return Err(UseCaseError::Forbidden("only an admin or the data-protection officer can erase"));
         }
         let request_id = self.new_id();
-        let mut attempt = 0;
-        loop {
-            let config = self.config(tenant).await?;
-            let mut candidate = self.load_candidate(tenant, id).await?;
+        let load = || self.load_for(tenant, id);
+        let decide = |(config, mut candidate, now): (Arc<TenantConfig>, Candidate, OffsetDateTime)| {
             let expected_version = candidate.version;
-            let now = self.now();
             let opened_here = existing.is_none();
             let mut request = existing.clone().unwrap_or_else(|| {
                 SubjectRequest::open(
@@ -225,10 +189,10 @@ impl Hoheit {
             let outcome = match erasure_request(&candidate, &config.tenant.retention, now) {
                 ErasureRequestOutcome::AlreadyErased => {
                     let Lifecycle::Erased { at, .. } = candidate.lifecycle else {
-                        return Ok((ErasureOutcome::AlreadyErased, None));
+                        return Ok(Decided::Done((ErasureOutcome::AlreadyErased, None)));
                     };
                     if opened_here {
-                        return Ok((ErasureOutcome::AlreadyErased, None));
+                        return Ok(Decided::Done((ErasureOutcome::AlreadyErased, None)));
                     }
                     request.close_with(Fulfilment::Erasure { at })?;
                     ErasureOutcome::AlreadyErased
@@ -274,11 +238,7 @@ impl Hoheit {
                         Some(Rule::R31),
                         DomainEvent::CandidateRestricted { reason: RestrictionReason::ErasureDeferred },
                     ));
-                    changes.candidates.push(CandidateChange::Update {
-                        retention_due: next_due(&candidate, &config.tenant.retention, now),
-                        candidate: Box::new(candidate),
-                        expected_version,
-                    });
+                    stage_candidate(&mut changes, &config, candidate, expected_version, now);
                     ErasureOutcome::Deferred { until }
                 }
             };
@@ -305,12 +265,9 @@ impl Hoheit {
                 DomainEvent::SubjectRequestClosed { request: request.id, status: request.status.as_str() },
             ));
             changes.subject_requests.push(request.clone());
-            match self.store.commit(tenant, changes).await {
-                Ok(_) => return Ok((outcome, Some(request))),
-                Err(StoreError::Conflict) if attempt < CONFLICT_RETRIES => attempt += 1,
-                Err(e) => return Err(e.into()),
-            }
-        }
+            Ok(Decided::Commit(changes, (outcome, Some(request))))
+        };
+        self.transact(tenant, Retry::CONFLICT, load, decide).await
     }
 
     /// Everything about a candidate for Art. 15/20 (R30); the read is audited (R33).

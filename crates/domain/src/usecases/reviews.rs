@@ -4,13 +4,13 @@
 
 use super::candidates::apply_objection;
 use super::{Hoheit, UseCaseError, event};
+use crate::actor::{Actor, Role};
 use crate::candidate::{Candidate, Lifecycle};
 use crate::conversation::Message;
 use crate::events::{ContentKind, DomainEvent};
 use crate::ids::{CandidateId, ReviewId, StaffId, TenantId};
 use crate::objection::{DismissReason, Objection, ObjectionScope, ObjectionSource, PendingReview};
 use crate::rules::Rule;
-use crate::tenant::{Actor, Role};
 
 /// A reviewer's decision on a possible objection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -5,6 +5,7 @@ use time::OffsetDateTime;
 
 use super::retention_run::ErasureOutcome;
 use super::{Hoheit, UseCaseError, event};
+use crate::actor::{Actor, Role};
 use crate::candidate::Lifecycle;
 use crate::consent::CaptureChannel;
 use crate::events::DomainEvent;
@@ -12,7 +13,6 @@ use crate::ids::{CandidateId, SubjectRequestId, TenantId};
 use crate::ports::ChangeSet;
 use crate::rules::Rule;
 use crate::subject_request::{Fulfilment, SubjectRequest, SubjectRequestError, SubjectRequestKind};
-use crate::tenant::{Actor, Role};
 
 /// How a request is answered; the register keeps the link (R29-R31).
 #[derive(Debug, Clone, PartialEq, Eq)]
