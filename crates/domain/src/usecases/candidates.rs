@@ -77,7 +77,7 @@ pub(crate) fn apply_objection(
     let at = objection.at;
     let source = objection.source.as_str();
     let classifier = match &objection.source {
-        ObjectionSource::WhatsApp { reason, .. } => Some(reason.code()),
+        ObjectionSource::WhatsApp { reason, .. } => Some(reason.audit_code()),
         ObjectionSource::Staff { .. } | ObjectionSource::Review { .. } | ObjectionSource::Suppression => None,
     };
     let scope = objection.scope;

@@ -15,7 +15,7 @@ use crate::actor::Actor;
 use crate::calendar::add_business_days;
 use crate::candidate::{Candidate, CandidateSource, Contact};
 use crate::classifier::{Classification, ClassifierInput, classify};
-use crate::consent::{CaptureChannel, ConsentEvidence, ConsentMethod, ConsentReply, Purpose};
+use crate::consent::{CaptureChannel, ConsentEvidence, ConsentMethod, ConsentReply, Purpose, WithdrawalVia};
 use crate::conversation::{
     Direction, Intent, Message, MessageBody, OutboundContent, StatusObservation, StatusTimeline,
 };
@@ -286,6 +286,12 @@ impl Inbound<'_> {
     ) -> Option<(Intent, String)> {
         match classification {
             Classification::Objection { reason } => self.objection(reason, candidate, changes),
+            Classification::Withdrawal { reason } => {
+                // consent withdrawal by message (R8): effective at the message's time, in this
+                // commit; the objection then stops every proactive message
+                self.withdrawal(candidate, changes);
+                self.objection(reason, candidate, changes)
+            }
             Classification::PossibleObjection { matched } => {
                 self.review(matched, message, candidate, changes);
                 None
@@ -299,6 +305,19 @@ impl Inbound<'_> {
                 Some((Intent::HelpReply, help_text(&self.config.tenant, &candidate.language)))
             }
             Classification::None => None,
+        }
+    }
+
+    /// Withdrawal: the candidate's message withdrew their consent (R8): every granted consent is
+    /// withdrawn at the message's time, in this commit.
+    fn withdrawal(&self, candidate: &mut Candidate, changes: &mut ChangeSet) {
+        let tp_months = self.config.tenant.retention.talent_pool_months;
+        for purpose in Purpose::ALL {
+            let via = WithdrawalVia::WhatsApp { provider_id: self.msg.provider_id.clone() };
+            if candidate.consents.withdraw(purpose, self.msg.timestamp, via, tp_months) {
+                let withdrawn = DomainEvent::ConsentWithdrawn { purpose };
+                changes.events.push(self.event(candidate, Actor::Candidate, Some(Rule::R8), withdrawn));
+            }
         }
     }
 
@@ -409,7 +428,7 @@ impl Hoheit {
     /// The decision runs in named steps, in this order: find or create the sender
     /// (`Inbound::sender`), store the message (`Inbound::store_message`), a consent reply
     /// (`Inbound::consent_reply`), else the classification (`Inbound::classification`) and what
-    /// it asks for (`Inbound::act_on`: objection, review, opt-in, help), the window
+    /// it asks for (`Inbound::act_on`: objection, withdrawal, review, opt-in, help), the window
     /// (`Inbound::window`), the automatic answer (`Inbound::notice`); a redelivery is
     /// recognised when the commit meets the stored provider id (`dedupe`).
     pub async fn receive_inbound(
