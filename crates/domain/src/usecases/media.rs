@@ -6,9 +6,10 @@ use std::sync::{Arc, OnceLock};
 
 use time::{Duration, OffsetDateTime};
 
+use super::candidates::staff;
 use super::outbound::{Queued, Sending, queue_or_refuse, refusal_record};
 use super::transact::{Decided, Retry, stage_candidate};
-use super::{Hoheit, UseCaseError, event};
+use super::{Hoheit, Recorder, UseCaseError};
 use crate::actor::{Actor, Role};
 use crate::candidate::{Candidate, Lifecycle};
 use crate::conversation::{Direction, Intent, OutboundContent};
@@ -28,15 +29,6 @@ use crate::values::Pii;
 /// ... capped at one hour.
 pub fn fetch_backoff(attempts: u32) -> Duration {
     Duration::seconds(30_i64.saturating_mul(2_i64.saturating_pow(attempts.min(10))).min(3_600))
-}
-
-fn staff(actor: Actor) -> Result<(), UseCaseError> {
-    match actor {
-        Actor::Staff { role: Role::Admin | Role::Dpo | Role::Recruiter, .. } => Ok(()),
-        Actor::Staff { role: Role::Operator, .. } | Actor::System | Actor::Candidate => {
-            Err(UseCaseError::Forbidden("only the tenant's staff can do this"))
-        }
-    }
 }
 
 fn upload_error(e: &GatewayError) -> UseCaseError {
@@ -166,14 +158,10 @@ impl Hoheit {
             changes
                 .media
                 .push(MediaChange::Insert { record: Box::new(record), content: Some(document.content.clone()) });
-            changes.events.push(event(
-                tenant,
-                Some(id),
-                actor,
-                now,
-                None,
-                DomainEvent::MediaStored { media: media_record, kind: MediaKind::Document },
-            ));
+            changes.events.push(
+                Recorder::new(tenant, Some(id), actor, now)
+                    .note(DomainEvent::MediaStored { media: media_record, kind: MediaKind::Document }),
+            );
             stage_candidate(&mut changes, &config, candidate, expected_version, now);
             Ok(Decided::Commit(changes, queued))
         };
@@ -246,7 +234,7 @@ impl Hoheit {
         let candidate = record.candidate;
         let changes = ChangeSet {
             media: vec![MediaChange::Update { record: Box::new(record), content }],
-            events: vec![event(tenant, Some(candidate), Actor::System, now, None, event_body)],
+            events: vec![Recorder::new(tenant, Some(candidate), Actor::System, now).note(event_body)],
             ..ChangeSet::default()
         };
         match self.store.commit(tenant, changes).await {
@@ -294,14 +282,8 @@ impl Hoheit {
         if record.status != MediaStatus::Stored {
             return Err(UseCaseError::Conflict("the media file is not stored (still pending, or rejected)"));
         }
-        let read = event(
-            tenant,
-            Some(id),
-            actor,
-            self.now(),
-            Some(Rule::R33),
-            DomainEvent::ContentRead { what: ContentKind::Media },
-        );
+        let read = Recorder::new(tenant, Some(id), actor, self.now())
+            .rule(Rule::R33, DomainEvent::ContentRead { what: ContentKind::Media });
         self.commit_events(tenant, vec![read]).await?;
         let content = self.store.media_content(tenant, media).await?.ok_or(UseCaseError::NotFound("media"))?;
         Ok((record, content))

@@ -137,6 +137,40 @@ impl Hoheit {
     }
 }
 
+/// What the events of one decision share: tenant, subject, actor and time. Builds each event
+/// envelope of that decision in one line.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Recorder {
+    tenant: TenantId,
+    subject: Option<CandidateId>,
+    actor: Actor,
+    at: OffsetDateTime,
+}
+
+impl Recorder {
+    /// Events about `subject` (or the tenant as a whole), caused by `actor` at `at`.
+    pub(crate) const fn new(tenant: TenantId, subject: Option<CandidateId>, actor: Actor, at: OffsetDateTime) -> Self {
+        Self { tenant, subject, actor, at }
+    }
+
+    /// An event that a rule requires (its id goes into the audit entry).
+    pub(crate) fn rule(self, rule: Rule, event: DomainEvent) -> EventEnvelope {
+        EventEnvelope {
+            tenant: self.tenant,
+            subject: self.subject,
+            actor: self.actor,
+            at: self.at,
+            rule: Some(rule),
+            event,
+        }
+    }
+
+    /// An event that no single rule requires.
+    pub(crate) fn note(self, event: DomainEvent) -> EventEnvelope {
+        EventEnvelope { tenant: self.tenant, subject: self.subject, actor: self.actor, at: self.at, rule: None, event }
+    }
+}
+
 /// Builds an event envelope.
 pub(crate) fn event(
     tenant: TenantId,

@@ -5,7 +5,7 @@
 use time::{Duration, OffsetDateTime};
 
 use super::transact::{Decided, Retry, stage_candidate};
-use super::{Hoheit, UseCaseError, event};
+use super::{Hoheit, Recorder, UseCaseError};
 use crate::actor::Actor;
 use crate::candidate::Candidate;
 use crate::consent::{ConsentReply, Purpose};
@@ -190,12 +190,8 @@ pub(crate) fn queue(
         candidate.objection.confirmation_sent = true;
     }
     candidate.conversation.touch(now);
-    changes.events.push(event(
-        config.tenant.id,
-        Some(candidate.id),
-        actor,
-        now,
-        Some(rule),
+    changes.events.push(Recorder::new(config.tenant.id, Some(candidate.id), actor, now).rule(
+        rule,
         DomainEvent::MessageQueued { message, outbox, intent, kind, exception: permit.exception, window_open, notice },
     ));
     Ok(Queued { message, outbox })
@@ -212,14 +208,8 @@ fn refusal_event(
     at_dispatch: bool,
     message: Option<MessageId>,
 ) -> crate::events::EventEnvelope {
-    event(
-        tenant,
-        Some(candidate),
-        actor,
-        now,
-        Some(refusal.rule),
-        DomainEvent::SendRefused { code: refusal.code, intent, at_dispatch, message },
-    )
+    Recorder::new(tenant, Some(candidate), actor, now)
+        .rule(refusal.rule, DomainEvent::SendRefused { code: refusal.code, intent, at_dispatch, message })
 }
 
 /// Who sends what kind of message, and when: the part of a [`queue`] call that is not state.
@@ -370,12 +360,8 @@ impl Hoheit {
                 Err(refused) => return Ok(refused),
             };
             candidate.consents.request(request_id, Purpose::WhatsAppChannel, texts, template.language.clone(), now);
-            changes.events.push(event(
-                tenant,
-                Some(id),
-                actor,
-                now,
-                Some(Rule::R10),
+            changes.events.push(Recorder::new(tenant, Some(id), actor, now).rule(
+                Rule::R10,
                 DomainEvent::ConsentRequested {
                     request: request_id,
                     purpose: Purpose::WhatsAppChannel,
@@ -448,14 +434,8 @@ impl Hoheit {
                 Ok(DispatchOutcome::Sent)
             }
             Err(GatewayError::OutcomeUnknown) => {
-                let unknown = event(
-                    tenant,
-                    Some(entry.candidate),
-                    Actor::System,
-                    now,
-                    None,
-                    DomainEvent::MessageOutcomeUnknown { message: entry.message },
-                );
+                let unknown = Recorder::new(tenant, Some(entry.candidate), Actor::System, now)
+                    .note(DomainEvent::MessageOutcomeUnknown { message: entry.message });
                 self.finish(entry, DeliveryStatus::Unknown, None, Some(unknown), now).await?;
                 Ok(DispatchOutcome::OutcomeUnknown)
             }
@@ -484,14 +464,8 @@ impl Hoheit {
             }
             Err(e) => {
                 let code = e.code();
-                let failed = event(
-                    tenant,
-                    Some(entry.candidate),
-                    Actor::System,
-                    now,
-                    None,
-                    DomainEvent::MessageFailed { message: entry.message, code },
-                );
+                let failed = Recorder::new(tenant, Some(entry.candidate), Actor::System, now)
+                    .note(DomainEvent::MessageFailed { message: entry.message, code });
                 self.finish(entry, DeliveryStatus::Failed, code, Some(failed), now).await?;
                 Ok(DispatchOutcome::Failed(code))
             }
@@ -611,25 +585,17 @@ impl Hoheit {
                     at: now,
                 }],
                 outbox: vec![OutboxChange::Complete { id: entry.id }],
-                events: vec![event(
-                    tenant,
-                    Some(entry.candidate),
-                    Actor::System,
-                    now,
-                    None,
-                    DomainEvent::MessageSent { message: entry.message, notice: carries_notice },
-                )],
+                events: vec![
+                    Recorder::new(tenant, Some(entry.candidate), Actor::System, now)
+                        .note(DomainEvent::MessageSent { message: entry.message, notice: carries_notice }),
+                ],
                 ..ChangeSet::default()
             };
             if let (Some(config), Some(mut candidate)) = (config, candidate)
                 && !candidate.is_erased()
             {
                 let expected_version = candidate.version;
-                if carries_notice && candidate.conversation.notice_sent_at.is_none() {
-                    candidate.conversation.notice_sent_at = Some(now);
-                }
-                candidate.conversation.outbound_count = candidate.conversation.outbound_count.saturating_add(1);
-                candidate.conversation.touch(now);
+                candidate.conversation.record_sent(now, carries_notice);
                 stage_candidate(&mut changes, &config, candidate, expected_version, now);
             }
             Ok(Decided::Commit(changes, ()))
