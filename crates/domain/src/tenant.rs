@@ -7,7 +7,7 @@ use time::OffsetDateTime;
 use crate::calendar::add_months;
 use crate::ids::{ChannelId, StaffId, TenantId};
 use crate::retention::RetentionSettings;
-use crate::values::{InvalidValue, LanguageCode, PhoneNumber, TemplateName};
+use crate::values::{InvalidValue, LanguageCode, PhoneNumber, RegionCode, TemplateName};
 
 /// Who acts through the API. Each role except `Operator` is bound to one tenant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -74,6 +74,10 @@ pub struct MessagingSettings {
     pub legal_hold_review_months: u32,
     /// Months until a channel approval must be reviewed (R1, default 12).
     pub approval_review_months: u32,
+    /// The region whose national format is assumed for numbers typed without `+`/`00`
+    /// (`0170 1234567` with `DE`, the default; absent in settings stored before it existed).
+    #[serde(default)]
+    pub default_region: RegionCode,
 }
 
 impl Default for MessagingSettings {
@@ -83,6 +87,7 @@ impl Default for MessagingSettings {
             objection_review_business_days: 1,
             legal_hold_review_months: 6,
             approval_review_months: 12,
+            default_region: RegionCode::DE,
         }
     }
 }
