@@ -8,7 +8,7 @@ pub use crate::actor::{Actor, Role};
 use crate::calendar::add_months;
 use crate::ids::{ChannelId, StaffId, TenantId};
 use crate::retention::RetentionSettings;
-use crate::values::{InvalidValue, LanguageCode, PhoneNumber, TemplateName};
+use crate::values::{InvalidValue, LanguageCode, PhoneNumber, RegionCode, TemplateName};
 
 /// Tenant-wide settings beyond retention.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -21,6 +21,10 @@ pub struct MessagingSettings {
     pub legal_hold_review_months: u32,
     /// Months until a channel approval must be reviewed (R1, default 12).
     pub approval_review_months: u32,
+    /// The region whose national format is assumed for numbers typed without `+`/`00`
+    /// (`0170 1234567` with `DE`, the default; absent in settings stored before it existed).
+    #[serde(default)]
+    pub default_region: RegionCode,
 }
 
 impl Default for MessagingSettings {
@@ -30,6 +34,7 @@ impl Default for MessagingSettings {
             objection_review_business_days: 1,
             legal_hold_review_months: 6,
             approval_review_months: 12,
+            default_region: RegionCode::DE,
         }
     }
 }
