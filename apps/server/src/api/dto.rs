@@ -440,7 +440,7 @@ impl CandidateView {
                 }),
             },
             window_open_until: c.conversation.window_open_until().filter(|_| !c.is_erased()).map(fmt_time),
-            notice_sent: c.conversation.notice_sent_at.is_some(),
+            notice_sent: c.conversation.notice_sent_at().is_some(),
             process,
             erase_at: next_due(c, &tenant.retention, now).map(fmt_time),
             legal_holds: c
