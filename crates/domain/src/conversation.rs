@@ -218,23 +218,66 @@ pub enum MessageBody {
     Inbound(crate::inbound::InboundContent),
 }
 
-/// Conversation state kept on the candidate: the window and the notice.
+/// Conversation state kept on the candidate: the window and the notice. Its fields are private:
+/// it changes only through its methods (an inbound message, a send, activity), so the window can
+/// never move backwards and the notice is recorded only once it went out.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConversationState {
     /// Provider timestamp of the last inbound *user* message (not templates, not receipts).
     #[serde(default, with = "time::serde::rfc3339::option")]
-    pub last_inbound_at: Option<OffsetDateTime>,
+    last_inbound_at: Option<OffsetDateTime>,
     /// When the Art. 13 / Art. 21(4) notice was last sent (R15).
     #[serde(default, with = "time::serde::rfc3339::option")]
-    pub notice_sent_at: Option<OffsetDateTime>,
+    notice_sent_at: Option<OffsetDateTime>,
     /// Last activity in either direction (for archiving, R25).
     #[serde(default, with = "time::serde::rfc3339::option")]
-    pub last_activity_at: Option<OffsetDateTime>,
+    last_activity_at: Option<OffsetDateTime>,
     /// Outbound messages sent (accepted by the API) so far.
-    pub outbound_count: u32,
+    outbound_count: u32,
 }
 
 impl ConversationState {
+    /// A state as it was stored (for adapters and tests that rebuild one); everything else goes
+    /// through the methods.
+    pub const fn restored(
+        last_inbound_at: Option<OffsetDateTime>,
+        notice_sent_at: Option<OffsetDateTime>,
+        last_activity_at: Option<OffsetDateTime>,
+        outbound_count: u32,
+    ) -> Self {
+        Self { last_inbound_at, notice_sent_at, last_activity_at, outbound_count }
+    }
+
+    /// Provider timestamp of the last inbound *user* message (not templates, not receipts).
+    pub const fn last_inbound_at(&self) -> Option<OffsetDateTime> {
+        self.last_inbound_at
+    }
+
+    /// When the Art. 13 / Art. 21(4) notice was sent (R15).
+    pub const fn notice_sent_at(&self) -> Option<OffsetDateTime> {
+        self.notice_sent_at
+    }
+
+    /// Last activity in either direction (for archiving, R25).
+    pub const fn last_activity_at(&self) -> Option<OffsetDateTime> {
+        self.last_activity_at
+    }
+
+    /// Outbound messages sent (accepted by the API) so far.
+    pub const fn outbound_count(&self) -> u32 {
+        self.outbound_count
+    }
+
+    /// Records a message the provider accepted at `at`: counts it, records the notice if the
+    /// message carried it and none was recorded before (R15), and notes the activity.
+    pub fn record_sent(&mut self, at: OffsetDateTime, carries_notice: bool) {
+        if carries_notice && self.notice_sent_at.is_none() {
+            self.notice_sent_at = Some(at);
+        }
+        self.outbound_count = self.outbound_count.saturating_add(1);
+        self.touch(at);
+    }
+
     /// Records an inbound user message at the provider's timestamp. Out-of-order arrivals never
     /// move the window backwards.
     pub fn record_inbound(&mut self, provider_at: OffsetDateTime) {
@@ -288,6 +331,20 @@ mod tests {
                 at: datetime!(2025-01-01 00:00 UTC) + Duration::seconds(secs),
                 error_code: if status == DeliveryStatus::Failed { code } else { None },
             })
+    }
+
+    #[test]
+    fn a_send_counts_and_records_the_notice_only_the_first_time() {
+        let (t1, t2) = (datetime!(2025-01-01 10:00 UTC), datetime!(2025-01-02 10:00 UTC));
+        let mut c = ConversationState::default();
+        c.record_sent(t1, false);
+        assert!(c.needs_notice());
+        c.record_sent(t1, true);
+        c.record_sent(t2, true);
+        assert_eq!(c.notice_sent_at(), Some(t1));
+        assert_eq!(c.outbound_count(), 3);
+        assert_eq!(c.last_activity_at(), Some(t2));
+        assert_eq!(c.last_inbound_at(), None, "our own messages never open the window");
     }
 
     #[test]

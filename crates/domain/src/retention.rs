@@ -109,7 +109,7 @@ fn erase_at(
 
 fn archive_at(candidate: &Candidate, settings: &RetentionSettings) -> Option<OffsetDateTime> {
     let days = settings.archive_after_days?;
-    let last = candidate.conversation.last_activity_at.unwrap_or(candidate.created_at).max(candidate.created_at);
+    let last = candidate.conversation.last_activity_at().unwrap_or(candidate.created_at).max(candidate.created_at);
     Some(last + Duration::days(i64::from(days)))
 }
 

@@ -899,7 +899,14 @@ pub mod fixtures {
             let mut c = self.candidate();
             self.grant(&mut c, Purpose::WhatsAppChannel);
             c.conversation.record_inbound(self.now - Duration::hours(1));
-            c.conversation.notice_sent_at = Some(self.now - Duration::days(2));
+            let conv = &c.conversation;
+            let notice = Some(self.now - Duration::days(2));
+            c.conversation = crate::conversation::ConversationState::restored(
+                conv.last_inbound_at(),
+                notice,
+                conv.last_activity_at(),
+                conv.outbound_count(),
+            );
             c
         }
 

@@ -432,7 +432,7 @@ pub async fn candidates_load_by_id_and_contact_with_optimistic_versions(h: &dyn 
     s.commit(w.tenant_id(), update(&changed, 0)).await.unwrap();
     let v1 = s.candidate(w.tenant_id(), c.id).await.unwrap().unwrap();
     assert_eq!(v1.version, 1);
-    assert_eq!(v1.conversation.last_inbound_at, Some(w.now));
+    assert_eq!(v1.conversation.last_inbound_at(), Some(w.now));
     // a stale writer loses
     assert_eq!(s.commit(w.tenant_id(), update(&changed, 0)).await, Err(StoreError::Conflict));
     // the same number cannot belong to two candidates

@@ -289,8 +289,7 @@ impl Inbound<'_> {
             Classification::Withdrawal { reason } => {
                 // consent withdrawal by message (R8): effective at the message's time, in this
                 // commit; the objection then stops every proactive message
-                let tp_months = self.config.tenant.retention.talent_pool_months;
-                withdraw_consents_by_message(candidate, self.msg, tp_months, self.now, changes);
+                self.withdrawal(candidate, changes);
                 self.objection(reason, candidate, changes)
             }
             Classification::PossibleObjection { matched } => {
@@ -306,6 +305,19 @@ impl Inbound<'_> {
                 Some((Intent::HelpReply, help_text(&self.config.tenant, &candidate.language)))
             }
             Classification::None => None,
+        }
+    }
+
+    /// Withdrawal: the candidate's message withdrew their consent (R8): every granted consent is
+    /// withdrawn at the message's time, in this commit.
+    fn withdrawal(&self, candidate: &mut Candidate, changes: &mut ChangeSet) {
+        let tp_months = self.config.tenant.retention.talent_pool_months;
+        for purpose in Purpose::ALL {
+            let via = WithdrawalVia::WhatsApp { provider_id: self.msg.provider_id.clone() };
+            if candidate.consents.withdraw(purpose, self.msg.timestamp, via, tp_months) {
+                let withdrawn = DomainEvent::ConsentWithdrawn { purpose };
+                changes.events.push(self.event(candidate, Actor::Candidate, Some(Rule::R8), withdrawn));
+            }
         }
     }
 
@@ -416,7 +428,7 @@ impl Hoheit {
     /// The decision runs in named steps, in this order: find or create the sender
     /// (`Inbound::sender`), store the message (`Inbound::store_message`), a consent reply
     /// (`Inbound::consent_reply`), else the classification (`Inbound::classification`) and what
-    /// it asks for (`Inbound::act_on`: objection, review, opt-in, help), the window
+    /// it asks for (`Inbound::act_on`: objection, withdrawal, review, opt-in, help), the window
     /// (`Inbound::window`), the automatic answer (`Inbound::notice`); a redelivery is
     /// recognised when the commit meets the stored provider id (`dedupe`).
     pub async fn receive_inbound(
@@ -456,28 +468,5 @@ impl Hoheit {
         };
         self.store.commit(tenant, changes).await?;
         Ok(())
-    }
-}
-
-/// Withdraws every granted consent of the candidate because their message withdrew it (R8).
-fn withdraw_consents_by_message(
-    candidate: &mut Candidate,
-    msg: &InboundMessage,
-    talent_pool_months: u32,
-    now: OffsetDateTime,
-    changes: &mut ChangeSet,
-) {
-    for purpose in Purpose::ALL {
-        let via = WithdrawalVia::WhatsApp { provider_id: msg.provider_id.clone() };
-        if candidate.consents.withdraw(purpose, msg.timestamp, via, talent_pool_months) {
-            changes.events.push(super::event(
-                candidate.tenant,
-                Some(candidate.id),
-                Actor::Candidate,
-                now,
-                Some(Rule::R8),
-                DomainEvent::ConsentWithdrawn { purpose },
-            ));
-        }
     }
 }

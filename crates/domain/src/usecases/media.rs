@@ -6,9 +6,10 @@ use std::sync::{Arc, OnceLock};
 
 use time::{Duration, OffsetDateTime};
 
-use super::outbound::{Queued, Sending, queue_or_refuse, refusal_record};
+use super::candidates::staff;
+use super::outbound::{Queued, Sending, queue_or_refuse, refusal_record, send_context};
 use super::transact::{Decided, Retry, stage_candidate};
-use super::{Hoheit, UseCaseError, event};
+use super::{Hoheit, Recorder, UseCaseError};
 use crate::actor::{Actor, Role};
 use crate::candidate::{Candidate, Lifecycle};
 use crate::conversation::{Direction, Intent, OutboundContent};
@@ -19,7 +20,7 @@ use crate::media::{
     MAX_CAPTION_CHARS, MAX_FETCH_ATTEMPTS, MediaFetch, MediaLimits, MediaRecord, MediaRejection, MediaStatus,
     OutboundDocument, mime_allowed, sha256_hex,
 };
-use crate::policy::{Draft, OutboundPolicy, SendContext};
+use crate::policy::{Draft, OutboundPolicy};
 use crate::ports::{ChangeSet, GatewayError, MediaChange, StoreError, TenantConfig};
 use crate::rules::Rule;
 use crate::values::Pii;
@@ -28,15 +29,6 @@ use crate::values::Pii;
 /// ... capped at one hour.
 pub fn fetch_backoff(attempts: u32) -> Duration {
     Duration::seconds(30_i64.saturating_mul(2_i64.saturating_pow(attempts.min(10))).min(3_600))
-}
-
-fn staff(actor: Actor) -> Result<(), UseCaseError> {
-    match actor {
-        Actor::Staff { role: Role::Admin | Role::Dpo | Role::Recruiter, .. } => Ok(()),
-        Actor::Staff { role: Role::Operator, .. } | Actor::System | Actor::Candidate => {
-            Err(UseCaseError::Forbidden("only the tenant's staff can do this"))
-        }
-    }
 }
 
 fn upload_error(e: &GatewayError) -> UseCaseError {
@@ -105,13 +97,7 @@ impl Hoheit {
                 Some(m) => m.clone(),
                 None => {
                     let draft_content = document_content(document, String::new(), caption.clone());
-                    let ctx = SendContext {
-                        tenant: &config.tenant,
-                        channel,
-                        candidate: &candidate,
-                        legal_texts: &config.legal_texts,
-                        templates: &config.templates,
-                    };
+                    let ctx = send_context(&config, channel, &candidate);
                     let draft =
                         Draft { content: &draft_content, intent: Intent::Regular, notice_appended, queued: false };
                     if let Err(refusal) = OutboundPolicy::decide(&ctx, &draft, now) {
@@ -166,14 +152,10 @@ impl Hoheit {
             changes
                 .media
                 .push(MediaChange::Insert { record: Box::new(record), content: Some(document.content.clone()) });
-            changes.events.push(event(
-                tenant,
-                Some(id),
-                actor,
-                now,
-                None,
-                DomainEvent::MediaStored { media: media_record, kind: MediaKind::Document },
-            ));
+            changes.events.push(
+                Recorder::new(tenant, Some(id), actor, now)
+                    .note(DomainEvent::MediaStored { media: media_record, kind: MediaKind::Document }),
+            );
             stage_candidate(&mut changes, &config, candidate, expected_version, now);
             Ok(Decided::Commit(changes, queued))
         };
@@ -246,7 +228,7 @@ impl Hoheit {
         let candidate = record.candidate;
         let changes = ChangeSet {
             media: vec![MediaChange::Update { record: Box::new(record), content }],
-            events: vec![event(tenant, Some(candidate), Actor::System, now, None, event_body)],
+            events: vec![Recorder::new(tenant, Some(candidate), Actor::System, now).note(event_body)],
             ..ChangeSet::default()
         };
         match self.store.commit(tenant, changes).await {
@@ -294,14 +276,8 @@ impl Hoheit {
         if record.status != MediaStatus::Stored {
             return Err(UseCaseError::Conflict("the media file is not stored (still pending, or rejected)"));
         }
-        let read = event(
-            tenant,
-            Some(id),
-            actor,
-            self.now(),
-            Some(Rule::R33),
-            DomainEvent::ContentRead { what: ContentKind::Media },
-        );
+        let read = Recorder::new(tenant, Some(id), actor, self.now())
+            .rule(Rule::R33, DomainEvent::ContentRead { what: ContentKind::Media });
         self.commit_events(tenant, vec![read]).await?;
         let content = self.store.media_content(tenant, media).await?.ok_or(UseCaseError::NotFound("media"))?;
         Ok((record, content))

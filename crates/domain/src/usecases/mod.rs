@@ -1,10 +1,12 @@
 //! Use cases (application services): load what a decision needs through the [`Store`], decide
-//! with the pure model, commit one [`ChangeSet`](crate::ports::ChangeSet) atomically. Every state change emits its domain
-//! events in the same change set, so the audit trail is written in the same transaction.
+//! with the pure model, commit one [`ChangeSet`](crate::ports::ChangeSet) atomically. Every state
+//! change emits its domain events in the same change set, so the audit trail is written in the
+//! same transaction.
 //!
-//! Every such use case follows one pattern, written once (`Hoheit::transact` in `usecases/transact.rs`): load -> decide ->
-//! commit; a commit that loses an optimistic-lock race ([`StoreError::Conflict`]) is retried from
-//! a fresh load a few times; nothing is decided on stale state.
+//! Every such use case follows one pattern, written once (`Hoheit::transact` in
+//! `usecases/transact.rs`): load -> decide -> commit; a commit that loses an optimistic-lock race
+//! ([`StoreError::Conflict`]) is retried from a fresh load a few times; nothing is decided on
+//! stale state.
 
 mod admin;
 mod candidates;
@@ -134,6 +136,40 @@ impl Hoheit {
 
     async fn load_candidate(&self, tenant: TenantId, id: CandidateId) -> Result<Candidate, UseCaseError> {
         self.store.candidate(tenant, id).await?.ok_or(UseCaseError::NotFound("candidate"))
+    }
+}
+
+/// What the events of one decision share: tenant, subject, actor and time. Builds each event
+/// envelope of that decision in one line.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Recorder {
+    tenant: TenantId,
+    subject: Option<CandidateId>,
+    actor: Actor,
+    at: OffsetDateTime,
+}
+
+impl Recorder {
+    /// Events about `subject` (or the tenant as a whole), caused by `actor` at `at`.
+    pub(crate) const fn new(tenant: TenantId, subject: Option<CandidateId>, actor: Actor, at: OffsetDateTime) -> Self {
+        Self { tenant, subject, actor, at }
+    }
+
+    /// An event that a rule requires (its id goes into the audit entry).
+    pub(crate) fn rule(self, rule: Rule, event: DomainEvent) -> EventEnvelope {
+        EventEnvelope {
+            tenant: self.tenant,
+            subject: self.subject,
+            actor: self.actor,
+            at: self.at,
+            rule: Some(rule),
+            event,
+        }
+    }
+
+    /// An event that no single rule requires.
+    pub(crate) fn note(self, event: DomainEvent) -> EventEnvelope {
+        EventEnvelope { tenant: self.tenant, subject: self.subject, actor: self.actor, at: self.at, rule: None, event }
     }
 }
 

@@ -5,7 +5,7 @@
 use time::{Duration, OffsetDateTime};
 
 use super::transact::{Decided, Retry, stage_candidate};
-use super::{Hoheit, UseCaseError, event};
+use super::{Hoheit, Recorder, UseCaseError};
 use crate::actor::Actor;
 use crate::candidate::Candidate;
 use crate::consent::{ConsentReply, Purpose};
@@ -110,6 +110,21 @@ pub(crate) fn help_text(tenant: &Tenant, language: &LanguageCode) -> String {
     }
 }
 
+/// What the send policy decides on: the tenant's configuration, the sending channel, the candidate.
+pub(crate) fn send_context<'a>(
+    config: &'a TenantConfig,
+    channel: &'a crate::tenant::Channel,
+    candidate: &'a Candidate,
+) -> SendContext<'a> {
+    SendContext {
+        tenant: &config.tenant,
+        channel,
+        candidate,
+        legal_texts: &config.legal_texts,
+        templates: &config.templates,
+    }
+}
+
 /// Decides a send and, if permitted, adds the message and its outbox entry to `changes`.
 /// A refusal is returned as [`UseCaseError::Refused`]; the caller decides whether to audit it.
 #[allow(clippy::too_many_arguments)]
@@ -125,13 +140,7 @@ pub(crate) fn queue(
     changes: &mut ChangeSet,
 ) -> Result<Queued, UseCaseError> {
     let channel = config.channel(candidate.channel).ok_or(UseCaseError::NotFound("channel"))?;
-    let ctx = SendContext {
-        tenant: &config.tenant,
-        channel,
-        candidate,
-        legal_texts: &config.legal_texts,
-        templates: &config.templates,
-    };
+    let ctx = send_context(config, channel, candidate);
     let draft = Draft { content: &content, intent, notice_appended, queued: false };
     let permit = OutboundPolicy::decide(&ctx, &draft, now).map_err(UseCaseError::Refused)?;
     let window_open = candidate.conversation.window_open_at(now);
@@ -190,12 +199,8 @@ pub(crate) fn queue(
         candidate.objection.confirmation_sent = true;
     }
     candidate.conversation.touch(now);
-    changes.events.push(event(
-        config.tenant.id,
-        Some(candidate.id),
-        actor,
-        now,
-        Some(rule),
+    changes.events.push(Recorder::new(config.tenant.id, Some(candidate.id), actor, now).rule(
+        rule,
         DomainEvent::MessageQueued { message, outbox, intent, kind, exception: permit.exception, window_open, notice },
     ));
     Ok(Queued { message, outbox })
@@ -212,14 +217,8 @@ fn refusal_event(
     at_dispatch: bool,
     message: Option<MessageId>,
 ) -> crate::events::EventEnvelope {
-    event(
-        tenant,
-        Some(candidate),
-        actor,
-        now,
-        Some(refusal.rule),
-        DomainEvent::SendRefused { code: refusal.code, intent, at_dispatch, message },
-    )
+    Recorder::new(tenant, Some(candidate), actor, now)
+        .rule(refusal.rule, DomainEvent::SendRefused { code: refusal.code, intent, at_dispatch, message })
 }
 
 /// Who sends what kind of message, and when: the part of a [`queue`] call that is not state.
@@ -279,8 +278,7 @@ impl Hoheit {
         id: CandidateId,
         request: MessageRequest,
     ) -> Result<Queued, UseCaseError> {
-        let load = || self.load_for(tenant, id);
-        self.transact(tenant, Retry::CONFLICT, load, |(config, mut candidate, now)| {
+        self.transact_candidate(tenant, id, |(config, mut candidate, now)| {
             let expected_version = candidate.version;
             let (content, notice_appended) = match &request {
                 MessageRequest::Text(body) => {
@@ -327,8 +325,7 @@ impl Hoheit {
         actor: Actor,
         id: CandidateId,
     ) -> Result<Queued, UseCaseError> {
-        let load = || self.load_for(tenant, id);
-        self.transact(tenant, Retry::CONFLICT, load, |(config, mut candidate, now)| {
+        self.transact_candidate(tenant, id, |(config, mut candidate, now)| {
             let expected_version = candidate.version;
             let tp_months = config.tenant.retention.talent_pool_months;
             let granted = candidate.consents.state(Purpose::WhatsAppChannel, now, tp_months).is_granted();
@@ -370,12 +367,8 @@ impl Hoheit {
                 Err(refused) => return Ok(refused),
             };
             candidate.consents.request(request_id, Purpose::WhatsAppChannel, texts, template.language.clone(), now);
-            changes.events.push(event(
-                tenant,
-                Some(id),
-                actor,
-                now,
-                Some(Rule::R10),
+            changes.events.push(Recorder::new(tenant, Some(id), actor, now).rule(
+                Rule::R10,
                 DomainEvent::ConsentRequested {
                     request: request_id,
                     purpose: Purpose::WhatsAppChannel,
@@ -448,14 +441,8 @@ impl Hoheit {
                 Ok(DispatchOutcome::Sent)
             }
             Err(GatewayError::OutcomeUnknown) => {
-                let unknown = event(
-                    tenant,
-                    Some(entry.candidate),
-                    Actor::System,
-                    now,
-                    None,
-                    DomainEvent::MessageOutcomeUnknown { message: entry.message },
-                );
+                let unknown = Recorder::new(tenant, Some(entry.candidate), Actor::System, now)
+                    .note(DomainEvent::MessageOutcomeUnknown { message: entry.message });
                 self.finish(entry, DeliveryStatus::Unknown, None, Some(unknown), now).await?;
                 Ok(DispatchOutcome::OutcomeUnknown)
             }
@@ -484,14 +471,8 @@ impl Hoheit {
             }
             Err(e) => {
                 let code = e.code();
-                let failed = event(
-                    tenant,
-                    Some(entry.candidate),
-                    Actor::System,
-                    now,
-                    None,
-                    DomainEvent::MessageFailed { message: entry.message, code },
-                );
+                let failed = Recorder::new(tenant, Some(entry.candidate), Actor::System, now)
+                    .note(DomainEvent::MessageFailed { message: entry.message, code });
                 self.finish(entry, DeliveryStatus::Failed, code, Some(failed), now).await?;
                 Ok(DispatchOutcome::Failed(code))
             }
@@ -522,13 +503,7 @@ impl Hoheit {
                 rule: Rule::R1,
             });
         };
-        let ctx = SendContext {
-            tenant: &config.tenant,
-            channel,
-            candidate,
-            legal_texts: &config.legal_texts,
-            templates: &config.templates,
-        };
+        let ctx = send_context(config, channel, candidate);
         let draft = Draft {
             content: &entry.content,
             intent: entry.intent,
@@ -611,25 +586,17 @@ impl Hoheit {
                     at: now,
                 }],
                 outbox: vec![OutboxChange::Complete { id: entry.id }],
-                events: vec![event(
-                    tenant,
-                    Some(entry.candidate),
-                    Actor::System,
-                    now,
-                    None,
-                    DomainEvent::MessageSent { message: entry.message, notice: carries_notice },
-                )],
+                events: vec![
+                    Recorder::new(tenant, Some(entry.candidate), Actor::System, now)
+                        .note(DomainEvent::MessageSent { message: entry.message, notice: carries_notice }),
+                ],
                 ..ChangeSet::default()
             };
             if let (Some(config), Some(mut candidate)) = (config, candidate)
                 && !candidate.is_erased()
             {
                 let expected_version = candidate.version;
-                if carries_notice && candidate.conversation.notice_sent_at.is_none() {
-                    candidate.conversation.notice_sent_at = Some(now);
-                }
-                candidate.conversation.outbound_count = candidate.conversation.outbound_count.saturating_add(1);
-                candidate.conversation.touch(now);
+                candidate.conversation.record_sent(now, carries_notice);
                 stage_candidate(&mut changes, &config, candidate, expected_version, now);
             }
             Ok(Decided::Commit(changes, ()))

@@ -6,10 +6,11 @@ use std::sync::Arc;
 
 use time::OffsetDateTime;
 
+use super::candidates::admin_or_dpo;
 use super::transact::{Decided, Retry, stage_candidate};
-use super::{Hoheit, UseCaseError, event};
+use super::{Hoheit, Recorder, UseCaseError};
 use crate::accountability::{DataRecipient, recipients};
-use crate::actor::{Actor, Role};
+use crate::actor::Actor;
 use crate::candidate::{Candidate, ErasureReason, Lifecycle, Process, ProcessEndReason, RestrictionReason};
 use crate::consent::CaptureChannel;
 use crate::consent::{ConsentState, Purpose};
@@ -123,7 +124,8 @@ impl Hoheit {
                 Err(e) => return Err(e.into()),
             }
         }
-        let run = event(tenant, None, actor, now, Some(Rule::R28), DomainEvent::RetentionRun { dry_run, counts });
+        let run =
+            Recorder::new(tenant, None, actor, now).rule(Rule::R28, DomainEvent::RetentionRun { dry_run, counts });
         self.commit_events(tenant, vec![run]).await?;
         Ok(counts)
     }
@@ -167,13 +169,11 @@ impl Hoheit {
         id: CandidateId,
         existing: Option<SubjectRequest>,
     ) -> Result<(ErasureOutcome, Option<SubjectRequest>), UseCaseError> {
-        if !matches!(actor, Actor::Staff { role: Role::Admin | Role::Dpo, .. }) {
-            return Err(UseCaseError::Forbidden("only an admin or the data-protection officer can erase"));
-        }
+        admin_or_dpo(actor, "only an admin or the data-protection officer can erase")?;
         let request_id = self.new_id();
-        let load = || self.load_for(tenant, id);
         let decide = |(config, mut candidate, now): (Arc<TenantConfig>, Candidate, OffsetDateTime)| {
             let expected_version = candidate.version;
+            let rec = Recorder::new(tenant, Some(id), actor, now);
             let opened_here = existing.is_none();
             let mut request = existing.clone().unwrap_or_else(|| {
                 SubjectRequest::open(
@@ -203,14 +203,9 @@ impl Hoheit {
                 ErasureRequestOutcome::EraseNow => {
                     if candidate.process == Process::Running {
                         candidate.process = Process::Ended { reason: ProcessEndReason::Withdrawn, at: now };
-                        changes.events.push(event(
-                            tenant,
-                            Some(id),
-                            actor,
-                            now,
-                            Some(Rule::R24),
-                            DomainEvent::ProcessEnded { reason: ProcessEndReason::Withdrawn },
-                        ));
+                        changes.events.push(
+                            rec.rule(Rule::R24, DomainEvent::ProcessEnded { reason: ProcessEndReason::Withdrawn }),
+                        );
                     }
                     request.close_with(Fulfilment::Erasure { at: now })?;
                     erase(&mut changes, &candidate, actor, now, ErasureReason::SubjectRequest, expected_version);
@@ -222,20 +217,9 @@ impl Hoheit {
                     candidate.lifecycle =
                         Lifecycle::Restricted { since: now, reason: RestrictionReason::ErasureDeferred };
                     changes.outbox.push(OutboxChange::CancelPending { candidate: id });
-                    changes.events.push(event(
-                        tenant,
-                        Some(id),
-                        actor,
-                        now,
-                        Some(Rule::R31),
-                        DomainEvent::ErasureDeferred { until },
-                    ));
-                    changes.events.push(event(
-                        tenant,
-                        Some(id),
-                        actor,
-                        now,
-                        Some(Rule::R31),
+                    changes.events.push(rec.rule(Rule::R31, DomainEvent::ErasureDeferred { until }));
+                    changes.events.push(rec.rule(
+                        Rule::R31,
                         DomainEvent::CandidateRestricted { reason: RestrictionReason::ErasureDeferred },
                     ));
                     stage_candidate(&mut changes, &config, candidate, expected_version, now);
@@ -243,12 +227,8 @@ impl Hoheit {
                 }
             };
             if opened_here {
-                changes.events.push(event(
-                    tenant,
-                    Some(id),
-                    actor,
-                    now,
-                    Some(Rule::R29),
+                changes.events.push(rec.rule(
+                    Rule::R29,
                     DomainEvent::SubjectRequestOpened {
                         request: request.id,
                         kind: request.kind,
@@ -256,18 +236,14 @@ impl Hoheit {
                     },
                 ));
             }
-            changes.events.push(event(
-                tenant,
-                Some(id),
-                actor,
-                now,
-                Some(Rule::R29),
+            changes.events.push(rec.rule(
+                Rule::R29,
                 DomainEvent::SubjectRequestClosed { request: request.id, status: request.status.as_str() },
             ));
             changes.subject_requests.push(request.clone());
             Ok(Decided::Commit(changes, (outcome, Some(request))))
         };
-        self.transact(tenant, Retry::CONFLICT, load, decide).await
+        self.transact_candidate(tenant, id, decide).await
     }
 
     /// Everything about a candidate for Art. 15/20 (R30); the read is audited (R33).
@@ -277,20 +253,12 @@ impl Hoheit {
         actor: Actor,
         id: CandidateId,
     ) -> Result<SubjectExport, UseCaseError> {
-        if !matches!(actor, Actor::Staff { role: Role::Admin | Role::Dpo, .. }) {
-            return Err(UseCaseError::Forbidden("only an admin or the data-protection officer can export"));
-        }
+        admin_or_dpo(actor, "only an admin or the data-protection officer can export")?;
         let config = self.config(tenant).await?;
         let candidate = self.load_candidate(tenant, id).await?;
         let now = self.now();
-        let read = event(
-            tenant,
-            Some(id),
-            actor,
-            now,
-            Some(Rule::R30),
-            DomainEvent::ContentRead { what: ContentKind::Export },
-        );
+        let read = Recorder::new(tenant, Some(id), actor, now)
+            .rule(Rule::R30, DomainEvent::ContentRead { what: ContentKind::Export });
         self.commit_events(tenant, vec![read]).await?;
         let messages = self.store.messages(tenant, id).await?;
         let media = self.store.candidate_media(tenant, id).await?;
@@ -324,14 +292,9 @@ fn erase(
     changes
         .candidates
         .push(CandidateChange::Erase { tombstone: Box::new(candidate.erased(now, reason)), expected_version });
-    changes.events.push(event(
-        tenant,
-        Some(candidate.id),
-        actor,
-        now,
-        Some(Rule::R27),
-        DomainEvent::CandidateErased { reason },
-    ));
+    changes.events.push(
+        Recorder::new(tenant, Some(candidate.id), actor, now).rule(Rule::R27, DomainEvent::CandidateErased { reason }),
+    );
 }
 
 /// The change retention makes to one candidate now, if any; counts what it decided.
@@ -365,14 +328,9 @@ fn retention_change(
                 RestrictionReason::ErasureDeferred => Rule::R31,
             };
             changes.outbox.push(OutboxChange::CancelPending { candidate: c.id });
-            changes.events.push(event(
-                c.tenant,
-                Some(c.id),
-                actor,
-                now,
-                Some(rule),
-                DomainEvent::CandidateRestricted { reason },
-            ));
+            changes.events.push(
+                Recorder::new(c.tenant, Some(c.id), actor, now).rule(rule, DomainEvent::CandidateRestricted { reason }),
+            );
             changes.candidates.push(CandidateChange::Update {
                 retention_due: next_due(&c, settings, now),
                 expected_version: candidate.version,
