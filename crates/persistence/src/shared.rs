@@ -6,13 +6,15 @@ use std::sync::{Arc, RwLock};
 use std::time::{Duration as StdDuration, Instant};
 
 use hoheit_domain::ids::TenantId;
+use hoheit_domain::inbound::ContactKey;
 use hoheit_domain::ports::{StoreError, TenantConfig};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, QueryFilter, Statement, Value,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, EntityTrait, QueryFilter,
+    Statement, TransactionTrait, Value,
 };
 use uuid::Uuid;
 
-use crate::codec::{db_error, id_bytes};
+use crate::codec::{contact_text, db_error, id_bytes};
 use crate::crypto::{CandidateKey, CryptoError, KeyCache, MasterKey, TenantKey};
 use crate::entity::{self, scoped};
 
@@ -77,13 +79,26 @@ impl Shared {
         Ok(key)
     }
 
-    /// The tenant key, or `None` if the tenant does not exist (reads that find nothing then).
-    pub(crate) async fn tenant_key_if_any(&self, tenant: Uuid) -> Result<Option<Arc<TenantKey>>, StoreError> {
+    /// The blind index of a contact in a tenant, or `None` if the tenant does not exist (a read
+    /// by contact then finds nothing).
+    pub(crate) async fn blind_index(&self, tenant: Uuid, contact: &ContactKey) -> Result<Option<Vec<u8>>, StoreError> {
         match self.tenant_key(&self.db, tenant).await {
-            Ok(key) => Ok(Some(key)),
+            Ok(key) => Ok(Some(key.blind_index(&contact_text(contact)).to_vec())),
             Err(StoreError::NotFound(_)) => Ok(None),
             Err(e) => Err(e),
         }
+    }
+
+    /// A write transaction (`BEGIN IMMEDIATE` on SQLite: the write lock is taken at once, so a
+    /// busy database is waited for up front instead of failing an upgrade halfway).
+    pub(crate) async fn begin_immediate(&self) -> Result<DatabaseTransaction, StoreError> {
+        self.db
+            .begin_with_options(sea_orm::TransactionOptions {
+                sqlite_transaction_mode: Some(sea_orm::SqliteTransactionMode::Immediate),
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| db_error(&e))
     }
 
     /// The candidate key from the cache or by unwrapping `wrapped`.

@@ -131,14 +131,7 @@ enum Attempt {
 }
 
 async fn attempt(shared: &Shared, jobs: &[(TenantId, ChangeSet)], savepoints: bool) -> Result<Attempt, StoreError> {
-    let txn = shared
-        .db
-        .begin_with_options(sea_orm::TransactionOptions {
-            sqlite_transaction_mode: Some(sea_orm::SqliteTransactionMode::Immediate),
-            ..Default::default()
-        })
-        .await
-        .map_err(|e| db_error(&e))?;
+    let txn = shared.begin_immediate().await?;
     let mut ctx = BatchCtx::default();
     // lock the audit heads of every tenant with audited events, in a fixed order (no deadlocks
     // between replicas); the lock is held until the commit

@@ -233,8 +233,7 @@ pub(crate) async fn by_contact(
     contact: &ContactKey,
 ) -> Result<Option<Candidate>, StoreError> {
     let t = tenant.as_uuid();
-    let Some(key) = shared.tenant_key_if_any(t).await? else { return Ok(None) };
-    let blind = key.blind_index(&contact_text(contact)).to_vec();
+    let Some(blind) = shared.blind_index(t, contact).await? else { return Ok(None) };
     let row = shared
         .db
         .query_one_raw(stmt(
@@ -247,6 +246,7 @@ pub(crate) async fn by_contact(
         .map_err(|e| db_error(&e))?;
     let Some(row) = row else { return Ok(None) };
     let model = Model::from_query_result(&row, "").map_err(|e| db_error(&e))?;
+    let key = shared.tenant_key(&shared.db, t).await?;
     from_row(shared, &key, &model).map(Some)
 }
 

@@ -4,7 +4,7 @@
 use hoheit_domain::conversation::{DeliveryStatus, StatusObservation};
 use hoheit_domain::ids::{CandidateId, ChannelId, MessageId, OutboxId, TenantId};
 use hoheit_domain::ports::{CommitReport, OutboxChange, OutboxEntry, StoreError};
-use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, FromQueryResult, QueryFilter, QueryOrder, TransactionTrait};
+use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, FromQueryResult, QueryFilter, QueryOrder};
 use time::{Duration, OffsetDateTime};
 
 use crate::batch::Write;
@@ -168,14 +168,7 @@ pub(crate) async fn claim(
            ORDER BY not_before LIMIT $3 {lock}) \
          RETURNING *"
     );
-    let txn = shared
-        .db
-        .begin_with_options(sea_orm::TransactionOptions {
-            sqlite_transaction_mode: Some(sea_orm::SqliteTransactionMode::Immediate),
-            ..Default::default()
-        })
-        .await
-        .map_err(|e| db_error(&e))?;
+    let txn = shared.begin_immediate().await?;
     let rows = txn
         .query_all_raw(stmt(
             shared.backend,

@@ -54,8 +54,7 @@ pub(crate) async fn of_contact(
     contact: &ContactKey,
 ) -> Result<Option<Suppression>, StoreError> {
     let t = tenant.as_uuid();
-    let Some(key) = shared.tenant_key_if_any(t).await? else { return Ok(None) };
-    let blind = key.blind_index(&contact_text(contact)).to_vec();
+    let Some(blind) = shared.blind_index(t, contact).await? else { return Ok(None) };
     let row = scoped::<entity::suppressions::Entity>(t)
         .filter(entity::suppressions::Column::Blind.eq(blind))
         .one(&shared.db)
