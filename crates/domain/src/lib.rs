@@ -17,7 +17,8 @@
 //! - Retention: [`retention`] (R23-R28). Subject requests: [`subject_request`] (R29-R32).
 //! - Events for the audit log: [`events`] (R34). Rule ids: [`rules`].
 //! - Ports and use cases: [`ports`], [`usecases`].
-//! - Accountability documents from the configuration: [`accountability`] (R2, R35).
+//! - Accountability documents from the configuration: [`accountability`] (R2, R35). Who may do
+//!   what: [`access`].
 //!
 //! A backend developer decides a send like this (see also `examples/decide_send.rs`):
 //!
@@ -35,6 +36,7 @@
 //! assert_eq!(refusal.code.as_str(), "consent_missing");
 //! ```
 
+pub mod access;
 pub mod accountability;
 pub mod calendar;
 pub mod candidate;

@@ -30,6 +30,7 @@ pub mod crypto;
 
 mod codec;
 mod entity;
+mod housekeeping;
 mod migration;
 mod ops;
 mod queries;
