@@ -70,10 +70,12 @@ async fn api_not_found() -> Response {
 }
 
 async fn count_requests(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let route = req.extensions().get::<MatchedPath>().map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    // the matched route template (a closed set given by the router), never the request path
+    let route =
+        req.extensions().get::<MatchedPath>().map_or_else(|| metrics::UNMATCHED.to_owned(), |p| p.as_str().to_owned());
     let method = req.method().clone();
     let response = next.run(req).await;
-    state.metrics.request(&format!("{method} {route}"), response.status().as_u16());
+    state.metrics.request(&method, &route, response.status().as_u16());
     response
 }
 
@@ -110,7 +112,7 @@ async fn readyz(State(state): State<AppState>) -> Response {
 
 async fn metrics(State(state): State<AppState>) -> Response {
     let body = state.metrics.render(&metrics::gauges(&state).await);
-    ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
+    ([(axum::http::header::CONTENT_TYPE, metrics::CONTENT_TYPE)], body).into_response()
 }
 
 async fn openapi_json() -> Response {

@@ -109,7 +109,7 @@ fn erase_at(
 
 fn archive_at(candidate: &Candidate, settings: &RetentionSettings) -> Option<OffsetDateTime> {
     let days = settings.archive_after_days?;
-    let last = candidate.conversation.last_activity_at.unwrap_or(candidate.created_at).max(candidate.created_at);
+    let last = candidate.conversation.last_activity_at().unwrap_or(candidate.created_at).max(candidate.created_at);
     Some(last + Duration::days(i64::from(days)))
 }
 
@@ -199,10 +199,10 @@ pub fn erasure_request(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::actor::Actor;
     use crate::candidate::{CandidateSource, Contact, HoldReason, LegalHold, ProcessEndReason};
     use crate::consent::{CaptureChannel, ConsentEvidence, ConsentMethod};
     use crate::ids::{CandidateId, ChannelId, HoldId, StaffId, TenantId};
-    use crate::tenant::Actor;
     use crate::values::LanguageCode;
     use proptest::prelude::*;
     use time::macros::datetime;

@@ -1,7 +1,8 @@
 //! Test support behind the `testing` feature: an in-memory [`Store`] that honours the store
 //! contract (atomic commits, optimistic versions, inbound dedupe, outbox leases, erasure), a
-//! settable clock, sequential ids, a scriptable fake gateway, and fixtures. Adapters and the
-//! server reuse them in their tests; nothing here is for production.
+//! settable clock, sequential ids, a scriptable fake gateway, fixtures, and the store
+//! [`contract`] every store implementation must pass (this in-memory store included). Adapters
+//! and the server reuse them in their tests; nothing here is for production.
 
 #![allow(clippy::missing_panics_doc, clippy::unwrap_used, clippy::expect_used)]
 
@@ -27,6 +28,8 @@ use crate::ports::{
 };
 use crate::subject_request::SubjectRequest;
 use crate::values::{Pii, Wamid};
+
+pub mod contract;
 
 /// A clock tests can set and advance.
 #[derive(Debug)]
@@ -270,8 +273,23 @@ impl InMemoryStore {
     }
 }
 
+/// The time a change set happened (its latest event's time), like the real stores stamp it.
+fn change_time(changes: &ChangeSet) -> OffsetDateTime {
+    changes.events.iter().map(|e| e.at).max().unwrap_or(OffsetDateTime::UNIX_EPOCH)
+}
+
+/// The candidate a message, outbox entry or media file belongs to: it must exist and not be
+/// erased (the real stores need its key, which erasure destroys).
+fn live_candidate(state: &State, tenant: TenantId, candidate: CandidateId) -> Result<(), StoreError> {
+    match state.candidates.get(&(tenant, candidate)).and_then(|r| r.candidate.as_ref()) {
+        Some(c) if !c.is_erased() => Ok(()),
+        _ => Err(StoreError::NotFound("candidate")),
+    }
+}
+
 fn apply(state: &mut State, tenant: TenantId, changes: ChangeSet) -> Result<CommitReport, StoreError> {
     let mut report = CommitReport::default();
+    let at = change_time(&changes);
     for change in changes.config {
         match change {
             ConfigChange::Tenant(t) => {
@@ -314,10 +332,9 @@ fn apply(state: &mut State, tenant: TenantId, changes: ChangeSet) -> Result<Comm
                 config.templates = crate::template::TemplateCatalogue::new(all);
             }
             ConfigChange::RescheduleRetention => {
-                let now_due = changes.events.first().map(|e| e.at);
                 for ((t, _), row) in &mut state.candidates {
                     if *t == tenant && row.candidate.as_ref().is_some_and(|c| !c.is_erased()) {
-                        row.retention_due = now_due.or(row.retention_due);
+                        row.retention_due = Some(at);
                     }
                 }
             }
@@ -326,7 +343,7 @@ fn apply(state: &mut State, tenant: TenantId, changes: ChangeSet) -> Result<Comm
     for change in changes.candidates {
         match change {
             CandidateChange::Insert { candidate, retention_due } => {
-                if candidate.tenant != tenant {
+                if candidate.tenant != tenant || !state.configs.contains_key(&tenant) {
                     return Err(StoreError::NotFound("tenant"));
                 }
                 if state.candidates.contains_key(&(tenant, candidate.id)) {
@@ -341,9 +358,12 @@ fn apply(state: &mut State, tenant: TenantId, changes: ChangeSet) -> Result<Comm
                 state.candidates.insert((tenant, candidate.id), Row { candidate: Some(*candidate), retention_due });
             }
             CandidateChange::Update { candidate, expected_version, retention_due } => {
+                if candidate.tenant != tenant {
+                    return Err(StoreError::NotFound("tenant"));
+                }
                 let row = state.candidates.get_mut(&(tenant, candidate.id)).ok_or(StoreError::NotFound("candidate"))?;
                 let stored = row.candidate.as_ref().ok_or(StoreError::NotFound("candidate"))?;
-                if stored.version != expected_version {
+                if stored.version != expected_version || stored.is_erased() {
                     return Err(StoreError::Conflict);
                 }
                 let id = candidate.id;
@@ -364,10 +384,13 @@ fn apply(state: &mut State, tenant: TenantId, changes: ChangeSet) -> Result<Comm
                 }
             }
             CandidateChange::Erase { tombstone, expected_version } => {
+                if tombstone.tenant != tenant {
+                    return Err(StoreError::NotFound("tenant"));
+                }
                 let id = tombstone.id;
                 let row = state.candidates.get_mut(&(tenant, id)).ok_or(StoreError::NotFound("candidate"))?;
                 let stored = row.candidate.as_ref().ok_or(StoreError::NotFound("candidate"))?;
-                if stored.version != expected_version {
+                if stored.version != expected_version || stored.is_erased() {
                     return Err(StoreError::Conflict);
                 }
                 let mut next = *tombstone;
@@ -400,6 +423,7 @@ fn apply(state: &mut State, tenant: TenantId, changes: ChangeSet) -> Result<Comm
                 if m.tenant != tenant {
                     return Err(StoreError::NotFound("tenant"));
                 }
+                live_candidate(state, tenant, m.candidate)?;
                 if let Some(pid) = &m.provider_id {
                     if state.provider_ids.contains_key(&(tenant, pid.clone())) {
                         return Err(StoreError::Duplicate(DuplicateKey::InboundMessage));
@@ -410,7 +434,10 @@ fn apply(state: &mut State, tenant: TenantId, changes: ChangeSet) -> Result<Comm
                 state.messages.insert((tenant, m.id), *m);
             }
             MessageChange::Accepted { id, provider_id, at } => {
-                let m = state.messages.get_mut(&(tenant, id)).ok_or(StoreError::NotFound("message"))?;
+                let Some(m) = state.messages.get_mut(&(tenant, id)) else {
+                    report.statuses_unmatched += 1;
+                    continue;
+                };
                 m.provider_id = Some(provider_id.clone());
                 m.status.observe(StatusObservation { status: DeliveryStatus::Accepted, at, error_code: None });
                 state.provider_ids.insert((tenant, provider_id), id);
@@ -439,6 +466,13 @@ fn apply(state: &mut State, tenant: TenantId, changes: ChangeSet) -> Result<Comm
     for change in changes.outbox {
         match change {
             OutboxChange::Enqueue(e) => {
+                if e.tenant != tenant {
+                    return Err(StoreError::NotFound("tenant"));
+                }
+                live_candidate(state, tenant, e.candidate)?;
+                if state.outbox.contains_key(&e.id) {
+                    return Err(StoreError::Duplicate(DuplicateKey::Id));
+                }
                 state.outbox_order.push(e.id);
                 state.outbox.insert(e.id, (e, None));
             }
@@ -449,7 +483,6 @@ fn apply(state: &mut State, tenant: TenantId, changes: ChangeSet) -> Result<Comm
                     .filter(|(_, (e, _))| e.tenant == tenant && e.candidate == candidate)
                     .map(|(id, _)| *id)
                     .collect();
-                let at = changes.events.first().map_or(OffsetDateTime::UNIX_EPOCH, |e| e.at);
                 for id in cancel {
                     if let Some((entry, _)) = state.outbox.remove(&id) {
                         report.outbox_cancelled += 1;
@@ -477,6 +510,11 @@ fn apply(state: &mut State, tenant: TenantId, changes: ChangeSet) -> Result<Comm
             }
         }
     }
+    if (!changes.suppressions.is_empty() || !changes.suppressions_lifted.is_empty())
+        && !state.configs.contains_key(&tenant)
+    {
+        return Err(StoreError::NotFound("tenant"));
+    }
     for (key, suppression) in changes.suppressions {
         state.suppressions.insert((tenant, key), suppression);
     }
@@ -495,10 +533,10 @@ fn apply(state: &mut State, tenant: TenantId, changes: ChangeSet) -> Result<Comm
     for change in changes.media {
         match change {
             MediaChange::Insert { record, content } => {
-                let owner = state.candidates.get(&(tenant, record.candidate)).and_then(|r| r.candidate.as_ref());
-                if record.tenant != tenant || owner.is_none_or(Candidate::is_erased) {
-                    return Err(StoreError::NotFound("candidate"));
+                if record.tenant != tenant {
+                    return Err(StoreError::NotFound("tenant"));
                 }
+                live_candidate(state, tenant, record.candidate)?;
                 if state.media.contains_key(&(tenant, record.id)) {
                     return Err(StoreError::Duplicate(DuplicateKey::Id));
                 }
@@ -506,7 +544,14 @@ fn apply(state: &mut State, tenant: TenantId, changes: ChangeSet) -> Result<Comm
                 state.media.insert((tenant, record.id), (*record, content));
             }
             MediaChange::Update { record, content } => {
-                let (stored, bytes) = state.media.get_mut(&(tenant, record.id)).ok_or(StoreError::NotFound("media"))?;
+                if record.tenant != tenant {
+                    return Err(StoreError::NotFound("tenant"));
+                }
+                let (stored, bytes) = state
+                    .media
+                    .get_mut(&(tenant, record.id))
+                    .filter(|(m, _)| m.candidate == record.candidate)
+                    .ok_or(StoreError::NotFound("media"))?;
                 *stored = *record;
                 if content.is_some() {
                     *bytes = content;
@@ -565,13 +610,15 @@ impl Store for InMemoryStore {
 
     async fn messages(&self, tenant: TenantId, candidate: CandidateId) -> Result<Vec<Message>, StoreError> {
         let state = self.lock();
-        Ok(state
+        let mut messages: Vec<Message> = state
             .message_order
             .iter()
             .filter_map(|k| state.messages.get(k))
             .filter(|m| m.tenant == tenant && m.candidate == candidate)
             .cloned()
-            .collect())
+            .collect();
+        messages.sort_by_key(|m| (m.created_at, m.id.as_uuid()));
+        Ok(messages)
     }
 
     async fn pending_outbox(&self, tenant: TenantId, candidate: CandidateId) -> Result<Vec<OutboxEntry>, StoreError> {
@@ -609,13 +656,15 @@ impl Store for InMemoryStore {
         candidate: Option<CandidateId>,
     ) -> Result<Vec<SubjectRequest>, StoreError> {
         let state = self.lock();
-        Ok(state
+        let mut requests: Vec<SubjectRequest> = state
             .subject_order
             .iter()
             .filter_map(|k| state.subject_requests.get(k))
             .filter(|r| r.tenant == tenant && candidate.is_none_or(|c| r.candidate == Some(c)))
             .cloned()
-            .collect())
+            .collect();
+        requests.sort_by_key(|r| r.received_at);
+        Ok(requests)
     }
 
     async fn subject_request(
@@ -636,14 +685,16 @@ impl Store for InMemoryStore {
 
     async fn candidate_media(&self, tenant: TenantId, candidate: CandidateId) -> Result<Vec<MediaRecord>, StoreError> {
         let state = self.lock();
-        Ok(state
+        let mut media: Vec<MediaRecord> = state
             .media_order
             .iter()
             .filter_map(|k| state.media.get(k))
             .map(|(m, _)| m)
             .filter(|m| m.tenant == tenant && m.candidate == candidate)
             .cloned()
-            .collect())
+            .collect();
+        media.sort_by_key(|m| (m.created_at, m.id.as_uuid()));
+        Ok(media)
     }
 
     async fn commit(&self, tenant: TenantId, changes: ChangeSet) -> Result<CommitReport, StoreError> {
@@ -848,7 +899,14 @@ pub mod fixtures {
             let mut c = self.candidate();
             self.grant(&mut c, Purpose::WhatsAppChannel);
             c.conversation.record_inbound(self.now - Duration::hours(1));
-            c.conversation.notice_sent_at = Some(self.now - Duration::days(2));
+            let conv = &c.conversation;
+            let notice = Some(self.now - Duration::days(2));
+            c.conversation = crate::conversation::ConversationState::restored(
+                conv.last_inbound_at(),
+                notice,
+                conv.last_activity_at(),
+                conv.outbound_count(),
+            );
             c
         }
 

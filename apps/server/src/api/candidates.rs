@@ -13,7 +13,7 @@ use hoheit_domain::ports::{CandidatePage, Clock};
 use hoheit_domain::retention::next_due;
 use hoheit_domain::tenant::Tenant;
 use hoheit_domain::usecases::{ConsentInput, NewCandidate, ObjectionInput};
-use hoheit_domain::values::{LanguageCode, PhoneNumber, Pii};
+use hoheit_domain::values::{LanguageCode, PhoneNumber, PhoneNumberError, Pii, RegionCode};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use utoipa::{IntoParams, ToSchema};
@@ -63,7 +63,24 @@ pub async fn create(
     ApiJson(body): ApiJson<CreateCandidate>,
 ) -> ApiResult<(StatusCode, Json<IdResponse>)> {
     let tenant = caller.tenant;
-    let phone = PhoneNumber::parse(&body.phone).map_err(|e| ApiError::invalid(format!("phone: {e}")))?;
+    let region = body
+        .region
+        .as_deref()
+        .map(RegionCode::parse)
+        .transpose()
+        .map_err(|e| ApiError::invalid(format!("region: {e}")))?;
+    // a national number ("0170 1234567") is read in the request's or the tenant's region
+    let phone = match PhoneNumber::parse(&body.phone) {
+        Err(PhoneNumberError::MissingCountryCode) => {
+            let region = match region {
+                Some(region) => region,
+                None => state.app.tenant_config(tenant).await?.tenant.messaging.default_region,
+            };
+            PhoneNumber::parse_in(&body.phone, region)
+        }
+        parsed => parsed,
+    }
+    .map_err(|e| ApiError::invalid(format!("phone: {e}")))?;
     let channel: ChannelId = body.channel_id.parse().map_err(|_| ApiError::invalid("channel_id is not an id"))?;
     let language = body
         .language
@@ -309,8 +326,12 @@ pub async fn release_hold(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateCandidate {
-    /// The candidate's number (`+49 170 1234567`, `0049...`).
+    /// The candidate's number: international (`+49 170 1234567`, `0049...`) or national in the
+    /// `region` (`0170 1234567`). Numbers that cannot exist are refused.
     pub phone: String,
+    /// Region for a national number (ISO 3166-1 alpha-2); default: the tenant's `default_region`.
+    #[serde(default)]
+    pub region: Option<String>,
     /// Name.
     pub name: Option<String>,
     /// Channel to contact them through.
@@ -468,7 +489,7 @@ impl CandidateView {
                 }),
             },
             window_open_until: c.conversation.window_open_until().filter(|_| !c.is_erased()).map(fmt_time),
-            notice_sent: c.conversation.notice_sent_at.is_some(),
+            notice_sent: c.conversation.notice_sent_at().is_some(),
             process,
             erase_at: next_due(c, &tenant.retention, now).map(fmt_time),
             legal_holds: c

@@ -4,6 +4,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use hoheit_domain::tenant::{MessagingSettings, Role, Tenant};
+use hoheit_domain::values::RegionCode;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -11,7 +12,7 @@ use utoipa_axum::routes;
 
 use super::tokens::issue_token;
 use super::{ApiJson, Caller, Operator, can, fmt_time};
-use crate::error::{ApiResult, ErrorBody};
+use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::state::AppState;
 
 /// The routes of this resource (relative to `/api/v1`).
@@ -81,11 +82,16 @@ pub async fn put_settings(
 ) -> ApiResult<Json<SettingsDto>> {
     let tenant = caller.tenant;
     let config = state.app.tenant_config(tenant).await?;
+    let default_region = match body.default_region.as_deref() {
+        Some(region) => RegionCode::parse(region).map_err(|e| ApiError::invalid(format!("default_region: {e}")))?,
+        None => config.tenant.messaging.default_region,
+    };
     let messaging = MessagingSettings {
         consent_request_limit: body.consent_request_limit,
         objection_review_business_days: body.objection_review_business_days,
         legal_hold_review_months: body.legal_hold_review_months,
         approval_review_months: body.approval_review_months,
+        default_region,
     };
     let updated = state
         .app
@@ -149,6 +155,10 @@ pub struct SettingsDto {
     pub legal_hold_review_months: u32,
     /// Months until a channel approval must be reviewed.
     pub approval_review_months: u32,
+    /// Region (ISO 3166-1 alpha-2) assumed for candidate numbers typed without `+`/`00`, e.g.
+    /// `0170 1234567`. Default `DE`; omitted in a PUT it stays as it is.
+    #[serde(default)]
+    pub default_region: Option<String>,
 }
 
 impl SettingsDto {
@@ -161,6 +171,7 @@ impl SettingsDto {
             objection_review_business_days: t.messaging.objection_review_business_days,
             legal_hold_review_months: t.messaging.legal_hold_review_months,
             approval_review_months: t.messaging.approval_review_months,
+            default_region: Some(t.messaging.default_region.as_str().to_owned()),
         }
     }
 }
