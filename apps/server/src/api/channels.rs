@@ -114,23 +114,21 @@ pub async fn list_channels(
     let tenant = caller.tenant;
     let config = state.app.tenant_config(tenant).await?;
     let now = hoheit_domain::ports::Clock::now(state.clock.as_ref());
-    Ok(Json(
-        config
-            .channels
-            .iter()
-            .map(|c| ChannelView {
-                id: c.id.to_string(),
-                display_phone_number: c.display_phone_number.as_e164().to_owned(),
-                phone_number_id: c.phone_number_id.clone(),
-                consent_template: TemplateRef {
-                    name: c.consent_template.name.as_str().into(),
-                    language: c.consent_template.language.as_str().into(),
-                },
-                approved: c.is_approved_at(now),
-                approval_review_at: c.approval.as_ref().map(|a| fmt_time(a.review_at)),
-            })
-            .collect(),
-    ))
+    Ok(Json(config.channels.iter().map(|c| channel_view(c, c.is_approved_at(now))).collect()))
+}
+
+fn channel_view(c: &hoheit_domain::tenant::Channel, approved: bool) -> ChannelView {
+    ChannelView {
+        id: c.id.to_string(),
+        display_phone_number: c.display_phone_number.as_e164().to_owned(),
+        phone_number_id: c.phone_number_id.clone(),
+        consent_template: TemplateRef {
+            name: c.consent_template.name.as_str().into(),
+            language: c.consent_template.language.as_str().into(),
+        },
+        approved,
+        approval_review_at: c.approval.as_ref().map(|a| fmt_time(a.review_at)),
+    }
 }
 
 /// Records the DPO's approval of the channel (R1).
@@ -163,17 +161,7 @@ pub async fn approve_channel(
         review_at: parse_time(body.review_at.as_deref(), "review_at")?,
     };
     let c = state.app.approve_channel(tenant, caller.actor, channel, input).await?;
-    Ok(Json(ChannelView {
-        id: c.id.to_string(),
-        display_phone_number: c.display_phone_number.as_e164().to_owned(),
-        phone_number_id: c.phone_number_id.clone(),
-        consent_template: TemplateRef {
-            name: c.consent_template.name.as_str().into(),
-            language: c.consent_template.language.as_str().into(),
-        },
-        approved: true,
-        approval_review_at: c.approval.as_ref().map(|a| fmt_time(a.review_at)),
-    }))
+    Ok(Json(channel_view(&c, true)))
 }
 
 /// Revokes the approval: nothing is sent through the channel any more, queued messages included.
