@@ -119,7 +119,8 @@ detail_keys! {
     CaptureChannel => "capture_channel",
     /// Where an objection came from.
     ObjectionSource => "objection_source",
-    /// Why the classifier decided (`keyword`, `phrase`, `opt_out_button`).
+    /// Why the classifier decided (`keyword`, `phrase`, `opt_out_button`, or a pattern id such
+    /// as `de.negated_contact`).
     Classifier => "classifier",
     /// Scope of an objection or suppression.
     ObjectionScope => "objection_scope",

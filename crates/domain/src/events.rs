@@ -146,7 +146,8 @@ pub enum DomainEvent {
     ObjectionRecorded {
         /// `whatsapp`, `staff`, `review` or `suppression` ([`crate::objection::ObjectionSource::as_str`]).
         source: &'static str,
-        /// Why the classifier decided so (`keyword`, `phrase`, `opt_out_button`), if it did.
+        /// Why the classifier decided so (`keyword`, `phrase`, `opt_out_button`, or the pattern id
+        /// such as `de.negated_contact`: [`crate::classifier::ObjectionReason::audit_code`]), if it did.
         classifier: Option<&'static str>,
         /// Scope.
         scope: ObjectionScope,

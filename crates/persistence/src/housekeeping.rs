@@ -5,7 +5,8 @@ use sea_orm::ConnectionTrait as _;
 use sea_orm_migration::MigratorTrait as _;
 
 use crate::migration::Migrator;
-use crate::store::{SeaStore, stmt};
+use crate::shared::stmt;
+use crate::store::SeaStore;
 
 impl SeaStore {
     /// Applies all pending migrations.

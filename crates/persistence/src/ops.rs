@@ -1,14 +1,15 @@
 //! Operations the server needs beyond the domain ports: API tokens, channel credentials and
 //! webhook routes, the audit log's read side, verification and checkpoints, leases for work that
-//! must not run twice across replicas, health, and master-key rotation.
+//! must not run twice across replicas, health, and master-key rotation. These are `SeaStore`'s
+//! public methods; reads of the domain's tables (audit log, candidate list, review queue, media
+//! fetch queue) are done by their table modules in [`crate::tables`], while `api_tokens`,
+//! `channel_credentials`, `leases` and `tenant_keys` rotation are this module's own.
 
-use hoheit_audit::{
-    ChainBreak, ChainHead, CheckpointKey, DecodedEntry, SignedCheckpoint, StoredEntry, Verifier, VerifyReport,
-};
+use hoheit_audit::{ChainBreak, ChainHead, CheckpointKey, DecodedEntry, SignedCheckpoint, VerifyReport};
 use hoheit_domain::ids::{CandidateId, ChannelId, MediaId, StaffId, TenantId};
 use hoheit_domain::ports::StoreError;
 use hoheit_domain::tenant::Role;
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Value};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Value};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -16,30 +17,11 @@ use time::OffsetDateTime;
 
 use crate::codec::{db_error, from_json, from_micros, id_bytes, is_unique_violation, micros, uuid_from};
 use crate::crypto::MasterKey;
-use crate::entity::{self, scoped};
-use crate::store::{SeaStore, stmt};
-
-/// Entries per page when streaming the audit log.
-const AUDIT_PAGE: u64 = 2_000;
-
-/// One row of a tenant's candidate list: only the columns kept in clear (no number, no name).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CandidateSummary {
-    /// The candidate.
-    pub id: CandidateId,
-    /// `active` or `restricted` (erased candidates are not listed).
-    pub lifecycle: String,
-    /// Whether the candidate objected.
-    pub objected: bool,
-    /// When the application process ended, if it did.
-    pub process_ended_at: Option<OffsetDateTime>,
-    /// When the retention run decides about the candidate next (erasure or restriction).
-    pub retention_due_at: Option<OffsetDateTime>,
-    /// Created.
-    pub created_at: OffsetDateTime,
-    /// Last change.
-    pub updated_at: OffsetDateTime,
-}
+use crate::entity;
+use crate::shared::stmt;
+use crate::store::SeaStore;
+use crate::tables;
+pub use crate::tables::candidates::CandidateSummary;
 
 /// A stored API token (the token itself is never stored, only its SHA-256).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -279,48 +261,17 @@ impl SeaStore {
 
     /// The head of a tenant's audit chain.
     pub async fn audit_head(&self, tenant: TenantId) -> Result<ChainHead, StoreError> {
-        let row = entity::audit_heads::Entity::find_by_id(id_bytes(tenant.as_uuid()))
-            .one(&self.shared.db)
-            .await
-            .map_err(|e| db_error(&e))?;
-        let Some(row) = row else { return Ok(ChainHead::genesis(tenant)) };
-        let hash =
-            hoheit_audit::EntryHash::from_slice(&row.hash).map_err(|_| StoreError::Corrupt("audit head".into()))?;
-        ChainHead::new(tenant, u64::try_from(row.seq).unwrap_or(0), hash)
-            .map_err(|_| StoreError::Corrupt("audit head".into()))
+        tables::audit::head(&self.shared, tenant).await
     }
 
     /// Keeps a checkpoint that was handed out.
     pub async fn save_checkpoint(&self, checkpoint: &SignedCheckpoint) -> Result<(), StoreError> {
-        let c = checkpoint.checkpoint();
-        self.shared
-            .db
-            .execute_raw(stmt(
-                self.shared.backend,
-                "INSERT INTO audit_checkpoints (tenant_id, seq, at, signed) VALUES ($1, $2, $3, $4) \
-                 ON CONFLICT (tenant_id, seq) DO NOTHING",
-                vec![
-                    id_bytes(c.tenant().as_uuid()).into(),
-                    i64::try_from(c.seq()).unwrap_or(i64::MAX).into(),
-                    micros(c.at()).into(),
-                    checkpoint.to_json().map_err(|_| StoreError::Corrupt("checkpoint".into()))?.into(),
-                ],
-            ))
-            .await
-            .map_err(|e| db_error(&e))?;
-        Ok(())
+        tables::audit::save_checkpoint(&self.shared, checkpoint).await
     }
 
     /// The checkpoints handed out for a tenant, oldest first.
     pub async fn checkpoints(&self, tenant: TenantId) -> Result<Vec<SignedCheckpoint>, StoreError> {
-        let rows = scoped::<entity::audit_checkpoints::Entity>(tenant.as_uuid())
-            .order_by_asc(entity::audit_checkpoints::Column::Seq)
-            .all(&self.shared.db)
-            .await
-            .map_err(|e| db_error(&e))?;
-        rows.iter()
-            .map(|r| SignedCheckpoint::from_json(&r.signed).map_err(|_| StoreError::Corrupt("checkpoint".into())))
-            .collect()
+        tables::audit::checkpoints(&self.shared, tenant).await
     }
 
     /// Audit entries of a tenant, optionally of one subject and/or a time range, oldest first.
@@ -332,22 +283,7 @@ impl SeaStore {
         to: Option<OffsetDateTime>,
         limit: u64,
     ) -> Result<AuditRead, StoreError> {
-        use entity::audit_entries::Column;
-        let mut query = scoped::<entity::audit_entries::Entity>(tenant.as_uuid());
-        if let Some(s) = subject {
-            query = query.filter(Column::Subject.eq(id_bytes(s.as_uuid())));
-        }
-        if let Some(f) = from {
-            query = query.filter(Column::At.gte(micros(f)));
-        }
-        if let Some(t) = to {
-            query = query.filter(Column::At.lt(micros(t)));
-        }
-        let rows = query.order_by_asc(Column::Seq).limit(limit).all(&self.shared.db).await.map_err(|e| db_error(&e))?;
-        let entries = rows
-            .iter()
-            .map(|r| hoheit_audit::decode(&r.canonical).map_err(|_| StoreError::Corrupt("audit entry".into())))
-            .collect::<Result<_, _>>()?;
+        let entries = tables::audit::entries(&self.shared, tenant, subject, from, to, limit).await?;
         Ok(AuditRead { entries })
     }
 
@@ -359,33 +295,7 @@ impl SeaStore {
         checkpoints: Vec<SignedCheckpoint>,
         key: &CheckpointKey,
     ) -> Result<VerifyOutcome, StoreError> {
-        let mut verifier = Verifier::new(tenant, checkpoints, key);
-        let mut after: i64 = 0;
-        loop {
-            use entity::audit_entries::Column;
-            let rows = scoped::<entity::audit_entries::Entity>(tenant.as_uuid())
-                .filter(Column::Seq.gt(after))
-                .order_by_asc(Column::Seq)
-                .limit(AUDIT_PAGE)
-                .all(&self.shared.db)
-                .await
-                .map_err(|e| db_error(&e))?;
-            let Some(last) = rows.last() else { break };
-            after = last.seq;
-            let mut stop = false;
-            for row in rows {
-                let entry =
-                    StoredEntry { seq: u64::try_from(row.seq).unwrap_or(0), canonical: row.canonical, hash: row.hash };
-                if verifier.push(&entry) == hoheit_audit::Flow::Stop {
-                    stop = true;
-                    break;
-                }
-            }
-            if stop {
-                break;
-            }
-        }
-        Ok(match verifier.finish() {
+        Ok(match tables::audit::verify(&self.shared, tenant, checkpoints, key).await? {
             Ok(report) => VerifyOutcome::Ok(report),
             Err(chain_break) => VerifyOutcome::Broken(chain_break),
         })
@@ -463,24 +373,7 @@ impl SeaStore {
     /// Media files due to be fetched (pending, next attempt reached), across tenants, oldest
     /// first: (tenant, media).
     pub async fn pending_media(&self, now: OffsetDateTime, limit: u32) -> Result<Vec<(TenantId, MediaId)>, StoreError> {
-        let rows = self
-            .shared
-            .db
-            .query_all_raw(stmt(
-                self.shared.backend,
-                "SELECT tenant_id, id FROM media WHERE status = 'pending' \
-                 AND (next_attempt_at IS NULL OR next_attempt_at <= $1) ORDER BY next_attempt_at LIMIT $2",
-                vec![micros(now).into(), i64::from(limit).into()],
-            ))
-            .await
-            .map_err(|e| db_error(&e))?;
-        rows.iter()
-            .map(|r| {
-                let tenant: Vec<u8> = r.try_get("", "tenant_id").map_err(|e| db_error(&e))?;
-                let id: Vec<u8> = r.try_get("", "id").map_err(|e| db_error(&e))?;
-                Ok((TenantId::from_uuid(uuid_from(&tenant)?), MediaId::from_uuid(uuid_from(&id)?)))
-            })
-            .collect()
+        tables::media::pending(&self.shared, now, limit).await
     }
 
     /// Deadline counts across all tenants at `now`; "due soon" means due before `soon`.
@@ -528,43 +421,12 @@ impl SeaStore {
         after: Option<CandidateId>,
         limit: u64,
     ) -> Result<Vec<CandidateSummary>, StoreError> {
-        use entity::candidates::Column;
-        let mut query = scoped::<entity::candidates::Entity>(tenant.as_uuid()).filter(Column::Tombstone.is_null());
-        if !include_restricted {
-            query = query.filter(Column::Lifecycle.eq("active"));
-        }
-        if let Some(after) = after {
-            query = query.filter(Column::Id.gt(id_bytes(after.as_uuid())));
-        }
-        let rows = query.order_by_asc(Column::Id).limit(limit).all(&self.shared.db).await.map_err(|e| db_error(&e))?;
-        rows.iter()
-            .map(|r| {
-                Ok(CandidateSummary {
-                    id: CandidateId::from_uuid(uuid_from(&r.id)?),
-                    lifecycle: r.lifecycle.clone(),
-                    objected: r.objected,
-                    process_ended_at: r.process_ended_at.map(from_micros).transpose()?,
-                    retention_due_at: r.retention_due_at.map(from_micros).transpose()?,
-                    created_at: from_micros(r.created_at)?,
-                    updated_at: from_micros(r.updated_at)?,
-                })
-            })
-            .collect()
+        tables::candidates::list(&self.shared, tenant, include_restricted, after, limit).await
     }
 
     /// Candidates with an open objection review, for the review queue (R16): (candidate, due).
     pub async fn open_reviews(&self, tenant: TenantId) -> Result<Vec<(CandidateId, OffsetDateTime)>, StoreError> {
-        use entity::candidates::Column;
-        let rows = scoped::<entity::candidates::Entity>(tenant.as_uuid())
-            .filter(Column::ReviewDueAt.is_not_null())
-            .order_by_asc(Column::ReviewDueAt)
-            .all(&self.shared.db)
-            .await
-            .map_err(|e| db_error(&e))?;
-        rows.iter()
-            .filter_map(|r| r.review_due_at.map(|d| (r, d)))
-            .map(|(r, d)| Ok((CandidateId::from_uuid(uuid_from(&r.id)?), from_micros(d)?)))
-            .collect()
+        tables::candidates::open_reviews(&self.shared, tenant).await
     }
 
     /// Re-wraps every tenant key from this store's master key to `new` (rotation). Message rows
