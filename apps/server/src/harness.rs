@@ -11,7 +11,8 @@ use hoheit_domain::tenant::Role;
 use serde_json::Value;
 
 use crate::config::Config;
-use crate::state::{AppState, DevChannel, open_store};
+use crate::state::{AppState, DevChannel};
+use crate::wiring::{self, Schema};
 use crate::{Running, start};
 
 /// The consent-request template the simulator offers (DE): names the employer, WhatsApp/Meta,
@@ -106,8 +107,6 @@ impl Harness {
         }
         env.extend(options.env.iter().cloned());
         let mut config = Config::load_with(None, env).map_err(|e| e.to_string())?;
-        let store = open_store(&config).await?;
-        hoheit_persistence::migrate(store.connection()).await.map_err(|e| format!("migrations failed: {e}"))?;
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await
             .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
@@ -115,14 +114,14 @@ impl Harness {
         let base = format!("http://{addr}");
         config.public_url = Some(base.clone());
         let dev = DevChannel { base_url: sim.base_url(), api_key: SecretString::from(DEFAULT_SIM_API_KEY) };
-        let state = AppState::build(config, store, Some(dev)).await?;
+        let state = wiring::open(config, Some(dev), Schema::Migrate).await?;
         let running = start(state.clone(), listener, options.workers).await.map_err(|e| e.to_string())?;
         Ok(Self { running, state, sim, base })
     }
 
     /// Issues a token (operator when `tenant` is `None`).
     pub async fn token(&self, tenant: Option<hoheit_domain::ids::TenantId>, role: Role) -> Result<String, String> {
-        crate::api::admin::issue_token(&self.state, tenant, role, role.as_str())
+        crate::api::tokens::issue_token(&self.state, tenant, role, role.as_str())
             .await
             .map(|(_, t)| t)
             .map_err(|e| e.message)

@@ -7,15 +7,18 @@
 
 pub mod api;
 pub mod auth;
+pub mod cli;
 pub mod config;
 pub mod demo;
 pub mod error;
 pub mod harness;
 pub mod metrics;
 pub mod openapi;
+pub mod ports;
 pub mod state;
 pub mod telemetry;
 pub mod webhook;
+pub mod wiring;
 pub mod workers;
 
 use std::time::Duration as StdDuration;
@@ -25,10 +28,11 @@ use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::http::{HeaderName, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, post};
+use axum::routing::{get, post};
 use tokio::sync::watch;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
+use utoipa_axum::router::OpenApiRouter;
 
 use crate::state::AppState;
 
@@ -36,45 +40,10 @@ const REQUEST_ID: &str = "x-request-id";
 
 /// The whole HTTP surface.
 pub fn router(state: AppState) -> Router {
-    let api = Router::new()
-        .route("/tenants", post(api::admin::create_tenant).get(api::admin::list_tenants))
-        .route("/tokens", post(api::admin::create_token))
-        .route("/settings", get(api::admin::get_settings).put(api::admin::put_settings))
-        .route("/retention-policy", get(api::admin::get_retention).put(api::admin::put_retention))
-        .route("/channels", post(api::admin::create_channel).get(api::admin::list_channels))
-        .route("/channels/{id}/approval", post(api::admin::approve_channel).delete(api::admin::revoke_approval))
-        .route("/channels/{id}/templates/sync", post(api::admin::sync_templates))
-        .route("/legal-texts", post(api::admin::publish_legal_text).get(api::admin::list_legal_texts))
-        .route("/candidates", post(api::candidates::create).get(api::candidates::list))
-        .route("/candidates/{id}", get(api::candidates::get))
-        .route("/candidates/{id}/consent-request", post(api::candidates::consent_request))
-        .route("/candidates/{id}/consents", post(api::candidates::record_consent))
-        .route("/candidates/{id}/withdrawals", post(api::candidates::record_withdrawal))
-        .route("/candidates/{id}/objections", post(api::candidates::record_objection))
-        .route("/candidates/{id}/process-end", post(api::candidates::end_process))
-        .route("/candidates/{id}/legal-holds", post(api::candidates::set_hold))
-        .route("/candidates/{id}/legal-holds/{hold}", delete(api::candidates::release_hold))
-        .route("/candidates/{id}/messages", get(api::candidates::messages).post(api::candidates::send))
-        .route("/candidates/{id}/export", get(api::candidates::export))
-        .route("/candidates/{id}/erasure", post(api::candidates::erasure))
-        .route(
-            "/candidates/{id}/restriction",
-            post(api::candidates::restrict).delete(api::candidates::lift_restriction),
-        )
-        .route("/reviews", get(api::candidates::reviews))
-        .route("/subject-requests", get(api::candidates::subject_requests).post(api::candidates::open_subject_request))
-        .route("/retention/run", post(api::audit::run_retention))
-        .route("/audit/verify", get(api::audit::verify))
-        .route("/audit/checkpoint", get(api::audit::checkpoint))
-        .route("/audit/public-key", get(api::audit::public_key))
-        .route("/audit/entries", get(api::audit::entries))
-        .merge(api::workflows::routes())
-        .fallback(api_not_found)
-        .layer(DefaultBodyLimit::max(state.config.limits.api_body_bytes));
+    let api = api::routes().fallback(api_not_found).layer(DefaultBodyLimit::max(state.config.limits.api_body_bytes));
+    let (app, _) = OpenApiRouter::new().nest("/api/v1", api).split_for_parts();
     let request_id = HeaderName::from_static(REQUEST_ID);
-    Router::new()
-        .nest("/api/v1", api)
-        .route("/webhooks/360dialog/{route}", post(webhook::receive))
+    app.route("/webhooks/360dialog/{route}", post(webhook::receive))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
@@ -128,11 +97,7 @@ async fn healthz() -> &'static str {
 
 async fn readyz(State(state): State<AppState>) -> Response {
     // a database that hangs (PostgreSQL gone, SQLite locked) answers "not ready" within 2 s
-    let check = async {
-        state.store.ping().await.is_ok()
-            && hoheit_persistence::migrations_current(state.store.connection()).await.unwrap_or(false)
-    };
-    let ok = tokio::time::timeout(std::time::Duration::from_secs(2), check).await.unwrap_or(false);
+    let ok = tokio::time::timeout(std::time::Duration::from_secs(2), state.platform.ready()).await.unwrap_or(false);
     if ok {
         (StatusCode::OK, "ready").into_response()
     } else {
@@ -146,10 +111,7 @@ async fn readyz(State(state): State<AppState>) -> Response {
 }
 
 async fn metrics(State(state): State<AppState>) -> Response {
-    let depth = state.store.outbox_depth().await.unwrap_or(0);
-    let mut gauges = vec![("hoheit_outbox_depth", "Entries waiting in the outbox.", depth)];
-    gauges.extend(api::workflows::gauges(&state).await);
-    let body = state.metrics.render(&gauges);
+    let body = state.metrics.render(&metrics::gauges(&state).await);
     ([(axum::http::header::CONTENT_TYPE, metrics::CONTENT_TYPE)], body).into_response()
 }
 

@@ -234,6 +234,39 @@ impl Metrics {
     }
 }
 
+/// The gauges read at scrape time (all tenants; no labels, no personal data): the outbox depth
+/// and the deadline counts of the read port.
+pub async fn gauges(state: &crate::state::AppState) -> Vec<(&'static str, &'static str, u64)> {
+    use hoheit_domain::ports::Clock as _;
+    let depth = state.platform.outbox_depth().await.unwrap_or(0);
+    let mut gauges = vec![("hoheit_outbox_depth", "Entries waiting in the outbox.", depth)];
+    let now = state.clock.now();
+    let soon = now + time::Duration::days(crate::api::subject_requests::DUE_SOON_DAYS);
+    match state.queries.deadline_counts(now, soon).await {
+        Ok(counts) => gauges.extend([
+            ("hoheit_objection_reviews_open", "Objection reviews waiting for a decision (R16).", counts.reviews_open),
+            (
+                "hoheit_objection_reviews_overdue",
+                "Objection reviews past their due time (R16).",
+                counts.reviews_overdue,
+            ),
+            (
+                "hoheit_subject_requests_overdue",
+                "Open or extended subject requests past their due date (R29).",
+                counts.subject_requests_overdue,
+            ),
+            (
+                "hoheit_subject_requests_due_soon",
+                "Open or extended subject requests due within 7 days (R29).",
+                counts.subject_requests_due_soon,
+            ),
+            ("hoheit_media_pending", "Announced media files not fetched yet.", counts.media_pending),
+        ]),
+        Err(e) => tracing::warn!(error = %e, "deadline gauges unavailable"),
+    }
+    gauges
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

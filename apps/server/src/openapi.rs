@@ -1,10 +1,14 @@
-//! The OpenAPI document, generated from the handlers' annotations and the DTO types.
+//! The OpenAPI document: the top-level description (info, security, the routes outside
+//! `/api/v1`) here; the API's paths and schemas come from the resources' routers
+//! ([`crate::api::routes`]), generated from the handlers' annotations.
 
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::api::{admin, audit, candidates, dto, workflows};
+use utoipa_axum::router::OpenApiRouter;
+
 use crate::error::{ErrorBody, ErrorDetail};
+use crate::state::AppState;
 
 struct Bearer;
 
@@ -28,43 +32,19 @@ impl Modify for Bearer {
             missing_notice) and unauthorized, forbidden, not_found, invalid_input, conflict, \
             payload_too_large, rate_limited, legal_claims_window, unavailable, internal."
     ),
-    paths(
-        admin::create_tenant, admin::list_tenants, admin::create_token, admin::get_settings, admin::put_settings,
-        admin::get_retention, admin::put_retention, admin::create_channel, admin::list_channels,
-        admin::approve_channel, admin::revoke_approval, admin::sync_templates, admin::publish_legal_text,
-        admin::list_legal_texts,
-        candidates::create, candidates::list, candidates::get, candidates::consent_request, candidates::record_consent,
-        candidates::record_withdrawal, candidates::record_objection, candidates::end_process, candidates::set_hold,
-        candidates::release_hold, candidates::messages, candidates::send, candidates::export, candidates::erasure, candidates::restrict, candidates::lift_restriction,
-        candidates::reviews, candidates::subject_requests, candidates::open_subject_request,
-        audit::run_retention, audit::verify, audit::checkpoint, audit::public_key, audit::entries,
-        crate::webhook::receive_doc, crate::health_doc, crate::ready_doc, crate::metrics_doc,
-        workflows::review, workflows::review_message, workflows::decide_review, workflows::due_subject_requests,
-        workflows::subject_request, workflows::extend_subject_request, workflows::fulfil_subject_request,
-        workflows::close_subject_request, workflows::list_templates, workflows::mark_template, workflows::list_media,
-        workflows::read_media, workflows::send_document, workflows::records_of_processing, workflows::privacy_notice,
-    ),
-    components(schemas(
-        ErrorBody, ErrorDetail, dto::CreateTenant, dto::TenantCreated, dto::TenantSummary, dto::CreateToken,
-        dto::TokenCreated, dto::TemplateRef, dto::CreateChannel, dto::ChannelCreated, dto::ChannelView,
-        dto::DocumentDto, dto::DocumentInput, dto::Approve, dto::PublishLegalText, dto::LegalTextView,
-        dto::RetentionPolicyDto, dto::SettingsDto, dto::CreateCandidate, dto::IdResponse, dto::ConsentView,
-        dto::ObjectionView, dto::ReviewView, dto::HoldView, dto::ProcessView, dto::CandidateView,
-        dto::RecordConsent, dto::RecordWithdrawal, dto::RecordObjection, dto::EndProcess, dto::SetHold,
-        dto::SendMessage, dto::SendTemplate, dto::QueuedResponse, dto::ErasureResponse,
-        dto::RetentionRunResponse, dto::OpenSubjectRequest,
-        workflows::ReviewReason, workflows::ReviewDetail, workflows::ReviewMessage, workflows::DecideReview,
-        workflows::FulfilmentView, workflows::SubjectRequestView, workflows::DueSubjectRequests,
-        workflows::ExtendSubjectRequest, workflows::FulfilSubjectRequest, workflows::ErasureView,
-        workflows::FulfilmentResponse, workflows::CloseSubjectRequest, workflows::TemplateView, workflows::MarkTemplate,
-        workflows::MediaView, workflows::SendDocument, workflows::PrivacyNoticeSection,
-    )),
+    paths(crate::webhook::receive_doc, crate::health_doc, crate::ready_doc, crate::metrics_doc),
+    components(schemas(ErrorBody, ErrorDetail)),
     modifiers(&Bearer),
 )]
 #[derive(Debug)]
 pub struct ApiDoc;
 
+/// The whole document: the top level plus every resource's routes under `/api/v1`.
+pub fn document() -> utoipa::openapi::OpenApi {
+    OpenApiRouter::<AppState>::with_openapi(ApiDoc::openapi()).nest("/api/v1", crate::api::routes()).into_openapi()
+}
+
 /// The document as pretty JSON.
 pub fn spec_json() -> String {
-    ApiDoc::openapi().to_pretty_json().unwrap_or_else(|_| "{}".to_owned())
+    document().to_pretty_json().unwrap_or_else(|_| "{}".to_owned())
 }

@@ -54,13 +54,13 @@ pub async fn receive(
         state.metrics.webhook_rejected("unauthenticated");
         return ApiError::unauthorized().into_response();
     }
-    let route = match state.route(&route).await {
+    let route = match state.channels.route(&route).await {
         Ok(Some(route)) => route,
         Ok(None) => {
             state.metrics.webhook_rejected("unauthenticated");
             return ApiError::unauthorized().into_response();
         }
-        Err(e) => return e.into_response(),
+        Err(e) => return ApiError::from(e).into_response(),
     };
     if route.verifier.verify(&headers, &bytes).is_err() {
         state.metrics.webhook_rejected("unauthenticated");

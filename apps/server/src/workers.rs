@@ -5,48 +5,15 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration as StdDuration;
 
-use hoheit_dialog360::Dialog360Error;
-use hoheit_domain::ids::{ChannelId, MediaId, TenantId};
+use hoheit_domain::ids::{MediaId, TenantId};
 use hoheit_domain::media::{MediaFetch, MediaLimits, MediaRejection, MediaStatus};
-use hoheit_domain::ports::{Clock, OutboxQueue, Store};
-use hoheit_domain::tenant::{Actor, ConsentTemplate};
+use hoheit_domain::ports::Clock;
+use hoheit_domain::tenant::Actor;
 use hoheit_domain::usecases::DispatchOutcome;
-use hoheit_domain::values::Pii;
 use time::Duration;
 use tokio::sync::{Semaphore, watch};
 
 use crate::state::AppState;
-
-/// Fetches the channel's templates from 360Dialog (all pages) and stores them, keeping the
-/// tenant's notice marks; the channel's consent-request template is always marked as carrying
-/// the notice (the admin asserts it by configuring it as the consent template, R15).
-pub async fn sync_templates(
-    state: &AppState,
-    tenant: TenantId,
-    channel: ChannelId,
-    consent: Option<&ConsentTemplate>,
-) -> Result<u32, String> {
-    let client = state.gateway.client(channel).ok_or("channel client not configured")?;
-    let waba = client.list_templates().await.map_err(|e| e.to_string())?;
-    let now = state.clock.now();
-    let templates = waba.iter().filter_map(|t| t.to_domain(channel, now)).collect();
-    let count = state.app.sync_templates(tenant, Actor::System, channel, templates).await.map_err(|e| e.to_string())?;
-    let consent = match consent {
-        Some(c) => Some(c.clone()),
-        None => state
-            .app
-            .tenant_config(tenant)
-            .await
-            .ok()
-            .and_then(|config| config.channel(channel).map(|c| c.consent_template.clone())),
-    };
-    if let Some(c) = consent
-        && let Err(e) = state.app.mark_template_notice(tenant, Actor::System, channel, &c.name, &c.language, true).await
-    {
-        tracing::warn!(%channel, error = %e, "consent template not found among the synced templates");
-    }
-    Ok(count)
-}
 
 /// The outbox dispatcher: claims due entries, decides again, sends, records. Transient failures
 /// are rescheduled by the use case; a slow recipient never blocks the others (each entry is its
@@ -64,7 +31,7 @@ pub async fn dispatcher(state: AppState, mut shutdown: watch::Receiver<bool>) {
         // a send that waited for its slot until 5 s before the lease ends is not made (the
         // entry may be claimed by another replica after that)
         let lease_ends = claimed_at + lease - Duration::seconds(5).min(lease / 2);
-        let claimed = match state.store.claim(claimed_at, lease, cfg.batch).await {
+        let claimed = match state.outbox.claim(claimed_at, lease, cfg.batch).await {
             Ok(c) => c,
             Err(e) => {
                 tracing::warn!(error = %e, "outbox claim failed");
@@ -86,12 +53,12 @@ pub async fn dispatcher(state: AppState, mut shutdown: watch::Receiver<bool>) {
             tokio::spawn(async move {
                 let _permit = permit;
                 if stopping.load(Ordering::SeqCst) {
-                    let _ = state.store.release(&[entry.id]).await;
+                    let _ = state.outbox.release(&[entry.id]).await;
                     return;
                 }
-                if state.gateway.client(entry.channel).is_none() {
+                if !state.channels.is_configured(entry.channel) {
                     // registered (or rotated) through another replica since this one loaded
-                    if let Err(e) = state.reload_channels(StdDuration::from_secs(1)).await {
+                    if let Err(e) = state.channels.reload(StdDuration::from_secs(1)).await {
                         tracing::warn!(error = %e, "cannot reload channels");
                     }
                 }
@@ -138,17 +105,17 @@ pub async fn replica_heartbeat(state: AppState, mut shutdown: watch::Receiver<bo
     let name = format!("dispatcher:{}", state.instance);
     loop {
         let now = state.clock.now();
-        match state.store.try_lease(&name, &state.instance, now, now + HEARTBEAT_HOLDS).await {
-            Ok(_) => match state.store.live_leases("dispatcher:", now).await {
+        match state.platform.try_lease(&name, &state.instance, now, now + HEARTBEAT_HOLDS).await {
+            Ok(_) => match state.platform.live_leases("dispatcher:", now).await {
                 Ok(live) => {
                     let share = u32::try_from(live.max(1)).unwrap_or(u32::MAX);
-                    state.gateway.set_throughput_share(share);
+                    state.channels.set_throughput_share(share);
                 }
                 Err(e) => tracing::warn!(error = %e, "cannot count replicas"),
             },
             Err(e) => tracing::warn!(error = %e, "replica heartbeat failed"),
         }
-        if let Err(e) = state.reload_channels(HEARTBEAT / 2).await {
+        if let Err(e) = state.channels.reload(HEARTBEAT / 2).await {
             tracing::warn!(error = %e, "cannot reload channels");
         }
         tokio::select! {
@@ -159,7 +126,7 @@ pub async fn replica_heartbeat(state: AppState, mut shutdown: watch::Receiver<bo
             break;
         }
     }
-    let _ = state.store.release_lease(&name, &state.instance).await;
+    let _ = state.platform.release_lease(&name, &state.instance).await;
 }
 
 /// Runs retention for every tenant periodically; a lease makes sure only one replica runs it.
@@ -180,7 +147,7 @@ pub async fn retention_scheduler(state: AppState, mut shutdown: watch::Receiver<
 /// One retention pass over all tenants, under the `retention` lease.
 pub async fn run_retention_once(state: &AppState) {
     let now = state.clock.now();
-    match state.store.try_lease("retention", &state.instance, now, now + RETENTION_LEASE).await {
+    match state.platform.try_lease("retention", &state.instance, now, now + RETENTION_LEASE).await {
         Ok(true) => {}
         Ok(false) => return,
         Err(e) => {
@@ -195,7 +162,7 @@ pub async fn run_retention_once(state: &AppState) {
             loop {
                 tokio::time::sleep(StdDuration::from_secs(20)).await;
                 let now = state.clock.now();
-                match state.store.try_lease("retention", &state.instance, now, now + RETENTION_LEASE).await {
+                match state.platform.try_lease("retention", &state.instance, now, now + RETENTION_LEASE).await {
                     Ok(true) => {}
                     Ok(false) => tracing::warn!("retention lease lost while running"),
                     Err(e) => tracing::warn!(error = %e, "retention lease renewal failed"),
@@ -205,16 +172,16 @@ pub async fn run_retention_once(state: &AppState) {
     };
     run_retention_tenants(state).await;
     renewal.abort();
-    let _ = state.store.release_lease("retention", &state.instance).await;
+    let _ = state.platform.release_lease("retention", &state.instance).await;
 }
 
 /// How long the retention lease holds without renewal (renewed every 20 s while running).
 const RETENTION_LEASE: Duration = Duration::seconds(60);
 
 async fn run_retention_tenants(state: &AppState) {
-    match state.store.tenants().await {
+    match state.queries.tenants().await {
         Ok(tenants) => {
-            for (tenant, _, _) in tenants {
+            for tenant in tenants.into_iter().map(|t| t.id) {
                 match state.app.run_retention(tenant, Actor::System, false).await {
                     Ok(counts) => {
                         state.metrics.retention("restricted", counts.restricted);
@@ -239,9 +206,9 @@ pub async fn template_scheduler(state: AppState, mut shutdown: watch::Receiver<b
         if *shutdown.borrow() {
             break;
         }
-        if let Ok(channels) = state.store.all_channel_credentials().await {
-            for (tenant, channel, _) in channels {
-                if let Err(e) = sync_templates(&state, tenant, channel, None).await {
+        if let Ok(channels) = state.channels.all().await {
+            for (tenant, channel) in channels {
+                if let Err(e) = crate::api::templates::sync(&state, tenant, channel, None).await {
                     tracing::warn!(%channel, error = %e, "template sync failed");
                 }
             }
@@ -272,7 +239,7 @@ pub async fn media_fetcher(state: AppState, mut shutdown: watch::Receiver<bool>)
 /// Returns how many files were handled.
 pub async fn fetch_media_once(state: &AppState) -> usize {
     let now = state.clock.now();
-    match state.store.try_lease("media", &state.instance, now, now + Duration::minutes(5)).await {
+    match state.platform.try_lease("media", &state.instance, now, now + Duration::minutes(5)).await {
         Ok(true) => {}
         Ok(false) => return 0,
         Err(e) => {
@@ -283,7 +250,7 @@ pub async fn fetch_media_once(state: &AppState) -> usize {
     let limits = MediaLimits { max_bytes: state.config.media.max_bytes };
     let mut handled = 0;
     loop {
-        let due = match state.store.pending_media(state.clock.now(), 20).await {
+        let due = match state.platform.pending_media(state.clock.now(), 20).await {
             Ok(d) => d,
             Err(e) => {
                 tracing::warn!(error = %e, "pending media not readable");
@@ -309,45 +276,14 @@ pub async fn fetch_media_once(state: &AppState) -> usize {
             break;
         }
     }
-    let _ = state.store.release_lease("media", &state.instance).await;
+    let _ = state.platform.release_lease("media", &state.instance).await;
     handled
 }
 
 async fn fetch_one(state: &AppState, tenant: TenantId, media: MediaId) -> MediaFetch {
-    let record = match state.store.media(tenant, media).await {
-        Ok(Some(r)) if r.status == MediaStatus::Pending => r,
-        Ok(_) => return MediaFetch::Refused(MediaRejection::Unavailable),
-        Err(_) => return MediaFetch::Transient,
-    };
-    let Some(client) = state.gateway.client(record.channel) else { return MediaFetch::Transient };
-    match client.fetch_media(record.provider_media_id.expose()).await {
-        Ok((_, content)) => {
-            // the webhook's announcement is checked too (the client checked the media info's)
-            if let Some(announced) = &record.announced_sha256
-                && !hoheit_dialog360::sha256_matches(announced.expose(), &content.bytes)
-            {
-                return MediaFetch::Refused(MediaRejection::IntegrityMismatch);
-            }
-            MediaFetch::Fetched { content: Pii::new(content.bytes.to_vec()), mime_type: content.mime_type }
-        }
-        Err(e) => {
-            tracing::info!(%media, error = %e, "media fetch failed");
-            match e {
-                Dialog360Error::IntegrityMismatch => MediaFetch::Refused(MediaRejection::IntegrityMismatch),
-                Dialog360Error::TooLarge => MediaFetch::Refused(MediaRejection::TooLarge),
-                Dialog360Error::RefusedUrl => MediaFetch::Refused(MediaRejection::RefusedUrl),
-                Dialog360Error::InvalidMediaId | Dialog360Error::InvalidRequest(_) => {
-                    MediaFetch::Refused(MediaRejection::Unavailable)
-                }
-                Dialog360Error::Provider(g) if g.is_transient() => MediaFetch::Transient,
-                Dialog360Error::Provider(
-                    hoheit_domain::ports::GatewayError::ChannelFailure { .. }
-                    | hoheit_domain::ports::GatewayError::NotConfigured
-                    | hoheit_domain::ports::GatewayError::OutcomeUnknown,
-                )
-                | Dialog360Error::InvalidResponse(_) => MediaFetch::Transient,
-                Dialog360Error::Provider(_) => MediaFetch::Refused(MediaRejection::Unavailable),
-            }
-        }
+    match state.store.media(tenant, media).await {
+        Ok(Some(record)) if record.status == MediaStatus::Pending => state.channels.fetch_media(&record).await,
+        Ok(_) => MediaFetch::Refused(MediaRejection::Unavailable),
+        Err(_) => MediaFetch::Transient,
     }
 }

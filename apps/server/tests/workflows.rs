@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use common::*;
-use hoheit_domain::ports::{Clock as _, OutboxQueue as _};
+use hoheit_domain::ports::Clock as _;
 use hoheit_domain::usecases::DispatchOutcome;
 use hoheit_server::harness::{Harness, HarnessOptions, eventually};
 use serde_json::{Value, json};
@@ -91,7 +91,7 @@ async fn other_tenant(h: &Harness, t: &Tenant) -> Tenant {
 
 /// Claims and dispatches everything due (for scenarios without workers).
 async fn dispatch_all(h: &Harness) -> Vec<DispatchOutcome> {
-    let entries = h.state.store.claim(h.state.clock.now(), time::Duration::minutes(1), 100).await.unwrap();
+    let entries = h.state.outbox.claim(h.state.clock.now(), time::Duration::minutes(1), 100).await.unwrap();
     let mut outcomes = Vec::new();
     for entry in entries {
         outcomes.push(h.state.app.dispatch(&entry).await.unwrap());
@@ -581,9 +581,10 @@ async fn recruiter_token(h: &Harness, t: &Tenant) -> String {
 
 async fn raw_count(h: &Harness, sql: &str) -> i64 {
     use sea_orm::ConnectionTrait as _;
-    let conn = h.state.store.connection();
+    // a second connection to the same database (the state holds ports, not the connection)
+    let conn = sea_orm::Database::connect(h.state.config.database_url()).await.unwrap();
     let row = conn
-        .query_one_raw(sea_orm::Statement::from_string(h.state.store.backend(), sql.to_owned()))
+        .query_one_raw(sea_orm::Statement::from_string(conn.get_database_backend(), sql.to_owned()))
         .await
         .unwrap()
         .unwrap();
@@ -745,9 +746,9 @@ async fn accountability_documents(h: &Harness) {
 
     // the CLI prints the same documents for an operator's scripts
     let tenant: hoheit_domain::ids::TenantId = t.id.parse().unwrap();
-    let cli = hoheit_server::api::workflows::cli_records_of_processing(&h.state, tenant, true).await.unwrap();
+    let cli = hoheit_server::cli::records_of_processing(&h.state, tenant, true).await.unwrap();
     assert!(cli.contains("| 4 months |"));
-    let cli = hoheit_server::api::workflows::cli_privacy_notice(&h.state, tenant, "en").await.unwrap();
+    let cli = hoheit_server::cli::privacy_notice(&h.state, tenant, "en").await.unwrap();
     assert!(cli.contains("reply **STOP**"));
 }
 

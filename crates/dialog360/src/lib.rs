@@ -66,7 +66,8 @@
 //!
 //! ## Webhooks
 //!
-//! The server checks the route token ([`webhook::route_token_matches`]), then
+//! The hoheit server finds the channel by the SHA-256 of the route token (a database lookup;
+//! [`webhook::route_token_matches`] is for embedders that keep the token in memory), then
 //! [`webhook::WebhookVerifier`] (a shared-secret header and/or HMAC-SHA256 in
 //! `x-360dialog-signature`, constant-time), then [`webhook::parse_webhook`], which returns
 //! [`webhook::ParsedWebhook`]: the events with each change's `phone_number_id`, and counters of

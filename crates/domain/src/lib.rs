@@ -20,7 +20,8 @@
 //! - Events for the audit log: [`events`] (R34). Rule ids: [`rules`].
 //! - Ports and use cases: [`ports`], [`usecases`] (each use case: load -> decide -> commit,
 //!   retried from a fresh load when a commit loses an optimistic-lock race).
-//! - Accountability documents from the configuration: [`accountability`] (R2, R35).
+//! - Accountability documents from the configuration: [`accountability`] (R2, R35). Who may do
+//!   what: [`access`].
 //!
 //! Module dependencies form no cycle (`tests/module_graph.rs` checks it): `actor`, `message`,
 //! `values` and `ids` are leaves, the model modules depend on each other one way, and no module
@@ -44,6 +45,7 @@
 
 #![warn(missing_docs)]
 
+pub mod access;
 pub mod accountability;
 pub mod actor;
 pub mod calendar;

@@ -295,8 +295,52 @@ impl SubjectRequest {
     }
 }
 
+/// Why a request cannot be answered with an export (Art. 15/20).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum ExportRefusal {
+    /// The request is closed or already extended.
+    #[error("the request is closed or already extended")]
+    NotOpen,
+    /// Only access and portability requests are answered with an export.
+    #[error("an export answers access and portability requests")]
+    WrongKind,
+    /// The request names no candidate.
+    #[error("the request names no candidate")]
+    NoCandidate,
+}
+
+impl SubjectRequest {
+    /// The candidate whose export answers this request, if an export may answer it: the request
+    /// is open, of kind access or portability, and names a candidate.
+    pub fn export_subject(&self) -> Result<CandidateId, ExportRefusal> {
+        if !self.status.is_open() {
+            return Err(ExportRefusal::NotOpen);
+        }
+        if !matches!(self.kind, SubjectRequestKind::Access | SubjectRequestKind::Portability) {
+            return Err(ExportRefusal::WrongKind);
+        }
+        self.candidate.ok_or(ExportRefusal::NoCandidate)
+    }
+}
+
+/// The SHA-256 (lower-case hex) of an export document as handed out (its compact JSON bytes),
+/// recorded with the fulfilment so the DPO can later prove what was handed out.
+pub fn export_sha256(document: &[u8]) -> String {
+    use sha2::Digest as _;
+    use std::fmt::Write as _;
+    sha2::Sha256::digest(document).iter().fold(String::with_capacity(64), |mut out, b| {
+        let _ = write!(out, "{b:02x}");
+        out
+    })
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_export_hash_is_lower_hex_sha256() {
+        assert_eq!(super::export_sha256(b"abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    }
+
     use super::*;
     use time::macros::datetime;
     use uuid::Uuid;
@@ -310,6 +354,23 @@ mod tests {
             CaptureChannel::Email,
             received,
         )
+    }
+
+    #[test]
+    fn only_open_access_or_portability_requests_of_a_candidate_are_answered_by_an_export() {
+        let at = datetime!(2025-01-31 10:00 UTC);
+        let candidate = CandidateId::from_uuid(Uuid::from_u128(7));
+        assert_eq!(request(at).export_subject(), Err(ExportRefusal::NoCandidate));
+        let mut r = request(at);
+        r.candidate = Some(candidate);
+        assert_eq!(r.export_subject(), Ok(candidate));
+        r.kind = SubjectRequestKind::Portability;
+        assert_eq!(r.export_subject(), Ok(candidate));
+        r.kind = SubjectRequestKind::Erasure;
+        assert_eq!(r.export_subject(), Err(ExportRefusal::WrongKind));
+        r.kind = SubjectRequestKind::Access;
+        r.fulfil(at, "exported").unwrap();
+        assert_eq!(r.export_subject(), Err(ExportRefusal::NotOpen));
     }
 
     #[test]

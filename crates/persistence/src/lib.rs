@@ -34,6 +34,7 @@ pub mod crypto;
 mod batch;
 mod codec;
 mod entity;
+mod housekeeping;
 mod migration;
 mod ops;
 mod queries;

@@ -1,59 +1,36 @@
-//! Retention runs and the audit log for the DPO: verify, signed checkpoints, public key, entries.
+//! The audit log for the DPO: verify, signed checkpoints, the public key, entries (R34).
 
 use axum::Json;
 use axum::extract::{Query, State};
 use hoheit_domain::ports::Clock;
-use hoheit_domain::tenant::Role;
 use hoheit_persistence::VerifyOutcome;
 use serde::Deserialize;
 use utoipa::IntoParams;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-use super::dto::{RetentionRunResponse, parse_time};
-use crate::auth::Principal;
+use super::{Caller, can, parse_time};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::state::AppState;
 
-const ADMIN_DPO: &[Role] = &[Role::Admin, Role::Dpo];
-const DPO: &[Role] = &[Role::Dpo, Role::Admin];
-
-/// `?dry_run=true|false`.
-#[derive(Debug, Deserialize, IntoParams)]
-pub struct RunQuery {
-    /// Only count (default false).
-    #[serde(default)]
-    pub dry_run: bool,
-}
-
-/// Runs retention now (R28): restricts and erases what is due; `dry_run=true` only counts.
-#[utoipa::path(post, path = "/api/v1/retention/run", tag = "retention", params(RunQuery),
-    responses((status = 200, body = RetentionRunResponse)), security(("bearer" = [])))]
-pub async fn run_retention(
-    State(state): State<AppState>,
-    principal: Principal,
-    Query(q): Query<RunQuery>,
-) -> ApiResult<Json<RetentionRunResponse>> {
-    let tenant = principal.tenant_for(ADMIN_DPO)?;
-    let counts = state.app.run_retention(tenant, principal.actor(), q.dry_run).await?;
-    if !q.dry_run {
-        state.metrics.retention("restricted", counts.restricted);
-        state.metrics.retention("erased", counts.erased);
-    }
-    Ok(Json(RetentionRunResponse {
-        dry_run: q.dry_run,
-        examined: counts.examined,
-        restricted: counts.restricted,
-        erased: counts.erased,
-        held: counts.held,
-    }))
+/// The routes of this resource (relative to `/api/v1`).
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(verify))
+        .routes(routes!(checkpoint))
+        .routes(routes!(public_key))
+        .routes(routes!(entries))
 }
 
 /// Verifies the tenant's audit chain against every checkpoint handed out.
-#[utoipa::path(get, path = "/api/v1/audit/verify", tag = "audit",
+#[utoipa::path(get, path = "/audit/verify", tag = "audit",
     responses((status = 200, body = Object), (status = 403, body = ErrorBody)), security(("bearer" = [])))]
-pub async fn verify(State(state): State<AppState>, principal: Principal) -> ApiResult<Json<serde_json::Value>> {
-    let tenant = principal.tenant_for(DPO)?;
-    let checkpoints = state.store.checkpoints(tenant).await?;
-    let outcome = state.store.verify_audit(tenant, checkpoints, &state.signer.public_key()).await?;
+pub async fn verify(
+    State(state): State<AppState>,
+    caller: Caller<can::ReadAudit>,
+) -> ApiResult<Json<serde_json::Value>> {
+    let tenant = caller.tenant;
+    let outcome = state.platform.verify_audit(tenant, &state.signer.public_key()).await?;
     let ok = matches!(outcome, VerifyOutcome::Ok(_));
     let mut body = serde_json::to_value(&outcome).map_err(|_| ApiError::internal())?;
     if let Some(o) = body.as_object_mut() {
@@ -64,22 +41,25 @@ pub async fn verify(State(state): State<AppState>, principal: Principal) -> ApiR
 
 /// A signed checkpoint of the current head (ed25519). Keep it: a later rewrite or truncation of
 /// the log before it becomes detectable. Also stored.
-#[utoipa::path(get, path = "/api/v1/audit/checkpoint", tag = "audit",
+#[utoipa::path(get, path = "/audit/checkpoint", tag = "audit",
     responses((status = 200, body = Object)), security(("bearer" = [])))]
-pub async fn checkpoint(State(state): State<AppState>, principal: Principal) -> ApiResult<Json<serde_json::Value>> {
-    let tenant = principal.tenant_for(DPO)?;
-    let head = state.store.audit_head(tenant).await?;
-    let signed = state.signer.sign(&head, state.clock.now());
-    state.store.save_checkpoint(&signed).await?;
+pub async fn checkpoint(
+    State(state): State<AppState>,
+    caller: Caller<can::ReadAudit>,
+) -> ApiResult<Json<serde_json::Value>> {
+    let tenant = caller.tenant;
+    let signed = state.platform.checkpoint(tenant, &state.signer, state.clock.now()).await?;
     let json = signed.to_json().map_err(|_| ApiError::internal())?;
     serde_json::from_str(&json).map(Json).map_err(|_| ApiError::internal())
 }
 
 /// The public key that verifies checkpoints offline (base64, hex and PEM).
-#[utoipa::path(get, path = "/api/v1/audit/public-key", tag = "audit",
+#[utoipa::path(get, path = "/audit/public-key", tag = "audit",
     responses((status = 200, body = Object)), security(("bearer" = [])))]
-pub async fn public_key(State(state): State<AppState>, principal: Principal) -> ApiResult<Json<serde_json::Value>> {
-    principal.tenant_for(DPO)?;
+pub async fn public_key(
+    State(state): State<AppState>,
+    _caller: Caller<can::ReadAudit>,
+) -> ApiResult<Json<serde_json::Value>> {
     let key = state.signer.public_key();
     Ok(Json(serde_json::json!({
         "algorithm": "ed25519",
@@ -103,18 +83,18 @@ pub struct EntriesQuery {
 }
 
 /// Audit entries by subject and/or time range (no personal data in them).
-#[utoipa::path(get, path = "/api/v1/audit/entries", tag = "audit", params(EntriesQuery),
+#[utoipa::path(get, path = "/audit/entries", tag = "audit", params(EntriesQuery),
     responses((status = 200, body = Object)), security(("bearer" = [])))]
 pub async fn entries(
     State(state): State<AppState>,
-    principal: Principal,
+    caller: Caller<can::ReadAudit>,
     Query(q): Query<EntriesQuery>,
 ) -> ApiResult<Json<serde_json::Value>> {
-    let tenant = principal.tenant_for(DPO)?;
+    let tenant = caller.tenant;
     let subject =
         q.subject.as_deref().map(|s| s.parse().map_err(|_| ApiError::invalid("subject is not an id"))).transpose()?;
-    let read = state
-        .store
+    let entries = state
+        .platform
         .audit_entries(
             tenant,
             subject,
@@ -123,5 +103,5 @@ pub async fn entries(
             q.limit.unwrap_or(1000).min(100_000),
         )
         .await?;
-    Ok(Json(serde_json::json!({ "entries": read.entries })))
+    Ok(Json(serde_json::json!({ "entries": entries })))
 }

@@ -1,38 +1,44 @@
-//! Candidates: creation, status, consent, objection, process end, legal holds, messages,
-//! export (Art. 15/20), erasure (Art. 17), objection reviews and subject requests.
+//! Candidates: creation, the list, status, consent, withdrawal, objection, process end, legal holds, restriction.
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
-use hoheit_domain::candidate::{HoldReason, Lifecycle, ProcessEndReason};
-use hoheit_domain::consent::{CaptureChannel, ConsentMethod, ConsentMethodError, ConsentMethodKind, Purpose};
-use hoheit_domain::ids::{CandidateId, ChannelId, HoldId};
-use hoheit_domain::ports::Clock;
-use hoheit_domain::subject_request::SubjectRequestKind;
-use hoheit_domain::tenant::Role;
-use hoheit_domain::usecases::{ConsentInput, ErasureOutcome, MessageRequest, NewCandidate, ObjectionInput};
-use hoheit_domain::values::{LanguageCode, PhoneNumber, PhoneNumberError, Pii, RegionCode, TemplateName};
-
-use super::dto::{
-    CandidateView, CreateCandidate, EndProcess, ErasureResponse, IdResponse, OpenSubjectRequest, QueuedResponse,
-    RecordConsent, RecordObjection, RecordWithdrawal, SendMessage, SetHold, fmt_time, parse_time,
+use hoheit_domain::access::sees_restricted;
+use hoheit_domain::candidate::{Candidate, HoldReason, Lifecycle, Process, ProcessEndReason};
+use hoheit_domain::consent::{
+    CaptureChannel, ConsentMethod, ConsentMethodError, ConsentMethodKind, ConsentState, Purpose,
 };
-use super::{ApiJson, path_id};
-use crate::auth::Principal;
+use hoheit_domain::ids::{CandidateId, ChannelId, HoldId, TenantId};
+use hoheit_domain::ports::{CandidatePage, Clock};
+use hoheit_domain::retention::next_due;
+use hoheit_domain::tenant::Tenant;
+use hoheit_domain::usecases::{ConsentInput, NewCandidate, ObjectionInput};
+use hoheit_domain::values::{LanguageCode, PhoneNumber, PhoneNumberError, Pii, RegionCode};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::{ApiJson, Caller, Id, IdResponse, Ids, can, fmt_time, parse_time};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::state::AppState;
-use serde::Deserialize;
-use utoipa::IntoParams;
 
-const STAFF: &[Role] = &[Role::Admin, Role::Dpo, Role::Recruiter];
-const RECRUITING: &[Role] = &[Role::Admin, Role::Recruiter];
-const ADMIN_DPO: &[Role] = &[Role::Admin, Role::Dpo];
-
-fn candidate_id(raw: &str) -> Result<CandidateId, ApiError> {
-    path_id(raw, "candidate")
+/// The routes of this resource (relative to `/api/v1`).
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create, list))
+        .routes(routes!(get))
+        .routes(routes!(record_consent))
+        .routes(routes!(record_withdrawal))
+        .routes(routes!(record_objection))
+        .routes(routes!(end_process))
+        .routes(routes!(set_hold))
+        .routes(routes!(release_hold))
+        .routes(routes!(restrict, lift_restriction))
 }
 
-fn capture(value: &str) -> Result<CaptureChannel, ApiError> {
+pub(super) fn capture(value: &str) -> Result<CaptureChannel, ApiError> {
     CaptureChannel::parse(value).map_err(|e| ApiError::invalid(e.to_string()))
 }
 
@@ -40,23 +46,23 @@ fn nonempty(value: Option<String>) -> Option<Pii<String>> {
     value.filter(|v| !v.trim().is_empty()).map(Pii::new)
 }
 
-async fn view(state: &AppState, principal: &Principal, id: CandidateId) -> ApiResult<Json<CandidateView>> {
-    let tenant = principal.tenant_for(STAFF)?;
+/// The candidate's status as the API shows it.
+pub(super) async fn view(state: &AppState, tenant: TenantId, id: CandidateId) -> ApiResult<Json<CandidateView>> {
     let config = state.app.tenant_config(tenant).await?;
     let candidate = state.app.candidate(tenant, id).await?;
     Ok(Json(CandidateView::new(&candidate, &config.tenant, state.clock.now())))
 }
 
 /// Creates a candidate (recruiter, admin). A number on the suppression list brings its objection.
-#[utoipa::path(post, path = "/api/v1/candidates", tag = "candidates", request_body = CreateCandidate,
+#[utoipa::path(post, path = "/candidates", tag = "candidates", request_body = CreateCandidate,
     responses((status = 201, body = IdResponse), (status = 400, body = ErrorBody), (status = 409, body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn create(
     State(state): State<AppState>,
-    principal: Principal,
+    caller: Caller<can::CreateCandidate>,
     ApiJson(body): ApiJson<CreateCandidate>,
 ) -> ApiResult<(StatusCode, Json<IdResponse>)> {
-    let tenant = principal.tenant_for(RECRUITING)?;
+    let tenant = caller.tenant;
     let region = body
         .region
         .as_deref()
@@ -83,70 +89,90 @@ pub async fn create(
         .transpose()
         .map_err(|e| ApiError::invalid(format!("language: {e}")))?;
     let input = NewCandidate { phone, name: nonempty(body.name), channel, language };
-    let candidate = state.app.create_candidate(tenant, principal.actor(), input).await?;
+    let candidate = state.app.create_candidate(tenant, caller.actor, input).await?;
     Ok((StatusCode::CREATED, Json(IdResponse { id: candidate.id.to_string() })))
 }
 
+/// `GET /candidates` paging and filter.
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct ListQuery {
+    /// Also list restricted candidates (archived for inactivity R25, erasure deferred R31,
+    /// Art. 18 restriction): admin and DPO only. Default false.
+    #[serde(default)]
+    pub include_restricted: bool,
+    /// Continue after this candidate id (the previous page's `next_after`).
+    pub after: Option<String>,
+    /// Page size, 1-500 (default 100).
+    pub limit: Option<u64>,
+}
+
+/// The tenant's candidates in creation order, a page at a time: ids, lifecycle, objection flag
+/// and dates, no number and no name (open a candidate for its status). Restricted candidates are
+/// hidden from this list (R25) unless an admin or DPO asks for them; erased ones are never listed.
+#[utoipa::path(get, path = "/candidates", tag = "candidates", params(ListQuery),
+    responses((status = 200, body = Object), (status = 403, body = ErrorBody)), security(("bearer" = [])))]
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Caller<can::ReadCandidates>,
+    Query(q): Query<ListQuery>,
+) -> ApiResult<Json<serde_json::Value>> {
+    let tenant = caller.tenant;
+    if q.include_restricted && !sees_restricted(caller.role) {
+        return Err(ApiError::forbidden("restricted candidates are listed for admin and DPO only (R25)"));
+    }
+    let after = q
+        .after
+        .as_deref()
+        .map(|a| a.parse::<CandidateId>().map_err(|_| ApiError::invalid("after is not a candidate id")))
+        .transpose()?;
+    let limit = u32::try_from(q.limit.unwrap_or(100).clamp(1, 500)).unwrap_or(500);
+    let page = state
+        .queries
+        .candidate_page(tenant, CandidatePage { include_restricted: q.include_restricted, after, limit })
+        .await?;
+    let full = u32::try_from(page.len()).unwrap_or(u32::MAX) == limit;
+    let next_after = page.last().filter(|_| full).map(|c| c.id.to_string());
+    let items: Vec<serde_json::Value> = page
+        .iter()
+        .map(|c| {
+            serde_json::json!({
+                "id": c.id.to_string(),
+                "lifecycle": c.lifecycle.as_str(),
+                "objected": c.objected,
+                "process_ended_at": c.process_ended_at.map(fmt_time),
+                "retention_due_at": c.retention_due_at.map(fmt_time),
+                "created_at": fmt_time(c.created_at),
+                "updated_at": fmt_time(c.updated_at),
+            })
+        })
+        .collect();
+    Ok(Json(serde_json::json!({ "candidates": items, "next_after": next_after })))
+}
+
 /// The candidate's status: consent per purpose, objection, window, process, erase date, holds.
-#[utoipa::path(get, path = "/api/v1/candidates/{id}", tag = "candidates",
+#[utoipa::path(get, path = "/candidates/{id}", tag = "candidates",
     params(("id" = String, Path, description = "candidate id")),
     responses((status = 200, body = CandidateView), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
 pub async fn get(
     State(state): State<AppState>,
-    principal: Principal,
-    Path(id): Path<String>,
+    caller: Caller<can::ReadCandidates>,
+    Id(id): Id<CandidateId>,
 ) -> ApiResult<Json<CandidateView>> {
-    view(&state, &principal, candidate_id(&id)?).await
-}
-
-/// Sends the consent-request template (R10): 202, or 409 with the refusal code.
-#[utoipa::path(post, path = "/api/v1/candidates/{id}/consent-request", tag = "candidates",
-    params(("id" = String, Path, description = "candidate id")),
-    responses((status = 202, body = QueuedResponse), (status = 409, body = ErrorBody)), security(("bearer" = [])))]
-pub async fn consent_request(
-    State(state): State<AppState>,
-    principal: Principal,
-    Path(id): Path<String>,
-) -> ApiResult<(StatusCode, Json<QueuedResponse>)> {
-    let tenant = principal.tenant_for(RECRUITING)?;
-    let result = state.app.request_consent(tenant, principal.actor(), candidate_id(&id)?).await;
-    queued(&state, result)
-}
-
-/// 202 with the queued message, or the refusal (counted in the metrics).
-pub(super) fn queued(
-    state: &AppState,
-    result: Result<hoheit_domain::usecases::Queued, hoheit_domain::usecases::UseCaseError>,
-) -> ApiResult<(StatusCode, Json<QueuedResponse>)> {
-    match result {
-        Ok(q) => {
-            state.dispatch_wake.notify_one();
-            Ok((
-                StatusCode::ACCEPTED,
-                Json(QueuedResponse { message_id: q.message.to_string(), status: "queued".into() }),
-            ))
-        }
-        Err(hoheit_domain::usecases::UseCaseError::Refused(r)) => {
-            state.metrics.refusal(r.code.as_str());
-            Err(hoheit_domain::usecases::UseCaseError::Refused(r).into())
-        }
-        Err(e) => Err(e.into()),
-    }
+    view(&state, caller.tenant, id).await
 }
 
 /// Records consent captured outside WhatsApp, with evidence (R4, R5).
-#[utoipa::path(post, path = "/api/v1/candidates/{id}/consents", tag = "candidates", request_body = RecordConsent,
+#[utoipa::path(post, path = "/candidates/{id}/consents", tag = "candidates", request_body = RecordConsent,
     params(("id" = String, Path, description = "candidate id")),
     responses((status = 200, body = CandidateView), (status = 400, body = ErrorBody), (status = 409, body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn record_consent(
     State(state): State<AppState>,
-    principal: Principal,
-    Path(id): Path<String>,
+    caller: Caller<can::RecordOnBehalf>,
+    Id(id): Id<CandidateId>,
     ApiJson(body): ApiJson<RecordConsent>,
 ) -> ApiResult<Json<CandidateView>> {
-    let tenant = principal.tenant_for(STAFF)?;
-    let id = candidate_id(&id)?;
+    let tenant = caller.tenant;
     let purpose = Purpose::parse(&body.purpose).map_err(|e| ApiError::invalid(e.to_string()))?;
     let kind = ConsentMethodKind::parse(&body.method).map_err(|e| match e {
         ConsentMethodError::NotAffirmative(_) => ApiError::invalid(format!("method: {e} (R4)")),
@@ -169,7 +195,7 @@ pub async fn record_consent(
             ),
         },
         ConsentMethodKind::RecordedVerbal => {
-            ConsentMethod::RecordedVerbal { staff: principal.id, note: nonempty(body.note) }
+            ConsentMethod::RecordedVerbal { staff: caller.id, note: nonempty(body.note) }
         }
         ConsentMethodKind::ButtonReply | ConsentMethodKind::OptInKeyword => {
             return Err(ApiError::invalid("WhatsApp consents are recorded from the candidate's reply"));
@@ -182,357 +208,368 @@ pub async fn record_consent(
         texts_shown: None,
         given_at: parse_time(body.given_at.as_deref(), "given_at")?,
     };
-    state.app.record_consent(tenant, principal.actor(), id, input).await?;
-    view(&state, &principal, id).await
+    state.app.record_consent(tenant, caller.actor, id, input).await?;
+    view(&state, caller.tenant, id).await
 }
 
 /// Records a withdrawal received by mail or phone (R8).
-#[utoipa::path(post, path = "/api/v1/candidates/{id}/withdrawals", tag = "candidates", request_body = RecordWithdrawal,
+#[utoipa::path(post, path = "/candidates/{id}/withdrawals", tag = "candidates", request_body = RecordWithdrawal,
     params(("id" = String, Path, description = "candidate id")),
     responses((status = 200, body = CandidateView)), security(("bearer" = [])))]
 pub async fn record_withdrawal(
     State(state): State<AppState>,
-    principal: Principal,
-    Path(id): Path<String>,
+    caller: Caller<can::RecordOnBehalf>,
+    Id(id): Id<CandidateId>,
     ApiJson(body): ApiJson<RecordWithdrawal>,
 ) -> ApiResult<Json<CandidateView>> {
-    let tenant = principal.tenant_for(STAFF)?;
-    let id = candidate_id(&id)?;
+    let tenant = caller.tenant;
     let purpose = Purpose::parse(&body.purpose).map_err(|e| ApiError::invalid(e.to_string()))?;
-    state.app.record_withdrawal(tenant, principal.actor(), id, purpose, capture(&body.channel)?).await?;
-    view(&state, &principal, id).await
+    state.app.record_withdrawal(tenant, caller.actor, id, purpose, capture(&body.channel)?).await?;
+    view(&state, caller.tenant, id).await
 }
 
 /// Records an objection received by any channel (R11, R22). Takes effect at once.
-#[utoipa::path(post, path = "/api/v1/candidates/{id}/objections", tag = "candidates", request_body = RecordObjection,
+#[utoipa::path(post, path = "/candidates/{id}/objections", tag = "candidates", request_body = RecordObjection,
     params(("id" = String, Path, description = "candidate id")),
     responses((status = 200, body = CandidateView)), security(("bearer" = [])))]
 pub async fn record_objection(
     State(state): State<AppState>,
-    principal: Principal,
-    Path(id): Path<String>,
+    caller: Caller<can::RecordOnBehalf>,
+    Id(id): Id<CandidateId>,
     ApiJson(body): ApiJson<RecordObjection>,
 ) -> ApiResult<Json<CandidateView>> {
-    let tenant = principal.tenant_for(STAFF)?;
-    let id = candidate_id(&id)?;
+    let tenant = caller.tenant;
     let input = ObjectionInput {
         channel: capture(&body.channel)?,
         note: nonempty(body.note),
         received_at: parse_time(body.received_at.as_deref(), "received_at")?,
     };
-    state.app.record_objection(tenant, principal.actor(), id, input).await?;
-    view(&state, &principal, id).await
+    state.app.record_objection(tenant, caller.actor, id, input).await?;
+    view(&state, caller.tenant, id).await
 }
 
 /// Ends the application process; the retention clock starts (R24).
-#[utoipa::path(post, path = "/api/v1/candidates/{id}/process-end", tag = "candidates", request_body = EndProcess,
+#[utoipa::path(post, path = "/candidates/{id}/process-end", tag = "candidates", request_body = EndProcess,
     params(("id" = String, Path, description = "candidate id")),
     responses((status = 200, body = CandidateView), (status = 409, body = ErrorBody)), security(("bearer" = [])))]
 pub async fn end_process(
     State(state): State<AppState>,
-    principal: Principal,
-    Path(id): Path<String>,
+    caller: Caller<can::RecordOnBehalf>,
+    Id(id): Id<CandidateId>,
     ApiJson(body): ApiJson<EndProcess>,
 ) -> ApiResult<Json<CandidateView>> {
-    let tenant = principal.tenant_for(STAFF)?;
-    let id = candidate_id(&id)?;
+    let tenant = caller.tenant;
     let reason = ProcessEndReason::parse(&body.reason).map_err(|e| ApiError::invalid(e.to_string()))?;
-    state.app.end_process(tenant, principal.actor(), id, reason, parse_time(body.at.as_deref(), "at")?).await?;
-    view(&state, &principal, id).await
+    state.app.end_process(tenant, caller.actor, id, reason, parse_time(body.at.as_deref(), "at")?).await?;
+    view(&state, caller.tenant, id).await
 }
 
 /// Restricts processing on the candidate's request (Art. 18, R32).
-#[utoipa::path(post, path = "/api/v1/candidates/{id}/restriction", tag = "subject rights",
+#[utoipa::path(post, path = "/candidates/{id}/restriction", tag = "subject rights",
     params(("id" = String, Path, description = "candidate id")),
     responses((status = 200, body = CandidateView), (status = 409, body = ErrorBody)), security(("bearer" = [])))]
 pub async fn restrict(
     State(state): State<AppState>,
-    principal: Principal,
-    Path(id): Path<String>,
+    caller: Caller<can::RecordOnBehalf>,
+    Id(id): Id<CandidateId>,
 ) -> ApiResult<Json<CandidateView>> {
-    let tenant = principal.tenant_for(STAFF)?;
-    let id = candidate_id(&id)?;
-    state.app.restrict(tenant, principal.actor(), id).await?;
-    view(&state, &principal, id).await
+    let tenant = caller.tenant;
+    state.app.restrict(tenant, caller.actor, id).await?;
+    view(&state, caller.tenant, id).await
 }
 
 /// Lifts a restriction whose reason no longer applies (admin, DPO).
-#[utoipa::path(delete, path = "/api/v1/candidates/{id}/restriction", tag = "subject rights",
+#[utoipa::path(delete, path = "/candidates/{id}/restriction", tag = "subject rights",
     params(("id" = String, Path, description = "candidate id")),
     responses((status = 200, body = CandidateView), (status = 409, body = ErrorBody)), security(("bearer" = [])))]
 pub async fn lift_restriction(
     State(state): State<AppState>,
-    principal: Principal,
-    Path(id): Path<String>,
+    caller: Caller<can::LiftRestriction>,
+    Id(id): Id<CandidateId>,
 ) -> ApiResult<Json<CandidateView>> {
-    let tenant = principal.tenant_for(ADMIN_DPO)?;
-    let id = candidate_id(&id)?;
-    state.app.lift_restriction(tenant, principal.actor(), id).await?;
-    view(&state, &principal, id).await
+    let tenant = caller.tenant;
+    state.app.lift_restriction(tenant, caller.actor, id).await?;
+    view(&state, caller.tenant, id).await
 }
 
 /// Sets a legal hold (admin, DPO): blocks erasure and messaging (R26).
-#[utoipa::path(post, path = "/api/v1/candidates/{id}/legal-holds", tag = "candidates", request_body = SetHold,
+#[utoipa::path(post, path = "/candidates/{id}/legal-holds", tag = "candidates", request_body = SetHold,
     params(("id" = String, Path, description = "candidate id")),
     responses((status = 201, body = IdResponse), (status = 403, body = ErrorBody)), security(("bearer" = [])))]
 pub async fn set_hold(
     State(state): State<AppState>,
-    principal: Principal,
-    Path(id): Path<String>,
+    caller: Caller<can::ManageLegalHolds>,
+    Id(id): Id<CandidateId>,
     ApiJson(body): ApiJson<SetHold>,
 ) -> ApiResult<(StatusCode, Json<IdResponse>)> {
-    let tenant = principal.tenant_for(STAFF)?;
+    let tenant = caller.tenant;
     let reason = HoldReason::parse(&body.reason).map_err(|e| ApiError::invalid(e.to_string()))?;
-    let hold = state
-        .app
-        .set_legal_hold(tenant, principal.actor(), candidate_id(&id)?, reason, nonempty(body.reference))
-        .await?;
+    let hold = state.app.set_legal_hold(tenant, caller.actor, id, reason, nonempty(body.reference)).await?;
     Ok((StatusCode::CREATED, Json(IdResponse { id: hold.id.to_string() })))
 }
 
 /// Releases a legal hold (admin, DPO).
-#[utoipa::path(delete, path = "/api/v1/candidates/{id}/legal-holds/{hold}", tag = "candidates",
+#[utoipa::path(delete, path = "/candidates/{id}/legal-holds/{hold}", tag = "candidates",
     params(("id" = String, Path, description = "candidate id"), ("hold" = String, Path, description = "hold id")),
     responses((status = 204), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
 pub async fn release_hold(
     State(state): State<AppState>,
-    principal: Principal,
-    Path((id, hold)): Path<(String, String)>,
+    caller: Caller<can::ManageLegalHolds>,
+    Ids(id, hold): Ids<CandidateId, HoldId>,
 ) -> ApiResult<StatusCode> {
-    let tenant = principal.tenant_for(STAFF)?;
-    let hold: HoldId = path_id(&hold, "legal hold")?;
-    state.app.release_legal_hold(tenant, principal.actor(), candidate_id(&id)?, hold).await?;
+    let tenant = caller.tenant;
+    state.app.release_legal_hold(tenant, caller.actor, id, hold).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// The conversation (content; the read is audited with the reader, R33).
-#[utoipa::path(get, path = "/api/v1/candidates/{id}/messages", tag = "messages",
-    params(("id" = String, Path, description = "candidate id")),
-    responses((status = 200, body = Object), (status = 403, body = ErrorBody)), security(("bearer" = [])))]
-pub async fn messages(
-    State(state): State<AppState>,
-    principal: Principal,
-    Path(id): Path<String>,
-) -> ApiResult<Json<serde_json::Value>> {
-    let tenant = principal.tenant_for(STAFF)?;
-    let messages = state.app.read_messages(tenant, principal.actor(), candidate_id(&id)?).await?;
-    let items: Vec<serde_json::Value> = messages
-        .iter()
-        .map(|m| {
-            serde_json::json!({
-                "id": m.id.to_string(),
-                "direction": match m.direction { hoheit_domain::conversation::Direction::Inbound => "inbound", hoheit_domain::conversation::Direction::Outbound => "outbound" },
-                "kind": m.kind.as_str(),
-                "intent": m.intent.map(|i| i.as_str()),
-                "status": m.status.effective().map(|s| s.as_str()),
-                "error_code": m.status.get(hoheit_domain::conversation::DeliveryStatus::Failed).and_then(|o| o.error_code),
-                "created_at": fmt_time(m.created_at),
-                "provider_at": m.provider_at.map(fmt_time),
-                "content": m.body.expose(),
-            })
-        })
-        .collect();
-    Ok(Json(serde_json::json!({ "messages": items })))
-}
-
-/// Sends a message: `{text}` or `{template:{name, language, parameters}}` -> 202 or 409 with the
-/// refusal code of the send policy.
-#[utoipa::path(post, path = "/api/v1/candidates/{id}/messages", tag = "messages", request_body = SendMessage,
-    params(("id" = String, Path, description = "candidate id")),
-    responses((status = 202, body = QueuedResponse), (status = 409, body = ErrorBody), (status = 400, body = ErrorBody)),
-    security(("bearer" = [])))]
-pub async fn send(
-    State(state): State<AppState>,
-    principal: Principal,
-    Path(id): Path<String>,
-    ApiJson(body): ApiJson<SendMessage>,
-) -> ApiResult<(StatusCode, Json<QueuedResponse>)> {
-    let tenant = principal.tenant_for(RECRUITING)?;
-    let request = match (body.text, body.template) {
-        (Some(text), None) => MessageRequest::Text(Pii::new(text)),
-        (None, Some(t)) => MessageRequest::Template {
-            name: TemplateName::parse(&t.name).map_err(|e| ApiError::invalid(format!("template.name: {e}")))?,
-            language: LanguageCode::parse(&t.language)
-                .map_err(|e| ApiError::invalid(format!("template.language: {e}")))?,
-            parameters: t.parameters.into_iter().map(Pii::new).collect(),
-        },
-        _ => return Err(ApiError::invalid("give exactly one of text or template")),
-    };
-    let result = state.app.send_message(tenant, principal.actor(), candidate_id(&id)?, request).await;
-    queued(&state, result)
-}
-
-/// The Art. 15/20 export: one schema-versioned JSON document with everything, including the
-/// candidate's audit entries. The read is audited.
-#[utoipa::path(get, path = "/api/v1/candidates/{id}/export", tag = "subject rights",
-    params(("id" = String, Path, description = "candidate id")),
-    responses((status = 200, body = Object), (status = 403, body = ErrorBody)), security(("bearer" = [])))]
-pub async fn export(
-    State(state): State<AppState>,
-    principal: Principal,
-    Path(id): Path<String>,
-) -> ApiResult<Json<serde_json::Value>> {
-    let tenant = principal.tenant_for(ADMIN_DPO)?;
-    let id = candidate_id(&id)?;
-    let export = state.app.export_subject(tenant, principal.actor(), id).await?;
-    let audit = state.store.audit_entries(tenant, Some(id), None, None, 100_000).await?;
-    let mut doc = serde_json::to_value(&export).map_err(|_| ApiError::internal())?;
-    if let Some(obj) = doc.as_object_mut() {
-        obj.insert("audit_entries".into(), serde_json::to_value(&audit.entries).map_err(|_| ApiError::internal())?);
-        obj.insert("format".into(), serde_json::json!("hoheit-subject-export"));
-    }
-    Ok(Json(doc))
-}
-
-/// An erasure request (Art. 17): 200 erased, or 409 `legal_claims_window` with the date when the
-/// data will be erased (restricted meanwhile, R31); a legal hold answers 409 `legal_hold`.
-#[utoipa::path(post, path = "/api/v1/candidates/{id}/erasure", tag = "subject rights",
-    params(("id" = String, Path, description = "candidate id")),
-    responses((status = 200, body = ErasureResponse), (status = 409, body = ErrorBody)), security(("bearer" = [])))]
-pub async fn erasure(
-    State(state): State<AppState>,
-    principal: Principal,
-    Path(id): Path<String>,
-) -> ApiResult<Json<ErasureResponse>> {
-    let tenant = principal.tenant_for(ADMIN_DPO)?;
-    match state.app.request_erasure(tenant, principal.actor(), candidate_id(&id)?).await? {
-        ErasureOutcome::Erased | ErasureOutcome::AlreadyErased => Ok(Json(ErasureResponse { status: "erased".into() })),
-        ErasureOutcome::Deferred { until } => {
-            let mut e = ApiError::new(
-                StatusCode::CONFLICT,
-                "legal_claims_window",
-                "the legal-claims window after the rejection is still open: the data is restricted now and erased when it ends",
-            );
-            e.extra = Some(serde_json::json!({ "erase_at": fmt_time(until) }));
-            Err(e)
-        }
-    }
-}
-
-/// `GET /candidates` paging and filter.
-#[derive(Debug, Deserialize, IntoParams)]
-pub struct ListQuery {
-    /// Also list restricted candidates (archived for inactivity R25, erasure deferred R31,
-    /// Art. 18 restriction): admin and DPO only. Default false.
+/// `POST /api/v1/candidates`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateCandidate {
+    /// The candidate's number: international (`+49 170 1234567`, `0049...`) or national in the
+    /// `region` (`0170 1234567`). Numbers that cannot exist are refused.
+    pub phone: String,
+    /// Region for a national number (ISO 3166-1 alpha-2); default: the tenant's `default_region`.
     #[serde(default)]
-    pub include_restricted: bool,
-    /// Continue after this candidate id (the previous page's `next_after`).
-    pub after: Option<String>,
-    /// Page size, 1-500 (default 100).
-    pub limit: Option<u64>,
+    pub region: Option<String>,
+    /// Name.
+    pub name: Option<String>,
+    /// Channel to contact them through.
+    pub channel_id: String,
+    /// Language for texts (`de` default, `en`).
+    pub language: Option<String>,
 }
 
-/// The tenant's candidates in creation order, a page at a time: ids, lifecycle, objection flag
-/// and dates, no number and no name (open a candidate for its status). Restricted candidates are
-/// hidden from this list (R25) unless an admin or DPO asks for them; erased ones are never listed.
-#[utoipa::path(get, path = "/api/v1/candidates", tag = "candidates", params(ListQuery),
-    responses((status = 200, body = Object), (status = 403, body = ErrorBody)), security(("bearer" = [])))]
-pub async fn list(
-    State(state): State<AppState>,
-    principal: Principal,
-    Query(q): Query<ListQuery>,
-) -> ApiResult<Json<serde_json::Value>> {
-    let tenant = principal.tenant_for(STAFF)?;
-    if q.include_restricted && !ADMIN_DPO.contains(&principal.role) {
-        return Err(ApiError::forbidden("restricted candidates are listed for admin and DPO only (R25)"));
-    }
-    let after = q
-        .after
-        .as_deref()
-        .map(|a| a.parse::<CandidateId>().map_err(|_| ApiError::invalid("after is not a candidate id")))
-        .transpose()?;
-    let limit = q.limit.unwrap_or(100).clamp(1, 500);
-    let page = state.store.list_candidates(tenant, q.include_restricted, after, limit).await?;
-    let full = u64::try_from(page.len()).unwrap_or(u64::MAX) == limit;
-    let next_after = page.last().filter(|_| full).map(|c| c.id.to_string());
-    let items: Vec<serde_json::Value> = page
-        .iter()
-        .map(|c| {
-            serde_json::json!({
-                "id": c.id.to_string(),
-                "lifecycle": c.lifecycle,
-                "objected": c.objected,
-                "process_ended_at": c.process_ended_at.map(fmt_time),
-                "retention_due_at": c.retention_due_at.map(fmt_time),
-                "created_at": fmt_time(c.created_at),
-                "updated_at": fmt_time(c.updated_at),
+/// Consent per purpose.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ConsentView {
+    /// `whatsapp_channel` or `talent_pool`.
+    pub purpose: String,
+    /// `none`, `requested`, `granted`, `declined`, `withdrawn`, `expired`.
+    pub state: String,
+    /// Since when the state holds.
+    pub since: Option<String>,
+    /// When it runs out (talent pool).
+    pub expires_at: Option<String>,
+}
+
+/// Objection state.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ObjectionView {
+    /// Whether an objection is in effect.
+    pub objected: bool,
+    /// Since when.
+    pub since: Option<String>,
+    /// Source (`whatsapp`, `staff`, `review`, `suppression`).
+    pub source: Option<String>,
+    /// A pending review of a possible objection.
+    pub review: Option<ReviewView>,
+}
+
+/// A pending review.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReviewView {
+    /// Review id.
+    pub id: String,
+    /// The keyword or stem that matched.
+    pub matched: String,
+    /// Opened.
+    pub opened_at: String,
+    /// Due.
+    pub due_at: String,
+}
+
+/// A legal hold.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HoldView {
+    /// Id.
+    pub id: String,
+    /// Reason.
+    pub reason: String,
+    /// Set.
+    pub set_at: String,
+    /// Review date.
+    pub review_at: String,
+    /// Released.
+    pub released_at: Option<String>,
+}
+
+/// The process.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProcessView {
+    /// `running` or `ended`.
+    pub state: String,
+    /// Why it ended.
+    pub reason: Option<String>,
+    /// When it ended.
+    pub ended_at: Option<String>,
+}
+
+/// `GET /api/v1/candidates/{id}`: the candidate's status, no message text.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CandidateView {
+    /// Id.
+    pub id: String,
+    /// Channel.
+    pub channel_id: String,
+    /// `active`, `restricted` or `erased`.
+    pub lifecycle: String,
+    /// Why restricted.
+    pub restriction_reason: Option<String>,
+    /// Consent per purpose.
+    pub consents: Vec<ConsentView>,
+    /// Objection.
+    pub objection: ObjectionView,
+    /// Free-form messages are allowed until then (24 h after the candidate's last message).
+    pub window_open_until: Option<String>,
+    /// Whether the Art. 13 / 21(4) notice was sent.
+    pub notice_sent: bool,
+    /// The application process.
+    pub process: ProcessView,
+    /// When retention will act next (erasure or restriction), if scheduled.
+    pub erase_at: Option<String>,
+    /// Legal holds.
+    pub legal_holds: Vec<HoldView>,
+    /// Created.
+    pub created_at: String,
+}
+
+impl CandidateView {
+    /// Builds the view at `now`.
+    pub fn new(c: &Candidate, tenant: &Tenant, now: OffsetDateTime) -> Self {
+        let tp = tenant.retention.talent_pool_months;
+        let consents = Purpose::ALL
+            .iter()
+            .map(|p| {
+                let state = c.consents.state(*p, now, tp);
+                let (since, expires_at) = match &state {
+                    ConsentState::None => (None, None),
+                    ConsentState::Requested { last_at, .. } => (Some(*last_at), None),
+                    ConsentState::Granted { at, expires_at, .. } => (Some(*at), *expires_at),
+                    ConsentState::Declined { at } | ConsentState::Withdrawn { at } | ConsentState::Expired { at } => {
+                        (Some(*at), None)
+                    }
+                };
+                ConsentView {
+                    purpose: p.as_str().to_owned(),
+                    state: state.as_str().to_owned(),
+                    since: since.map(fmt_time),
+                    expires_at: expires_at.map(fmt_time),
+                }
             })
-        })
-        .collect();
-    Ok(Json(serde_json::json!({ "candidates": items, "next_after": next_after })))
-}
-
-/// Open objection reviews (R16), oldest due first, with overdue flags.
-#[utoipa::path(get, path = "/api/v1/reviews", tag = "objections",
-    responses((status = 200, body = Object)), security(("bearer" = [])))]
-pub async fn reviews(State(state): State<AppState>, principal: Principal) -> ApiResult<Json<serde_json::Value>> {
-    let tenant = principal.tenant_for(STAFF)?;
-    let now = state.clock.now();
-    let mut items = Vec::new();
-    for (candidate, due) in state.store.open_reviews(tenant).await? {
-        let c = state.app.candidate(tenant, candidate).await?;
-        // restricted candidates are hidden from normal lists (R25); admin and DPO see them
-        if !matches!(c.lifecycle, Lifecycle::Active) && !ADMIN_DPO.contains(&principal.role) {
-            continue;
-        }
-        if let Some(review) = &c.objection.review {
-            items.push(serde_json::json!({
-                "candidate_id": candidate.to_string(),
-                "review_id": review.id.to_string(),
-                "matched": review.matched,
-                "opened_at": fmt_time(review.opened_at),
-                "due_at": fmt_time(due),
-                "overdue": now >= due,
-            }));
+            .collect();
+        let (lifecycle, restriction_reason) = match c.lifecycle {
+            Lifecycle::Active => ("active", None),
+            Lifecycle::Restricted { reason, .. } => ("restricted", Some(reason.as_str().to_owned())),
+            Lifecycle::Erased { .. } => ("erased", None),
+        };
+        let process = match c.process {
+            Process::Running => ProcessView { state: "running".into(), reason: None, ended_at: None },
+            Process::Ended { reason, at } => ProcessView {
+                state: "ended".into(),
+                reason: Some(reason.as_str().into()),
+                ended_at: Some(fmt_time(at)),
+            },
+        };
+        Self {
+            id: c.id.to_string(),
+            channel_id: c.channel.to_string(),
+            lifecycle: lifecycle.to_owned(),
+            restriction_reason,
+            consents,
+            objection: ObjectionView {
+                objected: c.objection.is_objected(),
+                since: c.objection.active.as_ref().map(|o| fmt_time(o.at)),
+                source: c.objection.active.as_ref().map(|o| o.source.as_str().to_owned()),
+                review: c.objection.review.as_ref().map(|r| ReviewView {
+                    id: r.id.to_string(),
+                    matched: r.matched.clone(),
+                    opened_at: fmt_time(r.opened_at),
+                    due_at: fmt_time(r.due_at),
+                }),
+            },
+            window_open_until: c.conversation.window_open_until().filter(|_| !c.is_erased()).map(fmt_time),
+            notice_sent: c.conversation.notice_sent_at().is_some(),
+            process,
+            erase_at: next_due(c, &tenant.retention, now).map(fmt_time),
+            legal_holds: c
+                .holds
+                .iter()
+                .map(|h| HoldView {
+                    id: h.id.to_string(),
+                    reason: h.reason.as_str().to_owned(),
+                    set_at: fmt_time(h.set_at),
+                    review_at: fmt_time(h.review_at),
+                    released_at: h.released_at.map(fmt_time),
+                })
+                .collect(),
+            created_at: fmt_time(c.created_at),
         }
     }
-    Ok(Json(serde_json::json!({ "reviews": items })))
 }
 
-/// The subject-request register (R29): every request with its due date.
-#[utoipa::path(get, path = "/api/v1/subject-requests", tag = "subject rights",
-    responses((status = 200, body = Object)), security(("bearer" = [])))]
-pub async fn subject_requests(
-    State(state): State<AppState>,
-    principal: Principal,
-) -> ApiResult<Json<serde_json::Value>> {
-    let tenant = principal.tenant_for(ADMIN_DPO)?;
-    let now = state.clock.now();
-    let requests = state.app.subject_requests(tenant, None).await?;
-    let items: Vec<serde_json::Value> = requests
-        .iter()
-        .map(|r| {
-            let mut v = serde_json::to_value(r).unwrap_or_default();
-            if let Some(o) = v.as_object_mut() {
-                o.insert("overdue".into(), serde_json::json!(r.is_overdue(now)));
-            }
-            v
-        })
-        .collect();
-    Ok(Json(serde_json::json!({ "subject_requests": items })))
+/// `POST /api/v1/candidates/{id}/consents`: consent captured outside WhatsApp.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RecordConsent {
+    /// `whatsapp_channel` or `talent_pool`.
+    pub purpose: String,
+    /// `web_form`, `signed_form` or `recorded_verbal`. Non-affirmative methods are rejected.
+    pub method: String,
+    /// `web`, `phone`, `in_person`, `email`, `paper`.
+    pub capture_channel: String,
+    /// Web form: form id.
+    pub form_id: Option<String>,
+    /// Web form: client IP.
+    pub ip: Option<String>,
+    /// Web form: user agent.
+    pub user_agent: Option<String>,
+    /// Signed form: where it is filed.
+    pub document_ref: Option<String>,
+    /// Recorded verbal consent: a note.
+    pub note: Option<String>,
+    /// When it was given (default now).
+    pub given_at: Option<String>,
 }
 
-/// Records a subject request received by any channel; due in one calendar month.
-#[utoipa::path(post, path = "/api/v1/subject-requests", tag = "subject rights", request_body = OpenSubjectRequest,
-    responses((status = 201, body = IdResponse), (status = 400, body = ErrorBody)), security(("bearer" = [])))]
-pub async fn open_subject_request(
-    State(state): State<AppState>,
-    principal: Principal,
-    ApiJson(body): ApiJson<OpenSubjectRequest>,
-) -> ApiResult<(StatusCode, Json<IdResponse>)> {
-    let tenant = principal.tenant_for(ADMIN_DPO)?;
-    let kind = SubjectRequestKind::parse(&body.kind).map_err(|e| ApiError::invalid(e.to_string()))?;
-    let candidate = body.candidate_id.as_deref().map(candidate_id).transpose()?;
-    let request = state
-        .app
-        .open_subject_request(
-            tenant,
-            principal.actor(),
-            candidate,
-            kind,
-            capture(&body.channel)?,
-            parse_time(body.received_at.as_deref(), "received_at")?,
-        )
-        .await?;
-    Ok((StatusCode::CREATED, Json(IdResponse { id: request.id.to_string() })))
+/// `POST /api/v1/candidates/{id}/withdrawals`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RecordWithdrawal {
+    /// Purpose.
+    pub purpose: String,
+    /// How it arrived (`email`, `phone`, `paper`, `in_person`, `web`).
+    pub channel: String,
+}
+
+/// `POST /api/v1/candidates/{id}/objections`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RecordObjection {
+    /// How it arrived (`email`, `phone`, `paper`, `in_person`, `web`).
+    pub channel: String,
+    /// Verbatim note (stored encrypted).
+    pub note: Option<String>,
+    /// When it was received (default now).
+    pub received_at: Option<String>,
+}
+
+/// `POST /api/v1/candidates/{id}/process-end`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EndProcess {
+    /// `rejected`, `withdrawn`, `hired`, `vacancy_closed`.
+    pub reason: String,
+    /// When (default now).
+    pub at: Option<String>,
+}
+
+/// `POST /api/v1/candidates/{id}/legal-holds`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SetHold {
+    /// `claim_asserted`, `authority_inquiry`, `other`.
+    pub reason: String,
+    /// Case reference (stored encrypted).
+    pub reference: Option<String>,
 }

@@ -1,0 +1,189 @@
+//! Media files in and out: the list, audited downloads (R33), outbound documents.
+
+use axum::Json;
+use axum::body::Body;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::Response;
+use base64::Engine as _;
+use hoheit_domain::ids::{CandidateId, MediaId};
+use hoheit_domain::media::{MediaLimits, MediaRecord, OutboundDocument};
+use hoheit_domain::values::Pii;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::messages::QueuedResponse;
+use super::{Caller, Id, Ids, can, fmt_time};
+use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::state::AppState;
+
+/// The routes of this resource (relative to `/api/v1`).
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_media))
+        .routes(routes!(read_media))
+        // documents carry their own, larger limit (checked while reading the body)
+        .routes({
+            let (schemas, paths, method) = routes!(send_document);
+            (schemas, paths, method.layer(DefaultBodyLimit::disable()))
+        })
+}
+
+/// A media file (no content).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MediaView {
+    /// Id (read the file at `.../media/{id}`, audited).
+    pub id: String,
+    /// The message that carried it.
+    pub message_id: String,
+    /// `inbound` or `outbound`.
+    pub direction: String,
+    /// `image`, `document`, `audio`, `video`, `sticker`.
+    pub kind: String,
+    /// MIME type.
+    pub mime_type: Option<String>,
+    /// Size in bytes, once stored.
+    pub size: Option<u64>,
+    /// SHA-256 (hex) of the stored bytes.
+    pub sha256: Option<String>,
+    /// `pending` (announced, to be fetched), `stored` or `rejected`.
+    pub status: String,
+    /// Why it was rejected (`integrity_mismatch`, `too_large`, `type_not_allowed`,
+    /// `refused_url`, `unavailable`).
+    pub rejection: Option<String>,
+    /// Created.
+    pub created_at: String,
+    /// Stored or rejected.
+    pub settled_at: Option<String>,
+}
+
+fn media_view(m: &MediaRecord) -> MediaView {
+    MediaView {
+        id: m.id.to_string(),
+        message_id: m.message.to_string(),
+        direction: match m.direction {
+            hoheit_domain::conversation::Direction::Inbound => "inbound",
+            hoheit_domain::conversation::Direction::Outbound => "outbound",
+        }
+        .to_owned(),
+        kind: m.kind.as_str().to_owned(),
+        mime_type: m.mime_type.clone(),
+        size: m.size,
+        sha256: m.sha256.clone(),
+        status: m.status.as_str().to_owned(),
+        rejection: m.rejection.map(|r| r.as_str().to_owned()),
+        created_at: fmt_time(m.created_at),
+        settled_at: m.settled_at.map(fmt_time),
+    }
+}
+
+/// `POST /api/v1/candidates/{id}/documents`: a document to send (JSON, the file base64-encoded).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SendDocument {
+    /// The file name the candidate sees.
+    pub filename: String,
+    /// `application/pdf`, `text/plain` or an Office format.
+    pub mime_type: String,
+    /// The file, base64 (standard alphabet).
+    pub content_base64: String,
+    /// Optional caption (the first message of a conversation gets the notice appended).
+    pub caption: Option<String>,
+}
+
+/// The candidate's media files, in both directions (metadata only; not a content read).
+#[utoipa::path(get, path = "/candidates/{id}/media", tag = "messages",
+    params(("id" = String, Path, description = "candidate id")),
+    responses((status = 200, body = [MediaView]), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+pub async fn list_media(
+    State(state): State<AppState>,
+    caller: Caller<can::ReadContent>,
+    Id(id): Id<CandidateId>,
+) -> ApiResult<Json<Vec<MediaView>>> {
+    let tenant = caller.tenant;
+    let files = state.app.media_files(tenant, id).await?;
+    Ok(Json(files.iter().map(media_view).collect()))
+}
+
+/// A stored media file, as an attachment with its MIME type. The read is audited with the
+/// reader (`content.read`, `media`, R33) before the bytes go out; restricted candidates: admin
+/// and DPO only. 409 while the file is pending or after it was rejected.
+#[utoipa::path(get, path = "/candidates/{id}/media/{media}", tag = "messages",
+    params(("id" = String, Path, description = "candidate id"), ("media" = String, Path, description = "media id")),
+    responses((status = 200, description = "the file", content_type = "application/octet-stream"),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn read_media(
+    State(state): State<AppState>,
+    caller: Caller<can::ReadContent>,
+    Ids(id, media): Ids<CandidateId, MediaId>,
+) -> ApiResult<Response> {
+    let tenant = caller.tenant;
+    let (record, content) = state.app.read_media(tenant, caller.actor, id, media).await?;
+    let mime = record.mime_type.clone().unwrap_or_else(|| "application/octet-stream".to_owned());
+    let content_type = HeaderValue::from_str(&mime).unwrap_or(HeaderValue::from_static("application/octet-stream"));
+    let name = record
+        .filename
+        .as_ref()
+        .map_or_else(|| format!("{}.{}", record.id, record.kind.as_str()), |f| f.expose().clone());
+    let disposition = HeaderValue::from_str(&format!("attachment; filename*=UTF-8''{}", percent_encode(&name)))
+        .unwrap_or(HeaderValue::from_static("attachment"));
+    let mut response = Response::new(Body::from(content.into_inner()));
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, content_type);
+    headers.insert(header::CONTENT_DISPOSITION, disposition);
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    Ok(response)
+}
+
+fn percent_encode(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// Sends a document (e.g. an interview invitation PDF): decided by the send policy first
+/// (202, or 409 with the refusal code and nothing uploaded), then uploaded to 360Dialog's
+/// `/media` and sent by its media id, never as a public link; decided again at dispatch. A
+/// sealed copy is kept with the candidate's data.
+#[utoipa::path(post, path = "/candidates/{id}/documents", tag = "messages", request_body = SendDocument,
+    params(("id" = String, Path, description = "candidate id")),
+    responses((status = 202, body = QueuedResponse), (status = 400, body = ErrorBody), (status = 409, body = ErrorBody),
+        (status = 413, body = ErrorBody), (status = 503, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn send_document(
+    State(state): State<AppState>,
+    caller: Caller<can::SendMessages>,
+    Id(id): Id<CandidateId>,
+    body: Body,
+) -> ApiResult<(StatusCode, Json<QueuedResponse>)> {
+    let tenant = caller.tenant;
+    let max = state.config.media.max_bytes;
+    // base64 grows by 4/3, plus room for the other fields
+    let limit = usize::try_from(max.saturating_mul(4) / 3 + 16 * 1024).unwrap_or(usize::MAX);
+    let bytes = axum::body::to_bytes(body, limit).await.map_err(|_| {
+        ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", "the document is larger than the limit")
+    })?;
+    let body: SendDocument = serde_json::from_slice(&bytes)
+        .map_err(|_| ApiError::invalid("expected {filename, mime_type, content_base64, caption?} as JSON"))?;
+    let content = base64::engine::general_purpose::STANDARD
+        .decode(body.content_base64.trim())
+        .map_err(|_| ApiError::invalid("content_base64 is not base64"))?;
+    let document = OutboundDocument {
+        content: Pii::new(content),
+        mime_type: body.mime_type,
+        filename: Pii::new(body.filename),
+        caption: body.caption.filter(|c| !c.trim().is_empty()).map(Pii::new),
+    };
+    let result = state.app.send_document(tenant, caller.actor, id, document, MediaLimits { max_bytes: max }).await;
+    super::messages::queued(&state, result)
+}

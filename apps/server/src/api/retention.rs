@@ -1,0 +1,130 @@
+//! The retention policy and retention runs (R23-R28).
+
+use axum::Json;
+use axum::extract::{Query, State};
+use hoheit_domain::retention::RetentionSettings;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::{ApiJson, Caller, can};
+use crate::error::{ApiResult, ErrorBody};
+use crate::state::AppState;
+
+/// The routes of this resource (relative to `/api/v1`).
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(get_retention, put_retention)).routes(routes!(run_retention))
+}
+
+fn retention_dto(r: &RetentionSettings) -> RetentionPolicyDto {
+    RetentionPolicyDto {
+        erase_after_months: r.erase_after_months,
+        claims_window_months: r.claims_window_months,
+        talent_pool_months: r.talent_pool_months,
+        archive_after_days: r.archive_after_days,
+    }
+}
+
+/// The retention policy.
+#[utoipa::path(get, path = "/retention-policy", tag = "retention",
+    responses((status = 200, body = RetentionPolicyDto)), security(("bearer" = [])))]
+pub async fn get_retention(
+    State(state): State<AppState>,
+    caller: Caller<can::ReadRetentionPolicy>,
+) -> ApiResult<Json<RetentionPolicyDto>> {
+    let tenant = caller.tenant;
+    let config = state.app.tenant_config(tenant).await?;
+    Ok(Json(retention_dto(&config.tenant.retention)))
+}
+
+/// Changes the retention policy (ranges of RULES.md); every candidate is re-evaluated at the next run.
+#[utoipa::path(put, path = "/retention-policy", tag = "retention", request_body = RetentionPolicyDto,
+    responses((status = 200, body = RetentionPolicyDto), (status = 400, body = ErrorBody)), security(("bearer" = [])))]
+pub async fn put_retention(
+    State(state): State<AppState>,
+    caller: Caller<can::ChangeRetentionPolicy>,
+    ApiJson(body): ApiJson<RetentionPolicyDto>,
+) -> ApiResult<Json<RetentionPolicyDto>> {
+    let tenant = caller.tenant;
+    let config = state.app.tenant_config(tenant).await?;
+    let retention = RetentionSettings {
+        erase_after_months: body.erase_after_months,
+        claims_window_months: body.claims_window_months,
+        talent_pool_months: body.talent_pool_months,
+        archive_after_days: body.archive_after_days,
+    };
+    let t = &config.tenant;
+    let updated = state
+        .app
+        .update_settings(
+            tenant,
+            caller.actor,
+            retention,
+            t.messaging.clone(),
+            t.privacy_contact.clone(),
+            t.privacy_notice_url.clone(),
+        )
+        .await?;
+    Ok(Json(retention_dto(&updated.retention)))
+}
+
+/// `?dry_run=true|false`.
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct RunQuery {
+    /// Only count (default false).
+    #[serde(default)]
+    pub dry_run: bool,
+}
+
+/// Runs retention now (R28): restricts and erases what is due; `dry_run=true` only counts.
+#[utoipa::path(post, path = "/retention/run", tag = "retention", params(RunQuery),
+    responses((status = 200, body = RetentionRunResponse)), security(("bearer" = [])))]
+pub async fn run_retention(
+    State(state): State<AppState>,
+    caller: Caller<can::RunRetention>,
+    Query(q): Query<RunQuery>,
+) -> ApiResult<Json<RetentionRunResponse>> {
+    let tenant = caller.tenant;
+    let counts = state.app.run_retention(tenant, caller.actor, q.dry_run).await?;
+    if !q.dry_run {
+        state.metrics.retention("restricted", counts.restricted);
+        state.metrics.retention("erased", counts.erased);
+    }
+    Ok(Json(RetentionRunResponse {
+        dry_run: q.dry_run,
+        examined: counts.examined,
+        restricted: counts.restricted,
+        erased: counts.erased,
+        held: counts.held,
+    }))
+}
+
+/// Retention policy (R23-R28).
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RetentionPolicyDto {
+    /// Erase this many months after the process ended (3-6).
+    pub erase_after_months: u32,
+    /// Legal-claims window after a rejection, in months (2-6, at most erase_after_months).
+    pub claims_window_months: u32,
+    /// Talent-pool consent duration in months (1-24).
+    pub talent_pool_months: u32,
+    /// Restrict after this many days without activity (7-730), or null for off.
+    pub archive_after_days: Option<u32>,
+}
+
+/// Retention run counts.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RetentionRunResponse {
+    /// Whether it only previewed.
+    pub dry_run: bool,
+    /// Candidates examined.
+    pub examined: u64,
+    /// Restricted.
+    pub restricted: u64,
+    /// Erased.
+    pub erased: u64,
+    /// Kept because of a legal hold.
+    pub held: u64,
+}

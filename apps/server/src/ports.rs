@@ -1,0 +1,133 @@
+//! The server's own ports: what the binary needs from the adapters beyond the domain's ports
+//! (`Store`, `Queries`, `OutboxQueue`, `MessagingGateway`). The wiring module implements them
+//! with the concrete adapters; handlers and workers see only these traits.
+
+use std::sync::Arc;
+use std::time::Duration as StdDuration;
+
+use async_trait::async_trait;
+use hoheit_audit::{CheckpointKey, CheckpointSigner, DecodedEntry, SignedCheckpoint};
+use hoheit_dialog360::SecretString;
+use hoheit_dialog360::webhook::WebhookVerifier;
+use hoheit_domain::ids::{CandidateId, ChannelId, MediaId, TenantId};
+use hoheit_domain::media::{MediaFetch, MediaRecord};
+use hoheit_domain::ports::StoreError;
+use hoheit_domain::template::Template;
+use hoheit_persistence::{ApiToken, ChannelCredentials, VerifyOutcome};
+use time::OffsetDateTime;
+
+/// Server housekeeping on the database: API tokens, leases for work that must not run twice
+/// across replicas, the audit log's read side, counters for metrics, health and schema.
+#[async_trait]
+pub trait Platform: Send + Sync {
+    /// Stores a token (its SHA-256 only).
+    async fn create_token(&self, token: &ApiToken, secret: &str, now: OffsetDateTime) -> Result<(), StoreError>;
+
+    /// The token with this secret, if it exists and is not revoked.
+    async fn token(&self, secret: &str) -> Result<Option<ApiToken>, StoreError>;
+
+    /// Takes or renews a named lease until `until` if it is free, expired or already ours.
+    async fn try_lease(
+        &self,
+        name: &str,
+        holder: &str,
+        now: OffsetDateTime,
+        until: OffsetDateTime,
+    ) -> Result<bool, StoreError>;
+
+    /// Gives a lease back.
+    async fn release_lease(&self, name: &str, holder: &str) -> Result<(), StoreError>;
+
+    /// How many leases whose name starts with `prefix` are held at `now`.
+    async fn live_leases(&self, prefix: &str, now: OffsetDateTime) -> Result<u64, StoreError>;
+
+    /// Entries waiting in the outbox (all tenants).
+    async fn outbox_depth(&self) -> Result<u64, StoreError>;
+
+    /// Media files due to be fetched, across tenants, oldest first.
+    async fn pending_media(&self, now: OffsetDateTime, limit: u32) -> Result<Vec<(TenantId, MediaId)>, StoreError>;
+
+    /// Audit entries of a tenant, optionally of one subject and/or a time range, oldest first.
+    async fn audit_entries(
+        &self,
+        tenant: TenantId,
+        subject: Option<CandidateId>,
+        from: Option<OffsetDateTime>,
+        to: Option<OffsetDateTime>,
+        limit: u64,
+    ) -> Result<Vec<DecodedEntry>, StoreError>;
+
+    /// Verifies a tenant's chain against every checkpoint handed out.
+    async fn verify_audit(&self, tenant: TenantId, key: &CheckpointKey) -> Result<VerifyOutcome, StoreError>;
+
+    /// Signs a checkpoint of the tenant's current head and keeps it.
+    async fn checkpoint(
+        &self,
+        tenant: TenantId,
+        signer: &CheckpointSigner,
+        now: OffsetDateTime,
+    ) -> Result<SignedCheckpoint, StoreError>;
+
+    /// Whether the database accepts writes and the migrations are current (`/readyz`).
+    async fn ready(&self) -> bool;
+}
+
+/// A webhook route: which channel, and how its deliveries are verified.
+#[derive(Debug, Clone)]
+pub struct Route {
+    /// Tenant.
+    pub tenant: TenantId,
+    /// Channel.
+    pub channel: ChannelId,
+    /// Verifier (secret header and/or HMAC).
+    pub verifier: Arc<WebhookVerifier>,
+}
+
+/// The provider side of channels: their credentials and webhook routes, the provider clients
+/// built from them, and what the server asks the provider beyond sending (templates, webhook
+/// registration, media downloads, throughput shares).
+#[async_trait]
+pub trait Channels: Send + Sync {
+    /// Brings the provider clients in line with the stored channels (other replicas add and
+    /// rotate them); skipped if the last reload is younger than `min_age`.
+    async fn reload(&self, min_age: StdDuration) -> Result<(), StoreError>;
+
+    /// Whether a client exists for the channel.
+    fn is_configured(&self, channel: ChannelId) -> bool;
+
+    /// Checks a provider base URL before it is stored.
+    fn check_base_url(&self, base_url: &str, api_key: &SecretString) -> Result<(), String>;
+
+    /// Stores the channel's credentials (sealed) under its webhook route token and builds its
+    /// client; a client that cannot be built is logged, the credentials are kept.
+    async fn save(
+        &self,
+        tenant: TenantId,
+        channel: ChannelId,
+        route: &str,
+        credentials: &ChannelCredentials,
+    ) -> Result<(), StoreError>;
+
+    /// Registers the webhook URL (with the secret header) with the provider.
+    async fn register_webhook(
+        &self,
+        channel: ChannelId,
+        url: String,
+        header: (&str, SecretString),
+    ) -> Result<(), String>;
+
+    /// The channel's templates as the provider has them now.
+    async fn fetch_templates(&self, channel: ChannelId, now: OffsetDateTime) -> Result<Vec<Template>, String>;
+
+    /// Downloads an announced inbound media file and checks it against the announcement.
+    async fn fetch_media(&self, record: &MediaRecord) -> MediaFetch;
+
+    /// This replica's share of each number's throughput (1 of `share` live replicas).
+    fn set_throughput_share(&self, share: u32);
+
+    /// The route of a webhook token (cached briefly), or `None`.
+    async fn route(&self, token: &str) -> Result<Option<Route>, StoreError>;
+
+    /// Every channel of every tenant.
+    async fn all(&self) -> Result<Vec<(TenantId, ChannelId)>, StoreError>;
+}

@@ -1,0 +1,444 @@
+//! Wiring: the ONE place that names the concrete adapters. It opens the SeaORM store, builds the
+//! 360Dialog gateway and its per-channel clients, implements the server's ports
+//! ([`Platform`], [`Channels`]) with them, and hands the handlers and workers an [`AppState`]
+//! that holds ports only.
+
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration as StdDuration, Instant};
+
+use async_trait::async_trait;
+use hoheit_audit::{CheckpointKey, CheckpointSigner, DecodedEntry, SignedCheckpoint};
+use hoheit_dialog360::webhook::WebhookVerifier;
+use hoheit_dialog360::{
+    ClientConfig, Dialog360Client, Dialog360Error, Dialog360Gateway, SecretString, WebhookSettings,
+};
+use hoheit_domain::ids::{CandidateId, ChannelId, MediaId, TenantId};
+use hoheit_domain::media::{MediaFetch, MediaRecord, MediaRejection};
+use hoheit_domain::ports::{GatewayError, StoreError};
+use hoheit_domain::template::Template;
+use hoheit_domain::usecases::Hoheit;
+use hoheit_domain::values::Pii;
+use hoheit_persistence::crypto::MasterKey;
+use hoheit_persistence::{ApiToken, ChannelCredentials, PersistenceConfig, SeaStore, VerifyOutcome};
+use secrecy::{ExposeSecret, SecretBox};
+use time::OffsetDateTime;
+use tokio::sync::Notify;
+use uuid::Uuid;
+
+use crate::auth::{Auth, RateLimiter};
+use crate::config::Config;
+use crate::metrics::Metrics;
+use crate::ports::{Channels, Platform, Route};
+use crate::state::{AppState, DevChannel, SystemClock, UuidV7, WEBHOOK_SECRET_HEADER};
+
+/// What to do about the schema when opening the database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Schema {
+    /// Apply pending migrations (`hoheit migrate`, `serve --migrate`, the harness).
+    Migrate,
+    /// Give a brand-new embedded (SQLite) database its schema at once; otherwise require the
+    /// schema to be current (an existing or external database is only migrated when asked).
+    CreateIfNew,
+}
+
+/// Reads a secret from a value, a file, or a default file that is created (0600) if missing.
+fn load_or_create_secret(
+    value: Option<&SecretString>,
+    file: Option<&Path>,
+    default_file: &Path,
+    create: impl FnOnce() -> String,
+    what: &str,
+) -> Result<SecretString, String> {
+    if let Some(v) = value {
+        return Ok(v.clone());
+    }
+    let path = file.unwrap_or(default_file);
+    match std::fs::read_to_string(path) {
+        Ok(text) => Ok(SecretString::from(text.trim().to_owned())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && file.is_none() => {
+            let secret = create();
+            if let Some(dir) = path.parent() {
+                std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+            }
+            write_private(path, &secret).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+            tracing::warn!(
+                path = %path.display(),
+                "created a new {what} file (mode 0600). PRODUCTION NEEDS A MANAGED KEY: keep it in a secret manager and back it up; losing it makes the data unreadable"
+            );
+            Ok(SecretString::from(secret))
+        }
+        Err(e) => Err(format!("cannot read the {what} from {}: {e}", path.display())),
+    }
+}
+
+#[cfg(unix)]
+fn write_private(path: &Path, content: &str) -> std::io::Result<()> {
+    use std::io::Write as _;
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let mut f = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?;
+    f.write_all(content.as_bytes())?;
+    f.sync_all()
+}
+
+#[cfg(not(unix))]
+fn write_private(path: &Path, content: &str) -> std::io::Result<()> {
+    std::fs::write(path, content)
+}
+
+/// The master key from configuration (or the development key file).
+pub fn master_key(config: &Config) -> Result<MasterKey, String> {
+    let secret = load_or_create_secret(
+        config.master_key.as_ref(),
+        config.master_key_file.as_deref(),
+        &config.data_dir.join("master.key"),
+        || MasterKey::generate(1).to_hex().to_string(),
+        "master key",
+    )?;
+    let boxed: SecretBox<str> = SecretBox::from(Box::<str>::from(secret.expose_secret()));
+    MasterKey::from_secret(&boxed, 1)
+        .map_err(|e| format!("master key: {e} (expected 32 bytes as 64 hex digits or base64)"))
+}
+
+/// The audit signing key from configuration (or the development key file).
+pub fn audit_signer(config: &Config) -> Result<CheckpointSigner, String> {
+    let secret = load_or_create_secret(
+        config.audit_signing_key.as_ref(),
+        config.audit_signing_key_file.as_deref(),
+        &config.data_dir.join("audit-signing.key"),
+        || CheckpointSigner::generate(&mut rand::rngs::OsRng).to_base64_secret().expose_secret().to_owned(),
+        "audit signing key",
+    )?;
+    CheckpointSigner::from_base64(&secret).map_err(|e| format!("audit signing key: {e} (expected 32 bytes, base64)"))
+}
+
+/// Opens the store (does not migrate).
+async fn open_store(config: &Config) -> Result<SeaStore, String> {
+    if config.is_sqlite() {
+        std::fs::create_dir_all(&config.data_dir)
+            .map_err(|e| format!("cannot create data_dir {}: {e}", config.data_dir.display()))?;
+    }
+    let master = master_key(config)?;
+    let mut pc = PersistenceConfig::new(config.database_url());
+    pc.sqlite_sync = config.sqlite_sync;
+    pc.max_connections = config.max_connections;
+    SeaStore::connect(&pc, master).await.map_err(|e| format!("cannot open the database: {e}"))
+}
+
+/// `hoheit migrate`: applies pending migrations.
+pub async fn migrate(config: &Config) -> Result<(), String> {
+    let store = open_store(config).await?;
+    store.migrate().await.map_err(|e| format!("migration failed: {e}"))
+}
+
+/// Opens the database as `schema` says, builds the adapters and the state around them, and
+/// loads the channels' provider clients.
+pub async fn open(config: Config, dev_channel: Option<DevChannel>, schema: Schema) -> Result<AppState, String> {
+    let store = open_store(&config).await?;
+    match schema {
+        Schema::Migrate => store.migrate().await.map_err(|e| format!("migration failed: {e}"))?,
+        Schema::CreateIfNew => {
+            if config.is_sqlite() && store.is_empty().await.map_err(|e| format!("database: {e}"))? {
+                tracing::info!("new embedded database: applying the schema");
+                store.migrate().await.map_err(|e| format!("migration failed: {e}"))?;
+            }
+        }
+    }
+    if !store.migrations_current().await.map_err(|e| format!("database: {e}"))? {
+        return Err("the database schema is not current: run `hoheit migrate` (or `hoheit serve --migrate`)".into());
+    }
+    hoheit_dialog360::ensure_crypto_provider();
+    let signer = audit_signer(&config)?;
+    let config = Arc::new(config);
+    let clock = Arc::new(SystemClock::default());
+    let gateway = Arc::new(Dialog360Gateway::new());
+    let shared = Arc::new(store.clone());
+    let app = Hoheit::new(shared.clone(), gateway.clone(), clock.clone(), Arc::new(UuidV7));
+    let channels = Arc::new(Dialog360Channels {
+        store: store.clone(),
+        gateway: gateway.clone(),
+        config: config.clone(),
+        sync: tokio::sync::Mutex::new(ChannelSync::default()),
+        routes: Mutex::new(HashMap::new()),
+    });
+    channels.reload(StdDuration::ZERO).await.map_err(|e| format!("cannot load channels: {e}"))?;
+    let platform: Arc<dyn Platform> = shared.clone();
+    Ok(AppState {
+        auth: Arc::new(Auth::new(
+            platform.clone(),
+            RateLimiter::new(config.limits.requests_per_second, config.limits.burst),
+        )),
+        config,
+        app,
+        store: shared.clone(),
+        queries: shared.clone(),
+        outbox: shared,
+        gateway,
+        platform,
+        channels,
+        clock,
+        signer: Arc::new(signer),
+        metrics: Arc::new(Metrics::default()),
+        dispatch_wake: Arc::new(Notify::new()),
+        media_wake: Arc::new(Notify::new()),
+        instance: Arc::from(Uuid::now_v7().to_string()),
+        dev_channel: dev_channel.map(Arc::new),
+    })
+}
+
+#[async_trait]
+impl Platform for SeaStore {
+    async fn create_token(&self, token: &ApiToken, secret: &str, now: OffsetDateTime) -> Result<(), StoreError> {
+        SeaStore::create_token(self, token, secret, now).await
+    }
+
+    async fn token(&self, secret: &str) -> Result<Option<ApiToken>, StoreError> {
+        SeaStore::token(self, secret).await
+    }
+
+    async fn try_lease(
+        &self,
+        name: &str,
+        holder: &str,
+        now: OffsetDateTime,
+        until: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        SeaStore::try_lease(self, name, holder, now, until).await
+    }
+
+    async fn release_lease(&self, name: &str, holder: &str) -> Result<(), StoreError> {
+        SeaStore::release_lease(self, name, holder).await
+    }
+
+    async fn live_leases(&self, prefix: &str, now: OffsetDateTime) -> Result<u64, StoreError> {
+        SeaStore::live_leases(self, prefix, now).await
+    }
+
+    async fn outbox_depth(&self) -> Result<u64, StoreError> {
+        SeaStore::outbox_depth(self).await
+    }
+
+    async fn pending_media(&self, now: OffsetDateTime, limit: u32) -> Result<Vec<(TenantId, MediaId)>, StoreError> {
+        SeaStore::pending_media(self, now, limit).await
+    }
+
+    async fn audit_entries(
+        &self,
+        tenant: TenantId,
+        subject: Option<CandidateId>,
+        from: Option<OffsetDateTime>,
+        to: Option<OffsetDateTime>,
+        limit: u64,
+    ) -> Result<Vec<DecodedEntry>, StoreError> {
+        Ok(SeaStore::audit_entries(self, tenant, subject, from, to, limit).await?.entries)
+    }
+
+    async fn verify_audit(&self, tenant: TenantId, key: &CheckpointKey) -> Result<VerifyOutcome, StoreError> {
+        let checkpoints = self.checkpoints(tenant).await?;
+        SeaStore::verify_audit(self, tenant, checkpoints, key).await
+    }
+
+    async fn checkpoint(
+        &self,
+        tenant: TenantId,
+        signer: &CheckpointSigner,
+        now: OffsetDateTime,
+    ) -> Result<SignedCheckpoint, StoreError> {
+        let head = self.audit_head(tenant).await?;
+        let signed = signer.sign(&head, now);
+        self.save_checkpoint(&signed).await?;
+        Ok(signed)
+    }
+
+    async fn ready(&self) -> bool {
+        self.ping().await.is_ok() && self.migrations_current().await.unwrap_or(false)
+    }
+}
+
+#[derive(Debug, Default)]
+struct ChannelSync {
+    /// Fingerprints of the credentials each registered client was built from.
+    fingerprints: HashMap<ChannelId, [u8; 32]>,
+    /// When the registry was last reloaded from the database.
+    loaded_at: Option<Instant>,
+}
+
+/// What a client is built from, hashed (no key in memory beyond the client itself).
+fn credentials_fingerprint(credentials: &ChannelCredentials) -> [u8; 32] {
+    use sha2::Digest as _;
+    let mut h = sha2::Sha256::new();
+    h.update(credentials.api_key.expose_secret().as_bytes());
+    h.update([0]);
+    h.update(credentials.base_url.as_deref().unwrap_or("").as_bytes());
+    h.finalize().into()
+}
+
+/// The channels port over the store's sealed credentials and the 360Dialog gateway.
+struct Dialog360Channels {
+    store: SeaStore,
+    gateway: Arc<Dialog360Gateway>,
+    config: Arc<Config>,
+    sync: tokio::sync::Mutex<ChannelSync>,
+    routes: Mutex<HashMap<String, (Route, Instant)>>,
+}
+
+impl Dialog360Channels {
+    fn build_client(&self, credentials: &ChannelCredentials) -> Result<Dialog360Client, String> {
+        let base = credentials.base_url.clone().unwrap_or_else(|| self.config.dialog360.base_url.clone());
+        let mut cc = ClientConfig::new(&base, credentials.api_key.clone()).map_err(|e| e.to_string())?;
+        cc.request_timeout = StdDuration::from_secs(self.config.dialog360.request_timeout_seconds.max(1));
+        cc.connect_timeout = cc
+            .request_timeout
+            .min(StdDuration::from_secs(5))
+            .saturating_sub(StdDuration::from_millis(1))
+            .max(StdDuration::from_millis(100));
+        cc.throughput.messages_per_second = self.config.dialog360.messages_per_second;
+        cc.pair_spacing.min_interval = StdDuration::from_millis(self.config.dialog360.pair_spacing_millis);
+        cc.max_media_bytes = self.config.media.max_bytes;
+        Dialog360Client::new(cc).map_err(|e| e.to_string())
+    }
+
+    fn client(&self, channel: ChannelId) -> Result<Arc<Dialog360Client>, String> {
+        self.gateway.client(channel).ok_or_else(|| "channel client not configured".to_owned())
+    }
+}
+
+#[async_trait]
+impl Channels for Dialog360Channels {
+    async fn reload(&self, min_age: StdDuration) -> Result<(), StoreError> {
+        let mut sync = self.sync.lock().await;
+        if sync.loaded_at.is_some_and(|at| at.elapsed() < min_age) {
+            return Ok(());
+        }
+        let all = self.store.all_channel_credentials().await?;
+        let mut seen = HashSet::with_capacity(all.len());
+        for (_, channel, credentials) in all {
+            seen.insert(channel);
+            let fingerprint = credentials_fingerprint(&credentials);
+            if sync.fingerprints.get(&channel) == Some(&fingerprint) && self.gateway.client(channel).is_some() {
+                continue;
+            }
+            match self.build_client(&credentials) {
+                Ok(client) => {
+                    self.gateway.register(channel, client);
+                    sync.fingerprints.insert(channel, fingerprint);
+                }
+                Err(e) => tracing::warn!(%channel, error = %e, "channel client not configured"),
+            }
+        }
+        for channel in self.gateway.channels() {
+            if !seen.contains(&channel) {
+                self.gateway.remove(channel);
+                sync.fingerprints.remove(&channel);
+            }
+        }
+        sync.loaded_at = Some(Instant::now());
+        Ok(())
+    }
+
+    fn is_configured(&self, channel: ChannelId) -> bool {
+        self.gateway.client(channel).is_some()
+    }
+
+    fn check_base_url(&self, base_url: &str, api_key: &SecretString) -> Result<(), String> {
+        ClientConfig::new(base_url, api_key.clone()).map(|_| ()).map_err(|e| e.to_string())
+    }
+
+    async fn save(
+        &self,
+        tenant: TenantId,
+        channel: ChannelId,
+        route: &str,
+        credentials: &ChannelCredentials,
+    ) -> Result<(), StoreError> {
+        self.store.save_channel_credentials(tenant, channel, route, credentials).await?;
+        match self.build_client(credentials) {
+            Ok(client) => {
+                let mut sync = self.sync.lock().await;
+                self.gateway.register(channel, client);
+                sync.fingerprints.insert(channel, credentials_fingerprint(credentials));
+            }
+            Err(e) => tracing::warn!(%channel, error = %e, "channel client not configured"),
+        }
+        Ok(())
+    }
+
+    async fn register_webhook(
+        &self,
+        channel: ChannelId,
+        url: String,
+        header: (&str, SecretString),
+    ) -> Result<(), String> {
+        let settings = WebhookSettings { url, headers: vec![(header.0.to_owned(), header.1)] };
+        self.client(channel)?.set_webhook(&settings).await.map_err(|e| e.to_string())
+    }
+
+    async fn fetch_templates(&self, channel: ChannelId, now: OffsetDateTime) -> Result<Vec<Template>, String> {
+        let waba = self.client(channel)?.list_templates().await.map_err(|e| e.to_string())?;
+        Ok(waba.iter().filter_map(|t| t.to_domain(channel, now)).collect())
+    }
+
+    async fn fetch_media(&self, record: &MediaRecord) -> MediaFetch {
+        let Some(client) = self.gateway.client(record.channel) else { return MediaFetch::Transient };
+        match client.fetch_media(record.provider_media_id.expose()).await {
+            Ok((_, content)) => {
+                // the webhook's announcement is checked too (the client checked the media info's)
+                if let Some(announced) = &record.announced_sha256
+                    && !hoheit_dialog360::sha256_matches(announced.expose(), &content.bytes)
+                {
+                    return MediaFetch::Refused(MediaRejection::IntegrityMismatch);
+                }
+                MediaFetch::Fetched { content: Pii::new(content.bytes.to_vec()), mime_type: content.mime_type }
+            }
+            Err(e) => {
+                tracing::info!(media = %record.id, error = %e, "media fetch failed");
+                match e {
+                    Dialog360Error::IntegrityMismatch => MediaFetch::Refused(MediaRejection::IntegrityMismatch),
+                    Dialog360Error::TooLarge => MediaFetch::Refused(MediaRejection::TooLarge),
+                    Dialog360Error::RefusedUrl => MediaFetch::Refused(MediaRejection::RefusedUrl),
+                    Dialog360Error::InvalidMediaId | Dialog360Error::InvalidRequest(_) => {
+                        MediaFetch::Refused(MediaRejection::Unavailable)
+                    }
+                    Dialog360Error::Provider(g) if g.is_transient() => MediaFetch::Transient,
+                    Dialog360Error::Provider(
+                        GatewayError::ChannelFailure { .. }
+                        | GatewayError::NotConfigured
+                        | GatewayError::OutcomeUnknown,
+                    )
+                    | Dialog360Error::InvalidResponse(_) => MediaFetch::Transient,
+                    Dialog360Error::Provider(_) => MediaFetch::Refused(MediaRejection::Unavailable),
+                }
+            }
+        }
+    }
+
+    fn set_throughput_share(&self, share: u32) {
+        self.gateway.set_throughput_share(share);
+    }
+
+    async fn route(&self, token: &str) -> Result<Option<Route>, StoreError> {
+        if let Ok(routes) = self.routes.lock()
+            && let Some((route, at)) = routes.get(token)
+            && at.elapsed() < StdDuration::from_secs(30)
+        {
+            return Ok(Some(route.clone()));
+        }
+        let Some((tenant, channel, credentials)) = self.store.channel_by_route(token).await? else { return Ok(None) };
+        let mut verifier =
+            WebhookVerifier::new().with_secret_header(WEBHOOK_SECRET_HEADER, credentials.webhook_secret.clone());
+        if let Some(hmac) = &credentials.hmac_secret {
+            verifier =
+                verifier.with_hmac(hoheit_dialog360::SecretSlice::from(hmac.expose_secret().as_bytes().to_vec()));
+        }
+        let route = Route { tenant, channel, verifier: Arc::new(verifier) };
+        if let Ok(mut routes) = self.routes.lock() {
+            routes.insert(token.to_owned(), (route.clone(), Instant::now()));
+        }
+        Ok(Some(route))
+    }
+
+    async fn all(&self) -> Result<Vec<(TenantId, ChannelId)>, StoreError> {
+        Ok(self.store.all_channel_credentials().await?.into_iter().map(|(t, c, _)| (t, c)).collect())
+    }
+}

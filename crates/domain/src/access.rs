@@ -1,0 +1,129 @@
+//! Who may do what: the role set of every action of the API, decided once here (the HTTP
+//! layer only maps a refusal to 403), and the visibility of restricted candidates (R25).
+//!
+//! The use cases check the same roles again where a rule depends on them (legal holds, lifting
+//! a restriction, channel approval, restricted reads); where a role set here and a use case's
+//! check ever differed, the narrower one is the rule and is written here.
+
+use crate::tenant::Role;
+
+const STAFF: &[Role] = &[Role::Admin, Role::Dpo, Role::Recruiter];
+const RECRUITING: &[Role] = &[Role::Admin, Role::Recruiter];
+const ADMIN_DPO: &[Role] = &[Role::Admin, Role::Dpo];
+const ADMIN: &[Role] = &[Role::Admin];
+const DPO: &[Role] = &[Role::Dpo];
+const OPERATOR: &[Role] = &[Role::Operator];
+
+/// Every action the API offers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Action {
+    /// Create a tenant, list tenants (the platform operator).
+    ManageTenants,
+    /// Issue a token for a tenant role.
+    IssueToken,
+    /// Read the tenant's settings.
+    ReadSettings,
+    /// Change the tenant's settings.
+    ChangeSettings,
+    /// Read the retention policy.
+    ReadRetentionPolicy,
+    /// Change the retention policy.
+    ChangeRetentionPolicy,
+    /// Run retention now.
+    RunRetention,
+    /// Register a channel.
+    RegisterChannel,
+    /// List channels, templates and legal texts.
+    ReadConfiguration,
+    /// Approve a channel (R1): the DPO only.
+    ApproveChannel,
+    /// Revoke a channel's approval.
+    RevokeApproval,
+    /// Sync a channel's templates now.
+    SyncTemplates,
+    /// Mark a template as carrying the notice (R15).
+    MarkTemplate,
+    /// Publish a legal text.
+    PublishLegalText,
+    /// Create a candidate.
+    CreateCandidate,
+    /// Read a candidate's status, list candidates, the review queue.
+    ReadCandidates,
+    /// Send a message, request consent, send a document.
+    SendMessages,
+    /// Read the conversation and media (audited, R33).
+    ReadContent,
+    /// Record consent, withdrawal, objection, process end, restriction.
+    RecordOnBehalf,
+    /// Set or release a legal hold (R26).
+    ManageLegalHolds,
+    /// Lift a restriction.
+    LiftRestriction,
+    /// Decide an objection review (R16).
+    DecideReviews,
+    /// The subject-request register, exports and erasure (R29-R31).
+    HandleSubjectRequests,
+    /// The audit log: verify, checkpoints, entries.
+    ReadAudit,
+    /// The accountability documents (R2, R35).
+    ReadAccountability,
+}
+
+impl Action {
+    /// The roles that may do it. The operator has no tenant and may only manage tenants.
+    pub const fn roles(self) -> &'static [Role] {
+        match self {
+            Self::ManageTenants => OPERATOR,
+            Self::IssueToken
+            | Self::ChangeSettings
+            | Self::RegisterChannel
+            | Self::SyncTemplates
+            | Self::PublishLegalText => ADMIN,
+            Self::ApproveChannel => DPO,
+            Self::ReadSettings
+            | Self::ReadRetentionPolicy
+            | Self::ChangeRetentionPolicy
+            | Self::RunRetention
+            | Self::RevokeApproval
+            | Self::MarkTemplate
+            | Self::ManageLegalHolds
+            | Self::LiftRestriction
+            | Self::HandleSubjectRequests
+            | Self::ReadAudit
+            | Self::ReadAccountability => ADMIN_DPO,
+            Self::CreateCandidate | Self::SendMessages => RECRUITING,
+            Self::ReadConfiguration
+            | Self::ReadCandidates
+            | Self::ReadContent
+            | Self::RecordOnBehalf
+            | Self::DecideReviews => STAFF,
+        }
+    }
+
+    /// Whether `role` may do it.
+    pub fn allows(self, role: Role) -> bool {
+        self.roles().contains(&role)
+    }
+}
+
+/// Whether `role` sees restricted candidates in lists and queues (R25: restricted data is kept
+/// for storage and legal defence only; admin and DPO see it, recruiters do not).
+pub const fn sees_restricted(role: Role) -> bool {
+    matches!(role, Role::Admin | Role::Dpo)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_operator_only_manages_tenants_and_recruiters_never_see_restricted_data() {
+        assert!(Action::ManageTenants.allows(Role::Operator));
+        assert!(!Action::ReadCandidates.allows(Role::Operator));
+        assert!(!Action::ManageLegalHolds.allows(Role::Recruiter));
+        assert!(Action::ApproveChannel.allows(Role::Dpo) && !Action::ApproveChannel.allows(Role::Admin));
+        assert!(Action::SendMessages.allows(Role::Recruiter) && !Action::SendMessages.allows(Role::Dpo));
+        assert!(sees_restricted(Role::Dpo) && sees_restricted(Role::Admin));
+        assert!(!sees_restricted(Role::Recruiter) && !sees_restricted(Role::Operator));
+    }
+}
