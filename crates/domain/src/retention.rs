@@ -256,6 +256,7 @@ mod tests {
                     }],
                     language: LanguageCode::german(),
                     recorded_at: at,
+                    given_at: None,
                     recorded_by: Actor::System,
                 },
                 at,

@@ -864,6 +864,7 @@ pub mod fixtures {
                         texts_shown: texts,
                         language: LanguageCode::german(),
                         recorded_at: self.now - Duration::days(3),
+                        given_at: None,
                         recorded_by: staff(Role::Recruiter),
                     },
                     self.now,

@@ -833,3 +833,133 @@ fn inactive_conversations_are_archived_by_the_retention_run() {
     ));
     assert!(block_on(t.app.read_messages(t.world.tenant_id(), dpo(), c)).is_ok());
 }
+
+fn last_grant(t: &TestApp, c: CandidateId) -> serde_json::Value {
+    let state = candidate(t, c);
+    let Some(hoheit_domain::consent::ConsentEntry::Granted(ev)) =
+        state.consents.entries().iter().rev().find(|e| matches!(e, hoheit_domain::consent::ConsentEntry::Granted(_)))
+    else {
+        panic!("no grant")
+    };
+    serde_json::to_value(ev).unwrap()
+}
+
+fn rfc3339(at: OffsetDateTime) -> serde_json::Value {
+    serde_json::Value::String(at.format(&time::format_description::well_known::Rfc3339).unwrap())
+}
+
+#[test]
+fn a_stopp_from_a_restricted_candidate_is_applied_not_dropped() {
+    // R11: an objection needs no form and is applied in any lifecycle state
+    let t = World::new().app();
+    let c = consented(&t);
+    block_on(t.app.restrict(t.world.tenant_id(), recruiter(), c)).unwrap();
+    assert_eq!(text_in(&t, "wamid.r1", "Hallo?"), InboundOutcome::Discarded, "other messages stay unprocessed");
+    let out = text_in(&t, "wamid.r2", "STOPP");
+    assert!(matches!(out, InboundOutcome::Stored { classification: Classification::Objection { .. }, .. }), "{out:?}");
+    let state = candidate(&t, c);
+    assert!(state.objection.is_objected());
+    assert!(matches!(state.lifecycle, Lifecycle::Restricted { .. }), "still restricted");
+    let key = hoheit_domain::inbound::ContactKey::Phone(PhoneNumber::parse(NUMBER).unwrap());
+    assert!(block_on(t.store.suppression(t.world.tenant_id(), &key)).unwrap().is_some(), "R17");
+    let requests = block_on(t.app.subject_requests(t.world.tenant_id(), Some(c))).unwrap();
+    assert!(requests.iter().any(|r| r.kind == SubjectRequestKind::Objection), "R18");
+    assert!(t.store.outbox().is_empty(), "a restricted candidate gets no confirmation");
+}
+
+#[test]
+fn a_stopp_from_an_archived_candidate_is_applied_not_dropped() {
+    // R11 with R25: an archived (restricted after inactivity) candidate's objection counts
+    let mut world = World::new();
+    world.config.tenant.retention.archive_after_days = Some(30);
+    let t = world.app();
+    let c = consented(&t);
+    t.clock.advance(Duration::days(31));
+    block_on(t.app.run_retention(t.world.tenant_id(), Actor::System, false)).unwrap();
+    assert!(matches!(candidate(&t, c).lifecycle, Lifecycle::Restricted { .. }));
+    let out = text_in(&t, "wamid.a1", "Bitte keine Nachrichten mehr");
+    assert!(matches!(out, InboundOutcome::Stored { classification: Classification::Objection { .. }, .. }), "{out:?}");
+    assert!(candidate(&t, c).objection.is_objected());
+    let key = hoheit_domain::inbound::ContactKey::Phone(PhoneNumber::parse(NUMBER).unwrap());
+    assert!(block_on(t.store.suppression(t.world.tenant_id(), &key)).unwrap().is_some());
+}
+
+#[test]
+fn after_an_objection_each_message_permits_one_reply_and_acknowledgements_none() {
+    // R14: one reply per inbound message with content; none for "ok", "danke" or an emoji
+    let t = World::new().app();
+    let c = consented(&t);
+    text_in(&t, "wamid.stop", "STOPP");
+    t.dispatch_all_now();
+    t.clock.advance(Duration::minutes(5));
+    text_in(&t, "wamid.q1", "Bekomme ich meine Unterlagen zurück?");
+    send_text(&t, c, "Ja, per Post.").unwrap();
+    assert_eq!(refusal(send_text(&t, c, "Und noch etwas")), RefusalCode::Objected, "one reply per message");
+    for (i, ack) in ["danke", "Ok 👍", "👍", "Alles klar, vielen Dank!"].into_iter().enumerate() {
+        t.clock.advance(Duration::minutes(1));
+        text_in(&t, &format!("wamid.ack{i}"), ack);
+        assert_eq!(refusal(send_text(&t, c, "Gern geschehen")), RefusalCode::Objected, "{ack:?} permits no reply");
+    }
+    t.clock.advance(Duration::minutes(1));
+    text_in(&t, "wamid.q2", "Wann kommen sie an?");
+    send_text(&t, c, "Diese Woche.").unwrap();
+    // the queued replies still pass the dispatcher's re-check
+    assert!(t.dispatch_all_now().iter().all(|o| *o == DispatchOutcome::Sent));
+}
+
+#[test]
+fn a_second_possible_objection_during_an_open_review_extends_it() {
+    // R14 / R16: the reviewer sees every possible objection and the review does not end early
+    let t = World::new().app();
+    let c = consented(&t);
+    text_in(&t, "wamid.p1", "Ich will meine Bewerbung nicht stoppen");
+    let first = candidate(&t, c).objection.review.unwrap();
+    t.clock.advance(Duration::days(1));
+    let out = text_in(&t, "wamid.p2", "Können Sie das stoppen?");
+    let InboundOutcome::Stored { message, classification: Classification::PossibleObjection { .. } } = out else {
+        panic!("{out:?}")
+    };
+    let review = candidate(&t, c).objection.review.unwrap();
+    assert_eq!(review.id, first.id, "the open review is extended, not replaced");
+    assert!(review.due_at > first.due_at, "due later: {} vs {}", review.due_at, first.due_at);
+    assert!(review.further.contains(&message));
+    assert!(t.store.actions(c).contains(&"objection.review_extended"));
+    assert_eq!(refusal(send_text(&t, c, "Hallo")), RefusalCode::ObjectionReviewPending);
+}
+
+#[test]
+fn staff_given_time_is_stored_as_given_at_and_recorded_at_is_the_server_time() {
+    // R5
+    let t = World::new().app();
+    let c = new_candidate(&t);
+    let given = t.clock_now() - Duration::days(2);
+    let input = ConsentInput {
+        purpose: Purpose::TalentPool,
+        method: ConsentMethod::SignedForm { document_ref: "scan-17".into() },
+        capture_channel: CaptureChannel::Paper,
+        texts_shown: None,
+        given_at: Some(given),
+    };
+    block_on(t.app.record_consent(t.world.tenant_id(), recruiter(), c, input)).unwrap();
+    let ev = last_grant(&t, c);
+    assert_eq!(ev["recorded_at"], rfc3339(t.clock_now()), "{ev}");
+    assert_eq!(ev["given_at"], rfc3339(given), "{ev}");
+}
+
+#[test]
+fn an_opt_in_keyword_lists_no_text_it_did_not_show() {
+    // R5: START shows the candidate no legal text, so its evidence lists none; the consent is
+    // outdated (R7) until the candidate agrees to the consent request on the current texts
+    let t = World::new().app();
+    let c = consented(&t);
+    text_in(&t, "wamid.stop", "STOPP");
+    t.dispatch_all_now();
+    t.clock.advance(Duration::minutes(1));
+    text_in(&t, "wamid.start", "START");
+    assert!(!candidate(&t, c).objection.is_objected());
+    let ev = last_grant(&t, c);
+    assert_eq!(ev["texts_shown"], serde_json::json!([]), "{ev}");
+    assert_eq!(ev["recorded_at"], rfc3339(t.clock_now()));
+    assert_eq!(refusal(send_text(&t, c, "Willkommen zurück")), RefusalCode::ConsentOutdated);
+    block_on(t.app.request_consent(t.world.tenant_id(), recruiter(), c)).unwrap();
+}

@@ -67,6 +67,35 @@ fn reply_payload(content: &InboundContent) -> Option<&str> {
     }
 }
 
+/// Whether an inbound message has content a recruiter may answer after an objection (R14): not
+/// a bare acknowledgement ("ok", "danke", an emoji) and not a reaction or sticker.
+fn has_content(content: &InboundContent) -> bool {
+    match content {
+        InboundContent::Text { body } => !crate::objection::is_bare_acknowledgement(body.expose()),
+        InboundContent::Button { .. } | InboundContent::InteractiveReply { .. } => true,
+        InboundContent::Media { kind, caption, .. } => {
+            *kind != crate::inbound::MediaKind::Sticker
+                || caption.as_ref().is_some_and(|c| !crate::objection::is_bare_acknowledgement(c.expose()))
+        }
+        InboundContent::Structured { .. } | InboundContent::Unsupported { .. } => false,
+    }
+}
+
+/// Whether a message of a restricted (archived, Art. 18, deferred-erasure) candidate must still
+/// be processed: an objection or a possible objection needs no form and is applied in any state
+/// (R11); everything else is discarded unstored (R32).
+fn restricted_must_process(candidate: &Candidate, content: &InboundContent) -> bool {
+    if reply_payload(content).and_then(ConsentReply::parse).is_some() {
+        return false;
+    }
+    classifier_input(content).is_some_and(|input| {
+        matches!(
+            classify(input, candidate.objection.is_objected()),
+            Classification::Objection { .. } | Classification::PossibleObjection { .. }
+        )
+    })
+}
+
 impl Hoheit {
     /// Receives one inbound message from a channel's verified webhook. Idempotent: a redelivered
     /// provider id returns [`InboundOutcome::Duplicate`] and changes nothing.
@@ -152,8 +181,13 @@ impl Hoheit {
                 c
             }
         };
-        if candidate.is_erased() || !matches!(candidate.lifecycle, crate::candidate::Lifecycle::Active) {
-            // Restricted: only storage and legal defence (R32); nothing new is processed.
+        if candidate.is_erased() {
+            return Ok((None, InboundOutcome::Discarded));
+        }
+        let restricted = !matches!(candidate.lifecycle, crate::candidate::Lifecycle::Active);
+        if restricted && !restricted_must_process(&candidate, &msg.content) {
+            // Restricted (archived, Art. 18, deferred erasure): only storage and legal defence
+            // (R32); nothing new is processed, except an objection (R11, below).
             return Ok((None, InboundOutcome::Discarded));
         }
         let expected_version = candidate.version;
@@ -231,6 +265,7 @@ impl Hoheit {
                         texts_shown: texts.clone(),
                         language: language.clone(),
                         recorded_at: now,
+                        given_at: Some(msg.timestamp),
                         recorded_by: Actor::Candidate,
                     };
                     let purpose = *purpose;
@@ -293,13 +328,28 @@ impl Hoheit {
                 }
             }
             Classification::PossibleObjection { matched } => {
-                if !candidate.objection.is_objected() && candidate.objection.review.is_none() {
+                let due_at = add_business_days(now, config.tenant.messaging.objection_review_business_days);
+                if candidate.objection.is_objected() {
+                    // already objected: nothing more to block
+                } else if let Some(review) = candidate.objection.review.as_mut() {
+                    // a second possible objection during an open review extends it (R14, R16)
+                    review.extend(message_id, due_at);
+                    changes.events.push(event(
+                        tenant,
+                        subject,
+                        Actor::System,
+                        now,
+                        Some(Rule::R16),
+                        DomainEvent::ObjectionReviewExtended { review: review.id, due_at: review.due_at },
+                    ));
+                } else {
                     let review = PendingReview {
                         id: self.new_id(),
                         message: message_id,
                         matched: matched.clone(),
                         opened_at: msg.timestamp,
-                        due_at: add_business_days(now, config.tenant.messaging.objection_review_business_days),
+                        due_at,
+                        further: Vec::new(),
                     };
                     changes.events.push(event(
                         tenant,
@@ -312,8 +362,12 @@ impl Hoheit {
                     candidate.objection.review = Some(review);
                 }
             }
+            Classification::OptIn if restricted => {}
             Classification::OptIn => {
-                if let Some(texts) = config.legal_texts.consent_bundle(&candidate.language) {
+                {
+                    // the bare keyword shows the candidate no legal text: the evidence lists none
+                    // (R5), so the consent counts as outdated (R7) until the candidate agrees to
+                    // the consent request on the current texts
                     candidate.objection.lift();
                     let evidence = ConsentEvidence {
                         purpose: Purpose::WhatsAppChannel,
@@ -322,9 +376,10 @@ impl Hoheit {
                             provider_at: msg.timestamp,
                         },
                         capture_channel: CaptureChannel::WhatsApp,
-                        texts_shown: texts,
+                        texts_shown: Vec::new(),
                         language: candidate.language.clone(),
                         recorded_at: now,
+                        given_at: Some(msg.timestamp),
                         recorded_by: Actor::Candidate,
                     };
                     if candidate.consents.grant(evidence, now).is_ok() {
@@ -352,6 +407,7 @@ impl Hoheit {
                     }
                 }
             }
+            Classification::Help if restricted => {}
             Classification::Help => {
                 changes.events.push(event(tenant, subject, Actor::Candidate, now, None, DomainEvent::HelpRequested));
                 queue_reply = Some((Intent::HelpReply, help_text(&config.tenant, &candidate.language)));
@@ -361,7 +417,7 @@ impl Hoheit {
 
         // the window opens from the candidate's own message, at the provider's timestamp (R20)
         candidate.conversation.record_inbound(msg.timestamp);
-        candidate.objection.note_inbound(msg.timestamp);
+        candidate.objection.note_inbound(msg.timestamp, has_content(&msg.content));
 
         if let Some((intent, text)) = queue_reply {
             let content = OutboundContent::Text { body: text.into() };

@@ -189,6 +189,10 @@ pub(crate) fn queue(
     if intent == Intent::ObjectionConfirmation {
         candidate.objection.confirmation_sent = true;
     }
+    if permit.exception == Some(crate::policy::Exception::ReplyAfterObjection) {
+        // one reply per inbound message after an objection (R14)
+        candidate.objection.use_reply();
+    }
     candidate.conversation.touch(now);
     changes.events.push(event(
         config.tenant.id,
