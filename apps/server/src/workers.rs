@@ -9,7 +9,7 @@ use hoheit_dialog360::Dialog360Error;
 use hoheit_domain::ids::{ChannelId, MediaId, TenantId};
 use hoheit_domain::media::{MediaFetch, MediaLimits, MediaRejection, MediaStatus};
 use hoheit_domain::ports::{Clock, OutboxQueue, Store};
-use hoheit_domain::tenant::{Actor, ConsentTemplate};
+use hoheit_domain::tenant::Actor;
 use hoheit_domain::usecases::DispatchOutcome;
 use hoheit_domain::values::Pii;
 use time::Duration;
@@ -18,33 +18,15 @@ use tokio::sync::{Semaphore, watch};
 use crate::state::AppState;
 
 /// Fetches the channel's templates from 360Dialog (all pages) and stores them, keeping the
-/// tenant's notice marks; the channel's consent-request template is always marked as carrying
-/// the notice (the admin asserts it by configuring it as the consent template, R15).
-pub async fn sync_templates(
-    state: &AppState,
-    tenant: TenantId,
-    channel: ChannelId,
-    consent: Option<&ConsentTemplate>,
-) -> Result<u32, String> {
+/// tenant's notice marks; the consent-request template's mark is derived from its synced text by
+/// the domain (it carries the notice only if the text has the privacy link and the objection
+/// hint, R15), never set blindly.
+pub async fn sync_templates(state: &AppState, tenant: TenantId, channel: ChannelId) -> Result<u32, String> {
     let client = state.gateway.client(channel).ok_or("channel client not configured")?;
     let waba = client.list_templates().await.map_err(|e| e.to_string())?;
     let now = state.clock.now();
     let templates = waba.iter().filter_map(|t| t.to_domain(channel, now)).collect();
     let count = state.app.sync_templates(tenant, Actor::System, channel, templates).await.map_err(|e| e.to_string())?;
-    let consent = match consent {
-        Some(c) => Some(c.clone()),
-        None => state
-            .app
-            .tenant_config(tenant)
-            .await
-            .ok()
-            .and_then(|config| config.channel(channel).map(|c| c.consent_template.clone())),
-    };
-    if let Some(c) = consent
-        && let Err(e) = state.app.mark_template_notice(tenant, Actor::System, channel, &c.name, &c.language, true).await
-    {
-        tracing::warn!(%channel, error = %e, "consent template not found among the synced templates");
-    }
     Ok(count)
 }
 
@@ -241,7 +223,7 @@ pub async fn template_scheduler(state: AppState, mut shutdown: watch::Receiver<b
         }
         if let Ok(channels) = state.store.all_channel_credentials().await {
             for (tenant, channel, _) in channels {
-                if let Err(e) = sync_templates(&state, tenant, channel, None).await {
+                if let Err(e) = sync_templates(&state, tenant, channel).await {
                     tracing::warn!(%channel, error = %e, "template sync failed");
                 }
             }

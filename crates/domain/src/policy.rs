@@ -313,7 +313,11 @@ impl OutboundPolicy {
             }
             template_notice = template.carries_notice;
         }
-        // 7. the first-message notice
+        // 7. the first-message notice: without a privacy-notice link and a privacy contact no
+        // message can carry it (or the contact that confirmations and help answers name)
+        if !ctx.tenant.has_notice_details() {
+            return refuse(RefusalCode::MissingNotice, Rule::R15);
+        }
         if candidate.conversation.needs_notice() && !(template_notice || draft.notice_appended) {
             return refuse(RefusalCode::MissingNotice, Rule::R15);
         }

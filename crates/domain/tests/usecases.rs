@@ -625,7 +625,10 @@ fn export_holds_everything_and_the_read_is_audited() {
     assert!(export.consent_state.iter().any(|(p, s)| *p == Purpose::WhatsAppChannel && s.is_granted()));
     assert!(t.store.actions(c).contains(&"content.read"));
     assert!(export.media.is_empty(), "no media in this conversation");
-    assert_eq!(export.retention_due_at, None, "a running process is not scheduled");
+    // a running process ends by inactivity 6 months after the last activity; erasure 6 months
+    // later (R24; this said `None`, "not scheduled", before R24's inactivity end existed)
+    let add = hoheit_domain::calendar::add_months;
+    assert_eq!(export.retention_due_at, Some(add(add(t.clock_now(), 6), 6)), "a running process is scheduled too");
     // after the process ended, the export states when the data will be erased (R30)
     block_on(t.app.end_process(t.world.tenant_id(), recruiter(), c, ProcessEndReason::Rejected, None)).unwrap();
     let export = block_on(t.app.export_subject(t.world.tenant_id(), dpo(), c)).unwrap();
@@ -962,4 +965,162 @@ fn an_opt_in_keyword_lists_no_text_it_did_not_show() {
     assert_eq!(ev["recorded_at"], rfc3339(t.clock_now()));
     assert_eq!(refusal(send_text(&t, c, "Willkommen zurück")), RefusalCode::ConsentOutdated);
     block_on(t.app.request_consent(t.world.tenant_id(), recruiter(), c)).unwrap();
+}
+
+/// The fixture's consent-request template with another synced text (built through JSON, so the
+/// test reads the same on code that did not know the text yet).
+fn consent_template_with_text(t: &TestApp, text: &str) -> hoheit_domain::template::Template {
+    let channel = t.world.channel();
+    let template =
+        t.world.config.templates.find(channel.id, &channel.consent_template.name, &channel.consent_template.language);
+    let mut json = serde_json::to_value(template.unwrap()).unwrap();
+    json["body_text"] = serde_json::Value::String(text.to_owned());
+    json["components_json"] = serde_json::json!([{ "type": "BODY", "text": text }]).to_string().into();
+    serde_json::from_value(json).unwrap()
+}
+
+fn sync_consent_template(t: &TestApp, text: &str) {
+    let channel = t.world.channel().id;
+    let template = consent_template_with_text(t, text);
+    block_on(t.app.sync_templates(t.world.tenant_id(), Actor::System, channel, vec![template])).unwrap();
+}
+
+fn consent_template_marked(t: &TestApp) -> bool {
+    let config = block_on(t.app.tenant_config(t.world.tenant_id())).unwrap();
+    let channel = t.world.channel();
+    config
+        .templates
+        .find(channel.id, &channel.consent_template.name, &channel.consent_template.language)
+        .unwrap()
+        .carries_notice
+}
+
+#[test]
+fn no_message_without_the_notice_link_and_the_privacy_contact() {
+    // R15: the notice needs a link and a contact; an empty link is no link
+    let mut world = World::new();
+    world.config.tenant.privacy_notice_url = Some(String::new());
+    let t = world.app();
+    let c = new_candidate(&t);
+    let r = block_on(t.app.request_consent(t.world.tenant_id(), recruiter(), c));
+    assert_eq!(refusal(r), RefusalCode::MissingNotice);
+
+    let t = World::new().app();
+    let c = consented(&t);
+    send_text(&t, c, "Hallo").unwrap();
+    let tenant = t.world.config.tenant.clone();
+    block_on(t.app.update_settings(
+        tenant.id,
+        staff(Role::Admin),
+        tenant.retention.clone(),
+        tenant.messaging.clone(),
+        None,
+        tenant.privacy_notice_url.clone(),
+    ))
+    .unwrap();
+    assert_eq!(refusal(send_text(&t, c, "Hallo")), RefusalCode::MissingNotice, "no privacy contact");
+
+    // settings never store a blank link; a link must be a link
+    let t = World::new().app();
+    let tenant = t.world.config.tenant.clone();
+    let updated = block_on(t.app.update_settings(
+        tenant.id,
+        staff(Role::Admin),
+        tenant.retention.clone(),
+        tenant.messaging.clone(),
+        Some("datenschutz@beispiel.example".into()),
+        Some("   ".into()),
+    ))
+    .unwrap();
+    assert_eq!(updated.privacy_notice_url, None);
+    assert!(matches!(
+        block_on(t.app.update_settings(
+            tenant.id,
+            staff(Role::Admin),
+            tenant.retention.clone(),
+            tenant.messaging.clone(),
+            None,
+            Some("beispiel.example/datenschutz".into()),
+        )),
+        Err(UseCaseError::Invalid(_))
+    ));
+}
+
+#[test]
+fn the_consent_templates_notice_mark_follows_its_synced_text() {
+    // R15: derived from the text, not set blindly
+    let t = World::new().app();
+    assert!(consent_template_marked(&t));
+    // the synced text lost the link: the mark goes, and the consent request cannot be the first message
+    sync_consent_template(
+        &t,
+        "{{1}} möchte Sie zu Ihrer Bewerbung über WhatsApp kontaktieren. WhatsApp gehört zu Meta; Daten \
+         können in die USA übermittelt werden. Sie können jederzeit widersprechen: antworten Sie STOPP.",
+    );
+    assert!(!consent_template_marked(&t), "no link in the text: no notice");
+    let c = new_candidate(&t);
+    let r = block_on(t.app.request_consent(t.world.tenant_id(), recruiter(), c));
+    assert_eq!(refusal(r), RefusalCode::MissingNotice);
+    let channel = t.world.channel();
+    assert!(matches!(
+        block_on(t.app.mark_template_notice(
+            t.world.tenant_id(),
+            staff(Role::Dpo),
+            channel.id,
+            &channel.consent_template.name,
+            &channel.consent_template.language,
+            true,
+        )),
+        Err(UseCaseError::Conflict(_))
+    ));
+    // no objection hint either
+    sync_consent_template(
+        &t,
+        "{{1}} möchte Sie zu Ihrer Bewerbung über WhatsApp (Meta, Daten in die USA) kontaktieren. Datenschutz: {{2}}",
+    );
+    assert!(!consent_template_marked(&t), "no objection hint: no notice");
+    // link (as parameter) and hint: marked
+    sync_consent_template(&t, hoheit_domain::testing::fixtures::CONSENT_TEMPLATE_DE);
+    assert!(consent_template_marked(&t));
+    block_on(t.app.request_consent(t.world.tenant_id(), recruiter(), c)).unwrap();
+}
+
+#[test]
+fn the_synced_consent_template_is_checked_for_the_r6_elements() {
+    // R6 holds for the text the candidate sees, not only for the published legal text
+    let t = World::new().app();
+    sync_consent_template(
+        &t,
+        "{{1}} möchte Sie zu Ihrer Bewerbung über WhatsApp kontaktieren. Sie können jederzeit widersprechen: \
+         antworten Sie STOPP. Datenschutzhinweise: {{2}}",
+    );
+    let c = new_candidate(&t);
+    let r = block_on(t.app.request_consent(t.world.tenant_id(), recruiter(), c));
+    assert!(matches!(r, Err(UseCaseError::Conflict(_))), "{r:?}");
+    assert!(t.store.outbox().is_empty());
+    sync_consent_template(&t, hoheit_domain::testing::fixtures::CONSENT_TEMPLATE_DE);
+    block_on(t.app.request_consent(t.world.tenant_id(), recruiter(), c)).unwrap();
+}
+
+#[test]
+fn a_candidate_an_unknown_sender_created_is_erased_after_inactivity() {
+    // R24: no recorded process end keeps nobody forever; the inactivity end counts as the end
+    let t = World::new().app();
+    let out = inbound(
+        &t,
+        "wamid.unknown",
+        InboundContent::Text { body: "Hallo, ist die Stelle noch frei?".into() },
+        t.clock_now(),
+    );
+    assert!(matches!(out, InboundOutcome::Stored { .. }));
+    let key = hoheit_domain::inbound::ContactKey::Phone(PhoneNumber::parse(NUMBER).unwrap());
+    let c = block_on(t.store.candidate_by_contact(t.world.tenant_id(), &key)).unwrap().unwrap().id;
+    // 6 months without activity end the process, the 6-month erase period then runs
+    t.clock.advance(Duration::days(360));
+    let counts = block_on(t.app.run_retention(t.world.tenant_id(), Actor::System, false)).unwrap();
+    assert_eq!(counts.erased, 0, "not before the erase period has run");
+    t.clock.advance(Duration::days(10));
+    let counts = block_on(t.app.run_retention(t.world.tenant_id(), Actor::System, false)).unwrap();
+    assert_eq!(counts.erased, 1);
+    assert!(candidate(&t, c).is_erased());
 }

@@ -152,6 +152,7 @@ fn retention_dto(r: &RetentionSettings) -> RetentionPolicyDto {
         claims_window_months: r.claims_window_months,
         talent_pool_months: r.talent_pool_months,
         archive_after_days: r.archive_after_days,
+        process_end_after_inactive_months: Some(r.process_end_after_inactive_months),
     }
 }
 
@@ -179,6 +180,9 @@ pub async fn put_retention(
         claims_window_months: body.claims_window_months,
         talent_pool_months: body.talent_pool_months,
         archive_after_days: body.archive_after_days,
+        process_end_after_inactive_months: body
+            .process_end_after_inactive_months
+            .unwrap_or(config.tenant.retention.process_end_after_inactive_months),
     };
     let t = &config.tenant;
     let updated = state
@@ -260,11 +264,10 @@ pub async fn create_channel(
             Err(e) => tracing::warn!(channel = %channel.id, error = %e, "webhook registration with 360Dialog failed"),
         }
     }
-    let synced =
-        crate::workers::sync_templates(&state, tenant, channel.id, Some(&template)).await.unwrap_or_else(|e| {
-            tracing::warn!(channel = %channel.id, error = %e, "template sync failed");
-            0
-        });
+    let synced = crate::workers::sync_templates(&state, tenant, channel.id).await.unwrap_or_else(|e| {
+        tracing::warn!(channel = %channel.id, error = %e, "template sync failed");
+        0
+    });
     Ok((
         StatusCode::CREATED,
         Json(ChannelCreated {
@@ -376,7 +379,7 @@ pub async fn sync_templates(
     let channel: ChannelId = path_id(&id, "channel")?;
     let config = state.app.tenant_config(tenant).await?;
     config.channel(channel).ok_or_else(|| ApiError::not_found("channel"))?;
-    let count = crate::workers::sync_templates(&state, tenant, channel, None)
+    let count = crate::workers::sync_templates(&state, tenant, channel)
         .await
         .map_err(|e| ApiError::new(StatusCode::BAD_GATEWAY, "unavailable", format!("360Dialog: {e}")))?;
     Ok(Json(count))

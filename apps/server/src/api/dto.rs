@@ -227,6 +227,10 @@ pub struct RetentionPolicyDto {
     pub talent_pool_months: u32,
     /// Restrict after this many days without activity (7-730), or null for off.
     pub archive_after_days: Option<u32>,
+    /// A process with no recorded end counts as ended this many months after the last activity
+    /// (3-12, default 6); the erase period then runs (R24). Omitted in a `PUT`: unchanged.
+    #[serde(default)]
+    pub process_end_after_inactive_months: Option<u32>,
 }
 
 /// Tenant settings.

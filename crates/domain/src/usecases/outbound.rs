@@ -372,6 +372,24 @@ impl Hoheit {
                 }
                 Err(e) => return Err(e),
             };
+            // R6 holds for the text the candidate actually sees: the template synced from the
+            // provider, as rendered with the parameters above
+            if let Some(synced) = synced {
+                let rendered = crate::template::rendered_consent_body(
+                    synced,
+                    &config.tenant.name,
+                    config.tenant.privacy_notice_url.as_deref(),
+                );
+                let complete = rendered.is_some_and(|body| {
+                    crate::legal::missing_consent_request_elements(&body, &config.tenant.name).is_empty()
+                });
+                if !complete {
+                    return Err(UseCaseError::Conflict(
+                        "the synced consent-request template must name the employer, the purpose, WhatsApp/Meta, \
+                         the US transfer and how to withdraw or object (R6); change it at WhatsApp and sync again",
+                    ));
+                }
+            }
             candidate.consents.request(request_id, Purpose::WhatsAppChannel, texts, template.language.clone(), now);
             changes.events.push(event(
                 tenant,
