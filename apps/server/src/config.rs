@@ -1,11 +1,14 @@
-//! Configuration: defaults embedded from `config/default.toml`, overridden by a config file and
-//! by `HOHEIT_*` environment variables (`HOHEIT_A__B` sets `a.b`). Secrets are `secrecy` types,
+//! Configuration, layered with `figment`: defaults embedded from `config/default.toml`, overridden
+//! by a config file and by `HOHEIT_*` environment variables (`HOHEIT_A__B` sets `a.b`). Secrets are `secrecy` types,
 //! given as values or as `*_file` paths. A misconfiguration fails at start with a message that
 //! names the key and what to fix.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
+use figment::providers::{Format, Toml};
+use figment::value::{Dict, Map, Value};
+use figment::{Figment, Metadata, Profile, Provider, error::Kind};
 use hoheit_persistence::SqliteSync;
 use secrecy::SecretString;
 use serde::Deserialize;
@@ -159,7 +162,9 @@ pub struct Dialog360Config {
 impl Config {
     /// Defaults + optional file + environment.
     pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
-        Self::load_with(file, std::env::vars())
+        let env =
+            std::env::vars_os().map(|(k, v)| (k.to_string_lossy().into_owned(), v.to_string_lossy().into_owned()));
+        Self::load_with(file, env)
     }
 
     /// Like [`Config::load`] with an explicit environment (tests).
@@ -167,26 +172,13 @@ impl Config {
         file: Option<&Path>,
         env: impl IntoIterator<Item = (String, String)>,
     ) -> Result<Self, ConfigError> {
-        let mut table: toml::Table =
-            DEFAULTS.parse().map_err(|e: toml::de::Error| ConfigError::Invalid(e.to_string()))?;
+        let mut figment = Figment::from(Toml::string(DEFAULTS));
         if let Some(path) = file {
-            let text = std::fs::read_to_string(path)
-                .map_err(|source| ConfigError::Read { path: path.display().to_string(), source })?;
-            let overlay: toml::Table =
-                text.parse().map_err(|e: toml::de::Error| ConfigError::Invalid(format!("{}: {e}", path.display())))?;
-            merge(&mut table, overlay);
+            // a missing file is an error (figment would read it as empty)
+            std::fs::metadata(path).map_err(|source| ConfigError::Read { path: path.display().to_string(), source })?;
+            figment = figment.merge(Toml::file_exact(path));
         }
-        for (key, value) in env {
-            let Some(name) = key.strip_prefix("HOHEIT_") else { continue };
-            if name == "CONFIG" || name.starts_with("TEST_") {
-                continue;
-            }
-            let path: Vec<String> = name.split("__").map(str::to_ascii_lowercase).collect();
-            set_path(&mut table, &path, parse_env_value(&value));
-        }
-        let config: Self = toml::Value::Table(table)
-            .try_into()
-            .map_err(|e: toml::de::Error| ConfigError::Invalid(e.message().to_owned()))?;
+        let config: Self = figment.merge(EnvVars::new(env)).extract().map_err(describe)?;
         config.validate()?;
         Ok(config)
     }
@@ -230,44 +222,98 @@ impl Config {
     }
 }
 
-fn merge(base: &mut toml::Table, overlay: toml::Table) {
-    for (key, value) in overlay {
-        match (base.get_mut(&key), value) {
-            (Some(toml::Value::Table(existing)), toml::Value::Table(more)) => merge(existing, more),
-            (_, value) => {
-                base.insert(key, value);
+/// Keys whose values are secret (or may hold a password, like a database URL): their errors
+/// name the key only, never details derived from the value.
+const SECRET_KEYS: &[&str] = &["master_key", "audit_signing_key", "database_url"];
+
+/// `HOHEIT_*` variables that belong to hoheit's tools and tests, not to the server.
+const FOREIGN_PREFIXES: &[&str] = &["CONFIG", "TEST_", "LOAD_", "BENCH_", "360SIM_"];
+
+/// The `HOHEIT_*` environment as a figment provider: `HOHEIT_A__B=v` sets `a.b`, values parsed
+/// like figment's own `Env` provider (`7` a number, `true` a boolean, else a string). Built from
+/// an explicit list of variables so tests need not touch the process environment.
+struct EnvVars(Vec<(String, String)>);
+
+impl EnvVars {
+    fn new(env: impl IntoIterator<Item = (String, String)>) -> Self {
+        Self(
+            env.into_iter()
+                .filter_map(|(key, value)| {
+                    let name = key.strip_prefix("HOHEIT_")?;
+                    if name.is_empty() || FOREIGN_PREFIXES.iter().any(|p| name.starts_with(p)) {
+                        return None;
+                    }
+                    Some((name.split("__").map(str::to_ascii_lowercase).collect::<Vec<_>>().join("."), value))
+                })
+                .collect(),
+        )
+    }
+}
+
+impl Provider for EnvVars {
+    fn metadata(&self) -> Metadata {
+        Metadata::named("environment variable").interpolater(|_: &Profile, keys: &[&str]| {
+            format!("HOHEIT_{}", keys.iter().map(|k| k.to_ascii_uppercase()).collect::<Vec<_>>().join("__"))
+        })
+    }
+
+    fn data(&self) -> Result<Map<Profile, Dict>, figment::Error> {
+        let mut dict = Dict::new();
+        for (key, value) in &self.0 {
+            let value: Value = value.parse().unwrap_or_else(|never| match never {});
+            if let Some(nested) = figment::util::nest(key, value).into_dict() {
+                for (k, v) in nested {
+                    merge_value(&mut dict, k, v);
+                }
             }
+        }
+        Ok(Profile::Default.collect(dict))
+    }
+}
+
+/// Inserts `value` at `key`, merging dictionaries (two variables of one section).
+fn merge_value(dict: &mut Dict, key: String, value: Value) {
+    match (dict.get_mut(&key), value) {
+        (Some(Value::Dict(_, existing)), Value::Dict(_, more)) => {
+            for (k, v) in more {
+                merge_value(existing, k, v);
+            }
+        }
+        (_, value) => {
+            dict.insert(key, value);
         }
     }
 }
 
-fn set_path(table: &mut toml::Table, path: &[String], value: toml::Value) {
-    match path {
-        [] => {}
-        [last] => {
-            table.insert(last.clone(), value);
-        }
-        [first, rest @ ..] => {
-            let entry = table.entry(first.clone()).or_insert_with(|| toml::Value::Table(toml::Table::new()));
-            if !entry.is_table() {
-                *entry = toml::Value::Table(toml::Table::new());
-            }
-            if let toml::Value::Table(inner) = entry {
-                set_path(inner, rest, value);
-            }
-        }
-    }
-}
-
-fn parse_env_value(value: &str) -> toml::Value {
-    if let Ok(i) = value.parse::<i64>() {
-        return toml::Value::Integer(i);
-    }
-    match value {
-        "true" => toml::Value::Boolean(true),
-        "false" => toml::Value::Boolean(false),
-        _ => toml::Value::String(value.to_owned()),
-    }
+/// A figment error as a message naming the key and where it was set, without the value.
+fn describe(error: figment::Error) -> ConfigError {
+    let lines: Vec<String> = error
+        .into_iter()
+        .map(|e| {
+            let key = e.path.join(".");
+            let secret = e.path.last().is_some_and(|k| SECRET_KEYS.contains(&k.as_str()));
+            let detail = if secret {
+                "invalid value".to_owned()
+            } else if let Kind::InvalidType(_, expected) | Kind::InvalidValue(_, expected) = &e.kind {
+                format!("invalid value, expected {expected}")
+            } else if let Kind::Message(message) = &e.kind {
+                // parse errors quote the offending line (which may hold a secret): first line only
+                message.lines().next().unwrap_or_default().to_owned()
+            } else {
+                e.kind.to_string()
+            };
+            let source = e.metadata.as_ref().map_or_else(String::new, |md| match (&e.profile, &md.source) {
+                (Some(profile), _) if !e.path.is_empty() && md.name == "environment variable" => {
+                    let keys: Vec<&str> = e.path.iter().map(String::as_str).collect();
+                    format!(" (environment variable {})", md.interpolate(profile, &keys))
+                }
+                (_, Some(source)) => format!(" (in {source})"),
+                (_, None) => format!(" (in {})", md.name),
+            });
+            if key.is_empty() { format!("{detail}{source}") } else { format!("{key}: {detail}{source}") }
+        })
+        .collect();
+    ConfigError::Invalid(lines.join("; "))
 }
 
 #[cfg(test)]
@@ -321,5 +367,113 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(!err.contains(secret));
+    }
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+    }
+
+    #[test]
+    fn environment_beats_file_beats_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("hoheit.toml");
+        std::fs::write(
+            &file,
+            "listen = \"0.0.0.0:9000\"\nmax_connections = 4\n[dispatcher]\nbatch = 10\nidle_millis = 5\n",
+        )
+        .unwrap();
+        let from_file = Config::load_with(Some(&file), Vec::new()).unwrap();
+        assert_eq!(from_file.listen.to_string(), "0.0.0.0:9000");
+        assert_eq!(from_file.max_connections, 4);
+        assert_eq!(from_file.dispatcher.batch, 10);
+        assert_eq!(from_file.dispatcher.idle_millis, 5);
+        // keys the file does not name keep their defaults, also inside a section it names
+        assert_eq!(from_file.dispatcher.lease_seconds, 60);
+        assert_eq!(from_file.limits.burst, 100);
+
+        let c = Config::load_with(
+            Some(&file),
+            env(&[
+                ("HOHEIT_DISPATCHER__BATCH", "20"),
+                ("HOHEIT_DISPATCHER__CONCURRENCY", "3"),
+                ("HOHEIT_MAX_CONNECTIONS", "8"),
+                ("HOHEIT_LIMITS__BURST", "7"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(c.listen.to_string(), "0.0.0.0:9000", "file value, no variable");
+        assert_eq!(c.max_connections, 8, "variable beats file");
+        assert_eq!(c.dispatcher.batch, 20, "variable beats file inside a section");
+        assert_eq!(c.dispatcher.concurrency, 3, "variable beats default");
+        assert_eq!(c.dispatcher.idle_millis, 5, "file value kept next to a variable of the same section");
+        assert_eq!(c.limits.burst, 7);
+        assert_eq!(c.limits.requests_per_second, 50, "default kept");
+    }
+
+    #[test]
+    fn documented_variables_keep_working() {
+        let c = Config::load_with(
+            None,
+            env(&[
+                ("HOHEIT_LISTEN", "127.0.0.1:9999"),
+                ("HOHEIT_DATA_DIR", "/var/lib/hoheit"),
+                ("HOHEIT_DATABASE_URL", "postgres://u:p@localhost/h"),
+                ("HOHEIT_PUBLIC_URL", "https://hoheit.example.com"),
+                ("HOHEIT_MASTER_KEY_FILE", "/run/secrets/m"),
+                ("HOHEIT_AUDIT_SIGNING_KEY", "c2lnbmluZw=="),
+                ("HOHEIT_LOG__LEVEL", "debug"),
+                ("HOHEIT_DIALOG360__MESSAGES_PER_SECOND", "1000"),
+                ("HOHEIT_DIALOG360__PAIR_SPACING_MILLIS", "1"),
+                ("HOHEIT_DIALOG360__REQUEST_TIMEOUT_SECONDS", "3"),
+                ("HOHEIT_RETENTION__INTERVAL_SECONDS", "1"),
+                ("HOHEIT_LIMITS__REQUESTS_PER_SECOND", "1000"),
+                // variables of hoheit's tools and tests are not configuration keys
+                ("HOHEIT_CONFIG", "/etc/hoheit.toml"),
+                ("HOHEIT_TEST_POSTGRES_URL", "postgres://x"),
+                ("HOHEIT_LOAD_PROFILE", "debug"),
+                ("HOHEIT_LOAD_SET_DISPATCHER__CONCURRENCY", "512"),
+                ("HOHEIT_BENCH_NO_PG", "1"),
+                ("HOHEIT_360SIM_API_KEY", "k"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(c.listen.to_string(), "127.0.0.1:9999");
+        assert_eq!(c.data_dir, PathBuf::from("/var/lib/hoheit"));
+        assert_eq!(c.database_url(), "postgres://u:p@localhost/h");
+        assert_eq!(c.public_url.as_deref(), Some("https://hoheit.example.com"));
+        assert_eq!(c.master_key_file, Some(PathBuf::from("/run/secrets/m")));
+        assert!(c.audit_signing_key.is_some());
+        assert_eq!(c.log.level, "debug");
+        assert_eq!(c.dialog360.messages_per_second, 1000);
+        assert_eq!(c.dialog360.pair_spacing_millis, 1);
+        assert_eq!(c.dialog360.request_timeout_seconds, 3);
+        assert_eq!(c.retention.interval_seconds, 1);
+        assert_eq!(c.limits.requests_per_second, 1000);
+        assert_eq!(c.dispatcher.concurrency, 1024);
+    }
+
+    #[test]
+    fn errors_name_the_key_and_its_source_never_a_secret() {
+        let err = Config::load_with(None, env(&[("HOHEIT_DISPATCHER__BATCH", "many")])).unwrap_err().to_string();
+        assert!(err.contains("dispatcher.batch") && err.contains("HOHEIT_DISPATCHER__BATCH"), "{err}");
+        assert!(!err.contains("many"), "{err}");
+
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("hoheit.toml");
+        std::fs::write(&file, "[log]\nformat = \"xml\"\n").unwrap();
+        let err = Config::load_with(Some(&file), Vec::new()).unwrap_err().to_string();
+        assert!(err.contains("log.format") && err.contains("hoheit.toml"), "{err}");
+
+        // a secret of the wrong type or a broken file line holding a secret: the value never shows
+        let secret = "12345678901234567";
+        let err = Config::load_with(None, env(&[("HOHEIT_MASTER_KEY", secret)])).unwrap_err().to_string();
+        assert!(err.contains("master_key") && !err.contains(secret), "{err}");
+        std::fs::write(&file, "master_key = \"s3cr3t-value-in-a-broken-line\n").unwrap();
+        let err = Config::load_with(Some(&file), Vec::new()).unwrap_err().to_string();
+        assert!(!err.contains("s3cr3t"), "{err}");
+        assert!(err.contains("hoheit.toml"), "{err}");
+
+        let err = Config::load_with(Some(&dir.path().join("missing.toml")), Vec::new()).unwrap_err().to_string();
+        assert!(err.contains("missing.toml"), "{err}");
     }
 }

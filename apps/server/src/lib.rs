@@ -101,10 +101,12 @@ async fn api_not_found() -> Response {
 }
 
 async fn count_requests(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let route = req.extensions().get::<MatchedPath>().map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    // the matched route template (a closed set given by the router), never the request path
+    let route =
+        req.extensions().get::<MatchedPath>().map_or_else(|| metrics::UNMATCHED.to_owned(), |p| p.as_str().to_owned());
     let method = req.method().clone();
     let response = next.run(req).await;
-    state.metrics.request(&format!("{method} {route}"), response.status().as_u16());
+    state.metrics.request(&method, &route, response.status().as_u16());
     response
 }
 
@@ -148,7 +150,7 @@ async fn metrics(State(state): State<AppState>) -> Response {
     let mut gauges = vec![("hoheit_outbox_depth", "Entries waiting in the outbox.", depth)];
     gauges.extend(api::workflows::gauges(&state).await);
     let body = state.metrics.render(&gauges);
-    ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
+    ([(axum::http::header::CONTENT_TYPE, metrics::CONTENT_TYPE)], body).into_response()
 }
 
 async fn openapi_json() -> Response {

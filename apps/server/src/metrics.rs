@@ -1,121 +1,292 @@
-//! Prometheus metrics, kept in atomics and small maps (no metrics framework needed): requests,
-//! webhook events by type, sends by outcome and refusal code, outbox depth, retention counts.
+//! Prometheus metrics through `prometheus-client`: requests, webhook events by type, sends by
+//! outcome and refusal code, media fetches, retention counts, plus gauges read at scrape time
+//! (outbox depth, deadlines).
+//!
+//! Every label comes from a closed set: the HTTP method is an enum (unknown methods fold into
+//! `other`), the route is the matched route template of the router (`unmatched` otherwise), the
+//! status a number, and every other label a `&'static str` chosen by the code, never by a client.
+//! So the `/metrics` body stays bounded whatever requests arrive.
 
-use std::collections::BTreeMap;
+use axum::http::Method;
+use prometheus_client::encoding::text::{encode_eof, encode_registry};
 use std::fmt::Write as _;
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
 
-/// Counters by label value.
-#[derive(Debug, Default)]
-struct Family(Mutex<BTreeMap<String, u64>>);
+use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue, LabelValueEncoder};
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry;
 
-impl Family {
-    fn inc(&self, label: &str, by: u64) {
-        if let Ok(mut map) = self.0.lock() {
-            *map.entry(label.to_owned()).or_default() += by;
-        }
-    }
+/// The content type of [`Metrics::render`]'s output (OpenMetrics text).
+pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
-    fn render(&self, out: &mut String, name: &str, help: &str, label: &str) {
-        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter");
-        if let Ok(map) = self.0.lock() {
-            for (value, count) in map.iter() {
-                let _ = writeln!(out, "{name}{{{label}=\"{value}\"}} {count}");
-            }
+/// The route label of a request that matched no route.
+pub const UNMATCHED: &str = "unmatched";
+
+/// The HTTP method label: the standard methods, everything else is `other`.
+#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq)]
+#[allow(clippy::upper_case_acronyms)]
+pub enum MethodLabel {
+    /// GET
+    GET,
+    /// POST
+    POST,
+    /// PUT
+    PUT,
+    /// DELETE
+    DELETE,
+    /// PATCH
+    PATCH,
+    /// HEAD
+    HEAD,
+    /// OPTIONS
+    OPTIONS,
+    /// Any other (client-chosen) method.
+    Other,
+}
+
+impl MethodLabel {
+    /// The label value.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::GET => "GET",
+            Self::POST => "POST",
+            Self::PUT => "PUT",
+            Self::DELETE => "DELETE",
+            Self::PATCH => "PATCH",
+            Self::HEAD => "HEAD",
+            Self::OPTIONS => "OPTIONS",
+            Self::Other => "other",
         }
     }
 }
 
-/// All metrics.
-#[derive(Debug, Default)]
+impl EncodeLabelValue for MethodLabel {
+    fn encode(&self, encoder: &mut LabelValueEncoder<'_>) -> std::fmt::Result {
+        encoder.write_str(self.as_str())
+    }
+}
+
+impl From<&Method> for MethodLabel {
+    fn from(method: &Method) -> Self {
+        match *method {
+            Method::GET => Self::GET,
+            Method::POST => Self::POST,
+            Method::PUT => Self::PUT,
+            Method::DELETE => Self::DELETE,
+            Method::PATCH => Self::PATCH,
+            Method::HEAD => Self::HEAD,
+            Method::OPTIONS => Self::OPTIONS,
+            _ => Self::Other,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RequestLabels {
+    method: MethodLabel,
+    route: String,
+    status: u16,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct TypeLabel {
+    r#type: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ReasonLabel {
+    reason: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OutcomeLabel {
+    outcome: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct CodeLabel {
+    code: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ActionLabel {
+    action: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct StatusLabel {
+    status: &'static str,
+}
+
+/// All metrics (counters live here; gauges are passed to [`Metrics::render`]).
+#[derive(Debug)]
 pub struct Metrics {
-    requests: Family,
-    webhook_events: Family,
-    webhook_rejected: Family,
-    sends: Family,
-    refusals: Family,
-    retention: Family,
-    media: Family,
-    webhook_batches: AtomicU64,
+    registry: Registry,
+    requests: Family<RequestLabels, Counter>,
+    webhook_events: Family<TypeLabel, Counter>,
+    webhook_rejected: Family<ReasonLabel, Counter>,
+    sends: Family<OutcomeLabel, Counter>,
+    refusals: Family<CodeLabel, Counter>,
+    retention: Family<ActionLabel, Counter>,
+    media: Family<StatusLabel, Counter>,
+    webhook_batches: Counter,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let mut registry = Registry::default();
+        // prometheus-client appends `_total` to counter names
+        let requests = Family::default();
+        registry.register(
+            "hoheit_http_requests",
+            "HTTP requests by method, route template and status.",
+            requests.clone(),
+        );
+        let webhook_events = Family::default();
+        registry.register("hoheit_webhook_events", "Webhook events processed by type.", webhook_events.clone());
+        let webhook_rejected = Family::default();
+        registry.register("hoheit_webhook_rejected", "Webhook deliveries rejected.", webhook_rejected.clone());
+        let sends = Family::default();
+        registry.register("hoheit_sends", "Outbound sends by outcome.", sends.clone());
+        let refusals = Family::default();
+        registry.register("hoheit_send_refusals", "Send refusals by code.", refusals.clone());
+        let retention = Family::default();
+        registry.register("hoheit_retention", "Retention actions.", retention.clone());
+        let media = Family::default();
+        registry.register("hoheit_media_fetches", "Media fetch rounds by resulting status.", media.clone());
+        let webhook_batches = Counter::default();
+        registry.register("hoheit_webhook_posts", "Webhook POSTs committed.", webhook_batches.clone());
+        Self {
+            registry,
+            requests,
+            webhook_events,
+            webhook_rejected,
+            sends,
+            refusals,
+            retention,
+            media,
+            webhook_batches,
+        }
+    }
 }
 
 impl Metrics {
-    /// An HTTP request finished (labelled by route template and status class).
-    pub fn request(&self, route: &str, status: u16) {
-        self.requests.inc(&format!("{route} {status}"), 1);
+    /// An HTTP request finished, labelled by method (closed set), route template (`route` must be
+    /// the router's matched template or [`UNMATCHED`], never the request path) and status.
+    pub fn request(&self, method: &Method, route: &str, status: u16) {
+        let labels = RequestLabels { method: MethodLabel::from(method), route: route.to_owned(), status };
+        self.requests.get_or_create(&labels).inc();
     }
 
     /// A webhook event of a type was processed.
-    pub fn webhook_event(&self, kind: &str) {
-        self.webhook_events.inc(kind, 1);
+    pub fn webhook_event(&self, kind: &'static str) {
+        self.webhook_events.get_or_create(&TypeLabel { r#type: kind }).inc();
     }
 
-    /// A webhook was rejected (`unauthenticated`, `malformed`, `unavailable`).
-    pub fn webhook_rejected(&self, reason: &str) {
-        self.webhook_rejected.inc(reason, 1);
+    /// A webhook was rejected (`unauthenticated`, `malformed`, `unavailable`, `too_large`).
+    pub fn webhook_rejected(&self, reason: &'static str) {
+        self.webhook_rejected.get_or_create(&ReasonLabel { reason }).inc();
     }
 
     /// A webhook POST was committed.
     pub fn webhook_batch(&self) {
-        self.webhook_batches.fetch_add(1, Ordering::Relaxed);
+        self.webhook_batches.inc();
     }
 
-    /// A send ended (`sent`, `refused`, `failed`, `retry`, `unknown`, `dropped`).
-    pub fn send(&self, outcome: &str) {
-        self.sends.inc(outcome, 1);
+    /// A send ended (`sent`, `refused`, `failed`, `retry`, `unknown`, `dropped`, `lease_expired`).
+    pub fn send(&self, outcome: &'static str) {
+        self.sends.get_or_create(&OutcomeLabel { outcome }).inc();
     }
 
     /// A send was refused with a code (at request or dispatch time).
-    pub fn refusal(&self, code: &str) {
-        self.refusals.inc(code, 1);
+    pub fn refusal(&self, code: &'static str) {
+        self.refusals.get_or_create(&CodeLabel { code }).inc();
     }
 
     /// Retention restricted/erased/held so many.
-    pub fn retention(&self, action: &str, count: u64) {
+    pub fn retention(&self, action: &'static str, count: u64) {
         if count > 0 {
-            self.retention.inc(action, count);
+            self.retention.get_or_create(&ActionLabel { action }).inc_by(count);
         }
     }
 
     /// A fetched media file ended as `stored`, `rejected` or (still) `pending`.
-    pub fn media(&self, status: &str) {
-        self.media.inc(status, 1);
+    pub fn media(&self, status: &'static str) {
+        self.media.get_or_create(&StatusLabel { status }).inc();
     }
 
-    /// Prometheus text format; gauges are passed in (read at scrape time).
+    /// OpenMetrics text (see [`CONTENT_TYPE`]); gauges `(name, help, value)` are passed in (read
+    /// at scrape time).
     pub fn render(&self, gauges: &[(&str, &str, u64)]) -> String {
-        let mut out = String::with_capacity(4096);
-        self.requests.render(
-            &mut out,
-            "hoheit_http_requests_total",
-            "HTTP requests by route and status.",
-            "route_status",
-        );
-        self.webhook_events.render(
-            &mut out,
-            "hoheit_webhook_events_total",
-            "Webhook events processed by type.",
-            "type",
-        );
-        self.webhook_rejected.render(
-            &mut out,
-            "hoheit_webhook_rejected_total",
-            "Webhook deliveries rejected.",
-            "reason",
-        );
-        self.sends.render(&mut out, "hoheit_sends_total", "Outbound sends by outcome.", "outcome");
-        self.refusals.render(&mut out, "hoheit_send_refusals_total", "Send refusals by code.", "code");
-        self.retention.render(&mut out, "hoheit_retention_total", "Retention actions.", "action");
-        self.media.render(&mut out, "hoheit_media_fetches_total", "Media fetch rounds by resulting status.", "status");
-        let _ = writeln!(
-            out,
-            "# HELP hoheit_webhook_posts_total Webhook POSTs committed.\n# TYPE hoheit_webhook_posts_total counter\nhoheit_webhook_posts_total {}",
-            self.webhook_batches.load(Ordering::Relaxed)
-        );
+        let mut scrape = Registry::default();
         for (name, help, value) in gauges {
-            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}");
+            let gauge: Gauge = Gauge::default();
+            gauge.set(i64::try_from(*value).unwrap_or(i64::MAX));
+            scrape.register(*name, *help, gauge);
         }
+        let mut out = String::with_capacity(4096);
+        // writing into a String cannot fail
+        let _ = encode_registry(&mut out, &self.registry)
+            .and_then(|()| encode_registry(&mut out, &scrape))
+            .and_then(|()| encode_eof(&mut out));
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample(body: &str, prefix: &str) -> Option<u64> {
+        body.lines().find_map(|l| l.strip_prefix(prefix).and_then(|v| v.trim().parse().ok()))
+    }
+
+    #[test]
+    fn counters_and_gauges_render_with_their_names() {
+        let m = Metrics::default();
+        m.request(&Method::GET, "/healthz", 200);
+        m.request(&Method::GET, "/healthz", 200);
+        m.webhook_event("message");
+        m.webhook_rejected("malformed");
+        m.webhook_batch();
+        m.send("sent");
+        m.refusal("no_consent");
+        m.retention("erased", 3);
+        m.retention("restricted", 0);
+        m.media("stored");
+        let body = m.render(&[("hoheit_outbox_depth", "Entries waiting in the outbox.", 5)]);
+        assert_eq!(
+            sample(&body, "hoheit_http_requests_total{method=\"GET\",route=\"/healthz\",status=\"200\"} "),
+            Some(2),
+            "{body}"
+        );
+        assert_eq!(sample(&body, "hoheit_webhook_events_total{type=\"message\"} "), Some(1), "{body}");
+        assert_eq!(sample(&body, "hoheit_webhook_rejected_total{reason=\"malformed\"} "), Some(1));
+        assert_eq!(sample(&body, "hoheit_webhook_posts_total "), Some(1));
+        assert_eq!(sample(&body, "hoheit_sends_total{outcome=\"sent\"} "), Some(1));
+        assert_eq!(sample(&body, "hoheit_send_refusals_total{code=\"no_consent\"} "), Some(1));
+        assert_eq!(sample(&body, "hoheit_retention_total{action=\"erased\"} "), Some(3));
+        assert!(!body.contains("action=\"restricted\""), "{body}");
+        assert_eq!(sample(&body, "hoheit_media_fetches_total{status=\"stored\"} "), Some(1));
+        assert!(body.contains("# TYPE hoheit_outbox_depth gauge"), "{body}");
+        assert_eq!(sample(&body, "hoheit_outbox_depth "), Some(5));
+        assert!(body.ends_with("# EOF\n"), "{body}");
+    }
+
+    #[test]
+    fn unknown_methods_fold_into_other() {
+        let m = Metrics::default();
+        for name in ["PROPFIND", "XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX", "BREW"] {
+            let method = Method::from_bytes(name.as_bytes()).unwrap();
+            m.request(&method, UNMATCHED, 404);
+        }
+        let body = m.render(&[]);
+        assert_eq!(
+            sample(&body, "hoheit_http_requests_total{method=\"other\",route=\"unmatched\",status=\"404\"} "),
+            Some(3),
+            "{body}"
+        );
+        assert!(!body.contains("PROPFIND") && !body.contains("BREW"), "{body}");
     }
 }

@@ -467,6 +467,46 @@ async fn limits_errors_and_operational_endpoints() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn national_numbers_are_read_in_the_tenant_region() {
+    let (h, _dir) = sqlite().await;
+    let t = tenant(&h, "Beispiel GmbH", h.sim.phone_number_id()).await;
+    let create = |phone: &str, region: Option<&str>| {
+        let mut body = json!({"phone": phone, "channel_id": t.channel});
+        if let Some(region) = region {
+            body["region"] = json!(region);
+        }
+        t.recruiter.post("/api/v1/candidates", body)
+    };
+    // as German recruiters type numbers: national, normalised to E.164 (the duplicate shows it)
+    assert_eq!(create("0170 7654321", None).await.status, 201);
+    let r = create("+49 170 7654321", None).await;
+    assert_eq!(r.status, 409, "{:?}", r.json);
+    // numbers that cannot exist are refused with the existing code, without echoing the number
+    for impossible in ["+49 100 1234567", "0100 1234567", "0170 123", "+999 12345678"] {
+        let r = create(impossible, None).await;
+        assert_eq!((r.status, r.code()), (400, Some("invalid_input")), "{impossible}");
+        assert!(!r.json.to_string().contains("1234567"), "{:?}", r.json);
+    }
+    // a region per request, or the tenant's default region
+    assert_eq!(create("0664 1234567", Some("AT")).await.status, 201);
+    assert_eq!(create("0664 1234567", Some("XX")).await.code(), Some("invalid_input"));
+    let mut settings = t.admin.get("/api/v1/settings").await.json;
+    assert_eq!(settings["default_region"], "DE");
+    settings["default_region"] = json!("XX");
+    assert_eq!(t.admin.put("/api/v1/settings", settings.clone()).await.code(), Some("invalid_input"));
+    settings["default_region"] = json!("at");
+    let r = t.admin.put("/api/v1/settings", settings).await;
+    assert_eq!((r.status, &r.json["default_region"]), (200, &json!("AT")), "{:?}", r.json);
+    assert_eq!(create("0664 7654321", None).await.status, 201);
+    assert_eq!(create("+43 664 7654321", None).await.status, 409);
+    // omitted in a PUT, the region stays
+    let mut settings = t.admin.get("/api/v1/settings").await.json;
+    settings.as_object_mut().unwrap().remove("default_region");
+    assert_eq!(t.admin.put("/api/v1/settings", settings).await.json["default_region"], "AT");
+    h.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rate_limit_per_token() {
     let mut options = HarnessOptions::new(std::path::PathBuf::new());
     options.env =

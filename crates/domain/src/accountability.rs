@@ -2,7 +2,7 @@
 //! record of processing activities and the WhatsApp section of the candidate-facing privacy
 //! notice (Art. 13, 21(4)). Both are pure functions of [`TenantConfig`], so what the documents
 //! say is what hoheit is configured to do: the retention periods are the tenant's settings, the
-//! recipients are the fixed processor chain of [`crate::usecases::recipients`], the channels are
+//! recipients are the fixed processor chain ([`recipients`]), the channels are
 //! the registered numbers with their DPO approvals.
 //!
 //! The texts are a starting point the controller's DPO reviews; they do not replace legal advice.
@@ -14,8 +14,44 @@ use time::OffsetDateTime;
 
 use crate::ports::TenantConfig;
 use crate::template::TemplateCategory;
-use crate::usecases::{DataRecipient, recipients};
 use crate::values::InvalidValue;
+
+/// A recipient of personal data, as stated in the export.
+#[derive(Debug, Clone, Serialize)]
+pub struct DataRecipient {
+    /// Who.
+    pub name: &'static str,
+    /// Role.
+    pub role: &'static str,
+    /// Where.
+    pub location: &'static str,
+    /// Transfer mechanism, where outside the EU/EEA.
+    pub transfer: Option<&'static str>,
+}
+
+/// The fixed processor chain of hoheit (R2).
+pub fn recipients() -> Vec<DataRecipient> {
+    vec![
+        DataRecipient {
+            name: "hoheit platform operator",
+            role: "processor (Art. 28 GDPR)",
+            location: "EU",
+            transfer: None,
+        },
+        DataRecipient {
+            name: "360dialog GmbH",
+            role: "sub-processor (WhatsApp Business Solution Provider)",
+            location: "Berlin, Germany",
+            transfer: None,
+        },
+        DataRecipient {
+            name: "Meta Platforms Ireland Ltd. (WhatsApp)",
+            role: "sub-processor (WhatsApp Business Platform)",
+            location: "Ireland, with possible transfer to the USA",
+            transfer: Some("EU-US Data Privacy Framework (adequacy decision (EU) 2023/1795)"),
+        },
+    ]
+}
 
 /// Schema version of [`RecordOfProcessing`] (bump on incompatible changes).
 pub const RECORD_SCHEMA_VERSION: u32 = 1;

@@ -367,8 +367,8 @@ impl Candidate {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::actor::Actor;
     use crate::consent::{CaptureChannel, ConsentEvidence, ConsentMethod, Purpose};
-    use crate::tenant::Actor;
     use time::macros::datetime;
     use uuid::Uuid;
 

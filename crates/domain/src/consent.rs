@@ -10,10 +10,10 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
+use crate::actor::Actor;
 use crate::calendar::add_months;
 use crate::ids::{ConsentRequestId, StaffId};
 use crate::legal::{LegalTextCatalogue, LegalTextRef};
-use crate::tenant::Actor;
 use crate::values::{InvalidValue, LanguageCode, Pii, Wamid};
 
 /// A purpose that needs consent. One record = one purpose of one controller (R3).

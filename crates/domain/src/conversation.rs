@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime};
 
 use crate::ids::{CandidateId, ChannelId, MessageId, TenantId};
+pub use crate::message::{DeliveryStatus, MessageKind};
 use crate::values::{LanguageCode, Pii, TemplateName, Wamid};
 
 /// The customer-service window after the candidate's last message (R20; fixed by WhatsApp).
@@ -18,38 +19,6 @@ pub enum Direction {
     Inbound,
     /// To the candidate.
     Outbound,
-}
-
-/// What kind of message, without its content.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum MessageKind {
-    /// Free text.
-    Text,
-    /// An approved template.
-    Template,
-    /// Interactive (reply buttons, lists) or a button reply.
-    Interactive,
-    /// Image, document, audio, video or sticker.
-    Media,
-    /// Location, contacts, reaction and other structured types.
-    Structured,
-    /// A type WhatsApp marks unsupported, or one this version does not know.
-    Unsupported,
-}
-
-impl MessageKind {
-    /// Stable name.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::Text => "text",
-            Self::Template => "template",
-            Self::Interactive => "interactive",
-            Self::Media => "media",
-            Self::Structured => "structured",
-            Self::Unsupported => "unsupported",
-        }
-    }
 }
 
 /// Why an outbound message exists; the send policy's exceptions hinge on it.
@@ -140,62 +109,6 @@ impl OutboundContent {
     /// Whether WhatsApp allows it only inside the service window (everything but templates).
     pub const fn is_free_form(&self) -> bool {
         !matches!(self, Self::Template { .. })
-    }
-}
-
-/// Delivery status of an outbound message, ordered as a join-semilattice by rank: the effective
-/// status is the highest rank seen, so any order (and any duplicates) of status updates converge
-/// to the same result. `Failed` ranks above `Sent` but below `Delivered`/`Read`: a failure report
-/// loses against evidence of delivery.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum DeliveryStatus {
-    /// In the outbox.
-    Queued,
-    /// Refused by the policy at dispatch time, or cancelled by an objection; never sent.
-    Cancelled,
-    /// The API call timed out after sending: it may or may not have reached WhatsApp.
-    Unknown,
-    /// Accepted by the API (we have a wamid).
-    Accepted,
-    /// WhatsApp sent it.
-    Sent,
-    /// Failed (with a WhatsApp error code).
-    Failed,
-    /// Delivered to the device.
-    Delivered,
-    /// Read.
-    Read,
-}
-
-impl DeliveryStatus {
-    /// Stable name.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::Queued => "queued",
-            Self::Cancelled => "cancelled",
-            Self::Unknown => "unknown",
-            Self::Accepted => "accepted",
-            Self::Sent => "sent",
-            Self::Failed => "failed",
-            Self::Delivered => "delivered",
-            Self::Read => "read",
-        }
-    }
-
-    /// Parses the stable name.
-    pub fn parse(value: &str) -> Option<Self> {
-        Some(match value {
-            "queued" => Self::Queued,
-            "cancelled" => Self::Cancelled,
-            "unknown" => Self::Unknown,
-            "accepted" => Self::Accepted,
-            "sent" => Self::Sent,
-            "failed" => Self::Failed,
-            "delivered" => Self::Delivered,
-            "read" => Self::Read,
-            _ => return None,
-        })
     }
 }
 
@@ -305,23 +218,66 @@ pub enum MessageBody {
     Inbound(crate::inbound::InboundContent),
 }
 
-/// Conversation state kept on the candidate: the window and the notice.
+/// Conversation state kept on the candidate: the window and the notice. Its fields are private:
+/// it changes only through its methods (an inbound message, a send, activity), so the window can
+/// never move backwards and the notice is recorded only once it went out.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConversationState {
     /// Provider timestamp of the last inbound *user* message (not templates, not receipts).
     #[serde(default, with = "time::serde::rfc3339::option")]
-    pub last_inbound_at: Option<OffsetDateTime>,
+    last_inbound_at: Option<OffsetDateTime>,
     /// When the Art. 13 / Art. 21(4) notice was last sent (R15).
     #[serde(default, with = "time::serde::rfc3339::option")]
-    pub notice_sent_at: Option<OffsetDateTime>,
+    notice_sent_at: Option<OffsetDateTime>,
     /// Last activity in either direction (for archiving, R25).
     #[serde(default, with = "time::serde::rfc3339::option")]
-    pub last_activity_at: Option<OffsetDateTime>,
+    last_activity_at: Option<OffsetDateTime>,
     /// Outbound messages sent (accepted by the API) so far.
-    pub outbound_count: u32,
+    outbound_count: u32,
 }
 
 impl ConversationState {
+    /// A state as it was stored (for adapters and tests that rebuild one); everything else goes
+    /// through the methods.
+    pub const fn restored(
+        last_inbound_at: Option<OffsetDateTime>,
+        notice_sent_at: Option<OffsetDateTime>,
+        last_activity_at: Option<OffsetDateTime>,
+        outbound_count: u32,
+    ) -> Self {
+        Self { last_inbound_at, notice_sent_at, last_activity_at, outbound_count }
+    }
+
+    /// Provider timestamp of the last inbound *user* message (not templates, not receipts).
+    pub const fn last_inbound_at(&self) -> Option<OffsetDateTime> {
+        self.last_inbound_at
+    }
+
+    /// When the Art. 13 / Art. 21(4) notice was sent (R15).
+    pub const fn notice_sent_at(&self) -> Option<OffsetDateTime> {
+        self.notice_sent_at
+    }
+
+    /// Last activity in either direction (for archiving, R25).
+    pub const fn last_activity_at(&self) -> Option<OffsetDateTime> {
+        self.last_activity_at
+    }
+
+    /// Outbound messages sent (accepted by the API) so far.
+    pub const fn outbound_count(&self) -> u32 {
+        self.outbound_count
+    }
+
+    /// Records a message the provider accepted at `at`: counts it, records the notice if the
+    /// message carried it and none was recorded before (R15), and notes the activity.
+    pub fn record_sent(&mut self, at: OffsetDateTime, carries_notice: bool) {
+        if carries_notice && self.notice_sent_at.is_none() {
+            self.notice_sent_at = Some(at);
+        }
+        self.outbound_count = self.outbound_count.saturating_add(1);
+        self.touch(at);
+    }
+
     /// Records an inbound user message at the provider's timestamp. Out-of-order arrivals never
     /// move the window backwards.
     pub fn record_inbound(&mut self, provider_at: OffsetDateTime) {
@@ -375,6 +331,20 @@ mod tests {
                 at: datetime!(2025-01-01 00:00 UTC) + Duration::seconds(secs),
                 error_code: if status == DeliveryStatus::Failed { code } else { None },
             })
+    }
+
+    #[test]
+    fn a_send_counts_and_records_the_notice_only_the_first_time() {
+        let (t1, t2) = (datetime!(2025-01-01 10:00 UTC), datetime!(2025-01-02 10:00 UTC));
+        let mut c = ConversationState::default();
+        c.record_sent(t1, false);
+        assert!(c.needs_notice());
+        c.record_sent(t1, true);
+        c.record_sent(t2, true);
+        assert_eq!(c.notice_sent_at(), Some(t1));
+        assert_eq!(c.outbound_count(), 3);
+        assert_eq!(c.last_activity_at(), Some(t2));
+        assert_eq!(c.last_inbound_at(), None, "our own messages never open the window");
     }
 
     #[test]

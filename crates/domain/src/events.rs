@@ -5,6 +5,7 @@
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
+use crate::actor::Actor;
 use crate::candidate::{CandidateSource, ErasureReason, HoldReason, ProcessEndReason, RestrictionReason};
 use crate::consent::{CaptureChannel, ConsentMethodKind, Purpose};
 use crate::conversation::{DeliveryStatus, Intent, MessageKind};
@@ -19,7 +20,6 @@ use crate::objection::{DismissReason, ObjectionScope};
 use crate::policy::{Exception, RefusalCode};
 use crate::rules::Rule;
 use crate::subject_request::SubjectRequestKind;
-use crate::tenant::Actor;
 
 /// What was read, for audited content reads (R33).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

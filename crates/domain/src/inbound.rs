@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use crate::conversation::{DeliveryStatus, MessageKind};
+use crate::message::{DeliveryStatus, MessageKind};
 use crate::values::{PhoneNumber, Pii, WaId, WaUserId, Wamid};
 
 /// How the sender is identified. WhatsApp sends the number (`wa_id`) and, for users with a

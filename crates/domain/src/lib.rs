@@ -6,18 +6,25 @@
 //!
 //! - Values and ids: [`values`], [`ids`] (parse, don't validate; personal data is [`values::Pii`]
 //!   and never prints in `Debug`).
-//! - Tenant, channel and the DPO's approval: [`tenant`] (R1, R2).
+//! - Who acts (roles, the actor of every change): [`actor`]. Tenant, channel and the DPO's
+//!   approval: [`tenant`] (R1, R2).
 //! - Legal texts and their versions: [`legal`] (R5-R7).
 //! - The candidate aggregate: [`candidate`] (lifecycle, process, legal holds).
 //! - Consent per purpose: [`consent`] (R3-R10). Objection and its classifier: [`objection`],
 //!   [`classifier`] (R11-R18).
-//! - Conversations, message status and the 24-hour window: [`conversation`] (R15, R20). Media files:
-//!   [`media`] (stored sealed, erased with the candidate).
+//! - Conversations, message status and the 24-hour window: [`conversation`] (R15, R20); the kind
+//!   and delivery status every message shares: [`message`]; webhook input: [`inbound`]. Media
+//!   files: [`media`] (stored sealed, erased with the candidate).
 //! - The send decision: [`policy`] (RULES.md "Send decision").
 //! - Retention: [`retention`] (R23-R28). Subject requests: [`subject_request`] (R29-R32).
 //! - Events for the audit log: [`events`] (R34). Rule ids: [`rules`].
-//! - Ports and use cases: [`ports`], [`usecases`].
+//! - Ports and use cases: [`ports`], [`usecases`] (each use case: load -> decide -> commit,
+//!   retried from a fresh load when a commit loses an optimistic-lock race).
 //! - Accountability documents from the configuration: [`accountability`] (R2, R35).
+//!
+//! Module dependencies form no cycle (`tests/module_graph.rs` checks it): `actor`, `message`,
+//! `values` and `ids` are leaves, the model modules depend on each other one way, and no module
+//! but [`usecases`] (and the test support) uses the use cases.
 //!
 //! A backend developer decides a send like this (see also `examples/decide_send.rs`):
 //!
@@ -35,7 +42,10 @@
 //! assert_eq!(refusal.code.as_str(), "consent_missing");
 //! ```
 
+#![warn(missing_docs)]
+
 pub mod accountability;
+pub mod actor;
 pub mod calendar;
 pub mod candidate;
 pub mod classifier;
@@ -46,6 +56,7 @@ pub mod ids;
 pub mod inbound;
 pub mod legal;
 pub mod media;
+pub mod message;
 pub mod objection;
 pub mod policy;
 pub mod ports;

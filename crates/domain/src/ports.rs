@@ -1,5 +1,5 @@
-//! Ports: the traits the adapters implement. Few and coarse: a store, the messaging gateway,
-//! the clock and id generation. Each is a contract; the doc comments say what an implementation
+//! Ports: the traits the adapters implement. Few and coarse: a store, its read side (the list
+//! views, [`Queries`]), the messaging gateway, the clock and id generation. Each is a contract; the doc comments say what an implementation
 //! MUST do. Held as `Arc<dyn Port>`.
 
 use std::sync::Arc;
@@ -563,4 +563,169 @@ pub trait MessagingGateway: Send + Sync {
         let _ = (channel, content, mime_type, filename);
         Err(GatewayError::NotConfigured)
     }
+}
+
+// ---------------------------------------------------------------- read side
+
+/// Where a candidate stands in a list: erased candidates are never listed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ListedLifecycle {
+    /// Normal processing.
+    Active,
+    /// Restricted (archived for inactivity R25, erasure deferred R31, Art. 18 restriction).
+    Restricted,
+}
+
+impl ListedLifecycle {
+    /// Stable name (`active`, `restricted`), as stored and as the API shows it.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Active => "active",
+            Self::Restricted => "restricted",
+        }
+    }
+}
+
+/// One row of a tenant's candidate list: only what is kept in clear (no number, no name, no
+/// content), so a list never unwraps a key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CandidateSummary {
+    /// The candidate.
+    pub id: CandidateId,
+    /// Active or restricted.
+    pub lifecycle: ListedLifecycle,
+    /// Whether an objection is in effect.
+    pub objected: bool,
+    /// When the application process ended, if it did.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub process_ended_at: Option<OffsetDateTime>,
+    /// When the retention run decides about the candidate next.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub retention_due_at: Option<OffsetDateTime>,
+    /// Created.
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    /// Last change.
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
+}
+
+/// Which page of the candidate list to read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CandidatePage {
+    /// Also list restricted candidates (R25: only for roles that may see them, which the caller
+    /// decides).
+    pub include_restricted: bool,
+    /// Continue after this candidate (ids are time-ordered, so this is creation order).
+    pub after: Option<CandidateId>,
+    /// Page size.
+    pub limit: u32,
+}
+
+/// An open objection review in the queue (R16).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OpenReview {
+    /// The candidate whose message is under review.
+    pub candidate: CandidateId,
+    /// When the review is due.
+    #[serde(with = "time::serde::rfc3339")]
+    pub due_at: OffsetDateTime,
+}
+
+/// A tenant as the platform operator sees it: no personal data.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TenantSummary {
+    /// Id.
+    pub id: TenantId,
+    /// The employer's name.
+    pub name: String,
+    /// Created.
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+}
+
+/// The subject requests that need attention (R29), each list ordered by due date.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct DueSubjectRequests {
+    /// Open or extended, past their due date.
+    pub overdue: Vec<SubjectRequest>,
+    /// Open or extended, not overdue, due within the horizon.
+    pub due_soon: Vec<SubjectRequest>,
+}
+
+impl DueSubjectRequests {
+    /// Sorts `requests` into overdue and due-soon at `now` with the given horizon.
+    pub fn from_register(mut requests: Vec<SubjectRequest>, now: OffsetDateTime, within: Duration) -> Self {
+        requests.sort_by_key(|r| r.due_at);
+        let (overdue, rest): (Vec<_>, Vec<_>) = requests.into_iter().partition(|r| r.is_overdue(now));
+        let due_soon = rest.into_iter().filter(|r| r.is_due_soon(now, within)).collect();
+        Self { overdue, due_soon }
+    }
+}
+
+/// Deadline counts across all tenants, for the operator's gauges (numbers only).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeadlineCounts {
+    /// Open objection reviews (R16).
+    pub reviews_open: u64,
+    /// Open objection reviews past their due time.
+    pub reviews_overdue: u64,
+    /// Open or extended subject requests past their due date (R29).
+    pub subject_requests_overdue: u64,
+    /// Open or extended subject requests due within the horizon, not yet overdue.
+    pub subject_requests_due_soon: u64,
+    /// Media files waiting to be fetched.
+    pub media_pending: u64,
+}
+
+/// The read side: the list and read views the API and the browser UI show. Decisions never
+/// read through this port (they load aggregates through [`Store`]); it only serves views.
+///
+/// Contract for every implementation:
+/// - every method that takes a tenant MUST return that tenant's data only;
+/// - [`Queries::tenants`] and [`Queries::deadline_counts`] are the only views across tenants
+///   (the platform operator's): they MUST return no personal data, only ids, names of the
+///   employers, times and counts;
+/// - lists MUST NOT unwrap keys or return personal data beyond what the method says (the
+///   candidate list reads clear columns only); erased candidates are never listed;
+/// - errors are [`StoreError`]s without personal data.
+#[cfg_attr(feature = "mocks", mockall::automock)]
+#[async_trait]
+pub trait Queries: Send + Sync {
+    /// Every tenant, oldest first (operator view).
+    async fn tenants(&self) -> Result<Vec<TenantSummary>, StoreError>;
+
+    /// A page of the tenant's candidates in creation order, starting after `page.after`, at most
+    /// `page.limit`. Restricted candidates MUST be left out unless `page.include_restricted`;
+    /// erased ones MUST always be left out.
+    async fn candidate_page(&self, tenant: TenantId, page: CandidatePage) -> Result<Vec<CandidateSummary>, StoreError>;
+
+    /// The candidates with an open objection review, earliest due first (R16).
+    async fn open_reviews(&self, tenant: TenantId) -> Result<Vec<OpenReview>, StoreError>;
+
+    /// The candidate's conversation, oldest first (content: the caller audits the read, R33).
+    async fn conversation(&self, tenant: TenantId, candidate: CandidateId) -> Result<Vec<Message>, StoreError>;
+
+    /// The subject-request register (R29), of one candidate if given, in the order received.
+    async fn subject_request_register(
+        &self,
+        tenant: TenantId,
+        candidate: Option<CandidateId>,
+    ) -> Result<Vec<SubjectRequest>, StoreError>;
+
+    /// The tenant's subject requests that are overdue or due within `within` of `now` (R29).
+    async fn due_subject_requests(
+        &self,
+        tenant: TenantId,
+        now: OffsetDateTime,
+        within: Duration,
+    ) -> Result<DueSubjectRequests, StoreError> {
+        let register = self.subject_request_register(tenant, None).await?;
+        Ok(DueSubjectRequests::from_register(register, now, within))
+    }
+
+    /// Deadline counts across all tenants at `now`; "due soon" means due after `now` and no
+    /// later than `soon` (operator view, numbers only).
+    async fn deadline_counts(&self, now: OffsetDateTime, soon: OffsetDateTime) -> Result<DeadlineCounts, StoreError>;
 }

@@ -108,7 +108,7 @@ pub fn process_end(candidate: &Candidate, settings: &RetentionSettings) -> Offse
 }
 
 fn last_activity(candidate: &Candidate) -> OffsetDateTime {
-    candidate.conversation.last_activity_at.unwrap_or(candidate.created_at).max(candidate.created_at)
+    candidate.conversation.last_activity_at().unwrap_or(candidate.created_at).max(candidate.created_at)
 }
 
 /// When the candidate's data is due for erasure: the process end ([`process_end`]) plus the erase
@@ -223,10 +223,10 @@ pub fn erasure_request(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::actor::Actor;
     use crate::candidate::{CandidateSource, Contact, HoldReason, LegalHold, ProcessEndReason};
     use crate::consent::{CaptureChannel, ConsentEvidence, ConsentMethod};
     use crate::ids::{CandidateId, ChannelId, HoldId, StaffId, TenantId};
-    use crate::tenant::Actor;
     use crate::values::LanguageCode;
     use proptest::prelude::*;
     use time::macros::datetime;

@@ -4,64 +4,11 @@
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
+pub use crate::actor::{Actor, Role};
 use crate::calendar::add_months;
 use crate::ids::{ChannelId, StaffId, TenantId};
 use crate::retention::RetentionSettings;
-use crate::values::{InvalidValue, LanguageCode, PhoneNumber, TemplateName};
-
-/// Who acts through the API. Each role except `Operator` is bound to one tenant.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    /// The platform operator (processor): manages tenants, never sees content.
-    Operator,
-    /// The tenant's administrator.
-    Admin,
-    /// The tenant's data-protection officer.
-    Dpo,
-    /// A recruiter of the tenant.
-    Recruiter,
-}
-
-impl Role {
-    /// Stable name.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::Operator => "operator",
-            Self::Admin => "admin",
-            Self::Dpo => "dpo",
-            Self::Recruiter => "recruiter",
-        }
-    }
-
-    /// Parses the stable name.
-    pub fn parse(value: &str) -> Result<Self, InvalidValue> {
-        match value {
-            "operator" => Ok(Self::Operator),
-            "admin" => Ok(Self::Admin),
-            "dpo" => Ok(Self::Dpo),
-            "recruiter" => Ok(Self::Recruiter),
-            _ => Err(InvalidValue::new("role", "expected operator, admin, dpo or recruiter")),
-        }
-    }
-}
-
-/// Who caused a state change. Goes into every domain event and audit entry.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-pub enum Actor {
-    /// hoheit itself (scheduler, dispatcher, policy).
-    System,
-    /// A person using the API.
-    Staff {
-        /// The person's id.
-        id: StaffId,
-        /// The role they acted in.
-        role: Role,
-    },
-    /// The candidate, through a WhatsApp message or button.
-    Candidate,
-}
+use crate::values::{InvalidValue, LanguageCode, PhoneNumber, RegionCode, TemplateName};
 
 /// Tenant-wide settings beyond retention.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -74,6 +21,10 @@ pub struct MessagingSettings {
     pub legal_hold_review_months: u32,
     /// Months until a channel approval must be reviewed (R1, default 12).
     pub approval_review_months: u32,
+    /// The region whose national format is assumed for numbers typed without `+`/`00`
+    /// (`0170 1234567` with `DE`, the default; absent in settings stored before it existed).
+    #[serde(default)]
+    pub default_region: RegionCode,
 }
 
 impl Default for MessagingSettings {
@@ -83,6 +34,7 @@ impl Default for MessagingSettings {
             objection_review_business_days: 1,
             legal_hold_review_months: 6,
             approval_review_months: 12,
+            default_region: RegionCode::DE,
         }
     }
 }

@@ -1,7 +1,8 @@
 //! Test support behind the `testing` feature: an in-memory [`Store`] that honours the store
 //! contract (atomic commits, optimistic versions, inbound dedupe, outbox leases, erasure), a
-//! settable clock, sequential ids, a scriptable fake gateway, and fixtures. Adapters and the
-//! server reuse them in their tests; nothing here is for production.
+//! settable clock, sequential ids, a scriptable fake gateway, fixtures, and the store
+//! [`contract`] every store implementation must pass (this in-memory store included). Adapters
+//! and the server reuse them in their tests; nothing here is for production.
 
 #![allow(clippy::missing_panics_doc, clippy::unwrap_used, clippy::expect_used)]
 
@@ -27,6 +28,8 @@ use crate::ports::{
 };
 use crate::subject_request::SubjectRequest;
 use crate::values::{Pii, Wamid};
+
+pub mod contract;
 
 /// A clock tests can set and advance.
 #[derive(Debug)]
@@ -270,8 +273,23 @@ impl InMemoryStore {
     }
 }
 
+/// The time a change set happened (its latest event's time), like the real stores stamp it.
+fn change_time(changes: &ChangeSet) -> OffsetDateTime {
+    changes.events.iter().map(|e| e.at).max().unwrap_or(OffsetDateTime::UNIX_EPOCH)
+}
+
+/// The candidate a message, outbox entry or media file belongs to: it must exist and not be
+/// erased (the real stores need its key, which erasure destroys).
+fn live_candidate(state: &State, tenant: TenantId, candidate: CandidateId) -> Result<(), StoreError> {
+    match state.candidates.get(&(tenant, candidate)).and_then(|r| r.candidate.as_ref()) {
+        Some(c) if !c.is_erased() => Ok(()),
+        _ => Err(StoreError::NotFound("candidate")),
+    }
+}
+
 fn apply(state: &mut State, tenant: TenantId, changes: ChangeSet) -> Result<CommitReport, StoreError> {
     let mut report = CommitReport::default();
+    let at = change_time(&changes);
     for change in changes.config {
         match change {
             ConfigChange::Tenant(t) => {
@@ -314,10 +332,9 @@ fn apply(state: &mut State, tenant: TenantId, changes: ChangeSet) -> Result<Comm
                 config.templates = crate::template::TemplateCatalogue::new(all);
             }
             ConfigChange::RescheduleRetention => {
-                let now_due = changes.events.first().map(|e| e.at);
                 for ((t, _), row) in &mut state.candidates {
                     if *t == tenant && row.candidate.as_ref().is_some_and(|c| !c.is_erased()) {
-                        row.retention_due = now_due.or(row.retention_due);
+                        row.retention_due = Some(at);
                     }
                 }
             }
@@ -326,7 +343,7 @@ fn apply(state: &mut State, tenant: TenantId, changes: ChangeSet) -> Result<Comm
     for change in changes.candidates {
         match change {
             CandidateChange::Insert { candidate, retention_due } => {
-                if candidate.tenant != tenant {
+                if candidate.tenant != tenant || !state.configs.contains_key(&tenant) {
                     return Err(StoreError::NotFound("tenant"));
                 }
                 if state.candidates.contains_key(&(tenant, candidate.id)) {
@@ -341,9 +358,12 @@ fn apply(state: &mut State, tenant: TenantId, changes: ChangeSet) -> Result<Comm
                 state.candidates.insert((tenant, candidate.id), Row { candidate: Some(*candidate), retention_due });
             }
             CandidateChange::Update { candidate, expected_version, retention_due } => {
+                if candidate.tenant != tenant {
+                    return Err(StoreError::NotFound("tenant"));
+                }
                 let row = state.candidates.get_mut(&(tenant, candidate.id)).ok_or(StoreError::NotFound("candidate"))?;
                 let stored = row.candidate.as_ref().ok_or(StoreError::NotFound("candidate"))?;
-                if stored.version != expected_version {
+                if stored.version != expected_version || stored.is_erased() {
                     return Err(StoreError::Conflict);
                 }
                 let id = candidate.id;
@@ -364,10 +384,13 @@ fn apply(state: &mut State, tenant: TenantId, changes: ChangeSet) -> Result<Comm
                 }
             }
             CandidateChange::Erase { tombstone, expected_version } => {
+                if tombstone.tenant != tenant {
+                    return Err(StoreError::NotFound("tenant"));
+                }
                 let id = tombstone.id;
                 let row = state.candidates.get_mut(&(tenant, id)).ok_or(StoreError::NotFound("candidate"))?;
                 let stored = row.candidate.as_ref().ok_or(StoreError::NotFound("candidate"))?;
-                if stored.version != expected_version {
+                if stored.version != expected_version || stored.is_erased() {
                     return Err(StoreError::Conflict);
                 }
                 let mut next = *tombstone;
@@ -400,6 +423,7 @@ fn apply(state: &mut State, tenant: TenantId, changes: ChangeSet) -> Result<Comm
                 if m.tenant != tenant {
                     return Err(StoreError::NotFound("tenant"));
                 }
+                live_candidate(state, tenant, m.candidate)?;
                 if let Some(pid) = &m.provider_id {
                     if state.provider_ids.contains_key(&(tenant, pid.clone())) {
                         return Err(StoreError::Duplicate(DuplicateKey::InboundMessage));
@@ -410,7 +434,10 @@ fn apply(state: &mut State, tenant: TenantId, changes: ChangeSet) -> Result<Comm
                 state.messages.insert((tenant, m.id), *m);
             }
             MessageChange::Accepted { id, provider_id, at } => {
-                let m = state.messages.get_mut(&(tenant, id)).ok_or(StoreError::NotFound("message"))?;
+                let Some(m) = state.messages.get_mut(&(tenant, id)) else {
+                    report.statuses_unmatched += 1;
+                    continue;
+                };
                 m.provider_id = Some(provider_id.clone());
                 m.status.observe(StatusObservation { status: DeliveryStatus::Accepted, at, error_code: None });
                 state.provider_ids.insert((tenant, provider_id), id);
@@ -439,6 +466,13 @@ fn apply(state: &mut State, tenant: TenantId, changes: ChangeSet) -> Result<Comm
     for change in changes.outbox {
         match change {
             OutboxChange::Enqueue(e) => {
+                if e.tenant != tenant {
+                    return Err(StoreError::NotFound("tenant"));
+                }
+                live_candidate(state, tenant, e.candidate)?;
+                if state.outbox.contains_key(&e.id) {
+                    return Err(StoreError::Duplicate(DuplicateKey::Id));
+                }
                 state.outbox_order.push(e.id);
                 state.outbox.insert(e.id, (e, None));
             }
@@ -449,7 +483,6 @@ fn apply(state: &mut State, tenant: TenantId, changes: ChangeSet) -> Result<Comm
                     .filter(|(_, (e, _))| e.tenant == tenant && e.candidate == candidate)
                     .map(|(id, _)| *id)
                     .collect();
-                let at = changes.events.first().map_or(OffsetDateTime::UNIX_EPOCH, |e| e.at);
                 for id in cancel {
                     if let Some((entry, _)) = state.outbox.remove(&id) {
                         report.outbox_cancelled += 1;
@@ -477,6 +510,11 @@ fn apply(state: &mut State, tenant: TenantId, changes: ChangeSet) -> Result<Comm
             }
         }
     }
+    if (!changes.suppressions.is_empty() || !changes.suppressions_lifted.is_empty())
+        && !state.configs.contains_key(&tenant)
+    {
+        return Err(StoreError::NotFound("tenant"));
+    }
     for (key, suppression) in changes.suppressions {
         state.suppressions.insert((tenant, key), suppression);
     }
@@ -495,10 +533,10 @@ fn apply(state: &mut State, tenant: TenantId, changes: ChangeSet) -> Result<Comm
     for change in changes.media {
         match change {
             MediaChange::Insert { record, content } => {
-                let owner = state.candidates.get(&(tenant, record.candidate)).and_then(|r| r.candidate.as_ref());
-                if record.tenant != tenant || owner.is_none_or(Candidate::is_erased) {
-                    return Err(StoreError::NotFound("candidate"));
+                if record.tenant != tenant {
+                    return Err(StoreError::NotFound("tenant"));
                 }
+                live_candidate(state, tenant, record.candidate)?;
                 if state.media.contains_key(&(tenant, record.id)) {
                     return Err(StoreError::Duplicate(DuplicateKey::Id));
                 }
@@ -506,7 +544,14 @@ fn apply(state: &mut State, tenant: TenantId, changes: ChangeSet) -> Result<Comm
                 state.media.insert((tenant, record.id), (*record, content));
             }
             MediaChange::Update { record, content } => {
-                let (stored, bytes) = state.media.get_mut(&(tenant, record.id)).ok_or(StoreError::NotFound("media"))?;
+                if record.tenant != tenant {
+                    return Err(StoreError::NotFound("tenant"));
+                }
+                let (stored, bytes) = state
+                    .media
+                    .get_mut(&(tenant, record.id))
+                    .filter(|(m, _)| m.candidate == record.candidate)
+                    .ok_or(StoreError::NotFound("media"))?;
                 *stored = *record;
                 if content.is_some() {
                     *bytes = content;
@@ -565,13 +610,15 @@ impl Store for InMemoryStore {
 
     async fn messages(&self, tenant: TenantId, candidate: CandidateId) -> Result<Vec<Message>, StoreError> {
         let state = self.lock();
-        Ok(state
+        let mut messages: Vec<Message> = state
             .message_order
             .iter()
             .filter_map(|k| state.messages.get(k))
             .filter(|m| m.tenant == tenant && m.candidate == candidate)
             .cloned()
-            .collect())
+            .collect();
+        messages.sort_by_key(|m| (m.created_at, m.id.as_uuid()));
+        Ok(messages)
     }
 
     async fn pending_outbox(&self, tenant: TenantId, candidate: CandidateId) -> Result<Vec<OutboxEntry>, StoreError> {
@@ -609,13 +656,15 @@ impl Store for InMemoryStore {
         candidate: Option<CandidateId>,
     ) -> Result<Vec<SubjectRequest>, StoreError> {
         let state = self.lock();
-        Ok(state
+        let mut requests: Vec<SubjectRequest> = state
             .subject_order
             .iter()
             .filter_map(|k| state.subject_requests.get(k))
             .filter(|r| r.tenant == tenant && candidate.is_none_or(|c| r.candidate == Some(c)))
             .cloned()
-            .collect())
+            .collect();
+        requests.sort_by_key(|r| r.received_at);
+        Ok(requests)
     }
 
     async fn subject_request(
@@ -636,14 +685,16 @@ impl Store for InMemoryStore {
 
     async fn candidate_media(&self, tenant: TenantId, candidate: CandidateId) -> Result<Vec<MediaRecord>, StoreError> {
         let state = self.lock();
-        Ok(state
+        let mut media: Vec<MediaRecord> = state
             .media_order
             .iter()
             .filter_map(|k| state.media.get(k))
             .map(|(m, _)| m)
             .filter(|m| m.tenant == tenant && m.candidate == candidate)
             .cloned()
-            .collect())
+            .collect();
+        media.sort_by_key(|m| (m.created_at, m.id.as_uuid()));
+        Ok(media)
     }
 
     async fn commit(&self, tenant: TenantId, changes: ChangeSet) -> Result<CommitReport, StoreError> {
@@ -855,7 +906,14 @@ pub mod fixtures {
             let mut c = self.candidate();
             self.grant(&mut c, Purpose::WhatsAppChannel);
             c.conversation.record_inbound(self.now - Duration::hours(1));
-            c.conversation.notice_sent_at = Some(self.now - Duration::days(2));
+            let conv = &c.conversation;
+            let notice = Some(self.now - Duration::days(2));
+            c.conversation = crate::conversation::ConversationState::restored(
+                conv.last_inbound_at(),
+                notice,
+                conv.last_activity_at(),
+                conv.outbound_count(),
+            );
             c
         }
 
@@ -928,4 +986,217 @@ pub mod fixtures {
             outcomes
         }
     }
+}
+
+/// The read side over the same state (the views the API shows).
+#[async_trait]
+impl crate::ports::Queries for InMemoryStore {
+    async fn tenants(&self) -> Result<Vec<crate::ports::TenantSummary>, StoreError> {
+        let mut tenants: Vec<_> = self
+            .lock()
+            .configs
+            .values()
+            .map(|c| crate::ports::TenantSummary {
+                id: c.tenant.id,
+                name: c.tenant.name.clone(),
+                created_at: c.tenant.created_at,
+            })
+            .collect();
+        tenants.sort_by_key(|t| (t.created_at, t.id));
+        Ok(tenants)
+    }
+
+    async fn candidate_page(
+        &self,
+        tenant: TenantId,
+        page: crate::ports::CandidatePage,
+    ) -> Result<Vec<crate::ports::CandidateSummary>, StoreError> {
+        use crate::candidate::Lifecycle;
+        use crate::ports::{CandidateSummary, ListedLifecycle};
+        let state = self.lock();
+        let mut rows: Vec<CandidateSummary> = state
+            .candidates
+            .iter()
+            .filter(|((t, id), _)| *t == tenant && page.after.is_none_or(|a| *id > a))
+            .filter_map(|(_, row)| row.candidate.as_ref().map(|c| (c, row.retention_due)))
+            .filter_map(|(c, retention_due_at)| {
+                let lifecycle = match c.lifecycle {
+                    Lifecycle::Active => ListedLifecycle::Active,
+                    Lifecycle::Restricted { .. } if page.include_restricted => ListedLifecycle::Restricted,
+                    Lifecycle::Restricted { .. } | Lifecycle::Erased { .. } => return None,
+                };
+                // the last committed event about the candidate is its last change
+                let updated_at = state
+                    .events
+                    .iter()
+                    .filter(|e| e.tenant == tenant && e.subject == Some(c.id))
+                    .map(|e| e.at)
+                    .max()
+                    .unwrap_or(c.created_at)
+                    .max(c.created_at);
+                Some(CandidateSummary {
+                    id: c.id,
+                    lifecycle,
+                    objected: c.objection.is_objected(),
+                    process_ended_at: c.process_ended_at(),
+                    retention_due_at,
+                    created_at: c.created_at,
+                    updated_at,
+                })
+            })
+            .collect();
+        rows.sort_by_key(|r| r.id);
+        rows.truncate(usize::try_from(page.limit).unwrap_or(usize::MAX));
+        Ok(rows)
+    }
+
+    async fn open_reviews(&self, tenant: TenantId) -> Result<Vec<crate::ports::OpenReview>, StoreError> {
+        let state = self.lock();
+        let mut reviews: Vec<_> = state
+            .candidates
+            .iter()
+            .filter(|((t, _), _)| *t == tenant)
+            .filter_map(|(_, row)| row.candidate.as_ref())
+            .filter_map(|c| {
+                c.objection.review.as_ref().map(|r| crate::ports::OpenReview { candidate: c.id, due_at: r.due_at })
+            })
+            .collect();
+        reviews.sort_by_key(|r| (r.due_at, r.candidate));
+        Ok(reviews)
+    }
+
+    async fn conversation(&self, tenant: TenantId, candidate: CandidateId) -> Result<Vec<Message>, StoreError> {
+        Store::messages(self, tenant, candidate).await
+    }
+
+    async fn subject_request_register(
+        &self,
+        tenant: TenantId,
+        candidate: Option<CandidateId>,
+    ) -> Result<Vec<SubjectRequest>, StoreError> {
+        Store::subject_requests(self, tenant, candidate).await
+    }
+
+    async fn deadline_counts(
+        &self,
+        now: OffsetDateTime,
+        soon: OffsetDateTime,
+    ) -> Result<crate::ports::DeadlineCounts, StoreError> {
+        let state = self.lock();
+        let count = |n: usize| u64::try_from(n).unwrap_or(u64::MAX);
+        let reviews: Vec<OffsetDateTime> = state
+            .candidates
+            .values()
+            .filter_map(|row| row.candidate.as_ref())
+            .filter_map(|c| c.objection.review.as_ref().map(|r| r.due_at))
+            .collect();
+        let open = || state.subject_requests.values().filter(|r| r.status.is_open());
+        Ok(crate::ports::DeadlineCounts {
+            reviews_open: count(reviews.len()),
+            reviews_overdue: count(reviews.iter().filter(|d| **d <= now).count()),
+            subject_requests_overdue: count(open().filter(|r| r.due_at <= now).count()),
+            subject_requests_due_soon: count(open().filter(|r| r.due_at > now && r.due_at <= soon).count()),
+            media_pending: count(
+                state.media.values().filter(|(m, _)| m.status == crate::media::MediaStatus::Pending).count(),
+            ),
+        })
+    }
+}
+
+/// The behaviour every [`crate::ports::Queries`] implementation must have, checked through the
+/// use cases on a fresh store (the in-memory one, SQLite, PostgreSQL): tenant listing, candidate
+/// pages (restricted hidden unless asked, paging, objection flag), tenant isolation, the
+/// subject-request register and its due lists, and the deadline counts.
+#[allow(clippy::indexing_slicing)] // test support: a short vector is a failed test
+pub async fn queries_contract<S>(store: Arc<S>)
+where
+    S: Store + OutboxQueue + crate::ports::Queries + 'static,
+{
+    use crate::consent::CaptureChannel;
+    use crate::ports::{CandidatePage, ListedLifecycle};
+    use crate::subject_request::SubjectRequestKind;
+    use crate::tenant::Role;
+    use crate::usecases::{Hoheit, NewCandidate, ObjectionInput};
+    use crate::values::PhoneNumber;
+
+    let world = fixtures::World::new();
+    let tenant = world.tenant_id();
+    let mut seed = ChangeSet::default();
+    seed.config.push(ConfigChange::Tenant(Box::new(world.config.tenant.clone())));
+    for channel in &world.config.channels {
+        seed.config.push(ConfigChange::Channel(Box::new(channel.clone())));
+    }
+    store.commit(tenant, seed).await.unwrap();
+    let clock = Arc::new(FixedClock::new(world.now));
+    let app =
+        Hoheit::new(store.clone(), Arc::new(FakeGateway::default()), clock.clone(), Arc::new(SequentialIds::new(77)));
+    let recruiter = fixtures::staff(Role::Recruiter);
+    let mut ids = Vec::new();
+    for phone in ["+49 170 1111111", "+49 170 2222222", "+49 170 3333333"] {
+        let input = NewCandidate {
+            phone: PhoneNumber::parse(phone).unwrap(),
+            name: None,
+            channel: world.channel().id,
+            language: None,
+        };
+        ids.push(app.create_candidate(tenant, recruiter, input).await.unwrap().id);
+    }
+    ids.sort();
+    let (first, second, third) = (ids[0], ids[1], ids[2]);
+    app.restrict(tenant, recruiter, second).await.unwrap();
+    let objection = ObjectionInput { channel: CaptureChannel::Email, note: None, received_at: None };
+    app.record_objection(tenant, recruiter, third, objection).await.unwrap();
+
+    let tenants = store.tenants().await.unwrap();
+    assert_eq!(tenants.len(), 1);
+    assert_eq!((tenants[0].id, tenants[0].name.as_str()), (tenant, world.config.tenant.name.as_str()));
+
+    let page = |include_restricted, after, limit| CandidatePage { include_restricted, after, limit };
+    let visible = store.candidate_page(tenant, page(false, None, 100)).await.unwrap();
+    assert_eq!(visible.iter().map(|c| c.id).collect::<Vec<_>>(), vec![first, third], "restricted hidden (R25)");
+    assert!(visible.iter().all(|c| c.lifecycle == ListedLifecycle::Active));
+    assert_eq!(visible.iter().map(|c| c.objected).collect::<Vec<_>>(), vec![false, true]);
+    assert!(visible.iter().all(|c| c.created_at == world.now && c.updated_at >= c.created_at));
+    let all = store.candidate_page(tenant, page(true, None, 100)).await.unwrap();
+    assert_eq!(all.iter().map(|c| c.id).collect::<Vec<_>>(), ids);
+    assert_eq!(all[1].lifecycle, ListedLifecycle::Restricted);
+    let paged = store.candidate_page(tenant, page(true, Some(first), 1)).await.unwrap();
+    assert_eq!(paged.iter().map(|c| c.id).collect::<Vec<_>>(), vec![second]);
+    let other = crate::ids::TenantId::from_uuid(Uuid::from_u128(0xDEAD));
+    assert!(store.candidate_page(other, page(true, None, 100)).await.unwrap().is_empty(), "tenant isolation");
+    assert!(store.open_reviews(tenant).await.unwrap().is_empty());
+    assert!(store.conversation(tenant, first).await.unwrap().is_empty());
+
+    let dpo = fixtures::staff(Role::Dpo);
+    let request = app
+        .open_subject_request(tenant, dpo, Some(first), SubjectRequestKind::Access, CaptureChannel::Email, None)
+        .await
+        .unwrap();
+    // restriction and objection are registered as requests too (received and handled at once)
+    let register = store.subject_request_register(tenant, None).await.unwrap();
+    assert!(register.iter().any(|r| r.id == request.id));
+    assert!(register.iter().all(|r| r.tenant == tenant));
+    let of_first = store.subject_request_register(tenant, Some(first)).await.unwrap();
+    assert_eq!(of_first.iter().map(|r| r.id).collect::<Vec<_>>(), vec![request.id]);
+    assert!(store.subject_request_register(other, None).await.unwrap().is_empty());
+    let open_before = |at: OffsetDateTime| register.iter().filter(|r| r.status.is_open() && r.due_at <= at).count();
+    let now = world.now;
+    let due = store.due_subject_requests(tenant, now, Duration::days(7)).await.unwrap();
+    assert!(due.overdue.is_empty() && due.due_soon.is_empty(), "due in a month: neither overdue nor soon");
+    let eve = request.due_at - Duration::days(1);
+    let soon = store.due_subject_requests(tenant, eve, Duration::days(7)).await.unwrap();
+    assert!(soon.due_soon.iter().any(|r| r.id == request.id) && soon.overdue.len() == open_before(eve));
+    let late = store.due_subject_requests(tenant, request.due_at, Duration::days(7)).await.unwrap();
+    assert!(late.overdue.iter().any(|r| r.id == request.id) && late.due_soon.is_empty());
+    assert!(late.overdue.windows(2).all(|w| w[0].due_at <= w[1].due_at), "ordered by due date");
+    assert!(store.due_subject_requests(other, request.due_at, Duration::days(7)).await.unwrap().overdue.is_empty());
+
+    let counts = store.deadline_counts(now, now + Duration::days(7)).await.unwrap();
+    assert_eq!(
+        (counts.reviews_open, counts.subject_requests_overdue, counts.subject_requests_due_soon, counts.media_pending),
+        (0, 0, 0, 0)
+    );
+    let counts = store.deadline_counts(request.due_at, request.due_at + Duration::days(7)).await.unwrap();
+    assert_eq!(counts.subject_requests_overdue, u64::try_from(late.overdue.len()).unwrap());
+    assert!(counts.subject_requests_overdue >= 1);
 }

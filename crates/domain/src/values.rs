@@ -68,28 +68,94 @@ pub enum PhoneNumberError {
     /// A character that is neither a digit nor an allowed separator (space, `-`, `/`, `.`, `(`, `)`).
     #[error("phone number contains a character that is not a digit or separator")]
     InvalidCharacter,
-    /// Neither `+` nor `00` in front: without a country code the number is ambiguous.
+    /// Neither `+` nor `00` in front and no default region: the number is ambiguous.
     #[error("phone number needs an international prefix (+ or 00)")]
     MissingCountryCode,
-    /// Country codes never start with 0.
+    /// Country codes never start with 0, and the code must be assigned.
     #[error("phone number has an invalid country code")]
     InvalidCountryCode,
     /// E.164 allows at most 15 digits; fewer than 8 is no real subscriber number.
     #[error("phone number must have 8 to 15 digits")]
     InvalidLength,
+    /// Well-formed, but no such number can exist in its country's numbering plan
+    /// (libphonenumber metadata): a wrong length for the area or an unassigned range.
+    #[error("phone number cannot exist in its country's numbering plan")]
+    NotANumber,
+}
+
+/// A region (ISO 3166-1 alpha-2, e.g. `DE`) whose national number format is assumed for numbers
+/// written without an international prefix. A tenant setting; [`RegionCode::DE`] by default.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct RegionCode(phonenumber::country::Id);
+
+impl RegionCode {
+    /// Germany, the default.
+    pub const DE: Self = Self(phonenumber::country::Id::DE);
+
+    /// Parses a region code (`DE`, `at`); it must be a region with a numbering plan.
+    pub fn parse(input: &str) -> Result<Self, InvalidValue> {
+        let invalid = InvalidValue::new("region", "an ISO 3166-1 alpha-2 code with a numbering plan, e.g. DE");
+        let code = input.trim().to_ascii_uppercase();
+        if code.len() != 2 || !code.bytes().all(|b| b.is_ascii_uppercase()) {
+            return Err(invalid);
+        }
+        let id: phonenumber::country::Id = code.parse().map_err(|_| invalid.clone())?;
+        if phonenumber::metadata::DATABASE.by_id(id.as_ref()).is_none() {
+            return Err(invalid);
+        }
+        Ok(Self(id))
+    }
+
+    /// The code, e.g. `DE`.
+    pub fn as_str(&self) -> &str {
+        self.0.as_ref()
+    }
+}
+
+impl Default for RegionCode {
+    fn default() -> Self {
+        Self::DE
+    }
+}
+
+impl fmt::Debug for RegionCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "RegionCode({})", self.as_str())
+    }
+}
+
+impl TryFrom<String> for RegionCode {
+    type Error = InvalidValue;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        Self::parse(&value)
+    }
+}
+
+impl From<RegionCode> for String {
+    fn from(value: RegionCode) -> Self {
+        value.as_str().to_owned()
+    }
 }
 
 /// A phone number in E.164 form (`+` and 8-15 digits, no leading zero).
 ///
 /// Parsing accepts the ways people write numbers (`+49 170 1234567`, `0049 170/123 45 67`,
-/// `+49 (0) 170 1234567`) and rejects everything else with a [`PhoneNumberError`].
+/// `+49 (0) 170 1234567`, and with a default region the national form `0170 1234567`), checks
+/// them against libphonenumber's numbering plans (the `phonenumber` crate) and rejects everything
+/// else with a [`PhoneNumberError`].
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct PhoneNumber(String);
 
-impl PhoneNumber {
-    /// Parses an international number written by a person or another system.
-    pub fn parse(input: &str) -> Result<Self, PhoneNumberError> {
+/// A number as written, reduced to its digits.
+struct Written {
+    international: bool,
+    digits: String,
+}
+
+impl Written {
+    fn read(input: &str) -> Result<Self, PhoneNumberError> {
         let trimmed = input.trim();
         let (international, rest) = if let Some(rest) = trimmed.strip_prefix('+') {
             (true, rest)
@@ -99,7 +165,7 @@ impl PhoneNumber {
             (false, trimmed)
         };
         // "+49 (0) 170 ..." is a common German way of writing the trunk prefix: drop "(0)".
-        let rest = rest.replacen("(0)", "", 1);
+        let rest = if international { rest.replacen("(0)", "", 1) } else { rest.to_owned() };
         let mut digits = String::with_capacity(16);
         for c in rest.chars() {
             match c {
@@ -111,15 +177,66 @@ impl PhoneNumber {
         if digits.is_empty() {
             return Err(PhoneNumberError::Empty);
         }
-        if !international {
-            return Err(PhoneNumberError::MissingCountryCode);
+        Ok(Self { international, digits })
+    }
+}
+
+impl PhoneNumber {
+    /// Parses an international number (`+` or `00` in front) written by a person or another
+    /// system; it must be possible in its country's numbering plan.
+    pub fn parse(input: &str) -> Result<Self, PhoneNumberError> {
+        Self::parse_with(input, None)
+    }
+
+    /// Parses a number as people in `region` write them: international numbers as with
+    /// [`PhoneNumber::parse`], and national ones (`0170 1234567` with region `DE`) in the
+    /// region's numbering plan. Either way the result is E.164 (`+491701234567`).
+    pub fn parse_in(input: &str, region: RegionCode) -> Result<Self, PhoneNumberError> {
+        Self::parse_with(input, Some(region))
+    }
+
+    fn parse_with(input: &str, region: Option<RegionCode>) -> Result<Self, PhoneNumberError> {
+        let written = Written::read(input)?;
+        let parsed = if written.international {
+            // the structural checks first, so their reasons stay precise
+            Self::from_digits(&written.digits)?;
+            phonenumber::parse(None, format!("+{}", written.digits))
+        } else {
+            let Some(region) = region else { return Err(PhoneNumberError::MissingCountryCode) };
+            if written.digits.len() > 17 {
+                return Err(PhoneNumberError::InvalidLength);
+            }
+            phonenumber::parse(Some(region.0), &written.digits)
+        };
+        let number = parsed.map_err(|e| match e {
+            phonenumber::ParseError::InvalidCountryCode => PhoneNumberError::InvalidCountryCode,
+            phonenumber::ParseError::NoNumber
+            | phonenumber::ParseError::TooShortAfterIdd
+            | phonenumber::ParseError::TooShortNsn
+            | phonenumber::ParseError::TooLong
+            | phonenumber::ParseError::MalformedInteger(_) => PhoneNumberError::NotANumber,
+        })?;
+        if !phonenumber::is_valid(&number) {
+            return Err(PhoneNumberError::NotANumber);
         }
-        Self::from_digits(&digits)
+        let e164 = number.format().mode(phonenumber::Mode::E164).to_string();
+        Self::from_digits(e164.strip_prefix('+').unwrap_or(&e164))
     }
 
     /// Builds a number from a WhatsApp id (`wa_id`: the international number without `+`).
+    /// WhatsApp vouches for the number, so only its shape is checked.
     pub fn from_wa_id(wa_id: &WaId) -> Result<Self, PhoneNumberError> {
         Self::from_digits(wa_id.as_str())
+    }
+
+    /// A number stored earlier (E.164, `+` and digits): only its shape is checked, so numbers
+    /// accepted under earlier rules (or from a `wa_id`) still load.
+    fn from_stored(value: &str) -> Result<Self, PhoneNumberError> {
+        let written = Written::read(value)?;
+        if !written.international {
+            return Err(PhoneNumberError::MissingCountryCode);
+        }
+        Self::from_digits(&written.digits)
     }
 
     fn from_digits(digits: &str) -> Result<Self, PhoneNumberError> {
@@ -152,10 +269,12 @@ impl fmt::Debug for PhoneNumber {
     }
 }
 
+/// Deserialisation reads stored values: only the E.164 shape is checked (see
+/// [`PhoneNumber::parse`] for input from people).
 impl TryFrom<String> for PhoneNumber {
     type Error = PhoneNumberError;
     fn try_from(value: String) -> Result<Self, Self::Error> {
-        Self::parse(&value)
+        Self::from_stored(&value)
     }
 }
 
@@ -462,6 +581,88 @@ mod tests {
         assert_eq!(PhoneNumber::parse("call me"), Err(PhoneNumberError::InvalidCharacter));
     }
 
+    /// Valid numbers of several numbering plans (libphonenumber example numbers and the ranges
+    /// the tests use).
+    const VALID: &[&str] = &[
+        "491701234567",
+        "491705550123",
+        "4915112345678",
+        "4930901820",
+        "4930123456",
+        "436641234567",
+        "41791234567",
+        "12015550123",
+        "447400123456",
+        "33612345678",
+        "31612345678",
+        "48512345678",
+        "905012345678",
+    ];
+
+    #[test]
+    fn national_numbers_are_read_in_the_default_region() {
+        for (input, e164) in [
+            ("0170 1234567", "+491701234567"),
+            ("0170/123 45 67", "+491701234567"),
+            ("(0170) 123-4567", "+491701234567"),
+            ("170 1234567", "+491701234567"),
+            ("030 901820", "+4930901820"),
+            ("0151 12345678", "+4915112345678"),
+            // international forms are unaffected by the region
+            ("+49 170 5550123", "+491705550123"),
+            ("0049 170 5550123", "+491705550123"),
+            ("+43 664 1234567", "+436641234567"),
+        ] {
+            let number = PhoneNumber::parse_in(input, RegionCode::DE).unwrap();
+            assert_eq!(number.as_e164(), e164, "{input}");
+        }
+        let at = RegionCode::parse("at").unwrap();
+        assert_eq!(PhoneNumber::parse_in("0664 1234567", at).unwrap().as_e164(), "+436641234567");
+        // without a region a national number stays ambiguous
+        assert_eq!(PhoneNumber::parse("0170 1234567"), Err(PhoneNumberError::MissingCountryCode));
+    }
+
+    #[test]
+    fn numbers_that_cannot_exist_are_refused() {
+        for (input, error) in [
+            ("+49 100 1234567", PhoneNumberError::NotANumber),
+            ("+49 170 123", PhoneNumberError::NotANumber),
+            ("+49 170 1234567890", PhoneNumberError::NotANumber),
+            ("+999 12345678", PhoneNumberError::InvalidCountryCode),
+            ("+1 555 0100 000", PhoneNumberError::NotANumber),
+            ("+49 1701 2345 6789 01", PhoneNumberError::InvalidLength),
+        ] {
+            assert_eq!(PhoneNumber::parse(input), Err(error.clone()), "{input}");
+            assert_eq!(PhoneNumber::parse_in(input, RegionCode::DE), Err(error), "{input}");
+        }
+        for input in ["0100 1234567", "0170 123", "0000 0000", "01701234567890123456"] {
+            assert!(PhoneNumber::parse_in(input, RegionCode::DE).is_err(), "{input}");
+        }
+        assert_eq!(PhoneNumber::parse_in("0170 12a4567", RegionCode::DE), Err(PhoneNumberError::InvalidCharacter));
+        assert_eq!(PhoneNumber::parse_in(" - ", RegionCode::DE), Err(PhoneNumberError::Empty));
+    }
+
+    #[test]
+    fn stored_numbers_load_by_shape() {
+        // a number accepted under earlier rules (or from a wa_id) still deserializes
+        let stored: PhoneNumber = serde_json::from_str("\"+4912345678\"").unwrap();
+        assert_eq!(stored.digits(), "4912345678");
+        assert_eq!(PhoneNumber::parse("+4912345678"), Err(PhoneNumberError::NotANumber));
+        assert!(serde_json::from_str::<PhoneNumber>("\"0170 1234567\"").is_err());
+        assert!(serde_json::from_str::<PhoneNumber>("\"+0 170 1234567\"").is_err());
+    }
+
+    #[test]
+    fn region_codes_need_a_numbering_plan() {
+        assert_eq!(RegionCode::default(), RegionCode::DE);
+        assert_eq!(RegionCode::parse(" ch ").unwrap().as_str(), "CH");
+        for bad in ["", "D", "DEU", "XX", "1A", "de-DE"] {
+            assert!(RegionCode::parse(bad).is_err(), "{bad}");
+        }
+        assert_eq!(serde_json::to_string(&RegionCode::DE).unwrap(), "\"DE\"");
+        assert_eq!(serde_json::from_str::<RegionCode>("\"at\"").unwrap().as_str(), "AT");
+    }
+
     #[test]
     fn personal_values_do_not_print_in_debug() {
         let number = PhoneNumber::parse("+49 170 1234567").unwrap();
@@ -517,17 +718,47 @@ mod tests {
         }
 
         #[test]
-        fn formatted_numbers_parse_to_the_same_value(
-            digits in "[1-9][0-9]{7,14}",
-            seps in proptest::collection::vec(prop_oneof![Just(""), Just(" "), Just("-"), Just("/")], 15),
+        fn phone_parse_in_a_region_never_panics_and_yields_valid_e164(
+            input in prop_oneof!["\\PC{0,40}", "[0-9 ()/+-]{0,30}"],
+            region in prop_oneof![Just("DE"), Just("AT"), Just("CH"), Just("US"), Just("GB")],
         ) {
-            let mut written = String::from("00");
+            let region = RegionCode::parse(region).unwrap();
+            if let Ok(n) = PhoneNumber::parse_in(&input, region) {
+                prop_assert!((8..=15).contains(&n.digits().len()));
+                // the E.164 form is valid on its own, in any region
+                prop_assert_eq!(PhoneNumber::parse(n.as_e164()).unwrap(), n.clone());
+                prop_assert_eq!(PhoneNumber::parse_in(n.as_e164(), RegionCode::DE).unwrap(), n.clone());
+            }
+        }
+
+        #[test]
+        fn formatted_numbers_parse_to_the_same_value(
+            digits in proptest::sample::select(VALID),
+            seps in proptest::collection::vec(prop_oneof![Just(""), Just(" "), Just("-"), Just("/")], 15),
+            prefix in prop_oneof![Just("00"), Just("+"), Just("+ ")],
+        ) {
+            let mut written = String::from(prefix);
             for (i, c) in digits.chars().enumerate() {
                 written.push(c);
                 written.push_str(seps.get(i).copied().unwrap_or(""));
             }
             let parsed = PhoneNumber::parse(&written).unwrap();
-            prop_assert_eq!(parsed.digits(), digits.as_str());
+            prop_assert_eq!(parsed.digits(), digits);
+            prop_assert_eq!(PhoneNumber::parse_in(&written, RegionCode::DE).unwrap(), parsed);
+        }
+
+        #[test]
+        fn german_national_forms_match_the_international_one(
+            digits in proptest::sample::select(VALID).prop_filter("German", |d| d.starts_with("49")),
+            seps in proptest::collection::vec(prop_oneof![Just(""), Just(" "), Just("-"), Just("/")], 15),
+        ) {
+            let mut written = String::from("0");
+            for (i, c) in digits.chars().skip(2).enumerate() {
+                written.push(c);
+                written.push_str(seps.get(i).copied().unwrap_or(""));
+            }
+            let parsed = PhoneNumber::parse_in(&written, RegionCode::DE).unwrap();
+            prop_assert_eq!(parsed.digits(), digits);
         }
     }
 }

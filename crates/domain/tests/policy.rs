@@ -6,7 +6,7 @@
 use hoheit_domain::candidate::{Candidate, HoldReason, LegalHold, Lifecycle, RestrictionReason};
 use hoheit_domain::classifier::ObjectionReason;
 use hoheit_domain::consent::{Purpose, WithdrawalVia};
-use hoheit_domain::conversation::{Intent, OutboundContent};
+use hoheit_domain::conversation::{ConversationState, Intent, OutboundContent};
 use hoheit_domain::ids::{ConsentRequestId, HoldId, MessageId, ReviewId, StaffId};
 use hoheit_domain::legal::{LegalTextKind, LegalTextVersion};
 use hoheit_domain::objection::{Objection, ObjectionScope, ObjectionSource, PendingReview};
@@ -17,6 +17,15 @@ use hoheit_domain::values::{LanguageCode, TemplateName, Wamid};
 use proptest::prelude::*;
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
+
+/// Rewrites the candidate's last inbound time and notice time as a test setup (the state is
+/// otherwise changed only through its methods).
+fn set_conversation(c: &mut Candidate, change: impl FnOnce(&mut Option<OffsetDateTime>, &mut Option<OffsetDateTime>)) {
+    let conv = &c.conversation;
+    let (mut inbound, mut notice) = (conv.last_inbound_at(), conv.notice_sent_at());
+    change(&mut inbound, &mut notice);
+    c.conversation = ConversationState::restored(inbound, notice, conv.last_activity_at(), conv.outbound_count());
+}
 
 fn text() -> OutboundContent {
     OutboundContent::Text { body: "Wann passt Ihnen das Gespräch?".into() }
@@ -252,7 +261,7 @@ fn refusal_5_window_closed_for_free_form_only() {
     assert_eq!(code(decide_at(&w, &c, &text(), Intent::Regular, closed)), Some(RefusalCode::WindowClosed));
     assert!(decide_at(&w, &c, &template("interview_invite", 1), Intent::Regular, closed).is_ok());
     // our own templates do not open the window; only the candidate's messages do
-    c.conversation.last_inbound_at = None;
+    set_conversation(&mut c, |inbound, _| *inbound = None);
     assert_eq!(code(decide(&w, &c, &text(), Intent::Regular)), Some(RefusalCode::WindowClosed));
 }
 
@@ -284,7 +293,7 @@ fn refusal_6_templates() {
 fn refusal_7_first_message_needs_the_notice() {
     let w = World::new();
     let mut c = w.engaged_candidate();
-    c.conversation.notice_sent_at = None;
+    set_conversation(&mut c, |_, notice| *notice = None);
     assert_eq!(code(decide(&w, &c, &text(), Intent::Regular)), Some(RefusalCode::MissingNotice));
     assert_eq!(
         code(decide(&w, &c, &template("interview_invite", 1), Intent::Regular)),
@@ -393,7 +402,7 @@ fn build(s: &Setup) -> (World, Candidate, OutboundContent, Intent, bool) {
         c.conversation.record_inbound(w.now - Duration::minutes(m));
     }
     if s.notice {
-        c.conversation.notice_sent_at = Some(w.now - Duration::days(3));
+        set_conversation(&mut c, |_, notice| *notice = Some(w.now - Duration::days(3)));
     }
     if let Some((ago, confirmed, later)) = s.objection {
         c.objection.apply(Objection {

@@ -141,7 +141,7 @@ fn consent_journey_from_request_to_delivered_message() {
     assert_eq!(body_parameters.first().map(|p| p.expose().as_str()), Some("Beispiel GmbH"));
     assert_eq!(button_payloads.len(), 3);
     // the consent template carried the notice (R15)
-    assert!(candidate(&t, c).conversation.notice_sent_at.is_some());
+    assert!(candidate(&t, c).conversation.notice_sent_at().is_some());
 
     let agree = button_payloads[0].clone();
     inbound(&t, "wamid.tap", InboundContent::Button { payload: Some(agree), text: "Zustimmen".into() }, t.clock_now());

@@ -1,7 +1,9 @@
 //! Conversions at the seam: ids, times, JSON and contact keys between domain types and columns.
 
+use hoheit_domain::conversation::{DeliveryStatus, Direction, Intent, MessageKind};
 use hoheit_domain::inbound::ContactKey;
 use hoheit_domain::ports::StoreError;
+use hoheit_domain::values::Wamid;
 use sea_orm::DbErr;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -58,6 +60,61 @@ impl ClassifyName for serde_json::Error {
             serde_json::error::Category::Eof => "eof",
         }
     }
+}
+
+/// A value read from a row that this version does not know: the row is corrupt (or written by
+/// a newer version); it is reported, never replaced by a default.
+fn unknown(what: &str) -> StoreError {
+    StoreError::Corrupt(format!("unknown {what} in a row"))
+}
+
+/// The column value of a direction.
+pub(crate) const fn direction_str(direction: Direction) -> &'static str {
+    match direction {
+        Direction::Inbound => "inbound",
+        Direction::Outbound => "outbound",
+    }
+}
+
+/// A direction column.
+pub(crate) fn direction_from(value: &str) -> Result<Direction, StoreError> {
+    [Direction::Inbound, Direction::Outbound]
+        .into_iter()
+        .find(|d| direction_str(*d) == value)
+        .ok_or_else(|| unknown("message direction"))
+}
+
+/// A message kind column.
+pub(crate) fn kind_from(value: &str) -> Result<MessageKind, StoreError> {
+    [
+        MessageKind::Text,
+        MessageKind::Template,
+        MessageKind::Interactive,
+        MessageKind::Media,
+        MessageKind::Structured,
+        MessageKind::Unsupported,
+    ]
+    .into_iter()
+    .find(|k| k.as_str() == value)
+    .ok_or_else(|| unknown("message kind"))
+}
+
+/// An intent column.
+pub(crate) fn intent_from(value: &str) -> Result<Intent, StoreError> {
+    [Intent::Regular, Intent::ConsentRequest, Intent::ObjectionConfirmation, Intent::HelpReply]
+        .into_iter()
+        .find(|i| i.as_str() == value)
+        .ok_or_else(|| unknown("intent"))
+}
+
+/// A delivery status column.
+pub(crate) fn status_from(value: &str) -> Result<DeliveryStatus, StoreError> {
+    DeliveryStatus::parse(value).ok_or_else(|| unknown("delivery status"))
+}
+
+/// A provider id (wamid) column.
+pub(crate) fn wamid_from(value: &str) -> Result<Wamid, StoreError> {
+    Wamid::parse(value).map_err(|_| unknown("provider id format"))
 }
 
 /// The normalised text of a contact key that the blind index hashes.

@@ -1,7 +1,8 @@
 //! # hoheit-persistence — the storage adapter
 //!
-//! Implements the domain's [`Store`](hoheit_domain::ports::Store) and
-//! [`OutboxQueue`](hoheit_domain::ports::OutboxQueue) ports with SeaORM 2 on **SQLite** (the
+//! Implements the domain's [`Store`](hoheit_domain::ports::Store),
+//! [`OutboxQueue`](hoheit_domain::ports::OutboxQueue) and [`Queries`](hoheit_domain::ports::Queries)
+//! (the read views, `queries.rs`) ports with SeaORM 2 on **SQLite** (the
 //! embedded default: one file, WAL, durable commits) and **PostgreSQL** (production and
 //! scale-out), with the same migrations and the same behaviour; one shared test suite proves it.
 //!
@@ -31,6 +32,7 @@ mod codec;
 mod entity;
 mod migration;
 mod ops;
+mod queries;
 mod store;
 mod writer;
 

@@ -7,9 +7,7 @@ use std::time::{Duration as StdDuration, Instant};
 
 use async_trait::async_trait;
 use hoheit_domain::candidate::Candidate;
-use hoheit_domain::conversation::{
-    DeliveryStatus, Direction, Message, MessageBody, MessageKind, StatusObservation, StatusTimeline,
-};
+use hoheit_domain::conversation::{Message, MessageBody, StatusObservation, StatusTimeline};
 use hoheit_domain::ids::{CandidateId, ChannelId, MediaId, MessageId, OutboxId, SubjectRequestId, TenantId};
 use hoheit_domain::inbound::ContactKey;
 use hoheit_domain::legal::{LegalText, LegalTextCatalogue};
@@ -28,7 +26,10 @@ use time::{Duration, OffsetDateTime};
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
-use crate::codec::{contact_text, db_error, from_json, from_micros, id_bytes, micros, uuid_from};
+use crate::codec::{
+    contact_text, db_error, direction_from, from_json, from_micros, id_bytes, intent_from, kind_from, micros,
+    status_from, uuid_from, wamid_from,
+};
 use crate::crypto::{CandidateKey, CryptoError, KeyCache, MasterKey, TenantKey};
 use crate::entity::{self, scoped};
 use crate::writer::{Job, writer_loop};
@@ -380,25 +381,20 @@ impl Shared {
         let body: MessageBody = from_json("message body", &plain)?;
         let mut timeline: StatusTimeline = from_json("message timeline", row.timeline.as_bytes())?;
         for s in statuses.iter().filter(|s| Some(&s.provider_id) == row.provider_id.as_ref()) {
-            if let Some(status) = DeliveryStatus::parse(&s.status) {
-                timeline.observe(StatusObservation { status, at: from_micros(s.at)?, error_code: s.error_code });
-            }
+            let status = status_from(&s.status)?;
+            timeline.observe(StatusObservation { status, at: from_micros(s.at)?, error_code: s.error_code });
         }
-        let direction = match row.direction.as_str() {
-            "inbound" => Direction::Inbound,
-            _ => Direction::Outbound,
-        };
         Ok(Message {
             id: MessageId::from_uuid(id),
             tenant: TenantId::from_uuid(tenant),
             candidate: CandidateId::from_uuid(candidate),
             channel: ChannelId::from_uuid(uuid_from(&row.channel_id)?),
-            direction,
-            kind: parse_kind(&row.kind),
-            intent: row.intent.as_deref().and_then(parse_intent),
+            direction: direction_from(&row.direction)?,
+            kind: kind_from(&row.kind)?,
+            intent: row.intent.as_deref().map(intent_from).transpose()?,
             body: Pii::new(body),
-            provider_id: row.provider_id.as_deref().and_then(|p| Wamid::parse(p).ok()),
-            reply_to: row.reply_to.as_deref().and_then(|p| Wamid::parse(p).ok()),
+            provider_id: row.provider_id.as_deref().map(wamid_from).transpose()?,
+            reply_to: row.reply_to.as_deref().map(wamid_from).transpose()?,
             created_at: from_micros(row.created_at)?,
             provider_at: row.provider_at.map(from_micros).transpose()?,
             status: timeline,
@@ -434,35 +430,13 @@ impl Shared {
             channel: ChannelId::from_uuid(uuid_from(&row.channel_id)?),
             message: MessageId::from_uuid(uuid_from(&row.message_id)?),
             content: from_json("outbox content", &plain)?,
-            intent: parse_intent(&row.intent).ok_or_else(|| StoreError::Corrupt("outbox intent".into()))?,
+            intent: intent_from(&row.intent)?,
             notice_appended: row.notice_appended,
             created_at: from_micros(row.created_at)?,
             attempts: u32::try_from(row.attempts).unwrap_or(0),
             not_before: from_micros(row.not_before)?,
         })
     }
-}
-
-pub(crate) fn parse_kind(value: &str) -> MessageKind {
-    match value {
-        "text" => MessageKind::Text,
-        "template" => MessageKind::Template,
-        "interactive" => MessageKind::Interactive,
-        "media" => MessageKind::Media,
-        "structured" => MessageKind::Structured,
-        _ => MessageKind::Unsupported,
-    }
-}
-
-pub(crate) fn parse_intent(value: &str) -> Option<hoheit_domain::conversation::Intent> {
-    use hoheit_domain::conversation::Intent;
-    Some(match value {
-        "regular" => Intent::Regular,
-        "consent_request" => Intent::ConsentRequest,
-        "objection_confirmation" => Intent::ObjectionConfirmation,
-        "help_reply" => Intent::HelpReply,
-        _ => return None,
-    })
 }
 
 #[async_trait]

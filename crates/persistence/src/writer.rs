@@ -23,7 +23,8 @@ use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
 use crate::codec::{
-    contact_text, db_error, from_json, id_bytes, is_unique_violation, micros, to_json, to_json_bytes, uuid_from,
+    contact_text, db_error, direction_str, from_json, id_bytes, is_unique_violation, micros, to_json, to_json_bytes,
+    uuid_from,
 };
 use crate::crypto::{CandidateKey, KeyBytes, TenantKey};
 use crate::store::{Shared, stmt};
@@ -656,11 +657,7 @@ async fn apply(
                     t(),
                     id_bytes(m.candidate.as_uuid()).into(),
                     id_bytes(m.channel.as_uuid()).into(),
-                    match m.direction {
-                        Direction::Inbound => "inbound",
-                        Direction::Outbound => "outbound",
-                    }
-                    .into(),
+                    direction_str(m.direction).into(),
                     m.kind.as_str().into(),
                     m.intent.map(|i| i.as_str().to_owned()).into(),
                     m.provider_id.as_ref().map(|p| p.as_str().to_owned()).into(),
@@ -925,10 +922,7 @@ async fn apply_media(
     let ckey = candidate_key(shared, txn, ctx, tenant, record.candidate.as_uuid()).await?;
     let sealed_record = ckey.seal("media", id, "record", &to_json_bytes(record)?);
     let sealed_content = content.map(|c| ckey.seal("media", id, "content", c));
-    let direction = match record.direction {
-        Direction::Inbound => "inbound",
-        Direction::Outbound => "outbound",
-    };
+    let direction = direction_str(record.direction);
     let size = record.size.map(|s| i64::try_from(s).unwrap_or(i64::MAX));
     let attempts = i32::try_from(record.attempts).unwrap_or(i32::MAX);
     if insert {

@@ -11,7 +11,7 @@ use hoheit_domain::legal::{LegalTextKind, LegalTextVersion};
 use hoheit_domain::retention::RetentionSettings;
 use hoheit_domain::tenant::{ApprovalInput, ConsentTemplate, MessagingSettings, ReviewedDocument, Role};
 use hoheit_domain::usecases::{ChannelInput, LegalTextInput};
-use hoheit_domain::values::{LanguageCode, PhoneNumber, TemplateName};
+use hoheit_domain::values::{LanguageCode, PhoneNumber, RegionCode, TemplateName};
 use hoheit_persistence::{ApiToken, ChannelCredentials};
 use uuid::Uuid;
 
@@ -126,11 +126,16 @@ pub async fn put_settings(
 ) -> ApiResult<Json<SettingsDto>> {
     let tenant = principal.tenant_for(ADMIN)?;
     let config = state.app.tenant_config(tenant).await?;
+    let default_region = match body.default_region.as_deref() {
+        Some(region) => RegionCode::parse(region).map_err(|e| ApiError::invalid(format!("default_region: {e}")))?,
+        None => config.tenant.messaging.default_region,
+    };
     let messaging = MessagingSettings {
         consent_request_limit: body.consent_request_limit,
         objection_review_business_days: body.objection_review_business_days,
         legal_hold_review_months: body.legal_hold_review_months,
         approval_review_months: body.approval_review_months,
+        default_region,
     };
     let updated = state
         .app

@@ -11,7 +11,7 @@ use hoheit_domain::ports::Clock;
 use hoheit_domain::subject_request::SubjectRequestKind;
 use hoheit_domain::tenant::Role;
 use hoheit_domain::usecases::{ConsentInput, ErasureOutcome, MessageRequest, NewCandidate, ObjectionInput};
-use hoheit_domain::values::{LanguageCode, PhoneNumber, Pii, TemplateName};
+use hoheit_domain::values::{LanguageCode, PhoneNumber, PhoneNumberError, Pii, RegionCode, TemplateName};
 
 use super::dto::{
     CandidateView, CreateCandidate, EndProcess, ErasureResponse, IdResponse, OpenSubjectRequest, QueuedResponse,
@@ -57,7 +57,24 @@ pub async fn create(
     ApiJson(body): ApiJson<CreateCandidate>,
 ) -> ApiResult<(StatusCode, Json<IdResponse>)> {
     let tenant = principal.tenant_for(RECRUITING)?;
-    let phone = PhoneNumber::parse(&body.phone).map_err(|e| ApiError::invalid(format!("phone: {e}")))?;
+    let region = body
+        .region
+        .as_deref()
+        .map(RegionCode::parse)
+        .transpose()
+        .map_err(|e| ApiError::invalid(format!("region: {e}")))?;
+    // a national number ("0170 1234567") is read in the request's or the tenant's region
+    let phone = match PhoneNumber::parse(&body.phone) {
+        Err(PhoneNumberError::MissingCountryCode) => {
+            let region = match region {
+                Some(region) => region,
+                None => state.app.tenant_config(tenant).await?.tenant.messaging.default_region,
+            };
+            PhoneNumber::parse_in(&body.phone, region)
+        }
+        parsed => parsed,
+    }
+    .map_err(|e| ApiError::invalid(format!("phone: {e}")))?;
     let channel: ChannelId = body.channel_id.parse().map_err(|_| ApiError::invalid("channel_id is not an id"))?;
     let language = body
         .language

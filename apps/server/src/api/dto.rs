@@ -249,6 +249,10 @@ pub struct SettingsDto {
     pub legal_hold_review_months: u32,
     /// Months until a channel approval must be reviewed.
     pub approval_review_months: u32,
+    /// Region (ISO 3166-1 alpha-2) assumed for candidate numbers typed without `+`/`00`, e.g.
+    /// `0170 1234567`. Default `DE`; omitted in a PUT it stays as it is.
+    #[serde(default)]
+    pub default_region: Option<String>,
 }
 
 impl SettingsDto {
@@ -261,6 +265,7 @@ impl SettingsDto {
             objection_review_business_days: t.messaging.objection_review_business_days,
             legal_hold_review_months: t.messaging.legal_hold_review_months,
             approval_review_months: t.messaging.approval_review_months,
+            default_region: Some(t.messaging.default_region.as_str().to_owned()),
         }
     }
 }
@@ -269,8 +274,12 @@ impl SettingsDto {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateCandidate {
-    /// The candidate's number (`+49 170 1234567`, `0049...`).
+    /// The candidate's number: international (`+49 170 1234567`, `0049...`) or national in the
+    /// `region` (`0170 1234567`). Numbers that cannot exist are refused.
     pub phone: String,
+    /// Region for a national number (ISO 3166-1 alpha-2); default: the tenant's `default_region`.
+    #[serde(default)]
+    pub region: Option<String>,
     /// Name.
     pub name: Option<String>,
     /// Channel to contact them through.
@@ -435,7 +444,7 @@ impl CandidateView {
                 }),
             },
             window_open_until: c.conversation.window_open_until().filter(|_| !c.is_erased()).map(fmt_time),
-            notice_sent: c.conversation.notice_sent_at.is_some(),
+            notice_sent: c.conversation.notice_sent_at().is_some(),
             process,
             erase_at: next_due(c, &tenant.retention, now).map(fmt_time),
             legal_holds: c

@@ -1,7 +1,9 @@
 //! Tenant administration: the tenant, its channels and the DPO's approval (R1), legal texts
 //! (R5-R7), settings (R23-R28, R36) and templates (R21).
 
-use super::{Hoheit, UseCaseError, event};
+use super::candidates::admin_or_dpo;
+use super::{Hoheit, Recorder, UseCaseError};
+use crate::actor::Actor;
 use crate::events::DomainEvent;
 use crate::ids::{ChannelId, LegalTextId, TenantId};
 use crate::legal::{LegalTextKind, LegalTextVersion};
@@ -10,7 +12,7 @@ use crate::retention::RetentionSettings;
 use crate::rules::Rule;
 use crate::template::{Template, notice_in_text, rendered_consent_body};
 use crate::tenant::{
-    Actor, ApprovalError, ApprovalInput, Channel, ChannelApproval, ConsentTemplate, MessagingSettings, Role, Tenant,
+    ApprovalError, ApprovalInput, Channel, ChannelApproval, ConsentTemplate, MessagingSettings, Tenant,
 };
 use crate::values::{LanguageCode, PhoneNumber, TemplateName};
 
@@ -49,7 +51,7 @@ impl Hoheit {
         let tenant = Tenant::new(self.new_id(), name, now)?;
         let changes = ChangeSet {
             config: vec![ConfigChange::Tenant(Box::new(tenant.clone()))],
-            events: vec![event(tenant.id, None, actor, now, Some(Rule::R36), DomainEvent::TenantCreated)],
+            events: vec![Recorder::new(tenant.id, None, actor, now).rule(Rule::R36, DomainEvent::TenantCreated)],
             ..ChangeSet::default()
         };
         self.store.commit(tenant.id, changes).await?;
@@ -106,7 +108,7 @@ impl Hoheit {
         }
         let changes = ChangeSet {
             config: config_changes,
-            events: vec![event(tenant, None, actor, now, Some(Rule::R23), DomainEvent::SettingsChanged)],
+            events: vec![Recorder::new(tenant, None, actor, now).rule(Rule::R23, DomainEvent::SettingsChanged)],
             ..ChangeSet::default()
         };
         self.store.commit(tenant, changes).await?;
@@ -140,7 +142,9 @@ impl Hoheit {
         };
         let changes = ChangeSet {
             config: vec![ConfigChange::Channel(Box::new(channel.clone()))],
-            events: vec![event(tenant, None, actor, now, None, DomainEvent::ChannelRegistered { channel: channel.id })],
+            events: vec![
+                Recorder::new(tenant, None, actor, now).note(DomainEvent::ChannelRegistered { channel: channel.id }),
+            ],
             ..ChangeSet::default()
         };
         self.store.commit(tenant, changes).await?;
@@ -172,14 +176,10 @@ impl Hoheit {
         channel.approval = Some(approval);
         let changes = ChangeSet {
             config: vec![ConfigChange::Channel(Box::new(channel.clone()))],
-            events: vec![event(
-                tenant,
-                None,
-                actor,
-                now,
-                Some(Rule::R1),
-                DomainEvent::ChannelApproved { channel: channel.id, review_at },
-            )],
+            events: vec![
+                Recorder::new(tenant, None, actor, now)
+                    .rule(Rule::R1, DomainEvent::ChannelApproved { channel: channel.id, review_at }),
+            ],
             ..ChangeSet::default()
         };
         self.store.commit(tenant, changes).await?;
@@ -194,9 +194,7 @@ impl Hoheit {
         actor: Actor,
         channel: ChannelId,
     ) -> Result<Channel, UseCaseError> {
-        if !matches!(actor, Actor::Staff { role: Role::Dpo | Role::Admin, .. }) {
-            return Err(UseCaseError::Forbidden("only the data-protection officer or an admin can revoke an approval"));
-        }
+        admin_or_dpo(actor, "only the data-protection officer or an admin can revoke an approval")?;
         let config = self.config(tenant).await?;
         let mut channel = config.channel(channel).cloned().ok_or(UseCaseError::NotFound("channel"))?;
         let now = self.now();
@@ -208,14 +206,10 @@ impl Hoheit {
         }
         let changes = ChangeSet {
             config: vec![ConfigChange::Channel(Box::new(channel.clone()))],
-            events: vec![event(
-                tenant,
-                None,
-                actor,
-                now,
-                Some(Rule::R1),
-                DomainEvent::ChannelApprovalRevoked { channel: channel.id },
-            )],
+            events: vec![
+                Recorder::new(tenant, None, actor, now)
+                    .rule(Rule::R1, DomainEvent::ChannelApprovalRevoked { channel: channel.id }),
+            ],
             ..ChangeSet::default()
         };
         self.store.commit(tenant, changes).await?;
@@ -250,12 +244,8 @@ impl Hoheit {
         };
         let changes = ChangeSet {
             config: vec![ConfigChange::LegalText(Box::new(text.clone()))],
-            events: vec![event(
-                tenant,
-                None,
-                actor,
-                now,
-                Some(rule),
+            events: vec![Recorder::new(tenant, None, actor, now).rule(
+                rule,
                 DomainEvent::LegalTextPublished { text: text.id, kind: text.kind, material: text.material },
             )],
             ..ChangeSet::default()
@@ -290,17 +280,10 @@ impl Hoheit {
         let synced: Vec<Template> = catalogue.templates().iter().filter(|t| t.channel == channel).cloned().collect();
         let count = u32::try_from(synced.len()).unwrap_or(u32::MAX);
         let now = self.now();
-        let mut events =
-            vec![event(tenant, None, actor, now, Some(Rule::R21), DomainEvent::TemplatesSynced { channel, count })];
+        let record = Recorder::new(tenant, None, actor, now);
+        let mut events = vec![record.rule(Rule::R21, DomainEvent::TemplatesSynced { channel, count })];
         if marked != was_marked {
-            events.push(event(
-                tenant,
-                None,
-                actor,
-                now,
-                Some(Rule::R15),
-                DomainEvent::TemplateNoticeMarked { channel, carries_notice: marked },
-            ));
+            events.push(record.rule(Rule::R15, DomainEvent::TemplateNoticeMarked { channel, carries_notice: marked }));
         }
         let changes = ChangeSet {
             config: vec![ConfigChange::Templates { channel, templates: synced }],
@@ -356,14 +339,10 @@ impl Hoheit {
         let now = self.now();
         let changes = ChangeSet {
             config: vec![ConfigChange::Templates { channel, templates }],
-            events: vec![event(
-                tenant,
-                None,
-                actor,
-                now,
-                Some(Rule::R15),
-                DomainEvent::TemplateNoticeMarked { channel, carries_notice },
-            )],
+            events: vec![
+                Recorder::new(tenant, None, actor, now)
+                    .rule(Rule::R15, DomainEvent::TemplateNoticeMarked { channel, carries_notice }),
+            ],
             ..ChangeSet::default()
         };
         self.store.commit(tenant, changes).await?;

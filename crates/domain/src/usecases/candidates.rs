@@ -4,7 +4,8 @@
 
 use time::OffsetDateTime;
 
-use super::{Hoheit, UseCaseError, event};
+use super::{Hoheit, Recorder, UseCaseError};
+use crate::actor::{Actor, Role};
 use crate::calendar::add_months;
 use crate::candidate::{
     Candidate, CandidateSource, Contact, HoldReason, LegalHold, Lifecycle, Process, ProcessEndReason,
@@ -20,7 +21,6 @@ use crate::ports::{CandidateChange, ChangeSet, OutboxChange, StoreError};
 use crate::retention::next_due;
 use crate::rules::Rule;
 use crate::subject_request::{SubjectRequest, SubjectRequestKind};
-use crate::tenant::{Actor, Role};
 use crate::values::{LanguageCode, PhoneNumber, Pii};
 
 /// A candidate to create.
@@ -77,7 +77,7 @@ pub(crate) fn apply_objection(
     let at = objection.at;
     let source = objection.source.as_str();
     let classifier = match &objection.source {
-        ObjectionSource::WhatsApp { reason, .. } => Some(reason.code()),
+        ObjectionSource::WhatsApp { reason, .. } => Some(reason.audit_code()),
         ObjectionSource::Staff { .. } | ObjectionSource::Review { .. } | ObjectionSource::Suppression => None,
     };
     let scope = objection.scope;
@@ -92,49 +92,25 @@ pub(crate) fn apply_objection(
         return false;
     }
     let (tenant, subject) = (candidate.tenant, Some(candidate.id));
+    let rec = Recorder::new(tenant, subject, actor, now);
     let rule = if capture == CaptureChannel::WhatsApp { Rule::R11 } else { Rule::R22 };
     let rule = if inherited { Rule::R17 } else { rule };
-    changes.events.push(event(
-        tenant,
-        subject,
-        actor,
-        now,
-        Some(rule),
-        DomainEvent::ObjectionRecorded { source, classifier, scope },
-    ));
+    changes.events.push(rec.rule(rule, DomainEvent::ObjectionRecorded { source, classifier, scope }));
     for purpose in Purpose::ALL {
         if candidate.consents.withdraw(purpose, at, WithdrawalVia::Objection, talent_pool_months) {
-            changes.events.push(event(
-                tenant,
-                subject,
-                actor,
-                now,
-                Some(Rule::R13),
-                DomainEvent::ConsentWithdrawn { purpose },
-            ));
+            changes.events.push(rec.rule(Rule::R13, DomainEvent::ConsentWithdrawn { purpose }));
         }
     }
     changes.outbox.push(OutboxChange::CancelPending { candidate: candidate.id });
-    changes.events.push(event(tenant, subject, actor, now, Some(Rule::R12), DomainEvent::OutboxCancelled));
+    changes.events.push(rec.rule(Rule::R12, DomainEvent::OutboxCancelled));
     if !inherited {
         for key in candidate.contact.keys() {
             changes.suppressions.push((key, Suppression { scope, since: at }));
         }
-        changes.events.push(event(
-            tenant,
-            subject,
-            actor,
-            now,
-            Some(Rule::R17),
-            DomainEvent::SuppressionAdded { scope },
-        ));
+        changes.events.push(rec.rule(Rule::R17, DomainEvent::SuppressionAdded { scope }));
         let request = SubjectRequest::open(request_id, tenant, subject, SubjectRequestKind::Objection, capture, at);
-        changes.events.push(event(
-            tenant,
-            subject,
-            actor,
-            now,
-            Some(Rule::R18),
+        changes.events.push(rec.rule(
+            Rule::R18,
             DomainEvent::SubjectRequestOpened { request: request.id, kind: request.kind, due_at: request.due_at },
         ));
         changes.subject_requests.push(request);
@@ -143,7 +119,7 @@ pub(crate) fn apply_objection(
 }
 
 /// Requires the actor to be tenant staff (not the platform operator).
-fn staff(actor: Actor) -> Result<crate::ids::StaffId, UseCaseError> {
+pub(crate) fn staff(actor: Actor) -> Result<crate::ids::StaffId, UseCaseError> {
     match actor {
         Actor::Staff { id, role: Role::Admin | Role::Dpo | Role::Recruiter } => Ok(id),
         Actor::Staff { role: Role::Operator, .. } | Actor::System | Actor::Candidate => {
@@ -198,12 +174,7 @@ impl Hoheit {
             now,
         );
         let mut changes = ChangeSet::default();
-        changes.events.push(event(
-            tenant,
-            Some(candidate.id),
-            actor,
-            now,
-            None,
+        changes.events.push(Recorder::new(tenant, Some(candidate.id), actor, now).note(
             DomainEvent::CandidateCreated {
                 channel: candidate.channel,
                 source: CandidateSource::Recruiter,
@@ -287,12 +258,8 @@ impl Hoheit {
                 recorded_by: actor,
             };
             candidate.consents.grant(evidence, now).map_err(|e| UseCaseError::Invalid(e.to_string()))?;
-            changes.events.push(event(
-                tenant,
-                Some(candidate.id),
-                actor,
-                now,
-                Some(Rule::R4),
+            changes.events.push(Recorder::new(tenant, Some(candidate.id), actor, now).rule(
+                Rule::R4,
                 DomainEvent::ConsentGranted {
                     purpose: input.purpose,
                     method: input.method.kind(),
@@ -315,26 +282,13 @@ impl Hoheit {
     ) -> Result<Candidate, UseCaseError> {
         let staff_id = staff(actor)?;
         self.modify_candidate(tenant, id, |config, candidate, changes, now| {
+            let rec = Recorder::new(tenant, Some(candidate.id), actor, now);
             let via = WithdrawalVia::Staff { staff: staff_id, channel };
             if candidate.consents.withdraw(purpose, now, via, config.tenant.retention.talent_pool_months) {
-                changes.events.push(event(
-                    tenant,
-                    Some(candidate.id),
-                    actor,
-                    now,
-                    Some(Rule::R8),
-                    DomainEvent::ConsentWithdrawn { purpose },
-                ));
+                changes.events.push(rec.rule(Rule::R8, DomainEvent::ConsentWithdrawn { purpose }));
                 if purpose == Purpose::WhatsAppChannel {
                     changes.outbox.push(OutboxChange::CancelPending { candidate: candidate.id });
-                    changes.events.push(event(
-                        tenant,
-                        Some(candidate.id),
-                        actor,
-                        now,
-                        Some(Rule::R8),
-                        DomainEvent::OutboxCancelled,
-                    ));
+                    changes.events.push(rec.rule(Rule::R8, DomainEvent::OutboxCancelled));
                 }
             }
             Ok(candidate.clone())
@@ -362,15 +316,8 @@ impl Hoheit {
                 source: ObjectionSource::Staff { staff: staff_id, channel: input.channel, note: input.note.clone() },
                 scope: ObjectionScope::AllWhatsApp,
             };
-            apply_objection(
-                candidate,
-                objection,
-                actor,
-                now,
-                config.tenant.retention.talent_pool_months,
-                request_id,
-                changes,
-            );
+            let tp_months = config.tenant.retention.talent_pool_months;
+            apply_objection(candidate, objection, actor, now, tp_months, request_id, changes);
             Ok(candidate.clone())
         })
         .await
@@ -395,14 +342,10 @@ impl Hoheit {
             }
             let at = not_future(at, now, "at")?;
             candidate.process = Process::Ended { reason, at };
-            changes.events.push(event(
-                tenant,
-                Some(candidate.id),
-                actor,
-                now,
-                Some(Rule::R24),
-                DomainEvent::ProcessEnded { reason },
-            ));
+            changes.events.push(
+                Recorder::new(tenant, Some(candidate.id), actor, now)
+                    .rule(Rule::R24, DomainEvent::ProcessEnded { reason }),
+            );
             Ok(candidate.clone())
         })
         .await
@@ -435,14 +378,10 @@ impl Hoheit {
             };
             candidate.holds.push(hold.clone());
             changes.outbox.push(OutboxChange::CancelPending { candidate: candidate.id });
-            changes.events.push(event(
-                tenant,
-                Some(candidate.id),
-                actor,
-                now,
-                Some(Rule::R26),
-                DomainEvent::LegalHoldSet { hold: hold_id, reason },
-            ));
+            changes.events.push(
+                Recorder::new(tenant, Some(candidate.id), actor, now)
+                    .rule(Rule::R26, DomainEvent::LegalHoldSet { hold: hold_id, reason }),
+            );
             Ok(hold)
         })
         .await
@@ -465,14 +404,10 @@ impl Hoheit {
             }
             entry.released_at = Some(now);
             entry.released_by = Some(staff_id);
-            changes.events.push(event(
-                tenant,
-                Some(candidate.id),
-                actor,
-                now,
-                Some(Rule::R26),
-                DomainEvent::LegalHoldReleased { hold },
-            ));
+            changes.events.push(
+                Recorder::new(tenant, Some(candidate.id), actor, now)
+                    .rule(Rule::R26, DomainEvent::LegalHoldReleased { hold }),
+            );
             Ok(candidate.clone())
         })
         .await
@@ -501,29 +436,17 @@ impl Hoheit {
                 now,
             );
             let _ = request.close_with(crate::subject_request::Fulfilment::Restriction { at: now });
-            let subject = Some(candidate.id);
-            changes.events.push(event(
-                tenant,
-                subject,
-                actor,
-                now,
-                Some(Rule::R32),
+            let rec = Recorder::new(tenant, Some(candidate.id), actor, now);
+            changes.events.push(rec.rule(
+                Rule::R32,
                 DomainEvent::CandidateRestricted { reason: crate::candidate::RestrictionReason::SubjectRequest },
             ));
-            changes.events.push(event(
-                tenant,
-                subject,
-                actor,
-                now,
-                Some(Rule::R29),
+            changes.events.push(rec.rule(
+                Rule::R29,
                 DomainEvent::SubjectRequestOpened { request: request.id, kind: request.kind, due_at: request.due_at },
             ));
-            changes.events.push(event(
-                tenant,
-                subject,
-                actor,
-                now,
-                Some(Rule::R29),
+            changes.events.push(rec.rule(
+                Rule::R29,
                 DomainEvent::SubjectRequestClosed { request: request.id, status: request.status.as_str() },
             ));
             changes.subject_requests.push(request);
@@ -553,14 +476,9 @@ impl Hoheit {
             candidate.lifecycle = Lifecycle::Active;
             // inactivity restarts from now, or archiving would restrict again at the next run
             candidate.conversation.touch(now);
-            changes.events.push(event(
-                tenant,
-                Some(candidate.id),
-                actor,
-                now,
-                Some(Rule::R32),
-                DomainEvent::RestrictionLifted,
-            ));
+            changes.events.push(
+                Recorder::new(tenant, Some(candidate.id), actor, now).rule(Rule::R32, DomainEvent::RestrictionLifted),
+            );
             Ok(candidate.clone())
         })
         .await
@@ -582,14 +500,8 @@ impl Hoheit {
             return Err(UseCaseError::Forbidden("restricted: only an admin or the data-protection officer may read"));
         }
         let now = self.now();
-        let read: EventEnvelope = event(
-            tenant,
-            Some(id),
-            actor,
-            now,
-            Some(Rule::R33),
-            DomainEvent::ContentRead { what: ContentKind::Messages },
-        );
+        let read: EventEnvelope = Recorder::new(tenant, Some(id), actor, now)
+            .rule(Rule::R33, DomainEvent::ContentRead { what: ContentKind::Messages });
         self.commit_events(tenant, vec![read]).await?;
         Ok(self.store.messages(tenant, id).await?)
     }

@@ -2,39 +2,33 @@
 //! a recruiter's document is decided by the send policy, uploaded to the provider and sent by
 //! its media id; reading a file is audited (R33). Files are erased with the candidate (R27).
 
+use std::sync::{Arc, OnceLock};
+
 use time::{Duration, OffsetDateTime};
 
-use super::outbound::{Queued, queue};
-use super::{CONFLICT_RETRIES, Hoheit, UseCaseError, event};
-use crate::candidate::Lifecycle;
+use super::candidates::staff;
+use super::outbound::{Queued, Sending, queue_or_refuse, refusal_record};
+use super::transact::{Decided, Retry, stage_candidate};
+use super::{Hoheit, Recorder, UseCaseError};
+use crate::actor::{Actor, Role};
+use crate::candidate::{Candidate, Lifecycle};
 use crate::conversation::{Direction, Intent, OutboundContent};
 use crate::events::{ContentKind, DomainEvent};
-use crate::ids::{CandidateId, MediaId, TenantId};
+use crate::ids::{CandidateId, ChannelId, MediaId, TenantId};
 use crate::inbound::MediaKind;
 use crate::media::{
     MAX_CAPTION_CHARS, MAX_FETCH_ATTEMPTS, MediaFetch, MediaLimits, MediaRecord, MediaRejection, MediaStatus,
     OutboundDocument, mime_allowed, sha256_hex,
 };
 use crate::policy::{Draft, OutboundPolicy, SendContext};
-use crate::ports::{CandidateChange, ChangeSet, GatewayError, MediaChange, StoreError};
-use crate::retention::next_due;
+use crate::ports::{ChangeSet, GatewayError, MediaChange, StoreError, TenantConfig};
 use crate::rules::Rule;
-use crate::tenant::{Actor, Role};
 use crate::values::Pii;
 
 /// When an announced file is tried again after `attempts` transient failures: 30 s, 1 min, 2 min,
 /// ... capped at one hour.
 pub fn fetch_backoff(attempts: u32) -> Duration {
     Duration::seconds(30_i64.saturating_mul(2_i64.saturating_pow(attempts.min(10))).min(3_600))
-}
-
-fn staff(actor: Actor) -> Result<(), UseCaseError> {
-    match actor {
-        Actor::Staff { role: Role::Admin | Role::Dpo | Role::Recruiter, .. } => Ok(()),
-        Actor::Staff { role: Role::Operator, .. } | Actor::System | Actor::Candidate => {
-            Err(UseCaseError::Forbidden("only the tenant's staff can do this"))
-        }
-    }
 }
 
 fn upload_error(e: &GatewayError) -> UseCaseError {
@@ -49,6 +43,15 @@ fn upload_error(e: &GatewayError) -> UseCaseError {
         | GatewayError::OutcomeUnknown
         | GatewayError::NotConfigured => UseCaseError::Unavailable("the provider did not take the upload; retry later"),
     }
+}
+
+/// What [`Hoheit::send_document`] decides on: configuration, candidate, time, channel, whether the
+/// notice is appended, the caption, and the provider's media id of the uploaded file.
+type Loaded = (Arc<TenantConfig>, Candidate, OffsetDateTime, ChannelId, bool, Option<Pii<String>>, String);
+
+/// The document message for a provider media id.
+fn document_content(document: &OutboundDocument, media_id: String, caption: Option<Pii<String>>) -> OutboundContent {
+    OutboundContent::Document { media_id, filename: document.filename.clone(), caption }
 }
 
 impl Hoheit {
@@ -68,13 +71,11 @@ impl Hoheit {
         staff(actor)?;
         document.check(limits).map_err(|e| UseCaseError::Invalid(e.to_string()))?;
         let media_record: MediaId = self.new_id();
-        let mut uploaded: Option<String> = None;
-        let mut attempt = 0;
-        loop {
-            let config = self.config(tenant).await?;
-            let mut candidate = self.load_candidate(tenant, id).await?;
-            let expected_version = candidate.version;
-            let now = self.now();
+        let uploaded: OnceLock<String> = OnceLock::new();
+        let (uploaded, document) = (&uploaded, &document);
+        // load, and upload the file once: the policy decides before anything leaves hoheit
+        let load = || async move {
+            let (config, candidate, now) = self.load_for(tenant, id).await?;
             let channel = config.channel(candidate.channel).ok_or(UseCaseError::NotFound("channel"))?;
             let notice_appended = candidate.conversation.needs_notice();
             let caption = if notice_appended {
@@ -92,16 +93,10 @@ impl Hoheit {
             } else {
                 document.caption.clone()
             };
-            let content = |media_id: String| OutboundContent::Document {
-                media_id,
-                filename: document.filename.clone(),
-                caption: caption.clone(),
-            };
-            let media_id = match &uploaded {
+            let media_id = match uploaded.get() {
                 Some(m) => m.clone(),
                 None => {
-                    // decide before anything leaves hoheit
-                    let draft_content = content(String::new());
+                    let draft_content = document_content(document, String::new(), caption.clone());
                     let ctx = SendContext {
                         tenant: &config.tenant,
                         channel,
@@ -112,20 +107,8 @@ impl Hoheit {
                     let draft =
                         Draft { content: &draft_content, intent: Intent::Regular, notice_appended, queued: false };
                     if let Err(refusal) = OutboundPolicy::decide(&ctx, &draft, now) {
-                        let refused = event(
-                            tenant,
-                            Some(id),
-                            actor,
-                            now,
-                            Some(refusal.rule),
-                            DomainEvent::SendRefused {
-                                code: refusal.code,
-                                intent: Intent::Regular,
-                                at_dispatch: false,
-                                message: None,
-                            },
-                        );
-                        self.commit_events(tenant, vec![refused]).await?;
+                        let send = Sending { actor, intent: Intent::Regular, notice_appended, now };
+                        self.store.commit(tenant, refusal_record(tenant, id, send, refusal)).await?;
                         return Err(UseCaseError::Refused(refusal));
                     }
                     let media_id = self
@@ -133,48 +116,29 @@ impl Hoheit {
                         .upload_media(channel.id, &document.content, &document.mime_type, document.filename.expose())
                         .await
                         .map_err(|e| upload_error(&e))?;
-                    uploaded = Some(media_id.clone());
+                    // set only here, once: a failed set cannot happen and would only mean "already set"
+                    let _ = uploaded.set(media_id.clone());
                     media_id
                 }
             };
+            let channel = channel.id;
+            Ok((config, candidate, now, channel, notice_appended, caption, media_id))
+        };
+        let decide = |(config, mut candidate, now, channel, notice_appended, caption, media_id): Loaded| {
+            let expected_version = candidate.version;
+            let content = document_content(document, media_id.clone(), caption);
             let mut changes = ChangeSet::default();
-            let queued = match queue(
-                self,
-                &config,
-                &mut candidate,
-                content(media_id.clone()),
-                Intent::Regular,
-                notice_appended,
-                actor,
-                now,
-                &mut changes,
-            ) {
-                Ok(q) => q,
-                Err(UseCaseError::Refused(refusal)) => {
-                    let refused = event(
-                        tenant,
-                        Some(id),
-                        actor,
-                        now,
-                        Some(refusal.rule),
-                        DomainEvent::SendRefused {
-                            code: refusal.code,
-                            intent: Intent::Regular,
-                            at_dispatch: false,
-                            message: None,
-                        },
-                    );
-                    self.commit_events(tenant, vec![refused]).await?;
-                    return Err(UseCaseError::Refused(refusal));
-                }
-                Err(e) => return Err(e),
+            let send = Sending { actor, intent: Intent::Regular, notice_appended, now };
+            let queued = match queue_or_refuse(self, &config, &mut candidate, content, send, &mut changes)? {
+                Ok(queued) => queued,
+                Err(refused) => return Ok(refused),
             };
             let bytes = document.content.expose();
             let record = MediaRecord {
                 id: media_record,
                 tenant,
                 candidate: id,
-                channel: channel.id,
+                channel,
                 message: queued.message,
                 direction: Direction::Outbound,
                 kind: MediaKind::Document,
@@ -194,25 +158,14 @@ impl Hoheit {
             changes
                 .media
                 .push(MediaChange::Insert { record: Box::new(record), content: Some(document.content.clone()) });
-            changes.events.push(event(
-                tenant,
-                Some(id),
-                actor,
-                now,
-                None,
-                DomainEvent::MediaStored { media: media_record, kind: MediaKind::Document },
-            ));
-            changes.candidates.push(CandidateChange::Update {
-                retention_due: next_due(&candidate, &config.tenant.retention, now),
-                candidate: Box::new(candidate),
-                expected_version,
-            });
-            match self.store.commit(tenant, changes).await {
-                Ok(_) => return Ok(queued),
-                Err(StoreError::Conflict) if attempt < CONFLICT_RETRIES => attempt += 1,
-                Err(e) => return Err(e.into()),
-            }
-        }
+            changes.events.push(
+                Recorder::new(tenant, Some(id), actor, now)
+                    .note(DomainEvent::MediaStored { media: media_record, kind: MediaKind::Document }),
+            );
+            stage_candidate(&mut changes, &config, candidate, expected_version, now);
+            Ok(Decided::Commit(changes, queued))
+        };
+        self.transact(tenant, Retry::CONFLICT, load, decide).await
     }
 
     /// Records what fetching an announced inbound file gave: stored (after the size and type
@@ -281,7 +234,7 @@ impl Hoheit {
         let candidate = record.candidate;
         let changes = ChangeSet {
             media: vec![MediaChange::Update { record: Box::new(record), content }],
-            events: vec![event(tenant, Some(candidate), Actor::System, now, None, event_body)],
+            events: vec![Recorder::new(tenant, Some(candidate), Actor::System, now).note(event_body)],
             ..ChangeSet::default()
         };
         match self.store.commit(tenant, changes).await {
@@ -329,14 +282,8 @@ impl Hoheit {
         if record.status != MediaStatus::Stored {
             return Err(UseCaseError::Conflict("the media file is not stored (still pending, or rejected)"));
         }
-        let read = event(
-            tenant,
-            Some(id),
-            actor,
-            self.now(),
-            Some(Rule::R33),
-            DomainEvent::ContentRead { what: ContentKind::Media },
-        );
+        let read = Recorder::new(tenant, Some(id), actor, self.now())
+            .rule(Rule::R33, DomainEvent::ContentRead { what: ContentKind::Media });
         self.commit_events(tenant, vec![read]).await?;
         let content = self.store.media_content(tenant, media).await?.ok_or(UseCaseError::NotFound("media"))?;
         Ok((record, content))

@@ -1,9 +1,10 @@
 //! Use cases (application services): load what a decision needs through the [`Store`], decide
-//! with the pure model, commit one [`ChangeSet`] atomically. Every state change emits its domain
+//! with the pure model, commit one [`ChangeSet`](crate::ports::ChangeSet) atomically. Every state change emits its domain
 //! events in the same change set, so the audit trail is written in the same transaction.
 //!
-//! A commit that loses an optimistic-lock race ([`StoreError::Conflict`]) is retried from a fresh
-//! load a few times; nothing is decided on stale state.
+//! Every such use case follows one pattern, written once (`Hoheit::transact` in `usecases/transact.rs`): load -> decide ->
+//! commit; a commit that loses an optimistic-lock race ([`StoreError::Conflict`]) is retried from
+//! a fresh load a few times; nothing is decided on stale state.
 
 mod admin;
 mod candidates;
@@ -13,34 +14,32 @@ mod outbound;
 mod retention_run;
 mod reviews;
 mod subject_requests;
+mod transact;
 
 use std::sync::Arc;
 
 use time::OffsetDateTime;
 
+pub use crate::accountability::{DataRecipient, recipients};
 pub use crate::tenant::ApprovalInput;
 pub use admin::{ChannelInput, LegalTextInput};
 pub use candidates::{ConsentInput, NewCandidate, ObjectionInput};
 pub use inbound::InboundOutcome;
 pub use media::fetch_backoff;
 pub use outbound::{DispatchOutcome, MAX_ATTEMPTS, MessageRequest, Queued};
-pub use retention_run::{DataRecipient, ErasureOutcome, SubjectExport, recipients};
+pub use retention_run::{ErasureOutcome, SubjectExport};
 pub use reviews::ReviewDecision;
 pub use subject_requests::{Answer, Answered};
 
+use crate::actor::Actor;
 use crate::candidate::Candidate;
 use crate::events::{DomainEvent, EventEnvelope};
 use crate::ids::{CandidateId, TenantId};
 use crate::legal::LegalTextError;
 use crate::policy::Refusal;
-use crate::ports::{CandidateChange, ChangeSet, Clock, IdGenerator, Store, StoreError, TenantConfig};
-use crate::retention::next_due;
+use crate::ports::{Clock, IdGenerator, Store, StoreError, TenantConfig};
 use crate::rules::Rule;
-use crate::tenant::Actor;
 use crate::values::InvalidValue;
-
-/// How often a use case retries after losing an optimistic-lock race.
-const CONFLICT_RETRIES: usize = 5;
 
 /// Why a use case did not do what was asked. Messages carry no personal data.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -136,46 +135,39 @@ impl Hoheit {
     async fn load_candidate(&self, tenant: TenantId, id: CandidateId) -> Result<Candidate, UseCaseError> {
         self.store.candidate(tenant, id).await?.ok_or(UseCaseError::NotFound("candidate"))
     }
+}
 
-    /// Loads the candidate, lets `change` modify it and build the rest of the change set, and
-    /// commits with the loaded version; retries from a fresh load on a lost race.
-    async fn modify_candidate<T, F>(&self, tenant: TenantId, id: CandidateId, mut change: F) -> Result<T, UseCaseError>
-    where
-        F: FnMut(&TenantConfig, &mut Candidate, &mut ChangeSet, OffsetDateTime) -> Result<T, UseCaseError> + Send,
-        T: Send,
-    {
-        let mut attempt = 0;
-        loop {
-            let config = self.config(tenant).await?;
-            let mut candidate = self.load_candidate(tenant, id).await?;
-            let expected_version = candidate.version;
-            let now = self.now();
-            let mut changes = ChangeSet::default();
-            let result = change(&config, &mut candidate, &mut changes, now)?;
-            if changes.is_empty() {
-                return Ok(result);
-            }
-            let already_erasing = changes.candidates.iter().any(|c| matches!(c, CandidateChange::Erase { .. }));
-            if !already_erasing {
-                changes.candidates.push(CandidateChange::Update {
-                    retention_due: next_due(&candidate, &config.tenant.retention, now),
-                    candidate: Box::new(candidate),
-                    expected_version,
-                });
-            }
-            match self.store.commit(tenant, changes).await {
-                Ok(_) => return Ok(result),
-                Err(StoreError::Conflict) if attempt < CONFLICT_RETRIES => attempt += 1,
-                Err(e) => return Err(e.into()),
-            }
+/// What the events of one decision share: tenant, subject, actor and time. Builds each event
+/// envelope of that decision in one line.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Recorder {
+    tenant: TenantId,
+    subject: Option<CandidateId>,
+    actor: Actor,
+    at: OffsetDateTime,
+}
+
+impl Recorder {
+    /// Events about `subject` (or the tenant as a whole), caused by `actor` at `at`.
+    pub(crate) const fn new(tenant: TenantId, subject: Option<CandidateId>, actor: Actor, at: OffsetDateTime) -> Self {
+        Self { tenant, subject, actor, at }
+    }
+
+    /// An event that a rule requires (its id goes into the audit entry).
+    pub(crate) fn rule(self, rule: Rule, event: DomainEvent) -> EventEnvelope {
+        EventEnvelope {
+            tenant: self.tenant,
+            subject: self.subject,
+            actor: self.actor,
+            at: self.at,
+            rule: Some(rule),
+            event,
         }
     }
 
-    /// Commits a change set that only records events (refusals, reads).
-    async fn commit_events(&self, tenant: TenantId, events: Vec<EventEnvelope>) -> Result<(), UseCaseError> {
-        let changes = ChangeSet { events, ..ChangeSet::default() };
-        self.store.commit(tenant, changes).await?;
-        Ok(())
+    /// An event that no single rule requires.
+    pub(crate) fn note(self, event: DomainEvent) -> EventEnvelope {
+        EventEnvelope { tenant: self.tenant, subject: self.subject, actor: self.actor, at: self.at, rule: None, event }
     }
 }
 

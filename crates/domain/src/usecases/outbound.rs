@@ -4,7 +4,9 @@
 
 use time::{Duration, OffsetDateTime};
 
-use super::{CONFLICT_RETRIES, Hoheit, UseCaseError, event};
+use super::transact::{Decided, Retry, stage_candidate};
+use super::{Hoheit, Recorder, UseCaseError};
+use crate::actor::Actor;
 use crate::candidate::Candidate;
 use crate::consent::{ConsentReply, Purpose};
 use crate::conversation::{
@@ -12,14 +14,12 @@ use crate::conversation::{
 };
 use crate::events::DomainEvent;
 use crate::ids::{CandidateId, MessageId, OutboxId, TenantId};
-use crate::policy::{Draft, OutboundPolicy, SendContext};
+use crate::policy::{Draft, OutboundPolicy, Refusal, SendContext};
 use crate::ports::{
-    CandidateChange, ChangeSet, GatewayError, MessageChange, OutboxChange, OutboxEntry, Recipient, StoreError,
-    TenantConfig,
+    ChangeSet, GatewayError, MessageChange, OutboxChange, OutboxEntry, Recipient, StoreError, TenantConfig,
 };
-use crate::retention::next_due;
 use crate::rules::Rule;
-use crate::tenant::{Actor, Tenant};
+use crate::tenant::Tenant;
 use crate::values::{LanguageCode, Pii, TemplateName};
 
 /// Attempts before a transiently failing message is given up.
@@ -194,12 +194,8 @@ pub(crate) fn queue(
         candidate.objection.use_reply();
     }
     candidate.conversation.touch(now);
-    changes.events.push(event(
-        config.tenant.id,
-        Some(candidate.id),
-        actor,
-        now,
-        Some(rule),
+    changes.events.push(Recorder::new(config.tenant.id, Some(candidate.id), actor, now).rule(
+        rule,
         DomainEvent::MessageQueued { message, outbox, intent, kind, exception: permit.exception, window_open, notice },
     ));
     Ok(Queued { message, outbox })
@@ -216,14 +212,50 @@ fn refusal_event(
     at_dispatch: bool,
     message: Option<MessageId>,
 ) -> crate::events::EventEnvelope {
-    event(
-        tenant,
-        Some(candidate),
-        actor,
-        now,
-        Some(refusal.rule),
-        DomainEvent::SendRefused { code: refusal.code, intent, at_dispatch, message },
-    )
+    Recorder::new(tenant, Some(candidate), actor, now)
+        .rule(refusal.rule, DomainEvent::SendRefused { code: refusal.code, intent, at_dispatch, message })
+}
+
+/// Who sends what kind of message, and when: the part of a [`queue`] call that is not state.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Sending {
+    /// Who asked.
+    pub(crate) actor: Actor,
+    /// Why the message is sent.
+    pub(crate) intent: Intent,
+    /// Whether the content carries the first-message notice.
+    pub(crate) notice_appended: bool,
+    /// The decision time.
+    pub(crate) now: OffsetDateTime,
+}
+
+/// [`queue`] for a staff request: a policy refusal becomes a [`Decided::Fail`] that audits the
+/// refusal (R34) and returns it; other errors fail the use case.
+pub(crate) fn queue_or_refuse<T>(
+    app: &Hoheit,
+    config: &TenantConfig,
+    candidate: &mut Candidate,
+    content: OutboundContent,
+    send: Sending,
+    changes: &mut ChangeSet,
+) -> Result<Result<Queued, Decided<T>>, UseCaseError> {
+    let Sending { actor, intent, notice_appended, now } = send;
+    match queue(app, config, candidate, content, intent, notice_appended, actor, now, changes) {
+        Ok(queued) => Ok(Ok(queued)),
+        Err(UseCaseError::Refused(refusal)) => Ok(Err(refused(config.tenant.id, candidate.id, send, refusal))),
+        Err(e) => Err(e),
+    }
+}
+
+/// A staff request the policy refused before anything was queued: audit the refusal, fail with it.
+fn refused<T>(tenant: TenantId, candidate: CandidateId, send: Sending, refusal: Refusal) -> Decided<T> {
+    Decided::Fail(refusal_record(tenant, candidate, send, refusal), UseCaseError::Refused(refusal))
+}
+
+/// The audit record of a staff request the policy refused before anything was queued (R34).
+pub(crate) fn refusal_record(tenant: TenantId, candidate: CandidateId, send: Sending, refusal: Refusal) -> ChangeSet {
+    let record = refusal_event(tenant, candidate, send.actor, send.now, refusal, send.intent, false, None);
+    ChangeSet { events: vec![record], ..ChangeSet::default() }
 }
 
 /// Exponential back-off for transient failures: 2, 4, 8, ... seconds, capped at 15 minutes.
@@ -241,12 +273,9 @@ impl Hoheit {
         id: CandidateId,
         request: MessageRequest,
     ) -> Result<Queued, UseCaseError> {
-        let mut attempt = 0;
-        loop {
-            let config = self.config(tenant).await?;
-            let mut candidate = self.load_candidate(tenant, id).await?;
+        let load = || self.load_for(tenant, id);
+        self.transact(tenant, Retry::CONFLICT, load, |(config, mut candidate, now)| {
             let expected_version = candidate.version;
-            let now = self.now();
             let (content, notice_appended) = match &request {
                 MessageRequest::Text(body) => {
                     if body.expose().trim().is_empty() || body.expose().chars().count() > 4096 {
@@ -274,36 +303,15 @@ impl Hoheit {
                 }
             };
             let mut changes = ChangeSet::default();
-            let queued = match queue(
-                self,
-                &config,
-                &mut candidate,
-                content,
-                Intent::Regular,
-                notice_appended,
-                actor,
-                now,
-                &mut changes,
-            ) {
-                Ok(q) => q,
-                Err(UseCaseError::Refused(refusal)) => {
-                    let e = refusal_event(tenant, id, actor, now, refusal, Intent::Regular, false, None);
-                    self.commit_events(tenant, vec![e]).await?;
-                    return Err(UseCaseError::Refused(refusal));
-                }
-                Err(e) => return Err(e),
+            let send = Sending { actor, intent: Intent::Regular, notice_appended, now };
+            let queued = match queue_or_refuse(self, &config, &mut candidate, content, send, &mut changes)? {
+                Ok(queued) => queued,
+                Err(refused) => return Ok(refused),
             };
-            changes.candidates.push(CandidateChange::Update {
-                retention_due: next_due(&candidate, &config.tenant.retention, now),
-                candidate: Box::new(candidate),
-                expected_version,
-            });
-            match self.store.commit(tenant, changes).await {
-                Ok(_) => return Ok(queued),
-                Err(StoreError::Conflict) if attempt < CONFLICT_RETRIES => attempt += 1,
-                Err(e) => return Err(e.into()),
-            }
-        }
+            stage_candidate(&mut changes, &config, candidate, expected_version, now);
+            Ok(Decided::Commit(changes, queued))
+        })
+        .await
     }
 
     /// Sends the channel's consent-request template (R10), with reply buttons tied to this request.
@@ -313,12 +321,9 @@ impl Hoheit {
         actor: Actor,
         id: CandidateId,
     ) -> Result<Queued, UseCaseError> {
-        let mut attempt = 0;
-        loop {
-            let config = self.config(tenant).await?;
-            let mut candidate = self.load_candidate(tenant, id).await?;
+        let load = || self.load_for(tenant, id);
+        self.transact(tenant, Retry::CONFLICT, load, |(config, mut candidate, now)| {
             let expected_version = candidate.version;
-            let now = self.now();
             let tp_months = config.tenant.retention.talent_pool_months;
             let granted = candidate.consents.state(Purpose::WhatsAppChannel, now, tp_months).is_granted();
             if granted && candidate.consents.is_current(Purpose::WhatsAppChannel, &config.legal_texts, now, tp_months) {
@@ -353,24 +358,10 @@ impl Hoheit {
                 button_payloads: payloads,
             };
             let mut changes = ChangeSet::default();
-            let queued = match queue(
-                self,
-                &config,
-                &mut candidate,
-                content,
-                Intent::ConsentRequest,
-                false,
-                actor,
-                now,
-                &mut changes,
-            ) {
-                Ok(q) => q,
-                Err(UseCaseError::Refused(refusal)) => {
-                    let e = refusal_event(tenant, id, actor, now, refusal, Intent::ConsentRequest, false, None);
-                    self.commit_events(tenant, vec![e]).await?;
-                    return Err(UseCaseError::Refused(refusal));
-                }
-                Err(e) => return Err(e),
+            let send = Sending { actor, intent: Intent::ConsentRequest, notice_appended: false, now };
+            let queued = match queue_or_refuse(self, &config, &mut candidate, content, send, &mut changes)? {
+                Ok(queued) => queued,
+                Err(refused) => return Ok(refused),
             };
             // R6 holds for the text the candidate actually sees: the template synced from the
             // provider, as rendered with the parameters above
@@ -391,29 +382,18 @@ impl Hoheit {
                 }
             }
             candidate.consents.request(request_id, Purpose::WhatsAppChannel, texts, template.language.clone(), now);
-            changes.events.push(event(
-                tenant,
-                Some(id),
-                actor,
-                now,
-                Some(Rule::R10),
+            changes.events.push(Recorder::new(tenant, Some(id), actor, now).rule(
+                Rule::R10,
                 DomainEvent::ConsentRequested {
                     request: request_id,
                     purpose: Purpose::WhatsAppChannel,
                     message: queued.message,
                 },
             ));
-            changes.candidates.push(CandidateChange::Update {
-                retention_due: next_due(&candidate, &config.tenant.retention, now),
-                candidate: Box::new(candidate),
-                expected_version,
-            });
-            match self.store.commit(tenant, changes).await {
-                Ok(_) => return Ok(queued),
-                Err(StoreError::Conflict) if attempt < CONFLICT_RETRIES => attempt += 1,
-                Err(e) => return Err(e.into()),
-            }
-        }
+            stage_candidate(&mut changes, &config, candidate, expected_version, now);
+            Ok(Decided::Commit(changes, queued))
+        })
+        .await
     }
 
     /// Dispatches one claimed outbox entry: decide again, wait for the provider's rate limits,
@@ -476,14 +456,8 @@ impl Hoheit {
                 Ok(DispatchOutcome::Sent)
             }
             Err(GatewayError::OutcomeUnknown) => {
-                let unknown = event(
-                    tenant,
-                    Some(entry.candidate),
-                    Actor::System,
-                    now,
-                    None,
-                    DomainEvent::MessageOutcomeUnknown { message: entry.message },
-                );
+                let unknown = Recorder::new(tenant, Some(entry.candidate), Actor::System, now)
+                    .note(DomainEvent::MessageOutcomeUnknown { message: entry.message });
                 self.finish(entry, DeliveryStatus::Unknown, None, Some(unknown), now).await?;
                 Ok(DispatchOutcome::OutcomeUnknown)
             }
@@ -512,14 +486,8 @@ impl Hoheit {
             }
             Err(e) => {
                 let code = e.code();
-                let failed = event(
-                    tenant,
-                    Some(entry.candidate),
-                    Actor::System,
-                    now,
-                    None,
-                    DomainEvent::MessageFailed { message: entry.message, code },
-                );
+                let failed = Recorder::new(tenant, Some(entry.candidate), Actor::System, now)
+                    .note(DomainEvent::MessageFailed { message: entry.message, code });
                 self.finish(entry, DeliveryStatus::Failed, code, Some(failed), now).await?;
                 Ok(DispatchOutcome::Failed(code))
             }
@@ -626,8 +594,12 @@ impl Hoheit {
         now: OffsetDateTime,
     ) -> Result<(), UseCaseError> {
         let tenant = entry.tenant;
-        let mut attempt = 0;
-        loop {
+        let load = || async move {
+            let config = self.store.tenant_config(tenant).await?;
+            let candidate = self.store.candidate(tenant, entry.candidate).await?;
+            Ok((config, candidate))
+        };
+        self.transact(tenant, Retry::CONFLICT.patient(), load, |(config, candidate)| {
             let mut changes = ChangeSet {
                 messages: vec![MessageChange::Accepted {
                     id: entry.message,
@@ -635,38 +607,21 @@ impl Hoheit {
                     at: now,
                 }],
                 outbox: vec![OutboxChange::Complete { id: entry.id }],
-                events: vec![event(
-                    tenant,
-                    Some(entry.candidate),
-                    Actor::System,
-                    now,
-                    None,
-                    DomainEvent::MessageSent { message: entry.message, notice: carries_notice },
-                )],
+                events: vec![
+                    Recorder::new(tenant, Some(entry.candidate), Actor::System, now)
+                        .note(DomainEvent::MessageSent { message: entry.message, notice: carries_notice }),
+                ],
                 ..ChangeSet::default()
             };
-            let config = self.store.tenant_config(tenant).await?;
-            let candidate = self.store.candidate(tenant, entry.candidate).await?;
             if let (Some(config), Some(mut candidate)) = (config, candidate)
                 && !candidate.is_erased()
             {
                 let expected_version = candidate.version;
-                if carries_notice && candidate.conversation.notice_sent_at.is_none() {
-                    candidate.conversation.notice_sent_at = Some(now);
-                }
-                candidate.conversation.outbound_count = candidate.conversation.outbound_count.saturating_add(1);
-                candidate.conversation.touch(now);
-                changes.candidates.push(CandidateChange::Update {
-                    retention_due: next_due(&candidate, &config.tenant.retention, now),
-                    candidate: Box::new(candidate),
-                    expected_version,
-                });
+                candidate.conversation.record_sent(now, carries_notice);
+                stage_candidate(&mut changes, &config, candidate, expected_version, now);
             }
-            match self.store.commit(tenant, changes).await {
-                Ok(_) => return Ok(()),
-                Err(StoreError::Conflict) if attempt < CONFLICT_RETRIES * 2 => attempt += 1,
-                Err(e) => return Err(e.into()),
-            }
-        }
+            Ok(Decided::Commit(changes, ()))
+        })
+        .await
     }
 }

@@ -2,9 +2,15 @@
 //! (Art. 15/20, R30).
 
 use serde::Serialize;
+use std::sync::Arc;
+
 use time::OffsetDateTime;
 
-use super::{CONFLICT_RETRIES, Hoheit, UseCaseError, event};
+use super::candidates::admin_or_dpo;
+use super::transact::{Decided, Retry, stage_candidate};
+use super::{Hoheit, Recorder, UseCaseError};
+use crate::accountability::{DataRecipient, recipients};
+use crate::actor::Actor;
 use crate::candidate::{Candidate, ErasureReason, Lifecycle, Process, ProcessEndReason, RestrictionReason};
 use crate::consent::CaptureChannel;
 use crate::consent::{ConsentState, Purpose};
@@ -17,7 +23,6 @@ use crate::ports::{CandidateChange, ChangeSet, OutboxChange, StoreError, TenantC
 use crate::retention::{ErasureRequestOutcome, RetentionDecision, decide, erasure_request, next_due};
 use crate::rules::Rule;
 use crate::subject_request::{Fulfilment, SubjectRequest, SubjectRequestKind};
-use crate::tenant::{Actor, Role};
 
 /// Candidates per retention batch (one commit each).
 const RETENTION_BATCH: u32 = 200;
@@ -63,43 +68,6 @@ pub struct SubjectExport {
     pub subject_requests: Vec<SubjectRequest>,
     /// Recipients of the data (Art. 15(1)(c)) and transfers (Art. 15(2)).
     pub recipients: Vec<DataRecipient>,
-}
-
-/// A recipient of personal data, as stated in the export.
-#[derive(Debug, Clone, Serialize)]
-pub struct DataRecipient {
-    /// Who.
-    pub name: &'static str,
-    /// Role.
-    pub role: &'static str,
-    /// Where.
-    pub location: &'static str,
-    /// Transfer mechanism, where outside the EU/EEA.
-    pub transfer: Option<&'static str>,
-}
-
-/// The fixed processor chain of hoheit (R2).
-pub fn recipients() -> Vec<DataRecipient> {
-    vec![
-        DataRecipient {
-            name: "hoheit platform operator",
-            role: "processor (Art. 28 GDPR)",
-            location: "EU",
-            transfer: None,
-        },
-        DataRecipient {
-            name: "360dialog GmbH",
-            role: "sub-processor (WhatsApp Business Solution Provider)",
-            location: "Berlin, Germany",
-            transfer: None,
-        },
-        DataRecipient {
-            name: "Meta Platforms Ireland Ltd. (WhatsApp)",
-            role: "sub-processor (WhatsApp Business Platform)",
-            location: "Ireland, with possible transfer to the USA",
-            transfer: Some("EU-US Data Privacy Framework (adequacy decision (EU) 2023/1795)"),
-        },
-    ]
 }
 
 impl Hoheit {
@@ -156,27 +124,28 @@ impl Hoheit {
                 Err(e) => return Err(e.into()),
             }
         }
-        let run = event(tenant, None, actor, now, Some(Rule::R28), DomainEvent::RetentionRun { dry_run, counts });
+        let run =
+            Recorder::new(tenant, None, actor, now).rule(Rule::R28, DomainEvent::RetentionRun { dry_run, counts });
         self.commit_events(tenant, vec![run]).await?;
         Ok(counts)
     }
 
+    /// Retention for one candidate whose batch lost a race; gives up quietly when it keeps
+    /// losing (the next run examines the candidate again).
     async fn retain_one(&self, config: &TenantConfig, id: CandidateId, actor: Actor) -> Result<(), UseCaseError> {
-        for _ in 0..=CONFLICT_RETRIES {
-            let Some(candidate) = self.store.candidate(config.tenant.id, id).await? else {
-                return Ok(());
-            };
+        let tenant = config.tenant.id;
+        let load = || async move { Ok((self.store.candidate(tenant, id).await?, self.now())) };
+        let decide = |(candidate, now): (Option<Candidate>, OffsetDateTime)| {
             let mut ignored = RetentionCounts::default();
-            let Some(change) = retention_change(config, &candidate, actor, self.now(), &mut ignored) else {
-                return Ok(());
-            };
-            match self.store.commit(config.tenant.id, change).await {
-                Ok(_) => return Ok(()),
-                Err(StoreError::Conflict) => {}
-                Err(e) => return Err(e.into()),
-            }
+            Ok(match candidate.and_then(|c| retention_change(config, &c, actor, now, &mut ignored)) {
+                Some(change) => Decided::Commit(change, ()),
+                None => Decided::Done(()),
+            })
+        };
+        match self.transact(tenant, Retry::CONFLICT, load, decide).await {
+            Err(UseCaseError::Store(StoreError::Conflict)) => Ok(()),
+            other => other,
         }
-        Ok(())
     }
 
     /// An erasure request (Art. 17): erase now, or — inside the legal-claims window after a
@@ -200,16 +169,12 @@ impl Hoheit {
         id: CandidateId,
         existing: Option<SubjectRequest>,
     ) -> Result<(ErasureOutcome, Option<SubjectRequest>), UseCaseError> {
-        if !matches!(actor, Actor::Staff { role: Role::Admin | Role::Dpo, .. }) {
-            return Err(UseCaseError::Forbidden("only an admin or the data-protection officer can erase"));
-        }
+        admin_or_dpo(actor, "only an admin or the data-protection officer can erase")?;
         let request_id = self.new_id();
-        let mut attempt = 0;
-        loop {
-            let config = self.config(tenant).await?;
-            let mut candidate = self.load_candidate(tenant, id).await?;
+        let load = || self.load_for(tenant, id);
+        let decide = |(config, mut candidate, now): (Arc<TenantConfig>, Candidate, OffsetDateTime)| {
             let expected_version = candidate.version;
-            let now = self.now();
+            let rec = Recorder::new(tenant, Some(id), actor, now);
             let opened_here = existing.is_none();
             let mut request = existing.clone().unwrap_or_else(|| {
                 SubjectRequest::open(
@@ -225,10 +190,10 @@ impl Hoheit {
             let outcome = match erasure_request(&candidate, &config.tenant.retention, now) {
                 ErasureRequestOutcome::AlreadyErased => {
                     let Lifecycle::Erased { at, .. } = candidate.lifecycle else {
-                        return Ok((ErasureOutcome::AlreadyErased, None));
+                        return Ok(Decided::Done((ErasureOutcome::AlreadyErased, None)));
                     };
                     if opened_here {
-                        return Ok((ErasureOutcome::AlreadyErased, None));
+                        return Ok(Decided::Done((ErasureOutcome::AlreadyErased, None)));
                     }
                     request.close_with(Fulfilment::Erasure { at })?;
                     ErasureOutcome::AlreadyErased
@@ -239,14 +204,9 @@ impl Hoheit {
                 ErasureRequestOutcome::EraseNow => {
                     if candidate.process == Process::Running {
                         candidate.process = Process::Ended { reason: ProcessEndReason::Withdrawn, at: now };
-                        changes.events.push(event(
-                            tenant,
-                            Some(id),
-                            actor,
-                            now,
-                            Some(Rule::R24),
-                            DomainEvent::ProcessEnded { reason: ProcessEndReason::Withdrawn },
-                        ));
+                        changes.events.push(
+                            rec.rule(Rule::R24, DomainEvent::ProcessEnded { reason: ProcessEndReason::Withdrawn }),
+                        );
                     }
                     request.close_with(Fulfilment::Erasure { at: now })?;
                     erase(&mut changes, &candidate, actor, now, ErasureReason::SubjectRequest, expected_version);
@@ -258,37 +218,18 @@ impl Hoheit {
                     candidate.lifecycle =
                         Lifecycle::Restricted { since: now, reason: RestrictionReason::ErasureDeferred };
                     changes.outbox.push(OutboxChange::CancelPending { candidate: id });
-                    changes.events.push(event(
-                        tenant,
-                        Some(id),
-                        actor,
-                        now,
-                        Some(Rule::R31),
-                        DomainEvent::ErasureDeferred { until },
-                    ));
-                    changes.events.push(event(
-                        tenant,
-                        Some(id),
-                        actor,
-                        now,
-                        Some(Rule::R31),
+                    changes.events.push(rec.rule(Rule::R31, DomainEvent::ErasureDeferred { until }));
+                    changes.events.push(rec.rule(
+                        Rule::R31,
                         DomainEvent::CandidateRestricted { reason: RestrictionReason::ErasureDeferred },
                     ));
-                    changes.candidates.push(CandidateChange::Update {
-                        retention_due: next_due(&candidate, &config.tenant.retention, now),
-                        candidate: Box::new(candidate),
-                        expected_version,
-                    });
+                    stage_candidate(&mut changes, &config, candidate, expected_version, now);
                     ErasureOutcome::Deferred { until }
                 }
             };
             if opened_here {
-                changes.events.push(event(
-                    tenant,
-                    Some(id),
-                    actor,
-                    now,
-                    Some(Rule::R29),
+                changes.events.push(rec.rule(
+                    Rule::R29,
                     DomainEvent::SubjectRequestOpened {
                         request: request.id,
                         kind: request.kind,
@@ -296,21 +237,14 @@ impl Hoheit {
                     },
                 ));
             }
-            changes.events.push(event(
-                tenant,
-                Some(id),
-                actor,
-                now,
-                Some(Rule::R29),
+            changes.events.push(rec.rule(
+                Rule::R29,
                 DomainEvent::SubjectRequestClosed { request: request.id, status: request.status.as_str() },
             ));
             changes.subject_requests.push(request.clone());
-            match self.store.commit(tenant, changes).await {
-                Ok(_) => return Ok((outcome, Some(request))),
-                Err(StoreError::Conflict) if attempt < CONFLICT_RETRIES => attempt += 1,
-                Err(e) => return Err(e.into()),
-            }
-        }
+            Ok(Decided::Commit(changes, (outcome, Some(request))))
+        };
+        self.transact(tenant, Retry::CONFLICT, load, decide).await
     }
 
     /// Everything about a candidate for Art. 15/20 (R30); the read is audited (R33).
@@ -320,20 +254,12 @@ impl Hoheit {
         actor: Actor,
         id: CandidateId,
     ) -> Result<SubjectExport, UseCaseError> {
-        if !matches!(actor, Actor::Staff { role: Role::Admin | Role::Dpo, .. }) {
-            return Err(UseCaseError::Forbidden("only an admin or the data-protection officer can export"));
-        }
+        admin_or_dpo(actor, "only an admin or the data-protection officer can export")?;
         let config = self.config(tenant).await?;
         let candidate = self.load_candidate(tenant, id).await?;
         let now = self.now();
-        let read = event(
-            tenant,
-            Some(id),
-            actor,
-            now,
-            Some(Rule::R30),
-            DomainEvent::ContentRead { what: ContentKind::Export },
-        );
+        let read = Recorder::new(tenant, Some(id), actor, now)
+            .rule(Rule::R30, DomainEvent::ContentRead { what: ContentKind::Export });
         self.commit_events(tenant, vec![read]).await?;
         let messages = self.store.messages(tenant, id).await?;
         let media = self.store.candidate_media(tenant, id).await?;
@@ -367,14 +293,9 @@ fn erase(
     changes
         .candidates
         .push(CandidateChange::Erase { tombstone: Box::new(candidate.erased(now, reason)), expected_version });
-    changes.events.push(event(
-        tenant,
-        Some(candidate.id),
-        actor,
-        now,
-        Some(Rule::R27),
-        DomainEvent::CandidateErased { reason },
-    ));
+    changes.events.push(
+        Recorder::new(tenant, Some(candidate.id), actor, now).rule(Rule::R27, DomainEvent::CandidateErased { reason }),
+    );
 }
 
 /// The change retention makes to one candidate now, if any; counts what it decided.
@@ -408,14 +329,9 @@ fn retention_change(
                 RestrictionReason::ErasureDeferred => Rule::R31,
             };
             changes.outbox.push(OutboxChange::CancelPending { candidate: c.id });
-            changes.events.push(event(
-                c.tenant,
-                Some(c.id),
-                actor,
-                now,
-                Some(rule),
-                DomainEvent::CandidateRestricted { reason },
-            ));
+            changes.events.push(
+                Recorder::new(c.tenant, Some(c.id), actor, now).rule(rule, DomainEvent::CandidateRestricted { reason }),
+            );
             changes.candidates.push(CandidateChange::Update {
                 retention_due: next_due(&c, settings, now),
                 expected_version: candidate.version,

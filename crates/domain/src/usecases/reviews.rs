@@ -3,14 +3,14 @@
 //! audited with who (the actor) and why (a reason code from a fixed list).
 
 use super::candidates::apply_objection;
-use super::{Hoheit, UseCaseError, event};
+use super::{Hoheit, Recorder, UseCaseError};
+use crate::actor::{Actor, Role};
 use crate::candidate::{Candidate, Lifecycle};
 use crate::conversation::Message;
 use crate::events::{ContentKind, DomainEvent};
 use crate::ids::{CandidateId, ReviewId, StaffId, TenantId};
 use crate::objection::{DismissReason, Objection, ObjectionScope, ObjectionSource, PendingReview};
 use crate::rules::Rule;
-use crate::tenant::{Actor, Role};
 
 /// A reviewer's decision on a possible objection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -70,14 +70,8 @@ impl Hoheit {
             .await?
             .filter(|m| m.candidate == id)
             .ok_or(UseCaseError::NotFound("message"))?;
-        let read = event(
-            tenant,
-            Some(id),
-            actor,
-            self.now(),
-            Some(Rule::R33),
-            DomainEvent::ContentRead { what: ContentKind::ReviewMessage },
-        );
+        let read = Recorder::new(tenant, Some(id), actor, self.now())
+            .rule(Rule::R33, DomainEvent::ContentRead { what: ContentKind::ReviewMessage });
         self.commit_events(tenant, vec![read]).await?;
         Ok(message)
     }
@@ -100,38 +94,25 @@ impl Hoheit {
             candidate.objection.review = None;
             match decision {
                 ReviewDecision::Confirm => {
-                    changes.events.push(event(
-                        tenant,
-                        Some(candidate.id),
-                        actor,
-                        now,
-                        Some(Rule::R16),
-                        DomainEvent::ObjectionReviewResolved { review: pending.id, confirmed: true },
-                    ));
+                    changes.events.push(
+                        Recorder::new(tenant, Some(candidate.id), actor, now).rule(
+                            Rule::R16,
+                            DomainEvent::ObjectionReviewResolved { review: pending.id, confirmed: true },
+                        ),
+                    );
                     let objection = Objection {
                         at: pending.opened_at,
                         source: ObjectionSource::Review { review: pending.id, staff: staff_id },
                         scope: ObjectionScope::AllWhatsApp,
                     };
-                    apply_objection(
-                        candidate,
-                        objection,
-                        actor,
-                        now,
-                        config.tenant.retention.talent_pool_months,
-                        request_id,
-                        changes,
-                    );
+                    let tp_months = config.tenant.retention.talent_pool_months;
+                    apply_objection(candidate, objection, actor, now, tp_months, request_id, changes);
                 }
                 ReviewDecision::Dismiss(reason) => {
-                    changes.events.push(event(
-                        tenant,
-                        Some(candidate.id),
-                        actor,
-                        now,
-                        Some(Rule::R16),
-                        DomainEvent::ObjectionReviewDismissed { review: pending.id, reason },
-                    ));
+                    changes.events.push(
+                        Recorder::new(tenant, Some(candidate.id), actor, now)
+                            .rule(Rule::R16, DomainEvent::ObjectionReviewDismissed { review: pending.id, reason }),
+                    );
                 }
             }
             Ok(candidate.clone())

@@ -3,16 +3,17 @@
 
 use time::OffsetDateTime;
 
+use super::candidates::admin_or_dpo;
 use super::retention_run::ErasureOutcome;
-use super::{Hoheit, UseCaseError, event};
+use super::{Hoheit, Recorder, UseCaseError};
+use crate::actor::Actor;
 use crate::candidate::Lifecycle;
 use crate::consent::CaptureChannel;
-use crate::events::DomainEvent;
+use crate::events::{DomainEvent, EventEnvelope};
 use crate::ids::{CandidateId, SubjectRequestId, TenantId};
 use crate::ports::ChangeSet;
 use crate::rules::Rule;
 use crate::subject_request::{Fulfilment, SubjectRequest, SubjectRequestError, SubjectRequestKind};
-use crate::tenant::{Actor, Role};
 
 /// How a request is answered; the register keeps the link (R29-R31).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,13 +41,8 @@ pub struct Answered {
     pub erasure: Option<ErasureOutcome>,
 }
 
-fn admin_or_dpo(actor: Actor) -> Result<(), UseCaseError> {
-    if matches!(actor, Actor::Staff { role: Role::Admin | Role::Dpo, .. }) {
-        Ok(())
-    } else {
-        Err(UseCaseError::Forbidden("only an admin or the data-protection officer keeps the register"))
-    }
-}
+/// Who keeps the register of subject requests.
+const REGISTER: &str = "only an admin or the data-protection officer keeps the register";
 
 impl From<SubjectRequestError> for UseCaseError {
     fn from(e: SubjectRequestError) -> Self {
@@ -61,7 +57,26 @@ impl From<SubjectRequestError> for UseCaseError {
     }
 }
 
+/// The event of closing a request (R29).
+fn closed(tenant: TenantId, request: &SubjectRequest, actor: Actor, now: OffsetDateTime) -> EventEnvelope {
+    let closed = DomainEvent::SubjectRequestClosed { request: request.id, status: request.status.as_str() };
+    Recorder::new(tenant, request.candidate, actor, now).rule(Rule::R29, closed)
+}
+
 impl Hoheit {
+    /// Stores one subject request with the event that records what happened to it.
+    async fn commit_request(
+        &self,
+        tenant: TenantId,
+        request: SubjectRequest,
+        event: EventEnvelope,
+    ) -> Result<SubjectRequest, UseCaseError> {
+        let changes =
+            ChangeSet { events: vec![event], subject_requests: vec![request.clone()], ..ChangeSet::default() };
+        self.store.commit(tenant, changes).await?;
+        Ok(request)
+    }
+
     /// Records a data-subject request received by any channel (R29).
     pub async fn open_subject_request(
         &self,
@@ -82,20 +97,8 @@ impl Hoheit {
             return Err(UseCaseError::Invalid("received_at cannot be in the future".into()));
         }
         let request = SubjectRequest::open(self.new_id(), tenant, candidate, kind, channel, received_at);
-        let changes = ChangeSet {
-            events: vec![event(
-                tenant,
-                candidate,
-                actor,
-                now,
-                Some(Rule::R29),
-                DomainEvent::SubjectRequestOpened { request: request.id, kind, due_at: request.due_at },
-            )],
-            subject_requests: vec![request.clone()],
-            ..ChangeSet::default()
-        };
-        self.store.commit(tenant, changes).await?;
-        Ok(request)
+        let opened = DomainEvent::SubjectRequestOpened { request: request.id, kind, due_at: request.due_at };
+        self.commit_request(tenant, request, Recorder::new(tenant, candidate, actor, now).rule(Rule::R29, opened)).await
     }
 
     /// Extends a request by 1-2 months; only if the candidate was told within the first month.
@@ -114,20 +117,9 @@ impl Hoheit {
             return Err(UseCaseError::Invalid("notified_at cannot be in the future".into()));
         }
         request.extend(months, notified_at)?;
-        let changes = ChangeSet {
-            events: vec![event(
-                tenant,
-                request.candidate,
-                actor,
-                now,
-                Some(Rule::R29),
-                DomainEvent::SubjectRequestExtended { request: id, due_at: request.due_at },
-            )],
-            subject_requests: vec![request.clone()],
-            ..ChangeSet::default()
-        };
-        self.store.commit(tenant, changes).await?;
-        Ok(request)
+        let extended = DomainEvent::SubjectRequestExtended { request: id, due_at: request.due_at };
+        let extended = Recorder::new(tenant, request.candidate, actor, now).rule(Rule::R29, extended);
+        self.commit_request(tenant, request, extended).await
     }
 
     /// Closes a request: fulfilled (with what it produced) or refused in part (with a reason code).
@@ -151,20 +143,8 @@ impl Hoheit {
         } else {
             request.refuse_in_part(now, code)?;
         }
-        let changes = ChangeSet {
-            events: vec![event(
-                tenant,
-                request.candidate,
-                actor,
-                now,
-                Some(Rule::R29),
-                DomainEvent::SubjectRequestClosed { request: id, status: request.status.as_str() },
-            )],
-            subject_requests: vec![request.clone()],
-            ..ChangeSet::default()
-        };
-        self.store.commit(tenant, changes).await?;
-        Ok(request)
+        let closed = closed(tenant, &request, actor, now);
+        self.commit_request(tenant, request, closed).await
     }
 
     /// One subject request.
@@ -186,7 +166,7 @@ impl Hoheit {
         id: SubjectRequestId,
         answer: Answer,
     ) -> Result<Answered, UseCaseError> {
-        admin_or_dpo(actor)?;
+        admin_or_dpo(actor, REGISTER)?;
         let request = self.subject_request(tenant, id).await?;
         if !request.status.is_open() {
             return Err(SubjectRequestError::Closed.into());
@@ -227,19 +207,8 @@ impl Hoheit {
         };
         let mut request = request;
         request.close_with(fulfilment)?;
-        let changes = ChangeSet {
-            events: vec![event(
-                tenant,
-                request.candidate,
-                actor,
-                now,
-                Some(Rule::R29),
-                DomainEvent::SubjectRequestClosed { request: id, status: request.status.as_str() },
-            )],
-            subject_requests: vec![request.clone()],
-            ..ChangeSet::default()
-        };
-        self.store.commit(tenant, changes).await?;
+        let closed = closed(tenant, &request, actor, now);
+        let request = self.commit_request(tenant, request, closed).await?;
         Ok(Answered { request, erasure: None })
     }
 

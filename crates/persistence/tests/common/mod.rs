@@ -1,6 +1,7 @@
 //! Test databases: a fresh SQLite file per test, and a fresh PostgreSQL database per test when
 //! `HOHEIT_TEST_POSTGRES_URL` is set (scripts/test sets it). Without it the PostgreSQL variants
-//! pass trivially and say once, on the terminal, that they were skipped.
+//! pass trivially and say once, on the terminal, that they were skipped. [`SeaHarness`] hands
+//! either to the store contract (`hoheit_domain::testing::contract`).
 
 #![allow(dead_code, unreachable_pub, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -8,10 +9,13 @@ use std::io::Write as _;
 use std::path::PathBuf;
 use std::sync::{Arc, Once};
 
-use hoheit_domain::ports::{ChangeSet, ConfigChange, Store};
-use hoheit_domain::testing::fixtures::World;
+use async_trait::async_trait;
+use hoheit_audit::CheckpointSigner;
+use hoheit_domain::ids::{CandidateId, TenantId};
+use hoheit_domain::ports::{OutboxQueue, Store, StoreError};
+use hoheit_domain::testing::contract::Harness;
 use hoheit_persistence::crypto::MasterKey;
-use hoheit_persistence::{PersistenceConfig, SeaStore};
+use hoheit_persistence::{PersistenceConfig, SeaStore, VerifyOutcome};
 use sea_orm::{ConnectionTrait, Database};
 
 pub enum Kind {
@@ -101,24 +105,51 @@ pub async fn open(url: &str, master: MasterKey) -> SeaStore {
     store
 }
 
-/// Writes the fixture world's configuration into a store.
-pub async fn seed(store: &SeaStore, world: &World) {
-    let config = &world.config;
-    let mut changes = ChangeSet::default();
-    changes.config.push(ConfigChange::Tenant(Box::new(config.tenant.clone())));
-    for channel in &config.channels {
-        changes.config.push(ConfigChange::Channel(Box::new(channel.clone())));
-    }
-    for text in config.legal_texts.texts() {
-        changes.config.push(ConfigChange::LegalText(Box::new(text.clone())));
-    }
-    changes.config.push(ConfigChange::Templates {
-        channel: world.channel().id,
-        templates: config.templates.templates().to_vec(),
-    });
-    store.commit(world.tenant_id(), changes).await.expect("seed");
+/// Runs a test future on a fresh multi-threaded runtime (the store's writers run on it).
+pub fn run(test: impl std::future::Future<Output = ()>) {
+    tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap().block_on(test);
 }
 
-pub fn arc(store: &SeaStore) -> Arc<SeaStore> {
-    Arc::new(store.clone())
+/// A fresh database as a subject of the store contract.
+pub struct SeaHarness {
+    pub db: Db,
+}
+
+impl SeaHarness {
+    pub async fn sqlite() -> Option<Self> {
+        Some(Self { db: Db::sqlite().await })
+    }
+
+    pub async fn postgres() -> Option<Self> {
+        Db::postgres().await.map(|db| Self { db })
+    }
+}
+
+#[async_trait]
+impl Harness for SeaHarness {
+    fn store(&self) -> Arc<dyn Store> {
+        Arc::new(self.db.store.clone())
+    }
+
+    fn queue(&self) -> Arc<dyn OutboxQueue> {
+        Arc::new(self.db.store.clone())
+    }
+
+    async fn replica(&self) -> (Arc<dyn Store>, Arc<dyn OutboxQueue>) {
+        let replica = self.db.reopen().await;
+        (Arc::new(replica.clone()), Arc::new(replica))
+    }
+
+    async fn audit_trail(&self, tenant: TenantId, subject: Option<CandidateId>) -> Result<Vec<String>, StoreError> {
+        let read = self.db.store.audit_entries(tenant, subject, None, None, 1_000_000).await?;
+        Ok(read.entries.into_iter().map(|e| e.action).collect())
+    }
+
+    async fn audit_verified(&self, tenant: TenantId) -> Result<Option<u64>, StoreError> {
+        let key = CheckpointSigner::generate(&mut rand::rngs::OsRng).public_key();
+        Ok(match self.db.store.verify_audit(tenant, vec![], &key).await? {
+            VerifyOutcome::Ok(report) => Some(report.entries_verified),
+            VerifyOutcome::Broken(_) => None,
+        })
+    }
 }

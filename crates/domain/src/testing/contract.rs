@@ -1,0 +1,1202 @@
+//! The store contract: the behaviour every [`Store`] + [`OutboxQueue`] implementation must have,
+//! written once and run against every implementation (the in-memory store in the domain's
+//! tests, SQLite and PostgreSQL in the persistence adapter's tests), so that the in-memory fake
+//! cannot drift from the real stores.
+//!
+//! Each case is a plain `async fn` taking a [`Harness`]; the caller's runtime drives it (the
+//! domain uses `futures-executor`, the adapter tokio). [`store_contract_tests!`](crate::store_contract_tests)
+//! writes one `#[test]` per case. Only what needs the real database (encryption at rest, raw
+//! bytes, files) stays in the adapter's own tests.
+
+#![allow(
+    clippy::missing_panics_doc,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::too_many_lines
+)]
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use async_trait::async_trait;
+use time::{Duration, OffsetDateTime};
+use uuid::Uuid;
+
+use super::fixtures::{World, staff};
+use super::{FakeGateway, FixedClock, InMemoryStore, SequentialIds};
+use crate::candidate::{Candidate, CandidateSource, Contact, ErasureReason, ProcessEndReason};
+use crate::consent::{CaptureChannel, Purpose};
+use crate::conversation::{
+    DeliveryStatus, Direction, Intent, Message, MessageBody, MessageKind, OutboundContent, StatusObservation,
+    StatusTimeline,
+};
+use crate::events::{DomainEvent, EventEnvelope};
+use crate::ids::{CandidateId, ChannelId, LegalTextId, MediaId, MessageId, OutboxId, SubjectRequestId, TenantId};
+use crate::inbound::{ContactKey, ContactRef, InboundContent, InboundMessage, MediaKind};
+use crate::legal::LegalTextCatalogue;
+use crate::media::{MediaRecord, MediaStatus};
+use crate::objection::{ObjectionScope, Suppression};
+use crate::ports::{
+    CandidateChange, ChangeSet, ConfigChange, DuplicateKey, MediaChange, MessageChange, OutboxChange, OutboxEntry,
+    OutboxQueue, Store, StoreError,
+};
+use crate::subject_request::{SubjectRequest, SubjectRequestKind};
+use crate::template::TemplateCatalogue;
+use crate::tenant::{Actor, Role, Tenant};
+use crate::usecases::{DispatchOutcome, Hoheit, InboundOutcome, MessageRequest, NewCandidate};
+use crate::values::{LanguageCode, PhoneNumber, Pii, WaId, Wamid};
+
+/// A marker that must never appear in clear at rest.
+pub const CANARY: &str = "CANARY-7f3e9b21-Geheimtext";
+/// The phone number of the first test candidate.
+pub const NUMBER: &str = "+49 170 9876543";
+
+/// One fresh, empty store under test, as the contract cases see it.
+#[async_trait]
+pub trait Harness: Send + Sync {
+    /// The store.
+    fn store(&self) -> Arc<dyn Store>;
+    /// The same store as the dispatcher sees it.
+    fn queue(&self) -> Arc<dyn OutboxQueue>;
+    /// Another handle on the same data, as a second process or replica would open it.
+    async fn replica(&self) -> (Arc<dyn Store>, Arc<dyn OutboxQueue>);
+    /// The actions of the tenant's audit entries (of one subject if given), in chain order.
+    async fn audit_trail(&self, tenant: TenantId, subject: Option<CandidateId>) -> Result<Vec<String>, StoreError>;
+    /// How many entries the tenant's audit trail has if it verifies end to end, `None` if it
+    /// does not.
+    async fn audit_verified(&self, tenant: TenantId) -> Result<Option<u64>, StoreError>;
+}
+
+/// The in-memory store as a contract subject.
+#[derive(Debug, Default, Clone)]
+pub struct MemoryHarness(pub Arc<InMemoryStore>);
+
+impl MemoryHarness {
+    /// A harness over a new, empty in-memory store (`Option` like the other stores' factories).
+    #[allow(clippy::unused_async)]
+    pub async fn new_store() -> Option<Self> {
+        Some(Self::default())
+    }
+
+    fn audited(&self, tenant: TenantId) -> Vec<EventEnvelope> {
+        self.0.events().into_iter().filter(|e| e.tenant == tenant && e.event.audited()).collect()
+    }
+}
+
+#[async_trait]
+impl Harness for MemoryHarness {
+    fn store(&self) -> Arc<dyn Store> {
+        self.0.clone()
+    }
+
+    fn queue(&self) -> Arc<dyn OutboxQueue> {
+        self.0.clone()
+    }
+
+    async fn replica(&self) -> (Arc<dyn Store>, Arc<dyn OutboxQueue>) {
+        (self.0.clone(), self.0.clone())
+    }
+
+    async fn audit_trail(&self, tenant: TenantId, subject: Option<CandidateId>) -> Result<Vec<String>, StoreError> {
+        Ok(self
+            .audited(tenant)
+            .into_iter()
+            .filter(|e| subject.is_none() || e.subject == subject)
+            .map(|e| e.event.action().to_owned())
+            .collect())
+    }
+
+    async fn audit_verified(&self, tenant: TenantId) -> Result<Option<u64>, StoreError> {
+        Ok(Some(u64::try_from(self.audited(tenant).len()).unwrap_or(u64::MAX)))
+    }
+}
+
+/// Writes one `#[test]` per contract case. `run` drives a future to completion (e.g.
+/// `futures_executor::block_on`, or a function that builds a tokio runtime); `harness` is an
+/// `async fn() -> Option<impl Harness>` returning a fresh, empty store, or `None` to skip (a
+/// database that is not configured).
+#[macro_export]
+macro_rules! store_contract_tests {
+    (run: $run:path, harness: $harness:path $(,)?) => {
+        $crate::store_contract_tests!(@cases $run, $harness;
+            configuration_round_trips,
+            candidates_load_by_id_and_contact_with_optimistic_versions,
+            a_commit_is_all_or_nothing,
+            inbound_messages_are_stored_once_per_tenant,
+            statuses_converge_in_any_order,
+            unmatched_statuses_are_counted_not_refused,
+            outbox_leases_retries_and_cancellation,
+            erasure_removes_content_and_keeps_suppression_and_audit,
+            tenants_are_isolated,
+            writes_need_their_tenant_and_candidate,
+            subject_requests_and_retention_due,
+            messages_and_media_are_listed_oldest_first,
+            media_is_stored_listed_and_erased_with_the_candidate,
+            concurrent_commits_keep_one_linear_audit_chain,
+            a_failing_change_set_does_not_fail_the_others_in_its_batch,
+            concurrent_statuses_and_messages_share_batches_and_converge,
+            the_domain_journey_runs_on_the_store,
+        );
+    };
+    (@cases $run:path, $harness:path; $($case:ident),* $(,)?) => {
+        $(
+            #[test]
+            fn $case() {
+                $run(async {
+                    if let Some(harness) = $harness().await {
+                        $crate::testing::contract::$case(&harness).await;
+                    }
+                });
+            }
+        )*
+    };
+}
+
+// ---- fixtures shared by the cases and the adapters' own tests ----
+
+/// A candidate of `world` with id `id` and phone `number`; the name carries the [`CANARY`].
+pub fn new_candidate(world: &World, id: u128, number: &str) -> Candidate {
+    Candidate::new(
+        CandidateId::from_uuid(Uuid::from_u128(id)),
+        world.tenant_id(),
+        world.channel().id,
+        CandidateSource::Recruiter,
+        Contact {
+            phone: Some(PhoneNumber::parse(number).unwrap()),
+            wa_user_id: None,
+            name: Some(Pii::new(format!("Erika Mustermann {CANARY}"))),
+            profile_name: None,
+        },
+        LanguageCode::german(),
+        world.now,
+    )
+}
+
+/// Inserts a candidate (no retention due).
+pub async fn insert(store: &dyn Store, world: &World, candidate: &Candidate) {
+    let changes = ChangeSet {
+        candidates: vec![CandidateChange::Insert { candidate: Box::new(candidate.clone()), retention_due: None }],
+        ..ChangeSet::default()
+    };
+    store.commit(world.tenant_id(), changes).await.unwrap();
+}
+
+/// A system event of `world`'s tenant at `world.now`.
+pub fn event(world: &World, subject: Option<CandidateId>, event: DomainEvent) -> EventEnvelope {
+    EventEnvelope { tenant: world.tenant_id(), subject, actor: Actor::System, at: world.now, rule: None, event }
+}
+
+/// An inbound text message.
+pub fn inbound_message(world: &World, candidate: CandidateId, id: u128, provider_id: &str, text: &str) -> Message {
+    Message {
+        id: MessageId::from_uuid(Uuid::from_u128(id)),
+        tenant: world.tenant_id(),
+        candidate,
+        channel: world.channel().id,
+        direction: Direction::Inbound,
+        kind: MessageKind::Text,
+        intent: None,
+        body: Pii::new(MessageBody::Inbound(InboundContent::Text { body: Pii::new(text.to_owned()) })),
+        provider_id: Some(Wamid::parse(provider_id).unwrap()),
+        reply_to: None,
+        created_at: world.now,
+        provider_at: Some(world.now),
+        status: StatusTimeline::default(),
+    }
+}
+
+/// A queued outbound text message.
+pub fn outbound_message(world: &World, candidate: CandidateId, id: u128, text: &str) -> Message {
+    Message {
+        id: MessageId::from_uuid(Uuid::from_u128(id)),
+        tenant: world.tenant_id(),
+        candidate,
+        channel: world.channel().id,
+        direction: Direction::Outbound,
+        kind: MessageKind::Text,
+        intent: Some(Intent::Regular),
+        body: Pii::new(MessageBody::Outbound(OutboundContent::Text { body: Pii::new(text.to_owned()) })),
+        provider_id: None,
+        reply_to: None,
+        created_at: world.now,
+        provider_at: None,
+        status: StatusTimeline::starting(DeliveryStatus::Queued, world.now),
+    }
+}
+
+/// An outbox entry for message `message`, due now.
+pub fn outbox_entry(world: &World, candidate: CandidateId, id: u128, message: u128, text: &str) -> OutboxEntry {
+    OutboxEntry {
+        id: OutboxId::from_uuid(Uuid::from_u128(id)),
+        tenant: world.tenant_id(),
+        candidate,
+        channel: world.channel().id,
+        message: MessageId::from_uuid(Uuid::from_u128(message)),
+        content: OutboundContent::Text { body: Pii::new(text.to_owned()) },
+        intent: Intent::Regular,
+        notice_appended: false,
+        created_at: world.now,
+        attempts: 0,
+        not_before: world.now,
+    }
+}
+
+/// A pending inbound document announced with message `message`; the file name carries the
+/// [`CANARY`].
+pub fn media_record(world: &World, candidate: CandidateId, id: u128, message: u128) -> MediaRecord {
+    MediaRecord {
+        id: MediaId::from_uuid(Uuid::from_u128(id)),
+        tenant: world.tenant_id(),
+        candidate,
+        channel: world.channel().id,
+        message: MessageId::from_uuid(Uuid::from_u128(message)),
+        direction: Direction::Inbound,
+        kind: MediaKind::Document,
+        provider_media_id: Pii::new("1037543291543636".into()),
+        mime_type: Some("application/pdf".into()),
+        filename: Some(Pii::new(format!("Lebenslauf {CANARY}.pdf"))),
+        announced_sha256: None,
+        sha256: None,
+        size: None,
+        status: MediaStatus::Pending,
+        rejection: None,
+        attempts: 0,
+        next_attempt_at: Some(world.now),
+        created_at: world.now,
+        settled_at: None,
+    }
+}
+
+/// Writes the world's configuration into a store.
+pub async fn seed(store: &dyn Store, world: &World) {
+    let config = &world.config;
+    let mut changes = ChangeSet::default();
+    changes.config.push(ConfigChange::Tenant(Box::new(config.tenant.clone())));
+    for channel in &config.channels {
+        changes.config.push(ConfigChange::Channel(Box::new(channel.clone())));
+    }
+    for text in config.legal_texts.texts() {
+        changes.config.push(ConfigChange::LegalText(Box::new(text.clone())));
+    }
+    changes.config.push(ConfigChange::Templates {
+        channel: world.channel().id,
+        templates: config.templates.templates().to_vec(),
+    });
+    store.commit(world.tenant_id(), changes).await.expect("seed");
+}
+
+/// A second tenant ("Andere AG", own channel and texts), seeded into the store.
+pub async fn other_tenant(store: &dyn Store) -> World {
+    let mut other = World::new();
+    let tenant = TenantId::from_uuid(Uuid::from_u128(0xB2));
+    other.config.tenant = Tenant { id: tenant, name: "Andere AG".into(), ..other.config.tenant.clone() };
+    let channel_id = ChannelId::from_uuid(Uuid::from_u128(0xB3));
+    for ch in &mut other.config.channels {
+        ch.tenant = tenant;
+        ch.id = channel_id;
+        ch.phone_number_id = "999888777".into();
+    }
+    let templates: Vec<_> = other
+        .config
+        .templates
+        .templates()
+        .iter()
+        .cloned()
+        .map(|mut t| {
+            t.channel = channel_id;
+            t
+        })
+        .collect();
+    other.config.templates = TemplateCatalogue::new(templates);
+    let texts: Vec<_> = other
+        .config
+        .legal_texts
+        .texts()
+        .iter()
+        .cloned()
+        .map(|mut t| {
+            t.id = LegalTextId::from_uuid(Uuid::from_u128(t.id.as_uuid().as_u128() + 0x1000));
+            t
+        })
+        .collect();
+    other.config.legal_texts = LegalTextCatalogue::new(texts);
+    seed(store, &other).await;
+    other
+}
+
+/// A world seeded into the harness's store, with one candidate ([`NUMBER`], id 1) inserted.
+async fn seeded_with_candidate(h: &dyn Harness) -> (World, Candidate) {
+    let w = World::new();
+    seed(h.store().as_ref(), &w).await;
+    let c = new_candidate(&w, 1, NUMBER);
+    insert(h.store().as_ref(), &w, &c).await;
+    (w, c)
+}
+
+fn messages(changes: Vec<MessageChange>) -> ChangeSet {
+    ChangeSet { messages: changes, ..ChangeSet::default() }
+}
+
+/// Polls all futures in one task until each is done (concurrent, not parallel): enough for the
+/// stores' writers to batch them, with no runtime dependency.
+pub async fn join_all<F: Future>(futures: Vec<F>) -> Vec<F::Output> {
+    struct JoinAll<F: Future> {
+        pending: Vec<Option<Pin<Box<F>>>>,
+        done: Vec<Option<F::Output>>,
+    }
+    // the futures are boxed and the outputs are never pinned
+    impl<F: Future> Unpin for JoinAll<F> {}
+    impl<F: Future> Future for JoinAll<F> {
+        type Output = Vec<F::Output>;
+        fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+            let this = self.get_mut();
+            let mut waiting = false;
+            for (slot, out) in this.pending.iter_mut().zip(this.done.iter_mut()) {
+                if let Some(future) = slot {
+                    match future.as_mut().poll(cx) {
+                        Poll::Ready(value) => {
+                            *out = Some(value);
+                            *slot = None;
+                        }
+                        Poll::Pending => waiting = true,
+                    }
+                }
+            }
+            if waiting { Poll::Pending } else { Poll::Ready(this.done.iter_mut().map(|o| o.take().unwrap()).collect()) }
+        }
+    }
+    let done = futures.iter().map(|_| None).collect();
+    JoinAll { pending: futures.into_iter().map(|f| Some(Box::pin(f))).collect(), done }.await
+}
+
+// ---- the cases ----
+
+/// Tenant, channels, legal texts and templates round-trip; a published legal text version is
+/// immutable.
+pub async fn configuration_round_trips(h: &dyn Harness) {
+    let s = h.store();
+    let w = World::new();
+    assert!(s.tenant_config(w.tenant_id()).await.unwrap().is_none());
+    seed(s.as_ref(), &w).await;
+    let config = s.tenant_config(w.tenant_id()).await.unwrap().unwrap();
+    assert_eq!(config.tenant, w.config.tenant);
+    assert_eq!(config.channels, w.config.channels);
+    assert_eq!(config.legal_texts, w.config.legal_texts);
+    let mut got: Vec<_> = config.templates.templates().to_vec();
+    let mut want: Vec<_> = w.config.templates.templates().to_vec();
+    got.sort_by(|a, b| a.name.cmp(&b.name));
+    want.sort_by(|a, b| a.name.cmp(&b.name));
+    assert_eq!(got, want);
+    // a published version is immutable
+    let again = ChangeSet {
+        config: vec![ConfigChange::LegalText(Box::new(w.config.legal_texts.texts()[0].clone()))],
+        ..ChangeSet::default()
+    };
+    assert_eq!(s.commit(w.tenant_id(), again).await, Err(StoreError::Duplicate(DuplicateKey::LegalTextVersion)));
+}
+
+/// Candidates load by id and by contact key; updates are optimistic; a contact key belongs to
+/// one candidate.
+pub async fn candidates_load_by_id_and_contact_with_optimistic_versions(h: &dyn Harness) {
+    let s = h.store();
+    let (w, c) = seeded_with_candidate(h).await;
+    let loaded = s.candidate(w.tenant_id(), c.id).await.unwrap().unwrap();
+    assert_eq!(loaded, c);
+    let key = ContactKey::Phone(PhoneNumber::parse(NUMBER).unwrap());
+    assert_eq!(s.candidate_by_contact(w.tenant_id(), &key).await.unwrap().unwrap().id, c.id);
+    let other = ContactKey::Phone(PhoneNumber::parse("+49 170 1111111").unwrap());
+    assert!(s.candidate_by_contact(w.tenant_id(), &other).await.unwrap().is_none());
+
+    let mut changed = loaded.clone();
+    changed.conversation.record_inbound(w.now);
+    let update = |c: &Candidate, v: u64| ChangeSet {
+        candidates: vec![CandidateChange::Update {
+            candidate: Box::new(c.clone()),
+            expected_version: v,
+            retention_due: None,
+        }],
+        ..ChangeSet::default()
+    };
+    s.commit(w.tenant_id(), update(&changed, 0)).await.unwrap();
+    let v1 = s.candidate(w.tenant_id(), c.id).await.unwrap().unwrap();
+    assert_eq!(v1.version, 1);
+    assert_eq!(v1.conversation.last_inbound_at(), Some(w.now));
+    // a stale writer loses
+    assert_eq!(s.commit(w.tenant_id(), update(&changed, 0)).await, Err(StoreError::Conflict));
+    // the same number cannot belong to two candidates
+    let twin = new_candidate(&w, 2, NUMBER);
+    let twin_changes = ChangeSet {
+        candidates: vec![CandidateChange::Insert { candidate: Box::new(twin), retention_due: None }],
+        ..ChangeSet::default()
+    };
+    assert_eq!(s.commit(w.tenant_id(), twin_changes).await, Err(StoreError::Duplicate(DuplicateKey::Contact)));
+    // and the same id cannot be inserted twice
+    let mut again = new_candidate(&w, 1, "+49 170 4444444");
+    again.contact.name = None;
+    let again = ChangeSet {
+        candidates: vec![CandidateChange::Insert { candidate: Box::new(again), retention_due: None }],
+        ..ChangeSet::default()
+    };
+    assert_eq!(s.commit(w.tenant_id(), again).await, Err(StoreError::Duplicate(DuplicateKey::Id)));
+}
+
+/// A failing commit leaves nothing behind: no state, no message, no outbox entry, no audit entry.
+pub async fn a_commit_is_all_or_nothing(h: &dyn Harness) {
+    let s = h.store();
+    let (w, c) = seeded_with_candidate(h).await;
+    let first = messages(vec![MessageChange::Insert(Box::new(inbound_message(&w, c.id, 10, "wamid.A", "Hallo")))]);
+    s.commit(w.tenant_id(), first).await.unwrap();
+    let trail_before = h.audit_trail(w.tenant_id(), None).await.unwrap();
+    // candidate update + audited event + outbox + a duplicate inbound message: all rejected
+    let mut changed = c.clone();
+    changed.conversation.record_inbound(w.now);
+    let doomed = ChangeSet {
+        candidates: vec![CandidateChange::Update {
+            candidate: Box::new(changed),
+            expected_version: 0,
+            retention_due: None,
+        }],
+        messages: vec![
+            MessageChange::Insert(Box::new(outbound_message(&w, c.id, 11, "x"))),
+            MessageChange::Insert(Box::new(inbound_message(&w, c.id, 12, "wamid.A", "Hallo nochmal"))),
+        ],
+        outbox: vec![OutboxChange::Enqueue(outbox_entry(&w, c.id, 20, 11, "x"))],
+        events: vec![event(&w, Some(c.id), DomainEvent::ProcessEnded { reason: ProcessEndReason::Hired })],
+        ..ChangeSet::default()
+    };
+    assert_eq!(s.commit(w.tenant_id(), doomed).await, Err(StoreError::Duplicate(DuplicateKey::InboundMessage)));
+    assert_eq!(s.candidate(w.tenant_id(), c.id).await.unwrap().unwrap().version, 0);
+    assert_eq!(s.messages(w.tenant_id(), c.id).await.unwrap().len(), 1);
+    assert!(s.pending_outbox(w.tenant_id(), c.id).await.unwrap().is_empty());
+    assert_eq!(h.audit_trail(w.tenant_id(), None).await.unwrap(), trail_before);
+    assert_eq!(h.audit_verified(w.tenant_id()).await.unwrap(), Some(0));
+}
+
+/// An inbound provider id is stored once per tenant; another tenant may see the same id.
+pub async fn inbound_messages_are_stored_once_per_tenant(h: &dyn Harness) {
+    let s = h.store();
+    let (w, c) = seeded_with_candidate(h).await;
+    let m = inbound_message(&w, c.id, 10, "wamid.dup", "Hallo");
+    let changes = |m: &Message| messages(vec![MessageChange::Insert(Box::new(m.clone()))]);
+    s.commit(w.tenant_id(), changes(&m)).await.unwrap();
+    let mut again = m.clone();
+    again.id = MessageId::from_uuid(Uuid::from_u128(11));
+    assert_eq!(
+        s.commit(w.tenant_id(), changes(&again)).await,
+        Err(StoreError::Duplicate(DuplicateKey::InboundMessage))
+    );
+    let stored = s.message_by_provider_id(w.tenant_id(), &Wamid::parse("wamid.dup").unwrap()).await.unwrap().unwrap();
+    assert_eq!(stored, m);
+    assert_eq!(s.message(w.tenant_id(), m.id).await.unwrap(), Some(m));
+    // another tenant may see the same provider id (different number, different channel)
+    let other = other_tenant(s.as_ref()).await;
+    let oc = Candidate { tenant: other.tenant_id(), channel: other.channel().id, ..new_candidate(&other, 2, NUMBER) };
+    insert(s.as_ref(), &other, &oc).await;
+    let mut om = inbound_message(&other, oc.id, 12, "wamid.dup", "Hallo");
+    om.channel = other.channel().id;
+    s.commit(other.tenant_id(), changes(&om)).await.unwrap();
+}
+
+/// Delivery statuses merge commutatively: any order converges, the earliest time is kept.
+pub async fn statuses_converge_in_any_order(h: &dyn Harness) {
+    let s = h.store();
+    let (w, c) = seeded_with_candidate(h).await;
+    let m = outbound_message(&w, c.id, 10, "Einladung");
+    s.commit(w.tenant_id(), messages(vec![MessageChange::Insert(Box::new(m.clone()))])).await.unwrap();
+    let wamid = Wamid::parse("wamid.out1").unwrap();
+    let accepted = MessageChange::Accepted { id: m.id, provider_id: wamid.clone(), at: w.now };
+    s.commit(w.tenant_id(), messages(vec![accepted])).await.unwrap();
+    for (status, secs) in [
+        (DeliveryStatus::Read, 30),
+        (DeliveryStatus::Sent, 10),
+        (DeliveryStatus::Read, 40),
+        (DeliveryStatus::Delivered, 20),
+    ] {
+        let observation = StatusObservation { status, at: w.now + Duration::seconds(secs), error_code: None };
+        let change = MessageChange::StatusByProviderId { provider_id: wamid.clone(), observation };
+        s.commit(w.tenant_id(), messages(vec![change])).await.unwrap();
+    }
+    let stored = s.message(w.tenant_id(), m.id).await.unwrap().unwrap();
+    assert_eq!(stored.status.effective(), Some(DeliveryStatus::Read));
+    assert_eq!(
+        stored.status.get(DeliveryStatus::Read).unwrap().at,
+        w.now + Duration::seconds(30),
+        "earliest time kept"
+    );
+    assert_eq!(stored.provider_id, Some(wamid.clone()));
+    assert_eq!(s.message_by_provider_id(w.tenant_id(), &wamid).await.unwrap().map(|m| m.id), Some(m.id));
+    // a status by message id merges the same way
+    let failed = StatusObservation {
+        status: DeliveryStatus::Failed,
+        at: w.now + Duration::seconds(50),
+        error_code: Some(131_026),
+    };
+    let report =
+        s.commit(w.tenant_id(), messages(vec![MessageChange::Status { id: m.id, observation: failed }])).await.unwrap();
+    assert_eq!(report.statuses_unmatched, 0);
+    let stored = s.message(w.tenant_id(), m.id).await.unwrap().unwrap();
+    assert_eq!(stored.status.get(DeliveryStatus::Failed).map(|o| o.error_code), Some(Some(131_026)));
+}
+
+/// Statuses for messages the store does not know (sent by other systems, or erased) are
+/// counted in the report; they do not fail the commit.
+pub async fn unmatched_statuses_are_counted_not_refused(h: &dyn Harness) {
+    let s = h.store();
+    let (w, _) = seeded_with_candidate(h).await;
+    let observation = StatusObservation { status: DeliveryStatus::Delivered, at: w.now, error_code: None };
+    let unknown = MessageId::from_uuid(Uuid::from_u128(0xDEAD));
+    let report = s
+        .commit(
+            w.tenant_id(),
+            messages(vec![
+                MessageChange::Status { id: unknown, observation },
+                MessageChange::Accepted { id: unknown, provider_id: Wamid::parse("wamid.nobody").unwrap(), at: w.now },
+            ]),
+        )
+        .await
+        .unwrap();
+    assert_eq!(report.statuses_unmatched, 2);
+    assert!(s.message(w.tenant_id(), unknown).await.unwrap().is_none());
+    let by_provider =
+        MessageChange::StatusByProviderId { provider_id: Wamid::parse("wamid.elsewhere").unwrap(), observation };
+    s.commit(w.tenant_id(), messages(vec![by_provider])).await.unwrap();
+    assert!(
+        s.message_by_provider_id(w.tenant_id(), &Wamid::parse("wamid.elsewhere").unwrap()).await.unwrap().is_none()
+    );
+}
+
+/// Outbox leases exclude other claimers until they expire; retries wait; release frees at once;
+/// an objection cancels everything pending and the messages say so.
+pub async fn outbox_leases_retries_and_cancellation(h: &dyn Harness) {
+    let s = h.store();
+    let q = h.queue();
+    let (w, c) = seeded_with_candidate(h).await;
+    let enqueue = ChangeSet {
+        messages: vec![
+            MessageChange::Insert(Box::new(outbound_message(&w, c.id, 10, "eins"))),
+            MessageChange::Insert(Box::new(outbound_message(&w, c.id, 11, "zwei"))),
+        ],
+        outbox: vec![
+            OutboxChange::Enqueue(outbox_entry(&w, c.id, 20, 10, "eins")),
+            OutboxChange::Enqueue(outbox_entry(&w, c.id, 21, 11, "zwei")),
+        ],
+        ..ChangeSet::default()
+    };
+    s.commit(w.tenant_id(), enqueue).await.unwrap();
+    assert_eq!(
+        s.pending_outbox(w.tenant_id(), c.id).await.unwrap(),
+        vec![outbox_entry(&w, c.id, 20, 10, "eins"), outbox_entry(&w, c.id, 21, 11, "zwei")]
+    );
+    let lease = Duration::seconds(30);
+    let claimed = q.claim(w.now, lease, 1).await.unwrap();
+    assert_eq!(claimed.len(), 1);
+    assert_eq!(claimed[0].content, OutboundContent::Text { body: Pii::new("eins".into()) });
+    // a second claimer (another replica) gets the other one, never the leased one
+    let (_, second) = h.replica().await;
+    let other = second.claim(w.now, lease, 10).await.unwrap();
+    assert_eq!(other.iter().map(|e| e.id).collect::<Vec<_>>(), vec![OutboxId::from_uuid(Uuid::from_u128(21))]);
+    assert!(q.claim(w.now + Duration::seconds(5), lease, 10).await.unwrap().is_empty());
+    // a crashed claimer's lease expires
+    let again = q.claim(w.now + Duration::seconds(31), lease, 10).await.unwrap();
+    assert_eq!(again.len(), 2);
+    // retry: not before its time, then claimable
+    let retry = OutboxChange::Retry { id: claimed[0].id, not_before: w.now + Duration::minutes(5), attempts: 1 };
+    s.commit(w.tenant_id(), ChangeSet { outbox: vec![retry], ..ChangeSet::default() }).await.unwrap();
+    assert!(q.claim(w.now + Duration::minutes(4), lease, 10).await.unwrap().iter().all(|e| e.id != claimed[0].id));
+    let later = q.claim(w.now + Duration::minutes(6), lease, 10).await.unwrap();
+    assert!(later.iter().any(|e| e.id == claimed[0].id && e.attempts == 1));
+    // release on shutdown makes it claimable at once
+    q.release(&[claimed[0].id]).await.unwrap();
+    assert_eq!(q.claim(w.now + Duration::minutes(6), lease, 10).await.unwrap().len(), 1);
+    // an objection cancels everything pending, and the messages say so
+    let report = s
+        .commit(
+            w.tenant_id(),
+            ChangeSet {
+                outbox: vec![OutboxChange::CancelPending { candidate: c.id }],
+                events: vec![event(&w, Some(c.id), DomainEvent::OutboxCancelled)],
+                ..ChangeSet::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(report.outbox_cancelled, 2);
+    assert!(q.claim(w.now + Duration::hours(1), lease, 10).await.unwrap().is_empty());
+    assert!(s.pending_outbox(w.tenant_id(), c.id).await.unwrap().is_empty());
+    let messages = s.messages(w.tenant_id(), c.id).await.unwrap();
+    assert!(messages.iter().all(|m| m.status.effective() == Some(DeliveryStatus::Cancelled)));
+    // a completed entry is gone
+    let enqueue = ChangeSet {
+        messages: vec![MessageChange::Insert(Box::new(outbound_message(&w, c.id, 12, "drei")))],
+        outbox: vec![OutboxChange::Enqueue(outbox_entry(&w, c.id, 22, 12, "drei"))],
+        ..ChangeSet::default()
+    };
+    s.commit(w.tenant_id(), enqueue).await.unwrap();
+    let done = OutboxChange::Complete { id: OutboxId::from_uuid(Uuid::from_u128(22)) };
+    s.commit(w.tenant_id(), ChangeSet { outbox: vec![done], ..ChangeSet::default() }).await.unwrap();
+    assert!(s.pending_outbox(w.tenant_id(), c.id).await.unwrap().is_empty());
+    assert!(q.claim(w.now + Duration::hours(1), lease, 10).await.unwrap().is_empty());
+}
+
+/// Erasure keeps a content-free tombstone, removes messages and the contact index, keeps the
+/// suppression entry (R17) and the audit trail.
+pub async fn erasure_removes_content_and_keeps_suppression_and_audit(h: &dyn Harness) {
+    let s = h.store();
+    let (w, c) = seeded_with_candidate(h).await;
+    let key = ContactKey::Phone(PhoneNumber::parse(NUMBER).unwrap());
+    s.commit(
+        w.tenant_id(),
+        ChangeSet {
+            messages: vec![MessageChange::Insert(Box::new(inbound_message(&w, c.id, 10, "wamid.e1", CANARY)))],
+            outbox: vec![OutboxChange::Enqueue(outbox_entry(&w, c.id, 20, 10, CANARY))],
+            suppressions: vec![(key.clone(), Suppression { scope: ObjectionScope::AllWhatsApp, since: w.now })],
+            events: vec![event(&w, Some(c.id), DomainEvent::SuppressionAdded { scope: ObjectionScope::AllWhatsApp })],
+            ..ChangeSet::default()
+        },
+    )
+    .await
+    .unwrap();
+    let tombstone = c.erased(w.now, ErasureReason::SubjectRequest);
+    s.commit(
+        w.tenant_id(),
+        ChangeSet {
+            candidates: vec![CandidateChange::Erase { tombstone: Box::new(tombstone.clone()), expected_version: 0 }],
+            events: vec![event(&w, Some(c.id), DomainEvent::CandidateErased { reason: ErasureReason::SubjectRequest })],
+            ..ChangeSet::default()
+        },
+    )
+    .await
+    .unwrap();
+    let stored = s.candidate(w.tenant_id(), c.id).await.unwrap().unwrap();
+    assert!(stored.is_erased());
+    assert_eq!(stored.version, 1);
+    assert!(stored.contact.phone.is_none());
+    assert!(s.messages(w.tenant_id(), c.id).await.unwrap().is_empty());
+    assert!(s.message(w.tenant_id(), MessageId::from_uuid(Uuid::from_u128(10))).await.unwrap().is_none());
+    assert!(s.message_by_provider_id(w.tenant_id(), &Wamid::parse("wamid.e1").unwrap()).await.unwrap().is_none());
+    assert!(s.pending_outbox(w.tenant_id(), c.id).await.unwrap().is_empty());
+    assert!(s.candidate_by_contact(w.tenant_id(), &key).await.unwrap().is_none());
+    assert_eq!(
+        s.suppression(w.tenant_id(), &key).await.unwrap(),
+        Some(Suppression { scope: ObjectionScope::AllWhatsApp, since: w.now }),
+        "suppression outlives erasure"
+    );
+    // an erased candidate cannot be erased or updated again
+    let again = ChangeSet {
+        candidates: vec![CandidateChange::Erase { tombstone: Box::new(tombstone), expected_version: 1 }],
+        ..ChangeSet::default()
+    };
+    assert!(s.commit(w.tenant_id(), again).await.is_err());
+    // the audit chain still verifies after the erasure
+    assert_eq!(
+        h.audit_trail(w.tenant_id(), Some(c.id)).await.unwrap(),
+        vec!["suppression.added".to_owned(), "candidate.erased".to_owned()]
+    );
+    assert_eq!(h.audit_verified(w.tenant_id()).await.unwrap(), Some(2), "audit chain after erasure");
+    // the number can be used for a new candidate; the suppression still applies to it
+    let fresh = new_candidate(&w, 2, NUMBER);
+    insert(s.as_ref(), &w, &fresh).await;
+    assert_eq!(s.candidate_by_contact(w.tenant_id(), &key).await.unwrap().map(|c| c.id), Some(fresh.id));
+    assert!(s.suppression(w.tenant_id(), &key).await.unwrap().is_some());
+    // lifting the suppression (a new opt-in) removes it
+    s.commit(w.tenant_id(), ChangeSet { suppressions_lifted: vec![key.clone()], ..ChangeSet::default() })
+        .await
+        .unwrap();
+    assert!(s.suppression(w.tenant_id(), &key).await.unwrap().is_none());
+}
+
+/// Nothing of one tenant is visible to, or changeable through, another.
+pub async fn tenants_are_isolated(h: &dyn Harness) {
+    let s = h.store();
+    let (w, c) = seeded_with_candidate(h).await;
+    let other = other_tenant(s.as_ref()).await;
+    let key = ContactKey::Phone(PhoneNumber::parse(NUMBER).unwrap());
+    let mut record = media_record(&w, c.id, 40, 10);
+    record.status = MediaStatus::Stored;
+    s.commit(
+        w.tenant_id(),
+        ChangeSet {
+            messages: vec![MessageChange::Insert(Box::new(inbound_message(&w, c.id, 10, "wamid.i1", "Hallo")))],
+            outbox: vec![OutboxChange::Enqueue(outbox_entry(&w, c.id, 20, 10, "x"))],
+            suppressions: vec![(key.clone(), Suppression { scope: ObjectionScope::AllWhatsApp, since: w.now })],
+            subject_requests: vec![SubjectRequest::open(
+                SubjectRequestId::from_uuid(Uuid::from_u128(30)),
+                w.tenant_id(),
+                Some(c.id),
+                SubjectRequestKind::Access,
+                CaptureChannel::Email,
+                w.now,
+            )],
+            media: vec![MediaChange::Insert { record: Box::new(record.clone()), content: Some(Pii::new(vec![1, 2])) }],
+            ..ChangeSet::default()
+        },
+    )
+    .await
+    .unwrap();
+    let t2 = other.tenant_id();
+    assert!(s.candidate(t2, c.id).await.unwrap().is_none());
+    assert!(s.candidate_by_contact(t2, &key).await.unwrap().is_none());
+    assert!(s.suppression(t2, &key).await.unwrap().is_none());
+    assert!(s.message(t2, MessageId::from_uuid(Uuid::from_u128(10))).await.unwrap().is_none());
+    assert!(s.message_by_provider_id(t2, &Wamid::parse("wamid.i1").unwrap()).await.unwrap().is_none());
+    assert!(s.messages(t2, c.id).await.unwrap().is_empty());
+    assert!(s.pending_outbox(t2, c.id).await.unwrap().is_empty());
+    assert!(s.subject_requests(t2, None).await.unwrap().is_empty());
+    assert!(s.subject_request(t2, SubjectRequestId::from_uuid(Uuid::from_u128(30))).await.unwrap().is_none());
+    assert!(s.media(t2, record.id).await.unwrap().is_none());
+    assert!(s.media_content(t2, record.id).await.unwrap().is_none());
+    assert!(s.candidate_media(t2, c.id).await.unwrap().is_empty());
+    // writing another tenant's candidate through this tenant's commit fails and changes nothing
+    let mut hijack = c.clone();
+    hijack.contact.name = None;
+    let result = s
+        .commit(
+            t2,
+            ChangeSet {
+                candidates: vec![CandidateChange::Update {
+                    candidate: Box::new(hijack),
+                    expected_version: 0,
+                    retention_due: None,
+                }],
+                ..ChangeSet::default()
+            },
+        )
+        .await;
+    assert!(result.is_err());
+    assert_eq!(s.candidate(w.tenant_id(), c.id).await.unwrap().unwrap(), c);
+    let cancel = s
+        .commit(t2, ChangeSet { outbox: vec![OutboxChange::CancelPending { candidate: c.id }], ..ChangeSet::default() })
+        .await
+        .unwrap();
+    assert_eq!(cancel.outbox_cancelled, 0);
+    assert_eq!(s.pending_outbox(w.tenant_id(), c.id).await.unwrap().len(), 1);
+    // a status through the other tenant does not reach the message
+    let observation = StatusObservation { status: DeliveryStatus::Read, at: w.now, error_code: None };
+    let report = s
+        .commit(
+            t2,
+            messages(vec![MessageChange::Status { id: MessageId::from_uuid(Uuid::from_u128(10)), observation }]),
+        )
+        .await
+        .unwrap();
+    assert_eq!(report.statuses_unmatched, 1);
+    let stored = s.message(w.tenant_id(), MessageId::from_uuid(Uuid::from_u128(10))).await.unwrap().unwrap();
+    assert!(stored.status.get(DeliveryStatus::Read).is_none());
+    // records that name another tenant are refused
+    let foreign = ChangeSet {
+        messages: vec![MessageChange::Insert(Box::new(inbound_message(&w, c.id, 11, "wamid.i2", "x")))],
+        ..ChangeSet::default()
+    };
+    assert!(s.commit(t2, foreign).await.is_err());
+    let foreign =
+        ChangeSet { subject_requests: s.subject_requests(w.tenant_id(), None).await.unwrap(), ..ChangeSet::default() };
+    assert!(s.commit(t2, foreign).await.is_err());
+    let foreign = ChangeSet { events: vec![event(&w, None, DomainEvent::SettingsChanged)], ..ChangeSet::default() };
+    assert!(s.commit(t2, foreign).await.is_err());
+    assert_eq!(h.audit_trail(t2, None).await.unwrap(), Vec::<String>::new());
+}
+
+/// A commit that writes for a tenant or candidate that does not exist fails.
+pub async fn writes_need_their_tenant_and_candidate(h: &dyn Harness) {
+    let s = h.store();
+    let w = World::new();
+    // no tenant yet
+    let c = new_candidate(&w, 1, NUMBER);
+    let changes = ChangeSet {
+        candidates: vec![CandidateChange::Insert { candidate: Box::new(c.clone()), retention_due: None }],
+        ..ChangeSet::default()
+    };
+    assert_eq!(s.commit(w.tenant_id(), changes.clone()).await, Err(StoreError::NotFound("tenant")));
+    seed(s.as_ref(), &w).await;
+    // no candidate yet
+    let ghost = CandidateId::from_uuid(Uuid::from_u128(99));
+    let message = messages(vec![MessageChange::Insert(Box::new(inbound_message(&w, ghost, 10, "wamid.g", "x")))]);
+    assert_eq!(s.commit(w.tenant_id(), message).await, Err(StoreError::NotFound("candidate")));
+    let entry =
+        ChangeSet { outbox: vec![OutboxChange::Enqueue(outbox_entry(&w, ghost, 20, 10, "x"))], ..ChangeSet::default() };
+    assert_eq!(s.commit(w.tenant_id(), entry).await, Err(StoreError::NotFound("candidate")));
+    let update = ChangeSet {
+        candidates: vec![CandidateChange::Update {
+            candidate: Box::new(c.clone()),
+            expected_version: 0,
+            retention_due: None,
+        }],
+        ..ChangeSet::default()
+    };
+    assert!(s.commit(w.tenant_id(), update).await.is_err());
+    assert!(s.candidate(w.tenant_id(), c.id).await.unwrap().is_none());
+    s.commit(w.tenant_id(), changes).await.unwrap();
+}
+
+/// Subject requests are inserted and replaced by id; retention due times are indexed and
+/// rescheduled by a settings change.
+pub async fn subject_requests_and_retention_due(h: &dyn Harness) {
+    let s = h.store();
+    let w = World::new();
+    seed(s.as_ref(), &w).await;
+    let mut request = SubjectRequest::open(
+        SubjectRequestId::from_uuid(Uuid::from_u128(30)),
+        w.tenant_id(),
+        None,
+        SubjectRequestKind::Erasure,
+        CaptureChannel::Phone,
+        w.now,
+    );
+    let save = |r: &SubjectRequest| ChangeSet { subject_requests: vec![r.clone()], ..ChangeSet::default() };
+    s.commit(w.tenant_id(), save(&request)).await.unwrap();
+    request.fulfil(w.now + Duration::days(3), "erasure").unwrap();
+    s.commit(w.tenant_id(), save(&request)).await.unwrap();
+    let stored = s.subject_request(w.tenant_id(), request.id).await.unwrap().unwrap();
+    assert_eq!(stored, request);
+    assert_eq!(s.subject_requests(w.tenant_id(), None).await.unwrap(), vec![request.clone()]);
+
+    let (a, b, c) = (
+        new_candidate(&w, 1, NUMBER),
+        new_candidate(&w, 2, "+49 170 2222222"),
+        new_candidate(&w, 3, "+49 170 3333333"),
+    );
+    for (candidate, due) in [(&a, Some(w.now + Duration::days(10))), (&b, Some(w.now + Duration::days(2))), (&c, None)]
+    {
+        let insert = CandidateChange::Insert { candidate: Box::new(candidate.clone()), retention_due: due };
+        s.commit(w.tenant_id(), ChangeSet { candidates: vec![insert], ..ChangeSet::default() }).await.unwrap();
+    }
+    // of one candidate: filtered, oldest first
+    let of_b = SubjectRequest::open(
+        SubjectRequestId::from_uuid(Uuid::from_u128(31)),
+        w.tenant_id(),
+        Some(b.id),
+        SubjectRequestKind::Access,
+        CaptureChannel::Email,
+        w.now + Duration::days(1),
+    );
+    s.commit(w.tenant_id(), save(&of_b)).await.unwrap();
+    assert_eq!(s.subject_requests(w.tenant_id(), Some(b.id)).await.unwrap(), vec![of_b.clone()]);
+    assert!(s.subject_requests(w.tenant_id(), Some(a.id)).await.unwrap().is_empty());
+    assert_eq!(s.subject_requests(w.tenant_id(), None).await.unwrap(), vec![request, of_b]);
+
+    assert_eq!(s.retention_due(w.tenant_id(), w.now + Duration::days(1), 10).await.unwrap(), vec![]);
+    assert_eq!(s.retention_due(w.tenant_id(), w.now + Duration::days(11), 10).await.unwrap(), vec![b.id, a.id]);
+    assert_eq!(s.retention_due(w.tenant_id(), w.now + Duration::days(11), 1).await.unwrap(), vec![b.id]);
+    // new settings: everyone (not erased) is due for a fresh look at the change's time
+    let later = EventEnvelope { at: w.now + Duration::hours(1), ..event(&w, None, DomainEvent::SettingsChanged) };
+    s.commit(
+        w.tenant_id(),
+        ChangeSet {
+            config: vec![ConfigChange::RescheduleRetention],
+            events: vec![event(&w, None, DomainEvent::SettingsChanged), later],
+            ..ChangeSet::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(s.retention_due(w.tenant_id(), w.now, 10).await.unwrap().len(), 0);
+    assert_eq!(s.retention_due(w.tenant_id(), w.now + Duration::hours(1), 10).await.unwrap().len(), 3);
+}
+
+/// A candidate's messages and media come oldest first (by creation time, then id), whatever
+/// order they were written in.
+pub async fn messages_and_media_are_listed_oldest_first(h: &dyn Harness) {
+    let s = h.store();
+    let (w, c) = seeded_with_candidate(h).await;
+    let at = |m: Message, minutes: i64| Message { created_at: w.now + Duration::minutes(minutes), ..m };
+    let late = at(inbound_message(&w, c.id, 10, "wamid.late", "spät"), 20);
+    let early = at(outbound_message(&w, c.id, 11, "früh"), 5);
+    let middle = at(inbound_message(&w, c.id, 12, "wamid.mid", "mitte"), 10);
+    for m in [&late, &early, &middle] {
+        s.commit(w.tenant_id(), messages(vec![MessageChange::Insert(Box::new(m.clone()))])).await.unwrap();
+    }
+    let ids: Vec<_> = s.messages(w.tenant_id(), c.id).await.unwrap().into_iter().map(|m| m.id).collect();
+    assert_eq!(ids, vec![early.id, middle.id, late.id]);
+    let file = |id: u128, minutes: i64| MediaRecord {
+        created_at: w.now + Duration::minutes(minutes),
+        ..media_record(&w, c.id, id, 10)
+    };
+    let (second, first) = (file(41, 9), file(40, 3));
+    for record in [&second, &first] {
+        let insert = MediaChange::Insert { record: Box::new(record.clone()), content: None };
+        s.commit(w.tenant_id(), ChangeSet { media: vec![insert], ..ChangeSet::default() }).await.unwrap();
+    }
+    assert_eq!(s.candidate_media(w.tenant_id(), c.id).await.unwrap(), vec![first, second]);
+}
+
+/// Media files: filed pending, updated with their content, listed, isolated, and erased with
+/// the candidate; nothing new can be filed for an erased candidate.
+pub async fn media_is_stored_listed_and_erased_with_the_candidate(h: &dyn Harness) {
+    let s = h.store();
+    let (w, c) = seeded_with_candidate(h).await;
+    let t = w.tenant_id();
+    let mut record = media_record(&w, c.id, 0x3D1A, 10);
+    s.commit(
+        t,
+        ChangeSet {
+            messages: vec![MessageChange::Insert(Box::new(inbound_message(&w, c.id, 10, "wamid.m1", "(PDF)")))],
+            media: vec![MediaChange::Insert { record: Box::new(record.clone()), content: None }],
+            ..ChangeSet::default()
+        },
+    )
+    .await
+    .unwrap();
+    // pending: no content yet
+    assert_eq!(s.media(t, record.id).await.unwrap(), Some(record.clone()));
+    assert_eq!(s.media_content(t, record.id).await.unwrap(), None);
+    // the same id twice is a duplicate
+    let twice = MediaChange::Insert { record: Box::new(record.clone()), content: None };
+    assert_eq!(
+        s.commit(t, ChangeSet { media: vec![twice], ..ChangeSet::default() }).await,
+        Err(StoreError::Duplicate(DuplicateKey::Id))
+    );
+    // stored: the bytes come back through the store
+    let bytes = format!("%PDF-1.7 {CANARY}").into_bytes();
+    record.status = MediaStatus::Stored;
+    record.size = Some(u64::try_from(bytes.len()).unwrap());
+    record.next_attempt_at = None;
+    record.settled_at = Some(w.now);
+    let update = MediaChange::Update { record: Box::new(record.clone()), content: Some(Pii::new(bytes.clone())) };
+    s.commit(t, ChangeSet { media: vec![update], ..ChangeSet::default() }).await.unwrap();
+    assert_eq!(s.media_content(t, record.id).await.unwrap().map(Pii::into_inner), Some(bytes.clone()));
+    assert_eq!(s.candidate_media(t, c.id).await.unwrap(), vec![record.clone()]);
+    // an update without content keeps the stored bytes
+    record.attempts = 1;
+    let update = MediaChange::Update { record: Box::new(record.clone()), content: None };
+    s.commit(t, ChangeSet { media: vec![update], ..ChangeSet::default() }).await.unwrap();
+    assert_eq!(s.media(t, record.id).await.unwrap(), Some(record.clone()));
+    assert_eq!(s.media_content(t, record.id).await.unwrap().map(Pii::into_inner), Some(bytes));
+    // another tenant sees nothing
+    let other = other_tenant(s.as_ref()).await;
+    assert_eq!(s.media(other.tenant_id(), record.id).await.unwrap(), None);
+    assert_eq!(s.media_content(other.tenant_id(), record.id).await.unwrap(), None);
+    // an update for an unknown file fails alone
+    let mut ghost = media_record(&w, c.id, 0x3D1B, 10);
+    ghost.status = MediaStatus::Rejected;
+    let e = s
+        .commit(
+            t,
+            ChangeSet {
+                media: vec![MediaChange::Update { record: Box::new(ghost), content: None }],
+                ..ChangeSet::default()
+            },
+        )
+        .await;
+    assert_eq!(e, Err(StoreError::NotFound("media")));
+    // erasure deletes the file with the candidate
+    let tombstone = c.erased(w.now, ErasureReason::SubjectRequest);
+    s.commit(
+        t,
+        ChangeSet {
+            candidates: vec![CandidateChange::Erase { tombstone: Box::new(tombstone), expected_version: 0 }],
+            ..ChangeSet::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(s.media(t, record.id).await.unwrap(), None);
+    assert_eq!(s.media_content(t, record.id).await.unwrap(), None);
+    assert!(s.candidate_media(t, c.id).await.unwrap().is_empty());
+    // and nothing new can be filed for the erased candidate
+    let late = media_record(&w, c.id, 0x3D1C, 10);
+    let e = s
+        .commit(
+            t,
+            ChangeSet {
+                media: vec![MediaChange::Insert { record: Box::new(late), content: None }],
+                ..ChangeSet::default()
+            },
+        )
+        .await;
+    assert!(matches!(e, Err(StoreError::NotFound(_) | StoreError::Corrupt(_))), "{e:?}");
+}
+
+/// Many concurrent commits, through two handles (replicas), all land and leave one linear audit
+/// chain.
+pub async fn concurrent_commits_keep_one_linear_audit_chain(h: &dyn Harness) {
+    let (w, c) = seeded_with_candidate(h).await;
+    let (replica, _) = h.replica().await;
+    let stores = [h.store(), replica];
+    let commits = (0..120u128).map(|i| {
+        let store = stores[usize::try_from(i % 2).unwrap()].clone();
+        let changes = ChangeSet {
+            messages: vec![MessageChange::Insert(Box::new(inbound_message(
+                &w,
+                c.id,
+                1000 + i,
+                &format!("wamid.cc{i}"),
+                "Hallo",
+            )))],
+            events: vec![event(&w, Some(c.id), DomainEvent::HelpRequested)],
+            ..ChangeSet::default()
+        };
+        let tenant = w.tenant_id();
+        async move { store.commit(tenant, changes).await }
+    });
+    for result in join_all(commits.collect()).await {
+        result.unwrap();
+    }
+    assert_eq!(h.store().messages(w.tenant_id(), c.id).await.unwrap().len(), 120);
+    assert_eq!(h.audit_trail(w.tenant_id(), Some(c.id)).await.unwrap().len(), 120);
+    assert_eq!(h.audit_verified(w.tenant_id()).await.unwrap(), Some(120));
+}
+
+/// In a burst of concurrent commits, the ones that fail (webhook redeliveries) fail alone and
+/// leave no audit entry.
+pub async fn a_failing_change_set_does_not_fail_the_others_in_its_batch(h: &dyn Harness) {
+    let (w, c) = seeded_with_candidate(h).await;
+    let s = h.store();
+    let taken = messages(vec![MessageChange::Insert(Box::new(inbound_message(&w, c.id, 10, "wamid.taken", "x")))]);
+    s.commit(w.tenant_id(), taken).await.unwrap();
+    // many concurrent commits (they share group commits); every fifth is a webhook redelivery
+    let commits = (0..60u128).map(|i| {
+        let store = s.clone();
+        let provider = if i % 5 == 0 { "wamid.taken".to_owned() } else { format!("wamid.fresh{i}") };
+        let changes = ChangeSet {
+            messages: vec![MessageChange::Insert(Box::new(inbound_message(&w, c.id, 100 + i, &provider, "y")))],
+            events: vec![event(&w, Some(c.id), DomainEvent::HelpRequested)],
+            ..ChangeSet::default()
+        };
+        let tenant = w.tenant_id();
+        async move { (i, store.commit(tenant, changes).await) }
+    });
+    for (i, result) in join_all(commits.collect()).await {
+        if i % 5 == 0 {
+            assert_eq!(result, Err(StoreError::Duplicate(DuplicateKey::InboundMessage)), "{i}");
+        } else {
+            assert!(result.is_ok(), "{i}: {result:?}");
+        }
+    }
+    assert_eq!(s.messages(w.tenant_id(), c.id).await.unwrap().len(), 1 + 48);
+    assert_eq!(h.audit_trail(w.tenant_id(), None).await.unwrap().len(), 48, "the failed ones left no audit entry");
+    assert_eq!(h.audit_verified(w.tenant_id()).await.unwrap(), Some(48));
+}
+
+/// Statuses (each several times, with different times), inbound messages and audited events,
+/// all at once, converge.
+pub async fn concurrent_statuses_and_messages_share_batches_and_converge(h: &dyn Harness) {
+    let (w, c) = seeded_with_candidate(h).await;
+    let s = h.store();
+    let m = outbound_message(&w, c.id, 10, "Einladung");
+    let wamid = Wamid::parse("wamid.batch-out").unwrap();
+    s.commit(w.tenant_id(), messages(vec![MessageChange::Insert(Box::new(m.clone()))])).await.unwrap();
+    let accepted = MessageChange::Accepted { id: m.id, provider_id: wamid.clone(), at: w.now };
+    s.commit(w.tenant_id(), messages(vec![accepted])).await.unwrap();
+    let commits = (0..90u128).map(|i| {
+        let store = s.clone();
+        let changes = if i % 3 == 0 {
+            let status = [DeliveryStatus::Sent, DeliveryStatus::Delivered, DeliveryStatus::Read][(i / 3 % 3) as usize];
+            let secs = 100 + i64::try_from(i).unwrap();
+            let observation = StatusObservation { status, at: w.now + Duration::seconds(secs), error_code: None };
+            messages(vec![MessageChange::StatusByProviderId { provider_id: wamid.clone(), observation }])
+        } else {
+            ChangeSet {
+                messages: vec![MessageChange::Insert(Box::new(inbound_message(
+                    &w,
+                    c.id,
+                    2000 + i,
+                    &format!("wamid.mix{i}"),
+                    "Hallo",
+                )))],
+                events: vec![event(&w, Some(c.id), DomainEvent::HelpRequested)],
+                ..ChangeSet::default()
+            }
+        };
+        let tenant = w.tenant_id();
+        async move { store.commit(tenant, changes).await }
+    });
+    for result in join_all(commits.collect()).await {
+        result.unwrap();
+    }
+    assert_eq!(s.messages(w.tenant_id(), c.id).await.unwrap().len(), 1 + 60);
+    assert_eq!(h.audit_trail(w.tenant_id(), None).await.unwrap().len(), 60);
+    let stored = s.message(w.tenant_id(), m.id).await.unwrap().unwrap();
+    assert_eq!(stored.status.effective(), Some(DeliveryStatus::Read));
+    // the earliest of the ten observations of each status is kept: sent at i = 0, read at i = 6
+    assert_eq!(stored.status.get(DeliveryStatus::Sent).unwrap().at, w.now + Duration::seconds(100));
+    assert_eq!(stored.status.get(DeliveryStatus::Read).unwrap().at, w.now + Duration::seconds(106));
+    assert_eq!(h.audit_verified(w.tenant_id()).await.unwrap(), Some(60));
+}
+
+/// The use cases run end to end on the store: consent by button, duplicate webhook, objection
+/// cancelling the waiting message, retention erasing after the process ended.
+pub async fn the_domain_journey_runs_on_the_store(h: &dyn Harness) {
+    let w = World::new();
+    let store = h.store();
+    let queue = h.queue();
+    seed(store.as_ref(), &w).await;
+    let clock = Arc::new(FixedClock::new(w.now));
+    let gateway = Arc::new(FakeGateway::default());
+    let app = Hoheit::new(store.clone(), gateway.clone(), clock.clone(), Arc::new(SequentialIds::new(9)));
+    let recruiter = staff(Role::Recruiter);
+    let c = app
+        .create_candidate(
+            w.tenant_id(),
+            recruiter,
+            NewCandidate {
+                phone: PhoneNumber::parse(NUMBER).unwrap(),
+                name: Some("Erika".into()),
+                channel: w.channel().id,
+                language: None,
+            },
+        )
+        .await
+        .unwrap();
+    app.request_consent(w.tenant_id(), recruiter, c.id).await.unwrap();
+    let dispatch = |now: OffsetDateTime| {
+        let queue = queue.clone();
+        let app = app.clone();
+        async move {
+            let mut outcomes = Vec::new();
+            for entry in queue.claim(now, Duration::minutes(1), 10).await.unwrap() {
+                outcomes.push(app.dispatch(&entry).await.unwrap());
+            }
+            outcomes
+        }
+    };
+    assert_eq!(dispatch(w.now).await, vec![DispatchOutcome::Sent]);
+    let OutboundContent::Template { button_payloads, .. } = gateway.sent()[0].content.clone() else { panic!() };
+    let inbound = |id: &str, content: InboundContent| InboundMessage {
+        provider_id: Wamid::parse(id).unwrap(),
+        from: ContactRef { wa_id: Some(WaId::parse("491709876543").unwrap()), user_id: None, profile_name: None },
+        timestamp: w.now,
+        content,
+        context: None,
+    };
+    let tap = inbound(
+        "wamid.tap",
+        InboundContent::Button { payload: Some(button_payloads[0].clone()), text: "Zustimmen".into() },
+    );
+    assert!(matches!(
+        app.receive_inbound(w.tenant_id(), w.channel().id, &tap).await.unwrap(),
+        InboundOutcome::Stored { .. }
+    ));
+    assert_eq!(app.receive_inbound(w.tenant_id(), w.channel().id, &tap).await.unwrap(), InboundOutcome::Duplicate);
+    let state = store.candidate(w.tenant_id(), c.id).await.unwrap().unwrap();
+    assert!(state.consents.state(Purpose::WhatsAppChannel, w.now, 12).is_granted());
+    app.send_message(w.tenant_id(), recruiter, c.id, MessageRequest::Text(CANARY.into())).await.unwrap();
+    let stop = inbound("wamid.stop", InboundContent::Text { body: "STOPP".into() });
+    app.receive_inbound(w.tenant_id(), w.channel().id, &stop).await.unwrap();
+    // the waiting message was cancelled; only the confirmation goes out
+    let sent_before = gateway.sent().len();
+    assert_eq!(dispatch(w.now).await, vec![DispatchOutcome::Sent]);
+    assert_eq!(gateway.sent().len(), sent_before + 1);
+    assert!(
+        !gateway
+            .sent()
+            .iter()
+            .any(|s| matches!(&s.content, OutboundContent::Text { body } if body.expose().contains(CANARY)))
+    );
+    // retention erases six months after the process ended
+    app.end_process(w.tenant_id(), recruiter, c.id, ProcessEndReason::Rejected, None).await.unwrap();
+    clock.advance(Duration::days(200));
+    let counts = app.run_retention(w.tenant_id(), Actor::System, false).await.unwrap();
+    assert_eq!(counts.erased, 1);
+    assert!(store.candidate(w.tenant_id(), c.id).await.unwrap().unwrap().is_erased());
+    assert!(h.audit_verified(w.tenant_id()).await.unwrap().is_some());
+    let actions = h.audit_trail(w.tenant_id(), Some(c.id)).await.unwrap();
+    for expected in
+        ["consent.requested", "consent.granted", "objection.recorded", "outbox.cancelled", "candidate.erased"]
+    {
+        assert!(actions.iter().any(|a| a == expected), "{expected} missing in {actions:?}");
+    }
+}

@@ -1,0 +1,82 @@
+//! The domain's read port ([`Queries`]) over the store: the list and read views of the API and
+//! the browser UI, delegating to the store's reads. Clear columns only where the port says so.
+
+use async_trait::async_trait;
+use hoheit_domain::conversation::Message;
+use hoheit_domain::ids::{CandidateId, TenantId};
+use hoheit_domain::ports::{
+    CandidatePage, CandidateSummary, DeadlineCounts, ListedLifecycle, OpenReview, Queries, Store, StoreError,
+    TenantSummary,
+};
+use hoheit_domain::subject_request::SubjectRequest;
+use time::OffsetDateTime;
+
+use crate::store::SeaStore;
+
+fn listed_lifecycle(stored: &str) -> Result<ListedLifecycle, StoreError> {
+    match stored {
+        "active" => Ok(ListedLifecycle::Active),
+        "restricted" => Ok(ListedLifecycle::Restricted),
+        _ => Err(StoreError::Corrupt("candidate lifecycle".into())),
+    }
+}
+
+#[async_trait]
+impl Queries for SeaStore {
+    async fn tenants(&self) -> Result<Vec<TenantSummary>, StoreError> {
+        Ok(SeaStore::tenants(self)
+            .await?
+            .into_iter()
+            .map(|(id, name, created_at)| TenantSummary { id, name, created_at })
+            .collect())
+    }
+
+    async fn candidate_page(&self, tenant: TenantId, page: CandidatePage) -> Result<Vec<CandidateSummary>, StoreError> {
+        self.list_candidates(tenant, page.include_restricted, page.after, u64::from(page.limit))
+            .await?
+            .into_iter()
+            .map(|c| {
+                Ok(CandidateSummary {
+                    id: c.id,
+                    lifecycle: listed_lifecycle(&c.lifecycle)?,
+                    objected: c.objected,
+                    process_ended_at: c.process_ended_at,
+                    retention_due_at: c.retention_due_at,
+                    created_at: c.created_at,
+                    updated_at: c.updated_at,
+                })
+            })
+            .collect()
+    }
+
+    async fn open_reviews(&self, tenant: TenantId) -> Result<Vec<OpenReview>, StoreError> {
+        Ok(SeaStore::open_reviews(self, tenant)
+            .await?
+            .into_iter()
+            .map(|(candidate, due_at)| OpenReview { candidate, due_at })
+            .collect())
+    }
+
+    async fn conversation(&self, tenant: TenantId, candidate: CandidateId) -> Result<Vec<Message>, StoreError> {
+        Store::messages(self, tenant, candidate).await
+    }
+
+    async fn subject_request_register(
+        &self,
+        tenant: TenantId,
+        candidate: Option<CandidateId>,
+    ) -> Result<Vec<SubjectRequest>, StoreError> {
+        Store::subject_requests(self, tenant, candidate).await
+    }
+
+    async fn deadline_counts(&self, now: OffsetDateTime, soon: OffsetDateTime) -> Result<DeadlineCounts, StoreError> {
+        let c = SeaStore::deadline_counts(self, now, soon).await?;
+        Ok(DeadlineCounts {
+            reviews_open: c.reviews_open,
+            reviews_overdue: c.reviews_overdue,
+            subject_requests_overdue: c.subject_requests_overdue,
+            subject_requests_due_soon: c.subject_requests_due_soon,
+            media_pending: c.media_pending,
+        })
+    }
+}
