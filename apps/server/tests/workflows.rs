@@ -361,7 +361,7 @@ async fn subject_request_register(h: &Harness) {
 }
 
 fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    hex::encode(bytes)
 }
 
 // ---------------------------------------------------------------- templates (R15, R21)

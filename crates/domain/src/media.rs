@@ -175,7 +175,7 @@ pub fn mime_allowed(kind: MediaKind, mime_type: &str) -> bool {
 
 /// Hex SHA-256 of bytes.
 pub fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+    hex::encode(Sha256::digest(bytes))
 }
 
 /// What fetching an announced media file gave.

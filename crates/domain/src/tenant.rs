@@ -295,40 +295,27 @@ mod tests {
         vec![ReviewedDocument { name: "privacy_notice".into(), version: "v3".into() }]
     }
 
+    /// An approval recorded by a person in `role` with the given DPIA reference.
+    fn approve(role: Role, dpia_reference: &str, now: OffsetDateTime) -> Result<ChannelApproval, ApprovalError> {
+        let input = ApprovalInput {
+            approver_name: "Dr. Datenschutz".into(),
+            dpia_reference: dpia_reference.into(),
+            documents: docs(),
+            review_at: None,
+        };
+        ChannelApproval::record(role, StaffId::from_uuid(Uuid::nil()), input, &MessagingSettings::default(), now)
+    }
+
     #[test]
     fn only_a_dpo_can_approve() {
-        let err = ChannelApproval::record(
-            Role::Admin,
-            StaffId::from_uuid(Uuid::nil()),
-            ApprovalInput {
-                approver_name: "Dr. Datenschutz".into(),
-                dpia_reference: "DSFA-2025-01".into(),
-                documents: docs(),
-                review_at: None,
-            },
-            &MessagingSettings::default(),
-            datetime!(2025-01-01 00:00 UTC),
-        )
-        .unwrap_err();
+        let err = approve(Role::Admin, "DSFA-2025-01", datetime!(2025-01-01 00:00 UTC)).unwrap_err();
         assert_eq!(err, ApprovalError::NotDpo);
     }
 
     #[test]
     fn approval_expires_at_review_date_and_on_revocation() {
         let now = datetime!(2025-01-31 00:00 UTC);
-        let mut approval = ChannelApproval::record(
-            Role::Dpo,
-            StaffId::from_uuid(Uuid::nil()),
-            ApprovalInput {
-                approver_name: "Dr. Datenschutz".into(),
-                dpia_reference: "DSFA-2025-01".into(),
-                documents: docs(),
-                review_at: None,
-            },
-            &MessagingSettings::default(),
-            now,
-        )
-        .unwrap();
+        let mut approval = approve(Role::Dpo, "DSFA-2025-01", now).unwrap();
         assert_eq!(approval.review_at, datetime!(2026-01-31 00:00 UTC));
         assert!(approval.is_valid_at(now + Duration::days(300)));
         assert!(!approval.is_valid_at(datetime!(2026-01-31 00:00 UTC)));
@@ -338,19 +325,7 @@ mod tests {
 
     #[test]
     fn incomplete_approval_is_rejected() {
-        let err = ChannelApproval::record(
-            Role::Dpo,
-            StaffId::from_uuid(Uuid::nil()),
-            ApprovalInput {
-                approver_name: "Dr. Datenschutz".into(),
-                dpia_reference: " ".into(),
-                documents: docs(),
-                review_at: None,
-            },
-            &MessagingSettings::default(),
-            datetime!(2025-01-01 00:00 UTC),
-        )
-        .unwrap_err();
+        let err = approve(Role::Dpo, " ", datetime!(2025-01-01 00:00 UTC)).unwrap_err();
         assert_eq!(err, ApprovalError::Incomplete);
     }
 

@@ -487,39 +487,15 @@ impl Sha256Digest {
     }
 
     /// Parses 64 hex digits.
-    pub fn from_hex(hex: &str) -> Result<Self, InvalidValue> {
-        let bytes = hex.as_bytes();
-        if bytes.len() != 64 {
-            return Err(InvalidValue::new("sha256", "expected 64 hex digits"));
-        }
+    pub fn from_hex(text: &str) -> Result<Self, InvalidValue> {
         let mut out = [0u8; 32];
-        for (slot, pair) in out.iter_mut().zip(bytes.chunks_exact(2)) {
-            let hi = hex_value(pair.first().copied());
-            let lo = hex_value(pair.get(1).copied());
-            match (hi, lo) {
-                (Some(hi), Some(lo)) => *slot = (hi << 4) | lo,
-                _ => return Err(InvalidValue::new("sha256", "expected 64 hex digits")),
-            }
-        }
+        hex::decode_to_slice(text, &mut out).map_err(|_| InvalidValue::new("sha256", "expected 64 hex digits"))?;
         Ok(Self(out))
     }
 
     /// Lowercase hex.
     pub fn to_hex(&self) -> String {
-        use fmt::Write as _;
-        self.0.iter().fold(String::with_capacity(64), |mut s, b| {
-            let _ = write!(s, "{b:02x}");
-            s
-        })
-    }
-}
-
-fn hex_value(c: Option<u8>) -> Option<u8> {
-    match c? {
-        c @ b'0'..=b'9' => Some(c - b'0'),
-        c @ b'a'..=b'f' => Some(c - b'a' + 10),
-        c @ b'A'..=b'F' => Some(c - b'A' + 10),
-        _ => None,
+        hex::encode(self.0)
     }
 }
 

@@ -166,7 +166,7 @@ impl MasterKey {
 
     /// The key as 64 hex digits, to write it to a key file once.
     pub fn to_hex(&self) -> Zeroizing<String> {
-        Zeroizing::new(self.key.0.iter().map(|b| format!("{b:02x}")).collect())
+        Zeroizing::new(hex::encode(self.key.0))
     }
 
     /// The version stored with every wrapped tenant key.
@@ -196,7 +196,7 @@ impl MasterKey {
 
 fn decode_key_text(text: &str) -> Option<Vec<u8>> {
     if text.len() == 64 && text.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return (0..32).map(|i| text.get(i * 2..i * 2 + 2).and_then(|h| u8::from_str_radix(h, 16).ok())).collect();
+        return hex::decode(text).ok();
     }
     use base64::Engine as _;
     base64::engine::general_purpose::STANDARD.decode(text).ok()

@@ -4,7 +4,10 @@
 //! [`OutboxQueue`](hoheit_domain::ports::OutboxQueue) and [`Queries`](hoheit_domain::ports::Queries)
 //! (the read views, `queries.rs`) ports with SeaORM 2 on **SQLite** (the
 //! embedded default: one file, WAL, durable commits) and **PostgreSQL** (production and
-//! scale-out), with the same migrations and the same behaviour; one shared test suite proves it.
+//! scale-out), with the same migrations and the same behaviour: both pass the store contract
+//! (`hoheit_domain::testing::contract`) that the in-memory store passes too. Each table has one
+//! module (`tables/`) with its statements and its row conversions; a value read from a row that
+//! this version does not know is corruption, never a default.
 //!
 //! What it guarantees:
 //! - **One commit = state + audit entries + outbox**, atomically. Commits go through a single
@@ -28,12 +31,15 @@
 
 pub mod crypto;
 
+mod batch;
 mod codec;
 mod entity;
 mod migration;
 mod ops;
 mod queries;
+mod shared;
 mod store;
+mod tables;
 mod writer;
 
 pub use migration::Migrator;

@@ -17,7 +17,8 @@ use time::OffsetDateTime;
 use crate::codec::{db_error, from_json, from_micros, id_bytes, is_unique_violation, micros, uuid_from};
 use crate::crypto::MasterKey;
 use crate::entity::{self, scoped};
-use crate::store::{SeaStore, stmt};
+use crate::shared::stmt;
+use crate::store::SeaStore;
 
 /// Entries per page when streaming the audit log.
 const AUDIT_PAGE: u64 = 2_000;

@@ -446,7 +446,7 @@ pub async fn fulfil_subject_request(
             let candidate = request.candidate.ok_or_else(|| ApiError::conflict("the request names no candidate"))?;
             let doc = build_export(&state, tenant, principal.actor(), candidate).await?;
             let bytes = serde_json::to_vec(&doc).map_err(|_| ApiError::internal())?;
-            let sha256 = hex_lower(&Sha256::digest(&bytes));
+            let sha256 = hex::encode(Sha256::digest(&bytes));
             (Answer::Export { sha256 }, Some(doc))
         }
         "erasure" => (Answer::Erasure, None),
@@ -515,10 +515,6 @@ async fn build_export(
         obj.insert("format".into(), serde_json::json!("hoheit-subject-export"));
     }
     Ok(doc)
-}
-
-fn hex_lower(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 // ---------------------------------------------------------------- templates (R15, R21)
@@ -757,16 +753,12 @@ pub async fn read_media(
     Ok(response)
 }
 
+/// RFC 5987 `filename*` value: everything but the unreserved characters percent-encoded.
+const RFC5987: &percent_encoding::AsciiSet =
+    &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
+
 fn percent_encode(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for b in text.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
+    percent_encoding::utf8_percent_encode(text, RFC5987).to_string()
 }
 
 /// Sends a document (e.g. an interview invitation PDF): decided by the send policy first
@@ -968,4 +960,16 @@ pub async fn cli_due_subject_requests(
         ));
     }
     Ok((lines, overdue))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_names_are_percent_encoded_for_content_disposition() {
+        assert_eq!(percent_encode("Einladung_Gespräch 1.pdf"), "Einladung_Gespr%C3%A4ch%201.pdf");
+        assert_eq!(percent_encode("a-b.c_d~e"), "a-b.c_d~e");
+        assert_eq!(percent_encode("\"x\";\r\n/%"), "%22x%22%3B%0D%0A%2F%25");
+    }
 }

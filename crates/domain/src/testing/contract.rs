@@ -1,4 +1,5 @@
-//! The store contract: the behaviour every [`Store`] + [`OutboxQueue`] implementation must have,
+//! The store contract: the behaviour every [`Store`] + [`OutboxQueue`] + [`Queries`]
+//! implementation must have,
 //! written once and run against every implementation (the in-memory store in the domain's
 //! tests, SQLite and PostgreSQL in the persistence adapter's tests), so that the in-memory fake
 //! cannot drift from the real stores.
@@ -41,13 +42,13 @@ use crate::legal::LegalTextCatalogue;
 use crate::media::{MediaRecord, MediaStatus};
 use crate::objection::{ObjectionScope, Suppression};
 use crate::ports::{
-    CandidateChange, ChangeSet, ConfigChange, DuplicateKey, MediaChange, MessageChange, OutboxChange, OutboxEntry,
-    OutboxQueue, Store, StoreError,
+    CandidateChange, CandidatePage, ChangeSet, ConfigChange, DuplicateKey, ListedLifecycle, MediaChange, MessageChange,
+    OutboxChange, OutboxEntry, OutboxQueue, Queries, Store, StoreError,
 };
 use crate::subject_request::{SubjectRequest, SubjectRequestKind};
 use crate::template::TemplateCatalogue;
 use crate::tenant::{Actor, Role, Tenant};
-use crate::usecases::{DispatchOutcome, Hoheit, InboundOutcome, MessageRequest, NewCandidate};
+use crate::usecases::{DispatchOutcome, Hoheit, InboundOutcome, MessageRequest, NewCandidate, ObjectionInput};
 use crate::values::{LanguageCode, PhoneNumber, Pii, WaId, Wamid};
 
 /// A marker that must never appear in clear at rest.
@@ -62,6 +63,8 @@ pub trait Harness: Send + Sync {
     fn store(&self) -> Arc<dyn Store>;
     /// The same store as the dispatcher sees it.
     fn queue(&self) -> Arc<dyn OutboxQueue>;
+    /// The same store's read views.
+    fn queries(&self) -> Arc<dyn Queries>;
     /// Another handle on the same data, as a second process or replica would open it.
     async fn replica(&self) -> (Arc<dyn Store>, Arc<dyn OutboxQueue>);
     /// The actions of the tenant's audit entries (of one subject if given), in chain order.
@@ -94,6 +97,10 @@ impl Harness for MemoryHarness {
     }
 
     fn queue(&self) -> Arc<dyn OutboxQueue> {
+        self.0.clone()
+    }
+
+    fn queries(&self) -> Arc<dyn Queries> {
         self.0.clone()
     }
 
@@ -140,6 +147,7 @@ macro_rules! store_contract_tests {
             a_failing_change_set_does_not_fail_the_others_in_its_batch,
             concurrent_statuses_and_messages_share_batches_and_converge,
             the_domain_journey_runs_on_the_store,
+            queries_read_views,
         );
     };
     (@cases $run:path, $harness:path; $($case:ident),* $(,)?) => {
@@ -1199,4 +1207,93 @@ pub async fn the_domain_journey_runs_on_the_store(h: &dyn Harness) {
     {
         assert!(actions.iter().any(|a| a == expected), "{expected} missing in {actions:?}");
     }
+}
+
+/// The behaviour every [`crate::ports::Queries`] implementation must have, checked through the
+/// use cases on a fresh store (the in-memory one, SQLite, PostgreSQL): tenant listing, candidate
+/// pages (restricted hidden unless asked, paging, objection flag), tenant isolation, the
+/// subject-request register and its due lists, and the deadline counts.
+pub async fn queries_read_views(h: &dyn Harness) {
+    let store = h.store();
+    let queries = h.queries();
+    let world = World::new();
+    let tenant = world.tenant_id();
+    let mut seed = ChangeSet::default();
+    seed.config.push(ConfigChange::Tenant(Box::new(world.config.tenant.clone())));
+    for channel in &world.config.channels {
+        seed.config.push(ConfigChange::Channel(Box::new(channel.clone())));
+    }
+    store.commit(tenant, seed).await.unwrap();
+    let clock = Arc::new(FixedClock::new(world.now));
+    let app =
+        Hoheit::new(store.clone(), Arc::new(FakeGateway::default()), clock.clone(), Arc::new(SequentialIds::new(77)));
+    let recruiter = staff(Role::Recruiter);
+    let mut ids = Vec::new();
+    for phone in ["+49 170 1111111", "+49 170 2222222", "+49 170 3333333"] {
+        let input = NewCandidate {
+            phone: PhoneNumber::parse(phone).unwrap(),
+            name: None,
+            channel: world.channel().id,
+            language: None,
+        };
+        ids.push(app.create_candidate(tenant, recruiter, input).await.unwrap().id);
+    }
+    ids.sort();
+    let (first, second, third) = (ids[0], ids[1], ids[2]);
+    app.restrict(tenant, recruiter, second).await.unwrap();
+    let objection = ObjectionInput { channel: CaptureChannel::Email, note: None, received_at: None };
+    app.record_objection(tenant, recruiter, third, objection).await.unwrap();
+
+    let tenants = queries.tenants().await.unwrap();
+    assert_eq!(tenants.len(), 1);
+    assert_eq!((tenants[0].id, tenants[0].name.as_str()), (tenant, world.config.tenant.name.as_str()));
+
+    let page = |include_restricted, after, limit| CandidatePage { include_restricted, after, limit };
+    let visible = queries.candidate_page(tenant, page(false, None, 100)).await.unwrap();
+    assert_eq!(visible.iter().map(|c| c.id).collect::<Vec<_>>(), vec![first, third], "restricted hidden (R25)");
+    assert!(visible.iter().all(|c| c.lifecycle == ListedLifecycle::Active));
+    assert_eq!(visible.iter().map(|c| c.objected).collect::<Vec<_>>(), vec![false, true]);
+    assert!(visible.iter().all(|c| c.created_at == world.now && c.updated_at >= c.created_at));
+    let all = queries.candidate_page(tenant, page(true, None, 100)).await.unwrap();
+    assert_eq!(all.iter().map(|c| c.id).collect::<Vec<_>>(), ids);
+    assert_eq!(all[1].lifecycle, ListedLifecycle::Restricted);
+    let paged = queries.candidate_page(tenant, page(true, Some(first), 1)).await.unwrap();
+    assert_eq!(paged.iter().map(|c| c.id).collect::<Vec<_>>(), vec![second]);
+    let other = TenantId::from_uuid(Uuid::from_u128(0xDEAD));
+    assert!(queries.candidate_page(other, page(true, None, 100)).await.unwrap().is_empty(), "tenant isolation");
+    assert!(queries.open_reviews(tenant).await.unwrap().is_empty());
+    assert!(queries.conversation(tenant, first).await.unwrap().is_empty());
+
+    let dpo = staff(Role::Dpo);
+    let request = app
+        .open_subject_request(tenant, dpo, Some(first), SubjectRequestKind::Access, CaptureChannel::Email, None)
+        .await
+        .unwrap();
+    // restriction and objection are registered as requests too (received and handled at once)
+    let register = queries.subject_request_register(tenant, None).await.unwrap();
+    assert!(register.iter().any(|r| r.id == request.id));
+    assert!(register.iter().all(|r| r.tenant == tenant));
+    let of_first = queries.subject_request_register(tenant, Some(first)).await.unwrap();
+    assert_eq!(of_first.iter().map(|r| r.id).collect::<Vec<_>>(), vec![request.id]);
+    assert!(queries.subject_request_register(other, None).await.unwrap().is_empty());
+    let open_before = |at: OffsetDateTime| register.iter().filter(|r| r.status.is_open() && r.due_at <= at).count();
+    let now = world.now;
+    let due = queries.due_subject_requests(tenant, now, Duration::days(7)).await.unwrap();
+    assert!(due.overdue.is_empty() && due.due_soon.is_empty(), "due in a month: neither overdue nor soon");
+    let eve = request.due_at - Duration::days(1);
+    let soon = queries.due_subject_requests(tenant, eve, Duration::days(7)).await.unwrap();
+    assert!(soon.due_soon.iter().any(|r| r.id == request.id) && soon.overdue.len() == open_before(eve));
+    let late = queries.due_subject_requests(tenant, request.due_at, Duration::days(7)).await.unwrap();
+    assert!(late.overdue.iter().any(|r| r.id == request.id) && late.due_soon.is_empty());
+    assert!(late.overdue.windows(2).all(|w| w[0].due_at <= w[1].due_at), "ordered by due date");
+    assert!(queries.due_subject_requests(other, request.due_at, Duration::days(7)).await.unwrap().overdue.is_empty());
+
+    let counts = queries.deadline_counts(now, now + Duration::days(7)).await.unwrap();
+    assert_eq!(
+        (counts.reviews_open, counts.subject_requests_overdue, counts.subject_requests_due_soon, counts.media_pending),
+        (0, 0, 0, 0)
+    );
+    let counts = queries.deadline_counts(request.due_at, request.due_at + Duration::days(7)).await.unwrap();
+    assert_eq!(counts.subject_requests_overdue, u64::try_from(late.overdue.len()).unwrap());
+    assert!(counts.subject_requests_overdue >= 1);
 }

@@ -7,7 +7,7 @@ use std::sync::{Arc, OnceLock};
 use time::{Duration, OffsetDateTime};
 
 use super::candidates::staff;
-use super::outbound::{Queued, Sending, queue_or_refuse, refusal_record};
+use super::outbound::{Queued, Sending, queue_or_refuse, refusal_record, send_context};
 use super::transact::{Decided, Retry, stage_candidate};
 use super::{Hoheit, Recorder, UseCaseError};
 use crate::actor::{Actor, Role};
@@ -20,7 +20,7 @@ use crate::media::{
     MAX_CAPTION_CHARS, MAX_FETCH_ATTEMPTS, MediaFetch, MediaLimits, MediaRecord, MediaRejection, MediaStatus,
     OutboundDocument, mime_allowed, sha256_hex,
 };
-use crate::policy::{Draft, OutboundPolicy, SendContext};
+use crate::policy::{Draft, OutboundPolicy};
 use crate::ports::{ChangeSet, GatewayError, MediaChange, StoreError, TenantConfig};
 use crate::rules::Rule;
 use crate::values::Pii;
@@ -97,13 +97,7 @@ impl Hoheit {
                 Some(m) => m.clone(),
                 None => {
                     let draft_content = document_content(document, String::new(), caption.clone());
-                    let ctx = SendContext {
-                        tenant: &config.tenant,
-                        channel,
-                        candidate: &candidate,
-                        legal_texts: &config.legal_texts,
-                        templates: &config.templates,
-                    };
+                    let ctx = send_context(&config, channel, &candidate);
                     let draft =
                         Draft { content: &draft_content, intent: Intent::Regular, notice_appended, queued: false };
                     if let Err(refusal) = OutboundPolicy::decide(&ctx, &draft, now) {

@@ -1,10 +1,12 @@
 //! Use cases (application services): load what a decision needs through the [`Store`], decide
-//! with the pure model, commit one [`ChangeSet`](crate::ports::ChangeSet) atomically. Every state change emits its domain
-//! events in the same change set, so the audit trail is written in the same transaction.
+//! with the pure model, commit one [`ChangeSet`](crate::ports::ChangeSet) atomically. Every state
+//! change emits its domain events in the same change set, so the audit trail is written in the
+//! same transaction.
 //!
-//! Every such use case follows one pattern, written once (`Hoheit::transact` in `usecases/transact.rs`): load -> decide ->
-//! commit; a commit that loses an optimistic-lock race ([`StoreError::Conflict`]) is retried from
-//! a fresh load a few times; nothing is decided on stale state.
+//! Every such use case follows one pattern, written once (`Hoheit::transact` in
+//! `usecases/transact.rs`): load -> decide -> commit; a commit that loses an optimistic-lock race
+//! ([`StoreError::Conflict`]) is retried from a fresh load a few times; nothing is decided on
+//! stale state.
 
 mod admin;
 mod candidates;

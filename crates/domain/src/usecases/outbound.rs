@@ -110,6 +110,21 @@ pub(crate) fn help_text(tenant: &Tenant, language: &LanguageCode) -> String {
     }
 }
 
+/// What the send policy decides on: the tenant's configuration, the sending channel, the candidate.
+pub(crate) fn send_context<'a>(
+    config: &'a TenantConfig,
+    channel: &'a crate::tenant::Channel,
+    candidate: &'a Candidate,
+) -> SendContext<'a> {
+    SendContext {
+        tenant: &config.tenant,
+        channel,
+        candidate,
+        legal_texts: &config.legal_texts,
+        templates: &config.templates,
+    }
+}
+
 /// Decides a send and, if permitted, adds the message and its outbox entry to `changes`.
 /// A refusal is returned as [`UseCaseError::Refused`]; the caller decides whether to audit it.
 #[allow(clippy::too_many_arguments)]
@@ -125,13 +140,7 @@ pub(crate) fn queue(
     changes: &mut ChangeSet,
 ) -> Result<Queued, UseCaseError> {
     let channel = config.channel(candidate.channel).ok_or(UseCaseError::NotFound("channel"))?;
-    let ctx = SendContext {
-        tenant: &config.tenant,
-        channel,
-        candidate,
-        legal_texts: &config.legal_texts,
-        templates: &config.templates,
-    };
+    let ctx = send_context(config, channel, candidate);
     let draft = Draft { content: &content, intent, notice_appended, queued: false };
     let permit = OutboundPolicy::decide(&ctx, &draft, now).map_err(UseCaseError::Refused)?;
     let window_open = candidate.conversation.window_open_at(now);
@@ -273,8 +282,7 @@ impl Hoheit {
         id: CandidateId,
         request: MessageRequest,
     ) -> Result<Queued, UseCaseError> {
-        let load = || self.load_for(tenant, id);
-        self.transact(tenant, Retry::CONFLICT, load, |(config, mut candidate, now)| {
+        self.transact_candidate(tenant, id, |(config, mut candidate, now)| {
             let expected_version = candidate.version;
             let (content, notice_appended) = match &request {
                 MessageRequest::Text(body) => {
@@ -321,8 +329,7 @@ impl Hoheit {
         actor: Actor,
         id: CandidateId,
     ) -> Result<Queued, UseCaseError> {
-        let load = || self.load_for(tenant, id);
-        self.transact(tenant, Retry::CONFLICT, load, |(config, mut candidate, now)| {
+        self.transact_candidate(tenant, id, |(config, mut candidate, now)| {
             let expected_version = candidate.version;
             let tp_months = config.tenant.retention.talent_pool_months;
             let granted = candidate.consents.state(Purpose::WhatsAppChannel, now, tp_months).is_granted();
@@ -518,13 +525,7 @@ impl Hoheit {
                 rule: Rule::R1,
             });
         };
-        let ctx = SendContext {
-            tenant: &config.tenant,
-            channel,
-            candidate,
-            legal_texts: &config.legal_texts,
-            templates: &config.templates,
-        };
+        let ctx = send_context(config, channel, candidate);
         let draft = Draft {
             content: &entry.content,
             intent: entry.intent,

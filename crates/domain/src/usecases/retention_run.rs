@@ -171,7 +171,6 @@ impl Hoheit {
     ) -> Result<(ErasureOutcome, Option<SubjectRequest>), UseCaseError> {
         admin_or_dpo(actor, "only an admin or the data-protection officer can erase")?;
         let request_id = self.new_id();
-        let load = || self.load_for(tenant, id);
         let decide = |(config, mut candidate, now): (Arc<TenantConfig>, Candidate, OffsetDateTime)| {
             let expected_version = candidate.version;
             let rec = Recorder::new(tenant, Some(id), actor, now);
@@ -244,7 +243,7 @@ impl Hoheit {
             changes.subject_requests.push(request.clone());
             Ok(Decided::Commit(changes, (outcome, Some(request))))
         };
-        self.transact(tenant, Retry::CONFLICT, load, decide).await
+        self.transact_candidate(tenant, id, decide).await
     }
 
     /// Everything about a candidate for Art. 15/20 (R30); the read is audited (R33).

@@ -110,6 +110,17 @@ impl Hoheit {
         }
     }
 
+    /// [`Hoheit::transact`] over what most decisions need: the tenant's configuration, the
+    /// candidate and the time.
+    pub(crate) async fn transact_candidate<T>(
+        &self,
+        tenant: TenantId,
+        id: CandidateId,
+        decide: impl FnMut((std::sync::Arc<TenantConfig>, Candidate, OffsetDateTime)) -> Result<Decided<T>, UseCaseError>,
+    ) -> Result<T, UseCaseError> {
+        self.transact(tenant, Retry::CONFLICT, || self.load_for(tenant, id), decide).await
+    }
+
     /// The tenant's configuration, the candidate and the time: what most decisions need.
     pub(crate) async fn load_for(
         &self,
@@ -135,21 +146,16 @@ impl Hoheit {
         F: FnMut(&TenantConfig, &mut Candidate, &mut ChangeSet, OffsetDateTime) -> Result<T, UseCaseError> + Send,
         T: Send,
     {
-        self.transact(
-            tenant,
-            Retry::CONFLICT,
-            || self.load_for(tenant, id),
-            |(config, mut candidate, now)| {
-                let expected_version = candidate.version;
-                let mut changes = ChangeSet::default();
-                let result = change(&config, &mut candidate, &mut changes, now)?;
-                if changes.is_empty() {
-                    return Ok(Decided::Done(result));
-                }
-                stage_candidate(&mut changes, &config, candidate, expected_version, now);
-                Ok(Decided::Commit(changes, result))
-            },
-        )
+        self.transact_candidate(tenant, id, |(config, mut candidate, now)| {
+            let expected_version = candidate.version;
+            let mut changes = ChangeSet::default();
+            let result = change(&config, &mut candidate, &mut changes, now)?;
+            if changes.is_empty() {
+                return Ok(Decided::Done(result));
+            }
+            stage_candidate(&mut changes, &config, candidate, expected_version, now);
+            Ok(Decided::Commit(changes, result))
+        })
         .await
     }
 

@@ -12,7 +12,7 @@ use std::sync::{Arc, Once};
 use async_trait::async_trait;
 use hoheit_audit::CheckpointSigner;
 use hoheit_domain::ids::{CandidateId, TenantId};
-use hoheit_domain::ports::{OutboxQueue, Store, StoreError};
+use hoheit_domain::ports::{OutboxQueue, Queries, Store, StoreError};
 use hoheit_domain::testing::contract::Harness;
 use hoheit_persistence::crypto::MasterKey;
 use hoheit_persistence::{PersistenceConfig, SeaStore, VerifyOutcome};
@@ -132,6 +132,10 @@ impl Harness for SeaHarness {
     }
 
     fn queue(&self) -> Arc<dyn OutboxQueue> {
+        Arc::new(self.db.store.clone())
+    }
+
+    fn queries(&self) -> Arc<dyn Queries> {
         Arc::new(self.db.store.clone())
     }
 

@@ -1,0 +1,166 @@
+//! What the store handle and the writer tasks share: the connection, the key hierarchy with its
+//! caches, the tenant-configuration cache, and the dialect helper every statement goes through.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration as StdDuration, Instant};
+
+use hoheit_domain::ids::TenantId;
+use hoheit_domain::ports::{StoreError, TenantConfig};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, QueryFilter, Statement, Value,
+};
+use uuid::Uuid;
+
+use crate::codec::{db_error, id_bytes};
+use crate::crypto::{CandidateKey, CryptoError, KeyCache, MasterKey, TenantKey};
+use crate::entity::{self, scoped};
+
+/// Writes `$1, $2, ...` placeholders in the dialect of the backend (SQLite: `?1, ?2, ...`).
+pub(crate) fn stmt(backend: DbBackend, sql: &str, values: Vec<Value>) -> Statement {
+    let sql = if backend == DbBackend::Postgres { sql.to_owned() } else { sql.replace('$', "?") };
+    Statement::from_sql_and_values(backend, sql, values)
+}
+
+/// Shared by the store handle and the writer tasks.
+pub(crate) struct Shared {
+    pub(crate) db: DatabaseConnection,
+    pub(crate) backend: DbBackend,
+    pub(crate) master: MasterKey,
+    pub(crate) tenant_keys: KeyCache<TenantKey>,
+    pub(crate) candidate_keys: KeyCache<CandidateKey>,
+    configs: RwLock<HashMap<TenantId, (Arc<TenantConfig>, Instant)>>,
+    config_ttl: StdDuration,
+    /// The contact keys (blind indexes) this process last indexed per candidate, so an update
+    /// that does not change them writes no index rows.
+    indexed: std::sync::Mutex<HashMap<Uuid, Vec<[u8; 32]>>>,
+    indexed_capacity: usize,
+}
+
+impl Shared {
+    /// Shared state over a connection.
+    pub(crate) fn new(db: DatabaseConnection, master: MasterKey, config_ttl: StdDuration, key_cache: usize) -> Self {
+        let backend = db.get_database_backend();
+        Self {
+            db,
+            backend,
+            master,
+            tenant_keys: KeyCache::new(10_000),
+            candidate_keys: KeyCache::new(key_cache),
+            configs: RwLock::new(HashMap::new()),
+            config_ttl,
+            indexed: std::sync::Mutex::new(HashMap::new()),
+            indexed_capacity: key_cache,
+        }
+    }
+
+    /// The tenant key, from the cache or unwrapped once from `tenant_keys`.
+    pub(crate) async fn tenant_key<C: ConnectionTrait>(
+        &self,
+        conn: &C,
+        tenant: Uuid,
+    ) -> Result<Arc<TenantKey>, StoreError> {
+        if let Some(key) = self.tenant_keys.get(&tenant) {
+            return Ok(key);
+        }
+        let row = entity::tenant_keys::Entity::find_by_id(id_bytes(tenant))
+            .one(conn)
+            .await
+            .map_err(|e| db_error(&e))?
+            .ok_or(StoreError::NotFound("tenant"))?;
+        let key = self
+            .master
+            .unwrap_key(tenant, &row.wrapped)
+            .map_err(|e| StoreError::Corrupt(format!("tenant key: {e}")))?;
+        let key = Arc::new(TenantKey::new(tenant, key, u32::try_from(row.key_version).unwrap_or(0)));
+        self.tenant_keys.insert(tenant, key.clone());
+        Ok(key)
+    }
+
+    /// The tenant key, or `None` if the tenant does not exist (reads that find nothing then).
+    pub(crate) async fn tenant_key_if_any(&self, tenant: Uuid) -> Result<Option<Arc<TenantKey>>, StoreError> {
+        match self.tenant_key(&self.db, tenant).await {
+            Ok(key) => Ok(Some(key)),
+            Err(StoreError::NotFound(_)) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The candidate key from the cache or by unwrapping `wrapped`.
+    pub(crate) fn candidate_key(
+        &self,
+        tenant_key: &TenantKey,
+        tenant: Uuid,
+        candidate: Uuid,
+        wrapped: Option<&[u8]>,
+    ) -> Result<Arc<CandidateKey>, StoreError> {
+        if let Some(key) = self.candidate_keys.get(&candidate) {
+            return Ok(key);
+        }
+        let wrapped = wrapped.ok_or_else(|| StoreError::Corrupt(CryptoError::Shredded.to_string()))?;
+        let key = tenant_key
+            .unwrap_candidate_key(candidate, wrapped)
+            .map_err(|e| StoreError::Corrupt(format!("candidate key: {e}")))?;
+        let key = Arc::new(CandidateKey::new(tenant, candidate, key));
+        self.candidate_keys.insert(candidate, key.clone());
+        Ok(key)
+    }
+
+    /// Candidate key by id (reads the wrapped key when not cached).
+    pub(crate) async fn candidate_key_by_id<C: ConnectionTrait>(
+        &self,
+        conn: &C,
+        tenant: Uuid,
+        candidate: Uuid,
+    ) -> Result<Arc<CandidateKey>, StoreError> {
+        if let Some(key) = self.candidate_keys.get(&candidate) {
+            return Ok(key);
+        }
+        let row = scoped::<entity::candidates::Entity>(tenant)
+            .filter(entity::candidates::Column::Id.eq(id_bytes(candidate)))
+            .one(conn)
+            .await
+            .map_err(|e| db_error(&e))?
+            .ok_or(StoreError::NotFound("candidate"))?;
+        let tenant_key = self.tenant_key(conn, tenant).await?;
+        self.candidate_key(&tenant_key, tenant, candidate, row.wrapped_key.as_deref())
+    }
+
+    pub(crate) fn indexed_contacts(&self, candidate: Uuid) -> Option<Vec<[u8; 32]>> {
+        self.indexed.lock().ok().and_then(|m| m.get(&candidate).cloned())
+    }
+
+    pub(crate) fn remember_indexed(&self, candidate: Uuid, blinds: Vec<[u8; 32]>) {
+        if let Ok(mut m) = self.indexed.lock() {
+            if m.len() >= self.indexed_capacity {
+                m.clear();
+            }
+            m.insert(candidate, blinds);
+        }
+    }
+
+    pub(crate) fn forget_indexed(&self, candidate: Uuid) {
+        if let Ok(mut m) = self.indexed.lock() {
+            m.remove(&candidate);
+        }
+    }
+
+    /// A cached tenant configuration younger than the TTL.
+    pub(crate) fn cached_config(&self, tenant: TenantId) -> Option<Arc<TenantConfig>> {
+        let configs = self.configs.read().ok()?;
+        let (config, at) = configs.get(&tenant)?;
+        (at.elapsed() < self.config_ttl).then(|| config.clone())
+    }
+
+    pub(crate) fn cache_config(&self, tenant: TenantId, config: Arc<TenantConfig>) {
+        if let Ok(mut configs) = self.configs.write() {
+            configs.insert(tenant, (config, Instant::now()));
+        }
+    }
+
+    pub(crate) fn invalidate_config(&self, tenant: TenantId) {
+        if let Ok(mut configs) = self.configs.write() {
+            configs.remove(&tenant);
+        }
+    }
+}

@@ -1,0 +1,267 @@
+//! `candidates` (the aggregate sealed with the candidate key, which is wrapped with the tenant
+//! key; lifecycle, due times and the objection flag in clear) and `contact_index` (the blind
+//! index of phone numbers and user ids). Erasure deletes the candidate's content rows in every
+//! table and destroys its key, keeping a content-free tombstone.
+
+use std::sync::Arc;
+
+use hoheit_domain::candidate::Candidate;
+use hoheit_domain::ids::{CandidateId, TenantId};
+use hoheit_domain::inbound::ContactKey;
+use hoheit_domain::ports::{CandidateChange, DuplicateKey, StoreError};
+use sea_orm::{ColumnTrait, ConnectionTrait, FromQueryResult, QueryFilter, QueryOrder, QuerySelect, Value};
+use time::OffsetDateTime;
+
+use crate::batch::Write;
+use crate::codec::{
+    contact_text, db_error, from_json, id_bytes, is_unique_violation, micros, to_json, to_json_bytes, uuid_from,
+};
+use crate::crypto::{CandidateKey, KeyBytes, TenantKey};
+use crate::entity::{self, candidates::Model, scoped};
+use crate::shared::{Shared, stmt};
+
+/// Tables whose rows belong to one candidate and go with its erasure (besides the statuses of
+/// its messages, which are keyed by provider id).
+const CONTENT_TABLES: [&str; 4] = ["media", "messages", "outbox", "contact_index"];
+
+/// Applies a change set's candidate changes.
+pub(crate) async fn apply(w: &mut Write<'_>, changes: &[CandidateChange]) -> Result<(), StoreError> {
+    for change in changes {
+        match change {
+            CandidateChange::Insert { candidate, retention_due } => insert(w, candidate, *retention_due).await?,
+            CandidateChange::Update { candidate, expected_version, retention_due } => {
+                update(w, candidate, *expected_version, *retention_due).await?;
+            }
+            CandidateChange::Erase { tombstone, expected_version } => erase(w, tombstone, *expected_version).await?,
+        }
+    }
+    Ok(())
+}
+
+/// Version column value of an expected version, and of the next one.
+fn versions(expected: u64) -> (i64, i64) {
+    let expected = i64::try_from(expected).unwrap_or(i64::MAX);
+    (expected, expected.saturating_add(1))
+}
+
+async fn insert(
+    w: &mut Write<'_>,
+    candidate: &Candidate,
+    retention_due: Option<OffsetDateTime>,
+) -> Result<(), StoreError> {
+    w.own(candidate.tenant)?;
+    let tkey = w.tenant_key().await?;
+    let id = candidate.id.as_uuid();
+    let ckey = Arc::new(CandidateKey::new(w.tenant, id, KeyBytes::random()));
+    let wrapped = tkey.wrap_candidate_key(id, ckey.key_bytes());
+    let state = ckey.seal("candidates", id, "state", &to_json_bytes(candidate)?);
+    w.exec(
+        "INSERT INTO candidates (id, tenant_id, version, lifecycle, process_ended_at, retention_due_at, \
+         review_due_at, objected, created_at, updated_at, wrapped_key, state, tombstone) \
+         VALUES ($1, $2, 0, $3, $4, $5, $6, $7, $8, $8, $9, $10, NULL)",
+        vec![
+            id_bytes(id).into(),
+            w.t(),
+            candidate.lifecycle.as_str().into(),
+            candidate.process_ended_at().map(micros).into(),
+            retention_due.map(micros).into(),
+            candidate.objection.review.as_ref().map(|r| micros(r.due_at)).into(),
+            candidate.objection.is_objected().into(),
+            micros(candidate.created_at).into(),
+            wrapped.into(),
+            state.into(),
+        ],
+    )
+    .await
+    .map_err(|e| if is_unique_violation(&e) { StoreError::Duplicate(DuplicateKey::Id) } else { db_error(&e) })?;
+    w.ctx.candidate_keys.insert(id, ckey);
+    index_contacts(w, &tkey, candidate).await
+}
+
+async fn update(
+    w: &mut Write<'_>,
+    candidate: &Candidate,
+    expected_version: u64,
+    retention_due: Option<OffsetDateTime>,
+) -> Result<(), StoreError> {
+    w.own(candidate.tenant)?;
+    let id = candidate.id.as_uuid();
+    let ckey = w.candidate_key(id).await?;
+    let state = ckey.seal("candidates", id, "state", &to_json_bytes(candidate)?);
+    let (expected, next) = versions(expected_version);
+    let updated = w
+        .exec(
+            "UPDATE candidates SET version = $3, lifecycle = $4, process_ended_at = $5, retention_due_at = $6, \
+             review_due_at = $7, objected = $8, updated_at = $9, state = $10 \
+             WHERE tenant_id = $1 AND id = $2 AND version = $11 AND tombstone IS NULL",
+            vec![
+                w.t(),
+                id_bytes(id).into(),
+                next.into(),
+                candidate.lifecycle.as_str().into(),
+                candidate.process_ended_at().map(micros).into(),
+                retention_due.map(micros).into(),
+                candidate.objection.review.as_ref().map(|r| micros(r.due_at)).into(),
+                candidate.objection.is_objected().into(),
+                micros(w.at).into(),
+                state.into(),
+                expected.into(),
+            ],
+        )
+        .await
+        .map_err(|e| db_error(&e))?;
+    if updated == 0 {
+        return Err(StoreError::Conflict);
+    }
+    let tkey = w.tenant_key().await?;
+    index_contacts(w, &tkey, candidate).await
+}
+
+/// Erasure (crypto-shredding): content rows deleted, the key destroyed, the tombstone kept.
+async fn erase(w: &mut Write<'_>, tombstone: &Candidate, expected_version: u64) -> Result<(), StoreError> {
+    w.own(tombstone.tenant)?;
+    let id = tombstone.id.as_uuid();
+    let c = || -> Value { id_bytes(id).into() };
+    let err = |e: sea_orm::DbErr| db_error(&e);
+    super::messages::delete_statuses_of(w, id).await?;
+    for table in CONTENT_TABLES {
+        w.exec(&format!("DELETE FROM {table} WHERE tenant_id = $1 AND candidate_id = $2"), vec![w.t(), c()])
+            .await
+            .map_err(err)?;
+    }
+    let (expected, next) = versions(expected_version);
+    let updated = w
+        .exec(
+            "UPDATE candidates SET version = $3, lifecycle = 'erased', retention_due_at = NULL, review_due_at = NULL, \
+             updated_at = $4, wrapped_key = NULL, state = NULL, tombstone = $5 \
+             WHERE tenant_id = $1 AND id = $2 AND version = $6 AND tombstone IS NULL",
+            vec![w.t(), c(), next.into(), micros(w.at).into(), to_json(tombstone)?.into(), expected.into()],
+        )
+        .await
+        .map_err(err)?;
+    if updated == 0 {
+        return Err(StoreError::Conflict);
+    }
+    w.ctx.candidate_keys.remove(&id);
+    w.ctx.indexed.remove(&id);
+    w.ctx.shredded.push(id);
+    Ok(())
+}
+
+/// Every candidate of the tenant that is not erased becomes due for a retention check now.
+pub(crate) async fn reschedule_retention(w: &mut Write<'_>) -> Result<(), StoreError> {
+    w.exec(
+        "UPDATE candidates SET retention_due_at = $2 WHERE tenant_id = $1 AND tombstone IS NULL",
+        vec![w.t(), micros(w.at).into()],
+    )
+    .await
+    .map_err(|e| db_error(&e))?;
+    Ok(())
+}
+
+/// Indexes a candidate's contact keys (blind index). A key that belongs to another candidate is
+/// a duplicate contact.
+async fn index_contacts(w: &mut Write<'_>, key: &TenantKey, candidate: &Candidate) -> Result<(), StoreError> {
+    let cid = candidate.id.as_uuid();
+    let blinds: Vec<[u8; 32]> = candidate.contact.keys().iter().map(|c| key.blind_index(&contact_text(c))).collect();
+    // the hot path: an update whose contact keys this process indexed already
+    let known = w.ctx.indexed.get(&cid).cloned().or_else(|| w.shared.indexed_contacts(cid));
+    if known.as_ref() == Some(&blinds) {
+        return Ok(());
+    }
+    let id = id_bytes(cid);
+    for blind in &blinds {
+        // inserted, or already ours: one row affected; another candidate's: none
+        let affected = w
+            .exec(
+                "INSERT INTO contact_index (tenant_id, blind, candidate_id) VALUES ($1, $2, $3) \
+                 ON CONFLICT (tenant_id, blind) DO UPDATE SET candidate_id = excluded.candidate_id \
+                 WHERE contact_index.candidate_id = excluded.candidate_id",
+                vec![w.t(), blind.to_vec().into(), id.clone().into()],
+            )
+            .await
+            .map_err(|e| db_error(&e))?;
+        if affected == 0 {
+            return Err(StoreError::Duplicate(DuplicateKey::Contact));
+        }
+    }
+    w.ctx.indexed.insert(cid, blinds);
+    Ok(())
+}
+
+/// A row back to the aggregate (the tombstone of an erased candidate), with the row's version.
+pub(crate) fn from_row(shared: &Shared, tenant_key: &TenantKey, row: &Model) -> Result<Candidate, StoreError> {
+    let tenant = uuid_from(&row.tenant_id)?;
+    let id = uuid_from(&row.id)?;
+    let mut candidate: Candidate = if let Some(tombstone) = &row.tombstone {
+        from_json("candidate tombstone", tombstone.as_bytes())?
+    } else {
+        let key = shared.candidate_key(tenant_key, tenant, id, row.wrapped_key.as_deref())?;
+        let sealed = row.state.as_deref().ok_or_else(|| StoreError::Corrupt("candidate state missing".into()))?;
+        let plain = key
+            .open("candidates", id, "state", sealed)
+            .map_err(|e| StoreError::Corrupt(format!("candidate state: {e}")))?;
+        from_json("candidate state", &plain)?
+    };
+    if candidate.id.as_uuid() != id || candidate.tenant.as_uuid() != tenant {
+        return Err(StoreError::Corrupt("candidate state belongs to another record".into()));
+    }
+    candidate.version = u64::try_from(row.version).map_err(|_| StoreError::Corrupt("candidate version".into()))?;
+    Ok(candidate)
+}
+
+/// A candidate by id.
+pub(crate) async fn by_id(shared: &Shared, tenant: TenantId, id: CandidateId) -> Result<Option<Candidate>, StoreError> {
+    let t = tenant.as_uuid();
+    let Some(row) = scoped::<entity::candidates::Entity>(t)
+        .filter(entity::candidates::Column::Id.eq(id_bytes(id.as_uuid())))
+        .one(&shared.db)
+        .await
+        .map_err(|e| db_error(&e))?
+    else {
+        return Ok(None);
+    };
+    let key = shared.tenant_key(&shared.db, t).await?;
+    from_row(shared, &key, &row).map(Some)
+}
+
+/// The candidate with this contact key, through the blind index.
+pub(crate) async fn by_contact(
+    shared: &Shared,
+    tenant: TenantId,
+    contact: &ContactKey,
+) -> Result<Option<Candidate>, StoreError> {
+    let t = tenant.as_uuid();
+    let Some(key) = shared.tenant_key_if_any(t).await? else { return Ok(None) };
+    let blind = key.blind_index(&contact_text(contact)).to_vec();
+    let row = shared
+        .db
+        .query_one_raw(stmt(
+            shared.backend,
+            "SELECT c.* FROM contact_index i JOIN candidates c ON c.id = i.candidate_id \
+             WHERE i.tenant_id = $1 AND i.blind = $2 AND c.tenant_id = $1",
+            vec![id_bytes(t).into(), blind.into()],
+        ))
+        .await
+        .map_err(|e| db_error(&e))?;
+    let Some(row) = row else { return Ok(None) };
+    let model = Model::from_query_result(&row, "").map_err(|e| db_error(&e))?;
+    from_row(shared, &key, &model).map(Some)
+}
+
+/// Candidates whose retention due time has passed, by due time.
+pub(crate) async fn retention_due(
+    shared: &Shared,
+    tenant: TenantId,
+    now: OffsetDateTime,
+    limit: u32,
+) -> Result<Vec<CandidateId>, StoreError> {
+    let rows = scoped::<entity::candidates::Entity>(tenant.as_uuid())
+        .filter(entity::candidates::Column::RetentionDueAt.lte(micros(now)))
+        .order_by_asc(entity::candidates::Column::RetentionDueAt)
+        .limit(u64::from(limit))
+        .all(&shared.db)
+        .await
+        .map_err(|e| db_error(&e))?;
+    rows.iter().map(|r| uuid_from(&r.id).map(CandidateId::from_uuid)).collect()
+}
