@@ -115,7 +115,15 @@ pub(crate) async fn tenant(
 ) -> Res<TenantSetup> {
     let operator = Api::new(base, operator_token)?;
     let created = operator
-        .expect("/api/v1/tenants", &json!({"name": name, "privacy_contact": "datenschutz@example.com"}), 201)
+        .expect(
+            "/api/v1/tenants",
+            &json!({
+                "name": name,
+                "privacy_contact": "datenschutz@example.com",
+                "privacy_notice_url": "https://example.com/datenschutz",
+            }),
+            201,
+        )
         .await?;
     let id = field(&created, "id")?;
     let admin = operator.with_token(&field(&created, "admin_token")?);
@@ -125,7 +133,9 @@ pub(crate) async fn tenant(
     };
     let dpo = token("dpo").await?;
     let recruiter = token("recruiter").await?;
-    let consent = hoheit_server::harness::CONSENT_TEMPLATE_TEXT.replace("{{1}}", name);
+    let consent = hoheit_server::harness::CONSENT_TEMPLATE_TEXT
+        .replace("{{1}}", name)
+        .replace("{{2}}", "https://example.com/datenschutz");
     for (kind, body) in
         [("terms", "Nutzungsbedingungen"), ("privacy_notice", "Datenschutzhinweise"), ("consent_request", &consent)]
     {

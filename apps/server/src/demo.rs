@@ -90,7 +90,13 @@ async fn journey(h: &Harness, out: Box<dyn FnMut(&str) + Send>) -> Result<bool, 
             "privacy_notice",
             "Datenschutzhinweise der Beispiel GmbH für Bewerbungen über WhatsApp (360dialog, Meta, USA).",
         ),
-        ("consent_request", crate::harness::CONSENT_TEMPLATE_TEXT.replace("{{1}}", "Beispiel GmbH").as_str()),
+        (
+            "consent_request",
+            crate::harness::CONSENT_TEMPLATE_TEXT
+                .replace("{{1}}", "Beispiel GmbH")
+                .replace("{{2}}", "https://beispiel.example/datenschutz")
+                .as_str(),
+        ),
     ] {
         let r = admin
             .post("/api/v1/legal-texts", json!({"kind": kind, "version": "2026-01", "language": "de", "body": body}))

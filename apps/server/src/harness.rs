@@ -18,7 +18,8 @@ use crate::{Running, start};
 /// The consent-request template the simulator offers (DE): names the employer, WhatsApp/Meta,
 /// the US transfer and the objection keyword.
 pub const CONSENT_TEMPLATE_TEXT: &str = "{{1}} möchte Sie zu Ihrer Bewerbung über WhatsApp kontaktieren. WhatsApp gehört zu Meta; \
-    Daten können in die USA übermittelt werden. Sie können jederzeit formlos widersprechen: antworten Sie STOPP.";
+    Daten können in die USA übermittelt werden. Sie können jederzeit formlos widersprechen: antworten Sie STOPP. \
+    Datenschutzhinweise: {{2}}";
 
 /// What to start.
 #[derive(Debug, Clone)]

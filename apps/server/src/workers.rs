@@ -208,7 +208,7 @@ pub async fn template_scheduler(state: AppState, mut shutdown: watch::Receiver<b
         }
         if let Ok(channels) = state.channels.all().await {
             for (tenant, channel) in channels {
-                if let Err(e) = crate::api::templates::sync(&state, tenant, channel, None).await {
+                if let Err(e) = crate::api::templates::sync(&state, tenant, channel).await {
                     tracing::warn!(%channel, error = %e, "template sync failed");
                 }
             }

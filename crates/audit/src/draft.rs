@@ -152,7 +152,8 @@ fn event_details(event: &DomainEvent) -> Vec<(DetailKey, DetailValue)> {
             }
             details
         }
-        DomainEvent::ObjectionReviewOpened { review, due_at } => {
+        DomainEvent::ObjectionReviewOpened { review, due_at }
+        | DomainEvent::ObjectionReviewExtended { review, due_at } => {
             vec![(K::Review, v(*review)), (K::DueAt, v(*due_at))]
         }
         DomainEvent::ObjectionReviewResolved { review, confirmed } => {

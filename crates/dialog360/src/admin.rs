@@ -72,6 +72,7 @@ impl WabaTemplate {
             quick_replies: self.quick_replies,
             carries_notice: false,
             components_json: self.components.to_string(),
+            body_text: body_text(&self.components),
             shape: self.shape.clone(),
             synced_at,
         })
@@ -92,6 +93,14 @@ fn placeholders(text: &str) -> Vec<&str> {
         rest = after.get(end + 2..).unwrap_or_default();
     }
     seen
+}
+
+/// The text of the template's BODY component, if it has one.
+fn body_text(components: &Value) -> Option<String> {
+    components.as_array()?.iter().find_map(|c| {
+        let kind = c.get("type").and_then(Value::as_str)?;
+        if kind.eq_ignore_ascii_case("BODY") { c.get("text").and_then(Value::as_str).map(str::to_owned) } else { None }
+    })
 }
 
 /// What a template needs besides positional body parameters: named body placeholders, a header

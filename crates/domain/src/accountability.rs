@@ -311,6 +311,16 @@ fn retention(config: &TenantConfig) -> Vec<RetentionEntry> {
             basis: "Art. 5(1)(e), 17 GDPR; § 15(4) AGG, § 61b ArbGG",
         },
         RetentionEntry {
+            id: "process_end_by_inactivity",
+            data: "Candidates whose process end was never recorded, including those created by an unknown \
+                   sender writing in",
+            trigger: "the last activity: the process counts as ended by inactivity after this period, then the \
+                      candidate_data period runs",
+            period: Some(months(r.process_end_after_inactive_months)),
+            action: "the process counts as ended; erase after the candidate_data period (R24)",
+            basis: "Art. 5(1)(c), 5(1)(e), 17 GDPR",
+        },
+        RetentionEntry {
             id: "legal_claims_window",
             data: "All data of a rejected candidate who asks for erasure",
             trigger: "the rejection",
@@ -615,13 +625,15 @@ pub fn privacy_notice_section(config: &TenantConfig, language: NoticeLanguage) -
                 .unwrap_or_default();
             let _ = writeln!(
                 out,
-                "**Speicherdauer.** Wir löschen Ihre Daten {} nach Abschluss des Bewerbungsverfahrens. Nach einer \
+                "**Speicherdauer.** Wir löschen Ihre Daten {} nach Abschluss des Bewerbungsverfahrens; ist kein \
+                 Abschluss erfasst, gilt das Verfahren {} nach Ihrer letzten Nachricht als abgeschlossen. Nach einer \
                  Absage bewahren wir sie bis zu {} auf, um uns gegen Ansprüche nach dem AGG verteidigen zu können \
                  (Art. 17 Abs. 3 lit. e DSGVO); in dieser Zeit ist die Verarbeitung eingeschränkt. Mit \
                  Talentpool-Einwilligung speichern wir sie {}.{archive} Damit wir Ihren Widerspruch auch später \
                  beachten, behalten wir nach der Löschung nur einen verschlüsselten Prüfwert (Hash) Ihrer Nummer. \
                  360dialog und Meta speichern Nachrichten für die Zustellung vorübergehend.\n",
                 monate(r.erase_after_months),
+                monate(r.process_end_after_inactive_months),
                 monate(r.claims_window_months),
                 monate(r.talent_pool_months)
             );
@@ -685,12 +697,14 @@ pub fn privacy_notice_section(config: &TenantConfig, language: NoticeLanguage) -
                 .unwrap_or_default();
             let _ = writeln!(
                 out,
-                "**Retention.** We erase your data {} after the application process ends. After a rejection we keep \
+                "**Retention.** We erase your data {} after the application process ends; if no end is recorded, \
+                 the process counts as ended {} after your last message. After a rejection we keep \
                  it for up to {} to defend ourselves against claims under the German General Equal Treatment Act \
                  (AGG; Art. 17(3)(e) GDPR), with processing restricted. With a talent-pool consent we keep it for \
                  {}.{archive} So that we can honour your objection later, we keep only an encrypted check value \
                  (hash) of your number after erasure. 360dialog and Meta store messages temporarily for delivery.\n",
                 months(r.erase_after_months),
+                months(r.process_end_after_inactive_months),
                 months(r.claims_window_months),
                 months(r.talent_pool_months)
             );

@@ -407,6 +407,7 @@ mod tests {
                     }],
                     language: LanguageCode::german(),
                     recorded_at: now,
+                    given_at: None,
                     recorded_by: Actor::System,
                 },
                 now,

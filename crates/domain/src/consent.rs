@@ -247,9 +247,14 @@ pub struct ConsentEvidence {
     pub texts_shown: Vec<LegalTextRef>,
     /// Language of the texts.
     pub language: LanguageCode,
-    /// Server UTC time of recording.
+    /// Server UTC time of recording: always the server's clock when the evidence was stored.
     #[serde(with = "time::serde::rfc3339")]
     pub recorded_at: OffsetDateTime,
+    /// When the candidate gave the consent, as far as known: the provider timestamp of a
+    /// WhatsApp reply, or the time staff state for a consent captured elsewhere (never later
+    /// than `recorded_at` for staff). Evidence stored before this field existed has none.
+    #[serde(default, with = "time::serde::rfc3339::option", skip_serializing_if = "Option::is_none")]
+    pub given_at: Option<OffsetDateTime>,
     /// Who recorded it.
     pub recorded_by: Actor,
 }
@@ -447,7 +452,9 @@ impl ConsentLedger {
 
     /// Appends the evidence of a grant. Button replies must quote a request of this ledger.
     pub fn grant(&mut self, evidence: ConsentEvidence, now: OffsetDateTime) -> Result<(), ConsentError> {
-        if evidence.texts_shown.is_empty() {
+        // the bare opt-in keyword shows no legal text: its evidence honestly lists none (R5), and
+        // such a consent counts as outdated (R7) until the consent request is agreed to
+        if evidence.texts_shown.is_empty() && !matches!(evidence.method, ConsentMethod::OptInKeyword { .. }) {
             return Err(ConsentError::MissingTexts);
         }
         if evidence.recorded_at > now {
@@ -500,7 +507,8 @@ impl ConsentLedger {
                 }
                 (ConsentEntry::Requested { at, .. }, _) => ConsentState::Requested { count: 1, last_at: *at },
                 (ConsentEntry::Granted(ev), _) => {
-                    let at = ev.recorded_at;
+                    // effective from when it was given (R9 counts from there), else when recorded
+                    let at = ev.given_at.unwrap_or(ev.recorded_at);
                     let expires_at = (purpose == Purpose::TalentPool).then(|| add_months(at, talent_pool_months));
                     ConsentState::Granted { at, texts_shown: ev.texts_shown.clone(), expires_at }
                 }
@@ -634,6 +642,7 @@ mod tests {
             texts_shown: texts(),
             language: LanguageCode::german(),
             recorded_at: at,
+            given_at: None,
             recorded_by: Actor::System,
         }
     }

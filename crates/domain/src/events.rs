@@ -160,6 +160,15 @@ pub enum DomainEvent {
         #[serde(with = "time::serde::rfc3339")]
         due_at: OffsetDateTime,
     },
+    /// A further possible objection arrived while a review was open: the review now covers it
+    /// too and is due at the later time (R14, R16).
+    ObjectionReviewExtended {
+        /// The review.
+        review: ReviewId,
+        /// Due.
+        #[serde(with = "time::serde::rfc3339")]
+        due_at: OffsetDateTime,
+    },
     /// A review was resolved.
     ObjectionReviewResolved {
         /// The review.
@@ -364,6 +373,7 @@ impl DomainEvent {
             Self::ConsentWithdrawn { .. } => "consent.withdrawn",
             Self::ObjectionRecorded { .. } => "objection.recorded",
             Self::ObjectionReviewOpened { .. } => "objection.review_opened",
+            Self::ObjectionReviewExtended { .. } => "objection.review_extended",
             Self::ObjectionReviewResolved { .. } => "objection.review_resolved",
             Self::ObjectionLifted => "objection.lifted",
             Self::SuppressionAdded { .. } => "suppression.added",

@@ -188,7 +188,23 @@ pub fn missing_consent_request_elements(body: &str, employer_name: &str) -> Vec<
     if !(has_word("whatsapp") && has_word("meta")) {
         missing.push(ConsentRequestElement::WhatsAppMeta);
     }
-    if !has_any(&["usa", "us", "vereinigte staaten", "united states", "drittland", "third country"]) {
+    // "us" alone is the English pronoun ("let us know"), not the United States; "U.S." counts
+    let raw = body.to_lowercase();
+    let us_abbreviation = raw.contains("u.s.") || raw.contains("u. s.");
+    if !us_abbreviation
+        && !has_any(&[
+            "usa",
+            "vereinigte staaten",
+            "vereinigten staaten",
+            "united states",
+            "drittland",
+            "drittlaender",
+            "drittstaat",
+            "drittstaaten",
+            "third country",
+            "third countries",
+        ])
+    {
         missing.push(ConsentRequestElement::UsTransfer);
     }
     if !has_any(&["stopp", "stop"])
@@ -359,6 +375,18 @@ pub(crate) mod tests {
         let en = "Example Ltd would like to contact you about your application via WhatsApp (a Meta service); \
                   data may be transferred to the United States. Reply STOP to object or withdraw consent at any time.";
         assert!(missing_consent_request_elements(en, "Example Ltd").is_empty());
+    }
+
+    #[test]
+    fn the_word_us_is_not_the_us_transfer() {
+        // R6: "let us know" names no transfer to the United States
+        let text = "Beispiel GmbH would like to contact you about your application via WhatsApp, a Meta \
+            service. Let us know if you agree. You can withdraw or object at any time: reply STOP.";
+        assert_eq!(missing_consent_request_elements(text, "Beispiel GmbH"), vec![ConsentRequestElement::UsTransfer]);
+        for transfer in ["data may go to the USA", "data may go to the U.S.", "data may go to the United States"] {
+            let complete = format!("{text} {transfer}");
+            assert!(missing_consent_request_elements(&complete, "Beispiel GmbH").is_empty(), "{transfer}");
+        }
     }
 
     #[test]

@@ -105,6 +105,21 @@ pub struct PendingReview {
     /// Due (1 business day by default).
     #[serde(with = "time::serde::rfc3339")]
     pub due_at: OffsetDateTime,
+    /// Further possible objections that arrived while the review was open (R14, R16): each
+    /// extends the review, so the reviewer decides on all of them.
+    #[serde(default)]
+    pub further: Vec<MessageId>,
+}
+
+impl PendingReview {
+    /// Adds a further possible objection to the open review and moves its due time to the later
+    /// of the two (R14: a second possible objection during an open review extends it).
+    pub fn extend(&mut self, message: MessageId, due_at: OffsetDateTime) {
+        if self.message != message && !self.further.contains(&message) {
+            self.further.push(message);
+        }
+        self.due_at = self.due_at.max(due_at);
+    }
 }
 
 /// Why a reviewer dismissed a possible objection (R16): a code from a fixed list, so the
@@ -155,10 +170,15 @@ pub struct ObjectionState {
     pub active: Option<Objection>,
     /// Whether the one confirmation after the objection was queued (R14).
     pub confirmation_sent: bool,
-    /// The latest inbound user message after the objection: it may be answered inside the window
-    /// (R14) without re-opening proactive messaging.
+    /// The latest inbound user message with content after the objection: it may be answered
+    /// inside the window (R14) without re-opening proactive messaging.
     #[serde(default, with = "time::serde::rfc3339::option")]
     pub inbound_after_objection_at: Option<OffsetDateTime>,
+    /// Whether the latest such message is still unanswered: each inbound message with content
+    /// permits exactly one reply (R14); a bare acknowledgement permits none. State stored before
+    /// this field existed reads as `false` (no reply: fail safe).
+    #[serde(default)]
+    pub reply_open: bool,
     /// A possible objection waiting for review.
     pub review: Option<PendingReview>,
     /// Past objections lifted by an opt-in (kept as evidence).
@@ -179,6 +199,7 @@ impl ObjectionState {
         self.active = Some(objection);
         self.confirmation_sent = false;
         self.inbound_after_objection_at = None;
+        self.reply_open = false;
         self.review = None;
         true
     }
@@ -189,16 +210,34 @@ impl ObjectionState {
         self.history.push(lifted.clone());
         self.confirmation_sent = false;
         self.inbound_after_objection_at = None;
+        self.reply_open = false;
         Some(lifted)
     }
 
-    /// Notes an inbound user message; after an objection it allows one kind of reply.
-    pub fn note_inbound(&mut self, at: OffsetDateTime) {
+    /// Notes an inbound user message. After an objection, a message with content permits one
+    /// reply inside the window (R14); a bare acknowledgement (`substantive == false`: an emoji,
+    /// "ok", "danke", a reaction) permits none.
+    pub fn note_inbound(&mut self, at: OffsetDateTime, substantive: bool) {
         if let Some(objection) = &self.active
             && at > objection.at
+            && substantive
         {
             self.inbound_after_objection_at = Some(self.inbound_after_objection_at.map_or(at, |t| t.max(at)));
+            self.reply_open = true;
         }
+    }
+
+    /// Whether a reply to the candidate's latest message after the objection is still open
+    /// (R14: one reply per inbound message with content).
+    pub fn reply_permitted(&self) -> bool {
+        self.active.as_ref().is_some_and(|objection| {
+            self.reply_open && self.inbound_after_objection_at.is_some_and(|t| t > objection.at)
+        })
+    }
+
+    /// Uses up the one reply the latest inbound message permitted (R14).
+    pub const fn use_reply(&mut self) {
+        self.reply_open = false;
     }
 
     /// The state with personal data removed (R27).
@@ -212,6 +251,100 @@ impl ObjectionState {
     }
 }
 
+/// Words that, alone or together, only acknowledge ("ok", "danke", "alles klar"): a message made
+/// of them (or of emoji and punctuation only) has no content to answer after an objection (R14).
+const ACKNOWLEDGEMENTS: &[&str] = &[
+    "ok",
+    "okay",
+    "okey",
+    "oki",
+    "okidoki",
+    "k",
+    "kk",
+    "jo",
+    "ja",
+    "yes",
+    "yep",
+    "yup",
+    "jup",
+    "gut",
+    "super",
+    "prima",
+    "toll",
+    "top",
+    "perfekt",
+    "perfect",
+    "passt",
+    "klar",
+    "alles",
+    "verstanden",
+    "understood",
+    "noted",
+    "danke",
+    "dankeschoen",
+    "dankeschön",
+    "schoen",
+    "schön",
+    "sehr",
+    "vielen",
+    "dank",
+    "besten",
+    "lieben",
+    "thx",
+    "thanks",
+    "thank",
+    "you",
+    "ty",
+    "cheers",
+    "merci",
+    "great",
+    "fine",
+    "cool",
+    "nice",
+    "good",
+    "got",
+    "it",
+    "alright",
+    "allright",
+    "sure",
+    "gerne",
+    "ciao",
+    "tschuess",
+    "tschüss",
+    "bye",
+    "lg",
+    "vg",
+    "mfg",
+    "gruss",
+    "gruß",
+    "gruesse",
+    "grüße",
+];
+
+/// Whether an inbound text only acknowledges (R14): empty after removing emoji, punctuation and
+/// whitespace, or made only of acknowledgement words ("ok", "danke", "alles klar", "thank you").
+/// Anything else, including any question, counts as content.
+pub fn is_bare_acknowledgement(text: &str) -> bool {
+    if text.contains('?') {
+        return false;
+    }
+    // stretched letters ("okkk", "dankeee") count like the word itself
+    let collapse = |w: &str| {
+        let mut out = String::with_capacity(w.len());
+        for c in w.chars() {
+            if !out.ends_with(c) {
+                out.push(c);
+            }
+        }
+        out
+    };
+    let lower = text.to_lowercase();
+    lower
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .all(|w| ACKNOWLEDGEMENTS.iter().any(|a| collapse(a) == collapse(w)))
+}
+
 /// The suppression entry that survives erasure (R17). The number itself is never stored: the
 /// store keys it by a keyed hash (blind index) of the E.164 number.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -221,4 +354,20 @@ pub struct Suppression {
     /// Since when.
     #[serde(with = "time::serde::rfc3339")]
     pub since: OffsetDateTime,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bare_acknowledgements_are_recognised_and_questions_are_content() {
+        for ack in ["ok", "OK!", "okkk", "danke", "Danke schön 🙏", "👍", "alles klar", "Thank you!", "  ", "🙂🙂"]
+        {
+            assert!(is_bare_acknowledgement(ack), "{ack:?}");
+        }
+        for content in ["ok?", "danke, wann ist der Termin", "Bekomme ich meine Unterlagen zurück", "nein", "morgen"] {
+            assert!(!is_bare_acknowledgement(content), "{content:?}");
+        }
+    }
 }

@@ -225,14 +225,17 @@ impl OutboundPolicy {
         // 3. objection and review, with the exceptions of R14
         let mut exception = None;
         if let Some(objection) = &candidate.objection.active {
+            // one reply per inbound message with content (R14); the dispatcher's re-check of a
+            // queued reply finds that reply already used up by queueing it
             let inbound_after = candidate.objection.inbound_after_objection_at.is_some_and(|t| t > objection.at);
+            let reply_open = if draft.queued { inbound_after } else { candidate.objection.reply_permitted() };
             exception = match draft.intent {
                 Intent::ObjectionConfirmation
                     if (draft.queued || !candidate.objection.confirmation_sent) && window_open && free_form =>
                 {
                     Some(Exception::ObjectionConfirmation)
                 }
-                Intent::Regular | Intent::HelpReply if inbound_after && window_open && free_form => {
+                Intent::Regular | Intent::HelpReply if reply_open && window_open && free_form => {
                     Some(Exception::ReplyAfterObjection)
                 }
                 Intent::Regular | Intent::HelpReply | Intent::ObjectionConfirmation | Intent::ConsentRequest => {
@@ -310,7 +313,11 @@ impl OutboundPolicy {
             }
             template_notice = template.carries_notice;
         }
-        // 7. the first-message notice
+        // 7. the first-message notice: without a privacy-notice link and a privacy contact no
+        // message can carry it (or the contact that confirmations and help answers name)
+        if !ctx.tenant.has_notice_details() {
+            return refuse(RefusalCode::MissingNotice, Rule::R15);
+        }
         if candidate.conversation.needs_notice() && !(template_notice || draft.notice_appended) {
             return refuse(RefusalCode::MissingNotice, Rule::R15);
         }

@@ -25,11 +25,22 @@ pub struct RetentionSettings {
     pub talent_pool_months: u32,
     /// Restrict conversations after this many days without activity (R25); `None` = off.
     pub archive_after_days: Option<u32>,
+    /// A process with no recorded end counts as ended by inactivity this many months after the
+    /// last activity (R24: 3-12, default 6); the erase period then runs from there. No candidate
+    /// is kept forever because nobody ended their process, including those an unknown sender
+    /// created by writing in.
+    pub process_end_after_inactive_months: u32,
 }
 
 impl Default for RetentionSettings {
     fn default() -> Self {
-        Self { erase_after_months: 6, claims_window_months: 3, talent_pool_months: 12, archive_after_days: None }
+        Self {
+            erase_after_months: 6,
+            claims_window_months: 3,
+            talent_pool_months: 12,
+            archive_after_days: None,
+            process_end_after_inactive_months: 6,
+        }
     }
 }
 
@@ -41,6 +52,9 @@ impl RetentionSettings {
         }
         if !(2..=6).contains(&self.claims_window_months) || self.claims_window_months > self.erase_after_months {
             return Err(InvalidValue::new("claims_window_months", "must be 2 to 6 and not exceed erase_after_months"));
+        }
+        if !(3..=12).contains(&self.process_end_after_inactive_months) {
+            return Err(InvalidValue::new("process_end_after_inactive_months", "must be 3 to 12"));
         }
         if !(1..=24).contains(&self.talent_pool_months) {
             return Err(InvalidValue::new("talent_pool_months", "must be 1 to 24"));
@@ -83,17 +97,28 @@ impl RetentionDecision {
     }
 }
 
-/// When a process-ended candidate's data is due for erasure: the end plus the erase period, or
-/// the talent-pool consent's expiry if later and the consent is in effect.
+/// When the candidate's process ended: the recorded end, or, when none is recorded, the last
+/// activity plus `process_end_after_inactive_months` (R24: the process counts as ended by
+/// inactivity). Activity is the last message either way, or the record's creation.
+pub fn process_end(candidate: &Candidate, settings: &RetentionSettings) -> OffsetDateTime {
+    match candidate.process {
+        Process::Ended { at, .. } => at,
+        Process::Running => add_months(last_activity(candidate), settings.process_end_after_inactive_months),
+    }
+}
+
+fn last_activity(candidate: &Candidate) -> OffsetDateTime {
+    candidate.conversation.last_activity_at().unwrap_or(candidate.created_at).max(candidate.created_at)
+}
+
+/// When the candidate's data is due for erasure: the process end ([`process_end`]) plus the erase
+/// period, or the talent-pool consent's expiry if later and the consent is in effect.
 fn erase_at(
     candidate: &Candidate,
     settings: &RetentionSettings,
     now: OffsetDateTime,
 ) -> Option<(OffsetDateTime, ErasureReason)> {
-    let Process::Ended { at, .. } = candidate.process else {
-        return None;
-    };
-    let base = add_months(at, settings.erase_after_months);
+    let base = add_months(process_end(candidate, settings), settings.erase_after_months);
     match candidate.consents.state(Purpose::TalentPool, now, settings.talent_pool_months) {
         ConsentState::Granted { expires_at: Some(expiry), .. } if expiry > base => {
             Some((expiry, ErasureReason::TalentPoolEnded))
@@ -109,8 +134,7 @@ fn erase_at(
 
 fn archive_at(candidate: &Candidate, settings: &RetentionSettings) -> Option<OffsetDateTime> {
     let days = settings.archive_after_days?;
-    let last = candidate.conversation.last_activity_at().unwrap_or(candidate.created_at).max(candidate.created_at);
-    Some(last + Duration::days(i64::from(days)))
+    Some(last_activity(candidate) + Duration::days(i64::from(days)))
 }
 
 /// Decides what retention does with the candidate at `now`.
@@ -256,6 +280,7 @@ mod tests {
                     }],
                     language: LanguageCode::german(),
                     recorded_at: at,
+                    given_at: None,
                     recorded_by: Actor::System,
                 },
                 at,
@@ -289,9 +314,37 @@ mod tests {
     }
 
     #[test]
-    fn running_process_is_kept() {
-        let c = candidate();
-        assert_eq!(decide(&c, &RetentionSettings::default(), T0 + Duration::days(5000)), RetentionDecision::Keep);
+    fn running_process_is_kept_while_active_and_ends_by_inactivity() {
+        // R24: no recorded end is no reason to keep data forever. Before, a running process was
+        // kept at any time (the assertion `Keep` at T0 + 5000 days); RULES.md R24 forbids that.
+        let mut c = candidate();
+        let s = RetentionSettings::default();
+        c.conversation.touch(datetime!(2025-03-31 09:00 UTC));
+        // last activity Mar 31 + 6 months inactivity = Sep 30 (process end) + 6 months = Mar 30/31
+        assert_eq!(process_end(&c, &s), datetime!(2025-09-30 09:00 UTC));
+        assert_eq!(decide(&c, &s, datetime!(2026-03-30 08:59 UTC)), RetentionDecision::Keep);
+        assert_eq!(
+            decide(&c, &s, datetime!(2026-03-30 09:00 UTC)),
+            RetentionDecision::Erase { reason: ErasureReason::RetentionExpired }
+        );
+        assert_eq!(next_due(&c, &s, T0), Some(datetime!(2026-03-30 09:00 UTC)));
+        // activity pushes it back; a shorter configured inactivity period brings it forward
+        c.conversation.touch(datetime!(2026-03-01 09:00 UTC));
+        assert_eq!(decide(&c, &s, datetime!(2026-03-30 09:00 UTC)), RetentionDecision::Keep);
+        let short = RetentionSettings { process_end_after_inactive_months: 3, ..s.clone() };
+        assert_eq!(process_end(&c, &short), datetime!(2026-06-01 09:00 UTC));
+        // a candidate an unknown sender created by writing in is included
+        let mut inbound = candidate();
+        inbound.source = crate::candidate::CandidateSource::Inbound;
+        assert_eq!(
+            decide(&inbound, &s, T0 + Duration::days(5000)),
+            RetentionDecision::Erase { reason: ErasureReason::RetentionExpired }
+        );
+        // a recorded end wins over inactivity
+        let ended = ended(ProcessEndReason::Withdrawn);
+        assert_eq!(process_end(&ended, &s), T0);
+        assert!(RetentionSettings { process_end_after_inactive_months: 2, ..s.clone() }.validate().is_err());
+        assert!(RetentionSettings { process_end_after_inactive_months: 13, ..s }.validate().is_err());
     }
 
     #[test]
@@ -392,11 +445,14 @@ mod tests {
     }
 
     fn arb_settings() -> impl Strategy<Value = RetentionSettings> {
-        (3u32..=6, 1u32..=24, proptest::option::of(7u32..=365)).prop_map(|(erase, tp, archive)| RetentionSettings {
-            erase_after_months: erase,
-            claims_window_months: 2.max(erase.min(3)),
-            talent_pool_months: tp,
-            archive_after_days: archive,
+        (3u32..=6, 1u32..=24, proptest::option::of(7u32..=365), 3u32..=12).prop_map(|(erase, tp, archive, inactive)| {
+            RetentionSettings {
+                erase_after_months: erase,
+                claims_window_months: 2.max(erase.min(3)),
+                talent_pool_months: tp,
+                archive_after_days: archive,
+                process_end_after_inactive_months: inactive,
+            }
         })
     }
 
@@ -413,13 +469,21 @@ mod tests {
             prop_assert_eq!(decide(&c, &s, T0 + Duration::days(days)), RetentionDecision::Keep);
         }
 
+        // R24: a running process is never erased while the candidate is active, i.e. before the
+        // inactivity period and then the erase period have passed since the last activity. (It
+        // used to say "never erased at all", which R24 forbids: nobody is kept forever.)
         #[test]
-        fn never_erases_a_running_process_without_a_request(mut c in arb_candidate(), s in arb_settings(), days in 0i64..5000) {
+        fn never_erases_a_running_process_before_it_ends_by_inactivity(mut c in arb_candidate(), s in arb_settings(), days in 0i64..5000) {
             c.process = Process::Running;
             c.erasure_deferred_until = None;
-            let d = decide(&c, &s, T0 + Duration::days(days));
-            let erased = matches!(d, RetentionDecision::Erase { .. });
-            prop_assert!(!erased);
+            let now = T0 + Duration::days(days);
+            let due = add_months(add_months(last_activity(&c), s.process_end_after_inactive_months), s.erase_after_months);
+            let erased = matches!(decide(&c, &s, now), RetentionDecision::Erase { .. });
+            if now < due {
+                prop_assert!(!erased);
+            } else if !c.is_held() && !c.consents.state(Purpose::TalentPool, now, s.talent_pool_months).is_granted() {
+                prop_assert!(erased);
+            }
         }
 
         #[test]

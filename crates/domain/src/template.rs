@@ -101,10 +101,15 @@ pub struct Template {
     pub body_parameters: u8,
     /// Number of quick-reply buttons.
     pub quick_replies: u8,
-    /// Whether the tenant confirmed that it carries the Art. 13 / Art. 21(4) notice (R15).
+    /// Whether it carries the Art. 13 / Art. 21(4) notice (R15): confirmed by the tenant, and for
+    /// the channel's consent-request template derived from its synced text ([`notice_in_text`]).
     pub carries_notice: bool,
     /// The template's components as WhatsApp returned them (JSON text; not personal data).
     pub components_json: String,
+    /// The text of the BODY component as synced (read by the adapter; templates synced before
+    /// it was recorded have none). The consent-request template is checked against it (R6, R15).
+    #[serde(default)]
+    pub body_text: Option<String>,
     /// What the components need besides positional body parameters (read by the adapter at sync;
     /// templates synced before it was recorded have the default: nothing else).
     #[serde(default)]
@@ -193,6 +198,25 @@ impl Template {
     }
 }
 
+/// The consent-request template's body as the candidate sees it: `{{1}}` is the employer's name
+/// and `{{2}}` the privacy-notice link, the parameters hoheit sends with it
+/// (`Hoheit::request_consent`). `None` when the synced text is unknown.
+pub fn rendered_consent_body(template: &Template, employer: &str, notice_url: Option<&str>) -> Option<String> {
+    let body = template.body_text.as_deref()?;
+    Some(body.replace("{{1}}", employer).replace("{{2}}", notice_url.unwrap_or_default()))
+}
+
+/// Whether a text carries the first-message notice of R15: the privacy-notice link (non-empty)
+/// and the Art. 21(4) objection hint (the keyword STOPP or STOP to reply with).
+pub fn notice_in_text(text: &str, notice_url: Option<&str>) -> bool {
+    let Some(link) = notice_url.map(str::trim).filter(|l| !l.is_empty()) else {
+        return false;
+    };
+    let lower = text.to_lowercase();
+    let hint = lower.split(|c: char| !c.is_alphanumeric()).any(|w| w == "stopp" || w == "stop");
+    hint && text.contains(link)
+}
+
 /// The templates of a tenant's channels.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TemplateCatalogue {
@@ -213,6 +237,26 @@ impl TemplateCatalogue {
     /// Finds a channel's template by name and language.
     pub fn find(&self, channel: ChannelId, name: &TemplateName, language: &LanguageCode) -> Option<&Template> {
         self.templates.iter().find(|t| t.channel == channel && t.name == *name && t.language == *language)
+    }
+
+    /// Replaces a channel's templates after a sync, keeping the tenant's `carries_notice` marks,
+    /// except for the consent-request template, whose mark follows its synced text (R15): it
+    /// carries the notice only if the text, as sent, contains the link and the objection hint.
+    pub fn replace_channel_with_consent(
+        &mut self,
+        channel: ChannelId,
+        synced: Vec<Template>,
+        consent: (&TemplateName, &LanguageCode),
+        employer: &str,
+        notice_url: Option<&str>,
+    ) {
+        self.replace_channel(channel, synced);
+        for t in &mut self.templates {
+            if t.channel == channel && t.name == *consent.0 && t.language == *consent.1 {
+                t.carries_notice = rendered_consent_body(t, employer, notice_url)
+                    .is_some_and(|body| notice_in_text(&body, notice_url));
+            }
+        }
     }
 
     /// Replaces a channel's templates after a sync, keeping the tenant's `carries_notice` marks.
@@ -248,6 +292,7 @@ mod tests {
             quick_replies: 0,
             carries_notice: false,
             components_json: "[]".into(),
+            body_text: None,
             shape,
             synced_at: datetime!(2025-03-01 00:00 UTC),
         }

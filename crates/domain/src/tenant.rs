@@ -58,6 +58,30 @@ impl MessagingSettings {
     }
 }
 
+/// Checks and tidies the privacy contact and the privacy-notice link (R15): blank values are
+/// none (an empty link is never stored); a link must be an `http(s)://` address.
+pub fn privacy_details(
+    contact: Option<String>,
+    notice_url: Option<String>,
+) -> Result<(Option<String>, Option<String>), InvalidValue> {
+    let tidy = |v: Option<String>| v.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+    let (contact, notice_url) = (tidy(contact), tidy(notice_url));
+    if let Some(url) = &notice_url {
+        let lower = url.to_ascii_lowercase();
+        let rest = lower.strip_prefix("https://").or_else(|| lower.strip_prefix("http://")).unwrap_or_default();
+        if rest.is_empty() || url.chars().any(char::is_whitespace) || url.chars().count() > 500 {
+            return Err(InvalidValue::new(
+                "privacy_notice_url",
+                "must be an http(s):// link of at most 500 characters",
+            ));
+        }
+    }
+    if contact.as_ref().is_some_and(|c| c.chars().count() > 200) {
+        return Err(InvalidValue::new("privacy_contact", "at most 200 characters"));
+    }
+    Ok((contact, notice_url))
+}
+
 /// An employer using hoheit. Its name is that of a company, not personal data.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Tenant {
@@ -94,6 +118,13 @@ impl Tenant {
             messaging: MessagingSettings::default(),
             created_at: now,
         })
+    }
+
+    /// Whether the privacy-notice link and the privacy contact are both configured (R15): no
+    /// channel of the tenant can send without them.
+    pub fn has_notice_details(&self) -> bool {
+        let set = |v: &Option<String>| v.as_deref().is_some_and(|v| !v.trim().is_empty());
+        set(&self.privacy_notice_url) && set(&self.privacy_contact)
     }
 
     /// The Art. 13 / Art. 21(4) notice appended to the first free-form message of a conversation

@@ -764,6 +764,12 @@ pub mod fixtures {
         WhatsApp gehört zu Meta; Daten können in die USA übermittelt werden. Sie können jederzeit widersprechen \
         oder Ihre Einwilligung widerrufen: antworten Sie einfach STOPP.";
 
+    /// The synced text of the fixtures' consent-request template: `{{1}}` is the employer, `{{2}}`
+    /// the privacy-notice link (passes R6 and carries the R15 notice).
+    pub const CONSENT_TEMPLATE_DE: &str = "{{1}} möchte Sie zu Ihrer Bewerbung über WhatsApp kontaktieren. \
+        WhatsApp gehört zu Meta; Daten können in die USA übermittelt werden. Sie können jederzeit widersprechen \
+        oder Ihre Einwilligung widerrufen: antworten Sie einfach STOPP. Datenschutzhinweise: {{2}}";
+
     /// A staff actor with the given role.
     pub fn staff(role: Role) -> Actor {
         Actor::Staff { id: StaffId::from_uuid(Uuid::from_u128(0xAB00 + role as u128)), role }
@@ -854,11 +860,12 @@ pub mod fixtures {
                 quick_replies: replies,
                 carries_notice: notice,
                 components_json: "[]".into(),
+                body_text: (name == "consent_request").then(|| CONSENT_TEMPLATE_DE.to_owned()),
                 shape: crate::template::TemplateShape::default(),
                 synced_at: now - Duration::days(1),
             };
             let templates = TemplateCatalogue::new(vec![
-                template("consent_request", TemplateCategory::Utility, 1, 3, true),
+                template("consent_request", TemplateCategory::Utility, 2, 3, true),
                 template("interview_invite", TemplateCategory::Utility, 1, 0, false),
                 template("job_alert", TemplateCategory::Marketing, 0, 0, false),
             ]);
@@ -922,6 +929,7 @@ pub mod fixtures {
                         texts_shown: texts,
                         language: LanguageCode::german(),
                         recorded_at: self.now - Duration::days(3),
+                        given_at: None,
                         recorded_by: staff(Role::Recruiter),
                     },
                     self.now,

@@ -151,7 +151,7 @@ fn refusal_3_objection_and_its_exceptions() {
     c.objection.confirmation_sent = true;
     assert_eq!(code(decide(&w, &c, &text(), Intent::ObjectionConfirmation)), Some(RefusalCode::Objected));
     // a later question of the candidate may be answered inside the window, not proactively
-    c.objection.note_inbound(w.now - Duration::minutes(1));
+    c.objection.note_inbound(w.now - Duration::minutes(1), true);
     c.conversation.record_inbound(w.now - Duration::minutes(1));
     assert_eq!(
         decide(&w, &c, &text(), Intent::Regular),
@@ -174,6 +174,7 @@ fn refusal_3_review_pending_blocks_proactive_sending() {
         matched: "stop".into(),
         opened_at: w.now,
         due_at: w.now + Duration::days(1),
+        further: Vec::new(),
     });
     assert_eq!(code(decide(&w, &c, &text(), Intent::Regular)), Some(RefusalCode::ObjectionReviewPending));
     assert_eq!(decide(&w, &c, &text(), Intent::HelpReply), Ok(Permit { exception: Some(Exception::HelpReply) }));
@@ -415,7 +416,7 @@ fn build(s: &Setup) -> (World, Candidate, OutboundContent, Intent, bool) {
         });
         c.objection.confirmation_sent = confirmed;
         if let Some(l) = later {
-            c.objection.note_inbound(w.now - Duration::minutes(l));
+            c.objection.note_inbound(w.now - Duration::minutes(l), true);
             c.conversation.record_inbound(w.now - Duration::minutes(l));
         }
     }
@@ -426,6 +427,7 @@ fn build(s: &Setup) -> (World, Candidate, OutboundContent, Intent, bool) {
             matched: "stop".into(),
             opened_at: w.now,
             due_at: w.now,
+            further: Vec::new(),
         });
     }
     match s.lifecycle {

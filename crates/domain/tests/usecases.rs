@@ -625,7 +625,10 @@ fn export_holds_everything_and_the_read_is_audited() {
     assert!(export.consent_state.iter().any(|(p, s)| *p == Purpose::WhatsAppChannel && s.is_granted()));
     assert!(t.store.actions(c).contains(&"content.read"));
     assert!(export.media.is_empty(), "no media in this conversation");
-    assert_eq!(export.retention_due_at, None, "a running process is not scheduled");
+    // a running process ends by inactivity 6 months after the last activity; erasure 6 months
+    // later (R24; this said `None`, "not scheduled", before R24's inactivity end existed)
+    let add = hoheit_domain::calendar::add_months;
+    assert_eq!(export.retention_due_at, Some(add(add(t.clock_now(), 6), 6)), "a running process is scheduled too");
     // after the process ended, the export states when the data will be erased (R30)
     block_on(t.app.end_process(t.world.tenant_id(), recruiter(), c, ProcessEndReason::Rejected, None)).unwrap();
     let export = block_on(t.app.export_subject(t.world.tenant_id(), dpo(), c)).unwrap();
@@ -832,4 +835,292 @@ fn inactive_conversations_are_archived_by_the_retention_run() {
         Err(UseCaseError::Forbidden(_))
     ));
     assert!(block_on(t.app.read_messages(t.world.tenant_id(), dpo(), c)).is_ok());
+}
+
+fn last_grant(t: &TestApp, c: CandidateId) -> serde_json::Value {
+    let state = candidate(t, c);
+    let Some(hoheit_domain::consent::ConsentEntry::Granted(ev)) =
+        state.consents.entries().iter().rev().find(|e| matches!(e, hoheit_domain::consent::ConsentEntry::Granted(_)))
+    else {
+        panic!("no grant")
+    };
+    serde_json::to_value(ev).unwrap()
+}
+
+fn rfc3339(at: OffsetDateTime) -> serde_json::Value {
+    serde_json::Value::String(at.format(&time::format_description::well_known::Rfc3339).unwrap())
+}
+
+#[test]
+fn a_stopp_from_a_restricted_candidate_is_applied_not_dropped() {
+    // R11: an objection needs no form and is applied in any lifecycle state
+    let t = World::new().app();
+    let c = consented(&t);
+    block_on(t.app.restrict(t.world.tenant_id(), recruiter(), c)).unwrap();
+    assert_eq!(text_in(&t, "wamid.r1", "Hallo?"), InboundOutcome::Discarded, "other messages stay unprocessed");
+    let out = text_in(&t, "wamid.r2", "STOPP");
+    assert!(matches!(out, InboundOutcome::Stored { classification: Classification::Objection { .. }, .. }), "{out:?}");
+    let state = candidate(&t, c);
+    assert!(state.objection.is_objected());
+    assert!(matches!(state.lifecycle, Lifecycle::Restricted { .. }), "still restricted");
+    let key = hoheit_domain::inbound::ContactKey::Phone(PhoneNumber::parse(NUMBER).unwrap());
+    assert!(block_on(t.store.suppression(t.world.tenant_id(), &key)).unwrap().is_some(), "R17");
+    let requests = block_on(t.app.subject_requests(t.world.tenant_id(), Some(c))).unwrap();
+    assert!(requests.iter().any(|r| r.kind == SubjectRequestKind::Objection), "R18");
+    assert!(t.store.outbox().is_empty(), "a restricted candidate gets no confirmation");
+}
+
+#[test]
+fn a_stopp_from_an_archived_candidate_is_applied_not_dropped() {
+    // R11 with R25: an archived (restricted after inactivity) candidate's objection counts
+    let mut world = World::new();
+    world.config.tenant.retention.archive_after_days = Some(30);
+    let t = world.app();
+    let c = consented(&t);
+    t.clock.advance(Duration::days(31));
+    block_on(t.app.run_retention(t.world.tenant_id(), Actor::System, false)).unwrap();
+    assert!(matches!(candidate(&t, c).lifecycle, Lifecycle::Restricted { .. }));
+    let out = text_in(&t, "wamid.a1", "Bitte keine Nachrichten mehr");
+    assert!(matches!(out, InboundOutcome::Stored { classification: Classification::Objection { .. }, .. }), "{out:?}");
+    assert!(candidate(&t, c).objection.is_objected());
+    let key = hoheit_domain::inbound::ContactKey::Phone(PhoneNumber::parse(NUMBER).unwrap());
+    assert!(block_on(t.store.suppression(t.world.tenant_id(), &key)).unwrap().is_some());
+}
+
+#[test]
+fn after_an_objection_each_message_permits_one_reply_and_acknowledgements_none() {
+    // R14: one reply per inbound message with content; none for "ok", "danke" or an emoji
+    let t = World::new().app();
+    let c = consented(&t);
+    text_in(&t, "wamid.stop", "STOPP");
+    t.dispatch_all_now();
+    t.clock.advance(Duration::minutes(5));
+    text_in(&t, "wamid.q1", "Bekomme ich meine Unterlagen zurück?");
+    send_text(&t, c, "Ja, per Post.").unwrap();
+    assert_eq!(refusal(send_text(&t, c, "Und noch etwas")), RefusalCode::Objected, "one reply per message");
+    for (i, ack) in ["danke", "Ok 👍", "👍", "Alles klar, vielen Dank!"].into_iter().enumerate() {
+        t.clock.advance(Duration::minutes(1));
+        text_in(&t, &format!("wamid.ack{i}"), ack);
+        assert_eq!(refusal(send_text(&t, c, "Gern geschehen")), RefusalCode::Objected, "{ack:?} permits no reply");
+    }
+    t.clock.advance(Duration::minutes(1));
+    text_in(&t, "wamid.q2", "Wann kommen sie an?");
+    send_text(&t, c, "Diese Woche.").unwrap();
+    // the queued replies still pass the dispatcher's re-check
+    assert!(t.dispatch_all_now().iter().all(|o| *o == DispatchOutcome::Sent));
+}
+
+#[test]
+fn a_second_possible_objection_during_an_open_review_extends_it() {
+    // R14 / R16: the reviewer sees every possible objection and the review does not end early
+    let t = World::new().app();
+    let c = consented(&t);
+    text_in(&t, "wamid.p1", "Ich will meine Bewerbung nicht stoppen");
+    let first = candidate(&t, c).objection.review.unwrap();
+    t.clock.advance(Duration::days(1));
+    let out = text_in(&t, "wamid.p2", "Können Sie das stoppen?");
+    let InboundOutcome::Stored { message, classification: Classification::PossibleObjection { .. } } = out else {
+        panic!("{out:?}")
+    };
+    let review = candidate(&t, c).objection.review.unwrap();
+    assert_eq!(review.id, first.id, "the open review is extended, not replaced");
+    assert!(review.due_at > first.due_at, "due later: {} vs {}", review.due_at, first.due_at);
+    assert!(review.further.contains(&message));
+    assert!(t.store.actions(c).contains(&"objection.review_extended"));
+    assert_eq!(refusal(send_text(&t, c, "Hallo")), RefusalCode::ObjectionReviewPending);
+}
+
+#[test]
+fn staff_given_time_is_stored_as_given_at_and_recorded_at_is_the_server_time() {
+    // R5
+    let t = World::new().app();
+    let c = new_candidate(&t);
+    let given = t.clock_now() - Duration::days(2);
+    let input = ConsentInput {
+        purpose: Purpose::TalentPool,
+        method: ConsentMethod::SignedForm { document_ref: "scan-17".into() },
+        capture_channel: CaptureChannel::Paper,
+        texts_shown: None,
+        given_at: Some(given),
+    };
+    block_on(t.app.record_consent(t.world.tenant_id(), recruiter(), c, input)).unwrap();
+    let ev = last_grant(&t, c);
+    assert_eq!(ev["recorded_at"], rfc3339(t.clock_now()), "{ev}");
+    assert_eq!(ev["given_at"], rfc3339(given), "{ev}");
+}
+
+#[test]
+fn an_opt_in_keyword_lists_no_text_it_did_not_show() {
+    // R5: START shows the candidate no legal text, so its evidence lists none; the consent is
+    // outdated (R7) until the candidate agrees to the consent request on the current texts
+    let t = World::new().app();
+    let c = consented(&t);
+    text_in(&t, "wamid.stop", "STOPP");
+    t.dispatch_all_now();
+    t.clock.advance(Duration::minutes(1));
+    text_in(&t, "wamid.start", "START");
+    assert!(!candidate(&t, c).objection.is_objected());
+    let ev = last_grant(&t, c);
+    assert_eq!(ev["texts_shown"], serde_json::json!([]), "{ev}");
+    assert_eq!(ev["recorded_at"], rfc3339(t.clock_now()));
+    assert_eq!(refusal(send_text(&t, c, "Willkommen zurück")), RefusalCode::ConsentOutdated);
+    block_on(t.app.request_consent(t.world.tenant_id(), recruiter(), c)).unwrap();
+}
+
+/// The fixture's consent-request template with another synced text (built through JSON, so the
+/// test reads the same on code that did not know the text yet).
+fn consent_template_with_text(t: &TestApp, text: &str) -> hoheit_domain::template::Template {
+    let channel = t.world.channel();
+    let template =
+        t.world.config.templates.find(channel.id, &channel.consent_template.name, &channel.consent_template.language);
+    let mut json = serde_json::to_value(template.unwrap()).unwrap();
+    json["body_text"] = serde_json::Value::String(text.to_owned());
+    json["components_json"] = serde_json::json!([{ "type": "BODY", "text": text }]).to_string().into();
+    serde_json::from_value(json).unwrap()
+}
+
+fn sync_consent_template(t: &TestApp, text: &str) {
+    let channel = t.world.channel().id;
+    let template = consent_template_with_text(t, text);
+    block_on(t.app.sync_templates(t.world.tenant_id(), Actor::System, channel, vec![template])).unwrap();
+}
+
+fn consent_template_marked(t: &TestApp) -> bool {
+    let config = block_on(t.app.tenant_config(t.world.tenant_id())).unwrap();
+    let channel = t.world.channel();
+    config
+        .templates
+        .find(channel.id, &channel.consent_template.name, &channel.consent_template.language)
+        .unwrap()
+        .carries_notice
+}
+
+#[test]
+fn no_message_without_the_notice_link_and_the_privacy_contact() {
+    // R15: the notice needs a link and a contact; an empty link is no link
+    let mut world = World::new();
+    world.config.tenant.privacy_notice_url = Some(String::new());
+    let t = world.app();
+    let c = new_candidate(&t);
+    let r = block_on(t.app.request_consent(t.world.tenant_id(), recruiter(), c));
+    assert_eq!(refusal(r), RefusalCode::MissingNotice);
+
+    let t = World::new().app();
+    let c = consented(&t);
+    send_text(&t, c, "Hallo").unwrap();
+    let tenant = t.world.config.tenant.clone();
+    block_on(t.app.update_settings(
+        tenant.id,
+        staff(Role::Admin),
+        tenant.retention.clone(),
+        tenant.messaging.clone(),
+        None,
+        tenant.privacy_notice_url.clone(),
+    ))
+    .unwrap();
+    assert_eq!(refusal(send_text(&t, c, "Hallo")), RefusalCode::MissingNotice, "no privacy contact");
+
+    // settings never store a blank link; a link must be a link
+    let t = World::new().app();
+    let tenant = t.world.config.tenant.clone();
+    let updated = block_on(t.app.update_settings(
+        tenant.id,
+        staff(Role::Admin),
+        tenant.retention.clone(),
+        tenant.messaging.clone(),
+        Some("datenschutz@beispiel.example".into()),
+        Some("   ".into()),
+    ))
+    .unwrap();
+    assert_eq!(updated.privacy_notice_url, None);
+    assert!(matches!(
+        block_on(t.app.update_settings(
+            tenant.id,
+            staff(Role::Admin),
+            tenant.retention.clone(),
+            tenant.messaging.clone(),
+            None,
+            Some("beispiel.example/datenschutz".into()),
+        )),
+        Err(UseCaseError::Invalid(_))
+    ));
+}
+
+#[test]
+fn the_consent_templates_notice_mark_follows_its_synced_text() {
+    // R15: derived from the text, not set blindly
+    let t = World::new().app();
+    assert!(consent_template_marked(&t));
+    // the synced text lost the link: the mark goes, and the consent request cannot be the first message
+    sync_consent_template(
+        &t,
+        "{{1}} möchte Sie zu Ihrer Bewerbung über WhatsApp kontaktieren. WhatsApp gehört zu Meta; Daten \
+         können in die USA übermittelt werden. Sie können jederzeit widersprechen: antworten Sie STOPP.",
+    );
+    assert!(!consent_template_marked(&t), "no link in the text: no notice");
+    let c = new_candidate(&t);
+    let r = block_on(t.app.request_consent(t.world.tenant_id(), recruiter(), c));
+    assert_eq!(refusal(r), RefusalCode::MissingNotice);
+    let channel = t.world.channel();
+    assert!(matches!(
+        block_on(t.app.mark_template_notice(
+            t.world.tenant_id(),
+            staff(Role::Dpo),
+            channel.id,
+            &channel.consent_template.name,
+            &channel.consent_template.language,
+            true,
+        )),
+        Err(UseCaseError::Conflict(_))
+    ));
+    // no objection hint either
+    sync_consent_template(
+        &t,
+        "{{1}} möchte Sie zu Ihrer Bewerbung über WhatsApp (Meta, Daten in die USA) kontaktieren. Datenschutz: {{2}}",
+    );
+    assert!(!consent_template_marked(&t), "no objection hint: no notice");
+    // link (as parameter) and hint: marked
+    sync_consent_template(&t, hoheit_domain::testing::fixtures::CONSENT_TEMPLATE_DE);
+    assert!(consent_template_marked(&t));
+    block_on(t.app.request_consent(t.world.tenant_id(), recruiter(), c)).unwrap();
+}
+
+#[test]
+fn the_synced_consent_template_is_checked_for_the_r6_elements() {
+    // R6 holds for the text the candidate sees, not only for the published legal text
+    let t = World::new().app();
+    sync_consent_template(
+        &t,
+        "{{1}} möchte Sie zu Ihrer Bewerbung über WhatsApp kontaktieren. Sie können jederzeit widersprechen: \
+         antworten Sie STOPP. Datenschutzhinweise: {{2}}",
+    );
+    let c = new_candidate(&t);
+    let r = block_on(t.app.request_consent(t.world.tenant_id(), recruiter(), c));
+    assert!(matches!(r, Err(UseCaseError::Conflict(_))), "{r:?}");
+    assert!(t.store.outbox().is_empty());
+    sync_consent_template(&t, hoheit_domain::testing::fixtures::CONSENT_TEMPLATE_DE);
+    block_on(t.app.request_consent(t.world.tenant_id(), recruiter(), c)).unwrap();
+}
+
+#[test]
+fn a_candidate_an_unknown_sender_created_is_erased_after_inactivity() {
+    // R24: no recorded process end keeps nobody forever; the inactivity end counts as the end
+    let t = World::new().app();
+    let out = inbound(
+        &t,
+        "wamid.unknown",
+        InboundContent::Text { body: "Hallo, ist die Stelle noch frei?".into() },
+        t.clock_now(),
+    );
+    assert!(matches!(out, InboundOutcome::Stored { .. }));
+    let key = hoheit_domain::inbound::ContactKey::Phone(PhoneNumber::parse(NUMBER).unwrap());
+    let c = block_on(t.store.candidate_by_contact(t.world.tenant_id(), &key)).unwrap().unwrap().id;
+    // 6 months without activity end the process, the 6-month erase period then runs
+    t.clock.advance(Duration::days(360));
+    let counts = block_on(t.app.run_retention(t.world.tenant_id(), Actor::System, false)).unwrap();
+    assert_eq!(counts.erased, 0, "not before the erase period has run");
+    t.clock.advance(Duration::days(10));
+    let counts = block_on(t.app.run_retention(t.world.tenant_id(), Actor::System, false)).unwrap();
+    assert_eq!(counts.erased, 1);
+    assert!(candidate(&t, c).is_erased());
 }

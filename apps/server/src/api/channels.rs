@@ -87,7 +87,7 @@ pub async fn create_channel(
             Err(e) => tracing::warn!(channel = %channel.id, error = %e, "webhook registration with 360Dialog failed"),
         }
     }
-    let synced = super::templates::sync(&state, tenant, channel.id, Some(&template)).await.unwrap_or_else(|e| {
+    let synced = super::templates::sync(&state, tenant, channel.id).await.unwrap_or_else(|e| {
         tracing::warn!(channel = %channel.id, error = %e, "template sync failed");
         0
     });

@@ -23,6 +23,7 @@ fn retention_dto(r: &RetentionSettings) -> RetentionPolicyDto {
         claims_window_months: r.claims_window_months,
         talent_pool_months: r.talent_pool_months,
         archive_after_days: r.archive_after_days,
+        process_end_after_inactive_months: Some(r.process_end_after_inactive_months),
     }
 }
 
@@ -53,6 +54,9 @@ pub async fn put_retention(
         claims_window_months: body.claims_window_months,
         talent_pool_months: body.talent_pool_months,
         archive_after_days: body.archive_after_days,
+        process_end_after_inactive_months: body
+            .process_end_after_inactive_months
+            .unwrap_or(config.tenant.retention.process_end_after_inactive_months),
     };
     let t = &config.tenant;
     let updated = state
@@ -112,6 +116,10 @@ pub struct RetentionPolicyDto {
     pub talent_pool_months: u32,
     /// Restrict after this many days without activity (7-730), or null for off.
     pub archive_after_days: Option<u32>,
+    /// A process with no recorded end counts as ended this many months after the last activity
+    /// (3-12, default 6); the erase period then runs (R24). Omitted in a `PUT`: unchanged.
+    #[serde(default)]
+    pub process_end_after_inactive_months: Option<u32>,
 }
 
 /// Retention run counts.

@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use hoheit_domain::ids::{ChannelId, TenantId};
 use hoheit_domain::ports::Clock;
 use hoheit_domain::template::Template;
-use hoheit_domain::tenant::{Actor, ConsentTemplate};
+use hoheit_domain::tenant::Actor;
 use hoheit_domain::values::{LanguageCode, TemplateName};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -34,7 +34,7 @@ pub async fn sync_templates(
     let tenant = caller.tenant;
     let config = state.app.tenant_config(tenant).await?;
     config.channel(channel).ok_or_else(|| ApiError::not_found("channel"))?;
-    let count = sync(&state, tenant, channel, None)
+    let count = sync(&state, tenant, channel)
         .await
         .map_err(|e| ApiError::new(StatusCode::BAD_GATEWAY, "unavailable", format!("360Dialog: {e}")))?;
     Ok(Json(count))
@@ -161,29 +161,10 @@ fn template_view(t: &Template, consent: bool) -> TemplateView {
 }
 
 /// Fetches the channel's templates from 360Dialog (all pages) and stores them, keeping the
-/// tenant's notice marks; the channel's consent-request template is always marked as carrying
-/// the notice (the admin asserts it by configuring it as the consent template, R15).
-pub async fn sync(
-    state: &AppState,
-    tenant: TenantId,
-    channel: ChannelId,
-    consent: Option<&ConsentTemplate>,
-) -> Result<u32, String> {
+/// tenant's notice marks; the consent-request template's mark is derived from its synced text by
+/// the domain (it carries the notice only if the text has the privacy link and the objection
+/// hint, R15), never set blindly.
+pub async fn sync(state: &AppState, tenant: TenantId, channel: ChannelId) -> Result<u32, String> {
     let templates = state.channels.fetch_templates(channel, state.clock.now()).await?;
-    let count = state.app.sync_templates(tenant, Actor::System, channel, templates).await.map_err(|e| e.to_string())?;
-    let consent = match consent {
-        Some(c) => Some(c.clone()),
-        None => state
-            .app
-            .tenant_config(tenant)
-            .await
-            .ok()
-            .and_then(|config| config.channel(channel).map(|c| c.consent_template.clone())),
-    };
-    if let Some(c) = consent
-        && let Err(e) = state.app.mark_template_notice(tenant, Actor::System, channel, &c.name, &c.language, true).await
-    {
-        tracing::warn!(%channel, error = %e, "consent template not found among the synced templates");
-    }
-    Ok(count)
+    state.app.sync_templates(tenant, Actor::System, channel, templates).await.map_err(|e| e.to_string())
 }

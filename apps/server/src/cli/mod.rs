@@ -324,7 +324,7 @@ async fn execute(command: Command, config: Config) -> Result<ExitCode, String> {
                 if only.is_some_and(|o| o != t) {
                     continue;
                 }
-                match crate::api::templates::sync(&state, t, channel, None).await {
+                match crate::api::templates::sync(&state, t, channel).await {
                     Ok(n) => say(&format!("{t} channel {channel}: {n} templates")),
                     Err(e) => {
                         failed = true;
@@ -410,6 +410,19 @@ async fn serve_dev(config: Config) -> Result<ExitCode, String> {
         say("the dev tenant exists already; create tokens with `hoheit token create --tenant <id> --role <role>`");
     } else {
         let tenant = h.state.app.create_tenant(Actor::System, "Dev GmbH").await.map_err(|e| e.to_string())?;
+        // no channel sends without a privacy-notice link and a privacy contact (R15)
+        h.state
+            .app
+            .update_settings(
+                tenant.id,
+                Actor::System,
+                tenant.retention.clone(),
+                tenant.messaging.clone(),
+                Some("datenschutz@dev.example".to_owned()),
+                Some("https://dev.example/datenschutz".to_owned()),
+            )
+            .await
+            .map_err(|e| e.to_string())?;
         say(&format!("dev tenant {} (tokens are shown once):", tenant.id));
         say(&format!("  operator:  {}", h.token(None, Role::Operator).await?));
         for role in [Role::Admin, Role::Dpo, Role::Recruiter] {

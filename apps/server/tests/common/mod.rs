@@ -55,7 +55,7 @@ pub struct Tenant {
 
 pub async fn tenant(h: &Harness, name: &str, phone_number_id: &str) -> Tenant {
     let operator = h.client(&h.token(None, hoheit_domain::tenant::Role::Operator).await.unwrap());
-    let r = operator.post("/api/v1/tenants", json!({"name": name, "privacy_contact": "dpo@example.com"})).await;
+    let r = operator.post("/api/v1/tenants", json!({"name": name, "privacy_contact": "dpo@example.com", "privacy_notice_url": "https://example.com/datenschutz"})).await;
     assert_eq!(r.status, 201, "{:?}", r.json);
     let admin = h.client(r.str("/admin_token").unwrap());
     let id = r.str("/id").unwrap().to_owned();
@@ -78,7 +78,9 @@ pub async fn tenant(h: &Harness, name: &str, phone_number_id: &str) -> Tenant {
     let channel = r.str("/id").unwrap().to_owned();
     let webhook_path = r.str("/webhook_url_path").unwrap().to_owned();
     let webhook_secret = r.str("/webhook_secret").unwrap().to_owned();
-    let consent = hoheit_server::harness::CONSENT_TEMPLATE_TEXT.replace("{{1}}", name);
+    let consent = hoheit_server::harness::CONSENT_TEMPLATE_TEXT
+        .replace("{{1}}", name)
+        .replace("{{2}}", "https://example.com/datenschutz");
     for (kind, body) in [
         ("terms", "Nutzungsbedingungen"),
         ("privacy_notice", "Datenschutzhinweise"),

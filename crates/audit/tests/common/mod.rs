@@ -86,6 +86,7 @@ pub fn all_events() -> Vec<DomainEvent> {
             scope: ObjectionScope::AllWhatsApp,
         },
         DomainEvent::ObjectionReviewOpened { review, due_at: later },
+        DomainEvent::ObjectionReviewExtended { review, due_at: later },
         DomainEvent::ObjectionReviewResolved { review, confirmed: true },
         DomainEvent::ObjectionLifted,
         DomainEvent::RestrictionLifted,
@@ -140,7 +141,7 @@ pub fn all_events() -> Vec<DomainEvent> {
 
 /// Number of `DomainEvent` variants; [`variant_index`] fails to compile when one is added, which
 /// is the reminder to extend [`all_events`] and this count.
-pub const VARIANTS: usize = 43;
+pub const VARIANTS: usize = 44;
 
 pub fn variant_index(event: &DomainEvent) -> usize {
     match event {
@@ -187,6 +188,7 @@ pub fn variant_index(event: &DomainEvent) -> usize {
         DomainEvent::TemplateNoticeMarked { .. } => 40,
         DomainEvent::MediaStored { .. } => 41,
         DomainEvent::MediaRejected { .. } => 42,
+        DomainEvent::ObjectionReviewExtended { .. } => 43,
     }
 }
 

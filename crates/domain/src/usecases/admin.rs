@@ -10,7 +10,7 @@ use crate::legal::{LegalTextKind, LegalTextVersion};
 use crate::ports::{ChangeSet, ConfigChange, TenantConfig};
 use crate::retention::RetentionSettings;
 use crate::rules::Rule;
-use crate::template::Template;
+use crate::template::{Template, notice_in_text, rendered_consent_body};
 use crate::tenant::{
     ApprovalError, ApprovalInput, Channel, ChannelApproval, ConsentTemplate, MessagingSettings, Tenant,
 };
@@ -76,14 +76,38 @@ impl Hoheit {
     ) -> Result<Tenant, UseCaseError> {
         retention.validate()?;
         messaging.validate()?;
-        let mut updated = self.config(tenant).await?.tenant.clone();
+        let (privacy_contact, privacy_notice_url) =
+            crate::tenant::privacy_details(privacy_contact, privacy_notice_url)?;
+        let config = self.config(tenant).await?;
+        let mut updated = config.tenant.clone();
         let now = self.now();
         updated.retention = retention;
         updated.messaging = messaging;
         updated.privacy_contact = privacy_contact;
         updated.privacy_notice_url = privacy_notice_url;
+        let mut config_changes =
+            vec![ConfigChange::Tenant(Box::new(updated.clone())), ConfigChange::RescheduleRetention];
+        // a consent-request template that renders the link as a parameter carries the notice only
+        // with a link configured: its mark follows the settings (R15)
+        for channel in &config.channels {
+            let consent = &channel.consent_template;
+            let mut templates: Vec<Template> =
+                config.templates.templates().iter().filter(|t| t.channel == channel.id).cloned().collect();
+            let mut changed = false;
+            for t in &mut templates {
+                if t.name == consent.name && t.language == consent.language {
+                    let derived = rendered_consent_body(t, &updated.name, updated.privacy_notice_url.as_deref())
+                        .is_some_and(|body| notice_in_text(&body, updated.privacy_notice_url.as_deref()));
+                    changed |= derived != t.carries_notice;
+                    t.carries_notice = derived;
+                }
+            }
+            if changed {
+                config_changes.push(ConfigChange::Templates { channel: channel.id, templates });
+            }
+        }
         let changes = ChangeSet {
-            config: vec![ConfigChange::Tenant(Box::new(updated.clone())), ConfigChange::RescheduleRetention],
+            config: config_changes,
             events: vec![Recorder::new(tenant, None, actor, now).rule(Rule::R23, DomainEvent::SettingsChanged)],
             ..ChangeSet::default()
         };
@@ -241,17 +265,29 @@ impl Hoheit {
     ) -> Result<u32, UseCaseError> {
         let config = self.config(tenant).await?;
         config.channel(channel).ok_or(UseCaseError::NotFound("channel"))?;
+        let consent = config.channel(channel).ok_or(UseCaseError::NotFound("channel"))?.consent_template.clone();
         let mut catalogue = config.templates.clone();
-        catalogue.replace_channel(channel, templates.into_iter().filter(|t| t.channel == channel).collect());
+        let was_marked = catalogue.find(channel, &consent.name, &consent.language).is_some_and(|t| t.carries_notice);
+        // the consent-request template's notice mark follows its synced text (R15)
+        catalogue.replace_channel_with_consent(
+            channel,
+            templates.into_iter().filter(|t| t.channel == channel).collect(),
+            (&consent.name, &consent.language),
+            &config.tenant.name,
+            config.tenant.privacy_notice_url.as_deref(),
+        );
+        let marked = catalogue.find(channel, &consent.name, &consent.language).is_some_and(|t| t.carries_notice);
         let synced: Vec<Template> = catalogue.templates().iter().filter(|t| t.channel == channel).cloned().collect();
         let count = u32::try_from(synced.len()).unwrap_or(u32::MAX);
         let now = self.now();
+        let record = Recorder::new(tenant, None, actor, now);
+        let mut events = vec![record.rule(Rule::R21, DomainEvent::TemplatesSynced { channel, count })];
+        if marked != was_marked {
+            events.push(record.rule(Rule::R15, DomainEvent::TemplateNoticeMarked { channel, carries_notice: marked }));
+        }
         let changes = ChangeSet {
             config: vec![ConfigChange::Templates { channel, templates: synced }],
-            events: vec![
-                Recorder::new(tenant, None, actor, now)
-                    .rule(Rule::R21, DomainEvent::TemplatesSynced { channel, count }),
-            ],
+            events,
             ..ChangeSet::default()
         };
         self.store.commit(tenant, changes).await?;
@@ -271,10 +307,23 @@ impl Hoheit {
     ) -> Result<Template, UseCaseError> {
         let config = self.config(tenant).await?;
         let consent = &config.channel(channel).ok_or(UseCaseError::NotFound("channel"))?.consent_template;
-        if !carries_notice && consent.name == *name && consent.language == *language {
-            return Err(UseCaseError::Conflict(
-                "the consent-request template must carry the Art. 13 / Art. 21(4) notice",
-            ));
+        if consent.name == *name && consent.language == *language {
+            // the consent-request template's mark is derived from its synced text, never set (R15)
+            let derived = config.templates.find(channel, name, language).is_some_and(|t| {
+                rendered_consent_body(t, &config.tenant.name, config.tenant.privacy_notice_url.as_deref())
+                    .is_some_and(|body| notice_in_text(&body, config.tenant.privacy_notice_url.as_deref()))
+            });
+            if !carries_notice {
+                return Err(UseCaseError::Conflict(
+                    "the consent-request template must carry the Art. 13 / Art. 21(4) notice",
+                ));
+            }
+            if !derived {
+                return Err(UseCaseError::Conflict(
+                    "the consent-request template's synced text lacks the privacy-notice link or the objection \
+                     hint (STOPP); change the template at WhatsApp and sync again",
+                ));
+            }
         }
         let mut templates: Vec<Template> =
             config.templates.templates().iter().filter(|t| t.channel == channel).cloned().collect();

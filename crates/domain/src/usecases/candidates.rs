@@ -253,7 +253,8 @@ impl Hoheit {
                 capture_channel: input.capture_channel,
                 texts_shown,
                 language: candidate.language.clone(),
-                recorded_at: given_at,
+                recorded_at: now,
+                given_at: Some(given_at),
                 recorded_by: actor,
             };
             candidate.consents.grant(evidence, now).map_err(|e| UseCaseError::Invalid(e.to_string()))?;

@@ -70,6 +70,41 @@ fn reply_payload(content: &InboundContent) -> Option<&str> {
     }
 }
 
+/// Whether an inbound message has content a recruiter may answer after an objection (R14): not
+/// a bare acknowledgement ("ok", "danke", an emoji) and not a reaction or sticker.
+fn has_content(content: &InboundContent) -> bool {
+    match content {
+        InboundContent::Text { body } => !crate::objection::is_bare_acknowledgement(body.expose()),
+        InboundContent::Button { .. } | InboundContent::InteractiveReply { .. } => true,
+        InboundContent::Media { kind, caption, .. } => {
+            *kind != crate::inbound::MediaKind::Sticker
+                || caption.as_ref().is_some_and(|c| !crate::objection::is_bare_acknowledgement(c.expose()))
+        }
+        InboundContent::Structured { .. } | InboundContent::Unsupported { .. } => false,
+    }
+}
+
+/// Whether a message of a restricted (archived, Art. 18, deferred-erasure) candidate must still
+/// be processed: an objection, a withdrawal or a possible objection needs no form and is applied
+/// in any state (R11); everything else is discarded unstored (R32).
+fn restricted_must_process(candidate: &Candidate, content: &InboundContent) -> bool {
+    if reply_payload(content).and_then(ConsentReply::parse).is_some() {
+        return false;
+    }
+    classifier_input(content).is_some_and(|input| {
+        matches!(
+            classify(input, candidate.objection.is_objected()),
+            Classification::Objection { .. }
+                | Classification::Withdrawal { .. }
+                | Classification::PossibleObjection { .. }
+        )
+    })
+}
+
+fn is_active(candidate: &Candidate) -> bool {
+    matches!(candidate.lifecycle, crate::candidate::Lifecycle::Active)
+}
+
 /// Dedupe: the store keeps one message per provider id, so a redelivered webhook fails the
 /// commit with [`DuplicateKey::InboundMessage`]; that is the answer [`InboundOutcome::Duplicate`].
 fn dedupe(result: Result<InboundOutcome, UseCaseError>) -> Result<InboundOutcome, UseCaseError> {
@@ -108,7 +143,7 @@ impl Inbound<'_> {
             self.classification(&candidate)
         };
         let answer = self.act_on(&classification, message, &mut candidate, &mut changes);
-        Self::window(&mut candidate, self.msg.timestamp);
+        Self::window(&mut candidate, self.msg.timestamp, &self.msg.content);
         if let Some((intent, text)) = answer {
             self.notice(&mut candidate, intent, text, &mut changes)?;
         }
@@ -129,7 +164,7 @@ impl Inbound<'_> {
     /// Sender: the known candidate, or a new one created from the sender's ids (a suppressed
     /// number brings its objection along, R17); contact details kept fresh. `None` when the
     /// record is erased or restricted: only storage and legal defence (R32), nothing new is
-    /// processed.
+    /// processed, except an objection, which needs no form (R11).
     fn sender(
         &self,
         existing: Option<Candidate>,
@@ -160,7 +195,12 @@ impl Inbound<'_> {
             changes.events.push(self.event(&c, Actor::Candidate, None, created));
             c
         });
-        if candidate.is_erased() || !matches!(candidate.lifecycle, crate::candidate::Lifecycle::Active) {
+        if candidate.is_erased() {
+            return None;
+        }
+        if !is_active(&candidate) && !restricted_must_process(&candidate, &self.msg.content) {
+            // restricted (archived, Art. 18, deferred erasure): only storage and legal defence
+            // (R32); nothing new is processed, except an objection (R11)
             return None;
         }
         if let Some(s) = suppression {
@@ -244,6 +284,7 @@ impl Inbound<'_> {
                         texts_shown: texts.clone(),
                         language: language.clone(),
                         recorded_at: self.now,
+                        given_at: Some(msg.timestamp),
                         recorded_by: Actor::Candidate,
                     };
                     let purpose = *purpose;
@@ -296,6 +337,8 @@ impl Inbound<'_> {
                 self.review(matched, message, candidate, changes);
                 None
             }
+            // a restricted candidate's record only takes objections (R11, R32)
+            Classification::OptIn | Classification::Help if !is_active(candidate) => None,
             Classification::OptIn => {
                 self.opt_in(candidate, changes);
                 None
@@ -340,10 +383,18 @@ impl Inbound<'_> {
         })
     }
 
-    /// A possible objection goes to review by a person (R16), unless one is open or the
-    /// candidate objected already.
+    /// A possible objection goes to review by a person (R16), unless the candidate objected
+    /// already; one during an open review extends that review (R14): it covers this message too
+    /// and is due at the later time.
     fn review(&self, matched: &str, message: MessageId, candidate: &mut Candidate, changes: &mut ChangeSet) {
-        if candidate.objection.is_objected() || candidate.objection.review.is_some() {
+        if candidate.objection.is_objected() {
+            return;
+        }
+        let due_at = add_business_days(self.now, self.config.tenant.messaging.objection_review_business_days);
+        if let Some(review) = candidate.objection.review.as_mut() {
+            review.extend(message, due_at);
+            let extended = DomainEvent::ObjectionReviewExtended { review: review.id, due_at: review.due_at };
+            changes.events.push(self.event(candidate, Actor::System, Some(Rule::R16), extended));
             return;
         }
         let review = PendingReview {
@@ -351,19 +402,18 @@ impl Inbound<'_> {
             message,
             matched: matched.to_owned(),
             opened_at: self.msg.timestamp,
-            due_at: add_business_days(self.now, self.config.tenant.messaging.objection_review_business_days),
+            due_at,
+            further: Vec::new(),
         };
         let opened = DomainEvent::ObjectionReviewOpened { review: review.id, due_at: review.due_at };
         changes.events.push(self.event(candidate, Actor::System, Some(Rule::R16), opened));
         candidate.objection.review = Some(review);
     }
 
-    /// Opt-in keyword: lifts the objection and grants the channel consent with the current texts
-    /// (R14); nothing happens without published texts.
+    /// Opt-in keyword: lifts the objection and grants the channel consent (R14). The bare keyword
+    /// shows the candidate no legal text, so the evidence lists none (R5): the consent counts as
+    /// outdated (R7) until the candidate agrees to the consent request on the current texts.
     fn opt_in(&self, candidate: &mut Candidate, changes: &mut ChangeSet) {
-        let Some(texts) = self.config.legal_texts.consent_bundle(&candidate.language) else {
-            return;
-        };
         candidate.objection.lift();
         let evidence = ConsentEvidence {
             purpose: Purpose::WhatsAppChannel,
@@ -372,9 +422,10 @@ impl Inbound<'_> {
                 provider_at: self.msg.timestamp,
             },
             capture_channel: CaptureChannel::WhatsApp,
-            texts_shown: texts,
+            texts_shown: Vec::new(),
             language: candidate.language.clone(),
             recorded_at: self.now,
+            given_at: Some(self.msg.timestamp),
             recorded_by: Actor::Candidate,
         };
         if candidate.consents.grant(evidence, self.now).is_ok() {
@@ -390,10 +441,11 @@ impl Inbound<'_> {
     }
 
     /// Window: the 24-hour window opens from the candidate's own message, at the provider's
-    /// timestamp (R20); the objection state notes it too (a reply after an objection).
-    fn window(candidate: &mut Candidate, at: OffsetDateTime) {
+    /// timestamp (R20); the objection state notes it too: after an objection, a message with
+    /// content permits one reply, a bare acknowledgement none (R14).
+    fn window(candidate: &mut Candidate, at: OffsetDateTime, content: &InboundContent) {
         candidate.conversation.record_inbound(at);
-        candidate.objection.note_inbound(at);
+        candidate.objection.note_inbound(at, has_content(content));
     }
 
     /// Notice: queues the automatic answer (objection confirmation or help text). These system

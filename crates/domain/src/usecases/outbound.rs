@@ -198,6 +198,10 @@ pub(crate) fn queue(
     if intent == Intent::ObjectionConfirmation {
         candidate.objection.confirmation_sent = true;
     }
+    if permit.exception == Some(crate::policy::Exception::ReplyAfterObjection) {
+        // one reply per inbound message after an objection (R14)
+        candidate.objection.use_reply();
+    }
     candidate.conversation.touch(now);
     changes.events.push(Recorder::new(config.tenant.id, Some(candidate.id), actor, now).rule(
         rule,
@@ -366,6 +370,24 @@ impl Hoheit {
                 Ok(queued) => queued,
                 Err(refused) => return Ok(refused),
             };
+            // R6 holds for the text the candidate actually sees: the template synced from the
+            // provider, as rendered with the parameters above
+            if let Some(synced) = synced {
+                let rendered = crate::template::rendered_consent_body(
+                    synced,
+                    &config.tenant.name,
+                    config.tenant.privacy_notice_url.as_deref(),
+                );
+                let complete = rendered.is_some_and(|body| {
+                    crate::legal::missing_consent_request_elements(&body, &config.tenant.name).is_empty()
+                });
+                if !complete {
+                    return Err(UseCaseError::Conflict(
+                        "the synced consent-request template must name the employer, the purpose, WhatsApp/Meta, \
+                         the US transfer and how to withdraw or object (R6); change it at WhatsApp and sync again",
+                    ));
+                }
+            }
             candidate.consents.request(request_id, Purpose::WhatsAppChannel, texts, template.language.clone(), now);
             changes.events.push(Recorder::new(tenant, Some(id), actor, now).rule(
                 Rule::R10,

@@ -9,6 +9,7 @@ use sea_orm_migration::prelude::*;
 
 mod m0001_initial;
 mod m0002_media;
+mod m0003_inactivity_end;
 
 /// All migrations, in order.
 #[derive(Debug)]
@@ -17,6 +18,10 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m0001_initial::Migration), Box::new(m0002_media::Migration)]
+        vec![
+            Box::new(m0001_initial::Migration),
+            Box::new(m0002_media::Migration),
+            Box::new(m0003_inactivity_end::Migration),
+        ]
     }
 }

@@ -1,0 +1,26 @@
+//! R24 (issue 15): a process with no recorded end now ends by inactivity, so every candidate has
+//! a retention due time. Candidates written before had none when their process was running (the
+//! retention run never looked at them); this makes each of them due at once, so the next run
+//! decides them under the new rule and stores their next due time. Data only, no schema change.
+
+use sea_orm::ConnectionTrait;
+use sea_orm_migration::prelude::*;
+
+#[derive(Debug, DeriveMigrationName)]
+pub(super) struct Migration;
+
+const UP: &str = "UPDATE candidates SET retention_due_at = 0 WHERE tombstone IS NULL AND retention_due_at IS NULL";
+
+#[allow(elided_lifetimes_in_paths)] // the trait is declared without the lifetime
+#[async_trait::async_trait]
+impl MigrationTrait for Migration {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager.get_connection().execute_unprepared(UP).await?;
+        Ok(())
+    }
+
+    async fn down(&self, _manager: &SchemaManager) -> Result<(), DbErr> {
+        // nothing to undo: a due time is recomputed by every retention decision
+        Ok(())
+    }
+}
