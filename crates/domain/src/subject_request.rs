@@ -327,11 +327,7 @@ impl SubjectRequest {
 /// recorded with the fulfilment so the DPO can later prove what was handed out.
 pub fn export_sha256(document: &[u8]) -> String {
     use sha2::Digest as _;
-    use std::fmt::Write as _;
-    sha2::Sha256::digest(document).iter().fold(String::with_capacity(64), |mut out, b| {
-        let _ = write!(out, "{b:02x}");
-        out
-    })
+    hex::encode(sha2::Sha256::digest(document))
 }
 
 #[cfg(test)]

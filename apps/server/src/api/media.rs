@@ -139,16 +139,12 @@ pub async fn read_media(
     Ok(response)
 }
 
+/// RFC 5987 `filename*` value: everything but the unreserved characters percent-encoded.
+const RFC5987: &percent_encoding::AsciiSet =
+    &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
+
 fn percent_encode(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for b in text.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
+    percent_encoding::utf8_percent_encode(text, RFC5987).to_string()
 }
 
 /// Sends a document (e.g. an interview invitation PDF): decided by the send policy first
@@ -186,4 +182,16 @@ pub async fn send_document(
     };
     let result = state.app.send_document(tenant, caller.actor, id, document, MediaLimits { max_bytes: max }).await;
     super::messages::queued(&state, result)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_names_are_percent_encoded_for_content_disposition() {
+        assert_eq!(percent_encode("Einladung_Gespräch 1.pdf"), "Einladung_Gespr%C3%A4ch%201.pdf");
+        assert_eq!(percent_encode("a-b.c_d~e"), "a-b.c_d~e");
+        assert_eq!(percent_encode("\"x\";\r\n/%"), "%22x%22%3B%0D%0A%2F%25");
+    }
 }

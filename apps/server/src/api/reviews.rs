@@ -63,7 +63,8 @@ pub async fn reviews(
 pub struct ReviewReason {
     /// Always `possible_objection` (tier 2 of the classifier).
     pub classification: String,
-    /// The keyword, stem or phrase that matched.
+    /// The classifier's pattern id, phrase or `keyword_in_sentence:<stem>` that matched (a fixed
+    /// string, never the message text).
     pub matched: String,
 }
 
