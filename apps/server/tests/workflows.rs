@@ -254,6 +254,7 @@ async fn legal_hold_reviews(h: &Harness) {
     assert_eq!(r.status, 200, "{:?}", r.json);
     assert_eq!(r.json["legal_holds"], json!([]));
     assert_eq!(metric(h, "hoheit_legal_hold_reviews_due").await, Some(0));
+    assert_eq!(t.dpo.get("/api/v1/subject-requests/due").await.json["legal_hold_reviews_due"], 0);
 
     // past the review date (6 months by default): listed with its hold, counted in the gauge
     h.state.clock.advance(time::Duration::days(190));
@@ -266,6 +267,7 @@ async fn legal_hold_reviews(h: &Harness) {
     assert_eq!(due[0]["holds"][0]["reason"], "claim_asserted");
     assert_eq!(due[0]["review_at"], due[0]["holds"][0]["review_at"]);
     assert!(!r.json.to_string().contains("Ca 234"), "no case reference in the list");
+    assert_eq!(t.dpo.get("/api/v1/subject-requests/due").await.json["legal_hold_reviews_due"], 1, "deadline view");
     assert_eq!(t.admin.get("/api/v1/legal-holds?due=true").await.status, 200);
     assert_eq!(metric(h, "hoheit_legal_hold_reviews_due").await, Some(1));
 
