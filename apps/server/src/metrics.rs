@@ -261,6 +261,11 @@ pub async fn gauges(state: &crate::state::AppState) -> Vec<(&'static str, &'stat
                 counts.subject_requests_due_soon,
             ),
             ("hoheit_media_pending", "Announced media files not fetched yet.", counts.media_pending),
+            (
+                "hoheit_legal_hold_reviews_due",
+                "Candidates with a legal hold in force whose review date is reached (R26).",
+                counts.legal_hold_reviews_due,
+            ),
         ]),
         Err(e) => tracing::warn!(error = %e, "deadline gauges unavailable"),
     }

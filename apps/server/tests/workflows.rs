@@ -58,6 +58,7 @@ scenarios!(
     inbound_media: true,
     outbound_documents: true,
     accountability_documents: true,
+    legal_hold_reviews: false,
 );
 
 const WAIT: Duration = Duration::from_secs(15);
@@ -225,6 +226,62 @@ async fn objection_review_queue(h: &Harness) {
     assert!(requests.as_array().unwrap().iter().any(|r| r["kind"] == "objection" && r["candidate"] == c));
     assert_eq!(metric(h, "hoheit_objection_reviews_open").await, Some(0));
     assert!(has_entry(&audit(&t, &c).await, "objection.review_resolved", ("review", &rid2), Some("dpo")));
+}
+
+// ---------------------------------------------------------------- legal-hold reviews (R26)
+
+async fn legal_hold_reviews(h: &Harness) {
+    let t = tenant(h, "Beispiel GmbH", h.sim.phone_number_id()).await;
+    let other = other_tenant(h, &t).await;
+    let held = candidate(&t, "+49 170 4444444").await;
+    let released = candidate(&t, "+49 170 5555555").await;
+    let set = |c: &str, reason: &str| {
+        let (dpo, path) = (t.dpo.clone(), format!("/api/v1/candidates/{c}/legal-holds"));
+        let body = json!({"reason": reason, "reference": "Az. 1 Ca 234/26"});
+        async move {
+            let r = dpo.post(&path, body).await;
+            assert_eq!(r.status, 201, "{:?}", r.json);
+            r.str("/id").unwrap().to_owned()
+        }
+    };
+    let hold = set(&held, "claim_asserted").await;
+    let gone = set(&released, "authority_inquiry").await;
+    let r = t.dpo.delete(&format!("/api/v1/candidates/{released}/legal-holds/{gone}")).await;
+    assert_eq!(r.status, 204, "{:?}", r.json);
+
+    // nothing due yet: an empty list, a zero gauge
+    let r = t.dpo.get("/api/v1/legal-holds?due=true").await;
+    assert_eq!(r.status, 200, "{:?}", r.json);
+    assert_eq!(r.json["legal_holds"], json!([]));
+    assert_eq!(metric(h, "hoheit_legal_hold_reviews_due").await, Some(0));
+    assert_eq!(t.dpo.get("/api/v1/subject-requests/due").await.json["legal_hold_reviews_due"], 0);
+
+    // past the review date (6 months by default): listed with its hold, counted in the gauge
+    h.state.clock.advance(time::Duration::days(190));
+    let r = t.dpo.get("/api/v1/legal-holds?due=true").await;
+    assert_eq!(r.status, 200, "{:?}", r.json);
+    let due = r.json["legal_holds"].as_array().unwrap();
+    assert_eq!(due.len(), 1, "the released hold is not due: {:?}", r.json);
+    assert_eq!(due[0]["candidate_id"], held.as_str());
+    assert_eq!(due[0]["holds"][0]["id"], hold.as_str());
+    assert_eq!(due[0]["holds"][0]["reason"], "claim_asserted");
+    assert_eq!(due[0]["review_at"], due[0]["holds"][0]["review_at"]);
+    assert!(!r.json.to_string().contains("Ca 234"), "no case reference in the list");
+    assert_eq!(t.dpo.get("/api/v1/subject-requests/due").await.json["legal_hold_reviews_due"], 1, "deadline view");
+    assert_eq!(t.admin.get("/api/v1/legal-holds?due=true").await.status, 200);
+    assert_eq!(metric(h, "hoheit_legal_hold_reviews_due").await, Some(1));
+
+    // admin and DPO only; only due=true; tenant-scoped
+    assert_eq!(t.recruiter.get("/api/v1/legal-holds?due=true").await.status, 403);
+    assert_eq!(t.dpo.get("/api/v1/legal-holds").await.code(), Some("invalid_input"));
+    assert_eq!(t.dpo.get("/api/v1/legal-holds?due=false").await.code(), Some("invalid_input"));
+    assert_eq!(other.dpo.get("/api/v1/legal-holds?due=true").await.json["legal_holds"], json!([]));
+
+    // released after review: no longer due
+    let r = t.dpo.delete(&format!("/api/v1/candidates/{held}/legal-holds/{hold}")).await;
+    assert_eq!(r.status, 204, "{:?}", r.json);
+    assert_eq!(t.dpo.get("/api/v1/legal-holds?due=true").await.json["legal_holds"], json!([]));
+    assert_eq!(metric(h, "hoheit_legal_hold_reviews_due").await, Some(0));
 }
 
 // ---------------------------------------------------------------- subject requests (R29-R31)

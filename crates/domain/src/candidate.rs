@@ -336,6 +336,12 @@ impl Candidate {
         self.holds.iter().any(LegalHold::is_active)
     }
 
+    /// The earliest review date of the holds in force, `None` when none is (R26). Stores keep
+    /// it in clear so due reviews are found without unsealing candidates.
+    pub fn hold_review_at(&self) -> Option<OffsetDateTime> {
+        self.holds.iter().filter(|h| h.is_active()).map(|h| h.review_at).min()
+    }
+
     /// Whether the data is erased.
     pub const fn is_erased(&self) -> bool {
         matches!(self.lifecycle, Lifecycle::Erased { .. })

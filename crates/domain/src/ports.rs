@@ -677,6 +677,20 @@ pub struct DeadlineCounts {
     pub subject_requests_due_soon: u64,
     /// Media files waiting to be fetched.
     pub media_pending: u64,
+    /// Candidates whose legal-hold review is due (R26: a hold in force with a review date
+    /// reached).
+    #[serde(default)]
+    pub legal_hold_reviews_due: u64,
+}
+
+/// A candidate whose legal hold is due for review (R26): ids and times only, no personal data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DueLegalHold {
+    /// The held candidate.
+    pub candidate: CandidateId,
+    /// The earliest review date among its holds in force (reached).
+    #[serde(with = "time::serde::rfc3339")]
+    pub review_at: OffsetDateTime,
 }
 
 /// The read side: the list and read views the API and the browser UI show. Decisions never
@@ -724,6 +738,11 @@ pub trait Queries: Send + Sync {
         let register = self.subject_request_register(tenant, None).await?;
         Ok(DueSubjectRequests::from_register(register, now, within))
     }
+
+    /// The tenant's candidates with a legal hold in force whose review date is at or before
+    /// `now` (R26), earliest review first. Erased candidates are never listed (they hold
+    /// nothing); restricted ones are (a hold often is why they are kept).
+    async fn due_legal_holds(&self, tenant: TenantId, now: OffsetDateTime) -> Result<Vec<DueLegalHold>, StoreError>;
 
     /// Deadline counts across all tenants at `now`; "due soon" means due after `now` and no
     /// later than `soon` (operator view, numbers only).

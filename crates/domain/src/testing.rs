@@ -1077,6 +1077,28 @@ impl crate::ports::Queries for InMemoryStore {
         Store::subject_requests(self, tenant, candidate).await
     }
 
+    async fn due_legal_holds(
+        &self,
+        tenant: TenantId,
+        now: OffsetDateTime,
+    ) -> Result<Vec<crate::ports::DueLegalHold>, StoreError> {
+        let state = self.lock();
+        let mut due: Vec<_> = state
+            .candidates
+            .iter()
+            .filter(|((t, _), _)| *t == tenant)
+            .filter_map(|(_, row)| row.candidate.as_ref())
+            .filter(|c| !c.is_erased())
+            .filter_map(|c| {
+                c.hold_review_at()
+                    .filter(|at| *at <= now)
+                    .map(|review_at| crate::ports::DueLegalHold { candidate: c.id, review_at })
+            })
+            .collect();
+        due.sort_by_key(|d| (d.review_at, d.candidate));
+        Ok(due)
+    }
+
     async fn deadline_counts(
         &self,
         now: OffsetDateTime,
@@ -1098,6 +1120,14 @@ impl crate::ports::Queries for InMemoryStore {
             subject_requests_due_soon: count(open().filter(|r| r.due_at > now && r.due_at <= soon).count()),
             media_pending: count(
                 state.media.values().filter(|(m, _)| m.status == crate::media::MediaStatus::Pending).count(),
+            ),
+            legal_hold_reviews_due: count(
+                state
+                    .candidates
+                    .values()
+                    .filter_map(|row| row.candidate.as_ref())
+                    .filter(|c| !c.is_erased() && c.hold_review_at().is_some_and(|at| at <= now))
+                    .count(),
             ),
         })
     }

@@ -180,6 +180,7 @@ pub(crate) mod candidates {
         pub process_ended_at: Option<i64>,
         pub retention_due_at: Option<i64>,
         pub review_due_at: Option<i64>,
+        pub hold_review_at: Option<i64>,
         pub objected: bool,
         pub created_at: i64,
         pub updated_at: i64,

@@ -86,6 +86,8 @@ pub struct DeadlineCounts {
     pub subject_requests_due_soon: u64,
     /// Media files waiting to be fetched.
     pub media_pending: u64,
+    /// Candidates whose legal-hold review is due (R26).
+    pub legal_hold_reviews_due: u64,
 }
 
 /// SHA-256 of a secret token (what is stored and looked up).
@@ -408,6 +410,11 @@ impl SeaStore {
             )
             .await?,
             media_pending: count("SELECT COUNT(*) AS n FROM media WHERE status = 'pending'", vec![]).await?,
+            legal_hold_reviews_due: count(
+                "SELECT COUNT(*) AS n FROM candidates WHERE hold_review_at IS NOT NULL AND hold_review_at <= $1",
+                vec![now.into()],
+            )
+            .await?,
         })
     }
 
@@ -427,6 +434,16 @@ impl SeaStore {
     /// Candidates with an open objection review, for the review queue (R16): (candidate, due).
     pub async fn open_reviews(&self, tenant: TenantId) -> Result<Vec<(CandidateId, OffsetDateTime)>, StoreError> {
         tables::candidates::open_reviews(&self.shared, tenant).await
+    }
+
+    /// Candidates of the tenant whose legal-hold review is due at `now` (R26), earliest first:
+    /// (candidate, review date). Clear columns only.
+    pub async fn due_legal_holds(
+        &self,
+        tenant: TenantId,
+        now: OffsetDateTime,
+    ) -> Result<Vec<(CandidateId, OffsetDateTime)>, StoreError> {
+        tables::candidates::due_holds(&self.shared, tenant, now).await
     }
 
     /// Re-wraps every tenant key from this store's master key to `new` (rotation). Message rows

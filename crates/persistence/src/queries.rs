@@ -5,8 +5,8 @@ use async_trait::async_trait;
 use hoheit_domain::conversation::Message;
 use hoheit_domain::ids::{CandidateId, TenantId};
 use hoheit_domain::ports::{
-    CandidatePage, CandidateSummary, DeadlineCounts, ListedLifecycle, OpenReview, Queries, Store, StoreError,
-    TenantSummary,
+    CandidatePage, CandidateSummary, DeadlineCounts, DueLegalHold, ListedLifecycle, OpenReview, Queries, Store,
+    StoreError, TenantSummary,
 };
 use hoheit_domain::subject_request::SubjectRequest;
 use time::OffsetDateTime;
@@ -69,6 +69,14 @@ impl Queries for SeaStore {
         Store::subject_requests(self, tenant, candidate).await
     }
 
+    async fn due_legal_holds(&self, tenant: TenantId, now: OffsetDateTime) -> Result<Vec<DueLegalHold>, StoreError> {
+        Ok(SeaStore::due_legal_holds(self, tenant, now)
+            .await?
+            .into_iter()
+            .map(|(candidate, review_at)| DueLegalHold { candidate, review_at })
+            .collect())
+    }
+
     async fn deadline_counts(&self, now: OffsetDateTime, soon: OffsetDateTime) -> Result<DeadlineCounts, StoreError> {
         let c = SeaStore::deadline_counts(self, now, soon).await?;
         Ok(DeadlineCounts {
@@ -77,6 +85,7 @@ impl Queries for SeaStore {
             subject_requests_overdue: c.subject_requests_overdue,
             subject_requests_due_soon: c.subject_requests_due_soon,
             media_pending: c.media_pending,
+            legal_hold_reviews_due: c.legal_hold_reviews_due,
         })
     }
 }

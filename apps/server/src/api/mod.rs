@@ -11,6 +11,7 @@ pub mod accountability;
 pub mod audit;
 pub mod candidates;
 pub mod channels;
+pub mod legal_holds;
 pub mod legal_texts;
 pub mod media;
 pub mod messages;
@@ -51,6 +52,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(templates::routes())
         .merge(legal_texts::routes())
         .merge(candidates::routes())
+        .merge(legal_holds::routes())
         .merge(messages::routes())
         .merge(media::routes())
         .merge(reviews::routes())

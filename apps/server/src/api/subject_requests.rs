@@ -176,6 +176,9 @@ pub struct DueSubjectRequests {
     pub overdue: Vec<SubjectRequestView>,
     /// Open or extended, due within the horizon; soonest first.
     pub due_soon: Vec<SubjectRequestView>,
+    /// Candidates with a legal hold due for review (R26): list them with
+    /// `GET /legal-holds?due=true`.
+    pub legal_hold_reviews_due: usize,
 }
 
 /// `POST /api/v1/subject-requests/{request}/extension`.
@@ -254,7 +257,8 @@ pub async fn due_subject_requests(
     let overdue = requests.iter().filter(|r| r.is_overdue(now)).map(|r| request_view(r, now)).collect();
     let due_soon =
         requests.iter().filter(|r| r.is_due_soon(now, Duration::days(within))).map(|r| request_view(r, now)).collect();
-    Ok(Json(DueSubjectRequests { within_days: within, overdue, due_soon }))
+    let legal_hold_reviews_due = state.queries.due_legal_holds(tenant, now).await?.len();
+    Ok(Json(DueSubjectRequests { within_days: within, overdue, due_soon, legal_hold_reviews_due }))
 }
 
 /// One request of the register.

@@ -29,7 +29,7 @@ use uuid::Uuid;
 
 use super::fixtures::{World, staff};
 use super::{FakeGateway, FixedClock, InMemoryStore, SequentialIds};
-use crate::candidate::{Candidate, CandidateSource, Contact, ErasureReason, ProcessEndReason};
+use crate::candidate::{Candidate, CandidateSource, Contact, ErasureReason, HoldReason, ProcessEndReason};
 use crate::consent::{CaptureChannel, Purpose};
 use crate::conversation::{
     DeliveryStatus, Direction, Intent, Message, MessageBody, MessageKind, OutboundContent, StatusObservation,
@@ -42,8 +42,8 @@ use crate::legal::LegalTextCatalogue;
 use crate::media::{MediaRecord, MediaStatus};
 use crate::objection::{ObjectionScope, Suppression};
 use crate::ports::{
-    CandidateChange, CandidatePage, ChangeSet, ConfigChange, DuplicateKey, ListedLifecycle, MediaChange, MessageChange,
-    OutboxChange, OutboxEntry, OutboxQueue, Queries, Store, StoreError,
+    CandidateChange, CandidatePage, ChangeSet, ConfigChange, DueLegalHold, DuplicateKey, ListedLifecycle, MediaChange,
+    MessageChange, OutboxChange, OutboxEntry, OutboxQueue, Queries, Store, StoreError,
 };
 use crate::subject_request::{SubjectRequest, SubjectRequestKind};
 use crate::template::TemplateCatalogue;
@@ -1296,4 +1296,33 @@ pub async fn queries_read_views(h: &dyn Harness) {
     let counts = queries.deadline_counts(request.due_at, request.due_at + Duration::days(7)).await.unwrap();
     assert_eq!(counts.subject_requests_overdue, u64::try_from(late.overdue.len()).unwrap());
     assert!(counts.subject_requests_overdue >= 1);
+    assert_eq!(counts.legal_hold_reviews_due, 0);
+
+    // R26: holds in force are listed once their review date is reached, earliest first; a
+    // released hold does not count, and neither does a hold of another tenant.
+    let held_first = app.set_legal_hold(tenant, dpo, first, HoldReason::ClaimAsserted, None).await.unwrap();
+    let released = app.set_legal_hold(tenant, dpo, third, HoldReason::Other, None).await.unwrap();
+    app.release_legal_hold(tenant, dpo, third, released.id).await.unwrap();
+    clock.advance(Duration::days(10));
+    let held_third = app.set_legal_hold(tenant, dpo, third, HoldReason::AuthorityInquiry, None).await.unwrap();
+    assert!(held_first.review_at < held_third.review_at && released.review_at < held_third.review_at);
+    assert!(queries.due_legal_holds(tenant, held_first.review_at - Duration::seconds(1)).await.unwrap().is_empty());
+    let due = queries.due_legal_holds(tenant, held_first.review_at).await.unwrap();
+    assert_eq!(due, vec![DueLegalHold { candidate: first, review_at: held_first.review_at }], "released hold ignored");
+    let due = queries.due_legal_holds(tenant, held_third.review_at).await.unwrap();
+    assert_eq!(
+        due,
+        vec![
+            DueLegalHold { candidate: first, review_at: held_first.review_at },
+            DueLegalHold { candidate: third, review_at: held_third.review_at },
+        ]
+    );
+    assert!(queries.due_legal_holds(other, held_third.review_at).await.unwrap().is_empty(), "tenant isolation");
+    let counts = queries.deadline_counts(held_first.review_at, held_first.review_at).await.unwrap();
+    assert_eq!(counts.legal_hold_reviews_due, 1);
+    app.release_legal_hold(tenant, dpo, first, held_first.id).await.unwrap();
+    let due = queries.due_legal_holds(tenant, held_third.review_at).await.unwrap();
+    assert_eq!(due.iter().map(|d| d.candidate).collect::<Vec<_>>(), vec![third], "released: no longer due");
+    let counts = queries.deadline_counts(held_third.review_at, held_third.review_at).await.unwrap();
+    assert_eq!(counts.legal_hold_reviews_due, 1);
 }

@@ -10,6 +10,7 @@ use sea_orm_migration::prelude::*;
 mod m0001_initial;
 mod m0002_media;
 mod m0003_inactivity_end;
+mod m0004_hold_review;
 
 /// All migrations, in order.
 #[derive(Debug)]
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0001_initial::Migration),
             Box::new(m0002_media::Migration),
             Box::new(m0003_inactivity_end::Migration),
+            Box::new(m0004_hold_review::Migration),
         ]
     }
 }

@@ -58,8 +58,8 @@ async fn insert(
     let state = ckey.seal("candidates", id, "state", &to_json_bytes(candidate)?);
     w.exec(
         "INSERT INTO candidates (id, tenant_id, version, lifecycle, process_ended_at, retention_due_at, \
-         review_due_at, objected, created_at, updated_at, wrapped_key, state, tombstone) \
-         VALUES ($1, $2, 0, $3, $4, $5, $6, $7, $8, $8, $9, $10, NULL)",
+         review_due_at, objected, created_at, updated_at, wrapped_key, state, tombstone, hold_review_at) \
+         VALUES ($1, $2, 0, $3, $4, $5, $6, $7, $8, $8, $9, $10, NULL, $11)",
         vec![
             id_bytes(id).into(),
             w.t(),
@@ -71,6 +71,7 @@ async fn insert(
             micros(candidate.created_at).into(),
             wrapped.into(),
             state.into(),
+            candidate.hold_review_at().map(micros).into(),
         ],
     )
     .await
@@ -93,7 +94,7 @@ async fn update(
     let updated = w
         .exec(
             "UPDATE candidates SET version = $3, lifecycle = $4, process_ended_at = $5, retention_due_at = $6, \
-             review_due_at = $7, objected = $8, updated_at = $9, state = $10 \
+             review_due_at = $7, objected = $8, updated_at = $9, state = $10, hold_review_at = $12 \
              WHERE tenant_id = $1 AND id = $2 AND version = $11 AND tombstone IS NULL",
             vec![
                 w.t(),
@@ -107,6 +108,7 @@ async fn update(
                 micros(w.at).into(),
                 state.into(),
                 expected.into(),
+                candidate.hold_review_at().map(micros).into(),
             ],
         )
         .await
@@ -134,7 +136,7 @@ async fn erase(w: &mut Write<'_>, tombstone: &Candidate, expected_version: u64) 
     let updated = w
         .exec(
             "UPDATE candidates SET version = $3, lifecycle = 'erased', retention_due_at = NULL, review_due_at = NULL, \
-             updated_at = $4, wrapped_key = NULL, state = NULL, tombstone = $5 \
+             hold_review_at = NULL, updated_at = $4, wrapped_key = NULL, state = NULL, tombstone = $5 \
              WHERE tenant_id = $1 AND id = $2 AND version = $6 AND tombstone IS NULL",
             vec![w.t(), c(), next.into(), micros(w.at).into(), to_json(tombstone)?.into(), expected.into()],
         )
@@ -334,6 +336,28 @@ pub(crate) async fn open_reviews(
         .map_err(|e| db_error(&e))?;
     rows.iter()
         .filter_map(|r| r.review_due_at.map(|d| (r, d)))
+        .map(|(r, d)| Ok((CandidateId::from_uuid(uuid_from(&r.id)?), from_micros(d)?)))
+        .collect()
+}
+
+/// Candidates with a legal hold in force whose review date is at or before `now` (R26), earliest
+/// first: (candidate, review date). Reads the clear column only; erased rows have it NULL.
+pub(crate) async fn due_holds(
+    shared: &Shared,
+    tenant: TenantId,
+    now: OffsetDateTime,
+) -> Result<Vec<(CandidateId, OffsetDateTime)>, StoreError> {
+    use entity::candidates::Column;
+    let rows = scoped::<entity::candidates::Entity>(tenant.as_uuid())
+        .filter(Column::HoldReviewAt.lte(micros(now)))
+        .filter(Column::Tombstone.is_null())
+        .order_by_asc(Column::HoldReviewAt)
+        .order_by_asc(Column::Id)
+        .all(&shared.db)
+        .await
+        .map_err(|e| db_error(&e))?;
+    rows.iter()
+        .filter_map(|r| r.hold_review_at.map(|d| (r, d)))
         .map(|(r, d)| Ok((CandidateId::from_uuid(uuid_from(&r.id)?), from_micros(d)?)))
         .collect()
 }
