@@ -121,18 +121,30 @@ pub(crate) async fn tenant(
                 "name": name,
                 "privacy_contact": "datenschutz@example.com",
                 "privacy_notice_url": "https://example.com/datenschutz",
+                "invite_dpo": true,
             }),
             201,
         )
         .await?;
     let id = field(&created, "id")?;
-    let admin = operator.with_token(&field(&created, "admin_token")?);
-    let token = |role: &'static str| {
-        let admin = admin.clone();
-        async move { field(&admin.expect("/api/v1/tokens", &json!({"role": role, "label": role}), 201).await?, "token") }
+    // the operator receives invitations, never a credential: the admin and the DPO accept them
+    let accept = |which: &'static str| {
+        let operator = operator.clone();
+        let invitation = created.get(which).map(|i| field(i, "invitation"));
+        async move {
+            let invitation = invitation.context(&format!("missing {which}"))??;
+            field(
+                &operator.expect("/api/v1/invitations/accept", &json!({"invitation": invitation}), 201).await?,
+                "token",
+            )
+        }
     };
-    let dpo = token("dpo").await?;
-    let recruiter = token("recruiter").await?;
+    let admin = operator.with_token(&accept("admin_invitation").await?);
+    let dpo = accept("dpo_invitation").await?;
+    let recruiter = field(
+        &admin.expect("/api/v1/tokens", &json!({"role": "recruiter", "label": "recruiter"}), 201).await?,
+        "token",
+    )?;
     let consent = hoheit_server::harness::CONSENT_TEMPLATE_TEXT
         .replace("{{1}}", name)
         .replace("{{2}}", "https://example.com/datenschutz");

@@ -2,6 +2,12 @@
 //! Each token has a role; every role but `operator` is bound to one tenant. The [`Auth`] service
 //! (token lookups through the [`Platform`] port, a short cache, a per-token rate limit) is taken
 //! from the router state with `FromRef`, so this module does not depend on the state.
+//!
+//! Lifecycle (issue 13): a token's state (active, revoked, expired) is decided on every request
+//! from a lookup at most [`CACHE_TTL`] old, so a revocation on any replica takes effect
+//! everywhere within that time. The first use after expiry writes `token.expired`, a use of a
+//! revoked or expired token `token.use_refused` (at most once a minute per token and replica);
+//! the last use is recorded at most once a minute.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -10,10 +16,15 @@ use std::time::{Duration as StdDuration, Instant};
 use axum::extract::{FromRef, FromRequestParts};
 use axum::http::request::Parts;
 use base64::Engine as _;
+use hoheit_domain::credential::TokenState;
+use hoheit_domain::events::DomainEvent;
 use hoheit_domain::ids::{StaffId, TenantId};
+use hoheit_domain::ports::Clock;
 use hoheit_domain::tenant::{Actor, Role};
-use hoheit_persistence::ApiToken;
+use hoheit_domain::usecases::Hoheit;
+use hoheit_persistence::{ApiToken, PLATFORM_CHAIN, TokenRecord};
 use rand::RngCore;
+use time::OffsetDateTime;
 
 use crate::error::ApiError;
 use crate::ports::Platform;
@@ -37,6 +48,8 @@ pub struct Principal {
     pub tenant: Option<TenantId>,
     /// Its role.
     pub role: Role,
+    /// Who created the credential (`None`: the operator's CLI, the system, or unknown).
+    pub created_by: Option<StaffId>,
 }
 
 impl Principal {
@@ -66,7 +79,7 @@ impl Principal {
 
 impl From<ApiToken> for Principal {
     fn from(t: ApiToken) -> Self {
-        Self { id: t.id, tenant: t.tenant, role: t.role }
+        Self { id: t.id, tenant: t.tenant, role: t.role, created_by: t.created_by }
     }
 }
 
@@ -103,11 +116,21 @@ impl RateLimiter {
     }
 }
 
-/// Token lookups (cached briefly: revocation takes effect within the TTL) and the rate limit.
+/// How long a token lookup is reused: a revocation is effective on every replica within it.
+pub const CACHE_TTL: StdDuration = StdDuration::from_secs(2);
+
+/// How often a token's last use, or a refused use, is written (per token and replica).
+const WRITE_EVERY: StdDuration = StdDuration::from_secs(60);
+
+/// Token lookups (cached for [`CACHE_TTL`]), their lifecycle audit and the rate limit.
 pub struct Auth {
     platform: Arc<dyn Platform>,
+    app: Hoheit,
+    clock: Arc<dyn Clock>,
     ttl: StdDuration,
-    entries: Mutex<HashMap<String, (Principal, Instant)>>,
+    entries: Mutex<HashMap<String, (Option<TokenRecord>, Instant)>>,
+    /// Last write per (token, what) on this replica: last use, refused use.
+    written: Mutex<HashMap<(StaffId, &'static str), Instant>>,
     limiter: RateLimiter,
 }
 
@@ -118,30 +141,112 @@ impl std::fmt::Debug for Auth {
 }
 
 impl Auth {
-    /// Looks tokens up through `platform`, caches them for 10 s, limits each token.
-    pub fn new(platform: Arc<dyn Platform>, limiter: RateLimiter) -> Self {
-        Self { platform, ttl: StdDuration::from_secs(10), entries: Mutex::new(HashMap::new()), limiter }
+    /// Looks tokens up through `platform`, caches them for [`CACHE_TTL`], audits their lifecycle
+    /// through `app` (tenant tokens) or the platform chain (operator tokens), limits each token.
+    pub fn new(platform: Arc<dyn Platform>, app: Hoheit, clock: Arc<dyn Clock>, limiter: RateLimiter) -> Self {
+        Self {
+            platform,
+            app,
+            clock,
+            ttl: CACHE_TTL,
+            entries: Mutex::new(HashMap::new()),
+            written: Mutex::new(HashMap::new()),
+            limiter,
+        }
     }
 
-    /// The principal of a token.
-    pub async fn lookup(&self, token: &str) -> Result<Option<Principal>, ApiError> {
+    async fn record(&self, token: &str) -> Result<Option<TokenRecord>, ApiError> {
         if let Ok(entries) = self.entries.lock()
-            && let Some((p, at)) = entries.get(token)
+            && let Some((record, at)) = entries.get(token)
             && at.elapsed() < self.ttl
         {
-            return Ok(Some(*p));
+            return Ok(record.clone());
         }
-        let found = self.platform.token(token).await?.map(Principal::from);
-        if let (Some(p), Ok(mut entries)) = (found, self.entries.lock()) {
+        let found = self.platform.token(token).await?;
+        if let Ok(mut entries) = self.entries.lock() {
             if entries.len() > 10_000 {
                 entries.clear();
             }
-            entries.insert(token.to_owned(), (p, Instant::now()));
+            entries.insert(token.to_owned(), (found.clone(), Instant::now()));
         }
         Ok(found)
     }
 
-    /// Forgets every cached lookup (after a revocation).
+    /// Whether `what` for this token is due to be written on this replica (at most once a minute).
+    fn due(&self, id: StaffId, what: &'static str) -> bool {
+        let Ok(mut written) = self.written.lock() else { return true };
+        if written.len() > 100_000 {
+            written.clear();
+        }
+        let now = Instant::now();
+        match written.get(&(id, what)) {
+            Some(at) if now.saturating_duration_since(*at) < WRITE_EVERY => false,
+            _ => {
+                written.insert((id, what), now);
+                true
+            }
+        }
+    }
+
+    /// The principal of a token in force; `None` for an unknown, revoked or expired one (the
+    /// latter two audited).
+    pub async fn lookup(&self, token: &str) -> Result<Option<Principal>, ApiError> {
+        let Some(record) = self.record(token).await? else { return Ok(None) };
+        let now = self.clock.now();
+        let t = &record.token;
+        match TokenState::at(record.revoked_at, t.expires_at, now) {
+            TokenState::Active => {
+                if self.due(t.id, "used") {
+                    self.platform.touch_token(t.id, now).await?;
+                }
+                Ok(Some(Principal::from(t.clone())))
+            }
+            state @ (TokenState::Revoked | TokenState::Expired) => {
+                self.refused(t, state, now).await;
+                Ok(None)
+            }
+        }
+    }
+
+    /// Audits the use of a revoked or expired token (best effort: the request is refused anyway).
+    async fn refused(&self, t: &ApiToken, state: TokenState, now: OffsetDateTime) {
+        let mut events = Vec::new();
+        if state == TokenState::Expired && self.platform.record_token_expiry(t.id, now).await.unwrap_or(false) {
+            events.push(DomainEvent::TokenExpired { staff: t.id });
+        }
+        if self.due(t.id, "refused") {
+            events.push(DomainEvent::TokenUseRefused { staff: t.id, state });
+        }
+        if events.is_empty() {
+            return;
+        }
+        let actor = Actor::Staff { id: t.id, role: t.role };
+        let written = match t.tenant {
+            Some(tenant) => self.app.record_credential_events(tenant, actor, events).await.map_err(|e| e.to_string()),
+            None => {
+                let mut result = Ok(());
+                for event in events {
+                    let envelope = hoheit_domain::events::EventEnvelope {
+                        tenant: PLATFORM_CHAIN,
+                        subject: None,
+                        actor,
+                        at: now,
+                        rule: Some(hoheit_domain::rules::Rule::R33),
+                        event,
+                    };
+                    if let Err(e) = self.platform.append_platform_audit(&envelope).await {
+                        result = Err(e.to_string());
+                    }
+                }
+                result
+            }
+        };
+        if let Err(e) = written {
+            tracing::warn!(error = %e, "could not audit the use of a revoked or expired token");
+        }
+    }
+
+    /// Forgets every cached lookup (after a revocation on this replica).
     pub fn clear(&self) {
         if let Ok(mut entries) = self.entries.lock() {
             entries.clear();

@@ -55,13 +55,21 @@ async fn journey(h: &Harness, out: Box<dyn FnMut(&str) + Send>) -> Result<bool, 
     ));
     let operator = h.client(&h.token(None, Role::Operator).await?);
 
-    let r = operator.post("/api/v1/tenants", json!({"name": "Beispiel GmbH", "privacy_contact": "datenschutz@beispiel.example", "privacy_notice_url": "https://beispiel.example/datenschutz"})).await;
-    s.check("operator creates the tenant \"Beispiel GmbH\"", Some(&r), r.status == 201);
-    let admin = h.client(r.str("/admin_token").ok_or("no admin token")?);
-
-    let r = admin.post("/api/v1/tokens", json!({"role": "dpo", "label": "data protection officer"})).await;
-    s.check("admin creates a DPO token", Some(&r), r.status == 201);
-    let dpo = h.client(r.str("/token").unwrap_or_default());
+    let r = operator.post("/api/v1/tenants", json!({"name": "Beispiel GmbH", "privacy_contact": "datenschutz@beispiel.example", "privacy_notice_url": "https://beispiel.example/datenschutz", "invite_dpo": true})).await;
+    s.check(
+        "operator creates the tenant \"Beispiel GmbH\" and receives invitations, no credential",
+        Some(&r),
+        r.status == 201 && r.json.get("admin_token").is_none(),
+    );
+    let tenant: Option<hoheit_domain::ids::TenantId> = r.str("/id").and_then(|id| id.parse().ok());
+    let anonymous = crate::harness::Client::anonymous(&h.base);
+    let accept = |field: &str| json!({"invitation": r.str(field).unwrap_or_default()});
+    let a = anonymous.post("/api/v1/invitations/accept", accept("/admin_invitation/invitation")).await;
+    s.check("the employer's admin accepts the invitation", Some(&a), a.status == 201);
+    let admin = h.client(a.str("/token").ok_or("no admin token")?);
+    let d = anonymous.post("/api/v1/invitations/accept", accept("/dpo_invitation/invitation")).await;
+    s.check("the DPO accepts the invitation (appointed independently of the admin)", Some(&d), d.status == 201);
+    let dpo = h.client(d.str("/token").unwrap_or_default());
     let r = admin.post("/api/v1/tokens", json!({"role": "recruiter", "label": "recruiting team"})).await;
     s.check("admin creates a recruiter token", Some(&r), r.status == 201);
     let recruiter = h.client(r.str("/token").unwrap_or_default());
@@ -190,6 +198,11 @@ async fn journey(h: &Harness, out: Box<dyn FnMut(&str) + Send>) -> Result<bool, 
     s.check("the application process ends (rejection)", Some(&r), r.status == 200);
 
     h.state.clock.advance(time::Duration::days(190));
+    let r = recruiter.get(&format!("/api/v1/candidates/{cand}")).await;
+    s.check("six months later the staff's 90-day tokens have expired", Some(&r), r.status == 401);
+    // fresh tokens for the rest of the journey (minted in-process by the demo harness)
+    let dpo = h.client(&h.token(tenant, Role::Dpo).await?);
+    let recruiter = h.client(&h.token(tenant, Role::Recruiter).await?);
     let r = dpo.post("/api/v1/retention/run?dry_run=false", json!({})).await;
     s.check(
         "six months later: the retention run erases the candidate",

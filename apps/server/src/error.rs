@@ -34,7 +34,8 @@ pub struct ErrorBody {
 pub struct ErrorDetail {
     /// Stable code: a refusal code of the send policy, or one of `unauthorized`, `forbidden`,
     /// `not_found`, `invalid_input`, `conflict`, `payload_too_large`, `rate_limited`,
-    /// `legal_claims_window`, `unavailable`, `internal`.
+    /// `legal_claims_window`, `unavailable`, `internal`, `dpo_not_independent`,
+    /// `invitation_invalid`, `invitation_used`, `invitation_expired`.
     pub code: String,
     /// Explanation.
     pub message: String,
@@ -110,6 +111,9 @@ impl From<UseCaseError> for ApiError {
             UseCaseError::Invalid(message) => Self::invalid(message),
             UseCaseError::Conflict(message) => Self::conflict(message),
             UseCaseError::Forbidden(message) => Self::forbidden(message),
+            UseCaseError::DpoNotIndependent => {
+                Self::new(StatusCode::FORBIDDEN, "dpo_not_independent", UseCaseError::DpoNotIndependent.to_string())
+            }
             UseCaseError::Unavailable(message) => Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", message),
             UseCaseError::Store(e) => e.into(),
         }

@@ -9,6 +9,7 @@ pub mod api;
 pub mod auth;
 pub mod cli;
 pub mod config;
+pub mod credentials;
 pub mod demo;
 pub mod error;
 pub mod harness;

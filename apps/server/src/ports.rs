@@ -6,14 +6,16 @@ use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
 use async_trait::async_trait;
-use hoheit_audit::{CheckpointKey, CheckpointSigner, DecodedEntry, SignedCheckpoint};
+use hoheit_audit::{ChainBreak, CheckpointKey, CheckpointSigner, DecodedEntry, SignedCheckpoint, VerifyReport};
 use hoheit_dialog360::SecretString;
 use hoheit_dialog360::webhook::WebhookVerifier;
-use hoheit_domain::ids::{CandidateId, ChannelId, MediaId, TenantId};
+use hoheit_domain::credential::Invitation;
+use hoheit_domain::events::EventEnvelope;
+use hoheit_domain::ids::{CandidateId, ChannelId, MediaId, StaffId, TenantId};
 use hoheit_domain::media::{MediaFetch, MediaRecord};
 use hoheit_domain::ports::StoreError;
 use hoheit_domain::template::Template;
-use hoheit_persistence::{ApiToken, ChannelCredentials, VerifyOutcome};
+use hoheit_persistence::{ApiToken, ChannelCredentials, TokenRecord, VerifyOutcome};
 use time::OffsetDateTime;
 
 /// Server housekeeping on the database: API tokens, leases for work that must not run twice
@@ -23,8 +25,54 @@ pub trait Platform: Send + Sync {
     /// Stores a token (its SHA-256 only).
     async fn create_token(&self, token: &ApiToken, secret: &str, now: OffsetDateTime) -> Result<(), StoreError>;
 
-    /// The token with this secret, if it exists and is not revoked.
-    async fn token(&self, secret: &str) -> Result<Option<ApiToken>, StoreError>;
+    /// The token with this secret, whatever its state (revoked and expired ones too: their use
+    /// is audited).
+    async fn token(&self, secret: &str) -> Result<Option<TokenRecord>, StoreError>;
+
+    /// The tokens of a tenant (`None`: the operator's), without secrets.
+    async fn tokens(&self, tenant: Option<TenantId>) -> Result<Vec<TokenRecord>, StoreError>;
+
+    /// Revokes a token of the tenant (`None`: an operator token); whether it was in force.
+    async fn revoke_token(
+        &self,
+        tenant: Option<TenantId>,
+        id: StaffId,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError>;
+
+    /// Records the token's last use (at most once a minute).
+    async fn touch_token(&self, id: StaffId, now: OffsetDateTime) -> Result<(), StoreError>;
+
+    /// Marks a token's expiry as recorded; `true` for the first caller only.
+    async fn record_token_expiry(&self, id: StaffId, now: OffsetDateTime) -> Result<bool, StoreError>;
+
+    /// Whether the tenant has an admin credential in force.
+    async fn has_active_admin(&self, tenant: TenantId, now: OffsetDateTime) -> Result<bool, StoreError>;
+
+    /// Stores an invitation (its secret as a hash only).
+    async fn create_invitation(&self, invitation: &Invitation, secret: &str) -> Result<(), StoreError>;
+
+    /// The invitation with this secret.
+    async fn invitation(&self, secret: &str) -> Result<Option<Invitation>, StoreError>;
+
+    /// A tenant's invitations, without secrets.
+    async fn invitations(&self, tenant: TenantId) -> Result<Vec<Invitation>, StoreError>;
+
+    /// Accepts the invitation and stores its credential atomically; `false` if it was used or
+    /// expired meanwhile.
+    async fn accept_invitation(
+        &self,
+        invitation: StaffId,
+        token: &ApiToken,
+        secret: &str,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError>;
+
+    /// Appends an event to the operator's own audit chain.
+    async fn append_platform_audit(&self, envelope: &EventEnvelope) -> Result<(), StoreError>;
+
+    /// Verifies the operator's audit chain.
+    async fn verify_platform_audit(&self, key: &CheckpointKey) -> Result<Result<VerifyReport, ChainBreak>, StoreError>;
 
     /// Takes or renews a named lease until `until` if it is free, expired or already ours.
     async fn try_lease(

@@ -14,14 +14,16 @@ use hoheit_dialog360::webhook::WebhookVerifier;
 use hoheit_dialog360::{
     ClientConfig, Dialog360Client, Dialog360Error, Dialog360Gateway, SecretString, WebhookSettings,
 };
-use hoheit_domain::ids::{CandidateId, ChannelId, MediaId, TenantId};
+use hoheit_domain::credential::Invitation;
+use hoheit_domain::events::EventEnvelope;
+use hoheit_domain::ids::{CandidateId, ChannelId, MediaId, StaffId, TenantId};
 use hoheit_domain::media::{MediaFetch, MediaRecord, MediaRejection};
 use hoheit_domain::ports::{GatewayError, StoreError};
 use hoheit_domain::template::Template;
 use hoheit_domain::usecases::Hoheit;
 use hoheit_domain::values::Pii;
 use hoheit_persistence::crypto::MasterKey;
-use hoheit_persistence::{ApiToken, ChannelCredentials, PersistenceConfig, SeaStore, VerifyOutcome};
+use hoheit_persistence::{ApiToken, ChannelCredentials, PersistenceConfig, SeaStore, TokenRecord, VerifyOutcome};
 use secrecy::{ExposeSecret, SecretBox};
 use time::OffsetDateTime;
 use tokio::sync::Notify;
@@ -167,6 +169,8 @@ pub async fn open(config: Config, dev_channel: Option<DevChannel>, schema: Schem
     Ok(AppState {
         auth: Arc::new(Auth::new(
             platform.clone(),
+            app.clone(),
+            clock.clone(),
             RateLimiter::new(config.limits.requests_per_second, config.limits.burst),
         )),
         config,
@@ -193,8 +197,66 @@ impl Platform for SeaStore {
         SeaStore::create_token(self, token, secret, now).await
     }
 
-    async fn token(&self, secret: &str) -> Result<Option<ApiToken>, StoreError> {
+    async fn token(&self, secret: &str) -> Result<Option<TokenRecord>, StoreError> {
         SeaStore::token(self, secret).await
+    }
+
+    async fn tokens(&self, tenant: Option<TenantId>) -> Result<Vec<TokenRecord>, StoreError> {
+        SeaStore::tokens(self, tenant).await
+    }
+
+    async fn revoke_token(
+        &self,
+        tenant: Option<TenantId>,
+        id: StaffId,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        SeaStore::revoke_token(self, tenant, id, now).await
+    }
+
+    async fn touch_token(&self, id: StaffId, now: OffsetDateTime) -> Result<(), StoreError> {
+        SeaStore::touch_token(self, id, now).await
+    }
+
+    async fn record_token_expiry(&self, id: StaffId, now: OffsetDateTime) -> Result<bool, StoreError> {
+        SeaStore::record_token_expiry(self, id, now).await
+    }
+
+    async fn has_active_admin(&self, tenant: TenantId, now: OffsetDateTime) -> Result<bool, StoreError> {
+        SeaStore::has_active_admin(self, tenant, now).await
+    }
+
+    async fn create_invitation(&self, invitation: &Invitation, secret: &str) -> Result<(), StoreError> {
+        SeaStore::create_invitation(self, invitation, secret).await
+    }
+
+    async fn invitation(&self, secret: &str) -> Result<Option<Invitation>, StoreError> {
+        SeaStore::invitation(self, secret).await
+    }
+
+    async fn invitations(&self, tenant: TenantId) -> Result<Vec<Invitation>, StoreError> {
+        SeaStore::invitations(self, tenant).await
+    }
+
+    async fn accept_invitation(
+        &self,
+        invitation: StaffId,
+        token: &ApiToken,
+        secret: &str,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        SeaStore::accept_invitation(self, invitation, token, secret, now).await
+    }
+
+    async fn append_platform_audit(&self, envelope: &EventEnvelope) -> Result<(), StoreError> {
+        SeaStore::append_platform_audit(self, envelope).await
+    }
+
+    async fn verify_platform_audit(
+        &self,
+        key: &hoheit_audit::CheckpointKey,
+    ) -> Result<Result<hoheit_audit::VerifyReport, hoheit_audit::ChainBreak>, StoreError> {
+        SeaStore::verify_platform_audit(self, key).await
     }
 
     async fn try_lease(

@@ -179,30 +179,30 @@ async fn objection_review_queue(h: &Harness) {
     assert_eq!(r.json["content"]["content"]["body"], TEXT);
     assert!(has_entry(&audit(&t, &c).await, "content.read", ("content", "review_message"), Some("recruiter")));
 
-    // dismissing needs a reason from the list; the decision is audited with who and why
+    // the recruiter whose conversation it is does not decide (issue 13): 403, nothing changes
     let path = format!("/api/v1/candidates/{c}/reviews/{rid}/decision");
-    assert_eq!(t.recruiter.post(&path, json!({"decision": "dismiss"})).await.code(), Some("invalid_input"));
+    let r = t.recruiter.post(&path, json!({"decision": "dismiss", "reason": "negated_keyword"})).await;
+    assert_eq!((r.status, r.code()), (403, Some("forbidden")), "{:?}", r.json);
+    let r = t.recruiter.post(&format!("/api/v1/candidates/{c}/messages"), json!({"text": "Danke!"})).await;
+    assert_eq!(r.code(), Some("objection_review_pending"), "the refused decision changed nothing");
+    // dismissing needs a reason from the list; the decision is audited with who and why
+    assert_eq!(t.admin.post(&path, json!({"decision": "dismiss"})).await.code(), Some("invalid_input"));
     assert_eq!(
-        t.recruiter.post(&path, json!({"decision": "dismiss", "reason": "because"})).await.code(),
+        t.admin.post(&path, json!({"decision": "dismiss", "reason": "because"})).await.code(),
         Some("invalid_input")
     );
-    let r = t.recruiter.post(&path, json!({"decision": "dismiss", "reason": "negated_keyword"})).await;
+    let r = t.admin.post(&path, json!({"decision": "dismiss", "reason": "negated_keyword"})).await;
     assert_eq!(r.status, 200, "{:?}", r.json);
     assert!(r.json["objection"]["review"].is_null());
     assert_eq!(r.json["objection"]["objected"], false);
     let entries = audit(&t, &c).await;
-    assert!(has_entry(
-        &entries,
-        "objection.review_dismissed",
-        ("dismiss_reason", "negated_keyword"),
-        Some("recruiter")
-    ));
+    assert!(has_entry(&entries, "objection.review_dismissed", ("dismiss_reason", "negated_keyword"), Some("admin")));
     assert!(has_entry(&entries, "objection.review_dismissed", ("review", &rid), None));
     assert_eq!(
         t.recruiter.post(&format!("/api/v1/candidates/{c}/messages"), json!({"text": "Danke!"})).await.status,
         202
     );
-    assert_eq!(t.recruiter.post(&path, json!({"decision": "confirm"})).await.status, 404, "decided once");
+    assert_eq!(t.admin.post(&path, json!({"decision": "confirm"})).await.status, 404, "decided once");
 
     // a second possible objection, left past its due time: overdue in the list and the gauge
     h.sim.inject_inbound_text(WA, "Können Sie die Nachrichten stoppen, bitte?");

@@ -190,6 +190,18 @@ detail_keys! {
     MediaKind => "media_kind",
     /// Why a media file was not stored.
     MediaRejection => "media_rejection",
+    /// A staff role (`admin`, `dpo`, `recruiter`, `operator`).
+    Role => "role",
+    /// The state of a presented token (`revoked`, `expired`).
+    TokenState => "token_state",
+    /// Why an invitation was issued (`tenant_created`, `break_glass`).
+    InvitationOrigin => "invitation_origin",
+    /// Why the operator used the break-glass path (a code).
+    BreakGlassReason => "break_glass_reason",
+    /// Whether a DPO created by the registering admin may approve channels.
+    DpoAppointedByAdmin => "dpo_appointed_by_admin",
+    /// The longest token lifetime in days.
+    TokenMaxDays => "token_max_days",
 }
 
 impl PartialOrd for DetailKey {

@@ -227,7 +227,23 @@ fn event_details(event: &DomainEvent) -> Vec<(DetailKey, DetailValue)> {
             (K::Erased, v(counts.erased)),
             (K::Held, v(counts.held)),
         ],
-        DomainEvent::TokenIssued { staff } => vec![(K::Staff, v(*staff))],
+        DomainEvent::TokenIssued { staff, role } => vec![(K::Staff, v(*staff)), (K::Role, v(role.as_str()))],
+        DomainEvent::TokenRevoked { staff } | DomainEvent::TokenExpired { staff } => vec![(K::Staff, v(*staff))],
+        DomainEvent::TokenUseRefused { staff, state } => {
+            vec![(K::Staff, v(*staff)), (K::TokenState, v(state.as_str()))]
+        }
+        DomainEvent::InvitationIssued { staff, role, origin, reason } => {
+            let mut d =
+                vec![(K::Staff, v(*staff)), (K::Role, v(role.as_str())), (K::InvitationOrigin, v(origin.as_str()))];
+            if let Some(reason) = reason {
+                d.push((K::BreakGlassReason, v(reason.as_str())));
+            }
+            d
+        }
+        DomainEvent::InvitationAccepted { staff, role } => vec![(K::Staff, v(*staff)), (K::Role, v(role.as_str()))],
+        DomainEvent::CredentialSettingsChanged { dpo_appointed_by_admin, token_max_days } => {
+            vec![(K::DpoAppointedByAdmin, v(*dpo_appointed_by_admin)), (K::TokenMaxDays, v(*token_max_days))]
+        }
         DomainEvent::ObjectionReviewDismissed { review, reason } => {
             vec![(K::Review, v(*review)), (K::DismissReason, v(reason.as_str()))]
         }

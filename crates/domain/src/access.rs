@@ -21,6 +21,12 @@ pub enum Action {
     ManageTenants,
     /// Issue a token for a tenant role.
     IssueToken,
+    /// List the tenant's tokens and invitations (no secrets).
+    ListCredentials,
+    /// Revoke a token of the tenant.
+    RevokeToken,
+    /// Change the tenant's credential rules ("DPO appointed by the admin", token lifetimes).
+    ChangeCredentialSettings,
     /// Read the tenant's settings.
     ReadSettings,
     /// Change the tenant's settings.
@@ -75,12 +81,16 @@ impl Action {
         match self {
             Self::ManageTenants => OPERATOR,
             Self::IssueToken
+            | Self::RevokeToken
             | Self::ChangeSettings
             | Self::RegisterChannel
             | Self::SyncTemplates
             | Self::PublishLegalText => ADMIN,
             Self::ApproveChannel => DPO,
             Self::ReadSettings
+            | Self::ListCredentials
+            | Self::ChangeCredentialSettings
+            | Self::DecideReviews
             | Self::ReadRetentionPolicy
             | Self::ChangeRetentionPolicy
             | Self::RunRetention
@@ -92,11 +102,7 @@ impl Action {
             | Self::ReadAudit
             | Self::ReadAccountability => ADMIN_DPO,
             Self::CreateCandidate | Self::SendMessages => RECRUITING,
-            Self::ReadConfiguration
-            | Self::ReadCandidates
-            | Self::ReadContent
-            | Self::RecordOnBehalf
-            | Self::DecideReviews => STAFF,
+            Self::ReadConfiguration | Self::ReadCandidates | Self::ReadContent | Self::RecordOnBehalf => STAFF,
         }
     }
 
@@ -124,6 +130,10 @@ mod tests {
         assert!(Action::ApproveChannel.allows(Role::Dpo) && !Action::ApproveChannel.allows(Role::Admin));
         assert!(Action::SendMessages.allows(Role::Recruiter) && !Action::SendMessages.allows(Role::Dpo));
         assert!(sees_restricted(Role::Dpo) && sees_restricted(Role::Admin));
+        // objection reviews are decided by admin or DPO, never by the recruiter whose
+        // conversation it is (issue 13)
+        assert!(Action::DecideReviews.allows(Role::Admin) && Action::DecideReviews.allows(Role::Dpo));
+        assert!(!Action::DecideReviews.allows(Role::Recruiter));
         assert!(!sees_restricted(Role::Recruiter) && !sees_restricted(Role::Operator));
     }
 }

@@ -214,6 +214,10 @@ pub struct RecordOfProcessing {
     pub security_measures: Vec<SecurityEntry>,
     /// The WhatsApp numbers and their approvals.
     pub channels: Vec<ChannelEntry>,
+    /// How the DPO approving the numbers is appointed (R1's separation of duties):
+    /// `independent` (default: a DPO credential created by the registering admin may not
+    /// approve) or `appointed_by_admin` (the tenant allowed it explicitly; audited).
+    pub dpo_appointment: &'static str,
 }
 
 fn months(n: u32) -> String {
@@ -478,6 +482,11 @@ impl RecordOfProcessing {
                 privacy_notice_url: tenant.privacy_notice_url.clone(),
             },
             purposes: purposes(),
+            dpo_appointment: if tenant.credentials.dpo_appointed_by_admin {
+                "appointed_by_admin"
+            } else {
+                "independent"
+            },
             data_subjects: vec![
                 "Job candidates (applicants) who communicate with the controller on WhatsApp",
                 "People who write to the controller's WhatsApp number before they are candidates",
@@ -553,6 +562,12 @@ impl RecordOfProcessing {
             let _ = writeln!(out, "- **{}**: {}", s.id, s.description);
         }
         let _ = writeln!(out, "\n## 9. WhatsApp numbers and the DPO's approval\n");
+        let _ = writeln!(
+            out,
+            "DPO appointment: {} (a DPO whose credential the registering admin created {} approve).\n",
+            self.dpo_appointment,
+            if self.dpo_appointment == "independent" { "may not" } else { "may" }
+        );
         if self.channels.is_empty() {
             let _ = writeln!(out, "No number registered.");
         } else {

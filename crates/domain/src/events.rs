@@ -6,9 +6,11 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::actor::Actor;
+use crate::actor::Role;
 use crate::candidate::{CandidateSource, ErasureReason, HoldReason, ProcessEndReason, RestrictionReason};
 use crate::consent::{CaptureChannel, ConsentMethodKind, Purpose};
 use crate::conversation::{DeliveryStatus, Intent, MessageKind};
+use crate::credential::{BreakGlassReason, InvitationOrigin, TokenState};
 use crate::ids::{
     CandidateId, ChannelId, ConsentRequestId, HoldId, LegalTextId, MediaId, MessageId, OutboxId, ReviewId, StaffId,
     SubjectRequestId, TenantId,
@@ -324,6 +326,50 @@ pub enum DomainEvent {
     TokenIssued {
         /// The staff identity it belongs to.
         staff: StaffId,
+        /// Its role.
+        role: Role,
+    },
+    /// An API token was revoked.
+    TokenRevoked {
+        /// The token's staff identity.
+        staff: StaffId,
+    },
+    /// An API token was presented for the first time after its expiry.
+    TokenExpired {
+        /// The token's staff identity.
+        staff: StaffId,
+    },
+    /// A revoked or expired API token was presented and refused.
+    TokenUseRefused {
+        /// The token's staff identity.
+        staff: StaffId,
+        /// Why (`revoked` or `expired`).
+        state: TokenState,
+    },
+    /// An invitation for a tenant role was issued (the secret is never recorded).
+    InvitationIssued {
+        /// The staff identity the accepted invitation becomes.
+        staff: StaffId,
+        /// The role it grants.
+        role: Role,
+        /// Why it was issued.
+        origin: InvitationOrigin,
+        /// For a break-glass invitation, why.
+        reason: Option<BreakGlassReason>,
+    },
+    /// An invitation was accepted: its credential now exists.
+    InvitationAccepted {
+        /// The staff identity.
+        staff: StaffId,
+        /// The role.
+        role: Role,
+    },
+    /// The tenant's credential rules changed (R1's "DPO appointed by the admin", token lifetimes).
+    CredentialSettingsChanged {
+        /// Whether a DPO created by the registering admin may approve.
+        dpo_appointed_by_admin: bool,
+        /// The longest token lifetime in days.
+        token_max_days: u32,
     },
     /// A reviewer dismissed a possible objection (R16): who is the actor, why is the code.
     ObjectionReviewDismissed {
@@ -399,11 +445,31 @@ impl DomainEvent {
             Self::ContentRead { .. } => "content.read",
             Self::RetentionRun { .. } => "retention.run",
             Self::TokenIssued { .. } => "token.issued",
+            Self::TokenRevoked { .. } => "token.revoked",
+            Self::TokenExpired { .. } => "token.expired",
+            Self::TokenUseRefused { .. } => "token.use_refused",
+            Self::InvitationIssued { .. } => "invitation.issued",
+            Self::InvitationAccepted { .. } => "invitation.accepted",
+            Self::CredentialSettingsChanged { .. } => "credential.settings_changed",
             Self::ObjectionReviewDismissed { .. } => "objection.review_dismissed",
             Self::TemplateNoticeMarked { .. } => "template.notice_marked",
             Self::MediaStored { .. } => "media.stored",
             Self::MediaRejected { .. } => "media.rejected",
         }
+    }
+
+    /// Whether the event is about a credential (what [`crate::usecases::Hoheit`]'s
+    /// `record_credential_events` accepts).
+    pub const fn is_credential_event(&self) -> bool {
+        matches!(
+            self,
+            Self::TokenIssued { .. }
+                | Self::TokenRevoked { .. }
+                | Self::TokenExpired { .. }
+                | Self::TokenUseRefused { .. }
+                | Self::InvitationIssued { .. }
+                | Self::InvitationAccepted { .. }
+        )
     }
 
     /// Whether the event is compliance-relevant and goes into the audit log. Delivery statuses and

@@ -53,6 +53,7 @@ pub mod candidate;
 pub mod classifier;
 pub mod consent;
 pub mod conversation;
+pub mod credential;
 pub mod events;
 pub mod ids;
 pub mod inbound;

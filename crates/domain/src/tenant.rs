@@ -6,6 +6,7 @@ use time::OffsetDateTime;
 
 pub use crate::actor::{Actor, Role};
 use crate::calendar::add_months;
+pub use crate::credential::CredentialSettings;
 use crate::ids::{ChannelId, StaffId, TenantId};
 use crate::retention::RetentionSettings;
 use crate::values::{InvalidValue, LanguageCode, PhoneNumber, RegionCode, TemplateName};
@@ -97,6 +98,10 @@ pub struct Tenant {
     pub retention: RetentionSettings,
     /// Messaging settings.
     pub messaging: MessagingSettings,
+    /// Credential rules: token lifetimes, "DPO appointed by the admin" (absent in tenants stored
+    /// before they existed: the defaults).
+    #[serde(default)]
+    pub credentials: CredentialSettings,
     /// When the tenant was created.
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
@@ -116,6 +121,7 @@ impl Tenant {
             privacy_notice_url: None,
             retention: RetentionSettings::default(),
             messaging: MessagingSettings::default(),
+            credentials: CredentialSettings::default(),
             created_at: now,
         })
     }
@@ -183,6 +189,10 @@ pub struct ChannelApproval {
     /// When it was revoked, if it was.
     #[serde(default, with = "time::serde::rfc3339::option")]
     pub revoked_at: Option<OffsetDateTime>,
+    /// Who created the approving DPO's credential (separation of duties, R1); `None` for
+    /// approvals recorded before this was kept, or a credential of unknown origin.
+    #[serde(default)]
+    pub dpo_credential_created_by: Option<StaffId>,
 }
 
 /// Why an approval cannot be recorded.
@@ -247,6 +257,7 @@ impl ChannelApproval {
             documents,
             review_at,
             revoked_at: None,
+            dpo_credential_created_by: None,
         })
     }
 
@@ -275,6 +286,10 @@ pub struct Channel {
     /// When it was registered.
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
+    /// The staff identity that registered it (`None` for channels registered before this was
+    /// kept); the DPO approving it must be independent of it (R1).
+    #[serde(default)]
+    pub registered_by: Option<StaffId>,
 }
 
 impl Channel {

@@ -825,6 +825,7 @@ pub mod fixtures {
                 },
                 approval: Some(approval),
                 created_at: now - Duration::days(25),
+                registered_by: None,
             };
             let mut legal = LegalTextCatalogue::default();
             for (i, (kind, body)) in [

@@ -466,31 +466,3 @@ pub(crate) mod audit_checkpoints {
         }
     }
 }
-
-pub(crate) mod api_tokens {
-    use sea_orm::entity::prelude::*;
-
-    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
-    #[sea_orm(table_name = "api_tokens")]
-    pub struct Model {
-        #[sea_orm(primary_key, auto_increment = false)]
-        pub id: Vec<u8>,
-        pub tenant_id: Option<Vec<u8>>,
-        pub role: String,
-        pub token_hash: Vec<u8>,
-        pub label: String,
-        pub created_at: i64,
-        pub revoked_at: Option<i64>,
-    }
-
-    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-    pub enum Relation {}
-
-    impl ActiveModelBehavior for ActiveModel {}
-
-    impl super::TenantScoped for Entity {
-        fn tenant_column() -> Self::Column {
-            Column::TenantId
-        }
-    }
-}

@@ -33,6 +33,7 @@ pub mod crypto;
 
 mod batch;
 mod codec;
+mod credentials;
 mod entity;
 mod housekeeping;
 mod migration;
@@ -43,8 +44,9 @@ mod store;
 mod tables;
 mod writer;
 
+pub use credentials::{ApiToken, PLATFORM_CHAIN, TokenRecord, token_hash};
 pub use migration::Migrator;
-pub use ops::{ApiToken, AuditRead, CandidateSummary, ChannelCredentials, DeadlineCounts, VerifyOutcome, token_hash};
+pub use ops::{AuditRead, CandidateSummary, ChannelCredentials, DeadlineCounts, VerifyOutcome};
 pub use store::{PersistenceConfig, SeaStore, SqliteSync};
 
 use sea_orm::DatabaseConnection;

@@ -6,35 +6,21 @@
 //! `channel_credentials`, `leases` and `tenant_keys` rotation are this module's own.
 
 use hoheit_audit::{ChainBreak, ChainHead, CheckpointKey, DecodedEntry, SignedCheckpoint, VerifyReport};
-use hoheit_domain::ids::{CandidateId, ChannelId, MediaId, StaffId, TenantId};
+use hoheit_domain::ids::{CandidateId, ChannelId, MediaId, TenantId};
 use hoheit_domain::ports::StoreError;
-use hoheit_domain::tenant::Role;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Value};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
-use crate::codec::{db_error, from_json, from_micros, id_bytes, is_unique_violation, micros, uuid_from};
+use crate::codec::{db_error, from_json, from_micros, id_bytes, micros, uuid_from};
+use crate::credentials::token_hash;
 use crate::crypto::MasterKey;
 use crate::entity;
 use crate::shared::stmt;
 use crate::store::SeaStore;
 use crate::tables;
 pub use crate::tables::candidates::CandidateSummary;
-
-/// A stored API token (the token itself is never stored, only its SHA-256).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ApiToken {
-    /// The identity acting with it.
-    pub id: StaffId,
-    /// Its tenant (`None` for the platform operator).
-    pub tenant: Option<TenantId>,
-    /// Its role.
-    pub role: Role,
-    /// A label (`"admin of Beispiel GmbH"`); never personal data by convention.
-    pub label: String,
-}
 
 /// What hoheit needs to talk to 360Dialog for one channel and to authenticate its webhooks.
 /// Stored sealed with the tenant key.
@@ -90,15 +76,6 @@ pub struct DeadlineCounts {
     pub legal_hold_reviews_due: u64,
 }
 
-/// SHA-256 of a secret token (what is stored and looked up).
-pub fn token_hash(token: &str) -> Vec<u8> {
-    Sha256::digest(token.as_bytes()).to_vec()
-}
-
-fn role_from(value: &str) -> Result<Role, StoreError> {
-    Role::parse(value).map_err(|_| StoreError::Corrupt("token role".into()))
-}
-
 impl SeaStore {
     /// Whether the database accepts writes (for `/readyz`). `SELECT 1` is not enough: a
     /// SQLite file that is read-only, locked by another process or failing with I/O errors, and a
@@ -114,69 +91,6 @@ impl SeaStore {
             .await
             .map(|_| ())
             .map_err(|e| db_error(&e))
-    }
-
-    /// Stores a new API token (by hash).
-    pub async fn create_token(&self, token: &ApiToken, secret: &str, now: OffsetDateTime) -> Result<(), StoreError> {
-        let b = self.shared.backend;
-        self.shared
-            .db
-            .execute_raw(stmt(
-                b,
-                "INSERT INTO api_tokens (id, tenant_id, role, token_hash, label, created_at, revoked_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, NULL)",
-                vec![
-                    id_bytes(token.id.as_uuid()).into(),
-                    token.tenant.map(|t| id_bytes(t.as_uuid())).into(),
-                    token.role.as_str().into(),
-                    token_hash(secret).into(),
-                    token.label.clone().into(),
-                    micros(now).into(),
-                ],
-            ))
-            .await
-            .map_err(|e| {
-                if is_unique_violation(&e) {
-                    StoreError::Duplicate(hoheit_domain::ports::DuplicateKey::Id)
-                } else {
-                    db_error(&e)
-                }
-            })?;
-        Ok(())
-    }
-
-    /// The token with this secret, if it exists and is not revoked.
-    pub async fn token(&self, secret: &str) -> Result<Option<ApiToken>, StoreError> {
-        let row = entity::api_tokens::Entity::find()
-            .filter(entity::api_tokens::Column::TokenHash.eq(token_hash(secret)))
-            .filter(entity::api_tokens::Column::RevokedAt.is_null())
-            .one(&self.shared.db)
-            .await
-            .map_err(|e| db_error(&e))?;
-        row.map(|r| {
-            Ok(ApiToken {
-                id: StaffId::from_uuid(uuid_from(&r.id)?),
-                tenant: r.tenant_id.as_deref().map(uuid_from).transpose()?.map(TenantId::from_uuid),
-                role: role_from(&r.role)?,
-                label: r.label,
-            })
-        })
-        .transpose()
-    }
-
-    /// Revokes a token.
-    pub async fn revoke_token(&self, id: StaffId, now: OffsetDateTime) -> Result<bool, StoreError> {
-        let r = self
-            .shared
-            .db
-            .execute_raw(stmt(
-                self.shared.backend,
-                "UPDATE api_tokens SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL",
-                vec![id_bytes(id.as_uuid()).into(), micros(now).into()],
-            ))
-            .await
-            .map_err(|e| db_error(&e))?;
-        Ok(r.rows_affected() > 0)
     }
 
     /// Tenants for the operator: id, name, creation time. No personal data.

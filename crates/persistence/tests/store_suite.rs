@@ -352,12 +352,100 @@ async fn tokens_credentials_and_leases(db: &Db) {
         tenant: Some(w.tenant_id()),
         role: hoheit_domain::tenant::Role::Dpo,
         label: "dpo".into(),
+        created_by: Some(hoheit_domain::ids::StaffId::from_uuid(Uuid::from_u128(76))),
+        expires_at: Some(w.now + time::Duration::days(90)),
     };
     db.store.create_token(&token, "secret-token-value", w.now).await.unwrap();
-    assert_eq!(db.store.token("secret-token-value").await.unwrap(), Some(token.clone()));
+    let found = db.store.token("secret-token-value").await.unwrap().unwrap();
+    assert_eq!(found.token, token);
+    assert_eq!((found.revoked_at, found.last_used_at), (None, None));
     assert_eq!(db.store.token("wrong").await.unwrap(), None);
-    assert!(db.store.revoke_token(token.id, w.now).await.unwrap());
-    assert_eq!(db.store.token("secret-token-value").await.unwrap(), None);
+    // last use is recorded at most once a minute
+    db.store.touch_token(token.id, w.now).await.unwrap();
+    db.store.touch_token(token.id, w.now + time::Duration::seconds(30)).await.unwrap();
+    let used = db.store.token("secret-token-value").await.unwrap().unwrap().last_used_at;
+    assert_eq!(used.map(|t| t.unix_timestamp()), Some(w.now.unix_timestamp()));
+    assert_eq!(db.store.tokens(Some(w.tenant_id())).await.unwrap().len(), 1);
+    assert!(db.store.tokens(None).await.unwrap().is_empty(), "operator tokens are listed apart");
+    // another tenant cannot revoke it; its own tenant can, once
+    let other = hoheit_domain::ids::TenantId::from_uuid(Uuid::from_u128(5));
+    assert!(!db.store.revoke_token(Some(other), token.id, w.now).await.unwrap());
+    assert!(db.store.revoke_token(Some(w.tenant_id()), token.id, w.now).await.unwrap());
+    assert!(!db.store.revoke_token(Some(w.tenant_id()), token.id, w.now).await.unwrap());
+    assert_eq!(
+        db.store.token("secret-token-value").await.unwrap().unwrap().revoked_at.map(|t| t.unix_timestamp()),
+        Some(w.now.unix_timestamp())
+    );
+    assert!(db.store.record_token_expiry(token.id, w.now).await.unwrap());
+    assert!(!db.store.record_token_expiry(token.id, w.now).await.unwrap(), "the expiry is recorded once");
+
+    // invitations: single use, stored by hash, accepted together with the credential
+    use hoheit_domain::credential::{Invitation, InvitationOrigin};
+    let invited = hoheit_domain::ids::StaffId::from_uuid(Uuid::from_u128(78));
+    let invitation = Invitation::new(
+        invited,
+        w.tenant_id(),
+        hoheit_domain::tenant::Role::Admin,
+        InvitationOrigin::TenantCreated,
+        None,
+        w.now,
+    );
+    db.store.create_invitation(&invitation, "invitation-secret").await.unwrap();
+    assert_eq!(db.store.invitation("invitation-secret").await.unwrap(), Some(invitation.clone()));
+    assert!(!db.store.has_active_admin(w.tenant_id(), w.now).await.unwrap());
+    let admin = hoheit_persistence::ApiToken {
+        id: invited,
+        tenant: Some(w.tenant_id()),
+        role: hoheit_domain::tenant::Role::Admin,
+        label: "first admin".into(),
+        created_by: None,
+        expires_at: Some(w.now + time::Duration::days(90)),
+    };
+    assert!(db.store.accept_invitation(invited, &admin, "admin-secret", w.now).await.unwrap());
+    assert!(!db.store.accept_invitation(invited, &admin, "admin-secret-2", w.now).await.unwrap(), "single use");
+    assert!(db.store.token("admin-secret-2").await.unwrap().is_none());
+    assert!(db.store.has_active_admin(w.tenant_id(), w.now).await.unwrap());
+    assert!(!db.store.has_active_admin(w.tenant_id(), w.now + time::Duration::days(91)).await.unwrap(), "expired");
+    assert_eq!(
+        db.store.invitations(w.tenant_id()).await.unwrap()[0].accepted_at.map(|t| t.unix_timestamp()),
+        Some(w.now.unix_timestamp())
+    );
+    let late = Invitation::new(
+        hoheit_domain::ids::StaffId::from_uuid(Uuid::from_u128(79)),
+        w.tenant_id(),
+        hoheit_domain::tenant::Role::Dpo,
+        InvitationOrigin::TenantCreated,
+        None,
+        w.now,
+    );
+    db.store.create_invitation(&late, "late-secret").await.unwrap();
+    let dpo = hoheit_persistence::ApiToken { id: late.id, role: hoheit_domain::tenant::Role::Dpo, ..admin.clone() };
+    assert!(
+        !db.store.accept_invitation(late.id, &dpo, "dpo-secret", w.now + time::Duration::hours(72)).await.unwrap(),
+        "expired"
+    );
+
+    // the operator's chain: appended, verified, tampering found
+    let signer = hoheit_audit::CheckpointSigner::from_secret_bytes(&[3; 32]).unwrap();
+    for n in 0..3u128 {
+        let envelope = hoheit_domain::events::EventEnvelope {
+            tenant: hoheit_persistence::PLATFORM_CHAIN,
+            subject: None,
+            actor: hoheit_domain::tenant::Actor::System,
+            at: w.now,
+            rule: None,
+            event: hoheit_domain::events::DomainEvent::TokenIssued {
+                staff: hoheit_domain::ids::StaffId::from_uuid(Uuid::from_u128(90 + n)),
+                role: hoheit_domain::tenant::Role::Operator,
+            },
+        };
+        db.store.append_platform_audit(&envelope).await.unwrap();
+    }
+    let report = db.store.verify_platform_audit(&signer.public_key()).await.unwrap().unwrap();
+    assert_eq!(report.entries_verified, 3);
+    assert_eq!(db.store.platform_audit_entries(10).await.unwrap().len(), 3);
+    db.store.connection().execute_unprepared("DELETE FROM platform_audit_entries WHERE seq = 2").await.unwrap();
+    assert!(db.store.verify_platform_audit(&signer.public_key()).await.unwrap().is_err());
 
     let creds = hoheit_persistence::ChannelCredentials {
         api_key: secrecy::SecretString::from("d360-key"),

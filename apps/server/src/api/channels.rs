@@ -134,7 +134,8 @@ fn channel_view(c: &hoheit_domain::tenant::Channel, approved: bool) -> ChannelVi
 /// Records the DPO's approval of the channel (R1).
 #[utoipa::path(post, path = "/channels/{id}/approval", tag = "channels", request_body = Approve,
     params(("id" = String, Path, description = "channel id")),
-    responses((status = 200, body = ChannelView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    responses((status = 200, body = ChannelView), (status = 403, body = ErrorBody, description = "forbidden or dpo_not_independent"),
+        (status = 404, body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn approve_channel(
     State(state): State<AppState>,
@@ -160,7 +161,9 @@ pub async fn approve_channel(
         documents,
         review_at: parse_time(body.review_at.as_deref(), "review_at")?,
     };
-    let c = state.app.approve_channel(tenant, caller.actor, channel, input).await?;
+    // R1's separation of duties: the domain refuses an approval by a DPO credential that the
+    // channel's registering admin created (`dpo_not_independent`) unless the tenant allows it
+    let c = state.app.approve_channel_as(tenant, caller.actor, channel, input, caller.created_by).await?;
     Ok(Json(channel_view(&c, true)))
 }
 

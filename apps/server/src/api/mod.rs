@@ -11,6 +11,7 @@ pub mod accountability;
 pub mod audit;
 pub mod candidates;
 pub mod channels;
+pub mod invitations;
 pub mod legal_holds;
 pub mod legal_texts;
 pub mod media;
@@ -48,6 +49,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .merge(tenants::routes())
         .merge(tokens::routes())
+        .merge(invitations::routes())
         .merge(channels::routes())
         .merge(templates::routes())
         .merge(legal_texts::routes())
@@ -135,6 +137,9 @@ pub mod can {
 
     actions!(
         IssueToken,
+        ListCredentials,
+        RevokeToken,
+        ChangeCredentialSettings,
         ReadSettings,
         ChangeSettings,
         ReadRetentionPolicy,
@@ -173,6 +178,8 @@ pub struct Caller<P> {
     pub id: StaffId,
     /// The token's role.
     pub role: Role,
+    /// Who created the caller's credential (separation of duties, R1).
+    pub created_by: Option<StaffId>,
     permission: PhantomData<P>,
 }
 
@@ -187,7 +194,14 @@ where
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let principal = Principal::from_request_parts(parts, state).await?;
         let tenant = principal.tenant_for(P::ACTION.roles())?;
-        Ok(Self { tenant, actor: principal.actor(), id: principal.id, role: principal.role, permission: PhantomData })
+        Ok(Self {
+            tenant,
+            actor: principal.actor(),
+            id: principal.id,
+            role: principal.role,
+            created_by: principal.created_by,
+            permission: PhantomData,
+        })
     }
 }
 
@@ -235,6 +249,7 @@ path_ids!(
     MediaId => "media",
     ReviewId => "review",
     SubjectRequestId => "subject request",
+    StaffId => "token",
 );
 
 /// One id from the path; anything that is not an id answers 404.

@@ -3,6 +3,7 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
+use hoheit_domain::credential::InvitationOrigin;
 use hoheit_domain::tenant::{MessagingSettings, Role, Tenant};
 use hoheit_domain::values::RegionCode;
 use serde::{Deserialize, Serialize};
@@ -10,8 +11,9 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::tokens::issue_token;
+use super::invitations::InvitationIssued;
 use super::{ApiJson, Caller, Operator, can, fmt_time};
+use crate::credentials;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::state::AppState;
 
@@ -20,7 +22,10 @@ pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(create_tenant, list_tenants)).routes(routes!(get_settings, put_settings))
 }
 
-/// Creates a tenant and its first admin token.
+/// Creates a tenant and a single-use invitation (72 h) for its first admin — and, with
+/// `invite_dpo`, one for its first DPO, appointed independently of the admin (R1). The operator
+/// never receives a tenant credential: the invited person accepts the invitation
+/// (`POST /invitations/accept`) and gets the token; the tenant sees every invitation and its use.
 #[utoipa::path(post, path = "/tenants", tag = "tenants", request_body = CreateTenant,
     responses((status = 201, body = TenantCreated), (status = 403, body = ErrorBody), (status = 400, body = ErrorBody)),
     security(("bearer" = [])))]
@@ -43,8 +48,17 @@ pub async fn create_tenant(
             )
             .await?;
     }
-    let (_, admin_token) = issue_token(&state, Some(tenant.id), Role::Admin, "first admin").await?;
-    Ok((StatusCode::CREATED, Json(TenantCreated { id: tenant.id.to_string(), admin_token })))
+    let invite =
+        |role| credentials::invite(&state, tenant.id, role, InvitationOrigin::TenantCreated, None, operator.actor);
+    let (admin, secret) = invite(Role::Admin).await?;
+    let admin_invitation = InvitationIssued::new(&admin, secret);
+    let dpo_invitation = if body.invite_dpo.unwrap_or(false) {
+        let (dpo, secret) = invite(Role::Dpo).await?;
+        Some(InvitationIssued::new(&dpo, secret))
+    } else {
+        None
+    };
+    Ok((StatusCode::CREATED, Json(TenantCreated { id: tenant.id.to_string(), admin_invitation, dpo_invitation })))
 }
 
 /// Lists tenants (operator; no personal data).
@@ -117,15 +131,21 @@ pub struct CreateTenant {
     pub privacy_contact: Option<String>,
     /// Link to the privacy notice, used in the first-message notice.
     pub privacy_notice_url: Option<String>,
+    /// Also invite the tenant's first DPO (appointed independently of the admin, R1).
+    #[serde(default)]
+    pub invite_dpo: Option<bool>,
 }
 
-/// The new tenant and its first admin token (shown once).
+/// The new tenant and the invitations for its first admin (and DPO). No credential: the
+/// invited people accept the invitations themselves.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct TenantCreated {
     /// Tenant id.
     pub id: String,
-    /// Bearer token of the tenant's first admin. Store it now: it is shown only once.
-    pub admin_token: String,
+    /// The first admin's invitation (secret shown once; single use; 72 h).
+    pub admin_invitation: InvitationIssued,
+    /// The first DPO's invitation, if `invite_dpo` was set.
+    pub dpo_invitation: Option<InvitationIssued>,
 }
 
 /// A tenant as the operator sees it (no personal data).

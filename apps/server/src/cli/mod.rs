@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use hoheit_domain::credential::{BreakGlassReason, InvitationOrigin};
 use hoheit_domain::ids::TenantId;
 use hoheit_domain::ports::Clock as _;
 use hoheit_domain::tenant::{Actor, Role};
@@ -123,29 +124,66 @@ enum TemplatesCommand {
 
 #[derive(Debug, Subcommand)]
 enum TenantCommand {
-    /// Create a tenant and print its first admin token.
+    /// Create a tenant and print the invitation for its first admin (single use, 72 h): hand it
+    /// to the employer's admin, who accepts it (`POST /api/v1/invitations/accept`). The operator
+    /// never holds a tenant credential.
     Create {
         /// The employer's name.
         #[arg(long)]
         name: String,
+        /// Also invite the first DPO (appointed independently of the admin, R1).
+        #[arg(long)]
+        invite_dpo: bool,
     },
     /// List tenants.
     List,
+    /// Break glass: a new admin invitation for a tenant that lost its admin. Audited in the
+    /// tenant's chain (`invitation.issued`, origin `break_glass`, with the reason) and listed to
+    /// the tenant's admin and DPO (`GET /api/v1/invitations`).
+    BreakGlass {
+        /// Tenant id.
+        #[arg(long)]
+        tenant: String,
+        /// lost_admin, admin_left or compromised.
+        #[arg(long)]
+        reason: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
 enum TokenCommand {
-    /// Create a token (printed once). Without --tenant only the operator role is allowed.
+    /// Create an operator token (printed once; audited in the operator's chain). Tenant
+    /// credentials are never minted by the operator: they come from invitations.
     Create {
-        /// Tenant id.
+        /// Refused: tenant credentials come from invitations (kept to say so clearly).
         #[arg(long)]
         tenant: Option<String>,
-        /// operator, admin, dpo or recruiter.
+        /// operator (admin, dpo and recruiter are refused).
         #[arg(long)]
         role: String,
         /// Label.
         #[arg(long, default_value = "cli")]
         label: String,
+        /// Lifetime in days (default 90).
+        #[arg(long)]
+        expires_in_days: Option<u32>,
+    },
+    /// List tokens without secrets: the operator's, or a tenant's (id, role, label, creator,
+    /// times, state).
+    List {
+        /// Tenant id (default: the operator's tokens).
+        #[arg(long)]
+        tenant: Option<String>,
+    },
+    /// Revoke a token (effective on every replica within 2 s; audited in the tenant's chain, or
+    /// the operator's for an operator token).
+    Revoke {
+        /// Token id.
+        #[arg(long)]
+        id: String,
+        /// The token's tenant (omit for an operator token).
+        #[arg(long)]
+        tenant: Option<String>,
     },
 }
 
@@ -234,43 +272,62 @@ async fn execute(command: Command, config: Config) -> Result<ExitCode, String> {
         Command::Tenant { command } => {
             let state = state(config).await?;
             match command {
-                TenantCommand::Create { name } => {
+                TenantCommand::Create { name, invite_dpo } => {
                     let tenant = state.app.create_tenant(Actor::System, &name).await.map_err(|e| e.to_string())?;
-                    let (_, token) =
-                        crate::api::tokens::issue_token(&state, Some(tenant.id), Role::Admin, "first admin")
-                            .await
-                            .map_err(|e| e.message)?;
-                    say(&format!("tenant {}\nadmin token (shown once): {token}", tenant.id));
+                    say(&format!("tenant {}", tenant.id));
+                    let mut roles = vec![Role::Admin];
+                    if invite_dpo {
+                        roles.push(Role::Dpo);
+                    }
+                    for role in roles {
+                        let (invitation, secret) = crate::credentials::invite(
+                            &state,
+                            tenant.id,
+                            role,
+                            InvitationOrigin::TenantCreated,
+                            None,
+                            Actor::System,
+                        )
+                        .await
+                        .map_err(|e| e.message)?;
+                        say(&format!(
+                            "{} invitation (single use, until {}; shown once): {secret}",
+                            role.as_str(),
+                            crate::api::fmt_time(invitation.expires_at)
+                        ));
+                    }
                 }
                 TenantCommand::List => {
                     for t in state.queries.tenants().await.map_err(|e| e.to_string())? {
                         say(&format!("{}  {}  {}", t.id, t.name, t.created_at));
                     }
                 }
-            }
-            Ok(ExitCode::SUCCESS)
-        }
-        Command::Token { command: TokenCommand::Create { tenant, role, label } } => {
-            let state = state(config).await?;
-            let role = Role::parse(&role).map_err(|e| e.to_string())?;
-            let tenant = tenant.as_deref().map(tenant_id).transpose()?;
-            match (role, tenant) {
-                (Role::Operator, Some(_)) => return Err("the operator role has no tenant".into()),
-                (Role::Admin | Role::Dpo | Role::Recruiter, None) => {
-                    return Err("--tenant is required for this role".into());
+                TenantCommand::BreakGlass { tenant, reason } => {
+                    let t = tenant_id(&tenant)?;
+                    let reason = BreakGlassReason::parse(&reason).map_err(|e| e.to_string())?;
+                    if state.app.tenant_config(t).await.is_err() {
+                        return Err(format!("tenant {t} does not exist"));
+                    }
+                    let (invitation, secret) = crate::credentials::invite(
+                        &state,
+                        t,
+                        Role::Admin,
+                        InvitationOrigin::BreakGlass,
+                        Some(reason),
+                        Actor::System,
+                    )
+                    .await
+                    .map_err(|e| e.message)?;
+                    say(&format!(
+                        "break-glass admin invitation for {t} (audited, shown to the tenant's DPO; single use, until {}; \
+                         shown once): {secret}",
+                        crate::api::fmt_time(invitation.expires_at)
+                    ));
                 }
-                (Role::Operator, None) | (Role::Admin | Role::Dpo | Role::Recruiter, Some(_)) => {}
             }
-            if let Some(t) = tenant
-                && state.app.tenant_config(t).await.is_err()
-            {
-                return Err(format!("tenant {t} does not exist"));
-            }
-            let (id, token) =
-                crate::api::tokens::issue_token(&state, tenant, role, &label).await.map_err(|e| e.message)?;
-            say(&format!("token {id} ({}), shown once: {token}", role.as_str()));
             Ok(ExitCode::SUCCESS)
         }
+        Command::Token { command } => token_command(command, config).await,
         Command::Retention { command: RetentionCommand::Run { tenant, dry_run } } => {
             let state = state(config).await?;
             let tenants = match tenant {
@@ -362,6 +419,19 @@ async fn execute(command: Command, config: Config) -> Result<ExitCode, String> {
                             }
                         }
                     }
+                    // the operator's own chain (operator credentials)
+                    match state
+                        .platform
+                        .verify_platform_audit(&state.signer.public_key())
+                        .await
+                        .map_err(|e| e.to_string())?
+                    {
+                        Ok(r) => say(&format!("platform: OK, {} entries", r.entries_verified)),
+                        Err(b) => {
+                            ok = false;
+                            say(&format!("platform: BROKEN: {b}"));
+                        }
+                    }
                     Ok(if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
                 }
                 AuditCommand::Checkpoint { tenant } => {
@@ -407,7 +477,9 @@ async fn serve_dev(config: Config) -> Result<ExitCode, String> {
     let existing = h.state.queries.tenants().await.map_err(|e| e.to_string())?;
     say(&format!("hoheit --dev at {} (simulator at {})", h.base, h.sim.base_url()));
     if existing.iter().any(|t| t.name == "Dev GmbH") {
-        say("the dev tenant exists already; create tokens with `hoheit token create --tenant <id> --role <role>`");
+        say(
+            "the dev tenant exists already; its admin issues tokens (POST /api/v1/tokens); a lost admin: `hoheit tenant break-glass`",
+        );
     } else {
         let tenant = h.state.app.create_tenant(Actor::System, "Dev GmbH").await.map_err(|e| e.to_string())?;
         // no channel sends without a privacy-notice link and a privacy contact (R15)
@@ -432,6 +504,48 @@ async fn serve_dev(config: Config) -> Result<ExitCode, String> {
     }
     let _ = tokio::signal::ctrl_c().await;
     h.stop().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn token_command(command: TokenCommand, config: Config) -> Result<ExitCode, String> {
+    let state = state(config).await?;
+    match command {
+        TokenCommand::Create { tenant, role, label, expires_in_days } => {
+            let role = Role::parse(&role).map_err(|e| e.to_string())?;
+            let tenant = tenant.as_deref().map(tenant_id).transpose()?;
+            crate::credentials::operator_mint_allowed(role, tenant)?;
+            let issued = crate::credentials::issue(&state, None, role, &label, Actor::System, expires_in_days)
+                .await
+                .map_err(|e| e.message)?;
+            let until = issued.expires_at.map(crate::api::fmt_time).unwrap_or_default();
+            say(&format!("token {} ({}, until {until}), shown once: {}", issued.id, role.as_str(), issued.secret));
+        }
+        TokenCommand::List { tenant } => {
+            let tenant = tenant.as_deref().map(tenant_id).transpose()?;
+            let now = state.clock.now();
+            for r in state.platform.tokens(tenant).await.map_err(|e| e.to_string())? {
+                let state = hoheit_domain::credential::TokenState::at(r.revoked_at, r.token.expires_at, now);
+                let time = |t: Option<time::OffsetDateTime>| t.map_or_else(|| "-".to_owned(), crate::api::fmt_time);
+                say(&format!(
+                    "{}  {:<9}  {:<7}  created {}  by {}  expires {}  last used {}  {}",
+                    r.token.id,
+                    r.token.role.as_str(),
+                    state.as_str(),
+                    crate::api::fmt_time(r.created_at),
+                    r.token.created_by.map_or_else(|| "-".to_owned(), |s| s.to_string()),
+                    time(r.token.expires_at),
+                    time(r.last_used_at),
+                    r.token.label,
+                ));
+            }
+        }
+        TokenCommand::Revoke { id, tenant } => {
+            let tenant = tenant.as_deref().map(tenant_id).transpose()?;
+            let id: hoheit_domain::ids::StaffId = id.parse().map_err(|_| format!("'{id}' is not a token id"))?;
+            crate::credentials::revoke(&state, tenant, id, Actor::System).await.map_err(|e| e.message)?;
+            say(&format!("token {id} revoked"));
+        }
+    }
     Ok(ExitCode::SUCCESS)
 }
 

@@ -55,14 +55,33 @@ pub struct Tenant {
 
 pub async fn tenant(h: &Harness, name: &str, phone_number_id: &str) -> Tenant {
     let operator = h.client(&h.token(None, hoheit_domain::tenant::Role::Operator).await.unwrap());
-    let r = operator.post("/api/v1/tenants", json!({"name": name, "privacy_contact": "dpo@example.com", "privacy_notice_url": "https://example.com/datenschutz"})).await;
+    let r = operator.post("/api/v1/tenants", json!({"name": name, "privacy_contact": "dpo@example.com", "privacy_notice_url": "https://example.com/datenschutz", "invite_dpo": true})).await;
     assert_eq!(r.status, 201, "{:?}", r.json);
-    let admin = h.client(r.str("/admin_token").unwrap());
+    assert!(r.json.get("admin_token").is_none(), "the operator gets no tenant credential");
+    let first_admin = h.client(&accept(h, r.str("/admin_invitation/invitation").unwrap(), None).await);
     let id = r.str("/id").unwrap().to_owned();
-    let dpo =
-        h.client(admin.post("/api/v1/tokens", json!({"role": "dpo", "label": "dpo"})).await.str("/token").unwrap());
-    let recruiter =
-        h.client(admin.post("/api/v1/tokens", json!({"role": "recruiter", "label": "r"})).await.str("/token").unwrap());
+    // scenarios move the clock by months: the tenant allows two-year tokens, and the fixture's
+    // tokens use them (the default is 90 days)
+    let s = first_admin
+        .put("/api/v1/settings/credentials", json!({"dpo_appointed_by_admin": false, "token_max_days": 730}))
+        .await;
+    assert_eq!(s.status, 200, "{:?}", s.json);
+    let admin = h.client(
+        first_admin
+            .post("/api/v1/tokens", json!({"role": "admin", "label": "admin", "expires_in_days": 730}))
+            .await
+            .str("/token")
+            .unwrap(),
+    );
+    // the DPO is invited with the tenant, independently of the admin (R1's separation of duties)
+    let dpo = h.client(&accept(h, r.str("/dpo_invitation/invitation").unwrap(), Some(730)).await);
+    let recruiter = h.client(
+        admin
+            .post("/api/v1/tokens", json!({"role": "recruiter", "label": "r", "expires_in_days": 730}))
+            .await
+            .str("/token")
+            .unwrap(),
+    );
     let r = admin
         .post(
             "/api/v1/channels",
@@ -99,6 +118,15 @@ pub async fn tenant(h: &Harness, name: &str, phone_number_id: &str) -> Tenant {
         .await;
     assert_eq!(r.status, 200, "{:?}", r.json);
     Tenant { id, admin, dpo, recruiter, channel, webhook_path, webhook_secret }
+}
+
+/// Accepts an invitation (no bearer token) and returns the new token.
+pub async fn accept(h: &Harness, invitation: &str, expires_in_days: Option<u32>) -> String {
+    let r = Client::anonymous(&h.base)
+        .post("/api/v1/invitations/accept", json!({"invitation": invitation, "expires_in_days": expires_in_days}))
+        .await;
+    assert_eq!(r.status, 201, "{:?}", r.json);
+    r.str("/token").unwrap().to_owned()
 }
 
 pub async fn candidate(t: &Tenant, phone: &str) -> String {

@@ -8,6 +8,7 @@ use hoheit_audit::{AuditDraft, ChainHead, StoredEntry, append_all};
 use hoheit_domain::candidate::{CandidateSource, ErasureReason, HoldReason, ProcessEndReason, RestrictionReason};
 use hoheit_domain::consent::{CaptureChannel, ConsentMethodKind, Purpose};
 use hoheit_domain::conversation::{DeliveryStatus, Intent, MessageKind};
+use hoheit_domain::credential::{BreakGlassReason, InvitationOrigin, TokenState};
 use hoheit_domain::events::{ContentKind, DomainEvent, EventEnvelope, RetentionCounts};
 use hoheit_domain::ids::{
     CandidateId, ChannelId, ConsentRequestId, HoldId, LegalTextId, MediaId, MessageId, OutboxId, ReviewId, StaffId,
@@ -131,7 +132,18 @@ pub fn all_events() -> Vec<DomainEvent> {
             dry_run: false,
             counts: RetentionCounts { examined: 40, restricted: 3, erased: 2, held: 1 },
         },
-        DomainEvent::TokenIssued { staff: StaffId::from_uuid(uuid(0xa9)) },
+        DomainEvent::TokenIssued { staff: StaffId::from_uuid(uuid(0xa9)), role: Role::Dpo },
+        DomainEvent::TokenRevoked { staff: StaffId::from_uuid(uuid(0xa9)) },
+        DomainEvent::TokenExpired { staff: StaffId::from_uuid(uuid(0xa9)) },
+        DomainEvent::TokenUseRefused { staff: StaffId::from_uuid(uuid(0xa9)), state: TokenState::Revoked },
+        DomainEvent::InvitationIssued {
+            staff: StaffId::from_uuid(uuid(0xab)),
+            role: Role::Admin,
+            origin: InvitationOrigin::BreakGlass,
+            reason: Some(BreakGlassReason::LostAdmin),
+        },
+        DomainEvent::InvitationAccepted { staff: StaffId::from_uuid(uuid(0xab)), role: Role::Admin },
+        DomainEvent::CredentialSettingsChanged { dpo_appointed_by_admin: true, token_max_days: 30 },
         DomainEvent::ObjectionReviewDismissed { review, reason: DismissReason::NegatedKeyword },
         DomainEvent::TemplateNoticeMarked { channel, carries_notice: true },
         DomainEvent::MediaStored { media: MediaId::from_uuid(uuid(0xaa)), kind: MediaKind::Document },
@@ -141,7 +153,7 @@ pub fn all_events() -> Vec<DomainEvent> {
 
 /// Number of `DomainEvent` variants; [`variant_index`] fails to compile when one is added, which
 /// is the reminder to extend [`all_events`] and this count.
-pub const VARIANTS: usize = 44;
+pub const VARIANTS: usize = 50;
 
 pub fn variant_index(event: &DomainEvent) -> usize {
     match event {
@@ -189,6 +201,12 @@ pub fn variant_index(event: &DomainEvent) -> usize {
         DomainEvent::MediaStored { .. } => 41,
         DomainEvent::MediaRejected { .. } => 42,
         DomainEvent::ObjectionReviewExtended { .. } => 43,
+        DomainEvent::TokenRevoked { .. } => 44,
+        DomainEvent::TokenExpired { .. } => 45,
+        DomainEvent::TokenUseRefused { .. } => 46,
+        DomainEvent::InvitationIssued { .. } => 47,
+        DomainEvent::InvitationAccepted { .. } => 48,
+        DomainEvent::CredentialSettingsChanged { .. } => 49,
     }
 }
 

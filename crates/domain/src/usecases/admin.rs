@@ -4,8 +4,9 @@
 use super::candidates::admin_or_dpo;
 use super::{Hoheit, Recorder, UseCaseError};
 use crate::actor::Actor;
+use crate::credential::{CredentialSettings, check_dpo_independence};
 use crate::events::DomainEvent;
-use crate::ids::{ChannelId, LegalTextId, TenantId};
+use crate::ids::{ChannelId, LegalTextId, StaffId, TenantId};
 use crate::legal::{LegalTextKind, LegalTextVersion};
 use crate::ports::{ChangeSet, ConfigChange, TenantConfig};
 use crate::retention::RetentionSettings;
@@ -139,6 +140,10 @@ impl Hoheit {
             consent_template: input.consent_template,
             approval: None,
             created_at: now,
+            registered_by: match actor {
+                Actor::Staff { id, .. } => Some(id),
+                Actor::System | Actor::Candidate => None,
+            },
         };
         let changes = ChangeSet {
             config: vec![ConfigChange::Channel(Box::new(channel.clone()))],
@@ -151,13 +156,29 @@ impl Hoheit {
         Ok(channel)
     }
 
-    /// Records the DPO's approval of a channel (R1). Only the DPO role may do this.
+    /// Records the DPO's approval of a channel (R1). Only the DPO role may do this. The creator
+    /// of the approving credential is unknown here; [`Self::approve_channel_as`] checks it.
     pub async fn approve_channel(
         &self,
         tenant: TenantId,
         actor: Actor,
         channel: ChannelId,
         input: ApprovalInput,
+    ) -> Result<Channel, UseCaseError> {
+        self.approve_channel_as(tenant, actor, channel, input, None).await
+    }
+
+    /// Records the DPO's approval of a channel (R1), with the creator of the approving DPO's
+    /// credential: if the channel's registering admin created it, the approval is refused with
+    /// [`UseCaseError::DpoNotIndependent`] unless the tenant configured "DPO appointed by the
+    /// admin". The creator is kept in the approval.
+    pub async fn approve_channel_as(
+        &self,
+        tenant: TenantId,
+        actor: Actor,
+        channel: ChannelId,
+        input: ApprovalInput,
+        dpo_credential_created_by: Option<StaffId>,
     ) -> Result<Channel, UseCaseError> {
         let Actor::Staff { id: staff, role } = actor else {
             return Err(UseCaseError::Forbidden("only the data-protection officer can approve a channel"));
@@ -172,6 +193,10 @@ impl Hoheit {
                 }
                 ApprovalError::Incomplete | ApprovalError::ReviewInPast => UseCaseError::Invalid(e.to_string()),
             })?;
+        check_dpo_independence(channel.registered_by, dpo_credential_created_by, &config.tenant.credentials)
+            .map_err(|_| UseCaseError::DpoNotIndependent)?;
+        let mut approval = approval;
+        approval.dpo_credential_created_by = dpo_credential_created_by;
         let review_at = approval.review_at;
         channel.approval = Some(approval);
         let changes = ChangeSet {
@@ -347,5 +372,55 @@ impl Hoheit {
         };
         self.store.commit(tenant, changes).await?;
         Ok(updated)
+    }
+
+    /// Changes the tenant's credential rules (token lifetime maximum, "DPO appointed by the
+    /// admin"); audited as `credential.settings_changed` (R1), shown in the Art. 30 record.
+    /// Admin or DPO.
+    pub async fn update_credential_settings(
+        &self,
+        tenant: TenantId,
+        actor: Actor,
+        settings: CredentialSettings,
+    ) -> Result<Tenant, UseCaseError> {
+        admin_or_dpo(actor, "only an admin or the data-protection officer can change credential settings")?;
+        settings.validate()?;
+        let config = self.config(tenant).await?;
+        if config.tenant.credentials == settings {
+            return Ok(config.tenant.clone());
+        }
+        let mut updated = config.tenant.clone();
+        updated.credentials = settings;
+        let now = self.now();
+        let changes = ChangeSet {
+            config: vec![ConfigChange::Tenant(Box::new(updated.clone()))],
+            events: vec![Recorder::new(tenant, None, actor, now).rule(
+                Rule::R1,
+                DomainEvent::CredentialSettingsChanged {
+                    dpo_appointed_by_admin: settings.dpo_appointed_by_admin,
+                    token_max_days: settings.token_max_days,
+                },
+            )],
+            ..ChangeSet::default()
+        };
+        self.store.commit(tenant, changes).await?;
+        Ok(updated)
+    }
+
+    /// Records credential events (a token issued, revoked, expired, refused; an invitation issued
+    /// or accepted) in the tenant's audit chain (R33, R34). The credentials themselves live in
+    /// the server's platform store; this is their audit trail.
+    pub async fn record_credential_events(
+        &self,
+        tenant: TenantId,
+        actor: Actor,
+        events: Vec<DomainEvent>,
+    ) -> Result<(), UseCaseError> {
+        if events.iter().any(|e| !e.is_credential_event()) {
+            return Err(UseCaseError::Invalid("not a credential event".into()));
+        }
+        let now = self.now();
+        let record = Recorder::new(tenant, None, actor, now);
+        self.commit_events(tenant, events.into_iter().map(|e| record.rule(Rule::R33, e)).collect()).await
     }
 }

@@ -466,6 +466,7 @@ impl Inbound<'_> {
                 | UseCaseError::Invalid(_)
                 | UseCaseError::Conflict(_)
                 | UseCaseError::Forbidden(_)
+                | UseCaseError::DpoNotIndependent
                 | UseCaseError::Unavailable(_)
                 | UseCaseError::Store(_)),
             ) => Err(other),

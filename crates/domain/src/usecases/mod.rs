@@ -61,6 +61,10 @@ pub enum UseCaseError {
     /// The actor's role may not do this.
     #[error("forbidden: {0}")]
     Forbidden(&'static str),
+    /// The approving DPO's credential was created by the channel's registering admin (R1's
+    /// separation of duties) and the tenant did not configure "DPO appointed by the admin".
+    #[error("{}", crate::credential::DpoNotIndependent)]
+    DpoNotIndependent,
     /// An outside service (the messaging provider) failed; retrying later may help.
     #[error("unavailable: {0}")]
     Unavailable(&'static str),

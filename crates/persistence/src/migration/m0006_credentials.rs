@@ -1,0 +1,79 @@
+//! Issue 13 (credentials): API tokens get an expiry, their creator and a last-use time;
+//! `invitations` holds single-use, expiring invitations (the secret only as SHA-256);
+//! `platform_audit_entries` is the operator's hash chain (operator tokens issued and revoked),
+//! which no tenant can write to. Tokens that existed before expire 90 days after this migration.
+
+use sea_orm::{ConnectionTrait, DbBackend};
+use sea_orm_migration::prelude::*;
+
+#[derive(Debug, DeriveMigrationName)]
+pub(super) struct Migration;
+
+fn up_statements(backend: DbBackend, now_micros: i64) -> Vec<String> {
+    let blob = if backend == DbBackend::Postgres { "BYTEA" } else { "BLOB" };
+    let in_90_days = now_micros.saturating_add(90 * 86_400 * 1_000_000);
+    vec![
+        "ALTER TABLE api_tokens ADD COLUMN expires_at BIGINT".to_owned(),
+        format!("ALTER TABLE api_tokens ADD COLUMN created_by {blob}"),
+        "ALTER TABLE api_tokens ADD COLUMN last_used_at BIGINT".to_owned(),
+        "ALTER TABLE api_tokens ADD COLUMN expiry_recorded_at BIGINT".to_owned(),
+        format!("UPDATE api_tokens SET expires_at = {in_90_days} WHERE expires_at IS NULL"),
+        "CREATE INDEX api_tokens_tenant ON api_tokens (tenant_id, created_at)".to_owned(),
+        format!(
+            "CREATE TABLE invitations (
+                id {blob} PRIMARY KEY,
+                tenant_id {blob} NOT NULL REFERENCES tenants(id),
+                role TEXT NOT NULL,
+                origin TEXT NOT NULL,
+                reason TEXT,
+                secret_hash {blob} NOT NULL UNIQUE,
+                created_by {blob},
+                created_at BIGINT NOT NULL,
+                expires_at BIGINT NOT NULL,
+                accepted_at BIGINT
+            )"
+        ),
+        "CREATE INDEX invitations_tenant ON invitations (tenant_id, created_at)".to_owned(),
+        format!(
+            "CREATE TABLE platform_audit_entries (
+                seq BIGINT PRIMARY KEY,
+                at BIGINT NOT NULL,
+                action TEXT NOT NULL,
+                canonical {blob} NOT NULL,
+                hash {blob} NOT NULL
+            )"
+        ),
+    ]
+}
+
+const DOWN: &[&str] = &[
+    "DROP TABLE IF EXISTS platform_audit_entries",
+    "DROP TABLE IF EXISTS invitations",
+    "DROP INDEX IF EXISTS api_tokens_tenant",
+    "ALTER TABLE api_tokens DROP COLUMN expiry_recorded_at",
+    "ALTER TABLE api_tokens DROP COLUMN last_used_at",
+    "ALTER TABLE api_tokens DROP COLUMN created_by",
+    "ALTER TABLE api_tokens DROP COLUMN expires_at",
+];
+
+#[allow(elided_lifetimes_in_paths)] // the trait is declared without the lifetime
+#[async_trait::async_trait]
+impl MigrationTrait for Migration {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        let db = manager.get_connection();
+        let now = time::OffsetDateTime::now_utc();
+        let micros = <i64 as TryFrom<i128>>::try_from(now.unix_timestamp_nanos() / 1_000).unwrap_or(i64::MAX);
+        for statement in up_statements(manager.get_database_backend(), micros) {
+            db.execute_unprepared(&statement).await?;
+        }
+        Ok(())
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        let db = manager.get_connection();
+        for statement in DOWN {
+            db.execute_unprepared(statement).await?;
+        }
+        Ok(())
+    }
+}
