@@ -9,9 +9,14 @@ use sea_orm_migration::prelude::*;
 #[derive(Debug, DeriveMigrationName)]
 pub(super) struct Migration;
 
-fn up_statements(backend: DbBackend, now_micros: i64) -> Vec<String> {
+fn up_statements(backend: DbBackend) -> Vec<String> {
     let blob = if backend == DbBackend::Postgres { "BYTEA" } else { "BLOB" };
-    let in_90_days = now_micros.saturating_add(90 * 86_400 * 1_000_000);
+    // the database's clock, in microseconds, plus 90 days (a migration has no injected clock)
+    let in_90_days = if backend == DbBackend::Postgres {
+        "(CAST(EXTRACT(EPOCH FROM now()) AS BIGINT) + 7776000) * 1000000"
+    } else {
+        "(CAST(strftime('%s', 'now') AS INTEGER) + 7776000) * 1000000"
+    };
     vec![
         "ALTER TABLE api_tokens ADD COLUMN expires_at BIGINT".to_owned(),
         format!("ALTER TABLE api_tokens ADD COLUMN created_by {blob}"),
@@ -61,9 +66,7 @@ const DOWN: &[&str] = &[
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         let db = manager.get_connection();
-        let now = time::OffsetDateTime::now_utc();
-        let micros = <i64 as TryFrom<i128>>::try_from(now.unix_timestamp_nanos() / 1_000).unwrap_or(i64::MAX);
-        for statement in up_statements(manager.get_database_backend(), micros) {
+        for statement in up_statements(manager.get_database_backend()) {
             db.execute_unprepared(&statement).await?;
         }
         Ok(())
