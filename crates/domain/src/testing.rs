@@ -4,7 +4,7 @@
 //! [`contract`] every store implementation must pass (this in-memory store included). Adapters
 //! and the server reuse them in their tests; nothing here is for production.
 
-#![allow(clippy::missing_panics_doc, clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::missing_panics_doc, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -775,6 +775,16 @@ pub mod fixtures {
         Actor::Staff { id: StaffId::from_uuid(Uuid::from_u128(0xAB00 + role as u128)), role }
     }
 
+    /// The tenant's recruiter ([`staff`]).
+    pub fn recruiter() -> Actor {
+        staff(Role::Recruiter)
+    }
+
+    /// The tenant's data-protection officer ([`staff`]).
+    pub fn dpo() -> Actor {
+        staff(Role::Dpo)
+    }
+
     /// The fixture world.
     #[derive(Debug, Clone)]
     pub struct World {
@@ -975,6 +985,12 @@ pub mod fixtures {
         pub world: World,
     }
 
+    /// The number of the fixtures' candidate ([`World::candidate`], [`TestApp::new_candidate`]).
+    pub const NUMBER: &str = "+49 170 1234567";
+
+    /// The WhatsApp id of [`NUMBER`]: the sender of [`TestApp::inbound`].
+    pub const WA_ID: &str = "491701234567";
+
     impl TestApp {
         /// Claims and dispatches everything due; returns the outcomes.
         pub async fn dispatch_all(&self) -> Vec<crate::usecases::DispatchOutcome> {
@@ -984,6 +1000,68 @@ pub mod fixtures {
                 outcomes.push(self.app.dispatch(&entry).await.unwrap());
             }
             outcomes
+        }
+
+        /// A recruiter creates the candidate "Erika Mustermann" with [`NUMBER`] (no consent yet).
+        pub async fn new_candidate(&self) -> CandidateId {
+            let input = crate::usecases::NewCandidate {
+                phone: PhoneNumber::parse(NUMBER).unwrap(),
+                name: Some("Erika Mustermann".into()),
+                channel: self.world.channel().id,
+                language: None,
+            };
+            self.app.create_candidate(self.world.tenant_id(), staff(Role::Recruiter), input).await.unwrap().id
+        }
+
+        /// A webhook message from [`WA_ID`] (profile name "Erika") with this provider id, at `at`.
+        pub async fn inbound_at(
+            &self,
+            id: &str,
+            content: crate::inbound::InboundContent,
+            at: OffsetDateTime,
+        ) -> crate::usecases::InboundOutcome {
+            let msg = crate::inbound::InboundMessage {
+                provider_id: Wamid::parse(id).unwrap(),
+                from: crate::inbound::ContactRef {
+                    wa_id: Some(crate::values::WaId::parse(WA_ID).unwrap()),
+                    user_id: None,
+                    profile_name: Some("Erika".into()),
+                },
+                timestamp: at,
+                content,
+                context: None,
+            };
+            self.app.receive_inbound(self.world.tenant_id(), self.world.channel().id, &msg).await.unwrap()
+        }
+
+        /// [`TestApp::inbound_at`] now.
+        pub async fn inbound(
+            &self,
+            id: &str,
+            content: crate::inbound::InboundContent,
+        ) -> crate::usecases::InboundOutcome {
+            self.inbound_at(id, content, self.clock.now()).await
+        }
+
+        /// A new candidate ([`TestApp::new_candidate`]) who agreed with the consent request's
+        /// button: the request is sent, the agree payload comes back as a button reply.
+        pub async fn consented(&self) -> CandidateId {
+            let c = self.new_candidate().await;
+            self.app.request_consent(self.world.tenant_id(), staff(Role::Recruiter), c).await.unwrap();
+            assert_eq!(self.dispatch_all().await, vec![crate::usecases::DispatchOutcome::Sent]);
+            let sent = self.gateway.sent();
+            let OutboundContent::Template { button_payloads, .. } = &sent.last().unwrap().content else {
+                panic!("template expected")
+            };
+            let agree = button_payloads.first().unwrap().clone();
+            assert!(matches!(
+                crate::consent::ConsentReply::parse(&agree),
+                Some(crate::consent::ConsentReply::Agree(_))
+            ));
+            let reply = crate::inbound::InboundContent::Button { payload: Some(agree), text: "Zustimmen".into() };
+            let out = self.inbound("wamid.agree", reply).await;
+            assert!(matches!(out, crate::usecases::InboundOutcome::Stored { .. }), "{out:?}");
+            c
         }
     }
 }

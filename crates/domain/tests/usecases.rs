@@ -6,7 +6,7 @@
 use futures_executor::block_on;
 use hoheit_domain::candidate::{HoldReason, Lifecycle, ProcessEndReason};
 use hoheit_domain::classifier::Classification;
-use hoheit_domain::consent::{CaptureChannel, ConsentMethod, ConsentReply, Purpose};
+use hoheit_domain::consent::{CaptureChannel, ConsentMethod, Purpose};
 use hoheit_domain::conversation::{DeliveryStatus, Intent, OutboundContent};
 use hoheit_domain::ids::CandidateId;
 use hoheit_domain::inbound::{ContactRef, InboundContent, InboundMessage, StatusUpdate};
@@ -16,53 +16,23 @@ use hoheit_domain::ports::{GatewayError, OutboxQueue, Recipient, Store, StoreErr
 use hoheit_domain::subject_request::SubjectRequestKind;
 use hoheit_domain::tenant::{Actor, Role};
 use hoheit_domain::testing::FakeGateway;
-use hoheit_domain::testing::fixtures::{TestApp, World, staff};
+use hoheit_domain::testing::fixtures::{TestApp, World, dpo, recruiter, staff};
 use hoheit_domain::usecases::{
-    ConsentInput, DispatchOutcome, ErasureOutcome, Hoheit, InboundOutcome, MessageRequest, NewCandidate,
-    ObjectionInput, ReviewDecision, UseCaseError,
+    ConsentInput, DispatchOutcome, ErasureOutcome, Hoheit, InboundOutcome, MessageRequest, ObjectionInput,
+    ReviewDecision, UseCaseError,
 };
-use hoheit_domain::values::{PhoneNumber, WaId, WaUserId, Wamid};
+use hoheit_domain::values::{PhoneNumber, WaUserId, Wamid};
 use std::sync::Arc;
 use time::{Duration, OffsetDateTime};
 
-const NUMBER: &str = "+49 170 1234567";
-
-fn recruiter() -> Actor {
-    staff(Role::Recruiter)
-}
-
-fn dpo() -> Actor {
-    staff(Role::Dpo)
-}
+use hoheit_domain::testing::fixtures::NUMBER;
 
 fn new_candidate(t: &TestApp) -> CandidateId {
-    block_on(t.app.create_candidate(
-        t.world.tenant_id(),
-        recruiter(),
-        NewCandidate {
-            phone: PhoneNumber::parse(NUMBER).unwrap(),
-            name: Some("Erika Mustermann".into()),
-            channel: t.world.channel().id,
-            language: None,
-        },
-    ))
-    .unwrap()
-    .id
+    block_on(t.new_candidate())
 }
 
 fn inbound(t: &TestApp, id: &str, content: InboundContent, at: OffsetDateTime) -> InboundOutcome {
-    let msg = InboundMessage {
-        provider_id: Wamid::parse(id).unwrap(),
-        from: ContactRef {
-            wa_id: Some(WaId::parse("491701234567").unwrap()),
-            user_id: None,
-            profile_name: Some("Erika".into()),
-        },
-        timestamp: at,
-        content,
-        context: None,
-    };
-    block_on(t.app.receive_inbound(t.world.tenant_id(), t.world.channel().id, &msg)).unwrap()
+    block_on(t.inbound_at(id, content, at))
 }
 
 fn text_in(t: &TestApp, id: &str, body: &str) -> InboundOutcome {
@@ -97,23 +67,7 @@ fn candidate(t: &TestApp, c: CandidateId) -> hoheit_domain::candidate::Candidate
 
 /// Consent via the consent request's agree button.
 fn consented(t: &TestApp) -> CandidateId {
-    let c = new_candidate(t);
-    block_on(t.app.request_consent(t.world.tenant_id(), recruiter(), c)).unwrap();
-    assert_eq!(t.dispatch_all_now(), vec![DispatchOutcome::Sent]);
-    let sent = t.gateway.sent();
-    let OutboundContent::Template { button_payloads, .. } = &sent.last().unwrap().content else {
-        panic!("template expected")
-    };
-    let agree = button_payloads.first().unwrap().clone();
-    assert!(matches!(ConsentReply::parse(&agree), Some(ConsentReply::Agree(_))));
-    let out = inbound(
-        t,
-        "wamid.agree",
-        InboundContent::Button { payload: Some(agree), text: "Zustimmen".into() },
-        t.clock_now(),
-    );
-    assert!(matches!(out, InboundOutcome::Stored { .. }));
-    c
+    block_on(t.consented())
 }
 
 trait DispatchNow {
@@ -284,15 +238,22 @@ fn a_claim_whose_lease_ran_out_during_the_wait_is_not_sent() {
     assert_eq!(t.dispatch_all_now(), vec![DispatchOutcome::Sent]);
 }
 
+/// A consented candidate who objected with `objection` (confirmation sent), asked a question five
+/// minutes later and got the one reply R14 permits.
+fn objected_then_answered(t: &TestApp, objection: &str) -> CandidateId {
+    let c = consented(t);
+    text_in(t, "wamid.stop", objection);
+    t.dispatch_all_now();
+    t.clock.advance(Duration::minutes(5));
+    text_in(t, "wamid.q", "Bekomme ich meine Unterlagen zurück?");
+    send_text(t, c, "Ja, per Post.").unwrap();
+    c
+}
+
 #[test]
 fn a_reply_after_the_objection_may_be_answered_inside_the_window_only() {
     let t = World::new().app();
-    let c = consented(&t);
-    text_in(&t, "wamid.stop", "Bitte keine Nachrichten mehr");
-    t.dispatch_all_now();
-    t.clock.advance(Duration::minutes(5));
-    text_in(&t, "wamid.q", "Bekomme ich meine Unterlagen zurück?");
-    send_text(&t, c, "Ja, per Post.").unwrap();
+    let c = objected_then_answered(&t, "Bitte keine Nachrichten mehr");
     t.clock.advance(Duration::hours(25));
     assert_eq!(refusal(send_text(&t, c, "Noch etwas")), RefusalCode::Objected);
 }
@@ -815,15 +776,22 @@ fn a_legal_hold_is_due_for_review_after_six_months() {
     assert!(hold.is_active());
 }
 
-#[test]
-fn inactive_conversations_are_archived_by_the_retention_run() {
-    // R25: restricted after N days without activity, never messageable, readable by admin/DPO only
+/// A consented candidate of a tenant that archives after 30 days, 31 days later after the
+/// retention run (and that run's counts).
+fn archived() -> (TestApp, CandidateId, hoheit_domain::events::RetentionCounts) {
     let mut world = World::new();
     world.config.tenant.retention.archive_after_days = Some(30);
     let t = world.app();
     let c = consented(&t);
     t.clock.advance(Duration::days(31));
     let counts = block_on(t.app.run_retention(t.world.tenant_id(), Actor::System, false)).unwrap();
+    (t, c, counts)
+}
+
+#[test]
+fn inactive_conversations_are_archived_by_the_retention_run() {
+    // R25: restricted after N days without activity, never messageable, readable by admin/DPO only
+    let (t, c, counts) = archived();
     assert_eq!(counts.restricted, 1);
     assert!(matches!(
         candidate(&t, c).lifecycle,
@@ -873,12 +841,7 @@ fn a_stopp_from_a_restricted_candidate_is_applied_not_dropped() {
 #[test]
 fn a_stopp_from_an_archived_candidate_is_applied_not_dropped() {
     // R11 with R25: an archived (restricted after inactivity) candidate's objection counts
-    let mut world = World::new();
-    world.config.tenant.retention.archive_after_days = Some(30);
-    let t = world.app();
-    let c = consented(&t);
-    t.clock.advance(Duration::days(31));
-    block_on(t.app.run_retention(t.world.tenant_id(), Actor::System, false)).unwrap();
+    let (t, c, _) = archived();
     assert!(matches!(candidate(&t, c).lifecycle, Lifecycle::Restricted { .. }));
     let out = text_in(&t, "wamid.a1", "Bitte keine Nachrichten mehr");
     assert!(matches!(out, InboundOutcome::Stored { classification: Classification::Objection { .. }, .. }), "{out:?}");
@@ -891,12 +854,7 @@ fn a_stopp_from_an_archived_candidate_is_applied_not_dropped() {
 fn after_an_objection_each_message_permits_one_reply_and_acknowledgements_none() {
     // R14: one reply per inbound message with content; none for "ok", "danke" or an emoji
     let t = World::new().app();
-    let c = consented(&t);
-    text_in(&t, "wamid.stop", "STOPP");
-    t.dispatch_all_now();
-    t.clock.advance(Duration::minutes(5));
-    text_in(&t, "wamid.q1", "Bekomme ich meine Unterlagen zurück?");
-    send_text(&t, c, "Ja, per Post.").unwrap();
+    let c = objected_then_answered(&t, "STOPP");
     assert_eq!(refusal(send_text(&t, c, "Und noch etwas")), RefusalCode::Objected, "one reply per message");
     for (i, ack) in ["danke", "Ok 👍", "👍", "Alles klar, vielen Dank!"].into_iter().enumerate() {
         t.clock.advance(Duration::minutes(1));
