@@ -349,6 +349,15 @@ fn messages(changes: Vec<MessageChange>) -> ChangeSet {
     ChangeSet { messages: changes, ..ChangeSet::default() }
 }
 
+/// An inbound message stored with an audited event (the shape of a webhook's commit).
+fn audited_inbound(w: &World, c: CandidateId, seq: u128, provider: &str, text: &str) -> ChangeSet {
+    ChangeSet {
+        messages: vec![MessageChange::Insert(Box::new(inbound_message(w, c, seq, provider, text)))],
+        events: vec![event(w, Some(c), DomainEvent::HelpRequested)],
+        ..ChangeSet::default()
+    }
+}
+
 /// Polls all futures in one task until each is done (concurrent, not parallel): enough for the
 /// stores' writers to batch them, with no runtime dependency.
 pub async fn join_all<F: Future>(futures: Vec<F>) -> Vec<F::Output> {
@@ -1026,17 +1035,7 @@ pub async fn concurrent_commits_keep_one_linear_audit_chain(h: &dyn Harness) {
     let stores = [h.store(), replica];
     let commits = (0..120u128).map(|i| {
         let store = stores[usize::try_from(i % 2).unwrap()].clone();
-        let changes = ChangeSet {
-            messages: vec![MessageChange::Insert(Box::new(inbound_message(
-                &w,
-                c.id,
-                1000 + i,
-                &format!("wamid.cc{i}"),
-                "Hallo",
-            )))],
-            events: vec![event(&w, Some(c.id), DomainEvent::HelpRequested)],
-            ..ChangeSet::default()
-        };
+        let changes = audited_inbound(&w, c.id, 1000 + i, &format!("wamid.cc{i}"), "Hallo");
         let tenant = w.tenant_id();
         async move { store.commit(tenant, changes).await }
     });
@@ -1059,11 +1058,7 @@ pub async fn a_failing_change_set_does_not_fail_the_others_in_its_batch(h: &dyn 
     let commits = (0..60u128).map(|i| {
         let store = s.clone();
         let provider = if i % 5 == 0 { "wamid.taken".to_owned() } else { format!("wamid.fresh{i}") };
-        let changes = ChangeSet {
-            messages: vec![MessageChange::Insert(Box::new(inbound_message(&w, c.id, 100 + i, &provider, "y")))],
-            events: vec![event(&w, Some(c.id), DomainEvent::HelpRequested)],
-            ..ChangeSet::default()
-        };
+        let changes = audited_inbound(&w, c.id, 100 + i, &provider, "y");
         let tenant = w.tenant_id();
         async move { (i, store.commit(tenant, changes).await) }
     });
@@ -1097,17 +1092,7 @@ pub async fn concurrent_statuses_and_messages_share_batches_and_converge(h: &dyn
             let observation = StatusObservation { status, at: w.now + Duration::seconds(secs), error_code: None };
             messages(vec![MessageChange::StatusByProviderId { provider_id: wamid.clone(), observation }])
         } else {
-            ChangeSet {
-                messages: vec![MessageChange::Insert(Box::new(inbound_message(
-                    &w,
-                    c.id,
-                    2000 + i,
-                    &format!("wamid.mix{i}"),
-                    "Hallo",
-                )))],
-                events: vec![event(&w, Some(c.id), DomainEvent::HelpRequested)],
-                ..ChangeSet::default()
-            }
+            audited_inbound(&w, c.id, 2000 + i, &format!("wamid.mix{i}"), "Hallo")
         };
         let tenant = w.tenant_id();
         async move { store.commit(tenant, changes).await }

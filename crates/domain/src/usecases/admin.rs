@@ -1,8 +1,9 @@
 //! Tenant administration: the tenant, its channels and the DPO's approval (R1), legal texts
 //! (R5-R7), settings (R23-R28, R36) and templates (R21).
 
-use super::candidates::admin_or_dpo;
+use super::permitted;
 use super::{Hoheit, Recorder, UseCaseError};
+use crate::access::Action;
 use crate::actor::Actor;
 use crate::events::DomainEvent;
 use crate::ids::{ChannelId, LegalTextId, TenantId};
@@ -194,7 +195,11 @@ impl Hoheit {
         actor: Actor,
         channel: ChannelId,
     ) -> Result<Channel, UseCaseError> {
-        admin_or_dpo(actor, "only the data-protection officer or an admin can revoke an approval")?;
+        permitted(
+            actor,
+            Action::RevokeApproval,
+            "only the data-protection officer or an admin can revoke an approval",
+        )?;
         let config = self.config(tenant).await?;
         let mut channel = config.channel(channel).cloned().ok_or(UseCaseError::NotFound("channel"))?;
         let now = self.now();
