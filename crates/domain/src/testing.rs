@@ -1143,16 +1143,14 @@ impl crate::ports::Queries for InMemoryStore {
         Ok(reviews)
     }
 
-    async fn conversation(&self, tenant: TenantId, candidate: CandidateId) -> Result<Vec<Message>, StoreError> {
-        Store::messages(self, tenant, candidate).await
-    }
-
-    async fn subject_request_register(
+    async fn due_subject_requests(
         &self,
         tenant: TenantId,
-        candidate: Option<CandidateId>,
-    ) -> Result<Vec<SubjectRequest>, StoreError> {
-        Store::subject_requests(self, tenant, candidate).await
+        now: OffsetDateTime,
+        within: Duration,
+    ) -> Result<crate::ports::DueSubjectRequests, StoreError> {
+        let register = Store::subject_requests(self, tenant, None).await?;
+        Ok(crate::ports::DueSubjectRequests::from_register(register, now, within))
     }
 
     async fn due_legal_holds(

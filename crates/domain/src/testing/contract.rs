@@ -1247,7 +1247,7 @@ pub async fn queries_read_views(h: &dyn Harness) {
     let other = TenantId::from_uuid(Uuid::from_u128(0xDEAD));
     assert!(queries.candidate_page(other, page(true, None, 100)).await.unwrap().is_empty(), "tenant isolation");
     assert!(queries.open_reviews(tenant).await.unwrap().is_empty());
-    assert!(queries.conversation(tenant, first).await.unwrap().is_empty());
+    assert!(store.messages(tenant, first).await.unwrap().is_empty());
 
     let dpo = staff(Role::Dpo);
     let request = app
@@ -1255,12 +1255,12 @@ pub async fn queries_read_views(h: &dyn Harness) {
         .await
         .unwrap();
     // restriction and objection are registered as requests too (received and handled at once)
-    let register = queries.subject_request_register(tenant, None).await.unwrap();
+    let register = store.subject_requests(tenant, None).await.unwrap();
     assert!(register.iter().any(|r| r.id == request.id));
     assert!(register.iter().all(|r| r.tenant == tenant));
-    let of_first = queries.subject_request_register(tenant, Some(first)).await.unwrap();
+    let of_first = store.subject_requests(tenant, Some(first)).await.unwrap();
     assert_eq!(of_first.iter().map(|r| r.id).collect::<Vec<_>>(), vec![request.id]);
-    assert!(queries.subject_request_register(other, None).await.unwrap().is_empty());
+    assert!(store.subject_requests(other, None).await.unwrap().is_empty());
     let open_before = |at: OffsetDateTime| register.iter().filter(|r| r.status.is_open() && r.due_at <= at).count();
     let now = world.now;
     let due = queries.due_subject_requests(tenant, now, Duration::days(7)).await.unwrap();
