@@ -129,17 +129,19 @@ pub async fn replica_heartbeat(state: AppState, mut shutdown: watch::Receiver<bo
     let _ = state.platform.release_lease(&name, &state.instance).await;
 }
 
+/// Waits `interval`; whether the worker is to stop (the shutdown signal changed meanwhile, or is
+/// set at the end of the wait).
+async fn stopped_during(interval: StdDuration, shutdown: &mut watch::Receiver<bool>) -> bool {
+    tokio::select! {
+        () = tokio::time::sleep(interval) => *shutdown.borrow(),
+        _ = shutdown.changed() => true,
+    }
+}
+
 /// Runs retention for every tenant periodically; a lease makes sure only one replica runs it.
 pub async fn retention_scheduler(state: AppState, mut shutdown: watch::Receiver<bool>) {
     let interval = StdDuration::from_secs(state.config.retention.interval_seconds.max(1));
-    loop {
-        tokio::select! {
-            () = tokio::time::sleep(interval) => {}
-            _ = shutdown.changed() => break,
-        }
-        if *shutdown.borrow() {
-            break;
-        }
+    while !stopped_during(interval, &mut shutdown).await {
         run_retention_once(&state).await;
     }
 }
@@ -198,14 +200,7 @@ async fn run_retention_tenants(state: &AppState) {
 /// Syncs every channel's templates periodically.
 pub async fn template_scheduler(state: AppState, mut shutdown: watch::Receiver<bool>) {
     let interval = StdDuration::from_secs(state.config.templates.sync_interval_seconds.max(60));
-    loop {
-        tokio::select! {
-            () = tokio::time::sleep(interval) => {}
-            _ = shutdown.changed() => break,
-        }
-        if *shutdown.borrow() {
-            break;
-        }
+    while !stopped_during(interval, &mut shutdown).await {
         if let Ok(channels) = state.channels.all().await {
             for (tenant, channel) in channels {
                 if let Err(e) = crate::api::templates::sync(&state, tenant, channel).await {

@@ -20,7 +20,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::{ApiJson, Caller, Id, IdResponse, Ids, can, fmt_time, parse_time};
+use super::{ApiJson, Caller, Id, IdResponse, can, fmt_time, parse_time};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::state::AppState;
 
@@ -315,7 +315,7 @@ pub async fn set_hold(
 pub async fn release_hold(
     State(state): State<AppState>,
     caller: Caller<can::ManageLegalHolds>,
-    Ids(id, hold): Ids<CandidateId, HoldId>,
+    Id((id, hold)): Id<(CandidateId, HoldId)>,
 ) -> ApiResult<StatusCode> {
     let tenant = caller.tenant;
     state.app.release_legal_hold(tenant, caller.actor, id, hold).await?;

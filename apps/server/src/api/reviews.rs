@@ -14,7 +14,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::candidates::CandidateView;
-use super::{ApiJson, Caller, Ids, can, fmt_time};
+use super::{ApiJson, Caller, Id, can, fmt_time};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::state::AppState;
 
@@ -121,7 +121,7 @@ pub struct DecideReview {
 pub async fn review(
     State(state): State<AppState>,
     caller: Caller<can::ReadCandidates>,
-    Ids(id, review): Ids<CandidateId, ReviewId>,
+    Id((id, review)): Id<(CandidateId, ReviewId)>,
 ) -> ApiResult<Json<ReviewDetail>> {
     let tenant = caller.tenant;
     let (_, pending) = state.app.review(tenant, id, review).await?;
@@ -146,7 +146,7 @@ pub async fn review(
 pub async fn review_message(
     State(state): State<AppState>,
     caller: Caller<can::ReadContent>,
-    Ids(id, review): Ids<CandidateId, ReviewId>,
+    Id((id, review)): Id<(CandidateId, ReviewId)>,
 ) -> ApiResult<Json<ReviewMessage>> {
     let tenant = caller.tenant;
     let message = state.app.read_review_message(tenant, caller.actor, id, review).await?;
@@ -170,7 +170,7 @@ pub async fn review_message(
 pub async fn decide_review(
     State(state): State<AppState>,
     caller: Caller<can::DecideReviews>,
-    Ids(id, review): Ids<CandidateId, ReviewId>,
+    Id((id, review)): Id<(CandidateId, ReviewId)>,
     ApiJson(body): ApiJson<DecideReview>,
 ) -> ApiResult<Json<CandidateView>> {
     let tenant = caller.tenant;
