@@ -6,6 +6,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use hoheit_domain::ports::StoreError;
 use hoheit_domain::usecases::UseCaseError;
+use hoheit_domain::values::InvalidValue;
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -97,6 +98,14 @@ impl From<StoreError> for ApiError {
                 Self::unavailable()
             }
         }
+    }
+}
+
+/// A value the domain refused to parse: `400 invalid_input` with the domain's message, which
+/// names the kind of value and what is expected, never the value itself.
+impl From<InvalidValue> for ApiError {
+    fn from(e: InvalidValue) -> Self {
+        Self::invalid(e.to_string())
     }
 }
 

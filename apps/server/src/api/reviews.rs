@@ -177,9 +177,7 @@ pub async fn decide_review(
     let decision = match (body.decision.as_str(), body.reason.as_deref()) {
         ("confirm", None) => ReviewDecision::Confirm,
         ("confirm", Some(_)) => return Err(ApiError::invalid("a confirmation takes no reason")),
-        ("dismiss", Some(reason)) => {
-            ReviewDecision::Dismiss(DismissReason::parse(reason).map_err(|e| ApiError::invalid(e.to_string()))?)
-        }
+        ("dismiss", Some(reason)) => ReviewDecision::Dismiss(DismissReason::parse(reason)?),
         ("dismiss", None) => return Err(ApiError::invalid("a dismissal needs a reason code")),
         _ => return Err(ApiError::invalid("decision must be confirm or dismiss")),
     };
