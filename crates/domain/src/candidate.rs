@@ -405,12 +405,7 @@ mod tests {
                         user_agent: "UA-canary".into(),
                     },
                     capture_channel: CaptureChannel::Web,
-                    texts_shown: vec![crate::legal::LegalTextRef {
-                        kind: crate::legal::LegalTextKind::Terms,
-                        version: crate::legal::LegalTextVersion::parse("v1").unwrap(),
-                        sha256: crate::values::Sha256Digest::of(b"t"),
-                        language: LanguageCode::german(),
-                    }],
+                    texts_shown: vec![crate::legal::terms_v1_shown()],
                     language: LanguageCode::german(),
                     recorded_at: now,
                     given_at: None,

@@ -88,6 +88,17 @@ pub struct LegalTextRef {
     pub language: LanguageCode,
 }
 
+/// Terms `v1` in German, as unit tests record them in consent evidence.
+#[cfg(test)]
+pub(crate) fn terms_v1_shown() -> LegalTextRef {
+    LegalTextRef {
+        kind: LegalTextKind::Terms,
+        version: LegalTextVersion::parse("v1").unwrap(),
+        sha256: Sha256Digest::of(b"t"),
+        language: LanguageCode::german(),
+    }
+}
+
 /// A published legal text. Legal texts are the employer's documents, not personal data.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LegalText {

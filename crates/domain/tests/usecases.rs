@@ -172,13 +172,18 @@ fn stopp_objects_at_once_cancels_the_outbox_and_confirms_once() {
     assert!(t.store.outbox().is_empty());
 }
 
+/// A consented candidate's invitation, queued and claimed by the dispatcher (not sent yet).
+fn invitation_claimed(t: &TestApp) -> (CandidateId, Vec<hoheit_domain::ports::OutboxEntry>) {
+    let c = consented(t);
+    send_text(t, c, "Einladung").unwrap();
+    (c, block_on(t.store.claim(t.clock_now(), Duration::minutes(1), 10)).unwrap())
+}
+
 #[test]
 fn an_objection_while_a_message_waits_means_it_is_never_sent() {
     let t = World::new().app();
-    let c = consented(&t);
-    send_text(&t, c, "Einladung").unwrap();
     // claimed by the dispatcher, then the objection arrives by phone before it sends
-    let claimed = block_on(t.store.claim(t.clock_now(), Duration::minutes(1), 10)).unwrap();
+    let (c, claimed) = invitation_claimed(&t);
     block_on(t.app.record_objection(
         t.world.tenant_id(),
         recruiter(),
@@ -196,9 +201,7 @@ fn an_objection_while_a_message_waits_means_it_is_never_sent() {
 #[test]
 fn an_objection_while_a_send_waits_for_its_rate_limit_slot_stops_it() {
     let t = World::new().app();
-    let c = consented(&t);
-    send_text(&t, c, "Einladung").unwrap();
-    let claimed = block_on(t.store.claim(t.clock_now(), Duration::minutes(1), 10)).unwrap();
+    let (c, claimed) = invitation_claimed(&t);
     assert_eq!(claimed.len(), 1);
     // the dispatcher decided (allowed) and waits for the number's slot; meanwhile the candidate's
     // objection is recorded by another request (another handle on the same store)
@@ -223,9 +226,7 @@ fn an_objection_while_a_send_waits_for_its_rate_limit_slot_stops_it() {
 #[test]
 fn a_claim_whose_lease_ran_out_during_the_wait_is_not_sent() {
     let t = World::new().app();
-    let c = consented(&t);
-    send_text(&t, c, "Einladung").unwrap();
-    let claimed = block_on(t.store.claim(t.clock_now(), Duration::minutes(1), 10)).unwrap();
+    let (_, claimed) = invitation_claimed(&t);
     let lease_ends = t.clock_now() + Duration::seconds(55);
     let clock = t.clock.clone();
     t.gateway.during_next_pace(async move { clock.advance(Duration::seconds(56)) });

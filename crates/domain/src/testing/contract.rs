@@ -349,6 +349,10 @@ fn messages(changes: Vec<MessageChange>) -> ChangeSet {
     ChangeSet { messages: changes, ..ChangeSet::default() }
 }
 
+fn media_changes(changes: Vec<MediaChange>) -> ChangeSet {
+    ChangeSet { media: changes, ..ChangeSet::default() }
+}
+
 /// An inbound message stored with an audited event (the shape of a webhook's commit).
 fn audited_inbound(w: &World, c: CandidateId, seq: u128, provider: &str, text: &str) -> ChangeSet {
     ChangeSet {
@@ -989,15 +993,7 @@ pub async fn media_is_stored_listed_and_erased_with_the_candidate(h: &dyn Harnes
     // an update for an unknown file fails alone
     let mut ghost = media_record(&w, c.id, 0x3D1B, 10);
     ghost.status = MediaStatus::Rejected;
-    let e = s
-        .commit(
-            t,
-            ChangeSet {
-                media: vec![MediaChange::Update { record: Box::new(ghost), content: None }],
-                ..ChangeSet::default()
-            },
-        )
-        .await;
+    let e = s.commit(t, media_changes(vec![MediaChange::Update { record: Box::new(ghost), content: None }])).await;
     assert_eq!(e, Err(StoreError::NotFound("media")));
     // erasure deletes the file with the candidate
     let tombstone = c.erased(w.now, ErasureReason::SubjectRequest);
@@ -1015,15 +1011,7 @@ pub async fn media_is_stored_listed_and_erased_with_the_candidate(h: &dyn Harnes
     assert!(s.candidate_media(t, c.id).await.unwrap().is_empty());
     // and nothing new can be filed for the erased candidate
     let late = media_record(&w, c.id, 0x3D1C, 10);
-    let e = s
-        .commit(
-            t,
-            ChangeSet {
-                media: vec![MediaChange::Insert { record: Box::new(late), content: None }],
-                ..ChangeSet::default()
-            },
-        )
-        .await;
+    let e = s.commit(t, media_changes(vec![MediaChange::Insert { record: Box::new(late), content: None }])).await;
     assert!(matches!(e, Err(StoreError::NotFound(_) | StoreError::Corrupt(_))), "{e:?}");
 }
 

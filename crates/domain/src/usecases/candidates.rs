@@ -4,7 +4,7 @@
 
 use time::OffsetDateTime;
 
-use super::{Hoheit, Recorder, UseCaseError, may_read, permitted};
+use super::{Hoheit, Recorder, UseCaseError, may_read, not_erased, permitted};
 use crate::access::Action;
 use crate::actor::Actor;
 use crate::calendar::add_months;
@@ -215,9 +215,7 @@ impl Hoheit {
             return Err(UseCaseError::Invalid("consent captured in WhatsApp comes from the candidate's reply".into()));
         }
         self.modify_candidate(tenant, id, |config, candidate, changes, now| {
-            if candidate.is_erased() {
-                return Err(UseCaseError::NotFound("candidate"));
-            }
+            not_erased(candidate)?;
             if candidate.objection.is_objected() {
                 return Err(UseCaseError::Conflict(
                     "the candidate objected; only their opt-in keyword (START/ANMELDEN) creates a new consent",
@@ -291,9 +289,7 @@ impl Hoheit {
         let staff_id = permitted(actor, Action::RecordOnBehalf, STAFF_ONLY)?;
         let request_id = self.new_id();
         self.modify_candidate(tenant, id, |config, candidate, changes, now| {
-            if candidate.is_erased() {
-                return Err(UseCaseError::NotFound("candidate"));
-            }
+            not_erased(candidate)?;
             let at = not_future(input.received_at, now, "received_at")?;
             let objection = Objection {
                 at,
@@ -318,9 +314,7 @@ impl Hoheit {
     ) -> Result<Candidate, UseCaseError> {
         permitted(actor, Action::RecordOnBehalf, STAFF_ONLY)?;
         self.modify_candidate(tenant, id, |_, candidate, changes, now| {
-            if candidate.is_erased() {
-                return Err(UseCaseError::NotFound("candidate"));
-            }
+            not_erased(candidate)?;
             if matches!(candidate.process, Process::Ended { .. }) {
                 return Err(UseCaseError::Conflict("the process has already ended"));
             }
@@ -351,9 +345,7 @@ impl Hoheit {
         )?;
         let hold_id: HoldId = self.new_id();
         self.modify_candidate(tenant, id, |config, candidate, changes, now| {
-            if candidate.is_erased() {
-                return Err(UseCaseError::NotFound("candidate"));
-            }
+            not_erased(candidate)?;
             let hold = LegalHold {
                 id: hold_id,
                 reason,

@@ -195,6 +195,14 @@ pub(crate) fn permitted(
     crate::access::staff_for(actor, action).ok_or(UseCaseError::Forbidden(refusal))
 }
 
+/// An erased candidate is gone for every change staff make to it: `NotFound`.
+pub(crate) fn not_erased(candidate: &Candidate) -> Result<(), UseCaseError> {
+    if candidate.is_erased() {
+        return Err(UseCaseError::NotFound("candidate"));
+    }
+    Ok(())
+}
+
 /// Refuses a restricted candidate's content to an actor who does not see restricted data (R25).
 pub(crate) fn may_read(candidate: &Candidate, actor: Actor) -> Result<(), UseCaseError> {
     if matches!(candidate.lifecycle, crate::candidate::Lifecycle::Restricted { .. })
