@@ -29,7 +29,7 @@ fn inbound(t: &TestApp, id: &str, content: InboundContent) -> InboundOutcome {
 fn consented(t: &TestApp) -> CandidateId {
     let c = block_on(t.consented());
     let state = block_on(t.store.candidate(t.world.tenant_id(), c)).unwrap().unwrap();
-    assert!(state.consents.state(Purpose::WhatsAppChannel, t.clock.now(), 12).is_granted());
+    assert!(state.consents().state(Purpose::WhatsAppChannel, t.clock.now(), 12).is_granted());
     c
 }
 
@@ -73,11 +73,11 @@ fn a_withdrawal_by_message_withdraws_consent_itself_and_applies_the_objection() 
     assert!(matches!(classification, Classification::Withdrawal { .. }), "{classification:?}");
 
     let state = block_on(t.store.candidate(t.world.tenant_id(), c)).unwrap().unwrap();
-    assert!(!state.consents.state(Purpose::WhatsAppChannel, t.clock.now(), 12).is_granted());
-    assert!(state.objection.is_objected(), "no further proactive messages");
+    assert!(!state.consents().state(Purpose::WhatsAppChannel, t.clock.now(), 12).is_granted());
+    assert!(state.objection().is_objected(), "no further proactive messages");
     // withdrawn by the candidate's own message (R8), not only as a side effect of the objection
     let withdrawn: Vec<&WithdrawalVia> = state
-        .consents
+        .consents()
         .entries()
         .iter()
         .filter_map(|e| {
@@ -118,6 +118,6 @@ fn harmless_chat_with_keywords_does_not_block() {
         assert!(matches!(out, InboundOutcome::Stored { classification: Classification::None, .. }), "{body}: {out:?}");
     }
     let state = block_on(t.store.candidate(t.world.tenant_id(), c)).unwrap().unwrap();
-    assert!(state.objection.review.is_none() && !state.objection.is_objected());
+    assert!(state.objection().review.is_none() && !state.objection().is_objected());
     assert!(send(&t, c).is_ok());
 }

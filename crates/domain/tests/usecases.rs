@@ -100,7 +100,7 @@ fn consent_journey_from_request_to_delivered_message() {
     let agree = button_payloads[0].clone();
     inbound(&t, "wamid.tap", InboundContent::Button { payload: Some(agree), text: "Zustimmen".into() }, t.clock_now());
     let state = candidate(&t, c);
-    assert!(state.consents.state(Purpose::WhatsAppChannel, t.clock_now(), 12).is_granted());
+    assert!(state.consents().state(Purpose::WhatsAppChannel, t.clock_now(), 12).is_granted());
     assert!(state.conversation.window_open_at(t.clock_now()), "the tap opens the window");
 
     let queued = send_text(&t, c, "Wann passt Ihnen das Gespräch?").unwrap();
@@ -148,8 +148,8 @@ fn stopp_objects_at_once_cancels_the_outbox_and_confirms_once() {
     let out = text_in(&t, "wamid.stop", "STOPP!");
     assert!(matches!(out, InboundOutcome::Stored { classification: Classification::Objection { .. }, .. }));
     let state = candidate(&t, c);
-    assert!(state.objection.is_objected());
-    assert!(!state.consents.state(Purpose::WhatsAppChannel, t.clock_now(), 12).is_granted());
+    assert!(state.objection().is_objected());
+    assert!(!state.consents().state(Purpose::WhatsAppChannel, t.clock_now(), 12).is_granted());
     // the waiting message was cancelled in the same commit; only the confirmation is queued
     let outbox = t.store.outbox();
     assert_eq!(outbox.len(), 1);
@@ -286,7 +286,7 @@ fn possible_objection_opens_a_review_that_blocks_until_resolved() {
     let out = text_in(&t, "wamid.t2", "Ich will meine Bewerbung nicht stoppen");
     assert!(matches!(out, InboundOutcome::Stored { classification: Classification::PossibleObjection { .. }, .. }));
     assert_eq!(refusal(send_text(&t, c, "Danke!")), RefusalCode::ObjectionReviewPending);
-    let review = candidate(&t, c).objection.review.unwrap();
+    let review = candidate(&t, c).objection().review.clone().unwrap();
     assert!(review.due_at > t.clock_now());
     block_on(t.app.decide_review(
         t.world.tenant_id(),
@@ -305,9 +305,9 @@ fn confirming_a_review_applies_the_objection() {
     let t = World::new().app();
     let c = consented(&t);
     text_in(&t, "wamid.t2", "Können Sie das stoppen?");
-    let review = candidate(&t, c).objection.review.unwrap();
+    let review = candidate(&t, c).objection().review.clone().unwrap();
     block_on(t.app.decide_review(t.world.tenant_id(), dpo(), c, review.id, ReviewDecision::Confirm)).unwrap();
-    assert!(candidate(&t, c).objection.is_objected());
+    assert!(candidate(&t, c).objection().is_objected());
     assert_eq!(refusal(send_text(&t, c, "Hallo")), RefusalCode::Objected);
 }
 
@@ -316,16 +316,16 @@ fn opt_in_keyword_only_while_opted_out_creates_consent() {
     let t = World::new().app();
     let c = consented(&t);
     text_in(&t, "wamid.start0", "START");
-    assert!(!candidate(&t, c).objection.is_objected());
+    assert!(!candidate(&t, c).objection().is_objected());
     text_in(&t, "wamid.stop", "STOP");
     t.clock.advance(Duration::minutes(1));
     text_in(&t, "wamid.ja", "Ja");
-    assert!(candidate(&t, c).objection.is_objected(), "'Ja' is never consent");
+    assert!(candidate(&t, c).objection().is_objected(), "'Ja' is never consent");
     text_in(&t, "wamid.start", "START");
     let state = candidate(&t, c);
-    assert!(!state.objection.is_objected());
-    assert!(state.consents.state(Purpose::WhatsAppChannel, t.clock_now(), 12).is_granted());
-    let ev = state.consents.entries().last().unwrap().clone();
+    assert!(!state.objection().is_objected());
+    assert!(state.consents().state(Purpose::WhatsAppChannel, t.clock_now(), 12).is_granted());
+    let ev = state.consents().entries().last().unwrap().clone();
     let hoheit_domain::consent::ConsentEntry::Granted(ev) = ev else { panic!() };
     assert!(matches!(ev.method, ConsentMethod::OptInKeyword { .. }));
     let key = hoheit_domain::inbound::ContactKey::Phone(PhoneNumber::parse(NUMBER).unwrap());
@@ -359,7 +359,7 @@ fn unknown_senders_become_candidates_and_suppression_outlives_erasure() {
     // the same number added again inherits the objection (R17)
     let again = new_candidate(&t);
     assert_ne!(again, c.id);
-    assert!(candidate(&t, again).objection.is_objected());
+    assert!(candidate(&t, again).objection().is_objected());
     assert_eq!(
         refusal(block_on(t.app.request_consent(t.world.tenant_id(), recruiter(), again))),
         RefusalCode::Objected
@@ -521,7 +521,7 @@ fn staff_consent_needs_an_affirmative_method_and_cannot_override_an_objection() 
         given_at: None,
     };
     block_on(t.app.record_consent(t.world.tenant_id(), recruiter(), c, input.clone())).unwrap();
-    assert!(candidate(&t, c).consents.state(Purpose::TalentPool, t.clock_now(), 12).is_granted());
+    assert!(candidate(&t, c).consents().state(Purpose::TalentPool, t.clock_now(), 12).is_granted());
     let future = ConsentInput { given_at: Some(t.clock_now() + Duration::days(1)), ..input.clone() };
     assert!(matches!(
         block_on(t.app.record_consent(t.world.tenant_id(), recruiter(), c, future)),
@@ -534,7 +534,7 @@ fn staff_consent_needs_an_affirmative_method_and_cannot_override_an_objection() 
         ObjectionInput { channel: CaptureChannel::Email, note: None, received_at: None },
     ))
     .unwrap();
-    assert!(!candidate(&t, c).consents.state(Purpose::TalentPool, t.clock_now(), 12).is_granted(), "R13");
+    assert!(!candidate(&t, c).consents().state(Purpose::TalentPool, t.clock_now(), 12).is_granted(), "R13");
     assert!(matches!(
         block_on(t.app.record_consent(t.world.tenant_id(), recruiter(), c, input)),
         Err(UseCaseError::Conflict(_))
@@ -627,7 +627,7 @@ fn a_button_grant_stores_complete_evidence() {
     let c = consented(&t);
     let state = candidate(&t, c);
     let granted = state
-        .consents
+        .consents()
         .entries()
         .iter()
         .find_map(|e| match e {
@@ -761,7 +761,7 @@ fn a_new_tenant_is_private_by_default() {
     assert_eq!(tenant.messaging.consent_request_limit, 2);
     let fresh = World::new().candidate();
     assert!(
-        !fresh.consents.state(Purpose::TalentPool, OffsetDateTime::UNIX_EPOCH, 12).is_granted(),
+        !fresh.consents().state(Purpose::TalentPool, OffsetDateTime::UNIX_EPOCH, 12).is_granted(),
         "no talent pool without consent"
     );
 }
@@ -809,7 +809,7 @@ fn inactive_conversations_are_archived_by_the_retention_run() {
 fn last_grant(t: &TestApp, c: CandidateId) -> serde_json::Value {
     let state = candidate(t, c);
     let Some(hoheit_domain::consent::ConsentEntry::Granted(ev)) =
-        state.consents.entries().iter().rev().find(|e| matches!(e, hoheit_domain::consent::ConsentEntry::Granted(_)))
+        state.consents().entries().iter().rev().find(|e| matches!(e, hoheit_domain::consent::ConsentEntry::Granted(_)))
     else {
         panic!("no grant")
     };
@@ -830,7 +830,7 @@ fn a_stopp_from_a_restricted_candidate_is_applied_not_dropped() {
     let out = text_in(&t, "wamid.r2", "STOPP");
     assert!(matches!(out, InboundOutcome::Stored { classification: Classification::Objection { .. }, .. }), "{out:?}");
     let state = candidate(&t, c);
-    assert!(state.objection.is_objected());
+    assert!(state.objection().is_objected());
     assert!(matches!(state.lifecycle, Lifecycle::Restricted { .. }), "still restricted");
     let key = hoheit_domain::inbound::ContactKey::Phone(PhoneNumber::parse(NUMBER).unwrap());
     assert!(block_on(t.store.suppression(t.world.tenant_id(), &key)).unwrap().is_some(), "R17");
@@ -846,7 +846,7 @@ fn a_stopp_from_an_archived_candidate_is_applied_not_dropped() {
     assert!(matches!(candidate(&t, c).lifecycle, Lifecycle::Restricted { .. }));
     let out = text_in(&t, "wamid.a1", "Bitte keine Nachrichten mehr");
     assert!(matches!(out, InboundOutcome::Stored { classification: Classification::Objection { .. }, .. }), "{out:?}");
-    assert!(candidate(&t, c).objection.is_objected());
+    assert!(candidate(&t, c).objection().is_objected());
     let key = hoheit_domain::inbound::ContactKey::Phone(PhoneNumber::parse(NUMBER).unwrap());
     assert!(block_on(t.store.suppression(t.world.tenant_id(), &key)).unwrap().is_some());
 }
@@ -875,13 +875,13 @@ fn a_second_possible_objection_during_an_open_review_extends_it() {
     let t = World::new().app();
     let c = consented(&t);
     text_in(&t, "wamid.p1", "Ich will meine Bewerbung nicht stoppen");
-    let first = candidate(&t, c).objection.review.unwrap();
+    let first = candidate(&t, c).objection().review.clone().unwrap();
     t.clock.advance(Duration::days(1));
     let out = text_in(&t, "wamid.p2", "Können Sie das stoppen?");
     let InboundOutcome::Stored { message, classification: Classification::PossibleObjection { .. } } = out else {
         panic!("{out:?}")
     };
-    let review = candidate(&t, c).objection.review.unwrap();
+    let review = candidate(&t, c).objection().review.clone().unwrap();
     assert_eq!(review.id, first.id, "the open review is extended, not replaced");
     assert!(review.due_at > first.due_at, "due later: {} vs {}", review.due_at, first.due_at);
     assert!(review.further.contains(&message));
@@ -918,7 +918,7 @@ fn an_opt_in_keyword_lists_no_text_it_did_not_show() {
     t.dispatch_all_now();
     t.clock.advance(Duration::minutes(1));
     text_in(&t, "wamid.start", "START");
-    assert!(!candidate(&t, c).objection.is_objected());
+    assert!(!candidate(&t, c).objection().is_objected());
     let ev = last_grant(&t, c);
     assert_eq!(ev["texts_shown"], serde_json::json!([]), "{ev}");
     assert_eq!(ev["recorded_at"], rfc3339(t.clock_now()));

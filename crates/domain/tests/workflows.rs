@@ -82,7 +82,7 @@ fn a_dismissed_review_unblocks_and_the_audit_says_who_and_why() {
     let (_, review) = block_on(t.app.review(
         tenant(&t),
         c,
-        block_on(t.store.candidate(tenant(&t), c)).unwrap().unwrap().objection.review.unwrap().id,
+        block_on(t.store.candidate(tenant(&t), c)).unwrap().unwrap().objection().review.clone().unwrap().id,
     ))
     .unwrap();
     assert!(!review.matched.is_empty(), "the classifier's reason is shown");
@@ -122,10 +122,10 @@ fn a_confirmed_review_applies_the_objection_and_opens_the_subject_request() {
     let t = World::new().app();
     let c = engaged(&t);
     inbound(&t, "wamid.t2", InboundContent::Text { body: "Können Sie das stoppen?".into() });
-    let review = block_on(t.store.candidate(tenant(&t), c)).unwrap().unwrap().objection.review.unwrap();
+    let review = block_on(t.store.candidate(tenant(&t), c)).unwrap().unwrap().objection().review.clone().unwrap();
     let candidate =
         block_on(t.app.decide_review(tenant(&t), recruiter(), c, review.id, ReviewDecision::Confirm)).unwrap();
-    assert!(candidate.objection.is_objected());
+    assert!(candidate.objection().is_objected());
     assert_eq!(refusal(text(&t, c, "Hallo")), RefusalCode::Objected);
     let requests = block_on(t.app.subject_requests(tenant(&t), Some(c))).unwrap();
     assert_eq!(requests.len(), 1);

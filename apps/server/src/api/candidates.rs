@@ -437,7 +437,7 @@ impl CandidateView {
         let consents = Purpose::ALL
             .iter()
             .map(|p| {
-                let state = c.consents.state(*p, now, tp);
+                let state = c.consents().state(*p, now, tp);
                 let (since, expires_at) = match &state {
                     ConsentState::None => (None, None),
                     ConsentState::Requested { last_at, .. } => (Some(*last_at), None),
@@ -474,10 +474,10 @@ impl CandidateView {
             restriction_reason,
             consents,
             objection: ObjectionView {
-                objected: c.objection.is_objected(),
-                since: c.objection.active.as_ref().map(|o| fmt_time(o.at)),
-                source: c.objection.active.as_ref().map(|o| o.source.as_str().to_owned()),
-                review: c.objection.review.as_ref().map(|r| ReviewView {
+                objected: c.objection().is_objected(),
+                since: c.objection().active.as_ref().map(|o| fmt_time(o.at)),
+                source: c.objection().active.as_ref().map(|o| o.source.as_str().to_owned()),
+                review: c.objection().review.as_ref().map(|r| ReviewView {
                     id: r.id.to_string(),
                     matched: r.matched.clone(),
                     opened_at: fmt_time(r.opened_at),

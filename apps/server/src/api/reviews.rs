@@ -44,7 +44,7 @@ pub async fn reviews(
         if !matches!(c.lifecycle, Lifecycle::Active) && !sees_restricted(caller.role) {
             continue;
         }
-        if let Some(review) = &c.objection.review {
+        if let Some(review) = &c.objection().review {
             items.push(serde_json::json!({
                 "candidate_id": candidate.to_string(),
                 "review_id": review.id.to_string(),

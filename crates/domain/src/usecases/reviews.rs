@@ -84,7 +84,7 @@ impl Hoheit {
         let request_id = self.new_id();
         self.modify_candidate(tenant, id, |config, candidate, changes, now| {
             let pending = pending(candidate, review)?;
-            candidate.objection.review = None;
+            candidate.close_review();
             match decision {
                 ReviewDecision::Confirm => {
                     changes.events.push(
