@@ -62,18 +62,7 @@ impl LegalTextVersion {
     }
 }
 
-impl TryFrom<String> for LegalTextVersion {
-    type Error = InvalidValue;
-    fn try_from(value: String) -> Result<Self, Self::Error> {
-        Self::parse(&value)
-    }
-}
-
-impl From<LegalTextVersion> for String {
-    fn from(value: LegalTextVersion) -> Self {
-        value.0
-    }
-}
+crate::values::text_conversions!(LegalTextVersion, InvalidValue, LegalTextVersion::parse, |v: LegalTextVersion| v.0);
 
 /// What the evidence records about a text that was shown: kind, version and hash.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
