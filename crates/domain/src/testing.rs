@@ -280,6 +280,11 @@ fn change_time(changes: &ChangeSet) -> OffsetDateTime {
 
 /// The candidate a message, outbox entry or media file belongs to: it must exist and not be
 /// erased (the real stores need its key, which erasure destroys).
+/// A row of another tenant than the commit's is refused as an unknown tenant.
+fn same_tenant(row: TenantId, tenant: TenantId) -> Result<(), StoreError> {
+    if row == tenant { Ok(()) } else { Err(StoreError::NotFound("tenant")) }
+}
+
 fn live_candidate(state: &State, tenant: TenantId, candidate: CandidateId) -> Result<(), StoreError> {
     match state.candidates.get(&(tenant, candidate)).and_then(|r| r.candidate.as_ref()) {
         Some(c) if !c.is_erased() => Ok(()),
@@ -293,9 +298,7 @@ fn apply(state: &mut State, tenant: TenantId, changes: ChangeSet) -> Result<Comm
     for change in changes.config {
         match change {
             ConfigChange::Tenant(t) => {
-                if t.id != tenant {
-                    return Err(StoreError::NotFound("tenant"));
-                }
+                same_tenant(t.id, tenant)?;
                 let entry = state.configs.entry(tenant).or_insert_with(|| TenantConfig {
                     tenant: (*t).clone(),
                     channels: Vec::new(),
@@ -306,9 +309,7 @@ fn apply(state: &mut State, tenant: TenantId, changes: ChangeSet) -> Result<Comm
             }
             ConfigChange::Channel(c) => {
                 let config = state.configs.get_mut(&tenant).ok_or(StoreError::NotFound("tenant"))?;
-                if c.tenant != tenant {
-                    return Err(StoreError::NotFound("tenant"));
-                }
+                same_tenant(c.tenant, tenant)?;
                 config.channels.retain(|x| x.id != c.id);
                 config.channels.push(*c);
             }
@@ -358,9 +359,7 @@ fn apply(state: &mut State, tenant: TenantId, changes: ChangeSet) -> Result<Comm
                 state.candidates.insert((tenant, candidate.id), Row { candidate: Some(*candidate), retention_due });
             }
             CandidateChange::Update { candidate, expected_version, retention_due } => {
-                if candidate.tenant != tenant {
-                    return Err(StoreError::NotFound("tenant"));
-                }
+                same_tenant(candidate.tenant, tenant)?;
                 let row = state.candidates.get_mut(&(tenant, candidate.id)).ok_or(StoreError::NotFound("candidate"))?;
                 let stored = row.candidate.as_ref().ok_or(StoreError::NotFound("candidate"))?;
                 if stored.version != expected_version || stored.is_erased() {
@@ -384,9 +383,7 @@ fn apply(state: &mut State, tenant: TenantId, changes: ChangeSet) -> Result<Comm
                 }
             }
             CandidateChange::Erase { tombstone, expected_version } => {
-                if tombstone.tenant != tenant {
-                    return Err(StoreError::NotFound("tenant"));
-                }
+                same_tenant(tombstone.tenant, tenant)?;
                 let id = tombstone.id;
                 let row = state.candidates.get_mut(&(tenant, id)).ok_or(StoreError::NotFound("candidate"))?;
                 let stored = row.candidate.as_ref().ok_or(StoreError::NotFound("candidate"))?;
@@ -420,9 +417,7 @@ fn apply(state: &mut State, tenant: TenantId, changes: ChangeSet) -> Result<Comm
     for change in changes.messages {
         match change {
             MessageChange::Insert(m) => {
-                if m.tenant != tenant {
-                    return Err(StoreError::NotFound("tenant"));
-                }
+                same_tenant(m.tenant, tenant)?;
                 live_candidate(state, tenant, m.candidate)?;
                 if let Some(pid) = &m.provider_id {
                     if state.provider_ids.contains_key(&(tenant, pid.clone())) {
@@ -466,9 +461,7 @@ fn apply(state: &mut State, tenant: TenantId, changes: ChangeSet) -> Result<Comm
     for change in changes.outbox {
         match change {
             OutboxChange::Enqueue(e) => {
-                if e.tenant != tenant {
-                    return Err(StoreError::NotFound("tenant"));
-                }
+                same_tenant(e.tenant, tenant)?;
                 live_candidate(state, tenant, e.candidate)?;
                 if state.outbox.contains_key(&e.id) {
                     return Err(StoreError::Duplicate(DuplicateKey::Id));
@@ -522,9 +515,7 @@ fn apply(state: &mut State, tenant: TenantId, changes: ChangeSet) -> Result<Comm
         state.suppressions.remove(&(tenant, key));
     }
     for request in changes.subject_requests {
-        if request.tenant != tenant {
-            return Err(StoreError::NotFound("tenant"));
-        }
+        same_tenant(request.tenant, tenant)?;
         if !state.subject_requests.contains_key(&(tenant, request.id)) {
             state.subject_order.push((tenant, request.id));
         }
@@ -533,9 +524,7 @@ fn apply(state: &mut State, tenant: TenantId, changes: ChangeSet) -> Result<Comm
     for change in changes.media {
         match change {
             MediaChange::Insert { record, content } => {
-                if record.tenant != tenant {
-                    return Err(StoreError::NotFound("tenant"));
-                }
+                same_tenant(record.tenant, tenant)?;
                 live_candidate(state, tenant, record.candidate)?;
                 if state.media.contains_key(&(tenant, record.id)) {
                     return Err(StoreError::Duplicate(DuplicateKey::Id));
@@ -544,9 +533,7 @@ fn apply(state: &mut State, tenant: TenantId, changes: ChangeSet) -> Result<Comm
                 state.media.insert((tenant, record.id), (*record, content));
             }
             MediaChange::Update { record, content } => {
-                if record.tenant != tenant {
-                    return Err(StoreError::NotFound("tenant"));
-                }
+                same_tenant(record.tenant, tenant)?;
                 let (stored, bytes) = state
                     .media
                     .get_mut(&(tenant, record.id))
@@ -560,9 +547,7 @@ fn apply(state: &mut State, tenant: TenantId, changes: ChangeSet) -> Result<Comm
         }
     }
     for e in changes.events {
-        if e.tenant != tenant {
-            return Err(StoreError::NotFound("tenant"));
-        }
+        same_tenant(e.tenant, tenant)?;
         state.events.push(e);
     }
     Ok(report)
