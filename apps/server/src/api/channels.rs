@@ -74,19 +74,17 @@ pub async fn create_channel(
             },
         )
         .await
-        .map_err(|e| match e {
+        .map_err(|e| {
+            let UseCaseError::Store(StoreError::Duplicate(_)) = e else { return ApiError::from(e) };
             // The tenant's own numbers were checked by the use case (409 `conflict`); the unique
             // key across tenants is the only one a new channel can hit: another tenant has the
             // number. The answer does not say so (no oracle); the operator log does.
-            UseCaseError::Store(StoreError::Duplicate(_)) => {
-                tracing::warn!(
-                    %tenant,
-                    "channel registration refused: the phone_number_id is registered to another tenant; \
-                     the tenant was answered channel_not_available (resolve with both tenants)"
-                );
-                ApiError::new(StatusCode::CONFLICT, "channel_not_available", CHANNEL_NOT_AVAILABLE)
-            }
-            other => other.into(),
+            tracing::warn!(
+                %tenant,
+                "channel registration refused: the phone_number_id is registered to another tenant; \
+                 the tenant was answered channel_not_available (resolve with both tenants)"
+            );
+            ApiError::new(StatusCode::CONFLICT, "channel_not_available", CHANNEL_NOT_AVAILABLE)
         })?;
     let route = new_token().replacen(crate::auth::TOKEN_PREFIX, "", 1);
     let secret = new_token().replacen(crate::auth::TOKEN_PREFIX, "", 1);
