@@ -114,8 +114,17 @@ async fn bare_tenant(h: &hoheit_server::harness::Harness, name: &str) -> hoheit_
 
 #[tokio::test]
 async fn a_number_of_another_tenant_is_not_confirmed() {
+    number_oracle(None).await;
+    // PostgreSQL too (scripts/test): its unique-key error must give the same answer
+    if let Some(url) = common::postgres_database().await {
+        number_oracle(Some(url)).await;
+    }
+}
+
+async fn number_oracle(database_url: Option<String>) {
     let mut options = HarnessOptions::new(std::path::PathBuf::new());
     options.workers = false;
+    options.database_url = database_url;
     let (h, _dir) = common::start(options).await;
     let first = bare_tenant(&h, "Erste GmbH").await;
     let second = bare_tenant(&h, "Zweite GmbH").await;
