@@ -35,7 +35,8 @@ pub struct ErrorBody {
 pub struct ErrorDetail {
     /// Stable code: a refusal code of the send policy, or one of `unauthorized`, `forbidden`,
     /// `not_found`, `invalid_input`, `conflict`, `payload_too_large`, `rate_limited`,
-    /// `legal_claims_window`, `unavailable`, `internal`.
+    /// `legal_claims_window`, `unavailable`, `internal`, `base_url_not_allowed`,
+    /// `channel_not_available`.
     pub code: String,
     /// Explanation.
     pub message: String,
