@@ -288,9 +288,20 @@ fn possible_objection_opens_a_review_that_blocks_until_resolved() {
     assert_eq!(refusal(send_text(&t, c, "Danke!")), RefusalCode::ObjectionReviewPending);
     let review = candidate(&t, c).objection().review.clone().unwrap();
     assert!(review.due_at > t.clock_now());
+    // the recruiter whose conversation it is does not decide (issue 13)
+    assert!(matches!(
+        block_on(t.app.decide_review(
+            t.world.tenant_id(),
+            recruiter(),
+            c,
+            review.id,
+            ReviewDecision::Dismiss(DismissReason::NegatedKeyword),
+        )),
+        Err(UseCaseError::Forbidden(_))
+    ));
     block_on(t.app.decide_review(
         t.world.tenant_id(),
-        recruiter(),
+        dpo(),
         c,
         review.id,
         ReviewDecision::Dismiss(DismissReason::NegatedKeyword),

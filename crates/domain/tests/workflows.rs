@@ -123,8 +123,7 @@ fn a_confirmed_review_applies_the_objection_and_opens_the_subject_request() {
     let c = engaged(&t);
     inbound(&t, "wamid.t2", InboundContent::Text { body: "Können Sie das stoppen?".into() });
     let review = block_on(t.store.candidate(tenant(&t), c)).unwrap().unwrap().objection().review.clone().unwrap();
-    let candidate =
-        block_on(t.app.decide_review(tenant(&t), recruiter(), c, review.id, ReviewDecision::Confirm)).unwrap();
+    let candidate = block_on(t.app.decide_review(tenant(&t), dpo(), c, review.id, ReviewDecision::Confirm)).unwrap();
     assert!(candidate.objection().is_objected());
     assert_eq!(refusal(text(&t, c, "Hallo")), RefusalCode::Objected);
     let requests = block_on(t.app.subject_requests(tenant(&t), Some(c))).unwrap();

@@ -24,7 +24,7 @@ pub enum ReviewDecision {
 }
 
 fn reviewer(actor: Actor) -> Result<StaffId, UseCaseError> {
-    permitted(actor, Action::DecideReviews, "only the tenant's staff can review objections")
+    permitted(actor, Action::DecideReviews, "only an admin or the data-protection officer decides an objection review")
 }
 
 fn pending(candidate: &Candidate, review: ReviewId) -> Result<PendingReview, UseCaseError> {
@@ -53,7 +53,7 @@ impl Hoheit {
         id: CandidateId,
         review: ReviewId,
     ) -> Result<Message, UseCaseError> {
-        reviewer(actor)?;
+        permitted(actor, Action::ReadContent, "only the tenant's staff can read the message under review")?;
         let candidate = self.load_candidate(tenant, id).await?;
         let pending = pending(&candidate, review)?;
         may_read(&candidate, actor)?;
