@@ -28,7 +28,7 @@ async fn ssrf_destinations_are_refused_with_one_stable_code() {
     let operator = h.client(&h.token(None, hoheit_domain::tenant::Role::Operator).await.unwrap());
     let r = operator.post("/api/v1/tenants", json!({"name": "SSRF GmbH"})).await;
     assert_eq!(r.status, 201, "{:?}", r.json);
-    let admin = h.client(r.str("/admin_token").unwrap());
+    let admin = h.client(&common::accept(&h, r.str("/admin_invitation/invitation").unwrap(), None).await);
     let sim = h.sim.base_url();
     let mut messages = Vec::new();
     for (i, base_url) in [
@@ -109,7 +109,7 @@ async fn bare_tenant(h: &hoheit_server::harness::Harness, name: &str) -> hoheit_
         )
         .await;
     assert_eq!(r.status, 201, "{:?}", r.json);
-    h.client(r.str("/admin_token").unwrap())
+    h.client(&common::accept(h, r.str("/admin_invitation/invitation").unwrap(), None).await)
 }
 
 #[tokio::test]
