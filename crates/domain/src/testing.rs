@@ -224,6 +224,8 @@ struct State {
     messages: HashMap<(TenantId, MessageId), Message>,
     message_order: Vec<(TenantId, MessageId)>,
     provider_ids: HashMap<(TenantId, Wamid), MessageId>,
+    /// Provider ids of erased candidates' messages: redeliveries stay duplicates (issue 14).
+    erased_provider_ids: std::collections::HashSet<(TenantId, Wamid)>,
     outbox: HashMap<OutboxId, (OutboxEntry, Option<OffsetDateTime>)>,
     outbox_order: Vec<OutboxId>,
     subject_requests: HashMap<(TenantId, SubjectRequestId), SubjectRequest>,
@@ -405,7 +407,9 @@ fn apply(state: &mut State, tenant: TenantId, changes: ChangeSet) -> Result<Comm
                     .map(|(k, _)| *k)
                     .collect();
                 for key in gone {
-                    state.messages.remove(&key);
+                    if let Some(pid) = state.messages.remove(&key).and_then(|m| m.provider_id) {
+                        state.erased_provider_ids.insert((tenant, pid));
+                    }
                 }
                 state.provider_ids.retain(|(t, _), m| *t != tenant || state.messages.contains_key(&(tenant, *m)));
                 state.message_order.retain(|k| state.messages.contains_key(k));
@@ -425,7 +429,8 @@ fn apply(state: &mut State, tenant: TenantId, changes: ChangeSet) -> Result<Comm
                 }
                 live_candidate(state, tenant, m.candidate)?;
                 if let Some(pid) = &m.provider_id {
-                    if state.provider_ids.contains_key(&(tenant, pid.clone())) {
+                    let key = (tenant, pid.clone());
+                    if state.provider_ids.contains_key(&key) || state.erased_provider_ids.contains(&key) {
                         return Err(StoreError::Duplicate(DuplicateKey::InboundMessage));
                     }
                     state.provider_ids.insert((tenant, pid.clone()), m.id);

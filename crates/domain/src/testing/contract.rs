@@ -48,7 +48,9 @@ use crate::ports::{
 use crate::subject_request::{SubjectRequest, SubjectRequestKind};
 use crate::template::TemplateCatalogue;
 use crate::tenant::{Actor, Role, Tenant};
-use crate::usecases::{DispatchOutcome, Hoheit, InboundOutcome, MessageRequest, NewCandidate, ObjectionInput};
+use crate::usecases::{
+    DispatchOutcome, ErasureOutcome, Hoheit, InboundOutcome, MessageRequest, NewCandidate, ObjectionInput,
+};
 use crate::values::{LanguageCode, PhoneNumber, Pii, WaId, Wamid};
 
 /// A marker that must never appear in clear at rest.
@@ -148,6 +150,7 @@ macro_rules! store_contract_tests {
             concurrent_statuses_and_messages_share_batches_and_converge,
             the_domain_journey_runs_on_the_store,
             queries_read_views,
+            replays_after_erasure_and_stale_events_create_nothing,
         );
     };
     (@cases $run:path, $harness:path; $($case:ident),* $(,)?) => {
@@ -165,6 +168,53 @@ macro_rules! store_contract_tests {
 }
 
 // ---- fixtures shared by the cases and the adapters' own tests ----
+
+/// Standard base64 (with padding), for [`realistic_wamid`] and the tests that look for a
+/// number's base64 forms.
+pub fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let b = [chunk[0], chunk.get(1).copied().unwrap_or(0), chunk.get(2).copied().unwrap_or(0)];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(char::from(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+/// A wamid built the way WhatsApp builds them: `wamid.` + base64 of a structure that begins
+/// with the customer's number (`0x1c 0x18 len digits 0x15 0x02 0x00 0x12 0x18 len hex-id 0x00`),
+/// so the number can be decoded from it (issue 13). `digits` is the number without `+`.
+pub fn realistic_wamid(digits: &str, n: u64) -> Wamid {
+    let hex_id = format!("{n:020X}");
+    let mut raw = vec![0x1c, 0x18, u8::try_from(digits.len()).unwrap()];
+    raw.extend_from_slice(digits.as_bytes());
+    raw.extend_from_slice(&[0x15, 0x02, 0x00, 0x12, 0x18, u8::try_from(hex_id.len()).unwrap()]);
+    raw.extend_from_slice(hex_id.as_bytes());
+    raw.push(0x00);
+    Wamid::parse(&format!("wamid.{}", base64(&raw))).unwrap()
+}
+
+/// What a number looks like inside base64 text, in all three alignments: for each offset of the
+/// number in the encoded bytes, the characters that depend on the number's bytes alone.
+pub fn base64_forms(digits: &str) -> Vec<String> {
+    let n = digits.len();
+    (0..3usize)
+        .map(|k| {
+            let mut bytes = vec![0u8; k];
+            bytes.extend_from_slice(digits.as_bytes());
+            let encoded = base64(&bytes);
+            let (from, to) = ((8 * k).div_ceil(6), (8 * (k + n)) / 6);
+            encoded[from..to].to_owned()
+        })
+        .collect()
+}
 
 /// A candidate of `world` with id `id` and phone `number`; the name carries the [`CANARY`].
 pub fn new_candidate(world: &World, id: u128, number: &str) -> Candidate {
@@ -1207,6 +1257,65 @@ pub async fn the_domain_journey_runs_on_the_store(h: &dyn Harness) {
     {
         assert!(actions.iter().any(|a| a == expected), "{expected} missing in {actions:?}");
     }
+}
+
+/// Replays (issue 14): a webhook of an erased candidate redelivered after the erasure is a
+/// duplicate and creates nothing (no candidate, no message, no audit entry), because the store
+/// keeps the erased messages' provider ids (as keyed hashes in the adapters); an event older
+/// than the replay window is acknowledged and not stored.
+pub async fn replays_after_erasure_and_stale_events_create_nothing(h: &dyn Harness) {
+    let w = World::new();
+    let store = h.store();
+    seed(store.as_ref(), &w).await;
+    let clock = Arc::new(FixedClock::new(w.now));
+    let app =
+        Hoheit::new(store.clone(), Arc::new(FakeGateway::default()), clock.clone(), Arc::new(SequentialIds::new(5)));
+    let digits = "491709876543";
+    let key = ContactKey::Phone(PhoneNumber::parse(NUMBER).unwrap());
+    let inbound = |id: Wamid, at: OffsetDateTime| InboundMessage {
+        provider_id: id,
+        from: ContactRef { wa_id: Some(WaId::parse(digits).unwrap()), user_id: None, profile_name: None },
+        timestamp: at,
+        content: InboundContent::Text { body: "Hallo, ist die Stelle noch frei?".into() },
+        context: None,
+    };
+    let first = inbound(realistic_wamid(digits, 1), w.now);
+    // the fixture is what WhatsApp sends: the number can be read out of the id
+    assert!(first.provider_id.as_str().starts_with("wamid.HBgMNDkxNzA5ODc2NTQz"), "{}", first.provider_id.as_str());
+    assert_eq!(base64(b"491"), "NDkx");
+    assert_eq!(base64(b"49"), "NDk=");
+    assert!(first.provider_id.as_str().contains(&base64_forms(digits)[0]));
+    assert!(matches!(
+        app.receive_inbound(w.tenant_id(), w.channel().id, &first).await.unwrap(),
+        InboundOutcome::Stored { .. }
+    ));
+    let c = store.candidate_by_contact(w.tenant_id(), &key).await.unwrap().unwrap();
+    assert_eq!(app.request_erasure(w.tenant_id(), staff(Role::Dpo), c.id).await.unwrap(), ErasureOutcome::Erased);
+    let trail = h.audit_trail(w.tenant_id(), None).await.unwrap();
+    // a day later 360Dialog redelivers the pre-erasure webhook
+    clock.advance(Duration::days(1));
+    assert_eq!(app.receive_inbound(w.tenant_id(), w.channel().id, &first).await.unwrap(), InboundOutcome::Duplicate);
+    assert!(store.candidate_by_contact(w.tenant_id(), &key).await.unwrap().is_none(), "no candidate comes back");
+    assert_eq!(h.audit_trail(w.tenant_id(), None).await.unwrap(), trail, "no audit entry");
+    // an event older than the window: acknowledged, not stored, for a new sender too
+    let old = inbound(realistic_wamid(digits, 2), w.now - Duration::days(8));
+    assert_eq!(app.receive_inbound(w.tenant_id(), w.channel().id, &old).await.unwrap(), InboundOutcome::Stale);
+    assert!(store.candidate_by_contact(w.tenant_id(), &key).await.unwrap().is_none());
+    assert_eq!(h.audit_trail(w.tenant_id(), None).await.unwrap(), trail);
+    // the window is configurable; inside it a new message of the same number is a new candidate
+    let narrow =
+        Hoheit::new(store.clone(), Arc::new(FakeGateway::default()), clock.clone(), Arc::new(SequentialIds::new(6)))
+            .with_replay_window(Duration::hours(1));
+    let recent = inbound(realistic_wamid(digits, 3), w.now + Duration::hours(23));
+    assert!(narrow.is_replay(w.now));
+    assert!(!narrow.is_replay(recent.timestamp));
+    assert!(matches!(
+        narrow.receive_inbound(w.tenant_id(), w.channel().id, &recent).await.unwrap(),
+        InboundOutcome::Stored { .. }
+    ));
+    let fresh = store.candidate_by_contact(w.tenant_id(), &key).await.unwrap().unwrap();
+    assert_ne!(fresh.id, c.id);
+    assert_eq!(store.messages(w.tenant_id(), fresh.id).await.unwrap().len(), 1);
 }
 
 /// The behaviour every [`crate::ports::Queries`] implementation must have, checked through the
