@@ -248,6 +248,7 @@ pub(crate) mod messages {
         pub status: Option<String>,
         pub timeline: String,
         pub body: Vec<u8>,
+        pub provider_ref: Option<Vec<u8>>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -54,6 +54,10 @@ pub struct PersistenceConfig {
     /// Writer tasks (group commit). SQLite has one writer by nature; on PostgreSQL several
     /// transactions can commit in parallel. `None`: 1 for SQLite, 4 for PostgreSQL.
     pub writers: Option<usize>,
+    /// The webhook replay window (issue 14): the keyed hashes of an erased candidate's
+    /// provider ids are kept this long (plus a day for clock skew), so a redelivery of a
+    /// pre-erasure webhook stays a duplicate. Default 7 days, 360Dialog's longest redelivery.
+    pub replay_window: StdDuration,
 }
 
 impl PersistenceConfig {
@@ -67,6 +71,7 @@ impl PersistenceConfig {
             max_batch: 512,
             key_cache: 100_000,
             writers: None,
+            replay_window: StdDuration::from_secs(7 * 24 * 3600),
         }
     }
 }
@@ -129,7 +134,7 @@ impl SeaStore {
 
     /// Wraps an existing connection (and starts the writer task).
     pub fn from_connection(db: DatabaseConnection, master: MasterKey, config: &PersistenceConfig) -> Self {
-        let shared = Arc::new(Shared::new(db, master, config.config_ttl, config.key_cache));
+        let shared = Arc::new(Shared::new(db, master, config.config_ttl, config.key_cache, config.replay_window));
         let backend = shared.backend;
         let (tx, rx) = mpsc::channel(config.max_batch.max(1) * 4);
         let rx = Arc::new(tokio::sync::Mutex::new(rx));
