@@ -92,6 +92,9 @@ impl std::fmt::Debug for SeaStore {
 impl SeaStore {
     /// Connects (does not migrate) and starts the writer task. Must run inside a tokio runtime.
     pub async fn connect(config: &PersistenceConfig, master: MasterKey) -> Result<Self, StoreError> {
+        if let Some(path) = sqlite_path(&config.database_url) {
+            private_sqlite_files(&path).map_err(|e| StoreError::Unavailable(format!("database file: {}", e.kind())))?;
+        }
         let mut options = ConnectOptions::new(config.database_url.clone());
         options
             .max_connections(config.max_connections)
@@ -154,6 +157,45 @@ impl SeaStore {
     pub fn backend(&self) -> DbBackend {
         self.shared.backend
     }
+}
+
+/// The file of a SQLite URL (`sqlite://path?mode=rwc`, `sqlite:path`); `None` for in-memory
+/// databases and other backends.
+pub(crate) fn sqlite_path(url: &str) -> Option<std::path::PathBuf> {
+    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next().unwrap_or_default();
+    (!path.is_empty() && !path.starts_with(":memory:") && !rest.contains("mode=memory"))
+        .then(|| std::path::PathBuf::from(path))
+}
+
+/// Issue 13.5: the database and its WAL and shared-memory files are readable by the owner only.
+/// The directory is created 0700 if missing, the database file is created 0600 before SQLite
+/// opens it (SQLite gives the `-wal` and `-shm` files it creates the database file's mode), and
+/// existing files are narrowed to 0600.
+#[cfg(unix)]
+pub(crate) fn private_sqlite_files(path: &std::path::Path) -> std::io::Result<()> {
+    use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _, PermissionsExt as _};
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty() && !d.exists()) {
+        std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)?;
+    }
+    drop(std::fs::OpenOptions::new().write(true).create(true).truncate(false).mode(0o600).open(path)?);
+    for suffix in ["", "-wal", "-shm", "-journal"] {
+        let file = std::path::PathBuf::from(format!("{}{suffix}", path.display()));
+        match std::fs::metadata(&file) {
+            Ok(meta) if meta.permissions().mode() & 0o077 != 0 => {
+                std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600))?;
+            }
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+pub(crate) fn private_sqlite_files(_path: &std::path::Path) -> std::io::Result<()> {
+    Ok(())
 }
 
 #[async_trait]

@@ -760,3 +760,106 @@ async fn raw_bytes(db: &Db, sql: &str, values: Vec<sea_orm::Value>) -> Vec<u8> {
         conn.query_one_raw(Statement::from_sql_and_values(db.store.backend(), sql, values)).await.unwrap().unwrap();
     row.try_get_by_index::<Vec<u8>>(0).unwrap()
 }
+
+/// Issue 13.5: the SQLite database, its WAL and its shared memory are created 0600, in a
+/// directory created 0700; files a previous version left readable are narrowed at connect.
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_files_are_private() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("data").join("db");
+    let file = dir.join("hoheit.db");
+    let url = format!("sqlite://{}?mode=rwc", file.display());
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    let store = common::open(&url, hoheit_persistence::crypto::MasterKey::generate(1)).await;
+    let w = World::new();
+    seed(&store, &w).await;
+    insert(&store, &w, &new_candidate(&w, 1, NUMBER)).await;
+    assert_eq!(mode(&dir), 0o700, "data directory");
+    for suffix in ["", "-wal", "-shm"] {
+        let path = std::path::PathBuf::from(format!("{}{suffix}", file.display()));
+        assert!(path.exists(), "{} exists (WAL mode)", path.display());
+        assert_eq!(mode(&path), 0o600, "{}", path.display());
+    }
+    // a database file left world-readable is narrowed when the store opens it
+    drop(store);
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let _again = common::open(&url, hoheit_persistence::crypto::MasterKey::generate(1)).await;
+    assert_eq!(mode(&file), 0o600);
+}
+
+/// Issue 13.5: readers that load the candidate's key while the erasure commits cannot put it
+/// back into the cache: after the erasure, a message row restored from a backup does not open
+/// through the same store handle (not only through a fresh one).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn erasure_is_not_undone_by_concurrent_readers_of_the_key_cache() {
+    for round in 0..5u128 {
+        let db = Db::sqlite().await;
+        let w = World::new();
+        seed(&db.store, &w).await;
+        let c = new_candidate(&w, 1, NUMBER);
+        insert(&db.store, &w, &c).await;
+        let m = inbound_message(&w, c.id, 10, &format!("wamid.race{round}"), CANARY);
+        db.store
+            .commit(
+                w.tenant_id(),
+                ChangeSet { messages: vec![MessageChange::Insert(Box::new(m))], ..ChangeSet::default() },
+            )
+            .await
+            .unwrap();
+        let backup = raw_bytes(
+            &db,
+            "SELECT body FROM messages WHERE id = $1",
+            vec![Uuid::from_u128(10).as_bytes().to_vec().into()],
+        )
+        .await;
+        // a fresh handle, so every reader has to unwrap the key from the row
+        let store = db.reopen().await;
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let readers: Vec<_> = (0..4)
+            .map(|_| {
+                let (store, stop, tenant, id) = (store.clone(), stop.clone(), w.tenant_id(), c.id);
+                tokio::spawn(async move {
+                    while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                        let _ = store.candidate(tenant, id).await;
+                        let _ = store.messages(tenant, id).await;
+                    }
+                })
+            })
+            .collect();
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        let erase = ChangeSet {
+            candidates: vec![CandidateChange::Erase {
+                tombstone: Box::new(c.erased(w.now, ErasureReason::SubjectRequest)),
+                expected_version: 0,
+            }],
+            ..ChangeSet::default()
+        };
+        store.commit(w.tenant_id(), erase).await.unwrap();
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        for r in readers {
+            r.await.unwrap();
+        }
+        // restore the message row from the backup: the same handle cannot open it any more
+        raw_exec(
+            &db,
+            "INSERT INTO messages (id, tenant_id, candidate_id, channel_id, direction, kind, created_at, timeline, body) \
+             VALUES ($1, $2, $3, $4, 'inbound', 'text', 0, '{\"entries\":[]}', $5)",
+            vec![
+                Uuid::from_u128(10).as_bytes().to_vec().into(),
+                w.tenant_id().as_uuid().as_bytes().to_vec().into(),
+                c.id.as_uuid().as_bytes().to_vec().into(),
+                w.channel().id.as_uuid().as_bytes().to_vec().into(),
+                backup.into(),
+            ],
+        )
+        .await;
+        let read = store.message(w.tenant_id(), MessageId::from_uuid(Uuid::from_u128(10))).await;
+        assert!(
+            matches!(read, Err(StoreError::Corrupt(_))),
+            "round {round}: the erased key was cached again: {read:?}"
+        );
+    }
+}
