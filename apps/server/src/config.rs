@@ -69,6 +69,19 @@ pub struct Config {
     pub dialog360: Dialog360Config,
     /// Media files.
     pub media: MediaConfig,
+    /// Webhook ingest.
+    pub webhooks: WebhooksConfig,
+}
+
+/// Webhook ingest (issue 14.3).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhooksConfig {
+    /// Events whose WhatsApp timestamp is older than this many hours are acknowledged and not
+    /// stored (replays); the keyed hashes of erased candidates' provider ids are kept as long
+    /// (plus a day), so redeliveries stay duplicates. Default 168 (7 days, 360Dialog's longest
+    /// redelivery period).
+    pub replay_window_hours: u32,
 }
 
 /// Media files (inbound fetched from 360Dialog, outbound documents).

@@ -1,7 +1,8 @@
 //! `POST /webhooks/360dialog/{route}`: no bearer token; the opaque route token names the channel,
 //! the secret header and/or HMAC authenticate the raw bytes BEFORE anything is parsed or written.
 //! 200 only after every event is committed; 401 before any write when authenticity fails; 400 for
-//! malformed bodies (stored nowhere); duplicates are acknowledged with 200.
+//! malformed bodies (stored nowhere); duplicates are acknowledged with 200, and so are events
+//! older than the replay window (`webhooks.replay_window_hours`), which are not stored.
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, State};
@@ -149,6 +150,7 @@ async fn process(
             Ok(InboundOutcome::Duplicate) => EventResult::Done("duplicate"),
             Ok(InboundOutcome::Unidentified) => EventResult::Skipped("unidentified"),
             Ok(InboundOutcome::Discarded) => EventResult::Skipped("discarded"),
+            Ok(InboundOutcome::Stale) => EventResult::Skipped("stale"),
             Err(e) if unavailable(&e) => {
                 tracing::warn!(error = %e, "inbound message not stored");
                 EventResult::Unavailable
@@ -158,6 +160,8 @@ async fn process(
                 EventResult::Skipped("rejected")
             }
         },
+        // older than the replay window: acknowledged, not stored (issue 14.3)
+        InboundEvent::Status(status) if state.app.is_replay(status.timestamp) => EventResult::Skipped("stale"),
         InboundEvent::Status(status) => match state.app.apply_status(tenant, &status).await {
             Ok(()) => EventResult::Done(status.status.as_str()),
             Err(e) if unavailable(&e) => EventResult::Unavailable,
