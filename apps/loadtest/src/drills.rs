@@ -128,7 +128,7 @@ pub(crate) async fn crash(
     let outcome = finish(load, &stop, Duration::from_secs(120)).await?;
     server.stop(Duration::from_secs(30)).await;
     let written = acks.close().await?;
-    let check = verify::acks(&spec.database_url(), &log_path, &workload).await?;
+    let check = verify::acks(&spec.database_url(), &spec.master_key, &log_path, &workload).await?;
     let (audit_ok, audit) = spec.audit_verify()?;
     let ok = check.passed() && audit_ok && outcome.given_up == 0 && written == outcome.acked_events_total;
     say(&format!("## crash drill ({}): {}", db.label(), verdict(ok)));
@@ -297,7 +297,7 @@ pub(crate) async fn db_outage(bin: &Path, work: &Path, db: &Db, outage: &Outage,
         .filter(|(t, _, s)| *t >= up_at && *s == 200)
         .map(|(_, e, _)| e.saturating_sub(up_at))
         .min();
-    let check = verify::acks(&spec.database_url(), &log_path, &workload).await?;
+    let check = verify::acks(&spec.database_url(), &spec.master_key, &log_path, &workload).await?;
     let (audit_ok, audit) = spec.audit_verify()?;
     let readyz_ok = ready_ok_during == 0;
     let ok =

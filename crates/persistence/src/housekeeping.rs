@@ -59,7 +59,25 @@ pub struct ProviderIdConversion {
     pub tombstones: u64,
 }
 
+/// Computes a tenant's keyed provider-id hashes as the store keeps them (for tools that check
+/// the database against what they sent, like the load drills). Holds the tenant key: keep it
+/// only as long as needed.
+#[derive(Debug, Clone)]
+pub struct ProviderHasher(std::sync::Arc<crate::crypto::TenantKey>);
+
+impl ProviderHasher {
+    /// `hmac:` + hex, as in `messages.provider_id` and `message_statuses.provider_id`.
+    pub fn hash(&self, provider_id: &str) -> String {
+        self.0.provider_hash(provider_id)
+    }
+}
+
 impl SeaStore {
+    /// The provider-id hasher of a tenant.
+    pub async fn provider_hasher(&self, tenant: hoheit_domain::ids::TenantId) -> Result<ProviderHasher, StoreError> {
+        Ok(ProviderHasher(self.shared.tenant_key(&self.shared.db, tenant.as_uuid()).await?))
+    }
+
     /// Converts rows written before provider ids were treated as personal data (issue 13,
     /// migration m0005, which cannot do it itself: it has no keys): each clear wamid in
     /// `messages.provider_id` / `reply_to` becomes the keyed hash plus the ids sealed with the

@@ -43,7 +43,7 @@ mod store;
 mod tables;
 mod writer;
 
-pub use housekeeping::ProviderIdConversion;
+pub use housekeeping::{ProviderHasher, ProviderIdConversion};
 pub use migration::Migrator;
 pub use ops::{ApiToken, AuditRead, CandidateSummary, ChannelCredentials, DeadlineCounts, VerifyOutcome, token_hash};
 pub use store::{PersistenceConfig, SeaStore, SqliteSync};
