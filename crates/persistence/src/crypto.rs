@@ -4,9 +4,11 @@
 //! master key (configuration, never in the database)
 //!   └─ wraps one key per tenant            (table tenant_keys)
 //!        ├─ wraps one key per candidate    (column candidates.wrapped_key)
-//!        │    └─ seals the candidate's personal data: state, message bodies, outbox content
+//!        │    └─ seals the candidate's personal data: state, message bodies and provider ids,
+//!        │       outbox content, media
 //!        ├─ seals tenant secrets: channel details, channel credentials
-//!        └─ derives the blind-index key: HMAC-SHA256 of normalised numbers / user ids
+//!        ├─ derives the blind-index key: HMAC-SHA256 of normalised numbers / user ids
+//!        └─ derives the provider-id key: HMAC-SHA256 of wamids (dedupe, status matching)
 //! ```
 //!
 //! AEAD is XChaCha20-Poly1305 (192-bit random nonces are safe). Every ciphertext is
