@@ -1124,3 +1124,36 @@ fn a_candidate_an_unknown_sender_created_is_erased_after_inactivity() {
     assert_eq!(counts.erased, 1);
     assert!(candidate(&t, c).is_erased());
 }
+
+/// Issue 14.3: a delivery status whose timestamp is older than the replay window is a replay:
+/// acknowledged (no error) and not stored; one inside the window is merged as usual.
+#[test]
+fn a_status_older_than_the_replay_window_is_not_stored() {
+    let t = World::new().app();
+    let c = new_candidate(&t);
+    block_on(t.app.request_consent(t.world.tenant_id(), recruiter(), c)).unwrap();
+    assert_eq!(t.dispatch_all_now(), vec![DispatchOutcome::Sent]);
+    let messages = block_on(t.store.messages(t.world.tenant_id(), c)).unwrap();
+    let sent = messages.iter().find(|m| m.provider_id.is_some()).unwrap();
+    let status = |status, timestamp| StatusUpdate {
+        provider_id: sent.provider_id.clone().unwrap(),
+        status,
+        timestamp,
+        recipient: None,
+        recipient_user_id: None,
+        errors: vec![],
+        pricing: None,
+    };
+    let now = t.clock_now();
+    assert!(t.app.is_replay(now - Duration::days(7) - Duration::seconds(1)));
+    assert!(!t.app.is_replay(now - Duration::days(7) + Duration::seconds(1)));
+    block_on(t.app.apply_status(t.world.tenant_id(), &status(DeliveryStatus::Read, now - Duration::days(8)))).unwrap();
+    let stored = block_on(t.store.message(t.world.tenant_id(), sent.id)).unwrap().unwrap();
+    assert_ne!(stored.status.effective(), Some(DeliveryStatus::Read), "the replayed status was not stored");
+    block_on(t.app.apply_status(t.world.tenant_id(), &status(DeliveryStatus::Read, now - Duration::days(6)))).unwrap();
+    let stored = block_on(t.store.message(t.world.tenant_id(), sent.id)).unwrap().unwrap();
+    assert_eq!(stored.status.effective(), Some(DeliveryStatus::Read));
+    // the window is configurable, and a window of zero falls back to the default
+    assert_eq!(t.app.clone().with_replay_window(Duration::ZERO).replay_window(), Duration::days(7));
+    assert!(t.app.clone().with_replay_window(Duration::days(1)).is_replay(now - Duration::days(2)));
+}
