@@ -93,7 +93,9 @@ impl SeaStore {
     /// Connects (does not migrate) and starts the writer task. Must run inside a tokio runtime.
     pub async fn connect(config: &PersistenceConfig, master: MasterKey) -> Result<Self, StoreError> {
         if let Some(path) = sqlite_path(&config.database_url) {
-            private_sqlite_files(&path).map_err(|e| StoreError::Unavailable(format!("database file: {}", e.kind())))?;
+            let create = config.database_url.contains("mode=rwc");
+            private_sqlite_files(&path, create)
+                .map_err(|e| StoreError::Unavailable(format!("database file: {}", e.kind())))?;
         }
         let mut options = ConnectOptions::new(config.database_url.clone());
         options
@@ -169,16 +171,18 @@ pub(crate) fn sqlite_path(url: &str) -> Option<std::path::PathBuf> {
 }
 
 /// Issue 13.5: the database and its WAL and shared-memory files are readable by the owner only.
-/// The directory is created 0700 if missing, the database file is created 0600 before SQLite
-/// opens it (SQLite gives the `-wal` and `-shm` files it creates the database file's mode), and
-/// existing files are narrowed to 0600.
+/// When the URL lets SQLite create the database (`mode=rwc`), the directory is created 0700 if
+/// missing and the database file 0600 before SQLite opens it (SQLite gives the `-wal` and `-shm`
+/// files it creates the database file's mode); existing files are narrowed to 0600.
 #[cfg(unix)]
-pub(crate) fn private_sqlite_files(path: &std::path::Path) -> std::io::Result<()> {
+pub(crate) fn private_sqlite_files(path: &std::path::Path, create: bool) -> std::io::Result<()> {
     use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _, PermissionsExt as _};
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty() && !d.exists()) {
-        std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)?;
+    if create {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty() && !d.exists()) {
+            std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)?;
+        }
+        drop(std::fs::OpenOptions::new().write(true).create(true).truncate(false).mode(0o600).open(path)?);
     }
-    drop(std::fs::OpenOptions::new().write(true).create(true).truncate(false).mode(0o600).open(path)?);
     for suffix in ["", "-wal", "-shm", "-journal"] {
         let file = std::path::PathBuf::from(format!("{}{suffix}", path.display()));
         match std::fs::metadata(&file) {
@@ -194,7 +198,7 @@ pub(crate) fn private_sqlite_files(path: &std::path::Path) -> std::io::Result<()
 }
 
 #[cfg(not(unix))]
-pub(crate) fn private_sqlite_files(_path: &std::path::Path) -> std::io::Result<()> {
+pub(crate) fn private_sqlite_files(_path: &std::path::Path, _create: bool) -> std::io::Result<()> {
     Ok(())
 }
 
