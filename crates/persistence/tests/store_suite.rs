@@ -11,7 +11,7 @@ mod common;
 use common::Db;
 use hoheit_audit::CheckpointSigner;
 use hoheit_domain::actor::Actor;
-use hoheit_domain::candidate::{Candidate, ErasureReason};
+use hoheit_domain::candidate::ErasureReason;
 use hoheit_domain::classifier::ObjectionReason;
 use hoheit_domain::consent::{CaptureChannel, ConsentEvidence, ConsentMethod, Purpose, WithdrawalVia};
 use hoheit_domain::conversation::{DeliveryStatus, StatusObservation};
@@ -210,11 +210,9 @@ async fn ciphertext_moved_to_another_row_or_tenant_does_not_decrypt(db: &Db) {
     assert!(db.store.message(w.tenant_id(), MessageId::from_uuid(Uuid::from_u128(10))).await.is_ok());
     // copy a candidate state to a candidate of another tenant
     let other = other_tenant(&db.store).await;
-    let oc = Candidate {
-        tenant: other.tenant_id(),
-        channel: other.channel().id,
-        ..new_candidate(&other, 2, "+49 170 5555555")
-    };
+    let mut oc = new_candidate(&other, 2, "+49 170 5555555");
+    oc.tenant = other.tenant_id();
+    oc.channel = other.channel().id;
     insert(&db.store, &other, &oc).await;
     let sql = format!(
         "UPDATE candidates SET state = (SELECT state FROM candidates WHERE id = {}), wrapped_key = (SELECT wrapped_key FROM candidates WHERE id = {}) WHERE id = {}",
@@ -337,23 +335,22 @@ async fn no_personal_data_in_the_database_files(db: &Db) {
     };
     db.store.commit(w.tenant_id(), sent).await.unwrap();
     // WhatsApp evidence in the candidate: opt-in keyword, withdrawal, objection (each with a wamid)
-    c.consents
-        .grant(
-            ConsentEvidence {
-                purpose: Purpose::TalentPool,
-                method: ConsentMethod::OptInKeyword { provider_id: Some(wamid(600)), provider_at: w.now },
-                capture_channel: CaptureChannel::WhatsApp,
-                texts_shown: Vec::new(),
-                language: LanguageCode::german(),
-                recorded_at: w.now,
-                given_at: Some(w.now),
-                recorded_by: Actor::Candidate,
-            },
-            w.now,
-        )
-        .unwrap();
-    c.consents.withdraw(Purpose::TalentPool, w.now, WithdrawalVia::WhatsApp { provider_id: Some(wamid(601)) }, 12);
-    c.objection.apply(Objection {
+    c.grant_consent(
+        ConsentEvidence {
+            purpose: Purpose::TalentPool,
+            method: ConsentMethod::OptInKeyword { provider_id: Some(wamid(600)), provider_at: w.now },
+            capture_channel: CaptureChannel::WhatsApp,
+            texts_shown: Vec::new(),
+            language: LanguageCode::german(),
+            recorded_at: w.now,
+            given_at: Some(w.now),
+            recorded_by: Actor::Candidate,
+        },
+        w.now,
+    )
+    .unwrap();
+    c.withdraw_consent(Purpose::TalentPool, w.now, WithdrawalVia::WhatsApp { provider_id: Some(wamid(601)) }, 12);
+    c.apply_objection(Objection {
         at: w.now,
         source: ObjectionSource::WhatsApp { provider_id: Some(wamid(602)), reason: ObjectionReason::OptOutButton },
         scope: ObjectionScope::AllWhatsApp,
@@ -442,7 +439,7 @@ async fn legacy_provider_ids_are_converted_by_migrate(db: &Db) {
     .await;
     // a tombstone as an earlier version wrote it: the STOPP message's wamid in the objection history
     let mut legacy = gone.clone();
-    legacy.objection.apply(Objection {
+    legacy.apply_objection(Objection {
         at: w.now,
         source: ObjectionSource::WhatsApp { provider_id: Some(ours.clone()), reason: ObjectionReason::OptOutButton },
         scope: ObjectionScope::AllWhatsApp,
