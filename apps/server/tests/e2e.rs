@@ -619,17 +619,8 @@ async fn provider_ids_hold_no_number_and_replays_create_nothing(postgres: Option
     let mut options = HarnessOptions::new(std::path::PathBuf::new());
     options.database_url = postgres.clone();
     let (h, dir) = start(options).await;
-    let t = tenant(&h, "Beispiel GmbH", h.sim.phone_number_id()).await;
+    let (t, c) = consenting(&h).await;
     let pnid = h.sim.phone_number_id().to_owned();
-    let c = candidate(&t, NUMBER).await;
-    let r = t
-        .recruiter
-        .post(
-            &format!("/api/v1/candidates/{c}/consents"),
-            json!({"purpose": "whatsapp_channel", "method": "recorded_verbal", "capture_channel": "phone"}),
-        )
-        .await;
-    assert!(r.status < 300, "{:?}", r.json);
     let wamid = |n: u64| hoheit_domain::testing::contract::realistic_wamid(WA, n).as_str().to_owned();
     let secret = Some(t.webhook_secret.as_str());
     let first = inbound_text(&pnid, WA, &wamid(1), "Hallo, ist die Stelle noch frei?", now_unix());
