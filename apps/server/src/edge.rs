@@ -412,6 +412,80 @@ mod tests {
         }
     }
 
+    fn edge_with(env: &[(&str, &str)]) -> Edge {
+        let env = env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned()));
+        Edge::new(&Config::load_with(None, env).unwrap(), None)
+    }
+
+    #[tokio::test]
+    async fn readyz_probes_at_most_once_per_interval_and_fails_while_the_circuit_is_open() {
+        let edge = edge_with(&[("HOHEIT_HTTP__READYZ_INTERVAL_SECONDS", "1")]);
+        let probes = std::sync::atomic::AtomicUsize::new(0);
+        let probe = |ok: bool| {
+            let probes = &probes;
+            async move {
+                probes.fetch_add(1, Ordering::SeqCst);
+                ok
+            }
+        };
+        for _ in 0..20 {
+            assert!(edge.ready(probe(true)).await);
+        }
+        assert_eq!(probes.load(Ordering::SeqCst), 1, "answered from the last result");
+        // the webhook path opens the circuit: not ready at once, without a probe
+        edge.breaker.trip();
+        assert!(!edge.ready(probe(true)).await);
+        assert_eq!(probes.load(Ordering::SeqCst), 1);
+        // the next probe (after the interval) finds the database back and closes the circuit
+        tokio::time::sleep(Duration::from_millis(1100)).await;
+        assert!(edge.ready(probe(true)).await);
+        assert_eq!(probes.load(Ordering::SeqCst), 2);
+        assert!(!edge.breaker.is_open());
+        // a failed probe opens it
+        tokio::time::sleep(Duration::from_millis(1100)).await;
+        assert!(!edge.ready(probe(false)).await);
+        assert!(edge.breaker.is_open());
+        assert_eq!(edge.breaker.admit(), Admission::Refuse);
+    }
+
+    #[tokio::test]
+    async fn metrics_gauges_are_read_at_most_once_per_ttl() {
+        let edge = edge_with(&[("HOHEIT_METRICS__CACHE_SECONDS", "60")]);
+        let reads = std::sync::atomic::AtomicUsize::new(0);
+        for _ in 0..10 {
+            let gauges = edge
+                .gauges(async {
+                    reads.fetch_add(1, Ordering::SeqCst);
+                    vec![("g", "help", 7)]
+                })
+                .await;
+            assert_eq!(gauges, vec![("g", "help", 7)]);
+        }
+        assert_eq!(reads.load(Ordering::SeqCst), 1);
+        let fresh = edge_with(&[("HOHEIT_METRICS__CACHE_SECONDS", "0")]);
+        for _ in 0..3 {
+            fresh
+                .gauges(async {
+                    reads.fetch_add(1, Ordering::SeqCst);
+                    Vec::new()
+                })
+                .await;
+        }
+        assert_eq!(reads.load(Ordering::SeqCst), 4, "0 turns the cache off");
+    }
+
+    #[test]
+    fn the_metrics_token_is_checked_when_set() {
+        let open = edge_with(&[]);
+        assert!(open.metrics_allowed(None));
+        let config = Config::load_with(None, Vec::new()).unwrap();
+        let guarded = Edge::new(&config, Some(&SecretString::from("s3cret")));
+        assert!(!guarded.metrics_allowed(None));
+        assert!(!guarded.metrics_allowed(Some("Bearer s3cre")));
+        assert!(!guarded.metrics_allowed(Some("s3cret")));
+        assert!(guarded.metrics_allowed(Some("Bearer s3cret")));
+    }
+
     #[test]
     fn breaker_opens_after_failures_probes_once_and_closes_on_success() {
         let b = Breaker::new(3, Duration::from_millis(50));
