@@ -3,7 +3,8 @@
 //! The only place where the domain meets its adapters: the axum HTTP API under `/api/v1`, the
 //! 360Dialog webhook endpoint, the outbox dispatcher, the retention scheduler and template sync,
 //! `/healthz`, `/readyz`, `/metrics` (Prometheus), `/openapi.json`, and the CLI (`serve`, `demo`,
-//! `migrate`, `tenant`, `token`, `retention`, `audit`, `openapi`).
+//! `migrate`, `tenant`, `token`, `retention`, `audit`, `openapi`). The HTTP server's bounds
+//! (timeouts, concurrency and per-source limits, the webhook circuit breaker) are in [`edge`].
 
 pub mod api;
 pub mod auth;
