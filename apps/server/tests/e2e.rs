@@ -279,10 +279,8 @@ async fn webhook_authenticity_failures_write_nothing_and_duplicates_are_acknowle
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn out_of_order_statuses_converge() {
     let (h, _dir) = sqlite().await;
-    let t = tenant(&h, "Beispiel GmbH", h.sim.phone_number_id()).await;
-    let c = candidate(&t, NUMBER).await;
+    let (t, c) = consenting(&h).await;
     let pnid = h.sim.phone_number_id().to_owned();
-    record_verbal_consent(&t, &c).await;
     assert_eq!(candidate_writes(&h, &t, "wamid.Q", "Frage").await, 200);
     let r = t.recruiter.post(&format!("/api/v1/candidates/{c}/messages"), json!({"text": "Antwort"})).await;
     assert_eq!(r.status, 202, "{:?}", r.json);
@@ -320,9 +318,7 @@ async fn an_objection_while_a_message_waits_means_it_is_never_sent() {
     let mut options = HarnessOptions::new(std::path::PathBuf::new());
     options.workers = false;
     let (h, _dir) = start(options).await;
-    let t = tenant(&h, "Beispiel GmbH", h.sim.phone_number_id()).await;
-    let c = candidate(&t, NUMBER).await;
-    record_verbal_consent(&t, &c).await;
+    let (t, c) = consenting(&h).await;
     assert_eq!(candidate_writes(&h, &t, "wamid.H", "Hallo").await, 200);
     let r =
         t.recruiter.post(&format!("/api/v1/candidates/{c}/messages"), json!({"text": "CANARY-waiting-message"})).await;
@@ -350,9 +346,7 @@ async fn an_objection_while_a_message_waits_means_it_is_never_sent() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn provider_failures_are_retried_and_the_message_is_delivered_once() {
     let (h, _dir) = sqlite().await;
-    let t = tenant(&h, "Beispiel GmbH", h.sim.phone_number_id()).await;
-    let c = candidate(&t, NUMBER).await;
-    record_verbal_consent(&t, &c).await;
+    let (t, c) = consenting(&h).await;
     assert_eq!(candidate_writes(&h, &t, "wamid.H", "Hallo").await, 200);
     h.sim.script_failure(Failure::RateLimited { retry_after: None }, Trigger::Next(1));
     h.sim.script_failure(Failure::ServerError(503), Trigger::Next(1));
@@ -543,10 +537,8 @@ async fn erasure_inside_the_claims_window_answers_409_with_the_date() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_senders_messages_in_one_delivery_apply_in_order() {
     let (h, _dir) = sqlite().await;
-    let t = tenant(&h, "Beispiel GmbH", h.sim.phone_number_id()).await;
-    let c = candidate(&t, NUMBER).await;
+    let (t, c) = consenting(&h).await;
     let pnid = h.sim.phone_number_id().to_owned();
-    record_verbal_consent(&t, &c).await;
     let now = now_unix();
     let mut body = inbound_text(&pnid, WA, "wamid.ORD1", "STOPP", now);
     let second = inbound_text(&pnid, WA, "wamid.ORD2", "START", now + 1)["entry"][0]["changes"][0]["value"]["messages"]

@@ -171,6 +171,16 @@ pub async fn accept_consent(h: &Harness, t: &Tenant, c: &str, wa: &str, wait: st
     );
 }
 
+/// Tenant "Beispiel GmbH" on the simulator with the candidate [`NUMBER`], whose WhatsApp consent
+/// a recruiter recorded (verbally, by phone).
+pub async fn consenting(h: &Harness) -> (Tenant, String) {
+    let t = tenant(h, "Beispiel GmbH", h.sim.phone_number_id()).await;
+    let c = candidate(&t, NUMBER).await;
+    let r = record_verbal_consent(&t, &c).await;
+    assert_eq!(r.status, 200, "{:?}", r.json);
+    (t, c)
+}
+
 /// A recruiter records the candidate's WhatsApp consent, given verbally by phone.
 pub async fn record_verbal_consent(t: &Tenant, c: &str) -> Answer {
     t.recruiter
