@@ -30,6 +30,7 @@ use uuid::Uuid;
 
 use crate::auth::{Auth, RateLimiter};
 use crate::config::Config;
+use crate::edge::Edge;
 use crate::metrics::Metrics;
 use crate::ports::{Channels, OutboundError, Platform, Route};
 use crate::state::{AppState, DevChannel, SystemClock, UuidV7, WEBHOOK_SECRET_HEADER};
@@ -198,7 +199,19 @@ pub async fn open(config: Config, dev_channel: Option<DevChannel>, schema: Schem
     });
     channels.reload(StdDuration::ZERO).await.map_err(|e| format!("cannot load channels: {e}"))?;
     let platform: Arc<dyn Platform> = shared.clone();
+    let metrics_token = match (&config.metrics.token, &config.metrics.token_file) {
+        (Some(token), _) => Some(token.clone()),
+        (None, Some(file)) => Some(SecretString::from(
+            std::fs::read_to_string(file)
+                .map_err(|e| format!("cannot read metrics.token_file {}: {e}", file.display()))?
+                .trim()
+                .to_owned(),
+        )),
+        (None, None) => None,
+    };
+    let edge = Arc::new(Edge::new(&config, metrics_token.as_ref()));
     Ok(AppState {
+        edge,
         auth: Arc::new(Auth::new(
             platform.clone(),
             RateLimiter::new(config.limits.requests_per_second, config.limits.burst),
