@@ -11,6 +11,7 @@ pub mod cli;
 pub mod config;
 pub mod demo;
 pub mod error;
+pub mod failpoint;
 pub mod harness;
 pub mod metrics;
 pub mod openapi;

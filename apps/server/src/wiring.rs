@@ -154,7 +154,9 @@ pub async fn open(config: Config, dev_channel: Option<DevChannel>, schema: Schem
     let clock = Arc::new(SystemClock::default());
     let gateway = Arc::new(Dialog360Gateway::new());
     let shared = Arc::new(store.clone());
-    let app = Hoheit::new(shared.clone(), gateway.clone(), clock.clone(), Arc::new(UuidV7));
+    let status_wait = time::Duration::seconds(i64::try_from(config.dispatcher.status_wait_seconds).unwrap_or(i64::MAX));
+    let sending = crate::failpoint::abort_after_send_from_env(gateway.clone());
+    let app = Hoheit::new(shared.clone(), sending, clock.clone(), Arc::new(UuidV7)).with_status_wait(status_wait);
     let channels = Arc::new(Dialog360Channels {
         store: store.clone(),
         gateway: gateway.clone(),

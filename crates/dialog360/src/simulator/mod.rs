@@ -459,7 +459,7 @@ impl SimulatorHandle {
 
     /// Injects a status webhook for a message.
     pub fn inject_status(&self, message: &Wamid, status: SimStatus, recipient: &str) {
-        let value = payloads::status_value(&self.state.config, message, status, recipient);
+        let value = payloads::status_value(&self.state.config, message, status, recipient, None);
         self.state.enqueue(status_kind(status), payloads::envelope(&self.state.config, value));
     }
 

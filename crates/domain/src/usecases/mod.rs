@@ -93,6 +93,9 @@ pub struct Hoheit {
     gateway: Arc<dyn crate::ports::MessagingGateway>,
     clock: Arc<dyn Clock>,
     ids: Arc<dyn IdGenerator>,
+    /// How long an attempt without a recorded outcome waits for a status webhook before it is
+    /// sent again ([`crate::attempt`]).
+    status_wait: time::Duration,
 }
 
 impl std::fmt::Debug for Hoheit {
@@ -109,7 +112,16 @@ impl Hoheit {
         clock: Arc<dyn Clock>,
         ids: Arc<dyn IdGenerator>,
     ) -> Self {
-        Self { store, gateway, clock, ids }
+        Self { store, gateway, clock, ids, status_wait: crate::attempt::DEFAULT_STATUS_WAIT }
+    }
+
+    /// Sets how long an attempt whose outcome was not recorded (a crash between the provider's
+    /// acceptance and the commit) waits for a status webhook before it is decided again and
+    /// resent (default [`crate::attempt::DEFAULT_STATUS_WAIT`]).
+    #[must_use]
+    pub fn with_status_wait(mut self, wait: time::Duration) -> Self {
+        self.status_wait = wait.max(time::Duration::ZERO);
+        self
     }
 
     /// The store.

@@ -11,6 +11,7 @@ mod m0001_initial;
 mod m0002_media;
 mod m0003_inactivity_end;
 mod m0004_hold_review;
+mod m0007_send_attempts;
 
 /// All migrations, in order.
 #[derive(Debug)]
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0002_media::Migration),
             Box::new(m0003_inactivity_end::Migration),
             Box::new(m0004_hold_review::Migration),
+            Box::new(m0007_send_attempts::Migration),
         ]
     }
 }
