@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use hoheit_dialog360::simulator::{SimulatorConfig, WebhookTarget};
+use hoheit_dialog360::simulator::{SimStatus, SimulatorConfig, StatusWebhooks, WebhookTarget};
 use rand::Rng as _;
 
 use crate::outbound::{Sim, candidates_ready_to_send, prefill};
@@ -29,6 +29,9 @@ pub(crate) async fn crash_send(bin: &Path, work: &Path, db: &Db, kills: u32, mes
     let messages = messages.max(u64::from(kills) * 8).max(1);
     let sim = Sim::start(
         SimulatorConfig {
+            // one status per message: the stand-in delivers its webhooks one at a time, and three
+            // per message would queue up behind each other on a loaded machine
+            status_webhooks: StatusWebhooks { sequence: vec![SimStatus::Sent], ..StatusWebhooks::default() },
             // re-deliver unacknowledged webhooks for minutes, like 360Dialog (100 ms, doubling)
             webhook_attempts: 14,
             webhook_retry_delay: Duration::from_millis(100),
@@ -44,15 +47,17 @@ pub(crate) async fn crash_send(bin: &Path, work: &Path, db: &Db, kills: u32, mes
     let dir = crate::util::fresh_dir(work, &format!("crashsend-{}", db.label()));
     let mut spec = ServerSpec::new(bin, &dir, database_url)?;
     spec.set("HOHEIT_DIALOG360__PAIR_SPACING_MILLIS", "1");
-    spec.set("HOHEIT_DIALOG360__MESSAGES_PER_SECOND", "80");
+    spec.set("HOHEIT_DIALOG360__MESSAGES_PER_SECOND", "40");
     spec.set("HOHEIT_DISPATCHER__IDLE_MILLIS", "50");
-    // a dead process's claims come back after 4 s
+    // a dead process's claims come back after 4 s; small claims, so that a claim's sends get
+    // their rate-limit slots well within its lease
     spec.set("HOHEIT_DISPATCHER__LEASE_SECONDS", "4");
+    spec.set("HOHEIT_DISPATCHER__BATCH", "20");
     // long enough for the status webhooks of a cut-off attempt to arrive after the restart (a
     // resend of an accepted attempt would be a duplicate), short enough that the attempts that
     // were recorded but never reached the provider (other sends in flight when it aborted) are
     // resent within the drill
-    spec.set("HOHEIT_DISPATCHER__STATUS_WAIT_SECONDS", "30");
+    spec.set("HOHEIT_DISPATCHER__STATUS_WAIT_SECONDS", "60");
     let mut server = spec.spawn()?;
     server.wait_ready(Duration::from_secs(60)).await?;
     let token = spec.operator_token()?;

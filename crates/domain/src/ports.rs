@@ -113,11 +113,16 @@ pub enum OutboxChange {
     /// Records that the entry is about to be sent: committed BEFORE the call to the provider,
     /// so that a crash after the provider's acceptance leaves a trace. Sets the open attempt
     /// (no receipt) and `not_before` (the earliest resend if no status comes); keeps the lease.
-    /// MUST fail with [`StoreError::NotFound`] if the entry is gone (cancelled meanwhile): then
-    /// nothing may be sent.
+    /// MUST fail with [`StoreError::NotFound`] if the entry is gone (cancelled meanwhile), and
+    /// with [`StoreError::Conflict`] if its open attempt is no longer `expected` (another
+    /// dispatcher claimed it after this claim's lease ran out and recorded its own attempt): in
+    /// both cases nothing may be sent.
     Attempt {
         /// The entry.
         id: OutboxId,
+        /// The start of the open attempt the claimer saw (`None`: none), compared and set.
+        #[serde(default, with = "time::serde::rfc3339::option")]
+        expected: Option<OffsetDateTime>,
         /// When the attempt starts.
         #[serde(with = "time::serde::rfc3339")]
         at: OffsetDateTime,

@@ -544,12 +544,15 @@ fn apply(state: &mut State, tenant: TenantId, changes: ChangeSet) -> Result<Comm
                     *lease = None;
                 }
             }
-            OutboxChange::Attempt { id, at, not_before } => {
+            OutboxChange::Attempt { id, expected, at, not_before } => {
                 let (entry, _) = state
                     .outbox
                     .get_mut(&id)
                     .filter(|(e, _)| e.tenant == tenant)
                     .ok_or(StoreError::NotFound("outbox entry"))?;
+                if entry.attempt.as_ref().map(|a| a.started_at) != expected {
+                    return Err(StoreError::Conflict);
+                }
                 entry.attempt = Some(SendAttempt { started_at: at, receipt: None });
                 entry.not_before = not_before;
             }

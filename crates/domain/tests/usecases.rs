@@ -1319,3 +1319,20 @@ fn a_transient_failure_closes_the_attempt_and_the_retry_is_not_held_back() {
     t.clock.advance(Duration::seconds(3));
     assert_eq!(t.dispatch_all_now(), vec![DispatchOutcome::Sent]);
 }
+
+#[test]
+fn a_claimer_whose_lease_ran_out_does_not_send_what_another_claimer_attempted() {
+    let t = World::new().app();
+    let c = consented(&t);
+    send_text(&t, c, "Einladung").unwrap();
+    let stale = block_on(t.store.claim(t.clock_now(), Duration::seconds(5), 10)).unwrap();
+    assert_eq!(stale.len(), 1);
+    // the first claim's lease runs out while it is slow; a second dispatcher claims the entry,
+    // records its attempt and dies after the provider accepted it
+    t.clock.advance(Duration::seconds(6));
+    crash_after_acceptance(&t);
+    let sends = t.gateway.sent().len();
+    assert_eq!(block_on(t.app.dispatch(&stale[0])).unwrap(), DispatchOutcome::LeaseExpired);
+    assert_eq!(t.gateway.sent().len(), sends, "the stale claimer's attempt was refused: not sent twice");
+    assert!(pending(&t, c)[0].attempt.is_some(), "the other claimer's attempt stays open");
+}

@@ -566,8 +566,12 @@ async fn an_attempts_receipt_is_sealed_and_bound_to_its_row(db: &Db) {
     }
     db.store.commit(w.tenant_id(), changes).await.unwrap();
     let (first, second) = (OutboxId::from_uuid(Uuid::from_u128(300)), OutboxId::from_uuid(Uuid::from_u128(301)));
-    let attempts =
-        [first, second].map(|id| OutboxChange::Attempt { id, at: w.now, not_before: w.now + Duration::minutes(5) });
+    let attempts = [first, second].map(|id| OutboxChange::Attempt {
+        id,
+        expected: None,
+        at: w.now,
+        not_before: w.now + Duration::minutes(5),
+    });
     db.store.commit(w.tenant_id(), ChangeSet { outbox: attempts.to_vec(), ..ChangeSet::default() }).await.unwrap();
     let wamid = Wamid::parse("wamid.RECEIPTCANARY42").unwrap();
     let receipt = OutboxChange::Receipt { id: first, provider_id: wamid.clone(), at: w.now };

@@ -678,10 +678,13 @@ pub async fn send_attempts_survive_a_crash_and_take_their_receipt(h: &dyn Harnes
     assert_eq!(q.claim(w.now, lease, 10).await.unwrap().len(), 2);
     let started = w.now + Duration::seconds(1);
     let wait = Duration::minutes(5);
-    let attempt = |id| OutboxChange::Attempt { id, at: started, not_before: started + wait };
+    let attempt = |id| OutboxChange::Attempt { id, expected: None, at: started, not_before: started + wait };
     s.commit(w.tenant_id(), ChangeSet { outbox: vec![attempt(first), attempt(second)], ..ChangeSet::default() })
         .await
         .unwrap();
+    // a second claimer that saw no attempt (its claim is stale) cannot record one now
+    let stale = s.commit(w.tenant_id(), ChangeSet { outbox: vec![attempt(first)], ..ChangeSet::default() }).await;
+    assert!(matches!(stale, Err(StoreError::Conflict)), "{stale:?}");
     let open = SendAttempt { started_at: started, receipt: None };
     let pending = s.pending_outbox(w.tenant_id(), c.id).await.unwrap();
     assert!(pending.iter().all(|e| e.attempt.as_ref() == Some(&open) && e.not_before == started + wait));
@@ -729,6 +732,13 @@ pub async fn send_attempts_survive_a_crash_and_take_their_receipt(h: &dyn Harnes
         .unwrap();
     assert_eq!(report.outbox_cancelled, 0);
     assert_eq!(s.pending_outbox(w.tenant_id(), c.id).await.unwrap().len(), 2);
+    // the claimer after the wait, which saw that attempt, records the next one (a resend)
+    let again = started + Duration::minutes(8);
+    let resend = OutboxChange::Attempt { id: second, expected: Some(started), at: again, not_before: again + wait };
+    s.commit(w.tenant_id(), ChangeSet { outbox: vec![resend], ..ChangeSet::default() }).await.unwrap();
+    let pending = s.pending_outbox(w.tenant_id(), c.id).await.unwrap();
+    let resent = pending.iter().find(|e| e.id == second).and_then(|e| e.attempt.clone());
+    assert_eq!(resent, Some(SendAttempt { started_at: again, receipt: None }));
     // a transient failure closes the attempt
     let retry = OutboxChange::Retry { id: second, not_before: until, attempts: 1 };
     s.commit(w.tenant_id(), ChangeSet { outbox: vec![retry], ..ChangeSet::default() }).await.unwrap();

@@ -481,13 +481,20 @@ impl Hoheit {
                 // and the entry then waits for the status webhook instead of being resent
                 let at = self.now();
                 let attempt = ChangeSet {
-                    outbox: vec![OutboxChange::Attempt { id: entry.id, at, not_before: at + self.status_wait }],
+                    outbox: vec![OutboxChange::Attempt {
+                        id: entry.id,
+                        expected: entry.attempt.as_ref().map(|a| a.started_at),
+                        at,
+                        not_before: at + self.status_wait,
+                    }],
                     ..ChangeSet::default()
                 };
                 match self.store.commit(tenant, attempt).await {
                     Ok(_) => {}
                     // cancelled (an objection) since it was decided: nothing is sent
                     Err(StoreError::NotFound(_)) => return Ok(DispatchOutcome::Dropped),
+                    // another dispatcher took it over after this claim's lease ran out
+                    Err(StoreError::Conflict) => return Ok(DispatchOutcome::LeaseExpired),
                     Err(e) => return Err(e.into()),
                 }
                 self.gateway.send(entry.channel, &recipient, &entry.content, &callback_tag(entry.id)).await

@@ -38,18 +38,38 @@ pub(crate) async fn apply(
                 .await
                 .map_err(err)?;
             }
-            OutboxChange::Attempt { id, at, not_before } => {
+            OutboxChange::Attempt { id, expected, at, not_before } => {
+                // compare and set: only the claimer that saw the current attempt records the next
+                let (cas, mut values) = match expected {
+                    Some(started) => ("attempt_at = $5", vec![micros(*started).into()]),
+                    None => ("attempt_at IS NULL", Vec::new()),
+                };
+                let mut all =
+                    vec![w.t(), id_bytes(id.as_uuid()).into(), micros(*at).into(), micros(*not_before).into()];
+                all.append(&mut values);
                 let n = w
                     .exec(
-                        "UPDATE outbox SET attempt_at = $3, not_before = $4, receipt = NULL \
-                         WHERE tenant_id = $1 AND id = $2",
-                        vec![w.t(), id_bytes(id.as_uuid()).into(), micros(*at).into(), micros(*not_before).into()],
+                        &format!(
+                            "UPDATE outbox SET attempt_at = $3, not_before = $4, receipt = NULL \
+                             WHERE tenant_id = $1 AND id = $2 AND {cas}"
+                        ),
+                        all,
                     )
                     .await
                     .map_err(err)?;
                 if n == 0 {
-                    // cancelled since the decision: the caller must not send
-                    return Err(StoreError::NotFound("outbox entry"));
+                    let exists = w
+                        .txn
+                        .query_one_raw(stmt(
+                            w.backend(),
+                            "SELECT id FROM outbox WHERE tenant_id = $1 AND id = $2",
+                            vec![w.t(), id_bytes(id.as_uuid()).into()],
+                        ))
+                        .await
+                        .map_err(err)?
+                        .is_some();
+                    // cancelled since the decision, or taken over by another claimer: no send
+                    return Err(if exists { StoreError::Conflict } else { StoreError::NotFound("outbox entry") });
                 }
             }
             OutboxChange::Receipt { id, provider_id, at } => receipt(w, *id, provider_id, *at).await?,
