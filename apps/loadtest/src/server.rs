@@ -185,6 +185,8 @@ fn bench_env() -> Vec<(String, String)> {
         ("HOHEIT_LIMITS__REQUESTS_PER_SECOND".into(), "1000000".into()),
         ("HOHEIT_LIMITS__BURST".into(), "1000000".into()),
         ("HOHEIT_LOG__LEVEL".into(), "warn".into()),
+        // the provider stand-in listens on loopback
+        ("HOHEIT_DIALOG360__ALLOW_INSECURE_LOOPBACK".into(), "true".into()),
     ]
 }
 

@@ -79,6 +79,10 @@ pub struct MediaConfig {
     pub max_bytes: u64,
     /// Seconds between fetch rounds (a webhook with media also wakes the fetcher).
     pub fetch_interval_seconds: u64,
+    /// Time budget of one tenant in a fetch round (seconds); what is left waits for the next round.
+    pub tenant_budget_seconds: u64,
+    /// Tenants fetched in parallel.
+    pub tenant_concurrency: usize,
 }
 
 /// Logging.
@@ -147,6 +151,14 @@ pub struct RetentionConfig {
 pub struct TemplatesConfig {
     /// Seconds between syncs.
     pub sync_interval_seconds: u64,
+    /// Most pages one channel's template listing may have.
+    pub max_pages: u32,
+    /// Most bytes one channel's template listing may have over all pages.
+    pub max_bytes: u64,
+    /// Time budget of one tenant's channels in a sync round (seconds).
+    pub tenant_budget_seconds: u64,
+    /// Tenants synced in parallel.
+    pub tenant_concurrency: usize,
 }
 
 /// 360Dialog client defaults.
@@ -161,6 +173,12 @@ pub struct Dialog360Config {
     pub messages_per_second: u32,
     /// Spacing per recipient.
     pub pair_spacing_millis: u64,
+    /// The outbound allow-list: host names (or `*.domain`) channel base URLs may point at, https
+    /// on the default port only. Tenants cannot widen it.
+    pub allowed_hosts: Vec<String>,
+    /// Development and tests only: also allow http(s) to loopback (the simulator). `serve --dev`
+    /// and the test harness set it.
+    pub allow_insecure_loopback: bool,
 }
 
 impl Config {
@@ -210,7 +228,48 @@ impl Config {
         {
             return Err(ConfigError::Invalid("database_url must start with postgres:// or sqlite:".into()));
         }
+        self.validate_outbound()
+    }
+
+    fn validate_outbound(&self) -> Result<(), ConfigError> {
+        let egress = self.egress()?;
+        let base = hoheit_dialog360::ClientConfig::new(&self.dialog360.base_url, SecretString::from("check"))
+            .map_err(|e| ConfigError::Invalid(format!("dialog360.base_url: {e}")))?;
+        if egress.check_url(&base.base_url).is_err() {
+            return Err(ConfigError::Invalid(
+                "dialog360.base_url is not allowed by dialog360.allowed_hosts (https, a listed host, default port)"
+                    .into(),
+            ));
+        }
+        if self.templates.max_pages == 0 || self.templates.max_bytes < 1024 {
+            return Err(ConfigError::Invalid(
+                "templates.max_pages must be at least 1 and templates.max_bytes at least 1024".into(),
+            ));
+        }
+        if self.templates.tenant_concurrency == 0 || self.media.tenant_concurrency == 0 {
+            return Err(ConfigError::Invalid(
+                "templates.tenant_concurrency and media.tenant_concurrency must be at least 1".into(),
+            ));
+        }
+        if self.templates.tenant_budget_seconds == 0 || self.media.tenant_budget_seconds == 0 {
+            return Err(ConfigError::Invalid(
+                "templates.tenant_budget_seconds and media.tenant_budget_seconds must be at least 1".into(),
+            ));
+        }
         Ok(())
+    }
+
+    /// The outbound allow-list (`dialog360.allowed_hosts`, plus loopback with
+    /// `dialog360.allow_insecure_loopback`).
+    pub fn egress(&self) -> Result<hoheit_dialog360::EgressPolicy, ConfigError> {
+        hoheit_dialog360::EgressPolicy::new(&self.dialog360.allowed_hosts)
+            .map(|p| p.with_insecure_loopback(self.dialog360.allow_insecure_loopback))
+            .map_err(|_| {
+                ConfigError::Invalid(
+                    "dialog360.allowed_hosts: each entry must be a host name or *.domain (no IP address, scheme or port)"
+                        .into(),
+                )
+            })
     }
 
     /// The database URL (SQLite under the data directory unless configured).
@@ -454,6 +513,34 @@ mod tests {
         assert_eq!(c.retention.interval_seconds, 1);
         assert_eq!(c.limits.requests_per_second, 1000);
         assert_eq!(c.dispatcher.concurrency, 1024);
+    }
+
+    #[test]
+    fn the_outbound_allow_list_is_configured_and_checked() {
+        let c = Config::load_with(None, Vec::new()).unwrap();
+        assert_eq!(c.dialog360.allowed_hosts, ["waba-v2.360dialog.io", "waba-sandbox.360dialog.io"]);
+        assert!(!c.dialog360.allow_insecure_loopback);
+        let egress = c.egress().unwrap();
+        assert!(!egress.allows_insecure_loopback());
+        assert!(egress.check_url(&"https://waba-v2.360dialog.io/x".parse().unwrap()).is_ok());
+        assert!(egress.check_url(&"http://127.0.0.1:9/".parse().unwrap()).is_err());
+
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("hoheit.toml");
+        std::fs::write(&file, "[dialog360]\nallowed_hosts = [\"api.example.com\", \"*.proxy.example\"]\nbase_url = \"https://api.example.com\"\n").unwrap();
+        let c = Config::load_with(Some(&file), Vec::new()).unwrap();
+        assert!(c.egress().unwrap().check_url(&"https://a.proxy.example/".parse().unwrap()).is_ok());
+
+        let dev = Config::load_with(None, env(&[("HOHEIT_DIALOG360__ALLOW_INSECURE_LOOPBACK", "true")])).unwrap();
+        assert!(dev.egress().unwrap().check_url(&"http://127.0.0.1:9/".parse().unwrap()).is_ok());
+
+        // the default base URL must be allowed; an IP address cannot be listed
+        std::fs::write(&file, "[dialog360]\nbase_url = \"https://api.example.com\"\n").unwrap();
+        let err = Config::load_with(Some(&file), Vec::new()).unwrap_err().to_string();
+        assert!(err.contains("dialog360.base_url"), "{err}");
+        std::fs::write(&file, "[dialog360]\nallowed_hosts = [\"10.0.0.1\"]\n").unwrap();
+        let err = Config::load_with(Some(&file), Vec::new()).unwrap_err().to_string();
+        assert!(err.contains("dialog360.allowed_hosts"), "{err}");
     }
 
     #[test]

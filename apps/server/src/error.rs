@@ -6,6 +6,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use hoheit_domain::ports::StoreError;
 use hoheit_domain::usecases::UseCaseError;
+use hoheit_domain::values::InvalidValue;
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -34,7 +35,8 @@ pub struct ErrorBody {
 pub struct ErrorDetail {
     /// Stable code: a refusal code of the send policy, or one of `unauthorized`, `forbidden`,
     /// `not_found`, `invalid_input`, `conflict`, `payload_too_large`, `rate_limited`,
-    /// `legal_claims_window`, `unavailable`, `internal`.
+    /// `legal_claims_window`, `unavailable`, `internal`, `base_url_not_allowed`,
+    /// `channel_not_available`.
     pub code: String,
     /// Explanation.
     pub message: String,
@@ -97,6 +99,14 @@ impl From<StoreError> for ApiError {
                 Self::unavailable()
             }
         }
+    }
+}
+
+/// A value the domain refused to parse: `400 invalid_input` with the domain's message, which
+/// names the kind of value and what is expected, never the value itself.
+impl From<InvalidValue> for ApiError {
+    fn from(e: InvalidValue) -> Self {
+        Self::invalid(e.to_string())
     }
 }
 

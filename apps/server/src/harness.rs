@@ -100,6 +100,8 @@ impl Harness {
             ("HOHEIT_DISPATCHER__IDLE_MILLIS".to_owned(), "20".to_owned()),
             ("HOHEIT_DIALOG360__PAIR_SPACING_MILLIS".to_owned(), "1".to_owned()),
             ("HOHEIT_DIALOG360__REQUEST_TIMEOUT_SECONDS".to_owned(), "5".to_owned()),
+            // the simulator listens on loopback (development and tests only)
+            ("HOHEIT_DIALOG360__ALLOW_INSECURE_LOOPBACK".to_owned(), "true".to_owned()),
             ("HOHEIT_LIMITS__REQUESTS_PER_SECOND".to_owned(), "10000".to_owned()),
             ("HOHEIT_LIMITS__BURST".to_owned(), "10000".to_owned()),
         ];

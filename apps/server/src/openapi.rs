@@ -30,7 +30,8 @@ impl Modify for Bearer {
             objection_review_pending, consent_missing, consent_withdrawn, consent_outdated, \
             consent_request_limit, window_closed, template_not_approved, marketing_not_consented, \
             missing_notice) and unauthorized, forbidden, not_found, invalid_input, conflict, \
-            payload_too_large, rate_limited, legal_claims_window, unavailable, internal."
+            payload_too_large, rate_limited, legal_claims_window, unavailable, internal, \
+            base_url_not_allowed, channel_not_available."
     ),
     paths(crate::webhook::receive_doc, crate::health_doc, crate::ready_doc, crate::metrics_doc),
     components(schemas(ErrorBody, ErrorDetail)),

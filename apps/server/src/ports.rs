@@ -72,6 +72,22 @@ pub trait Platform: Send + Sync {
     async fn ready(&self) -> bool;
 }
 
+/// Why an outbound destination or provider call failed. One variant per thing the caller may act
+/// on: the details of a provider failure are logged for the operator, never returned, so an
+/// answer never tells a reachable destination from an unreachable one.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum OutboundError {
+    /// The destination is not on the operator's allow-list (or resolves to a refused address).
+    #[error("destination not allowed")]
+    NotAllowed,
+    /// The URL or key is malformed (says what, never echoes the value).
+    #[error("{0}")]
+    Invalid(String),
+    /// The provider could not be reached or gave no usable answer.
+    #[error("360Dialog could not be reached or gave no usable answer")]
+    Unavailable,
+}
+
 /// A webhook route: which channel, and how its deliveries are verified.
 #[derive(Debug, Clone)]
 pub struct Route {
@@ -95,8 +111,9 @@ pub trait Channels: Send + Sync {
     /// Whether a client exists for the channel.
     fn is_configured(&self, channel: ChannelId) -> bool;
 
-    /// Checks a provider base URL before it is stored.
-    fn check_base_url(&self, base_url: &str, api_key: &SecretString) -> Result<(), String>;
+    /// Checks a provider base URL before it is stored: its syntax, the outbound allow-list and
+    /// the addresses its host resolves to now.
+    async fn check_base_url(&self, base_url: &str, api_key: &SecretString) -> Result<(), OutboundError>;
 
     /// Stores the channel's credentials (sealed) under its webhook route token and builds its
     /// client; a client that cannot be built is logged, the credentials are kept.
@@ -117,7 +134,7 @@ pub trait Channels: Send + Sync {
     ) -> Result<(), String>;
 
     /// The channel's templates as the provider has them now.
-    async fn fetch_templates(&self, channel: ChannelId, now: OffsetDateTime) -> Result<Vec<Template>, String>;
+    async fn fetch_templates(&self, channel: ChannelId, now: OffsetDateTime) -> Result<Vec<Template>, OutboundError>;
 
     /// Downloads an announced inbound media file and checks it against the announcement.
     async fn fetch_media(&self, record: &MediaRecord) -> MediaFetch;

@@ -12,7 +12,8 @@ use async_trait::async_trait;
 use hoheit_audit::{CheckpointKey, CheckpointSigner, DecodedEntry, SignedCheckpoint};
 use hoheit_dialog360::webhook::WebhookVerifier;
 use hoheit_dialog360::{
-    ClientConfig, Dialog360Client, Dialog360Error, Dialog360Gateway, SecretString, WebhookSettings,
+    ClientConfig, ConfigError as ClientConfigError, Dialog360Client, Dialog360Error, Dialog360Gateway, EgressPolicy,
+    HttpClient, SecretString, WebhookSettings,
 };
 use hoheit_domain::ids::{CandidateId, ChannelId, MediaId, TenantId};
 use hoheit_domain::media::{MediaFetch, MediaRecord, MediaRejection};
@@ -30,7 +31,7 @@ use uuid::Uuid;
 use crate::auth::{Auth, RateLimiter};
 use crate::config::Config;
 use crate::metrics::Metrics;
-use crate::ports::{Channels, Platform, Route};
+use crate::ports::{Channels, OutboundError, Platform, Route};
 use crate::state::{AppState, DevChannel, SystemClock, UuidV7, WEBHOOK_SECRET_HEADER};
 
 /// What to do about the schema when opening the database.
@@ -157,7 +158,14 @@ pub async fn open(config: Config, dev_channel: Option<DevChannel>, schema: Schem
     let status_wait = time::Duration::seconds(i64::try_from(config.dispatcher.status_wait_seconds).unwrap_or(i64::MAX));
     let sending = crate::failpoint::abort_after_send_from_env(gateway.clone());
     let app = Hoheit::new(shared.clone(), sending, clock.clone(), Arc::new(UuidV7)).with_status_wait(status_wait);
+    let egress = config.egress().map_err(|e| e.to_string())?;
+    if egress.allows_insecure_loopback() {
+        tracing::warn!("dialog360.allow_insecure_loopback is on: outbound calls may go to loopback (development only)");
+    }
+    let probe = HttpClient::new(StdDuration::from_secs(5), &egress).map_err(|e| e.to_string())?;
     let channels = Arc::new(Dialog360Channels {
+        egress,
+        probe,
         store: store.clone(),
         gateway: gateway.clone(),
         config: config.clone(),
@@ -278,6 +286,10 @@ fn credentials_fingerprint(credentials: &ChannelCredentials) -> [u8; 32] {
 
 /// The channels port over the store's sealed credentials and the 360Dialog gateway.
 struct Dialog360Channels {
+    /// The operator's outbound allow-list (configuration only; tenants cannot widen it).
+    egress: EgressPolicy,
+    /// Resolves destinations under the allow-list before they are stored.
+    probe: HttpClient,
     store: SeaStore,
     gateway: Arc<Dialog360Gateway>,
     config: Arc<Config>,
@@ -289,6 +301,9 @@ impl Dialog360Channels {
     fn build_client(&self, credentials: &ChannelCredentials) -> Result<Dialog360Client, String> {
         let base = credentials.base_url.clone().unwrap_or_else(|| self.config.dialog360.base_url.clone());
         let mut cc = ClientConfig::new(&base, credentials.api_key.clone()).map_err(|e| e.to_string())?;
+        cc.egress = self.egress.clone();
+        cc.max_template_pages = self.config.templates.max_pages;
+        cc.max_template_bytes = self.config.templates.max_bytes;
         cc.request_timeout = StdDuration::from_secs(self.config.dialog360.request_timeout_seconds.max(1));
         cc.connect_timeout = cc
             .request_timeout
@@ -343,8 +358,15 @@ impl Channels for Dialog360Channels {
         self.gateway.client(channel).is_some()
     }
 
-    fn check_base_url(&self, base_url: &str, api_key: &SecretString) -> Result<(), String> {
-        ClientConfig::new(base_url, api_key.clone()).map(|_| ()).map_err(|e| e.to_string())
+    async fn check_base_url(&self, base_url: &str, api_key: &SecretString) -> Result<(), OutboundError> {
+        let mut cc = ClientConfig::new(base_url, api_key.clone()).map_err(|e| OutboundError::Invalid(e.to_string()))?;
+        cc.egress = self.egress.clone();
+        match cc.validate() {
+            Ok(()) => {}
+            Err(ClientConfigError::NotAllowed) => return Err(OutboundError::NotAllowed),
+            Err(e) => return Err(OutboundError::Invalid(e.to_string())),
+        }
+        self.probe.check_destination(&self.egress, &cc.base_url).await.map_err(|_| OutboundError::NotAllowed)
     }
 
     async fn save(
@@ -376,9 +398,20 @@ impl Channels for Dialog360Channels {
         self.client(channel)?.set_webhook(&settings).await.map_err(|e| e.to_string())
     }
 
-    async fn fetch_templates(&self, channel: ChannelId, now: OffsetDateTime) -> Result<Vec<Template>, String> {
-        let waba = self.client(channel)?.list_templates().await.map_err(|e| e.to_string())?;
-        Ok(waba.iter().filter_map(|t| t.to_domain(channel, now)).collect())
+    async fn fetch_templates(&self, channel: ChannelId, now: OffsetDateTime) -> Result<Vec<Template>, OutboundError> {
+        let client = self.client(channel).map_err(|e| {
+            tracing::warn!(%channel, error = %e, "template sync: no client");
+            OutboundError::Unavailable
+        })?;
+        match client.list_templates().await {
+            Ok(waba) => Ok(waba.iter().filter_map(|t| t.to_domain(channel, now)).collect()),
+            Err(Dialog360Error::NotAllowed) => Err(OutboundError::NotAllowed),
+            Err(e) => {
+                // the details are for the operator only; the answer is one generic failure
+                tracing::warn!(%channel, error = %e, "template sync: 360Dialog gave no usable answer");
+                Err(OutboundError::Unavailable)
+            }
+        }
     }
 
     async fn fetch_media(&self, record: &MediaRecord) -> MediaFetch {
@@ -398,7 +431,9 @@ impl Channels for Dialog360Channels {
                 match e {
                     Dialog360Error::IntegrityMismatch => MediaFetch::Refused(MediaRejection::IntegrityMismatch),
                     Dialog360Error::TooLarge => MediaFetch::Refused(MediaRejection::TooLarge),
-                    Dialog360Error::RefusedUrl => MediaFetch::Refused(MediaRejection::RefusedUrl),
+                    Dialog360Error::RefusedUrl | Dialog360Error::NotAllowed => {
+                        MediaFetch::Refused(MediaRejection::RefusedUrl)
+                    }
                     Dialog360Error::InvalidMediaId | Dialog360Error::InvalidRequest(_) => {
                         MediaFetch::Refused(MediaRejection::Unavailable)
                     }

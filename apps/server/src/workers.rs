@@ -1,6 +1,7 @@
 //! Background workers: the outbox dispatcher, the retention scheduler, the template sync and
 //! the media fetcher. All stop gracefully when the shutdown signal fires.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration as StdDuration;
@@ -131,17 +132,19 @@ pub async fn replica_heartbeat(state: AppState, mut shutdown: watch::Receiver<bo
     let _ = state.platform.release_lease(&name, &state.instance).await;
 }
 
+/// Waits `interval`; whether the worker is to stop (the shutdown signal changed meanwhile, or is
+/// set at the end of the wait).
+async fn stopped_during(interval: StdDuration, shutdown: &mut watch::Receiver<bool>) -> bool {
+    tokio::select! {
+        () = tokio::time::sleep(interval) => *shutdown.borrow(),
+        _ = shutdown.changed() => true,
+    }
+}
+
 /// Runs retention for every tenant periodically; a lease makes sure only one replica runs it.
 pub async fn retention_scheduler(state: AppState, mut shutdown: watch::Receiver<bool>) {
     let interval = StdDuration::from_secs(state.config.retention.interval_seconds.max(1));
-    loop {
-        tokio::select! {
-            () = tokio::time::sleep(interval) => {}
-            _ = shutdown.changed() => break,
-        }
-        if *shutdown.borrow() {
-            break;
-        }
+    while !stopped_during(interval, &mut shutdown).await {
         run_retention_once(&state).await;
     }
 }
@@ -197,25 +200,83 @@ async fn run_retention_tenants(state: &AppState) {
     }
 }
 
-/// Syncs every channel's templates periodically.
+/// Syncs every channel's templates periodically ([`sync_templates_once`]).
 pub async fn template_scheduler(state: AppState, mut shutdown: watch::Receiver<bool>) {
     let interval = StdDuration::from_secs(state.config.templates.sync_interval_seconds.max(60));
-    loop {
-        tokio::select! {
-            () = tokio::time::sleep(interval) => {}
-            _ = shutdown.changed() => break,
+    while !stopped_during(interval, &mut shutdown).await {
+        sync_templates_once(&state).await;
+    }
+}
+
+/// One template-sync round: the channels grouped by tenant, up to `templates.tenant_concurrency`
+/// tenants at once, each tenant's channels one after the other within
+/// `templates.tenant_budget_seconds` (a listing still running when the budget ends is
+/// abandoned and tried next round), so a slow or hostile provider of one tenant cannot stall the
+/// others. Returns how many channels were synced.
+pub async fn sync_templates_once(state: &AppState) -> usize {
+    let channels = match state.channels.all().await {
+        Ok(channels) => channels,
+        Err(e) => {
+            tracing::warn!(error = %e, "template sync: cannot list channels");
+            return 0;
         }
-        if *shutdown.borrow() {
-            break;
-        }
-        if let Ok(channels) = state.channels.all().await {
-            for (tenant, channel) in channels {
-                if let Err(e) = crate::api::templates::sync(&state, tenant, channel).await {
-                    tracing::warn!(%channel, error = %e, "template sync failed");
+    };
+    let budget = StdDuration::from_secs(state.config.templates.tenant_budget_seconds.max(1));
+    let concurrency = state.config.templates.tenant_concurrency.max(1);
+    per_tenant(channels, concurrency, |tenant, channels| {
+        let state = state.clone();
+        async move {
+            let deadline = tokio::time::Instant::now() + budget;
+            let mut synced = 0;
+            for channel in channels {
+                match crate::api::templates::sync_until(&state, tenant, channel, Some(deadline)).await {
+                    Ok(_) => synced += 1,
+                    Err(crate::api::templates::SyncError::OutOfTime) => {
+                        tracing::warn!(%tenant, %channel, "template sync: the tenant's time budget is used up; the rest waits for the next round");
+                        break;
+                    }
+                    Err(e) => tracing::warn!(%tenant, %channel, error = %e, "template sync failed"),
                 }
             }
+            synced
+        }
+    })
+    .await
+}
+
+/// Runs `work` for each tenant's items (in the order given), at most `concurrency` tenants at
+/// once, and sums what the runs return.
+async fn per_tenant<T, F, Fut>(items: Vec<(TenantId, T)>, concurrency: usize, work: F) -> usize
+where
+    T: Send + 'static,
+    F: Fn(TenantId, Vec<T>) -> Fut,
+    Fut: std::future::Future<Output = usize> + Send + 'static,
+{
+    let mut groups: Vec<(TenantId, Vec<T>)> = Vec::new();
+    for (tenant, item) in items {
+        match groups.iter_mut().find(|(t, _)| *t == tenant) {
+            Some((_, list)) => list.push(item),
+            None => groups.push((tenant, vec![item])),
         }
     }
+    let permits = Arc::new(Semaphore::new(concurrency));
+    let mut tasks = tokio::task::JoinSet::new();
+    for (tenant, list) in groups {
+        let Ok(permit) = permits.clone().acquire_owned().await else { break };
+        let run = work(tenant, list);
+        tasks.spawn(async move {
+            let _permit = permit;
+            run.await
+        });
+    }
+    let mut total = 0;
+    while let Some(done) = tasks.join_next().await {
+        match done {
+            Ok(n) => total += n,
+            Err(e) => tracing::warn!(error = %e, "a per-tenant worker task failed"),
+        }
+    }
+    total
 }
 
 /// Fetches announced inbound media: wakes on webhooks and every `media.fetch_interval_seconds`;
@@ -237,8 +298,11 @@ pub async fn media_fetcher(state: AppState, mut shutdown: watch::Receiver<bool>)
 
 /// One round of the media fetcher: every due pending file is fetched from 360Dialog (only its
 /// hosts), checked against the SHA-256 the webhook announced and the size limit, and handed to
-/// the use case, which checks the type and stores it sealed (or records the rejection).
-/// Returns how many files were handled.
+/// the use case, which checks the type and stores it sealed (or records the rejection). Files
+/// are grouped by tenant, up to `media.tenant_concurrency` tenants at once, each within
+/// `media.tenant_budget_seconds`: a download still running when its tenant's budget ends is
+/// abandoned (the file stays pending for the next round), so one slow tenant cannot stall the
+/// others. Returns how many files were handled.
 pub async fn fetch_media_once(state: &AppState) -> usize {
     let now = state.clock.now();
     match state.platform.try_lease("media", &state.instance, now, now + Duration::minutes(5)).await {
@@ -249,38 +313,64 @@ pub async fn fetch_media_once(state: &AppState) -> usize {
             return 0;
         }
     }
-    let limits = MediaLimits { max_bytes: state.config.media.max_bytes };
+    let budget = StdDuration::from_secs(state.config.media.tenant_budget_seconds.max(1));
+    let concurrency = state.config.media.tenant_concurrency.max(1);
+    let mut out_of_time: HashSet<TenantId> = HashSet::new();
     let mut handled = 0;
     loop {
-        let due = match state.platform.pending_media(state.clock.now(), 20).await {
+        let due = match state.platform.pending_media(state.clock.now(), MEDIA_BATCH).await {
             Ok(d) => d,
             Err(e) => {
                 tracing::warn!(error = %e, "pending media not readable");
                 break;
             }
         };
+        // tenants whose budget this round is used up wait for the next round
+        let due: Vec<(TenantId, MediaId)> = due.into_iter().filter(|(t, _)| !out_of_time.contains(t)).collect();
         if due.is_empty() {
             break;
         }
-        let mut progressed = false;
-        for (tenant, media) in due {
-            let fetch = fetch_one(state, tenant, media).await;
-            match state.app.record_media_fetch(tenant, media, fetch, limits).await {
-                Ok(status) => {
-                    handled += 1;
-                    progressed = true;
-                    state.metrics.media(status.as_str());
+        let exhausted = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let progressed = per_tenant(due, concurrency, |tenant, files| {
+            let state = state.clone();
+            let exhausted = exhausted.clone();
+            async move {
+                let deadline = tokio::time::Instant::now() + budget;
+                let mut done = 0;
+                for media in files {
+                    let Ok(fetch) = tokio::time::timeout_at(deadline, fetch_one(&state, tenant, media)).await else {
+                        tracing::warn!(%tenant, "media fetch: the tenant's time budget is used up; the rest waits for the next round");
+                        if let Ok(mut list) = exhausted.lock() {
+                            list.push(tenant);
+                        }
+                        break;
+                    };
+                    let limits = MediaLimits { max_bytes: state.config.media.max_bytes };
+                    match state.app.record_media_fetch(tenant, media, fetch, limits).await {
+                        Ok(status) => {
+                            done += 1;
+                            state.metrics.media(status.as_str());
+                        }
+                        Err(e) => tracing::warn!(%media, error = %e, "media fetch not recorded"),
+                    }
                 }
-                Err(e) => tracing::warn!(%media, error = %e, "media fetch not recorded"),
+                done
             }
-        }
-        if !progressed {
+        })
+        .await;
+        handled += progressed;
+        let newly: Vec<TenantId> = exhausted.lock().map(|list| list.clone()).unwrap_or_default();
+        if progressed == 0 && newly.is_empty() {
             break;
         }
+        out_of_time.extend(newly);
     }
     let _ = state.platform.release_lease("media", &state.instance).await;
     handled
 }
+
+/// Files read per query of the media fetcher.
+const MEDIA_BATCH: u32 = 200;
 
 async fn fetch_one(state: &AppState, tenant: TenantId, media: MediaId) -> MediaFetch {
     match state.store.media(tenant, media).await {

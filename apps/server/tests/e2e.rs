@@ -34,23 +34,7 @@ async fn the_demo_journey_passes_on_postgres() {
     let r = t.recruiter.post(&format!("/api/v1/candidates/{c}/messages"), json!({"text": "Hallo"})).await;
     assert_eq!(r.code(), Some("consent_missing"));
     assert_eq!(t.recruiter.post(&format!("/api/v1/candidates/{c}/consent-request"), json!({})).await.status, 202);
-    assert!(eventually(Duration::from_secs(10), || async { !h.sim.accepted_messages().is_empty() }).await);
-    let payload = h.sim.accepted_messages()[0]
-        .body
-        .pointer("/template/components")
-        .unwrap()
-        .as_array()
-        .unwrap()
-        .iter()
-        .find_map(|c| c.pointer("/parameters/0/payload").and_then(|p| p.as_str()).map(str::to_owned))
-        .unwrap();
-    h.sim.inject_button_reply(WA, &payload, "Zustimmen");
-    assert!(
-        eventually(Duration::from_secs(10), || async {
-            t.recruiter.get(&format!("/api/v1/candidates/{c}")).await.json["consents"][0]["state"] == "granted"
-        })
-        .await
-    );
+    accept_consent(&h, &t, &c, WA, Duration::from_secs(10)).await;
     assert_eq!(
         t.recruiter.post(&format!("/api/v1/candidates/{c}/messages"), json!({"text": "Willkommen"})).await.status,
         202
@@ -295,19 +279,9 @@ async fn webhook_authenticity_failures_write_nothing_and_duplicates_are_acknowle
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn out_of_order_statuses_converge() {
     let (h, _dir) = sqlite().await;
-    let t = tenant(&h, "Beispiel GmbH", h.sim.phone_number_id()).await;
-    let c = candidate(&t, NUMBER).await;
+    let (t, c) = consenting(&h).await;
     let pnid = h.sim.phone_number_id().to_owned();
-    t.recruiter
-        .post(
-            &format!("/api/v1/candidates/{c}/consents"),
-            json!({"purpose": "whatsapp_channel", "method": "recorded_verbal", "capture_channel": "phone"}),
-        )
-        .await;
-    assert_eq!(
-        post_webhook(&h, &t, &inbound_text(&pnid, WA, "wamid.Q", "Frage", now_unix()), Some(&t.webhook_secret)).await,
-        200
-    );
+    assert_eq!(candidate_writes(&h, &t, "wamid.Q", "Frage").await, 200);
     let r = t.recruiter.post(&format!("/api/v1/candidates/{c}/messages"), json!({"text": "Antwort"})).await;
     assert_eq!(r.status, 202, "{:?}", r.json);
     let id = r.str("/message_id").unwrap().to_owned();
@@ -344,33 +318,13 @@ async fn an_objection_while_a_message_waits_means_it_is_never_sent() {
     let mut options = HarnessOptions::new(std::path::PathBuf::new());
     options.workers = false;
     let (h, _dir) = start(options).await;
-    let t = tenant(&h, "Beispiel GmbH", h.sim.phone_number_id()).await;
-    let c = candidate(&t, NUMBER).await;
-    let pnid = h.sim.phone_number_id().to_owned();
-    t.recruiter
-        .post(
-            &format!("/api/v1/candidates/{c}/consents"),
-            json!({"purpose": "whatsapp_channel", "method": "recorded_verbal", "capture_channel": "phone"}),
-        )
-        .await;
-    assert_eq!(
-        post_webhook(&h, &t, &inbound_text(&pnid, WA, "wamid.H", "Hallo", now_unix()), Some(&t.webhook_secret)).await,
-        200
-    );
+    let (t, c) = consenting(&h).await;
+    assert_eq!(candidate_writes(&h, &t, "wamid.H", "Hallo").await, 200);
     let r =
         t.recruiter.post(&format!("/api/v1/candidates/{c}/messages"), json!({"text": "CANARY-waiting-message"})).await;
     assert_eq!(r.status, 202);
     // the objection arrives while the message waits in the outbox
-    assert_eq!(
-        post_webhook(
-            &h,
-            &t,
-            &inbound_text(&pnid, WA, "wamid.S", "Bitte keine Nachrichten mehr", now_unix()),
-            Some(&t.webhook_secret)
-        )
-        .await,
-        200
-    );
+    assert_eq!(candidate_writes(&h, &t, "wamid.S", "Bitte keine Nachrichten mehr").await, 200);
     let (tx, rx) = tokio::sync::watch::channel(false);
     let worker = tokio::spawn(hoheit_server::workers::dispatcher(h.state.clone(), rx));
     assert!(
@@ -392,19 +346,8 @@ async fn an_objection_while_a_message_waits_means_it_is_never_sent() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn provider_failures_are_retried_and_the_message_is_delivered_once() {
     let (h, _dir) = sqlite().await;
-    let t = tenant(&h, "Beispiel GmbH", h.sim.phone_number_id()).await;
-    let c = candidate(&t, NUMBER).await;
-    let pnid = h.sim.phone_number_id().to_owned();
-    t.recruiter
-        .post(
-            &format!("/api/v1/candidates/{c}/consents"),
-            json!({"purpose": "whatsapp_channel", "method": "recorded_verbal", "capture_channel": "phone"}),
-        )
-        .await;
-    assert_eq!(
-        post_webhook(&h, &t, &inbound_text(&pnid, WA, "wamid.H", "Hallo", now_unix()), Some(&t.webhook_secret)).await,
-        200
-    );
+    let (t, c) = consenting(&h).await;
+    assert_eq!(candidate_writes(&h, &t, "wamid.H", "Hallo").await, 200);
     h.sim.script_failure(Failure::RateLimited { retry_after: None }, Trigger::Next(1));
     h.sim.script_failure(Failure::ServerError(503), Trigger::Next(1));
     let r = t.recruiter.post(&format!("/api/v1/candidates/{c}/messages"), json!({"text": "Einmal bitte"})).await;
@@ -594,15 +537,8 @@ async fn erasure_inside_the_claims_window_answers_409_with_the_date() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_senders_messages_in_one_delivery_apply_in_order() {
     let (h, _dir) = sqlite().await;
-    let t = tenant(&h, "Beispiel GmbH", h.sim.phone_number_id()).await;
-    let c = candidate(&t, NUMBER).await;
+    let (t, c) = consenting(&h).await;
     let pnid = h.sim.phone_number_id().to_owned();
-    t.recruiter
-        .post(
-            &format!("/api/v1/candidates/{c}/consents"),
-            json!({"purpose": "whatsapp_channel", "method": "recorded_verbal", "capture_channel": "phone"}),
-        )
-        .await;
     let now = now_unix();
     let mut body = inbound_text(&pnid, WA, "wamid.ORD1", "STOPP", now);
     let second = inbound_text(&pnid, WA, "wamid.ORD2", "START", now + 1)["entry"][0]["changes"][0]["value"]["messages"]

@@ -45,23 +45,7 @@ async fn an_end_to_end_run_logs_no_personal_data_or_secrets() {
         .await;
     let c = r.str("/id").unwrap().to_owned();
     assert_eq!(t.recruiter.post(&format!("/api/v1/candidates/{c}/consent-request"), json!({})).await.status, 202);
-    assert!(eventually(Duration::from_secs(10), || async { !h.sim.accepted_messages().is_empty() }).await);
-    let payload = h.sim.accepted_messages()[0]
-        .body
-        .pointer("/template/components")
-        .unwrap()
-        .as_array()
-        .unwrap()
-        .iter()
-        .find_map(|c| c.pointer("/parameters/0/payload").and_then(|p| p.as_str()).map(str::to_owned))
-        .unwrap();
-    h.sim.inject_button_reply(CANARY_WA, &payload, "Zustimmen");
-    assert!(
-        eventually(Duration::from_secs(10), || async {
-            t.recruiter.get(&format!("/api/v1/candidates/{c}")).await.json["consents"][0]["state"] == "granted"
-        })
-        .await
-    );
+    accept_consent(&h, &t, &c, CANARY_WA, Duration::from_secs(10)).await;
     h.sim.inject_inbound_text(CANARY_WA, CANARY_TEXT);
     assert_eq!(
         t.recruiter.post(&format!("/api/v1/candidates/{c}/messages"), json!({"text": CANARY_TEXT})).await.status,

@@ -26,13 +26,7 @@ async fn harness() -> Vec<(Harness, tempfile::TempDir)> {
 /// A candidate whose WhatsApp consent a recruiter recorded (verbal, by phone).
 async fn consented(t: &Tenant, phone: &str) -> String {
     let c = candidate(t, phone).await;
-    let r = t
-        .recruiter
-        .post(
-            &format!("/api/v1/candidates/{c}/consents"),
-            json!({"purpose": "whatsapp_channel", "method": "recorded_verbal", "capture_channel": "phone"}),
-        )
-        .await;
+    let r = record_verbal_consent(t, &c).await;
     assert!(r.status == 200 || r.status == 201, "{:?}", r.json);
     assert_eq!(whatsapp_consent(t, &c).await, "granted");
     c

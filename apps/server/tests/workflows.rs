@@ -107,23 +107,7 @@ async fn consented(h: &Harness, t: &Tenant, workers: bool) -> String {
     if !workers {
         assert_eq!(dispatch_all(h).await, vec![DispatchOutcome::Sent]);
     }
-    assert!(eventually(WAIT, || async { !h.sim.accepted_messages().is_empty() }).await);
-    let payload = h.sim.accepted_messages()[0]
-        .body
-        .pointer("/template/components")
-        .unwrap()
-        .as_array()
-        .unwrap()
-        .iter()
-        .find_map(|c| c.pointer("/parameters/0/payload").and_then(Value::as_str).map(str::to_owned))
-        .unwrap();
-    h.sim.inject_button_reply(WA, &payload, "Zustimmen");
-    assert!(
-        eventually(WAIT, || async {
-            t.recruiter.get(&format!("/api/v1/candidates/{c}")).await.json["consents"][0]["state"] == "granted"
-        })
-        .await
-    );
+    accept_consent(h, t, &c, WA, WAIT).await;
     c
 }
 
@@ -363,22 +347,15 @@ async fn subject_request_register(h: &Harness) {
     let nobody = open("access", None, None).await;
     let r = t.dpo.post(&format!("/api/v1/subject-requests/{nobody}/fulfilment"), json!({"answer": "export"})).await;
     assert_eq!(r.code(), Some("conflict"));
-    let r = t
-        .dpo
-        .post(
-            &format!("/api/v1/subject-requests/{nobody}/closure"),
-            json!({"status": "fulfilled", "code": "no_data_held"}),
-        )
-        .await;
+    let close = |id: &str, status: &str, code: &str| {
+        let (path, body) = (format!("/api/v1/subject-requests/{id}/closure"), json!({"status": status, "code": code}));
+        let dpo = t.dpo.clone();
+        async move { dpo.post(&path, body).await }
+    };
+    let r = close(&nobody, "fulfilled", "no_data_held").await;
     assert_eq!(r.status, 200, "{:?}", r.json);
     assert_eq!(r.json["outcome"], "no_data_held");
-    let r = t
-        .dpo
-        .post(
-            &format!("/api/v1/subject-requests/{soon}/closure"),
-            json!({"status": "refused_in_part", "code": "Mustermann"}),
-        )
-        .await;
+    let r = close(&soon, "refused_in_part", "Mustermann").await;
     assert_eq!(r.code(), Some("invalid_input"), "codes only, no free text");
 
     // an objection on WhatsApp opens its request by itself; it is answered by that objection
@@ -588,12 +565,7 @@ async fn inbound_media(h: &Harness) {
 
     // the file, read by staff, audited with the reader
     let id = stored["id"].as_str().unwrap();
-    let resp = reqwest::Client::new()
-        .get(format!("{}/api/v1/candidates/{c}/media/{id}", h.base))
-        .bearer_auth(recruiter_token(h, &t).await)
-        .send()
-        .await
-        .unwrap();
+    let resp = media_file(h, &t, &c, id).await;
     assert_eq!(resp.status(), 200);
     assert_eq!(resp.headers()["content-type"], "application/pdf");
     assert_eq!(resp.headers()["x-content-type-options"], "nosniff");
@@ -634,6 +606,16 @@ async fn inbound_media(h: &Harness) {
 async fn recruiter_token(h: &Harness, t: &Tenant) -> String {
     let tenant: hoheit_domain::ids::TenantId = t.id.parse().unwrap();
     h.token(Some(tenant), hoheit_domain::tenant::Role::Recruiter).await.unwrap()
+}
+
+/// A media file of candidate `c` as a recruiter downloads it (raw bytes and headers).
+async fn media_file(h: &Harness, t: &Tenant, c: &str, id: &str) -> reqwest::Response {
+    reqwest::Client::new()
+        .get(format!("{}/api/v1/candidates/{c}/media/{id}", h.base))
+        .bearer_auth(recruiter_token(h, t).await)
+        .send()
+        .await
+        .unwrap()
 }
 
 async fn raw_count(h: &Harness, sql: &str) -> i64 {
@@ -707,12 +689,7 @@ async fn outbound_documents(h: &Harness) {
     assert_eq!(file["status"], "stored");
     assert_eq!(file["mime_type"], "application/pdf");
     let id = file["id"].as_str().unwrap();
-    let resp = reqwest::Client::new()
-        .get(format!("{}/api/v1/candidates/{c}/media/{id}", h.base))
-        .bearer_auth(recruiter_token(h, &t).await)
-        .send()
-        .await
-        .unwrap();
+    let resp = media_file(h, &t, &c, id).await;
     assert_eq!(resp.bytes().await.unwrap().to_vec(), pdf);
     let messages = t.recruiter.get(&format!("/api/v1/candidates/{c}/messages")).await.json["messages"].clone();
     let last = messages.as_array().unwrap().last().unwrap().clone();

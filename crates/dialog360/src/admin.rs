@@ -15,13 +15,11 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use time::OffsetDateTime;
 
-use crate::client::{CallSpec, Dialog360Client};
+use crate::client::{CallError, CallSpec, Dialog360Client};
 use crate::errors::{Dialog360Error, json_i64};
 
 /// The host Meta's media URLs point at; 360Dialog serves the same paths on its API host.
 pub const META_MEDIA_HOST: &str = "lookaside.fbsbx.com";
-/// Upper bound of template pages fetched (a provider that never stops paging cannot loop us).
-const MAX_TEMPLATE_PAGES: u32 = 1_000;
 
 /// A template as 360Dialog lists it.
 #[derive(Debug, Clone, PartialEq)]
@@ -213,15 +211,26 @@ impl fmt::Debug for MediaContent {
 
 impl Dialog360Client {
     /// All templates of the number (`GET /v1/configs/templates`), paging over offset/limit until
-    /// everything is fetched.
+    /// everything is fetched, within [`crate::ClientConfig::max_template_pages`] pages and
+    /// [`crate::ClientConfig::max_template_bytes`] bytes over all pages: a page streaming beyond
+    /// the remaining bytes is cut off while it arrives, so no more than the cap is ever held.
     pub async fn list_templates(&self) -> Result<Vec<WabaTemplate>, Dialog360Error> {
         let mut templates = Vec::new();
         let mut offset: u64 = 0;
+        let mut remaining = self.max_template_bytes;
         let limit = self.template_page_size;
-        for _page in 0..MAX_TEMPLATE_PAGES {
+        for _page in 0..self.max_template_pages {
             let mut url = self.endpoint("/v1/configs/templates");
             url.query_pairs_mut().append_pair("offset", &offset.to_string()).append_pair("limit", &limit.to_string());
-            let answer = self.call(CallSpec::read(), |http| http.get(url.clone())).await?;
+            let spec = CallSpec { body_limit: remaining.min(CallSpec::read().body_limit), ..CallSpec::read() };
+            let answer = self.call(spec, |http| http.get(url.clone())).await.map_err(|e| match e {
+                CallError::TooLarge => {
+                    tracing::warn!(cap = self.max_template_bytes, "template list cut off at the size cap");
+                    Dialog360Error::InvalidResponse("template list exceeds the size cap")
+                }
+                other @ (CallError::Gateway(_) | CallError::NotAllowed) => other.into(),
+            })?;
+            remaining = remaining.saturating_sub(u64::try_from(answer.body.len()).unwrap_or(u64::MAX));
             let json = answer.json().ok_or(Dialog360Error::InvalidResponse("template list is not JSON"))?;
             let page = json
                 .get("waba_templates")
@@ -239,7 +248,8 @@ impl Dialog360Client {
                 return Ok(templates);
             }
         }
-        Err(Dialog360Error::InvalidResponse("template paging does not end"))
+        tracing::warn!(cap = self.max_template_pages, "template list cut off at the page cap");
+        Err(Dialog360Error::InvalidResponse("template list exceeds the page cap"))
     }
 
     /// Sets the number's webhook URL and custom headers (`POST /v1/configs/webhook`).

@@ -17,6 +17,7 @@ use tokio::time::Instant;
 
 use crate::clock::wall_clock_now;
 use crate::config::{API_KEY_HEADER, ClientConfig, ConfigError, RetryPolicy, UserRecipientField};
+use crate::egress::{EgressPolicy, is_not_allowed};
 use crate::errors::{Dialog360Error, ErrorClass, ProviderFailure};
 use crate::http::HttpClient;
 use crate::limiter::{Gcra, PairSpacer, Window};
@@ -38,6 +39,9 @@ pub struct Dialog360Client {
     user_field: UserRecipientField,
     pub(crate) max_media_bytes: u64,
     pub(crate) template_page_size: u32,
+    pub(crate) max_template_pages: u32,
+    pub(crate) max_template_bytes: u64,
+    egress: EgressPolicy,
     throughput: Gcra,
     window: Window,
     pairs: PairSpacer,
@@ -111,6 +115,8 @@ impl Answer {
 pub(crate) enum CallError {
     Gateway(GatewayError),
     TooLarge,
+    /// The outbound allow-list refused the destination (URL or resolved address).
+    NotAllowed,
 }
 
 impl From<CallError> for Dialog360Error {
@@ -118,6 +124,7 @@ impl From<CallError> for Dialog360Error {
         match value {
             CallError::Gateway(e) => Self::Provider(e),
             CallError::TooLarge => Self::TooLarge,
+            CallError::NotAllowed => Self::NotAllowed,
         }
     }
 }
@@ -133,11 +140,15 @@ enum Transport {
     Invalid,
     /// The answer body exceeded the limit.
     TooLarge,
+    /// The outbound allow-list refused the URL or the address it resolves to. Nothing was sent.
+    NotAllowed,
 }
 
 impl Transport {
     fn of(error: &reqwest::Error) -> Self {
-        if error.is_builder() {
+        if is_not_allowed(error) {
+            Self::NotAllowed
+        } else if error.is_builder() {
             Self::Invalid
         } else if error.is_connect() {
             Self::BeforeSend
@@ -148,14 +159,15 @@ impl Transport {
 }
 
 impl Dialog360Client {
-    /// A client with its own connection pool.
+    /// A client with its own connection pool, connecting only where `config.egress` allows.
     pub fn new(config: ClientConfig) -> Result<Self, ConfigError> {
-        let http = HttpClient::new(config.connect_timeout)?;
+        let http = HttpClient::new(config.connect_timeout, &config.egress)?;
         Self::with_http_client(config, http)
     }
 
     /// A client sharing a connection pool with others (one [`HttpClient`] per process is
-    /// enough; its connect timeout wins over the config's).
+    /// enough; its connect timeout wins over the config's). Every request URL is checked against
+    /// `config.egress`, every resolved address against the [`HttpClient`]'s policy.
     pub fn with_http_client(config: ClientConfig, http: HttpClient) -> Result<Self, ConfigError> {
         config.validate()?;
         Ok(Self {
@@ -172,6 +184,9 @@ impl Dialog360Client {
             user_field: config.user_recipient_field,
             max_media_bytes: config.max_media_bytes,
             template_page_size: config.template_page_size,
+            max_template_pages: config.max_template_pages,
+            max_template_bytes: config.max_template_bytes,
+            egress: config.egress,
         })
     }
 
@@ -244,6 +259,8 @@ impl Dialog360Client {
             CallError::Gateway(e) => e,
             // An accepted send with an absurd answer: it may have gone out.
             CallError::TooLarge => GatewayError::OutcomeUnknown,
+            // nothing was sent; the channel's destination is refused until the operator allows it
+            CallError::NotAllowed => GatewayError::ChannelFailure { code: None },
         })?;
         let id = answer
             .json()
@@ -267,6 +284,7 @@ impl Dialog360Client {
             Ok(_) => Ok(()),
             Err(CallError::Gateway(e)) => Err(e),
             Err(CallError::TooLarge) => Err(GatewayError::Transient { code: None }),
+            Err(CallError::NotAllowed) => Err(GatewayError::ChannelFailure { code: None }),
         }
     }
 
@@ -312,6 +330,10 @@ impl Dialog360Client {
                 }
                 Err(Transport::Invalid) => return Err(CallError::Gateway(GatewayError::Rejected { code: None })),
                 Err(Transport::TooLarge) => return Err(CallError::TooLarge),
+                Err(Transport::NotAllowed) => {
+                    tracing::warn!("outbound request refused by the allow-list");
+                    return Err(CallError::NotAllowed);
+                }
             };
             if !error.is_transient() || !spec.retry || attempt >= self.retry.max_attempts {
                 return Err(CallError::Gateway(error));
@@ -380,8 +402,14 @@ impl Dialog360Client {
     ) -> Result<Answer, Transport> {
         let mut key = HeaderValue::from_str(self.api_key.expose_secret()).map_err(|_| Transport::Invalid)?;
         key.set_sensitive(true);
-        let request = build(self.http.inner()).header(API_KEY_HEADER, key).timeout(self.request_timeout);
-        let mut response = request.send().await.map_err(|e| Transport::of(&e))?;
+        let request = build(self.http.inner())
+            .header(API_KEY_HEADER, key)
+            .timeout(self.request_timeout)
+            .build()
+            .map_err(|e| Transport::of(&e))?;
+        // the key goes nowhere the operator's allow-list does not name
+        self.egress.check_url(request.url()).map_err(|_| Transport::NotAllowed)?;
+        let mut response = self.http.inner().execute(request).await.map_err(|e| Transport::of(&e))?;
         let status = response.status().as_u16();
         let headers = response.headers().clone();
         if response.content_length().is_some_and(|len| len > limit) {

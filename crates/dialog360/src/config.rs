@@ -6,6 +6,8 @@ use std::time::Duration;
 use reqwest::Url;
 use secrecy::{ExposeSecret, SecretString};
 
+use crate::egress::EgressPolicy;
+
 /// 360Dialog's Cloud API host (production).
 pub const PRODUCTION_BASE_URL: &str = "https://waba-v2.360dialog.io";
 /// 360Dialog's sandbox host; it serves messages under `/v1/messages`.
@@ -35,6 +37,9 @@ pub enum ConfigError {
     /// The HTTP client could not be built (TLS setup).
     #[error("cannot build the HTTP client")]
     HttpClient,
+    /// The base URL is not on the outbound allow-list (https and an allowed host).
+    #[error("base URL not allowed")]
+    NotAllowed,
 }
 
 /// How transient failures are retried: exponential back-off with jitter, honouring Retry-After,
@@ -145,11 +150,22 @@ pub struct ClientConfig {
     pub max_media_bytes: u64,
     /// Templates fetched per page when listing.
     pub template_page_size: u32,
+    /// Most template pages fetched in one listing; more is an error (a provider that never stops
+    /// paging cannot hold the sync).
+    pub max_template_pages: u32,
+    /// Most answer bytes one template listing reads over all its pages; a page that would go
+    /// beyond is cut off while it streams (memory stays bounded by this).
+    pub max_template_bytes: u64,
+    /// Where requests may go (the outbound allow-list). Default: 360Dialog's API hosts over
+    /// https. Checked by [`ClientConfig::validate`] and on every request and connection.
+    pub egress: EgressPolicy,
 }
 
 impl ClientConfig {
     /// A configuration for any base URL (the messages path is `/v1/messages` for the sandbox
-    /// host, `/messages` otherwise).
+    /// host, `/messages` otherwise). Only the URL's syntax is checked here: the [`EgressPolicy`]
+    /// (`egress`, default 360Dialog's hosts) is checked by [`ClientConfig::validate`], which
+    /// [`crate::Dialog360Client::new`] calls, so set `egress` first for anything else.
     pub fn new(base_url: &str, api_key: SecretString) -> Result<Self, ConfigError> {
         let base_url = parse_base_url(base_url)?;
         let messages_path =
@@ -166,8 +182,11 @@ impl ClientConfig {
             user_recipient_field: UserRecipientField::default(),
             max_media_bytes: 100 * 1024 * 1024,
             template_page_size: 100,
+            max_template_pages: 100,
+            max_template_bytes: 32 * 1024 * 1024,
+            egress: EgressPolicy::default(),
         };
-        config.validate()?;
+        config.validate_settings()?;
         Ok(config)
     }
 
@@ -181,8 +200,14 @@ impl ClientConfig {
         Self::new(SANDBOX_BASE_URL, api_key)
     }
 
-    /// Checks every setting; [`crate::Dialog360Client::new`] calls it.
+    /// Checks every setting, the base URL against the egress policy included;
+    /// [`crate::Dialog360Client::new`] calls it.
     pub fn validate(&self) -> Result<(), ConfigError> {
+        self.validate_settings()?;
+        self.egress.check_url(&self.base_url).map_err(|_| ConfigError::NotAllowed)
+    }
+
+    fn validate_settings(&self) -> Result<(), ConfigError> {
         check_base_url(&self.base_url)?;
         let key = self.api_key.expose_secret();
         if key.trim().is_empty() {
@@ -216,6 +241,12 @@ impl ClientConfig {
         }
         if self.template_page_size == 0 {
             return Err(setting("template_page_size", "must be at least 1"));
+        }
+        if self.max_template_pages == 0 {
+            return Err(setting("max_template_pages", "must be at least 1"));
+        }
+        if self.max_template_bytes < 1024 {
+            return Err(setting("max_template_bytes", "must be at least 1 KiB"));
         }
         if let UserRecipientField::Named(name) = &self.user_recipient_field
             && name.trim().is_empty()
@@ -265,6 +296,20 @@ mod tests {
         assert_eq!(ClientConfig::sandbox(key()).unwrap().messages_path, "/v1/messages");
         assert_eq!(ClientConfig::production(key()).unwrap().messages_path, "/messages");
         assert_eq!(ClientConfig::new("http://127.0.0.1:9", key()).unwrap().messages_path, "/messages");
+    }
+
+    #[test]
+    fn the_egress_policy_decides_which_base_urls_validate() {
+        let mut c = ClientConfig::new("http://127.0.0.1:9", key()).unwrap();
+        assert_eq!(c.validate(), Err(ConfigError::NotAllowed));
+        c.egress = EgressPolicy::insecure_loopback();
+        assert_eq!(c.validate(), Ok(()));
+        let mut c = ClientConfig::new("https://evil.example", key()).unwrap();
+        assert_eq!(c.validate(), Err(ConfigError::NotAllowed));
+        c.egress = EgressPolicy::new(["evil.example"]).unwrap();
+        assert_eq!(c.validate(), Ok(()));
+        assert_eq!(ClientConfig::production(key()).unwrap().validate(), Ok(()));
+        assert_eq!(ClientConfig::sandbox(key()).unwrap().validate(), Ok(()));
     }
 
     #[test]

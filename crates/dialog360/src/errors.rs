@@ -182,6 +182,10 @@ pub enum Dialog360Error {
     /// The request could not be built (an invalid header name in the webhook settings, ...).
     #[error("invalid request: {0}")]
     InvalidRequest(&'static str),
+    /// The outbound allow-list refused the destination (the URL, or an address its host
+    /// resolves to). Nothing was sent.
+    #[error("destination not allowed")]
+    NotAllowed,
 }
 
 #[cfg(test)]

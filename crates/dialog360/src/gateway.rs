@@ -118,6 +118,7 @@ impl MessagingGateway for Dialog360Gateway {
                 | crate::Dialog360Error::TooLarge
                 | crate::Dialog360Error::IntegrityMismatch
                 | crate::Dialog360Error::InvalidResponse(_) => GatewayError::Transient { code: None },
+                crate::Dialog360Error::NotAllowed => GatewayError::ChannelFailure { code: None },
             }
         })
     }

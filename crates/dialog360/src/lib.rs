@@ -16,7 +16,8 @@
 //! let config = ClientConfig::production(SecretString::from("<channel key>"))?;
 //! // or the sandbox: https://waba-sandbox.360dialog.io with its sandbox key, POST /v1/messages
 //! let sandbox = ClientConfig::sandbox(SecretString::from("<sandbox key>"))?;
-//! // or any URL (a loopback test server, the simulator): ClientConfig::new(url, key)
+//! // or a loopback test server / the simulator, which the egress policy must allow:
+//! // let mut c = ClientConfig::new(url, key)?; c.egress = EgressPolicy::insecure_loopback();
 //! let gateway = Dialog360Gateway::new();
 //! gateway.register(channel, Dialog360Client::new(config)?);
 //! # let _ = sandbox; Ok(()) }
@@ -25,7 +26,12 @@
 //! ## Client
 //!
 //! reqwest over rustls with the ring provider (installed once, idempotently, by
-//! [`ensure_crypto_provider`]; no OpenSSL, no aws-lc), no redirects. The key is a
+//! [`ensure_crypto_provider`]; no OpenSSL, no aws-lc), no redirects, no proxies. An
+//! [`EgressPolicy`] (the operator's allow-list; default 360Dialog's API hosts over https) checks
+//! every request URL, and a guarded DNS resolver refuses names that resolve to loopback, private,
+//! link-local, CGNAT or metadata addresses, so the address connected to is the one checked
+//! (SSRF guard; [`Dialog360Error::NotAllowed`], one error whatever the reason). Template listings
+//! stop at a page cap and a byte cap over all pages. The key is a
 //! [`SecretString`]: `Debug` output, logs and errors never contain it, nor phone numbers or
 //! texts. Every call has a timeout ([`ClientConfig::request_timeout`]); transient failures are
 //! retried with exponential back-off and jitter, honouring `Retry-After` (seconds or an HTTP
@@ -86,6 +92,7 @@ mod admin;
 mod client;
 mod clock;
 mod config;
+mod egress;
 mod errors;
 mod gateway;
 mod http;
@@ -103,6 +110,7 @@ pub use config::{
     API_KEY_HEADER, ClientConfig, ConfigError, MAX_MESSAGES_PER_SECOND, PRODUCTION_BASE_URL, PairSpacingConfig,
     RetryPolicy, SANDBOX_BASE_URL, ThroughputConfig, UserRecipientField,
 };
+pub use egress::{DEFAULT_ALLOWED_HOSTS, EgressPolicy, GuardedResolver, NotAllowed, SystemResolver, is_public};
 pub use errors::{Dialog360Error, ErrorClass, ProviderFailure};
 pub use gateway::Dialog360Gateway;
 pub use http::{HttpClient, ensure_crypto_provider};

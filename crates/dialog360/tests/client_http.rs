@@ -15,8 +15,8 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use hoheit_dialog360::{
-    ClientConfig, Dialog360Client, Dialog360Error, Dialog360Gateway, MediaInfo, RetryPolicy, SecretString,
-    ThroughputConfig, UserRecipientField, WebhookSettings,
+    ClientConfig, Dialog360Client, Dialog360Error, Dialog360Gateway, EgressPolicy, MediaInfo, RetryPolicy,
+    SecretString, ThroughputConfig, UserRecipientField, WebhookSettings,
 };
 use hoheit_domain::conversation::{OutboundContent, ReplyButton};
 use hoheit_domain::ids::ChannelId;
@@ -31,6 +31,7 @@ const KEY: &str = "test-key-5f3a9c";
 
 fn config(base: &str) -> ClientConfig {
     let mut c = ClientConfig::new(base, SecretString::from(KEY)).unwrap();
+    c.egress = EgressPolicy::insecure_loopback();
     c.retry = RetryPolicy {
         max_attempts: 3,
         max_total_delay: Duration::from_secs(5),
@@ -398,11 +399,23 @@ async fn connection_refused_is_transient() {
 
 #[tokio::test]
 async fn a_connect_timeout_is_transient_not_unknown() {
-    // TEST-NET-1: never answers (or is unreachable at once); either way nothing was sent.
-    let mut c = config("http://192.0.2.1:81");
+    // a connection that is never established (here: a name that never resolves): nothing was sent.
+    struct Stalls;
+    impl reqwest::dns::Resolve for Stalls {
+        fn resolve(&self, _: reqwest::dns::Name) -> reqwest::dns::Resolving {
+            Box::pin(async {
+                tokio::time::sleep(Duration::from_secs(30)).await;
+                Err("never".into())
+            })
+        }
+    }
+    let egress = EgressPolicy::new(["stalls.test"]).unwrap();
+    let mut c = config("https://stalls.test");
+    c.egress = egress.clone();
     c.connect_timeout = Duration::from_millis(100);
     c.request_timeout = Duration::from_secs(2);
-    let error = Dialog360Client::new(c).unwrap().send(&phone(), &text("x")).await.unwrap_err();
+    let http = hoheit_dialog360::HttpClient::with_resolver(c.connect_timeout, &egress, Arc::new(Stalls)).unwrap();
+    let error = Dialog360Client::with_http_client(c, http).unwrap().send(&phone(), &text("x")).await.unwrap_err();
     assert_eq!(error, GatewayError::Transient { code: None });
 }
 

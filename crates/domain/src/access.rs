@@ -1,11 +1,13 @@
 //! Who may do what: the role set of every action of the API, decided once here (the HTTP
 //! layer only maps a refusal to 403), and the visibility of restricted candidates (R25).
 //!
-//! The use cases check the same roles again where a rule depends on them (legal holds, lifting
-//! a restriction, channel approval, restricted reads); where a role set here and a use case's
-//! check ever differed, the narrower one is the rule and is written here.
+//! The use cases check the same role sets, through [`staff_for`] and [`reads_restricted`], and
+//! have no lists of their own: an embedder calling the domain directly gets the same answer as a
+//! caller of the API. Where a use case once allowed more than the API (the DPO creating
+//! candidates or sending documents), the set here is the rule.
 
-use crate::tenant::Role;
+use crate::actor::{Actor, Role};
+use crate::ids::StaffId;
 
 const STAFF: &[Role] = &[Role::Admin, Role::Dpo, Role::Recruiter];
 const RECRUITING: &[Role] = &[Role::Admin, Role::Recruiter];
@@ -112,6 +114,23 @@ pub const fn sees_restricted(role: Role) -> bool {
     matches!(role, Role::Admin | Role::Dpo)
 }
 
+/// The staff member doing `action`, if the actor's role may do it; `None` for the platform
+/// operator (outside its action), other roles, the system and the candidate.
+pub fn staff_for(actor: Actor, action: Action) -> Option<StaffId> {
+    match actor {
+        Actor::Staff { id, role } => action.allows(role).then_some(id),
+        Actor::System | Actor::Candidate => None,
+    }
+}
+
+/// Whether the actor may read a restricted candidate's content ([`sees_restricted`]).
+pub const fn reads_restricted(actor: Actor) -> bool {
+    match actor {
+        Actor::Staff { role, .. } => sees_restricted(role),
+        Actor::System | Actor::Candidate => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -125,5 +144,17 @@ mod tests {
         assert!(Action::SendMessages.allows(Role::Recruiter) && !Action::SendMessages.allows(Role::Dpo));
         assert!(sees_restricted(Role::Dpo) && sees_restricted(Role::Admin));
         assert!(!sees_restricted(Role::Recruiter) && !sees_restricted(Role::Operator));
+    }
+
+    #[test]
+    fn only_staff_of_the_actions_roles_act_and_only_admin_and_dpo_read_restricted_content() {
+        let staff = |role| Actor::Staff { id: StaffId::from_uuid(uuid::Uuid::from_u128(7)), role };
+        assert!(staff_for(staff(Role::Recruiter), Action::RecordOnBehalf).is_some());
+        assert!(staff_for(staff(Role::Dpo), Action::CreateCandidate).is_none());
+        assert!(staff_for(staff(Role::Operator), Action::ReadContent).is_none());
+        assert!(staff_for(Actor::System, Action::HandleSubjectRequests).is_none());
+        assert!(staff_for(Actor::Candidate, Action::ReadContent).is_none());
+        assert!(reads_restricted(staff(Role::Dpo)) && reads_restricted(staff(Role::Admin)));
+        assert!(!reads_restricted(staff(Role::Recruiter)) && !reads_restricted(Actor::System));
     }
 }

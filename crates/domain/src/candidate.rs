@@ -290,10 +290,10 @@ pub struct Candidate {
     pub process: Process,
     /// Legal holds, past and present.
     pub holds: Vec<LegalHold>,
-    /// Consent ledger.
-    pub consents: ConsentLedger,
-    /// Objection state.
-    pub objection: ObjectionState,
+    /// Consent ledger: read with [`Candidate::consents`], changed through the consent methods.
+    pub(crate) consents: ConsentLedger,
+    /// Objection state: read with [`Candidate::objection`], changed through the objection methods.
+    pub(crate) objection: ObjectionState,
     /// Conversation state.
     pub conversation: ConversationState,
     /// An erasure request deferred by the legal-claims window (R31): erase at this time.
@@ -302,6 +302,92 @@ pub struct Candidate {
 }
 
 impl Candidate {
+    /// The consent ledger (R3-R9). It changes only through [`Candidate::request_consent`],
+    /// [`Candidate::grant_consent`], [`Candidate::decline_consent`] and
+    /// [`Candidate::withdraw_consent`].
+    pub const fn consents(&self) -> &ConsentLedger {
+        &self.consents
+    }
+
+    /// The objection state (R11-R16). It changes only through [`Candidate::apply_objection`],
+    /// [`Candidate::note_inbound_after_objection`], [`Candidate::objection_confirmed`] and the
+    /// review methods.
+    pub const fn objection(&self) -> &ObjectionState {
+        &self.objection
+    }
+
+    /// Records that the consent request was sent, with the texts it showed.
+    pub fn request_consent(
+        &mut self,
+        request: crate::ids::ConsentRequestId,
+        purpose: crate::consent::Purpose,
+        texts_shown: Vec<crate::legal::LegalTextRef>,
+        language: LanguageCode,
+        at: OffsetDateTime,
+    ) {
+        self.consents.request(request, purpose, texts_shown, language, at);
+    }
+
+    /// Records a consent with its evidence (R4, R5).
+    ///
+    /// # Errors
+    /// The ledger's refusal (no texts shown, recorded in the future, ...).
+    pub fn grant_consent(
+        &mut self,
+        evidence: crate::consent::ConsentEvidence,
+        now: OffsetDateTime,
+    ) -> Result<(), crate::consent::ConsentError> {
+        self.consents.grant(evidence, now)
+    }
+
+    /// Records that the candidate declined a consent request; the purpose it asked for.
+    ///
+    /// # Errors
+    /// The request is unknown.
+    pub fn decline_consent(
+        &mut self,
+        request: crate::ids::ConsentRequestId,
+        at: OffsetDateTime,
+    ) -> Result<crate::consent::Purpose, crate::consent::ConsentError> {
+        self.consents.decline(request, at)
+    }
+
+    /// Withdraws a granted consent (R8); false if there was none in force.
+    pub fn withdraw_consent(
+        &mut self,
+        purpose: crate::consent::Purpose,
+        at: OffsetDateTime,
+        via: crate::consent::WithdrawalVia,
+        talent_pool_months: u32,
+    ) -> bool {
+        self.consents.withdraw(purpose, at, via, talent_pool_months)
+    }
+
+    /// Applies an objection (R11); false if one is in force already.
+    pub fn apply_objection(&mut self, objection: crate::objection::Objection) -> bool {
+        self.objection.apply(objection)
+    }
+
+    /// Notes a message of the candidate after the objection (R14: it may be answered once).
+    pub fn note_inbound_after_objection(&mut self, at: OffsetDateTime, substantive: bool) {
+        self.objection.note_inbound(at, substantive);
+    }
+
+    /// Records that the single objection confirmation was sent (R13).
+    pub fn objection_confirmed(&mut self) {
+        self.objection.confirmation_sent = true;
+    }
+
+    /// Opens (or replaces) the pending review of a possible objection (R16).
+    pub fn open_review(&mut self, review: crate::objection::PendingReview) {
+        self.objection.review = Some(review);
+    }
+
+    /// Closes the pending review (decided).
+    pub fn close_review(&mut self) {
+        self.objection.review = None;
+    }
+
     /// A new, active candidate with a running process.
     pub fn new(
         id: CandidateId,
@@ -405,12 +491,7 @@ mod tests {
                         user_agent: "UA-canary".into(),
                     },
                     capture_channel: CaptureChannel::Web,
-                    texts_shown: vec![crate::legal::LegalTextRef {
-                        kind: crate::legal::LegalTextKind::Terms,
-                        version: crate::legal::LegalTextVersion::parse("v1").unwrap(),
-                        sha256: crate::values::Sha256Digest::of(b"t"),
-                        language: LanguageCode::german(),
-                    }],
+                    texts_shown: vec![crate::legal::terms_v1_shown()],
                     language: LanguageCode::german(),
                     recorded_at: now,
                     given_at: None,

@@ -62,18 +62,7 @@ impl LegalTextVersion {
     }
 }
 
-impl TryFrom<String> for LegalTextVersion {
-    type Error = InvalidValue;
-    fn try_from(value: String) -> Result<Self, Self::Error> {
-        Self::parse(&value)
-    }
-}
-
-impl From<LegalTextVersion> for String {
-    fn from(value: LegalTextVersion) -> Self {
-        value.0
-    }
-}
+crate::values::text_conversions!(LegalTextVersion, InvalidValue, LegalTextVersion::parse, |v: LegalTextVersion| v.0);
 
 /// What the evidence records about a text that was shown: kind, version and hash.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -86,6 +75,17 @@ pub struct LegalTextRef {
     pub sha256: Sha256Digest,
     /// The language it was shown in.
     pub language: LanguageCode,
+}
+
+/// Terms `v1` in German, as unit tests record them in consent evidence.
+#[cfg(test)]
+pub(crate) fn terms_v1_shown() -> LegalTextRef {
+    LegalTextRef {
+        kind: LegalTextKind::Terms,
+        version: LegalTextVersion::parse("v1").unwrap(),
+        sha256: Sha256Digest::of(b"t"),
+        language: LanguageCode::german(),
+    }
 }
 
 /// A published legal text. Legal texts are the employer's documents, not personal data.

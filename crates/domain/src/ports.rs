@@ -774,26 +774,16 @@ pub trait Queries: Send + Sync {
     /// The candidates with an open objection review, earliest due first (R16).
     async fn open_reviews(&self, tenant: TenantId) -> Result<Vec<OpenReview>, StoreError>;
 
-    /// The candidate's conversation, oldest first (content: the caller audits the read, R33).
-    async fn conversation(&self, tenant: TenantId, candidate: CandidateId) -> Result<Vec<Message>, StoreError>;
-
-    /// The subject-request register (R29), of one candidate if given, in the order received.
-    async fn subject_request_register(
-        &self,
-        tenant: TenantId,
-        candidate: Option<CandidateId>,
-    ) -> Result<Vec<SubjectRequest>, StoreError>;
-
-    /// The tenant's subject requests that are overdue or due within `within` of `now` (R29).
+    /// The tenant's subject requests that are overdue or due within `within` of `now` (R29);
+    /// [`DueSubjectRequests::from_register`] over [`Store::subject_requests`] is the rule. (The
+    /// conversation and the whole register are [`Store::messages`] and
+    /// [`Store::subject_requests`]; this port has no copies of them.)
     async fn due_subject_requests(
         &self,
         tenant: TenantId,
         now: OffsetDateTime,
         within: Duration,
-    ) -> Result<DueSubjectRequests, StoreError> {
-        let register = self.subject_request_register(tenant, None).await?;
-        Ok(DueSubjectRequests::from_register(register, now, within))
-    }
+    ) -> Result<DueSubjectRequests, StoreError>;
 
     /// The tenant's candidates with a legal hold in force whose review date is at or before
     /// `now` (R26), earliest review first. Erased candidates are never listed (they hold

@@ -272,12 +272,7 @@ mod tests {
                     purpose: Purpose::TalentPool,
                     method: ConsentMethod::RecordedVerbal { staff: StaffId::from_uuid(Uuid::nil()), note: None },
                     capture_channel: CaptureChannel::Phone,
-                    texts_shown: vec![crate::legal::LegalTextRef {
-                        kind: crate::legal::LegalTextKind::Terms,
-                        version: crate::legal::LegalTextVersion::parse("v1").unwrap(),
-                        sha256: crate::values::Sha256Digest::of(b"t"),
-                        language: LanguageCode::german(),
-                    }],
+                    texts_shown: vec![crate::legal::terms_v1_shown()],
                     language: LanguageCode::german(),
                     recorded_at: at,
                     given_at: None,

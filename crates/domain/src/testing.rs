@@ -4,7 +4,7 @@
 //! [`contract`] every store implementation must pass (this in-memory store included). Adapters
 //! and the server reuse them in their tests; nothing here is for production.
 
-#![allow(clippy::missing_panics_doc, clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::missing_panics_doc, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -309,6 +309,11 @@ fn change_time(changes: &ChangeSet) -> OffsetDateTime {
 
 /// The candidate a message, outbox entry or media file belongs to: it must exist and not be
 /// erased (the real stores need its key, which erasure destroys).
+/// A row of another tenant than the commit's is refused as an unknown tenant.
+fn same_tenant(row: TenantId, tenant: TenantId) -> Result<(), StoreError> {
+    if row == tenant { Ok(()) } else { Err(StoreError::NotFound("tenant")) }
+}
+
 fn live_candidate(state: &State, tenant: TenantId, candidate: CandidateId) -> Result<(), StoreError> {
     match state.candidates.get(&(tenant, candidate)).and_then(|r| r.candidate.as_ref()) {
         Some(c) if !c.is_erased() => Ok(()),
@@ -322,9 +327,7 @@ fn apply(state: &mut State, tenant: TenantId, changes: ChangeSet) -> Result<Comm
     for change in changes.config {
         match change {
             ConfigChange::Tenant(t) => {
-                if t.id != tenant {
-                    return Err(StoreError::NotFound("tenant"));
-                }
+                same_tenant(t.id, tenant)?;
                 let entry = state.configs.entry(tenant).or_insert_with(|| TenantConfig {
                     tenant: (*t).clone(),
                     channels: Vec::new(),
@@ -335,9 +338,7 @@ fn apply(state: &mut State, tenant: TenantId, changes: ChangeSet) -> Result<Comm
             }
             ConfigChange::Channel(c) => {
                 let config = state.configs.get_mut(&tenant).ok_or(StoreError::NotFound("tenant"))?;
-                if c.tenant != tenant {
-                    return Err(StoreError::NotFound("tenant"));
-                }
+                same_tenant(c.tenant, tenant)?;
                 config.channels.retain(|x| x.id != c.id);
                 config.channels.push(*c);
             }
@@ -387,9 +388,7 @@ fn apply(state: &mut State, tenant: TenantId, changes: ChangeSet) -> Result<Comm
                 state.candidates.insert((tenant, candidate.id), Row { candidate: Some(*candidate), retention_due });
             }
             CandidateChange::Update { candidate, expected_version, retention_due } => {
-                if candidate.tenant != tenant {
-                    return Err(StoreError::NotFound("tenant"));
-                }
+                same_tenant(candidate.tenant, tenant)?;
                 let row = state.candidates.get_mut(&(tenant, candidate.id)).ok_or(StoreError::NotFound("candidate"))?;
                 let stored = row.candidate.as_ref().ok_or(StoreError::NotFound("candidate"))?;
                 if stored.version != expected_version || stored.is_erased() {
@@ -413,9 +412,7 @@ fn apply(state: &mut State, tenant: TenantId, changes: ChangeSet) -> Result<Comm
                 }
             }
             CandidateChange::Erase { tombstone, expected_version } => {
-                if tombstone.tenant != tenant {
-                    return Err(StoreError::NotFound("tenant"));
-                }
+                same_tenant(tombstone.tenant, tenant)?;
                 let id = tombstone.id;
                 let row = state.candidates.get_mut(&(tenant, id)).ok_or(StoreError::NotFound("candidate"))?;
                 let stored = row.candidate.as_ref().ok_or(StoreError::NotFound("candidate"))?;
@@ -449,9 +446,7 @@ fn apply(state: &mut State, tenant: TenantId, changes: ChangeSet) -> Result<Comm
     for change in changes.messages {
         match change {
             MessageChange::Insert(m) => {
-                if m.tenant != tenant {
-                    return Err(StoreError::NotFound("tenant"));
-                }
+                same_tenant(m.tenant, tenant)?;
                 live_candidate(state, tenant, m.candidate)?;
                 if let Some(pid) = &m.provider_id {
                     if state.provider_ids.contains_key(&(tenant, pid.clone())) {
@@ -495,9 +490,7 @@ fn apply(state: &mut State, tenant: TenantId, changes: ChangeSet) -> Result<Comm
     for change in changes.outbox {
         match change {
             OutboxChange::Enqueue(e) => {
-                if e.tenant != tenant {
-                    return Err(StoreError::NotFound("tenant"));
-                }
+                same_tenant(e.tenant, tenant)?;
                 live_candidate(state, tenant, e.candidate)?;
                 if state.outbox.contains_key(&e.id) {
                     return Err(StoreError::Duplicate(DuplicateKey::Id));
@@ -585,9 +578,7 @@ fn apply(state: &mut State, tenant: TenantId, changes: ChangeSet) -> Result<Comm
         state.suppressions.remove(&(tenant, key));
     }
     for request in changes.subject_requests {
-        if request.tenant != tenant {
-            return Err(StoreError::NotFound("tenant"));
-        }
+        same_tenant(request.tenant, tenant)?;
         if !state.subject_requests.contains_key(&(tenant, request.id)) {
             state.subject_order.push((tenant, request.id));
         }
@@ -596,9 +587,7 @@ fn apply(state: &mut State, tenant: TenantId, changes: ChangeSet) -> Result<Comm
     for change in changes.media {
         match change {
             MediaChange::Insert { record, content } => {
-                if record.tenant != tenant {
-                    return Err(StoreError::NotFound("tenant"));
-                }
+                same_tenant(record.tenant, tenant)?;
                 live_candidate(state, tenant, record.candidate)?;
                 if state.media.contains_key(&(tenant, record.id)) {
                     return Err(StoreError::Duplicate(DuplicateKey::Id));
@@ -607,9 +596,7 @@ fn apply(state: &mut State, tenant: TenantId, changes: ChangeSet) -> Result<Comm
                 state.media.insert((tenant, record.id), (*record, content));
             }
             MediaChange::Update { record, content } => {
-                if record.tenant != tenant {
-                    return Err(StoreError::NotFound("tenant"));
-                }
+                same_tenant(record.tenant, tenant)?;
                 let (stored, bytes) = state
                     .media
                     .get_mut(&(tenant, record.id))
@@ -623,9 +610,7 @@ fn apply(state: &mut State, tenant: TenantId, changes: ChangeSet) -> Result<Comm
         }
     }
     for e in changes.events {
-        if e.tenant != tenant {
-            return Err(StoreError::NotFound("tenant"));
-        }
+        same_tenant(e.tenant, tenant)?;
         state.events.push(e);
     }
     Ok(report)
@@ -838,6 +823,16 @@ pub mod fixtures {
         Actor::Staff { id: StaffId::from_uuid(Uuid::from_u128(0xAB00 + role as u128)), role }
     }
 
+    /// The tenant's recruiter ([`staff`]).
+    pub fn recruiter() -> Actor {
+        staff(Role::Recruiter)
+    }
+
+    /// The tenant's data-protection officer ([`staff`]).
+    pub fn dpo() -> Actor {
+        staff(Role::Dpo)
+    }
+
     /// The fixture world.
     #[derive(Debug, Clone)]
     pub struct World {
@@ -1038,6 +1033,12 @@ pub mod fixtures {
         pub world: World,
     }
 
+    /// The number of the fixtures' candidate ([`World::candidate`], [`TestApp::new_candidate`]).
+    pub const NUMBER: &str = "+49 170 1234567";
+
+    /// The WhatsApp id of [`NUMBER`]: the sender of [`TestApp::inbound`].
+    pub const WA_ID: &str = "491701234567";
+
     impl TestApp {
         /// Claims and dispatches everything due; returns the outcomes.
         pub async fn dispatch_all(&self) -> Vec<crate::usecases::DispatchOutcome> {
@@ -1047,6 +1048,68 @@ pub mod fixtures {
                 outcomes.push(self.app.dispatch(&entry).await.unwrap());
             }
             outcomes
+        }
+
+        /// A recruiter creates the candidate "Erika Mustermann" with [`NUMBER`] (no consent yet).
+        pub async fn new_candidate(&self) -> CandidateId {
+            let input = crate::usecases::NewCandidate {
+                phone: PhoneNumber::parse(NUMBER).unwrap(),
+                name: Some("Erika Mustermann".into()),
+                channel: self.world.channel().id,
+                language: None,
+            };
+            self.app.create_candidate(self.world.tenant_id(), staff(Role::Recruiter), input).await.unwrap().id
+        }
+
+        /// A webhook message from [`WA_ID`] (profile name "Erika") with this provider id, at `at`.
+        pub async fn inbound_at(
+            &self,
+            id: &str,
+            content: crate::inbound::InboundContent,
+            at: OffsetDateTime,
+        ) -> crate::usecases::InboundOutcome {
+            let msg = crate::inbound::InboundMessage {
+                provider_id: Wamid::parse(id).unwrap(),
+                from: crate::inbound::ContactRef {
+                    wa_id: Some(crate::values::WaId::parse(WA_ID).unwrap()),
+                    user_id: None,
+                    profile_name: Some("Erika".into()),
+                },
+                timestamp: at,
+                content,
+                context: None,
+            };
+            self.app.receive_inbound(self.world.tenant_id(), self.world.channel().id, &msg).await.unwrap()
+        }
+
+        /// [`TestApp::inbound_at`] now.
+        pub async fn inbound(
+            &self,
+            id: &str,
+            content: crate::inbound::InboundContent,
+        ) -> crate::usecases::InboundOutcome {
+            self.inbound_at(id, content, self.clock.now()).await
+        }
+
+        /// A new candidate ([`TestApp::new_candidate`]) who agreed with the consent request's
+        /// button: the request is sent, the agree payload comes back as a button reply.
+        pub async fn consented(&self) -> CandidateId {
+            let c = self.new_candidate().await;
+            self.app.request_consent(self.world.tenant_id(), staff(Role::Recruiter), c).await.unwrap();
+            assert_eq!(self.dispatch_all().await, vec![crate::usecases::DispatchOutcome::Sent]);
+            let sent = self.gateway.sent();
+            let OutboundContent::Template { button_payloads, .. } = &sent.last().unwrap().content else {
+                panic!("template expected")
+            };
+            let agree = button_payloads.first().unwrap().clone();
+            assert!(matches!(
+                crate::consent::ConsentReply::parse(&agree),
+                Some(crate::consent::ConsentReply::Agree(_))
+            ));
+            let reply = crate::inbound::InboundContent::Button { payload: Some(agree), text: "Zustimmen".into() };
+            let out = self.inbound("wamid.agree", reply).await;
+            assert!(matches!(out, crate::usecases::InboundOutcome::Stored { .. }), "{out:?}");
+            c
         }
     }
 }
@@ -1128,16 +1191,14 @@ impl crate::ports::Queries for InMemoryStore {
         Ok(reviews)
     }
 
-    async fn conversation(&self, tenant: TenantId, candidate: CandidateId) -> Result<Vec<Message>, StoreError> {
-        Store::messages(self, tenant, candidate).await
-    }
-
-    async fn subject_request_register(
+    async fn due_subject_requests(
         &self,
         tenant: TenantId,
-        candidate: Option<CandidateId>,
-    ) -> Result<Vec<SubjectRequest>, StoreError> {
-        Store::subject_requests(self, tenant, candidate).await
+        now: OffsetDateTime,
+        within: Duration,
+    ) -> Result<crate::ports::DueSubjectRequests, StoreError> {
+        let register = Store::subject_requests(self, tenant, None).await?;
+        Ok(crate::ports::DueSubjectRequests::from_register(register, now, within))
     }
 
     async fn due_legal_holds(

@@ -83,6 +83,26 @@ pub enum PhoneNumberError {
     NotANumber,
 }
 
+/// The text form of a value type, for `#[serde(try_from = "String", into = "String")]`:
+/// `TryFrom<String>` through its parser and `From<Type> for String`.
+macro_rules! text_conversions {
+    ($name:ty, $error:ty, $parse:path, $into:expr) => {
+        impl TryFrom<String> for $name {
+            type Error = $error;
+            fn try_from(value: String) -> Result<Self, Self::Error> {
+                $parse(&value)
+            }
+        }
+
+        impl From<$name> for String {
+            fn from(value: $name) -> Self {
+                ($into)(value)
+            }
+        }
+    };
+}
+pub(crate) use text_conversions;
+
 /// A region (ISO 3166-1 alpha-2, e.g. `DE`) whose national number format is assumed for numbers
 /// written without an international prefix. A tenant setting; [`RegionCode::DE`] by default.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -125,18 +145,7 @@ impl fmt::Debug for RegionCode {
     }
 }
 
-impl TryFrom<String> for RegionCode {
-    type Error = InvalidValue;
-    fn try_from(value: String) -> Result<Self, Self::Error> {
-        Self::parse(&value)
-    }
-}
-
-impl From<RegionCode> for String {
-    fn from(value: RegionCode) -> Self {
-        value.as_str().to_owned()
-    }
-}
+text_conversions!(RegionCode, InvalidValue, RegionCode::parse, |v: RegionCode| v.as_str().to_owned());
 
 /// A phone number in E.164 form (`+` and 8-15 digits, no leading zero).
 ///
@@ -269,20 +278,9 @@ impl fmt::Debug for PhoneNumber {
     }
 }
 
-/// Deserialisation reads stored values: only the E.164 shape is checked (see
-/// [`PhoneNumber::parse`] for input from people).
-impl TryFrom<String> for PhoneNumber {
-    type Error = PhoneNumberError;
-    fn try_from(value: String) -> Result<Self, Self::Error> {
-        Self::from_stored(&value)
-    }
-}
-
-impl From<PhoneNumber> for String {
-    fn from(value: PhoneNumber) -> Self {
-        value.0
-    }
-}
+// Deserialisation reads stored values: only the E.164 shape is checked (see
+// [`PhoneNumber::parse`] for input from people).
+text_conversions!(PhoneNumber, PhoneNumberError, PhoneNumber::from_stored, |v: PhoneNumber| v.0);
 
 /// A value did not have the shape its type requires.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -340,18 +338,7 @@ macro_rules! token_type {
             }
         }
 
-        impl TryFrom<String> for $name {
-            type Error = InvalidValue;
-            fn try_from(value: String) -> Result<Self, Self::Error> {
-                Self::parse(&value)
-            }
-        }
-
-        impl From<$name> for String {
-            fn from(value: $name) -> Self {
-                value.0
-            }
-        }
+        text_conversions!($name, InvalidValue, $name::parse, |v: $name| v.0);
 
         impl fmt::Debug for $name {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -453,18 +440,7 @@ impl fmt::Debug for LanguageCode {
     }
 }
 
-impl TryFrom<String> for LanguageCode {
-    type Error = InvalidValue;
-    fn try_from(value: String) -> Result<Self, Self::Error> {
-        Self::parse(&value)
-    }
-}
-
-impl From<LanguageCode> for String {
-    fn from(value: LanguageCode) -> Self {
-        value.0
-    }
-}
+text_conversions!(LanguageCode, InvalidValue, LanguageCode::parse, |v: LanguageCode| v.0);
 
 /// A SHA-256 digest, printed as lowercase hex.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

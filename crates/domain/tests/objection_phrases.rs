@@ -6,59 +6,30 @@
 
 use futures_executor::block_on;
 use hoheit_domain::classifier::{Classification, ObjectionReason};
-use hoheit_domain::consent::{ConsentEntry, ConsentReply, Purpose, WithdrawalVia};
-use hoheit_domain::conversation::OutboundContent;
+use hoheit_domain::consent::{ConsentEntry, Purpose, WithdrawalVia};
 use hoheit_domain::events::DomainEvent;
 use hoheit_domain::ids::CandidateId;
-use hoheit_domain::inbound::{ContactRef, InboundContent, InboundMessage};
+use hoheit_domain::inbound::InboundContent;
 use hoheit_domain::policy::RefusalCode;
 use hoheit_domain::ports::{Clock, Store};
 use hoheit_domain::rules::Rule;
 use hoheit_domain::tenant::Role;
 use hoheit_domain::testing::fixtures::{TestApp, World, staff};
-use hoheit_domain::usecases::{InboundOutcome, MessageRequest, NewCandidate, UseCaseError};
-use hoheit_domain::values::{PhoneNumber, WaId, Wamid};
+use hoheit_domain::usecases::{InboundOutcome, MessageRequest, UseCaseError};
 
 fn text_in(t: &TestApp, id: &str, body: &str) -> InboundOutcome {
     inbound(t, id, InboundContent::Text { body: body.into() })
 }
 
 fn inbound(t: &TestApp, id: &str, content: InboundContent) -> InboundOutcome {
-    let msg = InboundMessage {
-        provider_id: Wamid::parse(id).unwrap(),
-        from: ContactRef { wa_id: Some(WaId::parse("491701234567").unwrap()), user_id: None, profile_name: None },
-        timestamp: t.clock.now(),
-        content,
-        context: None,
-    };
-    block_on(t.app.receive_inbound(t.world.tenant_id(), t.world.channel().id, &msg)).unwrap()
+    block_on(t.inbound(id, content))
 }
 
 /// A candidate who agreed by the consent request's button.
 fn consented(t: &TestApp) -> CandidateId {
-    let c = block_on(t.app.create_candidate(
-        t.world.tenant_id(),
-        staff(Role::Recruiter),
-        NewCandidate {
-            phone: PhoneNumber::parse("+49 170 1234567").unwrap(),
-            name: None,
-            channel: t.world.channel().id,
-            language: None,
-        },
-    ))
-    .unwrap()
-    .id;
-    block_on(t.app.request_consent(t.world.tenant_id(), staff(Role::Recruiter), c)).unwrap();
-    block_on(t.dispatch_all());
-    let sent = t.gateway.sent();
-    let OutboundContent::Template { button_payloads, .. } = &sent.last().unwrap().content else {
-        panic!("template expected")
-    };
-    let agree = button_payloads.first().unwrap().clone();
-    assert!(matches!(ConsentReply::parse(&agree), Some(ConsentReply::Agree(_))));
-    inbound(t, "wamid.agree", InboundContent::Button { payload: Some(agree), text: "Zustimmen".into() });
+    let c = block_on(t.consented());
     let state = block_on(t.store.candidate(t.world.tenant_id(), c)).unwrap().unwrap();
-    assert!(state.consents.state(Purpose::WhatsAppChannel, t.clock.now(), 12).is_granted());
+    assert!(state.consents().state(Purpose::WhatsAppChannel, t.clock.now(), 12).is_granted());
     c
 }
 
@@ -102,11 +73,11 @@ fn a_withdrawal_by_message_withdraws_consent_itself_and_applies_the_objection() 
     assert!(matches!(classification, Classification::Withdrawal { .. }), "{classification:?}");
 
     let state = block_on(t.store.candidate(t.world.tenant_id(), c)).unwrap().unwrap();
-    assert!(!state.consents.state(Purpose::WhatsAppChannel, t.clock.now(), 12).is_granted());
-    assert!(state.objection.is_objected(), "no further proactive messages");
+    assert!(!state.consents().state(Purpose::WhatsAppChannel, t.clock.now(), 12).is_granted());
+    assert!(state.objection().is_objected(), "no further proactive messages");
     // withdrawn by the candidate's own message (R8), not only as a side effect of the objection
     let withdrawn: Vec<&WithdrawalVia> = state
-        .consents
+        .consents()
         .entries()
         .iter()
         .filter_map(|e| {
@@ -147,6 +118,6 @@ fn harmless_chat_with_keywords_does_not_block() {
         assert!(matches!(out, InboundOutcome::Stored { classification: Classification::None, .. }), "{body}: {out:?}");
     }
     let state = block_on(t.store.candidate(t.world.tenant_id(), c)).unwrap().unwrap();
-    assert!(state.objection.review.is_none() && !state.objection.is_objected());
+    assert!(state.objection().review.is_none() && !state.objection().is_objected());
     assert!(send(&t, c).is_ok());
 }

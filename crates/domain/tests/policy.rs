@@ -60,7 +60,7 @@ fn code(r: Result<Permit, Refusal>) -> Option<RefusalCode> {
 }
 
 fn objected(world: &World, c: &mut Candidate, minutes_ago: i64) {
-    c.objection.apply(Objection {
+    c.apply_objection(Objection {
         at: world.now - Duration::minutes(minutes_ago),
         source: ObjectionSource::WhatsApp {
             provider_id: Wamid::parse("wamid.stop").unwrap(),
@@ -68,7 +68,7 @@ fn objected(world: &World, c: &mut Candidate, minutes_ago: i64) {
         },
         scope: ObjectionScope::AllWhatsApp,
     });
-    c.consents.withdraw(
+    c.withdraw_consent(
         Purpose::WhatsAppChannel,
         world.now - Duration::minutes(minutes_ago),
         WithdrawalVia::Objection,
@@ -148,10 +148,10 @@ fn refusal_3_objection_and_its_exceptions() {
         decide(&w, &c, &text(), Intent::ObjectionConfirmation),
         Ok(Permit { exception: Some(Exception::ObjectionConfirmation) })
     );
-    c.objection.confirmation_sent = true;
+    c.objection_confirmed();
     assert_eq!(code(decide(&w, &c, &text(), Intent::ObjectionConfirmation)), Some(RefusalCode::Objected));
     // a later question of the candidate may be answered inside the window, not proactively
-    c.objection.note_inbound(w.now - Duration::minutes(1), true);
+    c.note_inbound_after_objection(w.now - Duration::minutes(1), true);
     c.conversation.record_inbound(w.now - Duration::minutes(1));
     assert_eq!(
         decide(&w, &c, &text(), Intent::Regular),
@@ -168,7 +168,7 @@ fn refusal_3_objection_and_its_exceptions() {
 fn refusal_3_review_pending_blocks_proactive_sending() {
     let w = World::new();
     let mut c = w.engaged_candidate();
-    c.objection.review = Some(PendingReview {
+    c.open_review(PendingReview {
         id: ReviewId::from_uuid(Uuid::nil()),
         message: MessageId::from_uuid(Uuid::nil()),
         matched: "stop".into(),
@@ -193,7 +193,7 @@ fn refusal_4_consent_states() {
         Ok(Permit { exception: Some(Exception::ConsentRequest) })
     );
     let bundle = w.config.legal_texts.consent_bundle(&LanguageCode::german()).unwrap();
-    c.consents.request(
+    c.request_consent(
         ConsentRequestId::from_uuid(Uuid::from_u128(1)),
         Purpose::WhatsAppChannel,
         bundle.clone(),
@@ -204,7 +204,7 @@ fn refusal_4_consent_states() {
     // the dispatcher's re-check of the queued request does not count it twice
     let draft = Draft { content: &request, intent: Intent::ConsentRequest, notice_appended: false, queued: true };
     assert!(OutboundPolicy::decide(&w.send_context(&c), &draft, w.now).is_ok());
-    c.consents.request(
+    c.request_consent(
         ConsentRequestId::from_uuid(Uuid::from_u128(2)),
         Purpose::WhatsAppChannel,
         bundle,
@@ -218,7 +218,7 @@ fn refusal_4_consent_states() {
     assert_eq!(code(decide(&w, &fresh, &text(), Intent::ConsentRequest)), Some(RefusalCode::ConsentMissing));
     // withdrawn
     let mut c = w.engaged_candidate();
-    c.consents.withdraw(Purpose::WhatsAppChannel, w.now, WithdrawalVia::Objection, 12);
+    c.withdraw_consent(Purpose::WhatsAppChannel, w.now, WithdrawalVia::Objection, 12);
     assert_eq!(code(decide(&w, &c, &text(), Intent::Regular)), Some(RefusalCode::ConsentWithdrawn));
     assert_eq!(code(decide(&w, &c, &request, Intent::ConsentRequest)), Some(RefusalCode::ConsentWithdrawn));
 }
@@ -390,7 +390,7 @@ fn build(s: &Setup) -> (World, Candidate, OutboundContent, Intent, bool) {
         1 => w.grant(&mut c, Purpose::WhatsAppChannel),
         2 => {
             w.grant(&mut c, Purpose::WhatsAppChannel);
-            c.consents.withdraw(Purpose::WhatsAppChannel, w.now - Duration::days(1), WithdrawalVia::Objection, 12);
+            c.withdraw_consent(Purpose::WhatsAppChannel, w.now - Duration::days(1), WithdrawalVia::Objection, 12);
         }
         3 => {
             w.grant(&mut c, Purpose::WhatsAppChannel);
@@ -405,7 +405,7 @@ fn build(s: &Setup) -> (World, Candidate, OutboundContent, Intent, bool) {
         set_conversation(&mut c, |_, notice| *notice = Some(w.now - Duration::days(3)));
     }
     if let Some((ago, confirmed, later)) = s.objection {
-        c.objection.apply(Objection {
+        c.apply_objection(Objection {
             at: w.now - Duration::minutes(ago),
             source: ObjectionSource::Staff {
                 staff: StaffId::from_uuid(Uuid::nil()),
@@ -414,14 +414,16 @@ fn build(s: &Setup) -> (World, Candidate, OutboundContent, Intent, bool) {
             },
             scope: ObjectionScope::AllWhatsApp,
         });
-        c.objection.confirmation_sent = confirmed;
+        if confirmed {
+            c.objection_confirmed();
+        }
         if let Some(l) = later {
-            c.objection.note_inbound(w.now - Duration::minutes(l), true);
+            c.note_inbound_after_objection(w.now - Duration::minutes(l), true);
             c.conversation.record_inbound(w.now - Duration::minutes(l));
         }
     }
     if s.review {
-        c.objection.review = Some(PendingReview {
+        c.open_review(PendingReview {
             id: ReviewId::from_uuid(Uuid::nil()),
             message: MessageId::from_uuid(Uuid::nil()),
             matched: "stop".into(),
@@ -478,7 +480,7 @@ proptest! {
         let (w, c, content, intent, notice_appended) = build(&s);
         let draft = Draft { content: &content, intent, notice_appended, queued: false };
         let decision = OutboundPolicy::decide(&w.send_context(&c), &draft, w.now);
-        if c.objection.is_objected()
+        if c.objection().is_objected()
             && let Ok(permit) = decision {
                 // only replies inside the window: the one confirmation or an answer to a later message
                 prop_assert!(content.is_free_form());
@@ -502,7 +504,7 @@ proptest! {
         let (w, c, content, intent, notice_appended) = build(&s);
         let draft = Draft { content: &content, intent, notice_appended, queued: false };
         let decision = OutboundPolicy::decide(&w.send_context(&c), &draft, w.now);
-        let consented = c.consents.state(Purpose::WhatsAppChannel, w.now, 12).is_granted();
+        let consented = c.consents().state(Purpose::WhatsAppChannel, w.now, 12).is_granted();
         if let (false, Ok(permit)) = (consented, decision) {
             prop_assert!(permit.exception.is_some(), "{:?}", permit);
             if permit.exception == Some(Exception::ConsentRequest) {

@@ -6,7 +6,7 @@
 use futures_executor::block_on;
 use hoheit_domain::candidate::{HoldReason, Lifecycle, ProcessEndReason};
 use hoheit_domain::classifier::Classification;
-use hoheit_domain::consent::{CaptureChannel, ConsentMethod, ConsentReply, Purpose};
+use hoheit_domain::consent::{CaptureChannel, ConsentMethod, Purpose};
 use hoheit_domain::conversation::{DeliveryStatus, Intent, OutboundContent};
 use hoheit_domain::ids::CandidateId;
 use hoheit_domain::inbound::{ContactRef, InboundContent, InboundMessage, StatusUpdate};
@@ -16,53 +16,23 @@ use hoheit_domain::ports::{GatewayError, OutboxQueue, Recipient, Store, StoreErr
 use hoheit_domain::subject_request::SubjectRequestKind;
 use hoheit_domain::tenant::{Actor, Role};
 use hoheit_domain::testing::FakeGateway;
-use hoheit_domain::testing::fixtures::{TestApp, World, staff};
+use hoheit_domain::testing::fixtures::{TestApp, World, dpo, recruiter, staff};
 use hoheit_domain::usecases::{
-    ConsentInput, DispatchOutcome, ErasureOutcome, Hoheit, InboundOutcome, MessageRequest, NewCandidate,
-    ObjectionInput, ReviewDecision, UseCaseError,
+    ConsentInput, DispatchOutcome, ErasureOutcome, Hoheit, InboundOutcome, MessageRequest, ObjectionInput,
+    ReviewDecision, UseCaseError,
 };
-use hoheit_domain::values::{PhoneNumber, WaId, WaUserId, Wamid};
+use hoheit_domain::values::{PhoneNumber, WaUserId, Wamid};
 use std::sync::Arc;
 use time::{Duration, OffsetDateTime};
 
-const NUMBER: &str = "+49 170 1234567";
-
-fn recruiter() -> Actor {
-    staff(Role::Recruiter)
-}
-
-fn dpo() -> Actor {
-    staff(Role::Dpo)
-}
+use hoheit_domain::testing::fixtures::NUMBER;
 
 fn new_candidate(t: &TestApp) -> CandidateId {
-    block_on(t.app.create_candidate(
-        t.world.tenant_id(),
-        recruiter(),
-        NewCandidate {
-            phone: PhoneNumber::parse(NUMBER).unwrap(),
-            name: Some("Erika Mustermann".into()),
-            channel: t.world.channel().id,
-            language: None,
-        },
-    ))
-    .unwrap()
-    .id
+    block_on(t.new_candidate())
 }
 
 fn inbound(t: &TestApp, id: &str, content: InboundContent, at: OffsetDateTime) -> InboundOutcome {
-    let msg = InboundMessage {
-        provider_id: Wamid::parse(id).unwrap(),
-        from: ContactRef {
-            wa_id: Some(WaId::parse("491701234567").unwrap()),
-            user_id: None,
-            profile_name: Some("Erika".into()),
-        },
-        timestamp: at,
-        content,
-        context: None,
-    };
-    block_on(t.app.receive_inbound(t.world.tenant_id(), t.world.channel().id, &msg)).unwrap()
+    block_on(t.inbound_at(id, content, at))
 }
 
 fn text_in(t: &TestApp, id: &str, body: &str) -> InboundOutcome {
@@ -97,23 +67,7 @@ fn candidate(t: &TestApp, c: CandidateId) -> hoheit_domain::candidate::Candidate
 
 /// Consent via the consent request's agree button.
 fn consented(t: &TestApp) -> CandidateId {
-    let c = new_candidate(t);
-    block_on(t.app.request_consent(t.world.tenant_id(), recruiter(), c)).unwrap();
-    assert_eq!(t.dispatch_all_now(), vec![DispatchOutcome::Sent]);
-    let sent = t.gateway.sent();
-    let OutboundContent::Template { button_payloads, .. } = &sent.last().unwrap().content else {
-        panic!("template expected")
-    };
-    let agree = button_payloads.first().unwrap().clone();
-    assert!(matches!(ConsentReply::parse(&agree), Some(ConsentReply::Agree(_))));
-    let out = inbound(
-        t,
-        "wamid.agree",
-        InboundContent::Button { payload: Some(agree), text: "Zustimmen".into() },
-        t.clock_now(),
-    );
-    assert!(matches!(out, InboundOutcome::Stored { .. }));
-    c
+    block_on(t.consented())
 }
 
 trait DispatchNow {
@@ -146,7 +100,7 @@ fn consent_journey_from_request_to_delivered_message() {
     let agree = button_payloads[0].clone();
     inbound(&t, "wamid.tap", InboundContent::Button { payload: Some(agree), text: "Zustimmen".into() }, t.clock_now());
     let state = candidate(&t, c);
-    assert!(state.consents.state(Purpose::WhatsAppChannel, t.clock_now(), 12).is_granted());
+    assert!(state.consents().state(Purpose::WhatsAppChannel, t.clock_now(), 12).is_granted());
     assert!(state.conversation.window_open_at(t.clock_now()), "the tap opens the window");
 
     let queued = send_text(&t, c, "Wann passt Ihnen das Gespräch?").unwrap();
@@ -195,8 +149,8 @@ fn stopp_objects_at_once_cancels_the_outbox_and_confirms_once() {
     let out = text_in(&t, "wamid.stop", "STOPP!");
     assert!(matches!(out, InboundOutcome::Stored { classification: Classification::Objection { .. }, .. }));
     let state = candidate(&t, c);
-    assert!(state.objection.is_objected());
-    assert!(!state.consents.state(Purpose::WhatsAppChannel, t.clock_now(), 12).is_granted());
+    assert!(state.objection().is_objected());
+    assert!(!state.consents().state(Purpose::WhatsAppChannel, t.clock_now(), 12).is_granted());
     // the waiting message was cancelled in the same commit; only the confirmation is queued
     let outbox = t.store.outbox();
     assert_eq!(outbox.len(), 1);
@@ -219,13 +173,18 @@ fn stopp_objects_at_once_cancels_the_outbox_and_confirms_once() {
     assert!(t.store.outbox().is_empty());
 }
 
+/// A consented candidate's invitation, queued and claimed by the dispatcher (not sent yet).
+fn invitation_claimed(t: &TestApp) -> (CandidateId, Vec<hoheit_domain::ports::OutboxEntry>) {
+    let c = consented(t);
+    send_text(t, c, "Einladung").unwrap();
+    (c, block_on(t.store.claim(t.clock_now(), Duration::minutes(1), 10)).unwrap())
+}
+
 #[test]
 fn an_objection_while_a_message_waits_means_it_is_never_sent() {
     let t = World::new().app();
-    let c = consented(&t);
-    send_text(&t, c, "Einladung").unwrap();
     // claimed by the dispatcher, then the objection arrives by phone before it sends
-    let claimed = block_on(t.store.claim(t.clock_now(), Duration::minutes(1), 10)).unwrap();
+    let (c, claimed) = invitation_claimed(&t);
     block_on(t.app.record_objection(
         t.world.tenant_id(),
         recruiter(),
@@ -243,9 +202,7 @@ fn an_objection_while_a_message_waits_means_it_is_never_sent() {
 #[test]
 fn an_objection_while_a_send_waits_for_its_rate_limit_slot_stops_it() {
     let t = World::new().app();
-    let c = consented(&t);
-    send_text(&t, c, "Einladung").unwrap();
-    let claimed = block_on(t.store.claim(t.clock_now(), Duration::minutes(1), 10)).unwrap();
+    let (c, claimed) = invitation_claimed(&t);
     assert_eq!(claimed.len(), 1);
     // the dispatcher decided (allowed) and waits for the number's slot; meanwhile the candidate's
     // objection is recorded by another request (another handle on the same store)
@@ -270,9 +227,7 @@ fn an_objection_while_a_send_waits_for_its_rate_limit_slot_stops_it() {
 #[test]
 fn a_claim_whose_lease_ran_out_during_the_wait_is_not_sent() {
     let t = World::new().app();
-    let c = consented(&t);
-    send_text(&t, c, "Einladung").unwrap();
-    let claimed = block_on(t.store.claim(t.clock_now(), Duration::minutes(1), 10)).unwrap();
+    let (_, claimed) = invitation_claimed(&t);
     let lease_ends = t.clock_now() + Duration::seconds(55);
     let clock = t.clock.clone();
     t.gateway.during_next_pace(async move { clock.advance(Duration::seconds(56)) });
@@ -285,15 +240,22 @@ fn a_claim_whose_lease_ran_out_during_the_wait_is_not_sent() {
     assert_eq!(t.dispatch_all_now(), vec![DispatchOutcome::Sent]);
 }
 
+/// A consented candidate who objected with `objection` (confirmation sent), asked a question five
+/// minutes later and got the one reply R14 permits.
+fn objected_then_answered(t: &TestApp, objection: &str) -> CandidateId {
+    let c = consented(t);
+    text_in(t, "wamid.stop", objection);
+    t.dispatch_all_now();
+    t.clock.advance(Duration::minutes(5));
+    text_in(t, "wamid.q", "Bekomme ich meine Unterlagen zurück?");
+    send_text(t, c, "Ja, per Post.").unwrap();
+    c
+}
+
 #[test]
 fn a_reply_after_the_objection_may_be_answered_inside_the_window_only() {
     let t = World::new().app();
-    let c = consented(&t);
-    text_in(&t, "wamid.stop", "Bitte keine Nachrichten mehr");
-    t.dispatch_all_now();
-    t.clock.advance(Duration::minutes(5));
-    text_in(&t, "wamid.q", "Bekomme ich meine Unterlagen zurück?");
-    send_text(&t, c, "Ja, per Post.").unwrap();
+    let c = objected_then_answered(&t, "Bitte keine Nachrichten mehr");
     t.clock.advance(Duration::hours(25));
     assert_eq!(refusal(send_text(&t, c, "Noch etwas")), RefusalCode::Objected);
 }
@@ -325,7 +287,7 @@ fn possible_objection_opens_a_review_that_blocks_until_resolved() {
     let out = text_in(&t, "wamid.t2", "Ich will meine Bewerbung nicht stoppen");
     assert!(matches!(out, InboundOutcome::Stored { classification: Classification::PossibleObjection { .. }, .. }));
     assert_eq!(refusal(send_text(&t, c, "Danke!")), RefusalCode::ObjectionReviewPending);
-    let review = candidate(&t, c).objection.review.unwrap();
+    let review = candidate(&t, c).objection().review.clone().unwrap();
     assert!(review.due_at > t.clock_now());
     block_on(t.app.decide_review(
         t.world.tenant_id(),
@@ -344,9 +306,9 @@ fn confirming_a_review_applies_the_objection() {
     let t = World::new().app();
     let c = consented(&t);
     text_in(&t, "wamid.t2", "Können Sie das stoppen?");
-    let review = candidate(&t, c).objection.review.unwrap();
+    let review = candidate(&t, c).objection().review.clone().unwrap();
     block_on(t.app.decide_review(t.world.tenant_id(), dpo(), c, review.id, ReviewDecision::Confirm)).unwrap();
-    assert!(candidate(&t, c).objection.is_objected());
+    assert!(candidate(&t, c).objection().is_objected());
     assert_eq!(refusal(send_text(&t, c, "Hallo")), RefusalCode::Objected);
 }
 
@@ -355,16 +317,16 @@ fn opt_in_keyword_only_while_opted_out_creates_consent() {
     let t = World::new().app();
     let c = consented(&t);
     text_in(&t, "wamid.start0", "START");
-    assert!(!candidate(&t, c).objection.is_objected());
+    assert!(!candidate(&t, c).objection().is_objected());
     text_in(&t, "wamid.stop", "STOP");
     t.clock.advance(Duration::minutes(1));
     text_in(&t, "wamid.ja", "Ja");
-    assert!(candidate(&t, c).objection.is_objected(), "'Ja' is never consent");
+    assert!(candidate(&t, c).objection().is_objected(), "'Ja' is never consent");
     text_in(&t, "wamid.start", "START");
     let state = candidate(&t, c);
-    assert!(!state.objection.is_objected());
-    assert!(state.consents.state(Purpose::WhatsAppChannel, t.clock_now(), 12).is_granted());
-    let ev = state.consents.entries().last().unwrap().clone();
+    assert!(!state.objection().is_objected());
+    assert!(state.consents().state(Purpose::WhatsAppChannel, t.clock_now(), 12).is_granted());
+    let ev = state.consents().entries().last().unwrap().clone();
     let hoheit_domain::consent::ConsentEntry::Granted(ev) = ev else { panic!() };
     assert!(matches!(ev.method, ConsentMethod::OptInKeyword { .. }));
     let key = hoheit_domain::inbound::ContactKey::Phone(PhoneNumber::parse(NUMBER).unwrap());
@@ -398,7 +360,7 @@ fn unknown_senders_become_candidates_and_suppression_outlives_erasure() {
     // the same number added again inherits the objection (R17)
     let again = new_candidate(&t);
     assert_ne!(again, c.id);
-    assert!(candidate(&t, again).objection.is_objected());
+    assert!(candidate(&t, again).objection().is_objected());
     assert_eq!(
         refusal(block_on(t.app.request_consent(t.world.tenant_id(), recruiter(), again))),
         RefusalCode::Objected
@@ -560,7 +522,7 @@ fn staff_consent_needs_an_affirmative_method_and_cannot_override_an_objection() 
         given_at: None,
     };
     block_on(t.app.record_consent(t.world.tenant_id(), recruiter(), c, input.clone())).unwrap();
-    assert!(candidate(&t, c).consents.state(Purpose::TalentPool, t.clock_now(), 12).is_granted());
+    assert!(candidate(&t, c).consents().state(Purpose::TalentPool, t.clock_now(), 12).is_granted());
     let future = ConsentInput { given_at: Some(t.clock_now() + Duration::days(1)), ..input.clone() };
     assert!(matches!(
         block_on(t.app.record_consent(t.world.tenant_id(), recruiter(), c, future)),
@@ -573,7 +535,7 @@ fn staff_consent_needs_an_affirmative_method_and_cannot_override_an_objection() 
         ObjectionInput { channel: CaptureChannel::Email, note: None, received_at: None },
     ))
     .unwrap();
-    assert!(!candidate(&t, c).consents.state(Purpose::TalentPool, t.clock_now(), 12).is_granted(), "R13");
+    assert!(!candidate(&t, c).consents().state(Purpose::TalentPool, t.clock_now(), 12).is_granted(), "R13");
     assert!(matches!(
         block_on(t.app.record_consent(t.world.tenant_id(), recruiter(), c, input)),
         Err(UseCaseError::Conflict(_))
@@ -666,7 +628,7 @@ fn a_button_grant_stores_complete_evidence() {
     let c = consented(&t);
     let state = candidate(&t, c);
     let granted = state
-        .consents
+        .consents()
         .entries()
         .iter()
         .find_map(|e| match e {
@@ -800,7 +762,7 @@ fn a_new_tenant_is_private_by_default() {
     assert_eq!(tenant.messaging.consent_request_limit, 2);
     let fresh = World::new().candidate();
     assert!(
-        !fresh.consents.state(Purpose::TalentPool, OffsetDateTime::UNIX_EPOCH, 12).is_granted(),
+        !fresh.consents().state(Purpose::TalentPool, OffsetDateTime::UNIX_EPOCH, 12).is_granted(),
         "no talent pool without consent"
     );
 }
@@ -816,15 +778,22 @@ fn a_legal_hold_is_due_for_review_after_six_months() {
     assert!(hold.is_active());
 }
 
-#[test]
-fn inactive_conversations_are_archived_by_the_retention_run() {
-    // R25: restricted after N days without activity, never messageable, readable by admin/DPO only
+/// A consented candidate of a tenant that archives after 30 days, 31 days later after the
+/// retention run (and that run's counts).
+fn archived() -> (TestApp, CandidateId, hoheit_domain::events::RetentionCounts) {
     let mut world = World::new();
     world.config.tenant.retention.archive_after_days = Some(30);
     let t = world.app();
     let c = consented(&t);
     t.clock.advance(Duration::days(31));
     let counts = block_on(t.app.run_retention(t.world.tenant_id(), Actor::System, false)).unwrap();
+    (t, c, counts)
+}
+
+#[test]
+fn inactive_conversations_are_archived_by_the_retention_run() {
+    // R25: restricted after N days without activity, never messageable, readable by admin/DPO only
+    let (t, c, counts) = archived();
     assert_eq!(counts.restricted, 1);
     assert!(matches!(
         candidate(&t, c).lifecycle,
@@ -841,7 +810,7 @@ fn inactive_conversations_are_archived_by_the_retention_run() {
 fn last_grant(t: &TestApp, c: CandidateId) -> serde_json::Value {
     let state = candidate(t, c);
     let Some(hoheit_domain::consent::ConsentEntry::Granted(ev)) =
-        state.consents.entries().iter().rev().find(|e| matches!(e, hoheit_domain::consent::ConsentEntry::Granted(_)))
+        state.consents().entries().iter().rev().find(|e| matches!(e, hoheit_domain::consent::ConsentEntry::Granted(_)))
     else {
         panic!("no grant")
     };
@@ -862,7 +831,7 @@ fn a_stopp_from_a_restricted_candidate_is_applied_not_dropped() {
     let out = text_in(&t, "wamid.r2", "STOPP");
     assert!(matches!(out, InboundOutcome::Stored { classification: Classification::Objection { .. }, .. }), "{out:?}");
     let state = candidate(&t, c);
-    assert!(state.objection.is_objected());
+    assert!(state.objection().is_objected());
     assert!(matches!(state.lifecycle, Lifecycle::Restricted { .. }), "still restricted");
     let key = hoheit_domain::inbound::ContactKey::Phone(PhoneNumber::parse(NUMBER).unwrap());
     assert!(block_on(t.store.suppression(t.world.tenant_id(), &key)).unwrap().is_some(), "R17");
@@ -874,16 +843,11 @@ fn a_stopp_from_a_restricted_candidate_is_applied_not_dropped() {
 #[test]
 fn a_stopp_from_an_archived_candidate_is_applied_not_dropped() {
     // R11 with R25: an archived (restricted after inactivity) candidate's objection counts
-    let mut world = World::new();
-    world.config.tenant.retention.archive_after_days = Some(30);
-    let t = world.app();
-    let c = consented(&t);
-    t.clock.advance(Duration::days(31));
-    block_on(t.app.run_retention(t.world.tenant_id(), Actor::System, false)).unwrap();
+    let (t, c, _) = archived();
     assert!(matches!(candidate(&t, c).lifecycle, Lifecycle::Restricted { .. }));
     let out = text_in(&t, "wamid.a1", "Bitte keine Nachrichten mehr");
     assert!(matches!(out, InboundOutcome::Stored { classification: Classification::Objection { .. }, .. }), "{out:?}");
-    assert!(candidate(&t, c).objection.is_objected());
+    assert!(candidate(&t, c).objection().is_objected());
     let key = hoheit_domain::inbound::ContactKey::Phone(PhoneNumber::parse(NUMBER).unwrap());
     assert!(block_on(t.store.suppression(t.world.tenant_id(), &key)).unwrap().is_some());
 }
@@ -892,12 +856,7 @@ fn a_stopp_from_an_archived_candidate_is_applied_not_dropped() {
 fn after_an_objection_each_message_permits_one_reply_and_acknowledgements_none() {
     // R14: one reply per inbound message with content; none for "ok", "danke" or an emoji
     let t = World::new().app();
-    let c = consented(&t);
-    text_in(&t, "wamid.stop", "STOPP");
-    t.dispatch_all_now();
-    t.clock.advance(Duration::minutes(5));
-    text_in(&t, "wamid.q1", "Bekomme ich meine Unterlagen zurück?");
-    send_text(&t, c, "Ja, per Post.").unwrap();
+    let c = objected_then_answered(&t, "STOPP");
     assert_eq!(refusal(send_text(&t, c, "Und noch etwas")), RefusalCode::Objected, "one reply per message");
     for (i, ack) in ["danke", "Ok 👍", "👍", "Alles klar, vielen Dank!"].into_iter().enumerate() {
         t.clock.advance(Duration::minutes(1));
@@ -917,13 +876,13 @@ fn a_second_possible_objection_during_an_open_review_extends_it() {
     let t = World::new().app();
     let c = consented(&t);
     text_in(&t, "wamid.p1", "Ich will meine Bewerbung nicht stoppen");
-    let first = candidate(&t, c).objection.review.unwrap();
+    let first = candidate(&t, c).objection().review.clone().unwrap();
     t.clock.advance(Duration::days(1));
     let out = text_in(&t, "wamid.p2", "Können Sie das stoppen?");
     let InboundOutcome::Stored { message, classification: Classification::PossibleObjection { .. } } = out else {
         panic!("{out:?}")
     };
-    let review = candidate(&t, c).objection.review.unwrap();
+    let review = candidate(&t, c).objection().review.clone().unwrap();
     assert_eq!(review.id, first.id, "the open review is extended, not replaced");
     assert!(review.due_at > first.due_at, "due later: {} vs {}", review.due_at, first.due_at);
     assert!(review.further.contains(&message));
@@ -960,7 +919,7 @@ fn an_opt_in_keyword_lists_no_text_it_did_not_show() {
     t.dispatch_all_now();
     t.clock.advance(Duration::minutes(1));
     text_in(&t, "wamid.start", "START");
-    assert!(!candidate(&t, c).objection.is_objected());
+    assert!(!candidate(&t, c).objection().is_objected());
     let ev = last_grant(&t, c);
     assert_eq!(ev["texts_shown"], serde_json::json!([]), "{ev}");
     assert_eq!(ev["recorded_at"], rfc3339(t.clock_now()));

@@ -10,7 +10,7 @@ use hoheit_domain::consent::{CaptureChannel, ConsentMethod, Purpose};
 use hoheit_domain::conversation::{Intent, OutboundContent};
 use hoheit_domain::events::{ContentKind, DomainEvent};
 use hoheit_domain::ids::CandidateId;
-use hoheit_domain::inbound::{ContactRef, InboundContent, InboundMessage, MediaKind};
+use hoheit_domain::inbound::{InboundContent, MediaKind};
 use hoheit_domain::media::{
     MAX_FETCH_ATTEMPTS, MediaFetch, MediaLimits, MediaRejection, MediaStatus, OutboundDocument,
 };
@@ -19,23 +19,13 @@ use hoheit_domain::policy::RefusalCode;
 use hoheit_domain::ports::{Clock, Store};
 use hoheit_domain::subject_request::{Fulfilment, SubjectRequestKind, SubjectRequestStatus};
 use hoheit_domain::tenant::{Actor, Role};
-use hoheit_domain::testing::fixtures::{TestApp, World, staff};
+use hoheit_domain::testing::fixtures::{TestApp, World, dpo, recruiter, staff};
 use hoheit_domain::usecases::{
     Answer, ConsentInput, DispatchOutcome, ErasureOutcome, InboundOutcome, MessageRequest, NewCandidate,
     ReviewDecision, UseCaseError,
 };
-use hoheit_domain::values::{LanguageCode, PhoneNumber, Pii, TemplateName, WaId, Wamid};
+use hoheit_domain::values::{LanguageCode, PhoneNumber, Pii, TemplateName};
 use time::Duration;
-
-const NUMBER: &str = "+49 170 1234567";
-
-fn recruiter() -> Actor {
-    staff(Role::Recruiter)
-}
-
-fn dpo() -> Actor {
-    staff(Role::Dpo)
-}
 
 fn tenant(t: &TestApp) -> hoheit_domain::ids::TenantId {
     t.world.tenant_id()
@@ -43,18 +33,7 @@ fn tenant(t: &TestApp) -> hoheit_domain::ids::TenantId {
 
 /// A candidate who consented by phone and wrote a minute ago (the window is open, no notice yet).
 fn engaged(t: &TestApp) -> CandidateId {
-    let c = block_on(t.app.create_candidate(
-        tenant(t),
-        recruiter(),
-        NewCandidate {
-            phone: PhoneNumber::parse(NUMBER).unwrap(),
-            name: Some("Erika Mustermann".into()),
-            channel: t.world.channel().id,
-            language: None,
-        },
-    ))
-    .unwrap()
-    .id;
+    let c = block_on(t.new_candidate());
     block_on(t.app.record_consent(
         tenant(t),
         recruiter(),
@@ -76,14 +55,7 @@ fn engaged(t: &TestApp) -> CandidateId {
 }
 
 fn inbound(t: &TestApp, id: &str, content: InboundContent) -> InboundOutcome {
-    let msg = InboundMessage {
-        provider_id: Wamid::parse(id).unwrap(),
-        from: ContactRef { wa_id: Some(WaId::parse("491701234567").unwrap()), user_id: None, profile_name: None },
-        timestamp: t.clock.now(),
-        content,
-        context: None,
-    };
-    block_on(t.app.receive_inbound(tenant(t), t.world.channel().id, &msg)).unwrap()
+    block_on(t.inbound(id, content))
 }
 
 fn events(t: &TestApp, c: CandidateId) -> Vec<(Actor, DomainEvent)> {
@@ -110,7 +82,7 @@ fn a_dismissed_review_unblocks_and_the_audit_says_who_and_why() {
     let (_, review) = block_on(t.app.review(
         tenant(&t),
         c,
-        block_on(t.store.candidate(tenant(&t), c)).unwrap().unwrap().objection.review.unwrap().id,
+        block_on(t.store.candidate(tenant(&t), c)).unwrap().unwrap().objection().review.clone().unwrap().id,
     ))
     .unwrap();
     assert!(!review.matched.is_empty(), "the classifier's reason is shown");
@@ -150,10 +122,10 @@ fn a_confirmed_review_applies_the_objection_and_opens_the_subject_request() {
     let t = World::new().app();
     let c = engaged(&t);
     inbound(&t, "wamid.t2", InboundContent::Text { body: "Können Sie das stoppen?".into() });
-    let review = block_on(t.store.candidate(tenant(&t), c)).unwrap().unwrap().objection.review.unwrap();
+    let review = block_on(t.store.candidate(tenant(&t), c)).unwrap().unwrap().objection().review.clone().unwrap();
     let candidate =
         block_on(t.app.decide_review(tenant(&t), recruiter(), c, review.id, ReviewDecision::Confirm)).unwrap();
-    assert!(candidate.objection.is_objected());
+    assert!(candidate.objection().is_objected());
     assert_eq!(refusal(text(&t, c, "Hallo")), RefusalCode::Objected);
     let requests = block_on(t.app.subject_requests(tenant(&t), Some(c))).unwrap();
     assert_eq!(requests.len(), 1);
@@ -168,19 +140,21 @@ fn a_confirmed_review_applies_the_objection_and_opens_the_subject_request() {
     );
 }
 
+/// The DPO registers a subject request of candidate `c`, received now.
+fn open_request(
+    t: &TestApp,
+    c: CandidateId,
+    kind: SubjectRequestKind,
+    channel: CaptureChannel,
+) -> hoheit_domain::subject_request::SubjectRequest {
+    block_on(t.app.open_subject_request(tenant(t), dpo(), Some(c), kind, channel, None)).unwrap()
+}
+
 #[test]
 fn erasure_requests_close_with_a_link_to_the_erasure_or_its_deferral() {
     let t = World::new().app();
     let c = engaged(&t);
-    let request = block_on(t.app.open_subject_request(
-        tenant(&t),
-        dpo(),
-        Some(c),
-        SubjectRequestKind::Erasure,
-        CaptureChannel::Email,
-        None,
-    ))
-    .unwrap();
+    let request = open_request(&t, c, SubjectRequestKind::Erasure, CaptureChannel::Email);
     // the wrong answer for the kind
     assert!(matches!(
         block_on(t.app.answer_subject_request(tenant(&t), dpo(), request.id, Answer::Objection)),
@@ -213,15 +187,7 @@ fn erasure_requests_close_with_a_link_to_the_erasure_or_its_deferral() {
     // a second candidate, no process end: erased at once
     let t = World::new().app();
     let c = engaged(&t);
-    let request = block_on(t.app.open_subject_request(
-        tenant(&t),
-        dpo(),
-        Some(c),
-        SubjectRequestKind::Erasure,
-        CaptureChannel::Paper,
-        None,
-    ))
-    .unwrap();
+    let request = open_request(&t, c, SubjectRequestKind::Erasure, CaptureChannel::Paper);
     let answered = block_on(t.app.answer_subject_request(tenant(&t), dpo(), request.id, Answer::Erasure)).unwrap();
     assert_eq!(answered.erasure, Some(ErasureOutcome::Erased));
     assert_eq!(answered.request.fulfilment, Some(Fulfilment::Erasure { at: t.clock.now() }));
@@ -238,15 +204,7 @@ fn erasure_requests_close_with_a_link_to_the_erasure_or_its_deferral() {
 fn access_requests_link_the_export_by_its_hash() {
     let t = World::new().app();
     let c = engaged(&t);
-    let request = block_on(t.app.open_subject_request(
-        tenant(&t),
-        dpo(),
-        Some(c),
-        SubjectRequestKind::Access,
-        CaptureChannel::Email,
-        None,
-    ))
-    .unwrap();
+    let request = open_request(&t, c, SubjectRequestKind::Access, CaptureChannel::Email);
     assert!(matches!(
         block_on(t.app.answer_subject_request(tenant(&t), dpo(), request.id, Answer::Export { sha256: "xyz".into() })),
         Err(UseCaseError::Invalid(_))
@@ -256,15 +214,7 @@ fn access_requests_link_the_export_by_its_hash() {
         block_on(t.app.answer_subject_request(tenant(&t), dpo(), request.id, Answer::Export { sha256: sha })).unwrap();
     assert_eq!(answered.request.fulfilment, Some(Fulfilment::Export { at: t.clock.now(), sha256: "ab".repeat(32) }));
     // restriction is not in effect: it cannot be the answer
-    let restriction = block_on(t.app.open_subject_request(
-        tenant(&t),
-        dpo(),
-        Some(c),
-        SubjectRequestKind::Restriction,
-        CaptureChannel::Email,
-        None,
-    ))
-    .unwrap();
+    let restriction = open_request(&t, c, SubjectRequestKind::Restriction, CaptureChannel::Email);
     assert!(matches!(
         block_on(t.app.answer_subject_request(tenant(&t), dpo(), restriction.id, Answer::Restriction)),
         Err(UseCaseError::Conflict(_))

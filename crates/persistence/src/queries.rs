@@ -2,14 +2,12 @@
 //! the browser UI, delegating to the store's reads. Clear columns only where the port says so.
 
 use async_trait::async_trait;
-use hoheit_domain::conversation::Message;
-use hoheit_domain::ids::{CandidateId, TenantId};
+use hoheit_domain::ids::TenantId;
 use hoheit_domain::ports::{
-    CandidatePage, CandidateSummary, DeadlineCounts, DueLegalHold, ListedLifecycle, OpenReview, Queries, Store,
-    StoreError, TenantSummary,
+    CandidatePage, CandidateSummary, DeadlineCounts, DueLegalHold, DueSubjectRequests, ListedLifecycle, OpenReview,
+    Queries, Store, StoreError, TenantSummary,
 };
-use hoheit_domain::subject_request::SubjectRequest;
-use time::OffsetDateTime;
+use time::{Duration, OffsetDateTime};
 
 use crate::store::SeaStore;
 
@@ -57,16 +55,14 @@ impl Queries for SeaStore {
             .collect())
     }
 
-    async fn conversation(&self, tenant: TenantId, candidate: CandidateId) -> Result<Vec<Message>, StoreError> {
-        Store::messages(self, tenant, candidate).await
-    }
-
-    async fn subject_request_register(
+    async fn due_subject_requests(
         &self,
         tenant: TenantId,
-        candidate: Option<CandidateId>,
-    ) -> Result<Vec<SubjectRequest>, StoreError> {
-        Store::subject_requests(self, tenant, candidate).await
+        now: OffsetDateTime,
+        within: Duration,
+    ) -> Result<DueSubjectRequests, StoreError> {
+        let register = Store::subject_requests(self, tenant, None).await?;
+        Ok(DueSubjectRequests::from_register(register, now, within))
     }
 
     async fn due_legal_holds(&self, tenant: TenantId, now: OffsetDateTime) -> Result<Vec<DueLegalHold>, StoreError> {

@@ -10,7 +10,7 @@ mod common;
 
 use common::Db;
 use hoheit_audit::CheckpointSigner;
-use hoheit_domain::candidate::{Candidate, ErasureReason};
+use hoheit_domain::candidate::ErasureReason;
 use hoheit_domain::events::DomainEvent;
 use hoheit_domain::ids::MessageId;
 use hoheit_domain::inbound::ContactKey;
@@ -205,11 +205,9 @@ async fn ciphertext_moved_to_another_row_or_tenant_does_not_decrypt(db: &Db) {
     assert!(db.store.message(w.tenant_id(), MessageId::from_uuid(Uuid::from_u128(10))).await.is_ok());
     // copy a candidate state to a candidate of another tenant
     let other = other_tenant(&db.store).await;
-    let oc = Candidate {
-        tenant: other.tenant_id(),
-        channel: other.channel().id,
-        ..new_candidate(&other, 2, "+49 170 5555555")
-    };
+    let mut oc = new_candidate(&other, 2, "+49 170 5555555");
+    oc.tenant = other.tenant_id();
+    oc.channel = other.channel().id;
     insert(&db.store, &other, &oc).await;
     let sql = format!(
         "UPDATE candidates SET state = (SELECT state FROM candidates WHERE id = {}), wrapped_key = (SELECT wrapped_key FROM candidates WHERE id = {}) WHERE id = {}",

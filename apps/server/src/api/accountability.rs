@@ -22,16 +22,29 @@ pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(records_of_processing)).routes(routes!(privacy_notice))
 }
 
-fn wants_markdown(query: &HashMap<String, String>) -> Result<bool, ApiError> {
-    match query.get("format").map(String::as_str) {
-        None | Some("json") => Ok(false),
-        Some("markdown" | "md") => Ok(true),
-        Some(_) => Err(ApiError::invalid("format must be json or markdown")),
-    }
+/// How a generated document is answered: `format=json` (default) or `format=markdown`.
+#[derive(Debug, Clone, Copy)]
+enum Format {
+    Json,
+    Markdown,
 }
 
-fn markdown(text: String) -> Response {
-    ([(header::CONTENT_TYPE, "text/markdown; charset=utf-8")], text).into_response()
+impl Format {
+    fn of(query: &HashMap<String, String>) -> Result<Self, ApiError> {
+        match query.get("format").map(String::as_str) {
+            None | Some("json") => Ok(Self::Json),
+            Some("markdown" | "md") => Ok(Self::Markdown),
+            Some(_) => Err(ApiError::invalid("format must be json or markdown")),
+        }
+    }
+
+    /// The document as JSON, or its Markdown text.
+    fn answer(self, json: &impl Serialize, markdown: impl FnOnce() -> String) -> Response {
+        match self {
+            Self::Json => Json(json).into_response(),
+            Self::Markdown => ([(header::CONTENT_TYPE, "text/markdown; charset=utf-8")], markdown()).into_response(),
+        }
+    }
 }
 
 /// The WhatsApp section of the privacy notice.
@@ -60,14 +73,10 @@ pub async fn records_of_processing(
     caller: Caller<can::ReadAccountability>,
     Query(query): Query<HashMap<String, String>>,
 ) -> ApiResult<Response> {
-    let tenant = caller.tenant;
-    let md = wants_markdown(&query)?;
-    let config = state.app.tenant_config(tenant).await?;
+    let format = Format::of(&query)?;
+    let config = state.app.tenant_config(caller.tenant).await?;
     let record = RecordOfProcessing::generate(&config, state.clock.now());
-    if md {
-        return Ok(markdown(record.to_markdown()));
-    }
-    Ok(Json(record).into_response())
+    Ok(format.answer(&record, || record.to_markdown()))
 }
 
 /// The WhatsApp paragraph of the tenant's privacy notice (Art. 13, the Art. 21(4) hint),
@@ -84,17 +93,13 @@ pub async fn privacy_notice(
     caller: Caller<can::ReadAccountability>,
     Query(query): Query<HashMap<String, String>>,
 ) -> ApiResult<Response> {
-    let tenant = caller.tenant;
-    let md = wants_markdown(&query)?;
+    let format = Format::of(&query)?;
     let language = match query.get("language") {
         Some(l) => NoticeLanguage::parse(l).map_err(|_| ApiError::invalid("language must be de or en"))?,
         None => NoticeLanguage::German,
     };
-    let config = state.app.tenant_config(tenant).await?;
+    let config = state.app.tenant_config(caller.tenant).await?;
     let text = privacy_notice_section(&config, language);
-    if md {
-        return Ok(markdown(text));
-    }
-    Ok(Json(PrivacyNoticeSection { language: language.code().to_owned(), format: "markdown".into(), text })
-        .into_response())
+    let section = PrivacyNoticeSection { language: language.code().to_owned(), format: "markdown".into(), text };
+    Ok(format.answer(&section, || section.text.clone()))
 }

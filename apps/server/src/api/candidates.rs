@@ -20,7 +20,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::{ApiJson, Caller, Id, IdResponse, Ids, can, fmt_time, parse_time};
+use super::{ApiJson, Caller, Id, IdResponse, can, fmt_time, parse_time};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::state::AppState;
 
@@ -36,10 +36,6 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(set_hold))
         .routes(routes!(release_hold))
         .routes(routes!(restrict, lift_restriction))
-}
-
-pub(super) fn capture(value: &str) -> Result<CaptureChannel, ApiError> {
-    CaptureChannel::parse(value).map_err(|e| ApiError::invalid(e.to_string()))
 }
 
 fn nonempty(value: Option<String>) -> Option<Pii<String>> {
@@ -173,7 +169,7 @@ pub async fn record_consent(
     ApiJson(body): ApiJson<RecordConsent>,
 ) -> ApiResult<Json<CandidateView>> {
     let tenant = caller.tenant;
-    let purpose = Purpose::parse(&body.purpose).map_err(|e| ApiError::invalid(e.to_string()))?;
+    let purpose = Purpose::parse(&body.purpose)?;
     let kind = ConsentMethodKind::parse(&body.method).map_err(|e| match e {
         ConsentMethodError::NotAffirmative(_) => ApiError::invalid(format!("method: {e} (R4)")),
         ConsentMethodError::Unknown => ApiError::invalid("method must be web_form, signed_form or recorded_verbal"),
@@ -204,7 +200,7 @@ pub async fn record_consent(
     let input = ConsentInput {
         purpose,
         method,
-        capture_channel: capture(&body.capture_channel)?,
+        capture_channel: CaptureChannel::parse(&body.capture_channel)?,
         texts_shown: None,
         given_at: parse_time(body.given_at.as_deref(), "given_at")?,
     };
@@ -223,8 +219,8 @@ pub async fn record_withdrawal(
     ApiJson(body): ApiJson<RecordWithdrawal>,
 ) -> ApiResult<Json<CandidateView>> {
     let tenant = caller.tenant;
-    let purpose = Purpose::parse(&body.purpose).map_err(|e| ApiError::invalid(e.to_string()))?;
-    state.app.record_withdrawal(tenant, caller.actor, id, purpose, capture(&body.channel)?).await?;
+    let purpose = Purpose::parse(&body.purpose)?;
+    state.app.record_withdrawal(tenant, caller.actor, id, purpose, CaptureChannel::parse(&body.channel)?).await?;
     view(&state, caller.tenant, id).await
 }
 
@@ -240,7 +236,7 @@ pub async fn record_objection(
 ) -> ApiResult<Json<CandidateView>> {
     let tenant = caller.tenant;
     let input = ObjectionInput {
-        channel: capture(&body.channel)?,
+        channel: CaptureChannel::parse(&body.channel)?,
         note: nonempty(body.note),
         received_at: parse_time(body.received_at.as_deref(), "received_at")?,
     };
@@ -259,7 +255,7 @@ pub async fn end_process(
     ApiJson(body): ApiJson<EndProcess>,
 ) -> ApiResult<Json<CandidateView>> {
     let tenant = caller.tenant;
-    let reason = ProcessEndReason::parse(&body.reason).map_err(|e| ApiError::invalid(e.to_string()))?;
+    let reason = ProcessEndReason::parse(&body.reason)?;
     state.app.end_process(tenant, caller.actor, id, reason, parse_time(body.at.as_deref(), "at")?).await?;
     view(&state, caller.tenant, id).await
 }
@@ -303,7 +299,7 @@ pub async fn set_hold(
     ApiJson(body): ApiJson<SetHold>,
 ) -> ApiResult<(StatusCode, Json<IdResponse>)> {
     let tenant = caller.tenant;
-    let reason = HoldReason::parse(&body.reason).map_err(|e| ApiError::invalid(e.to_string()))?;
+    let reason = HoldReason::parse(&body.reason)?;
     let hold = state.app.set_legal_hold(tenant, caller.actor, id, reason, nonempty(body.reference)).await?;
     Ok((StatusCode::CREATED, Json(IdResponse { id: hold.id.to_string() })))
 }
@@ -315,7 +311,7 @@ pub async fn set_hold(
 pub async fn release_hold(
     State(state): State<AppState>,
     caller: Caller<can::ManageLegalHolds>,
-    Ids(id, hold): Ids<CandidateId, HoldId>,
+    Id((id, hold)): Id<(CandidateId, HoldId)>,
 ) -> ApiResult<StatusCode> {
     let tenant = caller.tenant;
     state.app.release_legal_hold(tenant, caller.actor, id, hold).await?;
@@ -441,7 +437,7 @@ impl CandidateView {
         let consents = Purpose::ALL
             .iter()
             .map(|p| {
-                let state = c.consents.state(*p, now, tp);
+                let state = c.consents().state(*p, now, tp);
                 let (since, expires_at) = match &state {
                     ConsentState::None => (None, None),
                     ConsentState::Requested { last_at, .. } => (Some(*last_at), None),
@@ -478,10 +474,10 @@ impl CandidateView {
             restriction_reason,
             consents,
             objection: ObjectionView {
-                objected: c.objection.is_objected(),
-                since: c.objection.active.as_ref().map(|o| fmt_time(o.at)),
-                source: c.objection.active.as_ref().map(|o| o.source.as_str().to_owned()),
-                review: c.objection.review.as_ref().map(|r| ReviewView {
+                objected: c.objection().is_objected(),
+                since: c.objection().active.as_ref().map(|o| fmt_time(o.at)),
+                source: c.objection().active.as_ref().map(|o| o.source.as_str().to_owned()),
+                review: c.objection().review.as_ref().map(|r| ReviewView {
                     id: r.id.to_string(),
                     matched: r.matched.clone(),
                     opened_at: fmt_time(r.opened_at),

@@ -5,8 +5,9 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use hoheit_dialog360::SecretString;
 use hoheit_domain::ids::ChannelId;
+use hoheit_domain::ports::StoreError;
 use hoheit_domain::tenant::{ApprovalInput, ConsentTemplate, ReviewedDocument};
-use hoheit_domain::usecases::ChannelInput;
+use hoheit_domain::usecases::{ChannelInput, UseCaseError};
 use hoheit_domain::values::{LanguageCode, PhoneNumber, TemplateName};
 use hoheit_persistence::ChannelCredentials;
 use serde::{Deserialize, Serialize};
@@ -17,6 +18,7 @@ use utoipa_axum::routes;
 use super::{ApiJson, Caller, Id, can, fmt_time, parse_time};
 use crate::auth::new_token;
 use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::ports::OutboundError;
 use crate::state::{AppState, WEBHOOK_SECRET_HEADER};
 
 /// The routes of this resource (relative to `/api/v1`).
@@ -52,7 +54,13 @@ pub async fn create_channel(
         (_, base) => (base, SecretString::from(body.api_key.clone())),
     };
     if let Some(url) = &base_url {
-        state.channels.check_base_url(url, &api_key).map_err(|e| ApiError::invalid(format!("base_url: {e}")))?;
+        state.channels.check_base_url(url, &api_key).await.map_err(|e| match e {
+            OutboundError::NotAllowed => {
+                ApiError::new(StatusCode::BAD_REQUEST, "base_url_not_allowed", super::templates::BASE_URL_NOT_ALLOWED)
+            }
+            OutboundError::Invalid(message) => ApiError::invalid(format!("base_url: {message}")),
+            OutboundError::Unavailable => ApiError::invalid("base_url cannot be checked"),
+        })?;
     }
     let channel = state
         .app
@@ -65,7 +73,19 @@ pub async fn create_channel(
                 consent_template: template.clone(),
             },
         )
-        .await?;
+        .await
+        .map_err(|e| {
+            let UseCaseError::Store(StoreError::Duplicate(_)) = e else { return ApiError::from(e) };
+            // The tenant's own numbers were checked by the use case (409 `conflict`); the unique
+            // key across tenants is the only one a new channel can hit: another tenant has the
+            // number. The answer does not say so (no oracle); the operator log does.
+            tracing::warn!(
+                %tenant,
+                "channel registration refused: the phone_number_id is registered to another tenant; \
+                 the tenant was answered channel_not_available (resolve with both tenants)"
+            );
+            ApiError::new(StatusCode::CONFLICT, "channel_not_available", CHANNEL_NOT_AVAILABLE)
+        })?;
     let route = new_token().replacen(crate::auth::TOKEN_PREFIX, "", 1);
     let secret = new_token().replacen(crate::auth::TOKEN_PREFIX, "", 1);
     let credentials = ChannelCredentials {
@@ -87,7 +107,10 @@ pub async fn create_channel(
             Err(e) => tracing::warn!(channel = %channel.id, error = %e, "webhook registration with 360Dialog failed"),
         }
     }
-    let synced = super::templates::sync(&state, tenant, channel.id).await.unwrap_or_else(|e| {
+    // bounded like the scheduler's per-tenant budget: a slow provider cannot hold the request
+    let budget = std::time::Duration::from_secs(state.config.templates.tenant_budget_seconds.max(1));
+    let deadline = tokio::time::Instant::now() + budget;
+    let synced = super::templates::sync_until(&state, tenant, channel.id, Some(deadline)).await.unwrap_or_else(|e| {
         tracing::warn!(channel = %channel.id, error = %e, "template sync failed");
         0
     });
@@ -103,6 +126,10 @@ pub async fn create_channel(
         }),
     ))
 }
+
+/// The message of `channel_not_available` (says nothing about why).
+pub const CHANNEL_NOT_AVAILABLE: &str =
+    "this number cannot be registered here; if it is yours, contact the operator of this hoheit installation";
 
 /// Lists the tenant's channels.
 #[utoipa::path(get, path = "/channels", tag = "channels",

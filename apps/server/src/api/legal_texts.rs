@@ -31,8 +31,8 @@ pub async fn publish_legal_text(
 ) -> ApiResult<(StatusCode, Json<LegalTextView>)> {
     let tenant = caller.tenant;
     let input = LegalTextInput {
-        kind: LegalTextKind::parse(&body.kind).map_err(|e| ApiError::invalid(e.to_string()))?,
-        version: LegalTextVersion::parse(&body.version).map_err(|e| ApiError::invalid(e.to_string()))?,
+        kind: LegalTextKind::parse(&body.kind)?,
+        version: LegalTextVersion::parse(&body.version)?,
         language: LanguageCode::parse(&body.language).map_err(|e| ApiError::invalid(format!("language: {e}")))?,
         body: body.body,
         url: body.url,

@@ -15,7 +15,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::messages::QueuedResponse;
-use super::{Caller, Id, Ids, can, fmt_time};
+use super::{Caller, Id, can, fmt_time};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::state::AppState;
 
@@ -118,7 +118,7 @@ pub async fn list_media(
 pub async fn read_media(
     State(state): State<AppState>,
     caller: Caller<can::ReadContent>,
-    Ids(id, media): Ids<CandidateId, MediaId>,
+    Id((id, media)): Id<(CandidateId, MediaId)>,
 ) -> ApiResult<Response> {
     let tenant = caller.tenant;
     let (record, content) = state.app.read_media(tenant, caller.actor, id, media).await?;

@@ -4,7 +4,7 @@
 //! error codes are a contract (see docs/api.md and `/openapi.json`).
 //!
 //! Handlers do not repeat preambles: [`Caller`] authenticates, checks the action's role set
-//! ([`hoheit_domain::access::Action`]) and yields tenant and actor; [`Id`] / [`Ids`] parse path ids
+//! ([`hoheit_domain::access::Action`]) and yields tenant and actor; [`Id`] parses path ids
 //! (404 for anything that is not an id); [`ApiJson`] maps body errors to `invalid_input`.
 
 pub mod accountability;
@@ -220,10 +220,28 @@ pub trait PathId: std::str::FromStr {
     const WHAT: &'static str;
 }
 
+/// What [`Id`] takes from the path: one id, or two (`/candidates/{id}/reviews/{review}`).
+pub trait PathIds: Sized {
+    /// The path segments as text.
+    type Raw: DeserializeOwned + Send;
+    /// What is not found when the path cannot be read at all (the first id's name).
+    const WHAT: &'static str;
+    /// Parses the segments; anything that is not an id is `404 not_found`.
+    fn parse(raw: Self::Raw) -> Result<Self, ApiError>;
+}
+
 macro_rules! path_ids {
     ($($t:ty => $what:literal),* $(,)?) => {$(
         impl PathId for $t {
             const WHAT: &'static str = $what;
+        }
+
+        impl PathIds for $t {
+            type Raw = String;
+            const WHAT: &'static str = $what;
+            fn parse(raw: String) -> Result<Self, ApiError> {
+                path_id(&raw, $what)
+            }
         }
     )*};
 }
@@ -237,41 +255,30 @@ path_ids!(
     SubjectRequestId => "subject request",
 );
 
-/// One id from the path; anything that is not an id answers 404.
+impl<A: PathId, B: PathId> PathIds for (A, B) {
+    type Raw = (String, String);
+    const WHAT: &'static str = A::WHAT;
+    fn parse((a, b): (String, String)) -> Result<Self, ApiError> {
+        Ok((path_id(&a, A::WHAT)?, path_id(&b, B::WHAT)?))
+    }
+}
+
+/// Ids from the path, `Id<CandidateId>` or `Id<(CandidateId, ReviewId)>`; anything that is not
+/// an id answers 404.
 #[derive(Debug)]
 pub struct Id<T>(pub T);
 
 impl<S, T> FromRequestParts<S> for Id<T>
 where
-    T: PathId,
+    T: PathIds,
     S: Send + Sync,
 {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let Path(raw) =
-            Path::<String>::from_request_parts(parts, state).await.map_err(|_| ApiError::not_found(T::WHAT))?;
-        path_id(&raw, T::WHAT).map(Self)
-    }
-}
-
-/// Two ids from the path (`/candidates/{id}/reviews/{review}`); 404 as for [`Id`].
-#[derive(Debug)]
-pub struct Ids<A, B>(pub A, pub B);
-
-impl<S, A, B> FromRequestParts<S> for Ids<A, B>
-where
-    A: PathId,
-    B: PathId,
-    S: Send + Sync,
-{
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let Path((a, b)) = Path::<(String, String)>::from_request_parts(parts, state)
-            .await
-            .map_err(|_| ApiError::not_found(A::WHAT))?;
-        Ok(Self(path_id(&a, A::WHAT)?, path_id(&b, B::WHAT)?))
+            Path::<T::Raw>::from_request_parts(parts, state).await.map_err(|_| ApiError::not_found(T::WHAT))?;
+        T::parse(raw).map(Self)
     }
 }
 

@@ -14,7 +14,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::candidates::CandidateView;
-use super::{ApiJson, Caller, Ids, can, fmt_time};
+use super::{ApiJson, Caller, Id, can, fmt_time};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::state::AppState;
 
@@ -44,7 +44,7 @@ pub async fn reviews(
         if !matches!(c.lifecycle, Lifecycle::Active) && !sees_restricted(caller.role) {
             continue;
         }
-        if let Some(review) = &c.objection.review {
+        if let Some(review) = &c.objection().review {
             items.push(serde_json::json!({
                 "candidate_id": candidate.to_string(),
                 "review_id": review.id.to_string(),
@@ -121,7 +121,7 @@ pub struct DecideReview {
 pub async fn review(
     State(state): State<AppState>,
     caller: Caller<can::ReadCandidates>,
-    Ids(id, review): Ids<CandidateId, ReviewId>,
+    Id((id, review)): Id<(CandidateId, ReviewId)>,
 ) -> ApiResult<Json<ReviewDetail>> {
     let tenant = caller.tenant;
     let (_, pending) = state.app.review(tenant, id, review).await?;
@@ -146,7 +146,7 @@ pub async fn review(
 pub async fn review_message(
     State(state): State<AppState>,
     caller: Caller<can::ReadContent>,
-    Ids(id, review): Ids<CandidateId, ReviewId>,
+    Id((id, review)): Id<(CandidateId, ReviewId)>,
 ) -> ApiResult<Json<ReviewMessage>> {
     let tenant = caller.tenant;
     let message = state.app.read_review_message(tenant, caller.actor, id, review).await?;
@@ -170,16 +170,14 @@ pub async fn review_message(
 pub async fn decide_review(
     State(state): State<AppState>,
     caller: Caller<can::DecideReviews>,
-    Ids(id, review): Ids<CandidateId, ReviewId>,
+    Id((id, review)): Id<(CandidateId, ReviewId)>,
     ApiJson(body): ApiJson<DecideReview>,
 ) -> ApiResult<Json<CandidateView>> {
     let tenant = caller.tenant;
     let decision = match (body.decision.as_str(), body.reason.as_deref()) {
         ("confirm", None) => ReviewDecision::Confirm,
         ("confirm", Some(_)) => return Err(ApiError::invalid("a confirmation takes no reason")),
-        ("dismiss", Some(reason)) => {
-            ReviewDecision::Dismiss(DismissReason::parse(reason).map_err(|e| ApiError::invalid(e.to_string()))?)
-        }
+        ("dismiss", Some(reason)) => ReviewDecision::Dismiss(DismissReason::parse(reason)?),
         ("dismiss", None) => return Err(ApiError::invalid("a dismissal needs a reason code")),
         _ => return Err(ApiError::invalid("decision must be confirm or dismiss")),
     };

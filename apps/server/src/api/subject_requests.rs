@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use axum::Json;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
+use hoheit_domain::consent::CaptureChannel;
 use hoheit_domain::ids::{CandidateId, SubjectRequestId, TenantId};
 use hoheit_domain::ports::Clock;
 use hoheit_domain::subject_request::{
@@ -70,7 +71,7 @@ pub async fn open_subject_request(
     ApiJson(body): ApiJson<OpenSubjectRequest>,
 ) -> ApiResult<(StatusCode, Json<IdResponse>)> {
     let tenant = caller.tenant;
-    let kind = SubjectRequestKind::parse(&body.kind).map_err(|e| ApiError::invalid(e.to_string()))?;
+    let kind = SubjectRequestKind::parse(&body.kind)?;
     let candidate = body.candidate_id.as_deref().map(|c| path_id(c, "candidate")).transpose()?;
     let request = state
         .app
@@ -79,7 +80,7 @@ pub async fn open_subject_request(
             caller.actor,
             candidate,
             kind,
-            super::candidates::capture(&body.channel)?,
+            CaptureChannel::parse(&body.channel)?,
             parse_time(body.received_at.as_deref(), "received_at")?,
         )
         .await?;

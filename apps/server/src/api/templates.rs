@@ -7,6 +7,7 @@ use hoheit_domain::ids::{ChannelId, TenantId};
 use hoheit_domain::ports::Clock;
 use hoheit_domain::template::Template;
 use hoheit_domain::tenant::Actor;
+use hoheit_domain::usecases::UseCaseError;
 use hoheit_domain::values::{LanguageCode, TemplateName};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -15,6 +16,7 @@ use utoipa_axum::routes;
 
 use super::{ApiJson, Caller, Id, can, fmt_time, path_id};
 use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::ports::OutboundError;
 use crate::state::AppState;
 
 /// The routes of this resource (relative to `/api/v1`).
@@ -25,7 +27,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
 /// Syncs the channel's templates from 360Dialog now.
 #[utoipa::path(post, path = "/channels/{id}/templates/sync", tag = "channels",
     params(("id" = String, Path, description = "channel id")),
-    responses((status = 200, body = u32), (status = 503, body = ErrorBody)), security(("bearer" = [])))]
+    responses((status = 200, body = u32), (status = 409, body = ErrorBody), (status = 502, body = ErrorBody),
+        (status = 503, body = ErrorBody)), security(("bearer" = [])))]
 pub async fn sync_templates(
     State(state): State<AppState>,
     caller: Caller<can::SyncTemplates>,
@@ -34,9 +37,16 @@ pub async fn sync_templates(
     let tenant = caller.tenant;
     let config = state.app.tenant_config(tenant).await?;
     config.channel(channel).ok_or_else(|| ApiError::not_found("channel"))?;
-    let count = sync(&state, tenant, channel)
-        .await
-        .map_err(|e| ApiError::new(StatusCode::BAD_GATEWAY, "unavailable", format!("360Dialog: {e}")))?;
+    let count = sync(&state, tenant, channel).await.map_err(|e| match e {
+        SyncError::NotAllowed => ApiError::new(StatusCode::CONFLICT, "base_url_not_allowed", BASE_URL_NOT_ALLOWED),
+        // one answer for every transport or provider failure (no reachability oracle)
+        SyncError::Unavailable | SyncError::OutOfTime => ApiError::new(
+            StatusCode::BAD_GATEWAY,
+            "unavailable",
+            "360Dialog could not be reached or gave no usable answer; retry later",
+        ),
+        SyncError::Store(e) => e.into(),
+    })?;
     Ok(Json(count))
 }
 
@@ -164,7 +174,47 @@ fn template_view(t: &Template, consent: bool) -> TemplateView {
 /// tenant's notice marks; the consent-request template's mark is derived from its synced text by
 /// the domain (it carries the notice only if the text has the privacy link and the objection
 /// hint, R15), never set blindly.
-pub async fn sync(state: &AppState, tenant: TenantId, channel: ChannelId) -> Result<u32, String> {
-    let templates = state.channels.fetch_templates(channel, state.clock.now()).await?;
-    state.app.sync_templates(tenant, Actor::System, channel, templates).await.map_err(|e| e.to_string())
+pub async fn sync(state: &AppState, tenant: TenantId, channel: ChannelId) -> Result<u32, SyncError> {
+    sync_until(state, tenant, channel, None).await
+}
+
+/// [`sync`], giving up on the listing at `deadline` ([`SyncError::OutOfTime`]; nothing is
+/// stored then). Storing the fetched templates is not cut short.
+pub async fn sync_until(
+    state: &AppState,
+    tenant: TenantId,
+    channel: ChannelId,
+    deadline: Option<tokio::time::Instant>,
+) -> Result<u32, SyncError> {
+    let fetch = state.channels.fetch_templates(channel, state.clock.now());
+    let fetched = match deadline {
+        Some(deadline) => tokio::time::timeout_at(deadline, fetch).await.map_err(|_| SyncError::OutOfTime)?,
+        None => fetch.await,
+    };
+    let templates = fetched.map_err(|e| match e {
+        OutboundError::NotAllowed => SyncError::NotAllowed,
+        OutboundError::Invalid(_) | OutboundError::Unavailable => SyncError::Unavailable,
+    })?;
+    Ok(state.app.sync_templates(tenant, Actor::System, channel, templates).await?)
+}
+
+/// The message of `base_url_not_allowed`.
+pub const BASE_URL_NOT_ALLOWED: &str =
+    "base_url is not allowed: hoheit calls only the operator's allowed 360Dialog hosts, over https";
+
+/// Why a template sync failed.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum SyncError {
+    /// The channel's base URL is not on the outbound allow-list.
+    #[error("destination not allowed")]
+    NotAllowed,
+    /// 360Dialog could not be reached or gave no usable answer (details in the operator log).
+    #[error("360Dialog could not be reached or gave no usable answer")]
+    Unavailable,
+    /// The time budget ended before 360Dialog answered.
+    #[error("the time budget ended before 360Dialog answered")]
+    OutOfTime,
+    /// Storing the templates failed.
+    #[error(transparent)]
+    Store(#[from] UseCaseError),
 }

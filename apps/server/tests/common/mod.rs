@@ -6,7 +6,7 @@
 use std::io::Write as _;
 use std::sync::Once;
 
-use hoheit_server::harness::{Client, Harness, HarnessOptions};
+use hoheit_server::harness::{Answer, Client, Harness, HarnessOptions, eventually};
 use serde_json::{Value, json};
 
 pub const NUMBER: &str = "+49 170 5550123";
@@ -141,4 +141,58 @@ pub async fn post_webhook(h: &Harness, t: &Tenant, body: &Value, secret: Option<
 pub fn now_unix() -> i64 {
     #[allow(clippy::disallowed_methods)]
     time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+/// The button payload of the first consent request the simulator accepted, once it went out.
+pub async fn consent_payload(h: &Harness, wait: std::time::Duration) -> String {
+    assert!(eventually(wait, || async { !h.sim.accepted_messages().is_empty() }).await, "no consent request went out");
+    h.sim.accepted_messages()[0]
+        .body
+        .pointer("/template/components")
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .iter()
+        .find_map(|c| c.pointer("/parameters/0/payload").and_then(Value::as_str).map(str::to_owned))
+        .unwrap()
+}
+
+/// The candidate `c` (WhatsApp id `wa`) taps "Zustimmen" on the consent request; waits until the
+/// WhatsApp consent is granted.
+pub async fn accept_consent(h: &Harness, t: &Tenant, c: &str, wa: &str, wait: std::time::Duration) {
+    let payload = consent_payload(h, wait).await;
+    h.sim.inject_button_reply(wa, &payload, "Zustimmen");
+    assert!(
+        eventually(wait, || async {
+            t.recruiter.get(&format!("/api/v1/candidates/{c}")).await.json["consents"][0]["state"] == "granted"
+        })
+        .await,
+        "the consent was not recorded"
+    );
+}
+
+/// Tenant "Beispiel GmbH" on the simulator with the candidate [`NUMBER`], whose WhatsApp consent
+/// a recruiter recorded (verbally, by phone).
+pub async fn consenting(h: &Harness) -> (Tenant, String) {
+    let t = tenant(h, "Beispiel GmbH", h.sim.phone_number_id()).await;
+    let c = candidate(&t, NUMBER).await;
+    let r = record_verbal_consent(&t, &c).await;
+    assert_eq!(r.status, 200, "{:?}", r.json);
+    (t, c)
+}
+
+/// A recruiter records the candidate's WhatsApp consent, given verbally by phone.
+pub async fn record_verbal_consent(t: &Tenant, c: &str) -> Answer {
+    t.recruiter
+        .post(
+            &format!("/api/v1/candidates/{c}/consents"),
+            json!({"purpose": "whatsapp_channel", "method": "recorded_verbal", "capture_channel": "phone"}),
+        )
+        .await
+}
+
+/// The candidate with WhatsApp id [`WA`] writes `text` (webhook with the right secret); the status.
+pub async fn candidate_writes(h: &Harness, t: &Tenant, wamid: &str, text: &str) -> u16 {
+    let body = inbound_text(h.sim.phone_number_id(), WA, wamid, text, now_unix());
+    post_webhook(h, t, &body, Some(&t.webhook_secret)).await
 }

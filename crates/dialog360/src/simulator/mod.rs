@@ -364,9 +364,12 @@ impl SimulatorHandle {
     }
 
     /// A client configuration pointing at this simulator with its key (production defaults
-    /// otherwise; tests usually shorten the retry settings).
+    /// otherwise, but an egress policy that allows loopback; tests usually shorten the retry
+    /// settings).
     pub fn client_config(&self) -> Result<crate::ClientConfig, crate::ConfigError> {
-        crate::ClientConfig::new(&self.base_url(), self.state.config.api_key.clone())
+        let mut config = crate::ClientConfig::new(&self.base_url(), self.state.config.api_key.clone())?;
+        config.egress = crate::EgressPolicy::insecure_loopback();
+        Ok(config)
     }
 
     /// The bound address.

@@ -207,48 +207,36 @@ impl ObjectionReason {
     }
 }
 
+/// The tables, each compiled once, on first use (one `OnceLock` per table).
+macro_rules! compiled_tables {
+    ($($table:expr),+ $(,)?) => {
+        [$({
+            static TABLE: OnceLock<Vec<Compiled>> = OnceLock::new();
+            compiled(&TABLE, $table)
+        }),+]
+    };
+}
+
 /// All pattern tables, tier 1 first.
 fn tier1_tables() -> [&'static [Compiled]; 8] {
-    static DE: OnceLock<Vec<Compiled>> = OnceLock::new();
-    static EN: OnceLock<Vec<Compiled>> = OnceLock::new();
-    static TR: OnceLock<Vec<Compiled>> = OnceLock::new();
-    static PL: OnceLock<Vec<Compiled>> = OnceLock::new();
-    static RO: OnceLock<Vec<Compiled>> = OnceLock::new();
-    static RU: OnceLock<Vec<Compiled>> = OnceLock::new();
-    static UK: OnceLock<Vec<Compiled>> = OnceLock::new();
-    static AR: OnceLock<Vec<Compiled>> = OnceLock::new();
-    [
-        compiled(&DE, languages::DE),
-        compiled(&EN, languages::EN),
-        compiled(&TR, languages::TR),
-        compiled(&PL, languages::PL),
-        compiled(&RO, languages::RO),
-        compiled(&RU, languages::RU),
-        compiled(&UK, languages::UK),
-        compiled(&AR, languages::AR),
+    compiled_tables![
+        languages::DE,
+        languages::EN,
+        languages::TR,
+        languages::PL,
+        languages::RO,
+        languages::RU,
+        languages::UK,
+        languages::AR,
     ]
 }
 
 fn review_tables() -> [&'static [Compiled]; 3] {
-    static DE: OnceLock<Vec<Compiled>> = OnceLock::new();
-    static EN: OnceLock<Vec<Compiled>> = OnceLock::new();
-    static OTHER: OnceLock<Vec<Compiled>> = OnceLock::new();
-    [
-        compiled(&DE, languages::DE_REVIEW),
-        compiled(&EN, languages::EN_REVIEW),
-        compiled(&OTHER, languages::OTHER_REVIEW),
-    ]
+    compiled_tables![languages::DE_REVIEW, languages::EN_REVIEW, languages::OTHER_REVIEW]
 }
 
 fn harmless_tables() -> [&'static [Compiled]; 3] {
-    static DE: OnceLock<Vec<Compiled>> = OnceLock::new();
-    static EN: OnceLock<Vec<Compiled>> = OnceLock::new();
-    static ANY: OnceLock<Vec<Compiled>> = OnceLock::new();
-    [
-        compiled(&DE, languages::DE_HARMLESS),
-        compiled(&EN, languages::EN_HARMLESS),
-        compiled(&ANY, languages::RESCHEDULE),
-    ]
+    compiled_tables![languages::DE_HARMLESS, languages::EN_HARMLESS, languages::RESCHEDULE]
 }
 
 /// The static id of a known pattern (for audit details, which hold only fixed strings).

@@ -351,6 +351,19 @@ fn messages(changes: Vec<MessageChange>) -> ChangeSet {
     ChangeSet { messages: changes, ..ChangeSet::default() }
 }
 
+fn media_changes(changes: Vec<MediaChange>) -> ChangeSet {
+    ChangeSet { media: changes, ..ChangeSet::default() }
+}
+
+/// An inbound message stored with an audited event (the shape of a webhook's commit).
+fn audited_inbound(w: &World, c: CandidateId, seq: u128, provider: &str, text: &str) -> ChangeSet {
+    ChangeSet {
+        messages: vec![MessageChange::Insert(Box::new(inbound_message(w, c, seq, provider, text)))],
+        events: vec![event(w, Some(c), DomainEvent::HelpRequested)],
+        ..ChangeSet::default()
+    }
+}
+
 /// Polls all futures in one task until each is done (concurrent, not parallel): enough for the
 /// stores' writers to batch them, with no runtime dependency.
 pub async fn join_all<F: Future>(futures: Vec<F>) -> Vec<F::Output> {
@@ -1088,15 +1101,7 @@ pub async fn media_is_stored_listed_and_erased_with_the_candidate(h: &dyn Harnes
     // an update for an unknown file fails alone
     let mut ghost = media_record(&w, c.id, 0x3D1B, 10);
     ghost.status = MediaStatus::Rejected;
-    let e = s
-        .commit(
-            t,
-            ChangeSet {
-                media: vec![MediaChange::Update { record: Box::new(ghost), content: None }],
-                ..ChangeSet::default()
-            },
-        )
-        .await;
+    let e = s.commit(t, media_changes(vec![MediaChange::Update { record: Box::new(ghost), content: None }])).await;
     assert_eq!(e, Err(StoreError::NotFound("media")));
     // erasure deletes the file with the candidate
     let tombstone = c.erased(w.now, ErasureReason::SubjectRequest);
@@ -1114,15 +1119,7 @@ pub async fn media_is_stored_listed_and_erased_with_the_candidate(h: &dyn Harnes
     assert!(s.candidate_media(t, c.id).await.unwrap().is_empty());
     // and nothing new can be filed for the erased candidate
     let late = media_record(&w, c.id, 0x3D1C, 10);
-    let e = s
-        .commit(
-            t,
-            ChangeSet {
-                media: vec![MediaChange::Insert { record: Box::new(late), content: None }],
-                ..ChangeSet::default()
-            },
-        )
-        .await;
+    let e = s.commit(t, media_changes(vec![MediaChange::Insert { record: Box::new(late), content: None }])).await;
     assert!(matches!(e, Err(StoreError::NotFound(_) | StoreError::Corrupt(_))), "{e:?}");
 }
 
@@ -1134,17 +1131,7 @@ pub async fn concurrent_commits_keep_one_linear_audit_chain(h: &dyn Harness) {
     let stores = [h.store(), replica];
     let commits = (0..120u128).map(|i| {
         let store = stores[usize::try_from(i % 2).unwrap()].clone();
-        let changes = ChangeSet {
-            messages: vec![MessageChange::Insert(Box::new(inbound_message(
-                &w,
-                c.id,
-                1000 + i,
-                &format!("wamid.cc{i}"),
-                "Hallo",
-            )))],
-            events: vec![event(&w, Some(c.id), DomainEvent::HelpRequested)],
-            ..ChangeSet::default()
-        };
+        let changes = audited_inbound(&w, c.id, 1000 + i, &format!("wamid.cc{i}"), "Hallo");
         let tenant = w.tenant_id();
         async move { store.commit(tenant, changes).await }
     });
@@ -1167,11 +1154,7 @@ pub async fn a_failing_change_set_does_not_fail_the_others_in_its_batch(h: &dyn 
     let commits = (0..60u128).map(|i| {
         let store = s.clone();
         let provider = if i % 5 == 0 { "wamid.taken".to_owned() } else { format!("wamid.fresh{i}") };
-        let changes = ChangeSet {
-            messages: vec![MessageChange::Insert(Box::new(inbound_message(&w, c.id, 100 + i, &provider, "y")))],
-            events: vec![event(&w, Some(c.id), DomainEvent::HelpRequested)],
-            ..ChangeSet::default()
-        };
+        let changes = audited_inbound(&w, c.id, 100 + i, &provider, "y");
         let tenant = w.tenant_id();
         async move { (i, store.commit(tenant, changes).await) }
     });
@@ -1205,17 +1188,7 @@ pub async fn concurrent_statuses_and_messages_share_batches_and_converge(h: &dyn
             let observation = StatusObservation { status, at: w.now + Duration::seconds(secs), error_code: None };
             messages(vec![MessageChange::StatusByProviderId { provider_id: wamid.clone(), observation }])
         } else {
-            ChangeSet {
-                messages: vec![MessageChange::Insert(Box::new(inbound_message(
-                    &w,
-                    c.id,
-                    2000 + i,
-                    &format!("wamid.mix{i}"),
-                    "Hallo",
-                )))],
-                events: vec![event(&w, Some(c.id), DomainEvent::HelpRequested)],
-                ..ChangeSet::default()
-            }
+            audited_inbound(&w, c.id, 2000 + i, &format!("wamid.mix{i}"), "Hallo")
         };
         let tenant = w.tenant_id();
         async move { store.commit(tenant, changes).await }
@@ -1370,7 +1343,7 @@ pub async fn queries_read_views(h: &dyn Harness) {
     let other = TenantId::from_uuid(Uuid::from_u128(0xDEAD));
     assert!(queries.candidate_page(other, page(true, None, 100)).await.unwrap().is_empty(), "tenant isolation");
     assert!(queries.open_reviews(tenant).await.unwrap().is_empty());
-    assert!(queries.conversation(tenant, first).await.unwrap().is_empty());
+    assert!(store.messages(tenant, first).await.unwrap().is_empty());
 
     let dpo = staff(Role::Dpo);
     let request = app
@@ -1378,12 +1351,12 @@ pub async fn queries_read_views(h: &dyn Harness) {
         .await
         .unwrap();
     // restriction and objection are registered as requests too (received and handled at once)
-    let register = queries.subject_request_register(tenant, None).await.unwrap();
+    let register = store.subject_requests(tenant, None).await.unwrap();
     assert!(register.iter().any(|r| r.id == request.id));
     assert!(register.iter().all(|r| r.tenant == tenant));
-    let of_first = queries.subject_request_register(tenant, Some(first)).await.unwrap();
+    let of_first = store.subject_requests(tenant, Some(first)).await.unwrap();
     assert_eq!(of_first.iter().map(|r| r.id).collect::<Vec<_>>(), vec![request.id]);
-    assert!(queries.subject_request_register(other, None).await.unwrap().is_empty());
+    assert!(store.subject_requests(other, None).await.unwrap().is_empty());
     let open_before = |at: OffsetDateTime| register.iter().filter(|r| r.status.is_open() && r.due_at <= at).count();
     let now = world.now;
     let due = queries.due_subject_requests(tenant, now, Duration::days(7)).await.unwrap();

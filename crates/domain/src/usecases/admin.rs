@@ -1,8 +1,9 @@
 //! Tenant administration: the tenant, its channels and the DPO's approval (R1), legal texts
 //! (R5-R7), settings (R23-R28, R36) and templates (R21).
 
-use super::candidates::admin_or_dpo;
+use super::permitted;
 use super::{Hoheit, Recorder, UseCaseError};
+use crate::access::Action;
 use crate::actor::Actor;
 use crate::events::DomainEvent;
 use crate::ids::{ChannelId, LegalTextId, TenantId};
@@ -49,12 +50,8 @@ impl Hoheit {
     pub async fn create_tenant(&self, actor: Actor, name: &str) -> Result<Tenant, UseCaseError> {
         let now = self.now();
         let tenant = Tenant::new(self.new_id(), name, now)?;
-        let changes = ChangeSet {
-            config: vec![ConfigChange::Tenant(Box::new(tenant.clone()))],
-            events: vec![Recorder::new(tenant.id, None, actor, now).rule(Rule::R36, DomainEvent::TenantCreated)],
-            ..ChangeSet::default()
-        };
-        self.store.commit(tenant.id, changes).await?;
+        let events = vec![Recorder::new(tenant.id, None, actor, now).rule(Rule::R36, DomainEvent::TenantCreated)];
+        self.commit_config(tenant.id, ConfigChange::Tenant(Box::new(tenant.clone())), events).await?;
         Ok(tenant)
     }
 
@@ -140,14 +137,9 @@ impl Hoheit {
             approval: None,
             created_at: now,
         };
-        let changes = ChangeSet {
-            config: vec![ConfigChange::Channel(Box::new(channel.clone()))],
-            events: vec![
-                Recorder::new(tenant, None, actor, now).note(DomainEvent::ChannelRegistered { channel: channel.id }),
-            ],
-            ..ChangeSet::default()
-        };
-        self.store.commit(tenant, changes).await?;
+        let events =
+            vec![Recorder::new(tenant, None, actor, now).note(DomainEvent::ChannelRegistered { channel: channel.id })];
+        self.commit_config(tenant, ConfigChange::Channel(Box::new(channel.clone())), events).await?;
         Ok(channel)
     }
 
@@ -174,15 +166,11 @@ impl Hoheit {
             })?;
         let review_at = approval.review_at;
         channel.approval = Some(approval);
-        let changes = ChangeSet {
-            config: vec![ConfigChange::Channel(Box::new(channel.clone()))],
-            events: vec![
-                Recorder::new(tenant, None, actor, now)
-                    .rule(Rule::R1, DomainEvent::ChannelApproved { channel: channel.id, review_at }),
-            ],
-            ..ChangeSet::default()
-        };
-        self.store.commit(tenant, changes).await?;
+        let events = vec![
+            Recorder::new(tenant, None, actor, now)
+                .rule(Rule::R1, DomainEvent::ChannelApproved { channel: channel.id, review_at }),
+        ];
+        self.commit_config(tenant, ConfigChange::Channel(Box::new(channel.clone())), events).await?;
         Ok(channel)
     }
 
@@ -194,7 +182,11 @@ impl Hoheit {
         actor: Actor,
         channel: ChannelId,
     ) -> Result<Channel, UseCaseError> {
-        admin_or_dpo(actor, "only the data-protection officer or an admin can revoke an approval")?;
+        permitted(
+            actor,
+            Action::RevokeApproval,
+            "only the data-protection officer or an admin can revoke an approval",
+        )?;
         let config = self.config(tenant).await?;
         let mut channel = config.channel(channel).cloned().ok_or(UseCaseError::NotFound("channel"))?;
         let now = self.now();
@@ -204,15 +196,11 @@ impl Hoheit {
                 return Err(UseCaseError::Conflict("the channel has no approval in force"));
             }
         }
-        let changes = ChangeSet {
-            config: vec![ConfigChange::Channel(Box::new(channel.clone()))],
-            events: vec![
-                Recorder::new(tenant, None, actor, now)
-                    .rule(Rule::R1, DomainEvent::ChannelApprovalRevoked { channel: channel.id }),
-            ],
-            ..ChangeSet::default()
-        };
-        self.store.commit(tenant, changes).await?;
+        let events = vec![
+            Recorder::new(tenant, None, actor, now)
+                .rule(Rule::R1, DomainEvent::ChannelApprovalRevoked { channel: channel.id }),
+        ];
+        self.commit_config(tenant, ConfigChange::Channel(Box::new(channel.clone())), events).await?;
         Ok(channel)
     }
 
@@ -242,15 +230,12 @@ impl Hoheit {
             LegalTextKind::ConsentRequest => Rule::R6,
             LegalTextKind::Terms | LegalTextKind::PrivacyNotice => Rule::R7,
         };
-        let changes = ChangeSet {
-            config: vec![ConfigChange::LegalText(Box::new(text.clone()))],
-            events: vec![Recorder::new(tenant, None, actor, now).rule(
+        let events =
+            vec![Recorder::new(tenant, None, actor, now).rule(
                 rule,
                 DomainEvent::LegalTextPublished { text: text.id, kind: text.kind, material: text.material },
-            )],
-            ..ChangeSet::default()
-        };
-        self.store.commit(tenant, changes).await?;
+            )];
+        self.commit_config(tenant, ConfigChange::LegalText(Box::new(text.clone())), events).await?;
         Ok(text)
     }
 
@@ -285,12 +270,7 @@ impl Hoheit {
         if marked != was_marked {
             events.push(record.rule(Rule::R15, DomainEvent::TemplateNoticeMarked { channel, carries_notice: marked }));
         }
-        let changes = ChangeSet {
-            config: vec![ConfigChange::Templates { channel, templates: synced }],
-            events,
-            ..ChangeSet::default()
-        };
-        self.store.commit(tenant, changes).await?;
+        self.commit_config(tenant, ConfigChange::Templates { channel, templates: synced }, events).await?;
         Ok(count)
     }
 
@@ -337,15 +317,11 @@ impl Hoheit {
         template.carries_notice = carries_notice;
         let updated = template.clone();
         let now = self.now();
-        let changes = ChangeSet {
-            config: vec![ConfigChange::Templates { channel, templates }],
-            events: vec![
-                Recorder::new(tenant, None, actor, now)
-                    .rule(Rule::R15, DomainEvent::TemplateNoticeMarked { channel, carries_notice }),
-            ],
-            ..ChangeSet::default()
-        };
-        self.store.commit(tenant, changes).await?;
+        let events = vec![
+            Recorder::new(tenant, None, actor, now)
+                .rule(Rule::R15, DomainEvent::TemplateNoticeMarked { channel, carries_notice }),
+        ];
+        self.commit_config(tenant, ConfigChange::Templates { channel, templates }, events).await?;
         Ok(updated)
     }
 }

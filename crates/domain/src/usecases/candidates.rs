@@ -4,8 +4,9 @@
 
 use time::OffsetDateTime;
 
-use super::{Hoheit, Recorder, UseCaseError};
-use crate::actor::{Actor, Role};
+use super::{Hoheit, Recorder, UseCaseError, may_read, not_erased, permitted};
+use crate::access::Action;
+use crate::actor::Actor;
 use crate::calendar::add_months;
 use crate::candidate::{
     Candidate, CandidateSource, Contact, HoldReason, LegalHold, Lifecycle, Process, ProcessEndReason,
@@ -118,25 +119,8 @@ pub(crate) fn apply_objection(
     true
 }
 
-/// Requires the actor to be tenant staff (not the platform operator).
-pub(crate) fn staff(actor: Actor) -> Result<crate::ids::StaffId, UseCaseError> {
-    match actor {
-        Actor::Staff { id, role: Role::Admin | Role::Dpo | Role::Recruiter } => Ok(id),
-        Actor::Staff { role: Role::Operator, .. } | Actor::System | Actor::Candidate => {
-            Err(UseCaseError::Forbidden("only the tenant's staff can do this"))
-        }
-    }
-}
-
-/// Requires an admin or the DPO of the tenant.
-pub(crate) fn admin_or_dpo(actor: Actor, refusal: &'static str) -> Result<crate::ids::StaffId, UseCaseError> {
-    match actor {
-        Actor::Staff { id, role: Role::Admin | Role::Dpo } => Ok(id),
-        Actor::Staff { role: Role::Recruiter | Role::Operator, .. } | Actor::System | Actor::Candidate => {
-            Err(UseCaseError::Forbidden(refusal))
-        }
-    }
-}
+/// The refusal of an action that is for the tenant's staff.
+pub(crate) const STAFF_ONLY: &str = "only the tenant's staff can do this";
 
 fn not_future(at: Option<OffsetDateTime>, now: OffsetDateTime, what: &str) -> Result<OffsetDateTime, UseCaseError> {
     let at = at.unwrap_or(now);
@@ -154,7 +138,7 @@ impl Hoheit {
         actor: Actor,
         input: NewCandidate,
     ) -> Result<Candidate, UseCaseError> {
-        staff(actor)?;
+        permitted(actor, Action::CreateCandidate, "only a recruiter or an admin can create a candidate")?;
         let config = self.config(tenant).await?;
         config.channel(input.channel).ok_or(UseCaseError::NotFound("channel"))?;
         let key = ContactKey::Phone(input.phone.clone());
@@ -221,7 +205,7 @@ impl Hoheit {
         id: CandidateId,
         input: ConsentInput,
     ) -> Result<Candidate, UseCaseError> {
-        staff(actor)?;
+        permitted(actor, Action::RecordOnBehalf, STAFF_ONLY)?;
         if matches!(input.method, ConsentMethod::ButtonReply { .. } | ConsentMethod::OptInKeyword { .. }) {
             return Err(UseCaseError::Invalid(
                 "WhatsApp consents are recorded from the candidate's reply, not by hand".into(),
@@ -231,9 +215,7 @@ impl Hoheit {
             return Err(UseCaseError::Invalid("consent captured in WhatsApp comes from the candidate's reply".into()));
         }
         self.modify_candidate(tenant, id, |config, candidate, changes, now| {
-            if candidate.is_erased() {
-                return Err(UseCaseError::NotFound("candidate"));
-            }
+            not_erased(candidate)?;
             if candidate.objection.is_objected() {
                 return Err(UseCaseError::Conflict(
                     "the candidate objected; only their opt-in keyword (START/ANMELDEN) creates a new consent",
@@ -280,7 +262,7 @@ impl Hoheit {
         purpose: Purpose,
         channel: CaptureChannel,
     ) -> Result<Candidate, UseCaseError> {
-        let staff_id = staff(actor)?;
+        let staff_id = permitted(actor, Action::RecordOnBehalf, STAFF_ONLY)?;
         self.modify_candidate(tenant, id, |config, candidate, changes, now| {
             let rec = Recorder::new(tenant, Some(candidate.id), actor, now);
             let via = WithdrawalVia::Staff { staff: staff_id, channel };
@@ -304,12 +286,10 @@ impl Hoheit {
         id: CandidateId,
         input: ObjectionInput,
     ) -> Result<Candidate, UseCaseError> {
-        let staff_id = staff(actor)?;
+        let staff_id = permitted(actor, Action::RecordOnBehalf, STAFF_ONLY)?;
         let request_id = self.new_id();
         self.modify_candidate(tenant, id, |config, candidate, changes, now| {
-            if candidate.is_erased() {
-                return Err(UseCaseError::NotFound("candidate"));
-            }
+            not_erased(candidate)?;
             let at = not_future(input.received_at, now, "received_at")?;
             let objection = Objection {
                 at,
@@ -332,11 +312,9 @@ impl Hoheit {
         reason: ProcessEndReason,
         at: Option<OffsetDateTime>,
     ) -> Result<Candidate, UseCaseError> {
-        staff(actor)?;
+        permitted(actor, Action::RecordOnBehalf, STAFF_ONLY)?;
         self.modify_candidate(tenant, id, |_, candidate, changes, now| {
-            if candidate.is_erased() {
-                return Err(UseCaseError::NotFound("candidate"));
-            }
+            not_erased(candidate)?;
             if matches!(candidate.process, Process::Ended { .. }) {
                 return Err(UseCaseError::Conflict("the process has already ended"));
             }
@@ -360,12 +338,14 @@ impl Hoheit {
         reason: HoldReason,
         reference: Option<Pii<String>>,
     ) -> Result<LegalHold, UseCaseError> {
-        let staff_id = admin_or_dpo(actor, "only an admin or the data-protection officer can set a legal hold")?;
+        let staff_id = permitted(
+            actor,
+            Action::ManageLegalHolds,
+            "only an admin or the data-protection officer can set a legal hold",
+        )?;
         let hold_id: HoldId = self.new_id();
         self.modify_candidate(tenant, id, |config, candidate, changes, now| {
-            if candidate.is_erased() {
-                return Err(UseCaseError::NotFound("candidate"));
-            }
+            not_erased(candidate)?;
             let hold = LegalHold {
                 id: hold_id,
                 reason,
@@ -395,7 +375,11 @@ impl Hoheit {
         id: CandidateId,
         hold: HoldId,
     ) -> Result<Candidate, UseCaseError> {
-        let staff_id = admin_or_dpo(actor, "only an admin or the data-protection officer can release a legal hold")?;
+        let staff_id = permitted(
+            actor,
+            Action::ManageLegalHolds,
+            "only an admin or the data-protection officer can release a legal hold",
+        )?;
         self.modify_candidate(tenant, id, |_, candidate, changes, now| {
             let entry =
                 candidate.holds.iter_mut().find(|h| h.id == hold).ok_or(UseCaseError::NotFound("legal hold"))?;
@@ -416,7 +400,7 @@ impl Hoheit {
     /// Restricts processing on the candidate's request (Art. 18, R32): only storage and legal
     /// defence remain; queued messages are cancelled. Records the request as fulfilled.
     pub async fn restrict(&self, tenant: TenantId, actor: Actor, id: CandidateId) -> Result<Candidate, UseCaseError> {
-        staff(actor)?;
+        permitted(actor, Action::RecordOnBehalf, STAFF_ONLY)?;
         let request_id = self.new_id();
         self.modify_candidate(tenant, id, |_, candidate, changes, now| {
             match candidate.lifecycle {
@@ -463,7 +447,11 @@ impl Hoheit {
         actor: Actor,
         id: CandidateId,
     ) -> Result<Candidate, UseCaseError> {
-        admin_or_dpo(actor, "only an admin or the data-protection officer can lift a restriction")?;
+        permitted(
+            actor,
+            Action::LiftRestriction,
+            "only an admin or the data-protection officer can lift a restriction",
+        )?;
         self.modify_candidate(tenant, id, |_, candidate, changes, now| {
             match candidate.lifecycle {
                 Lifecycle::Restricted { reason: crate::candidate::RestrictionReason::ErasureDeferred, .. } => {
@@ -492,13 +480,9 @@ impl Hoheit {
         actor: Actor,
         id: CandidateId,
     ) -> Result<Vec<Message>, UseCaseError> {
-        staff(actor)?;
+        permitted(actor, Action::ReadContent, STAFF_ONLY)?;
         let candidate = self.load_candidate(tenant, id).await?;
-        if matches!(candidate.lifecycle, Lifecycle::Restricted { .. })
-            && !matches!(actor, Actor::Staff { role: Role::Admin | Role::Dpo, .. })
-        {
-            return Err(UseCaseError::Forbidden("restricted: only an admin or the data-protection officer may read"));
-        }
+        may_read(&candidate, actor)?;
         let now = self.now();
         let read: EventEnvelope = Recorder::new(tenant, Some(id), actor, now)
             .rule(Rule::R33, DomainEvent::ContentRead { what: ContentKind::Messages });

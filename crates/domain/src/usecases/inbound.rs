@@ -407,7 +407,7 @@ impl Inbound<'_> {
         };
         let opened = DomainEvent::ObjectionReviewOpened { review: review.id, due_at: review.due_at };
         changes.events.push(self.event(candidate, Actor::System, Some(Rule::R16), opened));
-        candidate.objection.review = Some(review);
+        candidate.open_review(review);
     }
 
     /// Opt-in keyword: lifts the objection and grants the channel consent (R14). The bare keyword

@@ -6,12 +6,14 @@ use std::sync::{Arc, OnceLock};
 
 use time::{Duration, OffsetDateTime};
 
-use super::candidates::staff;
+use super::candidates::STAFF_ONLY;
 use super::outbound::{Queued, Sending, queue_or_refuse, refusal_record, send_context};
 use super::transact::{Decided, Retry, stage_candidate};
 use super::{Hoheit, Recorder, UseCaseError};
-use crate::actor::{Actor, Role};
-use crate::candidate::{Candidate, Lifecycle};
+use super::{may_read, permitted};
+use crate::access::Action;
+use crate::actor::Actor;
+use crate::candidate::Candidate;
 use crate::conversation::{Direction, Intent, OutboundContent};
 use crate::events::{ContentKind, DomainEvent};
 use crate::ids::{CandidateId, ChannelId, MediaId, TenantId};
@@ -68,7 +70,7 @@ impl Hoheit {
         document: OutboundDocument,
         limits: MediaLimits,
     ) -> Result<Queued, UseCaseError> {
-        staff(actor)?;
+        permitted(actor, Action::SendMessages, "only a recruiter or an admin can send a document")?;
         document.check(limits).map_err(|e| UseCaseError::Invalid(e.to_string()))?;
         let media_record: MediaId = self.new_id();
         let uploaded: OnceLock<String> = OnceLock::new();
@@ -257,16 +259,12 @@ impl Hoheit {
         id: CandidateId,
         media: MediaId,
     ) -> Result<(MediaRecord, Pii<Vec<u8>>), UseCaseError> {
-        staff(actor)?;
+        permitted(actor, Action::ReadContent, STAFF_ONLY)?;
         let candidate = self.load_candidate(tenant, id).await?;
         if candidate.is_erased() {
             return Err(UseCaseError::NotFound("media"));
         }
-        if matches!(candidate.lifecycle, Lifecycle::Restricted { .. })
-            && !matches!(actor, Actor::Staff { role: Role::Admin | Role::Dpo, .. })
-        {
-            return Err(UseCaseError::Forbidden("restricted: only an admin or the data-protection officer may read"));
-        }
+        may_read(&candidate, actor)?;
         let record = self
             .store
             .media(tenant, media)

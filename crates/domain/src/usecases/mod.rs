@@ -196,3 +196,31 @@ pub(crate) fn event(
 ) -> EventEnvelope {
     EventEnvelope { tenant, subject, actor, at, rule, event }
 }
+
+/// The staff member doing `action` if the actor's role may (the role sets are in
+/// [`crate::access`], nowhere else), otherwise `Forbidden(refusal)`.
+pub(crate) fn permitted(
+    actor: Actor,
+    action: crate::access::Action,
+    refusal: &'static str,
+) -> Result<crate::ids::StaffId, UseCaseError> {
+    crate::access::staff_for(actor, action).ok_or(UseCaseError::Forbidden(refusal))
+}
+
+/// An erased candidate is gone for every change staff make to it: `NotFound`.
+pub(crate) fn not_erased(candidate: &Candidate) -> Result<(), UseCaseError> {
+    if candidate.is_erased() {
+        return Err(UseCaseError::NotFound("candidate"));
+    }
+    Ok(())
+}
+
+/// Refuses a restricted candidate's content to an actor who does not see restricted data (R25).
+pub(crate) fn may_read(candidate: &Candidate, actor: Actor) -> Result<(), UseCaseError> {
+    if matches!(candidate.lifecycle, crate::candidate::Lifecycle::Restricted { .. })
+        && !crate::access::reads_restricted(actor)
+    {
+        return Err(UseCaseError::Forbidden("restricted: only an admin or the data-protection officer may read"));
+    }
+    Ok(())
+}

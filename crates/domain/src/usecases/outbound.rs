@@ -207,7 +207,7 @@ pub(crate) fn queue(
         attempt: None,
     }));
     if intent == Intent::ObjectionConfirmation {
-        candidate.objection.confirmation_sent = true;
+        candidate.objection_confirmed();
     }
     if permit.exception == Some(crate::policy::Exception::ReplyAfterObjection) {
         // one reply per inbound message after an objection (R14)

@@ -6,9 +6,10 @@ use std::sync::Arc;
 
 use time::OffsetDateTime;
 
-use super::candidates::admin_or_dpo;
+use super::permitted;
 use super::transact::{Decided, Retry, stage_candidate};
 use super::{Hoheit, Recorder, UseCaseError};
+use crate::access::Action;
 use crate::accountability::{DataRecipient, recipients};
 use crate::actor::Actor;
 use crate::candidate::{Candidate, ErasureReason, Lifecycle, Process, ProcessEndReason, RestrictionReason};
@@ -169,7 +170,7 @@ impl Hoheit {
         id: CandidateId,
         existing: Option<SubjectRequest>,
     ) -> Result<(ErasureOutcome, Option<SubjectRequest>), UseCaseError> {
-        admin_or_dpo(actor, "only an admin or the data-protection officer can erase")?;
+        permitted(actor, Action::HandleSubjectRequests, "only an admin or the data-protection officer can erase")?;
         let request_id = self.new_id();
         let decide = |(config, mut candidate, now): (Arc<TenantConfig>, Candidate, OffsetDateTime)| {
             let expected_version = candidate.version;
@@ -253,7 +254,7 @@ impl Hoheit {
         actor: Actor,
         id: CandidateId,
     ) -> Result<SubjectExport, UseCaseError> {
-        admin_or_dpo(actor, "only an admin or the data-protection officer can export")?;
+        permitted(actor, Action::HandleSubjectRequests, "only an admin or the data-protection officer can export")?;
         let config = self.config(tenant).await?;
         let candidate = self.load_candidate(tenant, id).await?;
         let now = self.now();

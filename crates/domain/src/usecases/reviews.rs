@@ -4,8 +4,10 @@
 
 use super::candidates::apply_objection;
 use super::{Hoheit, Recorder, UseCaseError};
-use crate::actor::{Actor, Role};
-use crate::candidate::{Candidate, Lifecycle};
+use super::{may_read, permitted};
+use crate::access::Action;
+use crate::actor::Actor;
+use crate::candidate::Candidate;
 use crate::conversation::Message;
 use crate::events::{ContentKind, DomainEvent};
 use crate::ids::{CandidateId, ReviewId, StaffId, TenantId};
@@ -22,12 +24,7 @@ pub enum ReviewDecision {
 }
 
 fn reviewer(actor: Actor) -> Result<StaffId, UseCaseError> {
-    match actor {
-        Actor::Staff { id, role: Role::Admin | Role::Dpo | Role::Recruiter } => Ok(id),
-        Actor::Staff { role: Role::Operator, .. } | Actor::System | Actor::Candidate => {
-            Err(UseCaseError::Forbidden("only the tenant's staff can review objections"))
-        }
-    }
+    permitted(actor, Action::DecideReviews, "only the tenant's staff can review objections")
 }
 
 fn pending(candidate: &Candidate, review: ReviewId) -> Result<PendingReview, UseCaseError> {
@@ -59,11 +56,7 @@ impl Hoheit {
         reviewer(actor)?;
         let candidate = self.load_candidate(tenant, id).await?;
         let pending = pending(&candidate, review)?;
-        if matches!(candidate.lifecycle, Lifecycle::Restricted { .. })
-            && !matches!(actor, Actor::Staff { role: Role::Admin | Role::Dpo, .. })
-        {
-            return Err(UseCaseError::Forbidden("restricted: only an admin or the data-protection officer may read"));
-        }
+        may_read(&candidate, actor)?;
         let message = self
             .store
             .message(tenant, pending.message)
@@ -91,7 +84,7 @@ impl Hoheit {
         let request_id = self.new_id();
         self.modify_candidate(tenant, id, |config, candidate, changes, now| {
             let pending = pending(candidate, review)?;
-            candidate.objection.review = None;
+            candidate.close_review();
             match decision {
                 ReviewDecision::Confirm => {
                     changes.events.push(

@@ -3,9 +3,10 @@
 
 use time::OffsetDateTime;
 
-use super::candidates::admin_or_dpo;
+use super::permitted;
 use super::retention_run::ErasureOutcome;
 use super::{Hoheit, Recorder, UseCaseError};
+use crate::access::Action;
 use crate::actor::Actor;
 use crate::candidate::Lifecycle;
 use crate::consent::CaptureChannel;
@@ -166,7 +167,7 @@ impl Hoheit {
         id: SubjectRequestId,
         answer: Answer,
     ) -> Result<Answered, UseCaseError> {
-        admin_or_dpo(actor, REGISTER)?;
+        permitted(actor, Action::HandleSubjectRequests, REGISTER)?;
         let request = self.subject_request(tenant, id).await?;
         if !request.status.is_open() {
             return Err(SubjectRequestError::Closed.into());

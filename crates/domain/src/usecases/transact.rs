@@ -159,6 +159,17 @@ impl Hoheit {
         .await
     }
 
+    /// Commits one configuration change with its events.
+    pub(crate) async fn commit_config(
+        &self,
+        tenant: TenantId,
+        change: crate::ports::ConfigChange,
+        events: Vec<EventEnvelope>,
+    ) -> Result<(), UseCaseError> {
+        self.store.commit(tenant, ChangeSet { config: vec![change], events, ..ChangeSet::default() }).await?;
+        Ok(())
+    }
+
     /// Commits a change set that only records events (refusals, reads).
     pub(crate) async fn commit_events(&self, tenant: TenantId, events: Vec<EventEnvelope>) -> Result<(), UseCaseError> {
         let changes = ChangeSet { events, ..ChangeSet::default() };
