@@ -32,9 +32,11 @@ pub(crate) async fn crash_send(bin: &Path, work: &Path, db: &Db, kills: u32, mes
             // one status per message: the stand-in delivers its webhooks one at a time, and three
             // per message would queue up behind each other on a loaded machine
             status_webhooks: StatusWebhooks { sequence: vec![SimStatus::Sent], ..StatusWebhooks::default() },
-            // re-deliver unacknowledged webhooks for minutes, like 360Dialog (100 ms, doubling)
-            webhook_attempts: 14,
+            // re-deliver unacknowledged webhooks, like 360Dialog (100 ms, doubling up to 2 s: 20
+            // restarts in a row must not push a status past the wait)
+            webhook_attempts: 200,
             webhook_retry_delay: Duration::from_millis(100),
+            webhook_retry_max_delay: Duration::from_secs(2),
             ..SimulatorConfig::default()
         },
         false,
@@ -47,10 +49,11 @@ pub(crate) async fn crash_send(bin: &Path, work: &Path, db: &Db, kills: u32, mes
     let dir = crate::util::fresh_dir(work, &format!("crashsend-{}", db.label()));
     let mut spec = ServerSpec::new(bin, &dir, database_url)?;
     spec.set("HOHEIT_DIALOG360__PAIR_SPACING_MILLIS", "1");
-    spec.set("HOHEIT_DIALOG360__MESSAGES_PER_SECOND", "40");
+    spec.set("HOHEIT_DIALOG360__MESSAGES_PER_SECOND", "1000");
     spec.set("HOHEIT_DISPATCHER__IDLE_MILLIS", "50");
-    // a dead process's claims come back after 4 s; small claims, so that a claim's sends get
-    // their rate-limit slots well within its lease
+    // a dead process's claims come back after 4 s; small claims at the highest rate, so that
+    // every claim's sends get their rate-limit slots well within its lease (a send still waiting
+    // for its slot when the lease ends is left for the next claim, and its slot is spent)
     spec.set("HOHEIT_DISPATCHER__LEASE_SECONDS", "4");
     spec.set("HOHEIT_DISPATCHER__BATCH", "20");
     // long enough for the status webhooks of a cut-off attempt to arrive after the restart (a
