@@ -198,6 +198,10 @@ pub struct DispatcherConfig {
     pub idle_millis: u64,
     /// Parallel sends.
     pub concurrency: usize,
+    /// How long a send attempt whose outcome was not recorded (the process died between
+    /// 360Dialog's acceptance and the commit) waits for a status webhook carrying its outbox id
+    /// before the policy is decided again and it is resent.
+    pub status_wait_seconds: u64,
 }
 
 /// The retention scheduler.

@@ -13,6 +13,7 @@ pub mod config;
 pub mod demo;
 pub mod edge;
 pub mod error;
+pub mod failpoint;
 pub mod harness;
 pub mod metrics;
 pub mod openapi;

@@ -181,8 +181,11 @@ pub async fn open(config: Config, dev_channel: Option<DevChannel>, schema: Schem
     let clock = Arc::new(SystemClock::default());
     let gateway = Arc::new(Dialog360Gateway::new());
     let shared = Arc::new(store.clone());
-    let app = Hoheit::new(shared.clone(), gateway.clone(), clock.clone(), Arc::new(UuidV7))
-        .with_replay_window(replay_window(&config));
+    let status_wait = time::Duration::seconds(i64::try_from(config.dispatcher.status_wait_seconds).unwrap_or(i64::MAX));
+    let sending = crate::failpoint::abort_after_send_from_env(gateway.clone());
+    let app = Hoheit::new(shared.clone(), sending, clock.clone(), Arc::new(UuidV7))
+        .with_replay_window(replay_window(&config))
+        .with_status_wait(status_wait);
     let egress = config.egress().map_err(|e| e.to_string())?;
     if egress.allows_insecure_loopback() {
         tracing::warn!("dialog360.allow_insecure_loopback is on: outbound calls may go to loopback (development only)");

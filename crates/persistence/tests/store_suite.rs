@@ -66,6 +66,7 @@ suite!(
     master_key_rotation_rewraps_tenant_keys,
     media_rows_are_sealed_queued_for_fetching_and_erased,
     unknown_enum_values_in_a_row_are_corruption,
+    an_attempts_receipt_is_sealed_and_bound_to_its_row,
 );
 
 async fn raw_count(db: &Db, sql: &str, values: Vec<sea_orm::Value>) -> i64 {
@@ -859,4 +860,55 @@ async fn erasure_is_not_undone_by_concurrent_readers_of_the_key_cache() {
             "round {round}: the erased key was cached again: {read:?}"
         );
     }
+}
+
+/// The receipt of an open send attempt (a WhatsApp message id: personal data) is sealed with the
+/// candidate key and bound to its row: in clear it is nowhere in the table, copied onto another
+/// entry it does not open, and it is read back through the store.
+async fn an_attempts_receipt_is_sealed_and_bound_to_its_row(db: &Db) {
+    use hoheit_domain::ids::OutboxId;
+    use hoheit_domain::values::Wamid;
+    let w = World::new();
+    seed(&db.store, &w).await;
+    let c = new_candidate(&w, 1, NUMBER);
+    insert(&db.store, &w, &c).await;
+    let mut changes = ChangeSet::default();
+    for (outbox, message) in [(300u128, 200u128), (301, 201)] {
+        changes.messages.push(MessageChange::Insert(Box::new(outbound_message(&w, c.id, message, "x"))));
+        changes.outbox.push(OutboxChange::Enqueue(outbox_entry(&w, c.id, outbox, message, "x")));
+    }
+    db.store.commit(w.tenant_id(), changes).await.unwrap();
+    let (first, second) = (OutboxId::from_uuid(Uuid::from_u128(300)), OutboxId::from_uuid(Uuid::from_u128(301)));
+    let attempts = [first, second].map(|id| OutboxChange::Attempt {
+        id,
+        expected: None,
+        at: w.now,
+        not_before: w.now + Duration::minutes(5),
+    });
+    db.store.commit(w.tenant_id(), ChangeSet { outbox: attempts.to_vec(), ..ChangeSet::default() }).await.unwrap();
+    let wamid = Wamid::parse("wamid.RECEIPTCANARY42").unwrap();
+    let receipt = OutboxChange::Receipt { id: first, provider_id: wamid.clone(), at: w.now };
+    db.store.commit(w.tenant_id(), ChangeSet { outbox: vec![receipt], ..ChangeSet::default() }).await.unwrap();
+    let pending = db.store.pending_outbox(w.tenant_id(), c.id).await.unwrap();
+    let kept = pending.iter().find(|e| e.id == first).and_then(|e| e.attempt.as_ref()).and_then(|a| a.receipt.clone());
+    assert_eq!(kept, Some(wamid));
+    assert_eq!(
+        raw_count(db, "SELECT COUNT(*) FROM outbox WHERE receipt IS NOT NULL AND attempt_at IS NOT NULL", vec![]).await,
+        1,
+        "the check can fail: the receipt is stored"
+    );
+    let conn = db.store.connection();
+    let sql = "SELECT receipt FROM outbox WHERE receipt IS NOT NULL";
+    let row = conn.query_one_raw(Statement::from_string(db.store.backend(), sql)).await.unwrap().unwrap();
+    let sealed: Vec<u8> = row.try_get("", "receipt").unwrap();
+    assert!(!String::from_utf8_lossy(&sealed).contains("RECEIPTCANARY42"), "the provider id is not in clear");
+    // the sealed receipt copied onto the other entry does not open there
+    raw_exec(
+        db,
+        "UPDATE outbox SET receipt = $1 WHERE id = $2",
+        vec![sealed.into(), second.as_uuid().as_bytes().to_vec().into()],
+    )
+    .await;
+    let moved = db.store.pending_outbox(w.tenant_id(), c.id).await;
+    assert!(matches!(moved, Err(StoreError::Corrupt(_))), "{moved:?}");
 }

@@ -139,6 +139,7 @@ macro_rules! store_contract_tests {
             statuses_converge_in_any_order,
             unmatched_statuses_are_counted_not_refused,
             outbox_leases_retries_and_cancellation,
+            send_attempts_survive_a_crash_and_take_their_receipt,
             erasure_removes_content_and_keeps_suppression_and_audit,
             tenants_are_isolated,
             writes_need_their_tenant_and_candidate,
@@ -300,6 +301,7 @@ pub fn outbox_entry(world: &World, candidate: CandidateId, id: u128, message: u1
         created_at: world.now,
         attempts: 0,
         not_before: world.now,
+        attempt: None,
     }
 }
 
@@ -711,6 +713,112 @@ pub async fn outbox_leases_retries_and_cancellation(h: &dyn Harness) {
     s.commit(w.tenant_id(), ChangeSet { outbox: vec![done], ..ChangeSet::default() }).await.unwrap();
     assert!(s.pending_outbox(w.tenant_id(), c.id).await.unwrap().is_empty());
     assert!(q.claim(w.now + Duration::hours(1), lease, 10).await.unwrap().is_empty());
+}
+
+/// The attempt recorded before a send (issue 14 item 5): it survives a lost lease (a crash), it
+/// is not claimable before its wait ends, a receipt from a status webhook is stored (sealed) and
+/// makes it due at once, an objection leaves it (it may have gone out), a retry closes it, and an
+/// attempt on a vanished entry fails without effect. Tenant-scoped throughout.
+pub async fn send_attempts_survive_a_crash_and_take_their_receipt(h: &dyn Harness) {
+    use crate::attempt::SendAttempt;
+    let s = h.store();
+    let q = h.queue();
+    let (w, c) = seeded_with_candidate(h).await;
+    let enqueue = ChangeSet {
+        messages: vec![
+            MessageChange::Insert(Box::new(outbound_message(&w, c.id, 10, "eins"))),
+            MessageChange::Insert(Box::new(outbound_message(&w, c.id, 11, "zwei"))),
+        ],
+        outbox: vec![
+            OutboxChange::Enqueue(outbox_entry(&w, c.id, 20, 10, "eins")),
+            OutboxChange::Enqueue(outbox_entry(&w, c.id, 21, 11, "zwei")),
+        ],
+        ..ChangeSet::default()
+    };
+    s.commit(w.tenant_id(), enqueue).await.unwrap();
+    let (first, second) = (OutboxId::from_uuid(Uuid::from_u128(20)), OutboxId::from_uuid(Uuid::from_u128(21)));
+    let lease = Duration::seconds(30);
+    assert_eq!(q.claim(w.now, lease, 10).await.unwrap().len(), 2);
+    let started = w.now + Duration::seconds(1);
+    let wait = Duration::minutes(5);
+    let attempt = |id| OutboxChange::Attempt { id, expected: None, at: started, not_before: started + wait };
+    s.commit(w.tenant_id(), ChangeSet { outbox: vec![attempt(first), attempt(second)], ..ChangeSet::default() })
+        .await
+        .unwrap();
+    // a second claimer that saw no attempt (its claim is stale) cannot record one now
+    let stale = s.commit(w.tenant_id(), ChangeSet { outbox: vec![attempt(first)], ..ChangeSet::default() }).await;
+    assert!(matches!(stale, Err(StoreError::Conflict)), "{stale:?}");
+    let open = SendAttempt { started_at: started, receipt: None };
+    let pending = s.pending_outbox(w.tenant_id(), c.id).await.unwrap();
+    assert!(pending.iter().all(|e| e.attempt.as_ref() == Some(&open) && e.not_before == started + wait));
+    // the claimer "crashed": its lease ran out, but the open attempts wait for their status
+    assert!(q.claim(w.now + Duration::minutes(1), lease, 10).await.unwrap().is_empty());
+    // another tenant's status cannot touch them
+    let wamid = Wamid::parse("wamid.RECEIPT.20").unwrap();
+    let at = w.now + Duration::minutes(2);
+    let receipt = OutboxChange::Receipt { id: first, provider_id: wamid.clone(), at };
+    let w2 = other_tenant(s.as_ref()).await;
+    s.commit(w2.tenant_id(), ChangeSet { outbox: vec![receipt.clone()], ..ChangeSet::default() }).await.unwrap();
+    assert!(q.claim(at, lease, 10).await.unwrap().is_empty());
+    // the status webhook with the tag: the receipt is kept and the entry is due at once
+    s.commit(w.tenant_id(), ChangeSet { outbox: vec![receipt], ..ChangeSet::default() }).await.unwrap();
+    let claimed = q.claim(at, lease, 10).await.unwrap();
+    assert_eq!(claimed.len(), 1);
+    assert_eq!(claimed[0].id, first);
+    assert_eq!(claimed[0].attempt, Some(SendAttempt { started_at: started, receipt: Some(wamid.clone()) }));
+    // a second receipt (another status of the same message) keeps the first
+    let later = OutboxChange::Receipt { id: first, provider_id: Wamid::parse("wamid.OTHER").unwrap(), at };
+    s.commit(w.tenant_id(), ChangeSet { outbox: vec![later], ..ChangeSet::default() }).await.unwrap();
+    let pending = s.pending_outbox(w.tenant_id(), c.id).await.unwrap();
+    let kept = pending.iter().find(|e| e.id == first).and_then(|e| e.attempt.as_ref()).and_then(|a| a.receipt.clone());
+    assert_eq!(kept, Some(wamid));
+    // waiting for a status releases the lease and keeps the attempt
+    let until = started + Duration::minutes(7);
+    s.commit(
+        w.tenant_id(),
+        ChangeSet { outbox: vec![OutboxChange::AwaitStatus { id: second, until }], ..ChangeSet::default() },
+    )
+    .await
+    .unwrap();
+    assert!(q.claim(until - Duration::seconds(1), lease, 10).await.unwrap().iter().all(|e| e.id != second));
+    // an objection cancels only what has not been attempted: both stay, with their attempts
+    let report = s
+        .commit(
+            w.tenant_id(),
+            ChangeSet {
+                outbox: vec![OutboxChange::CancelPending { candidate: c.id }],
+                events: vec![event(&w, Some(c.id), DomainEvent::OutboxCancelled)],
+                ..ChangeSet::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(report.outbox_cancelled, 0);
+    assert_eq!(s.pending_outbox(w.tenant_id(), c.id).await.unwrap().len(), 2);
+    // the claimer after the wait, which saw that attempt, records the next one (a resend)
+    let again = started + Duration::minutes(8);
+    let resend = OutboxChange::Attempt { id: second, expected: Some(started), at: again, not_before: again + wait };
+    s.commit(w.tenant_id(), ChangeSet { outbox: vec![resend], ..ChangeSet::default() }).await.unwrap();
+    let pending = s.pending_outbox(w.tenant_id(), c.id).await.unwrap();
+    let resent = pending.iter().find(|e| e.id == second).and_then(|e| e.attempt.clone());
+    assert_eq!(resent, Some(SendAttempt { started_at: again, receipt: None }));
+    // a transient failure closes the attempt
+    let retry = OutboxChange::Retry { id: second, not_before: until, attempts: 1 };
+    s.commit(w.tenant_id(), ChangeSet { outbox: vec![retry], ..ChangeSet::default() }).await.unwrap();
+    let retried = q.claim(until, lease, 10).await.unwrap();
+    assert!(retried.iter().any(|e| e.id == second && e.attempt.is_none() && e.attempts == 1));
+    // an attempt on an entry that is gone fails and changes nothing
+    s.commit(w.tenant_id(), ChangeSet { outbox: vec![OutboxChange::Complete { id: first }], ..ChangeSet::default() })
+        .await
+        .unwrap();
+    let gone = s.commit(w.tenant_id(), ChangeSet { outbox: vec![attempt(first)], ..ChangeSet::default() }).await;
+    assert!(matches!(gone, Err(StoreError::NotFound(_))), "{gone:?}");
+    // nor can another tenant record an attempt on ours
+    let foreign = s.commit(w2.tenant_id(), ChangeSet { outbox: vec![attempt(second)], ..ChangeSet::default() }).await;
+    assert!(matches!(foreign, Err(StoreError::NotFound(_))), "{foreign:?}");
+    let pending = s.pending_outbox(w.tenant_id(), c.id).await.unwrap();
+    assert_eq!(pending.len(), 1);
+    assert_eq!(pending[0].attempt, None);
 }
 
 /// Erasure keeps a content-free tombstone, removes messages and the contact index, keeps the

@@ -513,7 +513,9 @@ impl Hoheit {
 
     /// Applies a delivery status from a webhook. Statuses merge commutatively, so order and
     /// duplicates do not matter; statuses of unknown messages are ignored. A status older than
-    /// the replay window ([`Hoheit::is_replay`]) is not stored.
+    /// the replay window ([`Hoheit::is_replay`]) is not stored. A status whose
+    /// `biz_opaque_callback_data` names an outbox entry with an open attempt records that
+    /// attempt's receipt (the message is then recorded as sent, not resent).
     pub async fn apply_status(&self, tenant: TenantId, status: &StatusUpdate) -> Result<(), UseCaseError> {
         if self.is_replay(status.timestamp) {
             return Ok(());
@@ -523,8 +525,16 @@ impl Hoheit {
             at: status.timestamp,
             error_code: status.errors.first().map(|e| e.code),
         };
+        // a status tagged with an outbox id is the receipt of that entry's attempt (crash recovery)
+        let now = self.now();
+        let receipt = status
+            .callback_data
+            .as_deref()
+            .and_then(crate::attempt::parse_callback_tag)
+            .map(|id| crate::ports::OutboxChange::Receipt { id, provider_id: status.provider_id.clone(), at: now });
         let changes = ChangeSet {
             messages: vec![MessageChange::StatusByProviderId { provider_id: status.provider_id.clone(), observation }],
+            outbox: receipt.into_iter().collect(),
             ..ChangeSet::default()
         };
         self.store.commit(tenant, changes).await?;

@@ -94,6 +94,9 @@ pub struct Hoheit {
     clock: Arc<dyn Clock>,
     ids: Arc<dyn IdGenerator>,
     replay_window: time::Duration,
+    /// How long an attempt without a recorded outcome waits for a status webhook before it is
+    /// sent again ([`crate::attempt`]).
+    status_wait: time::Duration,
 }
 
 /// How old a webhook event may be and still be stored (R36, issue 14): 360Dialog redelivers an
@@ -114,7 +117,14 @@ impl Hoheit {
         clock: Arc<dyn Clock>,
         ids: Arc<dyn IdGenerator>,
     ) -> Self {
-        Self { store, gateway, clock, ids, replay_window: DEFAULT_REPLAY_WINDOW }
+        Self {
+            store,
+            gateway,
+            clock,
+            ids,
+            replay_window: DEFAULT_REPLAY_WINDOW,
+            status_wait: crate::attempt::DEFAULT_STATUS_WAIT,
+        }
     }
 
     /// Sets the replay window: webhook events older than this are acknowledged and not stored
@@ -134,6 +144,15 @@ impl Hoheit {
     /// such an event is a replay (360Dialog stopped redelivering it), acknowledged and not stored.
     pub fn is_replay(&self, at: OffsetDateTime) -> bool {
         at < self.now() - self.replay_window
+    }
+
+    /// Sets how long an attempt whose outcome was not recorded (a crash between the provider's
+    /// acceptance and the commit) waits for a status webhook before it is decided again and
+    /// resent (default [`crate::attempt::DEFAULT_STATUS_WAIT`]).
+    #[must_use]
+    pub fn with_status_wait(mut self, wait: time::Duration) -> Self {
+        self.status_wait = wait.max(time::Duration::ZERO);
+        self
     }
 
     /// The store.
