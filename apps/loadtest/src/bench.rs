@@ -378,7 +378,7 @@ pub(crate) async fn smoke(bin: &Path, work: &Path, db: &Db, seconds: u64) -> Res
     .await;
     server.stop(Duration::from_secs(30)).await;
     acks.close().await?;
-    let check = crate::verify::acks(&spec.database_url(), &log, &workload).await?;
+    let check = crate::verify::acks(&spec.database_url(), &spec.master_key, &log, &workload).await?;
     let (audit_ok, audit) = spec.audit_verify()?;
     let ok = check.passed() && audit_ok && outcome.error_count() == 0 && outcome.acked_events_total > 0;
     say(&format!(

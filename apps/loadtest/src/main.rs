@@ -14,6 +14,7 @@
 mod baseline;
 mod bench;
 mod client;
+mod crash_send;
 mod drills;
 mod ingest;
 mod outbound;
@@ -205,6 +206,18 @@ enum Command {
         #[arg(long, default_value_t = 32)]
         concurrency: usize,
     },
+    /// Drill: abort the server between 360Dialog's acceptance of a send and its commit, in a loop;
+    /// every message must reach the provider exactly once.
+    CrashSend {
+        #[command(flatten)]
+        db: DbArgs,
+        /// Aborts (each right after an accepted send, before the commit).
+        #[arg(long, default_value_t = 20)]
+        kills: u32,
+        /// Messages queued (at least 8 per kill).
+        #[arg(long, default_value_t = 200)]
+        messages: u64,
+    },
     /// Drill: the database goes away under load and comes back.
     DbOutage {
         #[command(flatten)]
@@ -358,6 +371,9 @@ async fn run(cli: Cli) -> Res<bool> {
         }
         Command::Crash { db, kills, posts, concurrency } => {
             drills::crash(&bin, &work, &db.db()?, kills, posts, concurrency).await
+        }
+        Command::CrashSend { db, kills, messages } => {
+            crash_send::crash_send(&bin, &work, &db.db()?, kills, messages).await
         }
         Command::DbOutage { db, down, up, secs, rate, sqlite_fault } => {
             let db = db.db()?;

@@ -150,7 +150,7 @@ pub(crate) async fn enqueue(
 /// Queues one text per (candidate, text) pair through the domain's own `send_message` use case
 /// on the stopped server's store (same database, same master key), so the outbox is full before
 /// the dispatcher starts. Returns (queued, seconds).
-async fn prefill(spec: &ServerSpec, tenant: &TenantSetup, jobs: Vec<(String, String)>) -> Res<(u64, f64)> {
+pub(crate) async fn prefill(spec: &ServerSpec, tenant: &TenantSetup, jobs: Vec<(String, String)>) -> Res<(u64, f64)> {
     use hoheit_domain::tenant::{Actor, Role};
     let master = hoheit_persistence::crypto::MasterKey::from_secret(
         &secrecy::SecretBox::from(Box::<str>::from(spec.master_key.as_str())),

@@ -69,6 +69,73 @@ pub struct Config {
     pub dialog360: Dialog360Config,
     /// Media files.
     pub media: MediaConfig,
+    /// Webhook ingest.
+    pub webhooks: WebhooksConfig,
+    /// The HTTP server's bounds: timeouts, concurrency, per-source limits, readiness probe.
+    pub http: HttpConfig,
+    /// Where and to whom `/metrics` is served.
+    pub metrics: MetricsConfig,
+    /// Webhook ingest when the database is slow or away: deadline and circuit breaker.
+    pub ingest: IngestConfig,
+}
+
+/// Webhook ingest (issue 14.3).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhooksConfig {
+    /// Events whose WhatsApp timestamp is older than this many hours are acknowledged and not
+    /// stored (replays); the keyed hashes of erased candidates' provider ids are kept as long
+    /// (plus a day), so redeliveries stay duplicates. Default 168 (7 days, 360Dialog's longest
+    /// redelivery period).
+    pub replay_window_hours: u32,
+}
+
+/// The HTTP server's bounds (issue 14).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpConfig {
+    /// A connection must send a request's complete headers within this time, and a kept-alive
+    /// connection that sends no next request is closed after it (idle timeout).
+    pub header_timeout_seconds: u64,
+    /// A request (reading its body included) must be answered within this time (503 `timeout`).
+    pub request_timeout_seconds: u64,
+    /// Requests handled at once; above it a request is answered 503 `overloaded` at once.
+    pub max_concurrent_requests: usize,
+    /// Requests per second per source address on the unauthenticated routes (`/healthz`,
+    /// `/readyz`, `/metrics`, rejected webhooks); 0 turns the limit off.
+    pub source_requests_per_second: u32,
+    /// Burst per source address.
+    pub source_burst: u32,
+    /// Source addresses tracked at most (bounded memory; the overflow shares one bucket).
+    pub source_table_size: usize,
+    /// `/readyz` probes the database at most once per this many seconds.
+    pub readyz_interval_seconds: u64,
+}
+
+/// `/metrics`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsConfig {
+    /// A separate listen address for `/metrics` (then not served on `listen`).
+    pub listen: Option<SocketAddr>,
+    /// A bearer token `/metrics` requires.
+    pub token: Option<SecretString>,
+    /// File holding that token.
+    pub token_file: Option<PathBuf>,
+    /// The gauges read from the database are cached this long.
+    pub cache_seconds: u64,
+}
+
+/// Webhook ingest deadline and circuit breaker.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IngestConfig {
+    /// A webhook whose storage work takes longer is answered 503 (360Dialog re-delivers).
+    pub timeout_millis: u64,
+    /// Consecutive storage failures that open the circuit.
+    pub breaker_failures: u32,
+    /// How long an open circuit answers 503 without trying before one request probes again.
+    pub breaker_open_millis: u64,
 }
 
 /// Media files (inbound fetched from 360Dialog, outbound documents).
@@ -131,6 +198,10 @@ pub struct DispatcherConfig {
     pub idle_millis: u64,
     /// Parallel sends.
     pub concurrency: usize,
+    /// How long a send attempt whose outcome was not recorded (the process died between
+    /// 360Dialog's acceptance and the commit) waits for a status webhook carrying its outbox id
+    /// before the policy is decided again and it is resent.
+    pub status_wait_seconds: u64,
 }
 
 /// The retention scheduler.
@@ -219,6 +290,26 @@ impl Config {
         if !(1024..=100 * 1024 * 1024).contains(&self.media.max_bytes) {
             return Err(ConfigError::Invalid("media.max_bytes must be 1 KiB to 100 MiB (WhatsApp's limit)".into()));
         }
+        if self.metrics.token.is_some() && self.metrics.token_file.is_some() {
+            return Err(ConfigError::Invalid("set either metrics.token or metrics.token_file, not both".into()));
+        }
+        if self.http.header_timeout_seconds == 0
+            || self.http.request_timeout_seconds == 0
+            || self.http.max_concurrent_requests == 0
+            || self.http.readyz_interval_seconds == 0
+            || self.http.source_table_size == 0
+        {
+            return Err(ConfigError::Invalid(
+                "http.header_timeout_seconds, http.request_timeout_seconds, http.max_concurrent_requests, \
+                 http.readyz_interval_seconds and http.source_table_size must be at least 1"
+                    .into(),
+            ));
+        }
+        if self.ingest.timeout_millis == 0 || self.ingest.breaker_failures == 0 {
+            return Err(ConfigError::Invalid(
+                "ingest.timeout_millis and ingest.breaker_failures must be at least 1".into(),
+            ));
+        }
         if let Some(url) = &self.database_url
             && !(url.starts_with("postgres://") || url.starts_with("postgresql://") || url.starts_with("sqlite:"))
         {
@@ -283,7 +374,7 @@ impl Config {
 
 /// Keys whose values are secret (or may hold a password, like a database URL): their errors
 /// name the key only, never details derived from the value.
-const SECRET_KEYS: &[&str] = &["master_key", "audit_signing_key", "database_url"];
+const SECRET_KEYS: &[&str] = &["master_key", "audit_signing_key", "database_url", "token"];
 
 /// `HOHEIT_*` variables that belong to hoheit's tools and tests, not to the server.
 const FOREIGN_PREFIXES: &[&str] = &["CONFIG", "TEST_", "LOAD_", "BENCH_", "360SIM_"];

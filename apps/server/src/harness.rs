@@ -104,6 +104,8 @@ impl Harness {
             ("HOHEIT_DIALOG360__ALLOW_INSECURE_LOOPBACK".to_owned(), "true".to_owned()),
             ("HOHEIT_LIMITS__REQUESTS_PER_SECOND".to_owned(), "10000".to_owned()),
             ("HOHEIT_LIMITS__BURST".to_owned(), "10000".to_owned()),
+            // tests read gauges right after changing what they count
+            ("HOHEIT_METRICS__CACHE_SECONDS".to_owned(), "0".to_owned()),
         ];
         if let Some(url) = &options.database_url {
             env.push(("HOHEIT_DATABASE_URL".to_owned(), url.clone()));

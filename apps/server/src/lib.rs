@@ -3,7 +3,8 @@
 //! The only place where the domain meets its adapters: the axum HTTP API under `/api/v1`, the
 //! 360Dialog webhook endpoint, the outbox dispatcher, the retention scheduler and template sync,
 //! `/healthz`, `/readyz`, `/metrics` (Prometheus), `/openapi.json`, and the CLI (`serve`, `demo`,
-//! `migrate`, `tenant`, `token`, `retention`, `audit`, `openapi`).
+//! `migrate`, `tenant`, `token`, `retention`, `audit`, `openapi`). The HTTP server's bounds
+//! (timeouts, concurrency and per-source limits, the webhook circuit breaker) are in [`edge`].
 
 pub mod api;
 pub mod auth;
@@ -11,7 +12,9 @@ pub mod cli;
 pub mod config;
 pub mod credentials;
 pub mod demo;
+pub mod edge;
 pub mod error;
+pub mod failpoint;
 pub mod harness;
 pub mod metrics;
 pub mod openapi;
@@ -44,11 +47,18 @@ pub fn router(state: AppState) -> Router {
     let api = api::routes().fallback(api_not_found).layer(DefaultBodyLimit::max(state.config.limits.api_body_bytes));
     let (app, _) = OpenApiRouter::new().nest("/api/v1", api).split_for_parts();
     let request_id = HeaderName::from_static(REQUEST_ID);
-    app.route("/webhooks/360dialog/{route}", post(webhook::receive))
+    // the unauthenticated operations routes are limited per source address
+    let ops = Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
-        .route("/metrics", get(metrics))
-        .route("/openapi.json", get(openapi_json))
+        .route_layer(middleware::from_fn_with_state(state.clone(), edge::limit_source));
+    let mut app = app.route("/webhooks/360dialog/{route}", post(webhook::receive)).merge(ops);
+    if state.config.metrics.listen.is_none() {
+        app = app.merge(metrics_routes(&state));
+    }
+    app.route("/openapi.json", get(openapi_json))
+        // innermost: the global concurrency limit (fast 503) and the request timeout
+        .layer(middleware::from_fn_with_state(state.clone(), edge::bound_requests))
         .layer(middleware::from_fn_with_state(state.clone(), count_requests))
         .layer(
             TraceLayer::new_for_http()
@@ -64,6 +74,20 @@ pub fn router(state: AppState) -> Router {
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
         .with_state(state)
+}
+
+/// `/metrics` with its access check (bearer token when configured) and per-source limit; served
+/// by [`router`], or alone on `metrics.listen` when that is set.
+fn metrics_routes(state: &AppState) -> Router<AppState> {
+    Router::new()
+        .route("/metrics", get(metrics))
+        .route_layer(middleware::from_fn_with_state(state.clone(), edge::metrics_access))
+        .route_layer(middleware::from_fn_with_state(state.clone(), edge::limit_source))
+}
+
+/// The router of the separate metrics listener (`metrics.listen`).
+pub fn metrics_router(state: AppState) -> Router {
+    metrics_routes(&state).layer(middleware::from_fn_with_state(state.clone(), edge::bound_requests)).with_state(state)
 }
 
 async fn api_not_found() -> Response {
@@ -97,8 +121,12 @@ async fn healthz() -> &'static str {
 }
 
 async fn readyz(State(state): State<AppState>) -> Response {
-    // a database that hangs (PostgreSQL gone, SQLite locked) answers "not ready" within 2 s
-    let ok = tokio::time::timeout(std::time::Duration::from_secs(2), state.platform.ready()).await.unwrap_or(false);
+    // a database that hangs (PostgreSQL gone, SQLite locked) answers "not ready" within 2 s; the
+    // probe write runs at most once per `http.readyz_interval_seconds`, and an open webhook
+    // circuit (storage failing) answers "not ready" at once
+    let platform = state.platform.clone();
+    let probe = async move { tokio::time::timeout(StdDuration::from_secs(2), platform.ready()).await.unwrap_or(false) };
+    let ok = state.edge.ready(probe).await;
     if ok {
         (StatusCode::OK, "ready").into_response()
     } else {
@@ -112,7 +140,11 @@ async fn readyz(State(state): State<AppState>) -> Response {
 }
 
 async fn metrics(State(state): State<AppState>) -> Response {
-    let body = state.metrics.render(&metrics::gauges(&state).await);
+    // the cross-tenant counts are read at most once per `metrics.cache_seconds`
+    let read =
+        async { tokio::time::timeout(StdDuration::from_secs(2), metrics::gauges(&state)).await.unwrap_or_default() };
+    let gauges = state.edge.gauges(read).await;
+    let body = state.metrics.render(&gauges);
     ([(axum::http::header::CONTENT_TYPE, metrics::CONTENT_TYPE)], body).into_response()
 }
 
@@ -146,15 +178,20 @@ pub async fn start(state: AppState, listener: tokio::net::TcpListener, workers: 
     let addr = listener.local_addr()?;
     let (tx, rx) = watch::channel(false);
     let mut tasks = Vec::new();
-    let mut rx_http = rx.clone();
+    let rx_http = rx.clone();
     let app = router(state.clone());
+    let header_timeout = StdDuration::from_secs(state.config.http.header_timeout_seconds);
+    if let Some(metrics_addr) = state.config.metrics.listen {
+        let metrics_listener = tokio::net::TcpListener::bind(metrics_addr).await?;
+        tasks.push(tokio::spawn(edge::serve(
+            metrics_listener,
+            metrics_router(state.clone()),
+            header_timeout,
+            rx.clone(),
+        )));
+    }
     tasks.push(tokio::spawn(async move {
-        let serve = axum::serve(listener, app).with_graceful_shutdown(async move {
-            let _ = rx_http.wait_for(|stop| *stop).await;
-        });
-        if let Err(e) = serve.await {
-            tracing::error!(error = %e, "http server failed");
-        }
+        edge::serve(listener, app, header_timeout, rx_http).await;
     }));
     if workers {
         tasks.push(tokio::spawn(workers::replica_heartbeat(state.clone(), rx.clone())));

@@ -4,5 +4,5 @@ use std::process::ExitCode;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    hoheit_server::cli::run().await
+    Box::pin(hoheit_server::cli::run()).await
 }

@@ -16,6 +16,7 @@ use uuid::Uuid;
 
 use crate::auth::Auth;
 use crate::config::Config;
+use crate::edge::Edge;
 use crate::metrics::Metrics;
 use crate::ports::{Channels, Platform};
 
@@ -96,6 +97,9 @@ pub struct AppState {
     pub instance: Arc<str>,
     /// Overrides for channels created in `--dev` mode (the simulator).
     pub dev_channel: Option<Arc<DevChannel>>,
+    /// The server's bounds: concurrency, per-source limits, readiness and metrics caches, the
+    /// ingest circuit breaker.
+    pub edge: Arc<Edge>,
 }
 
 impl std::fmt::Debug for AppState {

@@ -32,6 +32,7 @@ use uuid::Uuid;
 
 use crate::auth::{Auth, RateLimiter};
 use crate::config::Config;
+use crate::edge::Edge;
 use crate::metrics::Metrics;
 use crate::ports::{Channels, OutboundError, Platform, Route};
 use crate::state::{AppState, DevChannel, SystemClock, UuidV7, WEBHOOK_SECRET_HEADER};
@@ -62,8 +63,8 @@ fn load_or_create_secret(
         Ok(text) => Ok(SecretString::from(text.trim().to_owned())),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound && file.is_none() => {
             let secret = create();
-            if let Some(dir) = path.parent() {
-                std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                private_dir(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
             }
             write_private(path, &secret).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
             tracing::warn!(
@@ -88,6 +89,30 @@ fn write_private(path: &Path, content: &str) -> std::io::Result<()> {
 #[cfg(not(unix))]
 fn write_private(path: &Path, content: &str) -> std::io::Result<()> {
     std::fs::write(path, content)
+}
+
+/// Issue 13.5: the data directory (SQLite database, development key files) is the owner's
+/// only: created 0700, and narrowed to 0700 if group or others had access.
+#[cfg(unix)]
+pub fn private_dir(dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::{DirBuilderExt as _, PermissionsExt as _};
+    std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)?;
+    let mode = std::fs::metadata(dir)?.permissions().mode();
+    if mode & 0o077 != 0 {
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(mode & 0o700))?;
+        tracing::warn!(path = %dir.display(), "data directory was accessible to others; narrowed to the owner (0700)");
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+pub fn private_dir(dir: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)
+}
+
+/// The replay window from configuration (issue 14.3).
+pub fn replay_window(config: &Config) -> time::Duration {
+    time::Duration::hours(i64::from(config.webhooks.replay_window_hours.max(1)))
 }
 
 /// The master key from configuration (or the development key file).
@@ -119,13 +144,14 @@ pub fn audit_signer(config: &Config) -> Result<CheckpointSigner, String> {
 /// Opens the store (does not migrate).
 async fn open_store(config: &Config) -> Result<SeaStore, String> {
     if config.is_sqlite() {
-        std::fs::create_dir_all(&config.data_dir)
+        private_dir(&config.data_dir)
             .map_err(|e| format!("cannot create data_dir {}: {e}", config.data_dir.display()))?;
     }
     let master = master_key(config)?;
     let mut pc = PersistenceConfig::new(config.database_url());
     pc.sqlite_sync = config.sqlite_sync;
     pc.max_connections = config.max_connections;
+    pc.replay_window = replay_window(config).unsigned_abs();
     SeaStore::connect(&pc, master).await.map_err(|e| format!("cannot open the database: {e}"))
 }
 
@@ -157,7 +183,11 @@ pub async fn open(config: Config, dev_channel: Option<DevChannel>, schema: Schem
     let clock = Arc::new(SystemClock::default());
     let gateway = Arc::new(Dialog360Gateway::new());
     let shared = Arc::new(store.clone());
-    let app = Hoheit::new(shared.clone(), gateway.clone(), clock.clone(), Arc::new(UuidV7));
+    let status_wait = time::Duration::seconds(i64::try_from(config.dispatcher.status_wait_seconds).unwrap_or(i64::MAX));
+    let sending = crate::failpoint::abort_after_send_from_env(gateway.clone());
+    let app = Hoheit::new(shared.clone(), sending, clock.clone(), Arc::new(UuidV7))
+        .with_replay_window(replay_window(&config))
+        .with_status_wait(status_wait);
     let egress = config.egress().map_err(|e| e.to_string())?;
     if egress.allows_insecure_loopback() {
         tracing::warn!("dialog360.allow_insecure_loopback is on: outbound calls may go to loopback (development only)");
@@ -174,7 +204,19 @@ pub async fn open(config: Config, dev_channel: Option<DevChannel>, schema: Schem
     });
     channels.reload(StdDuration::ZERO).await.map_err(|e| format!("cannot load channels: {e}"))?;
     let platform: Arc<dyn Platform> = shared.clone();
+    let metrics_token = match (&config.metrics.token, &config.metrics.token_file) {
+        (Some(token), _) => Some(token.clone()),
+        (None, Some(file)) => Some(SecretString::from(
+            std::fs::read_to_string(file)
+                .map_err(|e| format!("cannot read metrics.token_file {}: {e}", file.display()))?
+                .trim()
+                .to_owned(),
+        )),
+        (None, None) => None,
+    };
+    let edge = Arc::new(Edge::new(&config, metrics_token.as_ref()));
     Ok(AppState {
+        edge,
         auth: Arc::new(Auth::new(
             platform.clone(),
             app.clone(),

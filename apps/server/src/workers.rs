@@ -90,6 +90,8 @@ fn record(state: &AppState, outcome: &DispatchOutcome) {
         DispatchOutcome::OutcomeUnknown => state.metrics.send("unknown"),
         DispatchOutcome::Dropped => state.metrics.send("dropped"),
         DispatchOutcome::LeaseExpired => state.metrics.send("lease_expired"),
+        DispatchOutcome::Confirmed => state.metrics.send("confirmed"),
+        DispatchOutcome::AwaitingStatus { .. } => state.metrics.send("awaiting_status"),
     }
 }
 

@@ -555,3 +555,148 @@ async fn one_senders_messages_in_one_delivery_apply_in_order() {
     assert_eq!(r.json["consents"][0]["state"], "granted");
     h.stop().await;
 }
+
+/// A Cloud API webhook body with one inbound text message answering `context` (our message).
+fn inbound_reply(
+    phone_number_id: &str,
+    from: &str,
+    wamid: &str,
+    context: &str,
+    text: &str,
+    timestamp: i64,
+) -> serde_json::Value {
+    let mut body = inbound_text(phone_number_id, from, wamid, text, timestamp);
+    body["entry"][0]["changes"][0]["value"]["messages"][0]["context"] = json!({"from": "4930901820", "id": context});
+    body
+}
+
+/// The database as text: the SQLite file with WAL and shared memory, or a `pg_dump`.
+fn database_text(dir: &std::path::Path, postgres: Option<&str>) -> String {
+    let bytes = match postgres {
+        None => {
+            let file = dir.join("hoheit.db");
+            let mut all = std::fs::read(&file).unwrap();
+            for suffix in ["-wal", "-shm"] {
+                if let Ok(more) = std::fs::read(format!("{}{suffix}", file.display())) {
+                    all.extend(more);
+                }
+            }
+            all
+        }
+        Some(url) => {
+            let pg_dump = std::env::var("HOHEIT_TEST_PG_DUMP").ok().unwrap_or_else(|| {
+                let mut found: Vec<_> = std::fs::read_dir("/usr/lib/postgresql")
+                    .unwrap()
+                    .filter_map(Result::ok)
+                    .map(|e| e.path().join("bin/pg_dump"))
+                    .filter(|p| p.exists())
+                    .collect();
+                found.sort();
+                found.pop().expect("pg_dump").display().to_string()
+            });
+            let out = std::process::Command::new(pg_dump).arg("--data-only").arg(url).output().unwrap();
+            assert!(out.status.success(), "pg_dump failed");
+            out.stdout
+        }
+    };
+    String::from_utf8_lossy(&bytes).into_owned()
+}
+
+/// The audit entries except reads (reading the entries is itself audited).
+async fn audit_changes(t: &Tenant) -> Vec<serde_json::Value> {
+    let r = t.dpo.get("/api/v1/audit/entries").await;
+    r.json["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| !e["action"].as_str().unwrap_or_default().ends_with(".read"))
+        .cloned()
+        .collect()
+}
+
+/// Issues 13 and 14 over HTTP: webhooks with realistic wamids (base64 of a structure that starts
+/// with the number), a reply to our message, statuses; the number is nowhere in the database
+/// files in clear or in any base64 alignment, before or after the erasure; a pre-erasure webhook
+/// replayed after the erasure creates nothing; an event older than the replay window is
+/// acknowledged and not stored.
+async fn provider_ids_hold_no_number_and_replays_create_nothing(postgres: Option<String>) {
+    let mut options = HarnessOptions::new(std::path::PathBuf::new());
+    options.database_url = postgres.clone();
+    let (h, dir) = start(options).await;
+    let (t, c) = consenting(&h).await;
+    let pnid = h.sim.phone_number_id().to_owned();
+    let wamid = |n: u64| hoheit_domain::testing::contract::realistic_wamid(WA, n).as_str().to_owned();
+    let secret = Some(t.webhook_secret.as_str());
+    let first = inbound_text(&pnid, WA, &wamid(1), "Hallo, ist die Stelle noch frei?", now_unix());
+    assert_eq!(post_webhook(&h, &t, &first, secret).await, 200);
+    // our answer goes out; the provider's statuses come back; the candidate replies to it
+    let r = t.recruiter.post(&format!("/api/v1/candidates/{c}/messages"), json!({"text": "Ja, gerne"})).await;
+    assert_eq!(r.status, 202, "{:?}", r.json);
+    assert!(
+        eventually(Duration::from_secs(10), || async {
+            h.sim.accepted_messages().iter().any(|m| m.body.to_string().contains("Ja, gerne"))
+        })
+        .await
+    );
+    let ours = h
+        .sim
+        .accepted_messages()
+        .iter()
+        .find(|m| m.body.to_string().contains("Ja, gerne"))
+        .unwrap()
+        .id
+        .as_str()
+        .to_owned();
+    for s in ["sent", "delivered", "read"] {
+        assert_eq!(post_webhook(&h, &t, &status(&pnid, &ours, s, now_unix()), secret).await, 200);
+    }
+    assert_eq!(post_webhook(&h, &t, &status(&pnid, &wamid(9), "read", now_unix()), secret).await, 200);
+    let reply = inbound_reply(&pnid, WA, &wamid(2), &wamid(3), "Wann passt es Ihnen?", now_unix());
+    assert_eq!(post_webhook(&h, &t, &reply, secret).await, 200);
+    let messages = t.recruiter.get(&format!("/api/v1/candidates/{c}/messages")).await;
+    assert_eq!(messages.json["messages"].as_array().unwrap().len(), 3, "{:?}", messages.json);
+    let mut needles = hoheit_domain::testing::contract::base64_forms(WA);
+    needles.extend(["5550123".to_owned(), WA.to_owned()]);
+    needles.extend((1..=3).chain([9]).map(wamid));
+    assert!(wamid(1).contains(&needles[0]), "the number can be read out of the fixture");
+    let check = |when: &str| {
+        let text = database_text(dir.path(), postgres.as_deref());
+        assert!(text.contains("hmac:"), "{when}: hashed provider ids are in the files (the check can fail)");
+        for needle in &needles {
+            assert!(!text.contains(needle.as_str()), "{when}: {needle} in the database");
+        }
+    };
+    check("before erasure");
+    // erasure
+    let r = t.dpo.post(&format!("/api/v1/candidates/{c}/erasure"), json!({})).await;
+    assert!(r.status < 300, "{:?}", r.json);
+    check("after erasure");
+    let trail = audit_changes(&t).await;
+    // 360Dialog redelivers the pre-erasure webhooks: acknowledged, nothing comes back
+    assert_eq!(post_webhook(&h, &t, &first, secret).await, 200);
+    assert_eq!(post_webhook(&h, &t, &reply, secret).await, 200);
+    assert_eq!(post_webhook(&h, &t, &status(&pnid, &ours, "read", now_unix()), secret).await, 200);
+    let listed = t.dpo.get("/api/v1/candidates?include_restricted=true").await;
+    assert!(listed.json["candidates"].as_array().unwrap().is_empty(), "no candidate: {:?}", listed.json);
+    assert_eq!(audit_changes(&t).await, trail, "no audit entry");
+    check("after the replay");
+    // older than the replay window (7 days by default): acknowledged, not stored, even from a new number
+    let old = inbound_text(&pnid, "491705550999", "wamid.OLD1", "Hallo", now_unix() - 8 * 24 * 3600);
+    assert_eq!(post_webhook(&h, &t, &old, secret).await, 200);
+    assert!(
+        t.dpo.get("/api/v1/candidates?include_restricted=true").await.json["candidates"].as_array().unwrap().is_empty()
+    );
+    assert_eq!(audit_changes(&t).await, trail);
+    h.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn provider_ids_hold_no_number_and_replays_create_nothing_on_sqlite() {
+    provider_ids_hold_no_number_and_replays_create_nothing(None).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn provider_ids_hold_no_number_and_replays_create_nothing_on_postgres() {
+    let Some(url) = postgres_database().await else { return };
+    provider_ids_hold_no_number_and_replays_create_nothing(Some(url)).await;
+}

@@ -200,7 +200,7 @@ impl Dialog360Client {
     /// failure after the request went out as [`GatewayError::OutcomeUnknown`].
     pub async fn send(&self, to: &Recipient, content: &OutboundContent) -> Result<SendReceipt, GatewayError> {
         self.pairs.acquire(payload::recipient_id(to)).await;
-        self.send_message(to, content, true).await
+        self.send_message(to, content, None, true).await
     }
 
     /// Sends through this number from `share` processes at once (replicas of the server): this
@@ -220,16 +220,32 @@ impl Dialog360Client {
     /// One send attempt without waiting for limits (after [`Dialog360Client::pace`]) and without
     /// retries: a transient failure is returned to the caller.
     pub async fn send_once(&self, to: &Recipient, content: &OutboundContent) -> Result<SendReceipt, GatewayError> {
-        self.send_message(to, content, false).await
+        self.send_message(to, content, None, false).await
+    }
+
+    /// [`Dialog360Client::send_once`] with `tag` as the message's `biz_opaque_callback_data`,
+    /// which WhatsApp echoes in its status webhooks (how an attempt cut off by a crash is
+    /// recognised; see `hoheit_domain::attempt`).
+    pub async fn send_once_tagged(
+        &self,
+        to: &Recipient,
+        content: &OutboundContent,
+        tag: &str,
+    ) -> Result<SendReceipt, GatewayError> {
+        self.send_message(to, content, Some(tag), false).await
     }
 
     async fn send_message(
         &self,
         to: &Recipient,
         content: &OutboundContent,
+        tag: Option<&str>,
         paced_by_call: bool,
     ) -> Result<SendReceipt, GatewayError> {
-        let body = payload::message_body(to, content, &self.user_field);
+        let mut body = payload::message_body(to, content, &self.user_field);
+        if let Some(tag) = tag {
+            payload::tag_body(&mut body, tag);
+        }
         let recipient = payload::recipient_id(to);
         let url = self.endpoint(&self.messages_path);
         let spec = CallSpec {

@@ -82,9 +82,10 @@ impl MessagingGateway for Dialog360Gateway {
         channel: ChannelId,
         to: &Recipient,
         content: &OutboundContent,
+        tag: &str,
     ) -> Result<SendReceipt, GatewayError> {
         let client = self.client(channel).ok_or(GatewayError::NotConfigured)?;
-        let result = client.send_once(to, content).await;
+        let result = client.send_once_tagged(to, content, tag).await;
         match &result {
             Ok(_) => tracing::debug!(%channel, kind = content.kind().as_str(), "message accepted"),
             Err(error) => tracing::info!(%channel, code = error.code(), %error, "message not accepted"),

@@ -33,6 +33,20 @@ pub(crate) fn message_body(to: &Recipient, content: &OutboundContent, user_field
     Value::Object(body)
 }
 
+/// Most characters WhatsApp accepts in `biz_opaque_callback_data`.
+pub(crate) const MAX_CALLBACK_DATA: usize = 512;
+
+/// Adds `biz_opaque_callback_data` to a send body: WhatsApp echoes it in the message's status
+/// webhooks (our outbox tag, no personal data). A tag longer than WhatsApp allows is left out.
+pub(crate) fn tag_body(body: &mut Value, tag: &str) {
+    if let Some(map) = body.as_object_mut()
+        && !tag.is_empty()
+        && tag.chars().count() <= MAX_CALLBACK_DATA
+    {
+        map.insert("biz_opaque_callback_data".to_owned(), json!(tag));
+    }
+}
+
 fn content_object(content: &OutboundContent) -> (&'static str, Value) {
     match content {
         OutboundContent::Text { body } => ("text", json!({ "body": body.expose(), "preview_url": false })),
@@ -193,5 +207,20 @@ mod tests {
     fn mark_read() {
         let body = mark_read_body(&Wamid::parse("wamid.ABC").unwrap());
         assert_eq!(body, json!({"messaging_product":"whatsapp","status":"read","message_id":"wamid.ABC"}));
+    }
+
+    #[test]
+    fn a_tag_goes_into_biz_opaque_callback_data_at_the_top_level() {
+        let mut body = message_body(&phone(), &OutboundContent::Text { body: "Hallo".into() }, &UserRecipientField::To);
+        tag_body(&mut body, "hoheit.outbox.0190");
+        assert_eq!(body["biz_opaque_callback_data"], "hoheit.outbox.0190");
+        assert_eq!(body["text"]["body"], "Hallo");
+        let mut untagged = body.clone();
+        tag_body(&mut untagged, &"x".repeat(MAX_CALLBACK_DATA + 1));
+        assert_eq!(untagged["biz_opaque_callback_data"], "hoheit.outbox.0190", "too long: not replaced");
+        let mut fresh =
+            message_body(&phone(), &OutboundContent::Text { body: "Hallo".into() }, &UserRecipientField::To);
+        tag_body(&mut fresh, "");
+        assert!(fresh.get("biz_opaque_callback_data").is_none());
     }
 }

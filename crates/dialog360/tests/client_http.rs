@@ -459,17 +459,32 @@ async fn the_gateway_routes_by_channel() {
     let a = ChannelId::from_uuid(uuid_from(1));
     let b = ChannelId::from_uuid(uuid_from(2));
     let gateway = Dialog360Gateway::new();
-    assert_eq!(gateway.send(a, &phone(), &text("x")).await.unwrap_err(), GatewayError::NotConfigured);
+    assert_eq!(
+        gateway.send(a, &phone(), &text("x"), "hoheit.outbox.test").await.unwrap_err(),
+        GatewayError::NotConfigured
+    );
     assert_eq!(gateway.mark_read(a, &Wamid::parse("wamid.Z").unwrap()).await.unwrap_err(), GatewayError::NotConfigured);
     gateway.register(a, client(&first));
     gateway.register(b, client(&second));
-    assert_eq!(gateway.send(a, &phone(), &text("x")).await.unwrap().provider_id.as_str(), "wamid.FIRST");
-    assert_eq!(gateway.send(b, &phone(), &text("x")).await.unwrap().provider_id.as_str(), "wamid.SECOND");
+    assert_eq!(
+        gateway.send(a, &phone(), &text("x"), "hoheit.outbox.test").await.unwrap().provider_id.as_str(),
+        "wamid.FIRST"
+    );
+    assert_eq!(
+        gateway.send(b, &phone(), &text("x"), "hoheit.outbox.test").await.unwrap().provider_id.as_str(),
+        "wamid.SECOND"
+    );
     // replace a's client (key rotation, new number)
     assert!(gateway.register(a, client(&second)).is_some());
-    assert_eq!(gateway.send(a, &phone(), &text("x")).await.unwrap().provider_id.as_str(), "wamid.SECOND");
+    assert_eq!(
+        gateway.send(a, &phone(), &text("x"), "hoheit.outbox.test").await.unwrap().provider_id.as_str(),
+        "wamid.SECOND"
+    );
     assert!(gateway.remove(a).is_some());
-    assert_eq!(gateway.send(a, &phone(), &text("x")).await.unwrap_err(), GatewayError::NotConfigured);
+    assert_eq!(
+        gateway.send(a, &phone(), &text("x"), "hoheit.outbox.test").await.unwrap_err(),
+        GatewayError::NotConfigured
+    );
     assert_eq!(gateway.channels(), vec![b]);
 }
 
@@ -487,12 +502,20 @@ async fn through_the_gateway_a_send_is_one_attempt_after_pacing() {
     let gateway = Dialog360Gateway::new();
     gateway.register(channel, client(&server));
     gateway.pace(channel, &phone()).await.unwrap();
-    let error = gateway.send(channel, &phone(), &text("x")).await.unwrap_err();
+    let error = gateway.send(channel, &phone(), &text("x"), "hoheit.outbox.test").await.unwrap_err();
     assert_eq!(error, GatewayError::RateLimited { retry_after: None, code: Some(130_429) });
     assert_eq!(requests(&server).await.len(), 1, "no retry inside the gateway");
     gateway.pace(channel, &phone()).await.unwrap();
-    assert_eq!(gateway.send(channel, &phone(), &text("x")).await.unwrap().provider_id.as_str(), "wamid.ONCE");
-    assert_eq!(requests(&server).await.len(), 2);
+    assert_eq!(
+        gateway.send(channel, &phone(), &text("x"), "hoheit.outbox.test").await.unwrap().provider_id.as_str(),
+        "wamid.ONCE"
+    );
+    let sent = requests(&server).await;
+    assert_eq!(sent.len(), 2);
+    for request in &sent {
+        let body: serde_json::Value = serde_json::from_slice(&request.body).unwrap();
+        assert_eq!(body["biz_opaque_callback_data"], "hoheit.outbox.test", "every attempt carries the tag");
+    }
     assert_eq!(
         gateway.pace(ChannelId::from_uuid(uuid_from(8)), &phone()).await.unwrap_err(),
         GatewayError::NotConfigured

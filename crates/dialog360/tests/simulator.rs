@@ -146,6 +146,31 @@ async fn a_send_is_recorded_answered_and_followed_by_signed_status_webhooks() {
 }
 
 #[tokio::test]
+async fn status_webhooks_echo_the_sends_biz_opaque_callback_data() {
+    let sim = sim().await;
+    let hook = receiver().await;
+    sim.set_webhook(WebhookTarget::new(hook.uri()).with_hmac(HMAC_KEY));
+    let tag = "hoheit.outbox.01938a2e-7c1f-7b2a-9d3e-5f6a7b8c9d0e";
+    let tagged = client(&sim).send_once_tagged(&phone(), &text("eins"), tag).await.unwrap();
+    let plain = client(&sim).send_once(&phone(), &text("zwei")).await.unwrap();
+    assert_eq!(sim.accepted_messages()[0].body["biz_opaque_callback_data"], tag);
+    assert!(sim.wait_for_deliveries(6, Duration::from_secs(5)).await);
+    let events = received_events(&hook, &hmac_verifier()).await;
+    let callbacks = |id: &Wamid| -> Vec<Option<String>> {
+        events
+            .iter()
+            .filter_map(|e| match e {
+                InboundEvent::Status(s) if &s.provider_id == id => Some(s.callback_data.clone()),
+                InboundEvent::Status(_) | InboundEvent::Message(_) | InboundEvent::Error(_) => None,
+            })
+            .collect()
+    };
+    assert_eq!(callbacks(&tagged.provider_id), vec![Some(tag.to_owned()); 3]);
+    assert_eq!(callbacks(&plain.provider_id), vec![None; 3]);
+    sim.shutdown().await;
+}
+
+#[tokio::test]
 async fn rate_limited_then_accepted_is_retried_and_delivered_once() {
     let sim = sim_without_statuses().await;
     sim.script_failure(Failure::RateLimited { retry_after: None }, Trigger::Next(1));

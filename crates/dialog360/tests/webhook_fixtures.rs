@@ -265,8 +265,18 @@ fn status_sent_with_pricing() {
                 model: Some("PMP".into()),
                 category: Some("utility".into())
             }),
+            callback_data: None,
         }
     );
+}
+
+#[test]
+fn status_echoing_our_biz_opaque_callback_data() {
+    let s = single_status("status_callback_data.json");
+    assert_eq!(s.provider_id, wamid("wamid.OUT03"));
+    assert_eq!(s.callback_data.as_deref(), Some("hoheit.outbox.01938a2e-7c1f-7b2a-9d3e-5f6a7b8c9d0e"));
+    let outbox = s.callback_data.as_deref().and_then(hoheit_domain::attempt::parse_callback_tag);
+    assert_eq!(outbox.map(|id| id.to_string()).as_deref(), Some("01938a2e-7c1f-7b2a-9d3e-5f6a7b8c9d0e"));
 }
 
 #[test]

@@ -510,10 +510,44 @@ mod tests {
             released_at: Some(now),
             released_by: Some(StaffId::from_uuid(Uuid::nil())),
         });
+        // WhatsApp evidence: an opt-in keyword, a withdrawal and an objection, each naming the
+        // message's wamid, which WhatsApp builds from the number (issue 13)
+        let wamid = crate::values::Wamid::parse("wamid.HBgNNDkxNzAxMjM0NTY3FQIAEhggQUFBQQA=").unwrap();
+        c.consents
+            .grant(
+                ConsentEvidence {
+                    purpose: Purpose::TalentPool,
+                    method: ConsentMethod::OptInKeyword { provider_id: Some(wamid.clone()), provider_at: now },
+                    capture_channel: CaptureChannel::WhatsApp,
+                    texts_shown: Vec::new(),
+                    language: LanguageCode::german(),
+                    recorded_at: now,
+                    given_at: Some(now),
+                    recorded_by: Actor::Candidate,
+                },
+                now,
+            )
+            .unwrap();
+        c.consents.withdraw(
+            Purpose::TalentPool,
+            now,
+            crate::consent::WithdrawalVia::WhatsApp { provider_id: Some(wamid.clone()) },
+            12,
+        );
+        c.objection.apply(crate::objection::Objection {
+            at: now,
+            source: crate::objection::ObjectionSource::WhatsApp {
+                provider_id: Some(wamid.clone()),
+                reason: crate::classifier::ObjectionReason::OptOutButton,
+            },
+            scope: crate::objection::ObjectionScope::AllWhatsApp,
+        });
         let tomb = c.erased(now, ErasureReason::RetentionExpired);
         // serialise everything that is left and look for any personal value
         let dump = serde_json::to_string(&tomb).unwrap();
-        for needle in ["1701234567", "Erika", "198.51.100.7", "UA-canary", "Mustermann"] {
+        assert!(serde_json::to_string(&c).unwrap().contains(wamid.as_str()), "the wamid check can fail");
+        assert!(tomb.objection.is_objected(), "objection history kept");
+        for needle in ["1701234567", "Erika", "198.51.100.7", "UA-canary", "Mustermann", "wamid.", "NDkxNzAx"] {
             assert!(!dump.contains(needle), "{needle} survived erasure");
         }
         assert!(serde_json::to_string(&c).unwrap().contains("UA-canary"), "the check can fail");

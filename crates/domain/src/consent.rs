@@ -56,16 +56,19 @@ pub enum ConsentMethod {
     ButtonReply {
         /// The request the button belonged to.
         request: ConsentRequestId,
-        /// The wamid of the reply.
-        provider_id: Wamid,
+        /// The wamid of the reply. Personal data (WhatsApp builds it from the number): kept
+        /// sealed while the candidate exists, dropped from the erasure tombstone.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        provider_id: Option<Wamid>,
         /// WhatsApp's timestamp of the reply.
         #[serde(with = "time::serde::rfc3339")]
         provider_at: OffsetDateTime,
     },
     /// The candidate sent the bare opt-in keyword while opted out (R14).
     OptInKeyword {
-        /// The wamid of the message.
-        provider_id: Wamid,
+        /// The wamid of the message (personal data; dropped from the erasure tombstone).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        provider_id: Option<Wamid>,
         /// WhatsApp's timestamp.
         #[serde(with = "time::serde::rfc3339")]
         provider_at: OffsetDateTime,
@@ -108,7 +111,13 @@ impl ConsentMethod {
     /// The method with all personal data removed (what survives erasure, R27).
     pub fn without_personal_data(&self) -> Self {
         match self {
-            Self::ButtonReply { .. } | Self::OptInKeyword { .. } => self.clone(),
+            // the wamid is built from the candidate's number: not in the tombstone (issue 13)
+            Self::ButtonReply { request, provider_at, .. } => {
+                Self::ButtonReply { request: *request, provider_id: None, provider_at: *provider_at }
+            }
+            Self::OptInKeyword { provider_at, .. } => {
+                Self::OptInKeyword { provider_id: None, provider_at: *provider_at }
+            }
             Self::WebForm { form_id, .. } => {
                 Self::WebForm { form_id: form_id.clone(), ip: Pii::default(), user_agent: Pii::default() }
             }
@@ -265,8 +274,9 @@ pub struct ConsentEvidence {
 pub enum WithdrawalVia {
     /// A WhatsApp message or button.
     WhatsApp {
-        /// Its wamid.
-        provider_id: Wamid,
+        /// Its wamid (personal data; dropped from the erasure tombstone).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        provider_id: Option<Wamid>,
     },
     /// As part of an objection (R13).
     Objection,
@@ -571,6 +581,13 @@ impl ConsentLedger {
                 ConsentEntry::Granted(ev) => {
                     ConsentEntry::Granted(ConsentEvidence { method: ev.method.without_personal_data(), ..ev.clone() })
                 }
+                ConsentEntry::Withdrawn { purpose, at, via: WithdrawalVia::WhatsApp { .. } } => {
+                    ConsentEntry::Withdrawn {
+                        purpose: *purpose,
+                        at: *at,
+                        via: WithdrawalVia::WhatsApp { provider_id: None },
+                    }
+                }
                 ConsentEntry::Requested { .. } | ConsentEntry::Declined { .. } | ConsentEntry::Withdrawn { .. } => {
                     e.clone()
                 }
@@ -673,7 +690,7 @@ mod tests {
         let evidence = ConsentEvidence {
             method: ConsentMethod::ButtonReply {
                 request,
-                provider_id: Wamid::parse("wamid.1").unwrap(),
+                provider_id: Some(Wamid::parse("wamid.1").unwrap()),
                 provider_at: T0,
             },
             capture_channel: CaptureChannel::WhatsApp,

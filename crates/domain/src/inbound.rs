@@ -214,6 +214,11 @@ pub struct StatusUpdate {
     pub errors: Vec<ProviderError>,
     /// Pricing.
     pub pricing: Option<Pricing>,
+    /// `biz_opaque_callback_data` as we sent it with the message, echoed by WhatsApp: our tag
+    /// names the outbox entry ([`crate::attempt::callback_tag`]), which lets a status confirm an
+    /// attempt whose answer was lost in a crash.
+    #[serde(default)]
+    pub callback_data: Option<String>,
 }
 
 /// One event from a verified webhook.

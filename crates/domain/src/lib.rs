@@ -15,7 +15,8 @@
 //! - Conversations, message status and the 24-hour window: [`conversation`] (R15, R20); the kind
 //!   and delivery status every message shares: [`message`]; webhook input: [`inbound`]. Media
 //!   files: [`media`] (stored sealed, erased with the candidate).
-//! - The send decision: [`policy`] (RULES.md "Send decision").
+//! - The send decision: [`policy`] (RULES.md "Send decision"). Exactly-once sends across
+//!   crashes (the attempt recorded before the call, the status webhook as receipt): [`attempt`].
 //! - Retention: [`retention`] (R23-R28). Subject requests: [`subject_request`] (R29-R32).
 //! - Events for the audit log: [`events`] (R34). Rule ids: [`rules`].
 //! - Ports and use cases: [`ports`], [`usecases`] (each use case: load -> decide -> commit,
@@ -48,6 +49,7 @@
 pub mod access;
 pub mod accountability;
 pub mod actor;
+pub mod attempt;
 pub mod calendar;
 pub mod candidate;
 pub mod classifier;

@@ -16,8 +16,9 @@ use crate::values::{Pii, Wamid};
 pub enum ObjectionSource {
     /// A WhatsApp message or the opt-out button, classified as tier 1.
     WhatsApp {
-        /// The message's wamid.
-        provider_id: Wamid,
+        /// The message's wamid (personal data; dropped from the erasure tombstone).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        provider_id: Option<Wamid>,
         /// Why it was classified so.
         reason: ObjectionReason,
     },
@@ -55,7 +56,9 @@ impl ObjectionSource {
     fn without_personal_data(&self) -> Self {
         match self {
             Self::Staff { staff, channel, .. } => Self::Staff { staff: *staff, channel: *channel, note: None },
-            Self::WhatsApp { .. } | Self::Review { .. } | Self::Suppression => self.clone(),
+            // the STOPP message's wamid is built from the number: not in the tombstone (issue 13)
+            Self::WhatsApp { reason, .. } => Self::WhatsApp { provider_id: None, reason: reason.clone() },
+            Self::Review { .. } | Self::Suppression => self.clone(),
         }
     }
 }

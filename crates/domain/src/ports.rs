@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
+use crate::attempt::SendAttempt;
 use crate::candidate::Candidate;
 use crate::conversation::{Intent, Message, OutboundContent, StatusObservation};
 use crate::events::EventEnvelope;
@@ -83,6 +84,11 @@ pub struct OutboxEntry {
     /// Not to be sent before.
     #[serde(with = "time::serde::rfc3339")]
     pub not_before: OffsetDateTime,
+    /// The attempt recorded before the last call to the provider, while its outcome is not
+    /// recorded (after a crash between the provider's acceptance and the commit); see
+    /// [`crate::attempt`].
+    #[serde(default)]
+    pub attempt: Option<SendAttempt>,
 }
 
 /// A change to the outbox.
@@ -92,7 +98,9 @@ pub enum OutboxChange {
     /// Add an entry; visible to the dispatcher only after the commit.
     Enqueue(OutboxEntry),
     /// Cancel every pending entry of the candidate, on every channel (R12). Their messages get
-    /// status `Cancelled`.
+    /// status `Cancelled`. An entry with an open attempt ([`OutboxEntry::attempt`]: it may have
+    /// reached the provider) is left: its status webhook may still confirm it, and otherwise the
+    /// dispatcher decides again after the wait, where the objection refuses it.
     CancelPending {
         /// The candidate.
         candidate: CandidateId,
@@ -102,7 +110,51 @@ pub enum OutboxChange {
         /// The entry.
         id: OutboxId,
     },
-    /// Try again later (transient failure), releasing the lease.
+    /// Records that the entry is about to be sent: committed BEFORE the call to the provider,
+    /// so that a crash after the provider's acceptance leaves a trace. Sets the open attempt
+    /// (no receipt) and `not_before` (the earliest resend if no status comes); keeps the lease.
+    /// MUST fail with [`StoreError::NotFound`] if the entry is gone (cancelled meanwhile), and
+    /// with [`StoreError::Conflict`] if its open attempt is no longer `expected` (another
+    /// dispatcher claimed it after this claim's lease ran out and recorded its own attempt): in
+    /// both cases nothing may be sent.
+    Attempt {
+        /// The entry.
+        id: OutboxId,
+        /// The start of the open attempt the claimer saw (`None`: none), compared and set.
+        #[serde(default, with = "time::serde::rfc3339::option")]
+        expected: Option<OffsetDateTime>,
+        /// When the attempt starts.
+        #[serde(with = "time::serde::rfc3339")]
+        at: OffsetDateTime,
+        /// When it may be sent again if neither an answer nor a status webhook is recorded.
+        #[serde(with = "time::serde::rfc3339")]
+        not_before: OffsetDateTime,
+    },
+    /// A status webhook carried the entry's tag: the provider accepted the open attempt. Records
+    /// the provider id as the attempt's receipt and makes the entry due at `at` at the latest
+    /// (the dispatcher then records the message as sent, without sending). Nothing happens if
+    /// the entry is gone or has no open attempt (the usual case: the answer was recorded first).
+    /// The provider id is personal data: stored sealed.
+    Receipt {
+        /// The entry.
+        id: OutboxId,
+        /// The provider's id of the message.
+        provider_id: Wamid,
+        /// When the status was received.
+        #[serde(with = "time::serde::rfc3339")]
+        at: OffsetDateTime,
+    },
+    /// An open attempt without a receipt waits for its status webhook until `until`; releases
+    /// the lease, keeps the attempt.
+    AwaitStatus {
+        /// The entry.
+        id: OutboxId,
+        /// When the wait ends.
+        #[serde(with = "time::serde::rfc3339")]
+        until: OffsetDateTime,
+    },
+    /// Try again later (transient failure: the provider refused the attempt), releasing the
+    /// lease and closing the open attempt.
     Retry {
         /// The entry.
         id: OutboxId,
@@ -540,11 +592,15 @@ pub trait MessagingGateway: Send + Sync {
     }
 
     /// Sends a message through the channel's number: one attempt, after [`MessagingGateway::pace`].
+    /// MUST pass `tag` ([`crate::attempt::callback_tag`] of the outbox id) to the provider as
+    /// the message's `biz_opaque_callback_data`, which its status webhooks echo: after a crash
+    /// that is how an accepted attempt is recognised.
     async fn send(
         &self,
         channel: ChannelId,
         to: &Recipient,
         content: &OutboundContent,
+        tag: &str,
     ) -> Result<SendReceipt, GatewayError>;
 
     /// Marks an inbound message as read.

@@ -14,6 +14,7 @@ use async_trait::async_trait;
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
+use crate::attempt::SendAttempt;
 use crate::candidate::Candidate;
 use crate::conversation::{DeliveryStatus, Message, OutboundContent, StatusObservation};
 use crate::events::EventEnvelope;
@@ -94,6 +95,8 @@ pub struct SentMessage {
     pub to: Recipient,
     /// Content.
     pub content: OutboundContent,
+    /// The `biz_opaque_callback_data` it carried.
+    pub tag: String,
 }
 
 /// A file the fake gateway received for upload.
@@ -123,6 +126,8 @@ pub struct FakeGateway {
     counter: AtomicU64,
     paces: AtomicU64,
     pace_hook: Mutex<Option<PaceHook>>,
+    crash_after_next_accept: std::sync::atomic::AtomicBool,
+    accepted_unanswered: Mutex<Vec<Wamid>>,
 }
 
 impl std::fmt::Debug for FakeGateway {
@@ -135,6 +140,18 @@ impl FakeGateway {
     /// Runs `hook` while the next send waits for its slot (e.g. an objection arriving then).
     pub fn during_next_pace(&self, hook: impl std::future::Future<Output = ()> + Send + 'static) {
         *self.pace_hook.lock().unwrap() = Some(Box::pin(hook));
+    }
+
+    /// The next accepted send never returns (its future stays pending, like a process that
+    /// dies after the provider's acceptance and before the commit); drop the dispatch future to
+    /// "crash". Its provider id is in [`FakeGateway::accepted_unanswered`].
+    pub fn crash_after_next_accept(&self) {
+        self.crash_after_next_accept.store(true, Ordering::SeqCst);
+    }
+
+    /// Provider ids of sends accepted while the caller "crashed" ([`FakeGateway::crash_after_next_accept`]).
+    pub fn accepted_unanswered(&self) -> Vec<Wamid> {
+        self.accepted_unanswered.lock().unwrap().clone()
     }
 
     /// How many slots were taken.
@@ -174,12 +191,24 @@ impl MessagingGateway for FakeGateway {
         channel: ChannelId,
         to: &Recipient,
         content: &OutboundContent,
+        tag: &str,
     ) -> Result<SendReceipt, GatewayError> {
-        self.sent.lock().unwrap().push(SentMessage { channel, to: to.clone(), content: content.clone() });
+        self.sent.lock().unwrap().push(SentMessage {
+            channel,
+            to: to.clone(),
+            content: content.clone(),
+            tag: tag.to_owned(),
+        });
         let answer = self.script.lock().unwrap().pop_front().unwrap_or(Ok(()));
         answer?;
         let n = self.counter.fetch_add(1, Ordering::Relaxed);
-        Ok(SendReceipt { provider_id: Wamid::parse(&format!("wamid.fake.{n}")).unwrap() })
+        let provider_id = Wamid::parse(&format!("wamid.fake.{n}")).unwrap();
+        if self.crash_after_next_accept.swap(false, Ordering::SeqCst) {
+            // the process "dies" after the provider accepted: the caller never hears back
+            self.accepted_unanswered.lock().unwrap().push(provider_id.clone());
+            std::future::pending::<()>().await;
+        }
+        Ok(SendReceipt { provider_id })
     }
 
     async fn mark_read(&self, _channel: ChannelId, _provider_id: &Wamid) -> Result<(), GatewayError> {
@@ -224,6 +253,8 @@ struct State {
     messages: HashMap<(TenantId, MessageId), Message>,
     message_order: Vec<(TenantId, MessageId)>,
     provider_ids: HashMap<(TenantId, Wamid), MessageId>,
+    /// Provider ids of erased candidates' messages: redeliveries stay duplicates (issue 14).
+    erased_provider_ids: std::collections::HashSet<(TenantId, Wamid)>,
     outbox: HashMap<OutboxId, (OutboxEntry, Option<OffsetDateTime>)>,
     outbox_order: Vec<OutboxId>,
     subject_requests: HashMap<(TenantId, SubjectRequestId), SubjectRequest>,
@@ -402,7 +433,9 @@ fn apply(state: &mut State, tenant: TenantId, changes: ChangeSet) -> Result<Comm
                     .map(|(k, _)| *k)
                     .collect();
                 for key in gone {
-                    state.messages.remove(&key);
+                    if let Some(pid) = state.messages.remove(&key).and_then(|m| m.provider_id) {
+                        state.erased_provider_ids.insert((tenant, pid));
+                    }
                 }
                 state.provider_ids.retain(|(t, _), m| *t != tenant || state.messages.contains_key(&(tenant, *m)));
                 state.message_order.retain(|k| state.messages.contains_key(k));
@@ -420,7 +453,8 @@ fn apply(state: &mut State, tenant: TenantId, changes: ChangeSet) -> Result<Comm
                 same_tenant(m.tenant, tenant)?;
                 live_candidate(state, tenant, m.candidate)?;
                 if let Some(pid) = &m.provider_id {
-                    if state.provider_ids.contains_key(&(tenant, pid.clone())) {
+                    let key = (tenant, pid.clone());
+                    if state.provider_ids.contains_key(&key) || state.erased_provider_ids.contains(&key) {
                         return Err(StoreError::Duplicate(DuplicateKey::InboundMessage));
                     }
                     state.provider_ids.insert((tenant, pid.clone()), m.id);
@@ -467,6 +501,7 @@ fn apply(state: &mut State, tenant: TenantId, changes: ChangeSet) -> Result<Comm
                     return Err(StoreError::Duplicate(DuplicateKey::Id));
                 }
                 state.outbox_order.push(e.id);
+                let e = OutboxEntry { attempt: None, ..e };
                 state.outbox.insert(e.id, (e, None));
             }
             OutboxChange::CancelPending { candidate } => {
@@ -477,6 +512,11 @@ fn apply(state: &mut State, tenant: TenantId, changes: ChangeSet) -> Result<Comm
                     .map(|(id, _)| *id)
                     .collect();
                 for id in cancel {
+                    // an entry with an open attempt may have reached the provider: left for its
+                    // status webhook or the decision after the wait
+                    if state.outbox.get(&id).is_some_and(|(e, _)| e.attempt.is_some()) {
+                        continue;
+                    }
                     if let Some((entry, _)) = state.outbox.remove(&id) {
                         report.outbox_cancelled += 1;
                         if let Some(m) = state.messages.get_mut(&(tenant, entry.message)) {
@@ -498,6 +538,34 @@ fn apply(state: &mut State, tenant: TenantId, changes: ChangeSet) -> Result<Comm
                 if let Some((entry, lease)) = state.outbox.get_mut(&id) {
                     entry.not_before = not_before;
                     entry.attempts = attempts;
+                    entry.attempt = None;
+                    *lease = None;
+                }
+            }
+            OutboxChange::Attempt { id, expected, at, not_before } => {
+                let (entry, _) = state
+                    .outbox
+                    .get_mut(&id)
+                    .filter(|(e, _)| e.tenant == tenant)
+                    .ok_or(StoreError::NotFound("outbox entry"))?;
+                if entry.attempt.as_ref().map(|a| a.started_at) != expected {
+                    return Err(StoreError::Conflict);
+                }
+                entry.attempt = Some(SendAttempt { started_at: at, receipt: None });
+                entry.not_before = not_before;
+            }
+            OutboxChange::Receipt { id, provider_id, at } => {
+                if let Some((entry, _)) = state.outbox.get_mut(&id).filter(|(e, _)| e.tenant == tenant)
+                    && let Some(attempt) = entry.attempt.as_mut()
+                    && attempt.receipt.is_none()
+                {
+                    attempt.receipt = Some(provider_id);
+                    entry.not_before = entry.not_before.min(at);
+                }
+            }
+            OutboxChange::AwaitStatus { id, until } => {
+                if let Some((entry, lease)) = state.outbox.get_mut(&id).filter(|(e, _)| e.tenant == tenant) {
+                    entry.not_before = until;
                     *lease = None;
                 }
             }

@@ -371,11 +371,14 @@ token_type!(
 );
 token_type!(
     /// The provider's id of a message (`wamid.HBg...`); used to dedupe webhooks and match statuses.
+    /// Personal data: WhatsApp builds it as base64 of a structure that begins with the
+    /// customer's number, so it is redacted in `Debug`, stored only as a keyed hash and sealed
+    /// with the candidate key, and shredded on erasure (issue 13).
     Wamid,
     "message id",
     512,
     |c: char| c.is_ascii_graphic(),
-    personal = false
+    personal = true
 );
 token_type!(
     /// The name of an approved WhatsApp template (`[a-z0-9_]`, at most 512 characters).

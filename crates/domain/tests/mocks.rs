@@ -76,6 +76,7 @@ fn the_dispatcher_never_calls_the_gateway_when_the_recheck_refuses() {
         created_at: world.now,
         attempts: 0,
         not_before: world.now,
+        attempt: None,
     };
     let mut store = MockStore::new();
     let config = world.config.clone();

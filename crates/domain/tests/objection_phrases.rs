@@ -89,7 +89,9 @@ fn a_withdrawal_by_message_withdraws_consent_itself_and_applies_the_objection() 
         })
         .collect();
     assert_eq!(withdrawn.len(), 1);
-    assert!(matches!(withdrawn[0], WithdrawalVia::WhatsApp { provider_id } if provider_id.as_str() == "wamid.wdr"));
+    assert!(
+        matches!(withdrawn[0], WithdrawalVia::WhatsApp { provider_id: Some(provider_id) } if provider_id.as_str() == "wamid.wdr")
+    );
     assert!(
         t.store.events().iter().any(|e| e.subject == Some(c)
             && e.rule == Some(Rule::R8)

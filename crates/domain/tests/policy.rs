@@ -63,7 +63,7 @@ fn objected(world: &World, c: &mut Candidate, minutes_ago: i64) {
     c.apply_objection(Objection {
         at: world.now - Duration::minutes(minutes_ago),
         source: ObjectionSource::WhatsApp {
-            provider_id: Wamid::parse("wamid.stop").unwrap(),
+            provider_id: Some(Wamid::parse("wamid.stop").unwrap()),
             reason: ObjectionReason::OptOutButton,
         },
         scope: ObjectionScope::AllWhatsApp,

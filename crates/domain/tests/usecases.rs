@@ -119,6 +119,7 @@ fn consent_journey_from_request_to_delivered_message() {
                 recipient_user_id: None,
                 errors: vec![],
                 pricing: None,
+                callback_data: None,
             },
         ))
         .unwrap();
@@ -652,7 +653,7 @@ fn a_button_grant_stores_complete_evidence() {
     let ConsentMethod::ButtonReply { provider_id, provider_at, .. } = &granted.method else {
         panic!("{:?}", granted.method)
     };
-    assert_eq!(provider_id.as_str(), "wamid.agree");
+    assert_eq!(provider_id.as_ref().map(Wamid::as_str), Some("wamid.agree"));
     assert_eq!(*provider_at, t.clock_now());
     assert_eq!(granted.capture_channel, CaptureChannel::WhatsApp);
     assert_eq!(granted.recorded_by, Actor::Candidate);
@@ -1093,4 +1094,249 @@ fn a_candidate_an_unknown_sender_created_is_erased_after_inactivity() {
     let counts = block_on(t.app.run_retention(t.world.tenant_id(), Actor::System, false)).unwrap();
     assert_eq!(counts.erased, 1);
     assert!(candidate(&t, c).is_erased());
+}
+
+/// Issue 14.3: a delivery status whose timestamp is older than the replay window is a replay:
+/// acknowledged (no error) and not stored; one inside the window is merged as usual.
+#[test]
+fn a_status_older_than_the_replay_window_is_not_stored() {
+    let t = World::new().app();
+    let c = new_candidate(&t);
+    block_on(t.app.request_consent(t.world.tenant_id(), recruiter(), c)).unwrap();
+    assert_eq!(t.dispatch_all_now(), vec![DispatchOutcome::Sent]);
+    let messages = block_on(t.store.messages(t.world.tenant_id(), c)).unwrap();
+    let sent = messages.iter().find(|m| m.provider_id.is_some()).unwrap();
+    let status = |status, timestamp| StatusUpdate {
+        provider_id: sent.provider_id.clone().unwrap(),
+        status,
+        timestamp,
+        recipient: None,
+        recipient_user_id: None,
+        errors: vec![],
+        pricing: None,
+        callback_data: None,
+    };
+    let now = t.clock_now();
+    assert!(t.app.is_replay(now - Duration::days(7) - Duration::seconds(1)));
+    assert!(!t.app.is_replay(now - Duration::days(7) + Duration::seconds(1)));
+    block_on(t.app.apply_status(t.world.tenant_id(), &status(DeliveryStatus::Read, now - Duration::days(8)))).unwrap();
+    let stored = block_on(t.store.message(t.world.tenant_id(), sent.id)).unwrap().unwrap();
+    assert_ne!(stored.status.effective(), Some(DeliveryStatus::Read), "the replayed status was not stored");
+    block_on(t.app.apply_status(t.world.tenant_id(), &status(DeliveryStatus::Read, now - Duration::days(6)))).unwrap();
+    let stored = block_on(t.store.message(t.world.tenant_id(), sent.id)).unwrap().unwrap();
+    assert_eq!(stored.status.effective(), Some(DeliveryStatus::Read));
+    // the window is configurable, and a window of zero falls back to the default
+    assert_eq!(t.app.clone().with_replay_window(Duration::ZERO).replay_window(), Duration::days(7));
+    assert!(t.app.clone().with_replay_window(Duration::days(1)).is_replay(now - Duration::days(2)));
+}
+
+// ---------------------------------------------------------------- exactly once across crashes
+
+/// Claims the one due entry and dispatches it until the provider accepted it, then "crashes":
+/// the dispatch is dropped before the answer is recorded. Returns the entry and the provider id.
+fn crash_after_acceptance(t: &TestApp) -> (hoheit_domain::ports::OutboxEntry, Wamid) {
+    let claimed = block_on(t.store.claim(t.clock_now(), Duration::minutes(1), 10)).unwrap();
+    assert_eq!(claimed.len(), 1);
+    t.gateway.crash_after_next_accept();
+    {
+        let mut dispatch = std::pin::pin!(t.app.dispatch(&claimed[0]));
+        let poll = dispatch.as_mut().poll(&mut std::task::Context::from_waker(std::task::Waker::noop()));
+        assert!(poll.is_pending(), "the send never answers");
+    }
+    (claimed[0].clone(), t.gateway.accepted_unanswered().last().unwrap().clone())
+}
+
+fn tagged_status(t: &TestApp, wamid: &Wamid, status: DeliveryStatus, tag: Option<String>) {
+    let update = StatusUpdate {
+        provider_id: wamid.clone(),
+        status,
+        timestamp: t.clock_now(),
+        recipient: None,
+        recipient_user_id: None,
+        errors: vec![],
+        pricing: None,
+        callback_data: tag,
+    };
+    block_on(t.app.apply_status(t.world.tenant_id(), &update)).unwrap();
+}
+
+fn pending(t: &TestApp, c: CandidateId) -> Vec<hoheit_domain::ports::OutboxEntry> {
+    block_on(t.store.pending_outbox(t.world.tenant_id(), c)).unwrap()
+}
+
+#[test]
+fn every_send_carries_its_outbox_id_as_an_opaque_tag() {
+    let t = World::new().app();
+    let c = consented(&t);
+    let queued = send_text(&t, c, "Einladung").unwrap();
+    assert_eq!(t.dispatch_all_now(), vec![DispatchOutcome::Sent]);
+    let tag = t.gateway.sent().last().unwrap().tag.clone();
+    assert_eq!(tag, hoheit_domain::attempt::callback_tag(queued.outbox));
+    assert!(!tag.contains("170") && !tag.contains("Einladung"), "no personal data in the tag");
+}
+
+#[test]
+fn an_attempt_cut_off_by_a_crash_waits_for_its_status_and_is_confirmed_by_it_without_a_resend() {
+    let t = World::new().app();
+    let c = consented(&t);
+    let queued = send_text(&t, c, "Einladung").unwrap();
+    let sends = t.gateway.sent().len();
+    let (entry, wamid) = crash_after_acceptance(&t);
+    assert_eq!(t.gateway.sent().len(), sends + 1);
+    let open = pending(&t, c);
+    assert_eq!(open.len(), 1, "the outcome was never recorded");
+    let attempt = open[0].attempt.clone().expect("the attempt was recorded before the call");
+    assert_eq!(attempt.receipt, None);
+
+    // the lease is over, the wait is not: nothing is claimed, and a dispatcher that has the entry
+    // anyway waits instead of sending
+    t.clock.advance(Duration::minutes(2));
+    assert_eq!(t.dispatch_all_now(), vec![]);
+    let until = attempt.started_at + hoheit_domain::attempt::DEFAULT_STATUS_WAIT;
+    assert_eq!(block_on(t.app.dispatch(&open[0])).unwrap(), DispatchOutcome::AwaitingStatus { until });
+    assert_eq!(t.gateway.sent().len(), sends + 1, "not resent within the wait");
+
+    // the status webhook echoes the tag: the attempt is confirmed, recorded as sent, not resent
+    tagged_status(&t, &wamid, DeliveryStatus::Sent, Some(hoheit_domain::attempt::callback_tag(entry.id)));
+    assert_eq!(t.dispatch_all_now(), vec![DispatchOutcome::Confirmed]);
+    assert_eq!(t.gateway.sent().len(), sends + 1, "exactly one send reached the provider");
+    assert!(pending(&t, c).is_empty());
+    let message = block_on(t.store.message(t.world.tenant_id(), queued.message)).unwrap().unwrap();
+    assert_eq!(message.provider_id, Some(wamid));
+    assert!(message.status.get(DeliveryStatus::Accepted).is_some());
+    assert!(t.store.actions(c).contains(&"message.sent"));
+    // later statuses and redeliveries change nothing
+    t.clock.advance(Duration::minutes(10));
+    assert_eq!(t.dispatch_all_now(), vec![]);
+}
+
+#[test]
+fn a_status_without_our_tag_confirms_nothing() {
+    let t = World::new().app();
+    let c = consented(&t);
+    send_text(&t, c, "Einladung").unwrap();
+    let (entry, wamid) = crash_after_acceptance(&t);
+    tagged_status(&t, &wamid, DeliveryStatus::Sent, None);
+    tagged_status(&t, &wamid, DeliveryStatus::Sent, Some(entry.id.to_string()));
+    assert_eq!(pending(&t, c)[0].attempt.as_ref().unwrap().receipt, None);
+}
+
+#[test]
+fn without_a_status_the_attempt_is_decided_again_and_resent_after_the_wait() {
+    let t = World::new().app();
+    let c = consented(&t);
+    let queued = send_text(&t, c, "Einladung").unwrap();
+    let sends = t.gateway.sent().len();
+    crash_after_acceptance(&t);
+    t.clock.advance(Duration::minutes(4));
+    assert_eq!(t.dispatch_all_now(), vec![], "still within the wait");
+    t.clock.advance(Duration::minutes(1));
+    assert_eq!(t.dispatch_all_now(), vec![DispatchOutcome::Sent]);
+    let sent = t.gateway.sent();
+    assert_eq!(sent.len(), sends + 2, "the one duplicate the design accepts when no status ever comes");
+    assert_eq!(sent[sends].tag, sent[sends + 1].tag, "the resend carries the same tag");
+    assert!(pending(&t, c).is_empty());
+    let message = block_on(t.store.message(t.world.tenant_id(), queued.message)).unwrap().unwrap();
+    assert_eq!(message.status.effective(), Some(DeliveryStatus::Accepted));
+}
+
+#[test]
+fn an_objection_during_the_wait_wins_over_the_resend() {
+    let t = World::new().app();
+    let c = consented(&t);
+    let queued = send_text(&t, c, "Einladung").unwrap();
+    crash_after_acceptance(&t);
+    let input = ObjectionInput { channel: CaptureChannel::Phone, note: None, received_at: None };
+    block_on(t.app.record_objection(t.world.tenant_id(), recruiter(), c, input)).unwrap();
+    let sends = t.gateway.sent().len();
+    t.clock.advance(Duration::minutes(6));
+    let outcomes = t.dispatch_all_now();
+    assert!(outcomes.contains(&DispatchOutcome::Refused(RefusalCode::Objected)), "{outcomes:?}");
+    let regular: Vec<_> = t
+        .gateway
+        .sent()
+        .into_iter()
+        .skip(sends)
+        .filter(|s| matches!(s.content, OutboundContent::Text { .. }))
+        .collect();
+    assert!(
+        regular.iter().all(|s| s.tag != hoheit_domain::attempt::callback_tag(queued.outbox)),
+        "the message was not resent after the objection"
+    );
+    let message = block_on(t.store.message(t.world.tenant_id(), queued.message)).unwrap().unwrap();
+    assert_eq!(message.status.effective(), Some(DeliveryStatus::Cancelled));
+    assert!(pending(&t, c).is_empty());
+}
+
+#[test]
+fn a_status_after_an_objection_still_records_the_attempt_that_went_out_before_it() {
+    let t = World::new().app();
+    let c = consented(&t);
+    let queued = send_text(&t, c, "Einladung").unwrap();
+    let (entry, wamid) = crash_after_acceptance(&t);
+    let input = ObjectionInput { channel: CaptureChannel::Phone, note: None, received_at: None };
+    block_on(t.app.record_objection(t.world.tenant_id(), recruiter(), c, input)).unwrap();
+    let sends = t.gateway.sent().len();
+    tagged_status(&t, &wamid, DeliveryStatus::Delivered, Some(hoheit_domain::attempt::callback_tag(entry.id)));
+    t.clock.advance(Duration::minutes(2));
+    let outcomes = t.dispatch_all_now();
+    assert!(outcomes.contains(&DispatchOutcome::Confirmed), "{outcomes:?}");
+    assert!(
+        t.gateway.sent().into_iter().skip(sends).all(|s| s.tag != hoheit_domain::attempt::callback_tag(entry.id)),
+        "confirmed, not resent"
+    );
+    let message = block_on(t.store.message(t.world.tenant_id(), queued.message)).unwrap().unwrap();
+    assert_eq!(message.provider_id, Some(wamid));
+    assert!(message.status.get(DeliveryStatus::Accepted).is_some(), "no longer only cancelled");
+}
+
+#[test]
+fn an_entry_cancelled_after_the_last_decision_is_not_sent() {
+    let t = World::new().app();
+    let c = consented(&t);
+    send_text(&t, c, "Einladung").unwrap();
+    let claimed = block_on(t.store.claim(t.clock_now(), Duration::minutes(1), 10)).unwrap();
+    // gone between the decision and the attempt's record (here: removed while waiting for the slot)
+    let store = t.store.clone();
+    let (tenant, id) = (t.world.tenant_id(), claimed[0].id);
+    t.gateway.during_next_pace(async move {
+        let changes = hoheit_domain::ports::ChangeSet {
+            outbox: vec![hoheit_domain::ports::OutboxChange::Complete { id }],
+            ..Default::default()
+        };
+        store.commit(tenant, changes).await.unwrap();
+    });
+    let sends = t.gateway.sent().len();
+    assert_eq!(block_on(t.app.dispatch(&claimed[0])).unwrap(), DispatchOutcome::Dropped);
+    assert_eq!(t.gateway.sent().len(), sends, "the attempt's record found no entry: nothing sent");
+}
+
+#[test]
+fn a_transient_failure_closes_the_attempt_and_the_retry_is_not_held_back() {
+    let t = World::new().app();
+    let c = consented(&t);
+    send_text(&t, c, "Einladung").unwrap();
+    t.gateway.script([Err(GatewayError::Transient { code: Some(503) })]);
+    let outcomes = t.dispatch_all_now();
+    assert!(matches!(outcomes.as_slice(), [DispatchOutcome::Retry { .. }]), "{outcomes:?}");
+    assert_eq!(pending(&t, c)[0].attempt, None, "the provider refused it: no attempt is open");
+    t.clock.advance(Duration::seconds(3));
+    assert_eq!(t.dispatch_all_now(), vec![DispatchOutcome::Sent]);
+}
+
+#[test]
+fn a_claimer_whose_lease_ran_out_does_not_send_what_another_claimer_attempted() {
+    let t = World::new().app();
+    let c = consented(&t);
+    send_text(&t, c, "Einladung").unwrap();
+    let stale = block_on(t.store.claim(t.clock_now(), Duration::seconds(5), 10)).unwrap();
+    assert_eq!(stale.len(), 1);
+    // the first claim's lease runs out while it is slow; a second dispatcher claims the entry,
+    // records its attempt and dies after the provider accepted it
+    t.clock.advance(Duration::seconds(6));
+    crash_after_acceptance(&t);
+    let sends = t.gateway.sent().len();
+    assert_eq!(block_on(t.app.dispatch(&stale[0])).unwrap(), DispatchOutcome::LeaseExpired);
+    assert_eq!(t.gateway.sent().len(), sends, "the stale claimer's attempt was refused: not sent twice");
+    assert!(pending(&t, c)[0].attempt.is_some(), "the other claimer's attempt stays open");
 }

@@ -25,8 +25,9 @@ pub(crate) struct BatchCtx {
     pub(crate) heads: HashMap<Uuid, ChainHead>,
     pub(crate) heads_dirty: HashSet<Uuid>,
     pub(crate) tenant_keys: HashMap<Uuid, Arc<TenantKey>>,
-    pub(crate) candidate_keys: HashMap<Uuid, Arc<CandidateKey>>,
-    pub(crate) shredded: Vec<Uuid>,
+    pub(crate) candidate_keys: HashMap<(Uuid, Uuid), Arc<CandidateKey>>,
+    /// (tenant, candidate) erased in this batch.
+    pub(crate) shredded: Vec<(Uuid, Uuid)>,
     pub(crate) config_changed: HashSet<TenantId>,
     /// Contact keys indexed in this batch, per candidate (published to the cache on commit).
     pub(crate) indexed: HashMap<Uuid, Vec<[u8; 32]>>,
@@ -46,7 +47,11 @@ pub(crate) struct BatchCtx {
 #[derive(Default, Clone)]
 pub(crate) struct Deferred {
     pub(crate) messages: Vec<Vec<Value>>,
+    /// (tenant, provider-id hash) of the buffered inbound messages that have one.
+    pub(crate) message_ids: Vec<(Uuid, String)>,
     pub(crate) statuses: Vec<Vec<Value>>,
+    /// (tenant, provider-id hash) of each buffered status, in the order of `statuses`.
+    pub(crate) status_ids: Vec<(Uuid, String)>,
     pub(crate) audit: Vec<Vec<Value>>,
 }
 
@@ -87,10 +92,10 @@ impl Write<'_> {
 
     /// A candidate's key; erased (also earlier in this batch): not found.
     pub(crate) async fn candidate_key(&self, candidate: Uuid) -> Result<Arc<CandidateKey>, StoreError> {
-        if self.ctx.shredded.contains(&candidate) {
+        if self.ctx.shredded.contains(&(self.tenant, candidate)) {
             return Err(StoreError::NotFound("candidate"));
         }
-        if let Some(key) = self.ctx.candidate_keys.get(&candidate) {
+        if let Some(key) = self.ctx.candidate_keys.get(&(self.tenant, candidate)) {
             return Ok(key.clone());
         }
         self.shared.candidate_key_by_id(self.txn, self.tenant, candidate).await

@@ -4,9 +4,11 @@
 //! master key (configuration, never in the database)
 //!   └─ wraps one key per tenant            (table tenant_keys)
 //!        ├─ wraps one key per candidate    (column candidates.wrapped_key)
-//!        │    └─ seals the candidate's personal data: state, message bodies, outbox content
+//!        │    └─ seals the candidate's personal data: state, message bodies and provider ids,
+//!        │       outbox content, media
 //!        ├─ seals tenant secrets: channel details, channel credentials
-//!        └─ derives the blind-index key: HMAC-SHA256 of normalised numbers / user ids
+//!        ├─ derives the blind-index key: HMAC-SHA256 of normalised numbers / user ids
+//!        └─ derives the provider-id key: HMAC-SHA256 of wamids (dedupe, status matching)
 //! ```
 //!
 //! AEAD is XChaCha20-Poly1305 (192-bit random nonces are safe). Every ciphertext is
@@ -209,13 +211,29 @@ pub struct TenantKey {
     key: KeyBytes,
     version: u32,
     blind: KeyBytes,
+    provider: KeyBytes,
 }
+
+/// The prefix of a keyed provider-id hash as stored (`hmac:` + 64 hex digits): tells a hashed
+/// value from a clear wamid written by an older version (see `SeaStore::migrate`).
+pub const PROVIDER_HASH_PREFIX: &str = "hmac:";
 
 impl TenantKey {
     /// Builds the tenant key (version = the tenant key's version).
     pub fn new(tenant: Uuid, key: KeyBytes, version: u32) -> Self {
         let blind = derive(&key, b"hoheit/v1/blind-index");
-        Self { tenant, key, version, blind }
+        let provider = derive(&key, b"hoheit/v1/provider-id");
+        Self { tenant, key, version, blind, provider }
+    }
+
+    /// The keyed hash of a provider's message id (a wamid, which WhatsApp builds from the
+    /// customer's number): `hmac:` + hex of HMAC-SHA256 with a key derived from the tenant key
+    /// under its own label, so it cannot be compared with the blind index or across tenants.
+    /// Dedupe and status matching use it; the id itself is only kept sealed (issue 13).
+    pub fn provider_hash(&self, provider_id: &str) -> String {
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.provider.0).unwrap_or_else(|_| unreachable_hmac());
+        mac.update(provider_id.as_bytes());
+        format!("{PROVIDER_HASH_PREFIX}{}", hex::encode(mac.finalize().into_bytes()))
     }
 
     /// Seals tenant-level data.
@@ -293,57 +311,82 @@ impl CandidateKey {
     }
 }
 
-type CacheState<V> = (HashMap<Uuid, std::sync::Arc<V>>, VecDeque<Uuid>);
+type CacheState<K, V> = (HashMap<K, std::sync::Arc<V>>, VecDeque<K>, u64);
 
 /// A small bounded cache (FIFO eviction) for unwrapped keys, so the hot path does not unwrap a
 /// key per request. Entries zeroize when evicted (their key types zeroize on drop).
+///
+/// Erasure must not be undone by a reader that unwrapped a key from a row it read before the
+/// erasure committed and caches it afterwards. So a removal bumps a generation counter under the
+/// same lock, and a reader takes a [`CacheTicket`] before it reads the wrapped key and caches the
+/// unwrapped key with [`KeyCache::insert_if_current`], which refuses if anything was removed in
+/// between (the reader still gets its key for the rows it already holds; it is just not cached).
 #[derive(Debug)]
-pub struct KeyCache<V> {
-    inner: Mutex<CacheState<V>>,
+pub struct KeyCache<K, V> {
+    inner: Mutex<CacheState<K, V>>,
     capacity: usize,
 }
 
-impl<V> KeyCache<V> {
+/// The cache's removal generation at the time a reader started loading a key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CacheTicket(u64);
+
+impl<K: std::hash::Hash + Eq + Clone, V> KeyCache<K, V> {
     /// A cache of at most `capacity` keys.
     pub fn new(capacity: usize) -> Self {
-        Self { inner: Mutex::new((HashMap::new(), VecDeque::new())), capacity: capacity.max(1) }
+        Self { inner: Mutex::new((HashMap::new(), VecDeque::new(), 0)), capacity: capacity.max(1) }
     }
 
     /// A cached key.
-    pub fn get(&self, id: &Uuid) -> Option<std::sync::Arc<V>> {
+    pub fn get(&self, id: &K) -> Option<std::sync::Arc<V>> {
         self.inner.lock().ok().and_then(|g| g.0.get(id).cloned())
     }
 
-    /// Caches a key.
-    pub fn insert(&self, id: Uuid, value: std::sync::Arc<V>) {
-        if let Ok(mut g) = self.inner.lock() {
-            if g.0.insert(id, value).is_none() {
-                g.1.push_back(id);
-            }
-            while g.0.len() > self.capacity {
-                match g.1.pop_front() {
-                    Some(old) => {
-                        g.0.remove(&old);
-                    }
-                    None => break,
+    /// Take this before reading a wrapped key from the database.
+    pub fn ticket(&self) -> CacheTicket {
+        CacheTicket(self.inner.lock().map_or(u64::MAX, |g| g.2))
+    }
+
+    /// Caches a key unless a key was removed since `ticket` was taken (a concurrent erasure may
+    /// have destroyed it). Returns whether it was cached.
+    pub fn insert_if_current(&self, ticket: CacheTicket, id: K, value: std::sync::Arc<V>) -> bool {
+        let Ok(mut g) = self.inner.lock() else { return false };
+        if g.2 != ticket.0 {
+            return false;
+        }
+        Self::put(&mut g, self.capacity, id, value);
+        true
+    }
+
+    fn put(g: &mut CacheState<K, V>, capacity: usize, id: K, value: std::sync::Arc<V>) {
+        if g.0.insert(id.clone(), value).is_none() {
+            g.1.push_back(id);
+        }
+        while g.0.len() > capacity {
+            match g.1.pop_front() {
+                Some(old) => {
+                    g.0.remove(&old);
                 }
+                None => break,
             }
         }
     }
 
-    /// Forgets a key (erasure, rotation).
-    pub fn remove(&self, id: &Uuid) {
+    /// Forgets a key (erasure, rotation) and invalidates every ticket taken before.
+    pub fn remove(&self, id: &K) {
         if let Ok(mut g) = self.inner.lock() {
             g.0.remove(id);
             g.1.retain(|k| k != id);
+            g.2 = g.2.wrapping_add(1);
         }
     }
 
-    /// Forgets everything.
+    /// Forgets everything and invalidates every ticket taken before.
     pub fn clear(&self) {
         if let Ok(mut g) = self.inner.lock() {
             g.0.clear();
             g.1.clear();
+            g.2 = g.2.wrapping_add(1);
         }
     }
 }
@@ -417,9 +460,41 @@ mod tests {
     fn cache_is_bounded() {
         let cache = KeyCache::new(2);
         for i in 0..5u128 {
-            cache.insert(Uuid::from_u128(i), std::sync::Arc::new(i));
+            assert!(cache.insert_if_current(cache.ticket(), Uuid::from_u128(i), std::sync::Arc::new(i)));
         }
         assert!(cache.get(&Uuid::from_u128(0)).is_none());
         assert_eq!(cache.get(&Uuid::from_u128(4)).map(|v| *v), Some(4));
+    }
+
+    #[test]
+    fn provider_hash_is_keyed_per_tenant_and_apart_from_the_blind_index() {
+        let key = KeyBytes::random();
+        let a = TenantKey::new(Uuid::from_u128(1), key.clone(), 1);
+        let b = TenantKey::new(Uuid::from_u128(2), KeyBytes::random(), 1);
+        let id = "wamid.HBgMNDkxNzA5ODc2NTQzFQIAEhgU";
+        let hashed = a.provider_hash(id);
+        assert_eq!(hashed, TenantKey::new(Uuid::from_u128(1), key, 1).provider_hash(id));
+        assert!(hashed.starts_with(PROVIDER_HASH_PREFIX) && hashed.len() == PROVIDER_HASH_PREFIX.len() + 64);
+        assert!(!hashed.contains("NDkx"));
+        assert_ne!(hashed, b.provider_hash(id), "another tenant, another hash");
+        assert_ne!(hashed[PROVIDER_HASH_PREFIX.len()..], hex::encode(a.blind_index(id)), "domain-separated");
+    }
+
+    /// The erasure race: a reader takes its ticket, reads the wrapped key (before the erasure
+    /// committed), the erasure commits and removes the key, the reader unwraps and caches: the
+    /// cache must refuse, or the erased candidate's key would be back in memory.
+    #[test]
+    fn a_reader_cannot_cache_a_key_removed_after_it_started_loading() {
+        let cache: KeyCache<(Uuid, Uuid), u32> = KeyCache::new(10);
+        let who = (Uuid::from_u128(1), Uuid::from_u128(2));
+        assert!(cache.insert_if_current(cache.ticket(), who, std::sync::Arc::new(7)));
+        let reader = cache.ticket();
+        cache.remove(&who); // the erasure's commit
+        assert!(!cache.insert_if_current(reader, who, std::sync::Arc::new(7)));
+        assert!(cache.get(&who).is_none());
+        // a reader that starts after the erasure may cache again (it will find no wrapped key)
+        assert!(cache.insert_if_current(cache.ticket(), who, std::sync::Arc::new(8)));
+        // keyed by (tenant, candidate): the same candidate id under another tenant is another entry
+        assert!(cache.get(&(Uuid::from_u128(9), Uuid::from_u128(2))).is_none());
     }
 }

@@ -248,6 +248,7 @@ pub(crate) mod messages {
         pub status: Option<String>,
         pub timeline: String,
         pub body: Vec<u8>,
+        pub provider_ref: Option<Vec<u8>>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -309,6 +310,8 @@ pub(crate) mod outbox {
         pub not_before: i64,
         pub lease_until: Option<i64>,
         pub content: Vec<u8>,
+        pub attempt_at: Option<i64>,
+        pub receipt: Option<Vec<u8>>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -1,17 +1,28 @@
 //! Schema housekeeping as store methods, so that the binary never touches a SeaORM connection:
-//! apply migrations, whether they are current, whether an embedded database is still empty.
+//! apply migrations (and the data conversion that needs the keys), whether they are current,
+//! whether an embedded database is still empty.
 
+use hoheit_domain::candidate::{Candidate, Lifecycle};
+use hoheit_domain::ports::StoreError;
 use sea_orm::ConnectionTrait as _;
 use sea_orm_migration::MigratorTrait as _;
 
+use crate::codec::{db_error, from_json, id_bytes, to_json, uuid_from};
+use crate::crypto::PROVIDER_HASH_PREFIX;
 use crate::migration::Migrator;
 use crate::shared::stmt;
 use crate::store::SeaStore;
+use crate::tables::messages::{INSERT_STATUS, ProviderRef, STATUS_CONFLICT, is_hashed};
 
 impl SeaStore {
-    /// Applies all pending migrations.
+    /// Applies all pending migrations, then converts what a migration cannot convert without
+    /// the keys ([`SeaStore::convert_provider_ids`]).
     pub async fn migrate(&self) -> Result<(), sea_orm::DbErr> {
-        Migrator::up(self.connection(), None).await
+        Migrator::up(self.connection(), None).await?;
+        self.convert_provider_ids()
+            .await
+            .map_err(|e| sea_orm::DbErr::Custom(format!("converting provider ids: {e}")))?;
+        Ok(())
     }
 
     /// Whether every migration is applied (for `/readyz` and the start-up check).
@@ -31,5 +42,219 @@ impl SeaStore {
             .await?;
         let n: i64 = row.map(|r| r.try_get("", "n")).transpose()?.unwrap_or(0);
         Ok(n == 0)
+    }
+}
+
+/// Rows converted per transaction by [`SeaStore::convert_provider_ids`].
+const CONVERT_BATCH: u64 = 500;
+
+/// What [`SeaStore::convert_provider_ids`] converted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ProviderIdConversion {
+    /// Messages whose provider ids were hashed and sealed.
+    pub messages: u64,
+    /// Delivery statuses whose provider id was hashed.
+    pub statuses: u64,
+    /// Erasure tombstones the wamids were removed from.
+    pub tombstones: u64,
+}
+
+/// Computes a tenant's keyed provider-id hashes as the store keeps them (for tools that check
+/// the database against what they sent, like the load drills). Holds the tenant key: keep it
+/// only as long as needed.
+#[derive(Debug, Clone)]
+pub struct ProviderHasher(std::sync::Arc<crate::crypto::TenantKey>);
+
+impl ProviderHasher {
+    /// `hmac:` + hex, as in `messages.provider_id` and `message_statuses.provider_id`.
+    pub fn hash(&self, provider_id: &str) -> String {
+        self.0.provider_hash(provider_id)
+    }
+}
+
+impl SeaStore {
+    /// The provider-id hasher of a tenant.
+    pub async fn provider_hasher(&self, tenant: hoheit_domain::ids::TenantId) -> Result<ProviderHasher, StoreError> {
+        Ok(ProviderHasher(self.shared.tenant_key(&self.shared.db, tenant.as_uuid()).await?))
+    }
+
+    /// Converts rows written before provider ids were treated as personal data (issue 13,
+    /// migration m0005, which cannot do it itself: it has no keys): each clear wamid in
+    /// `messages.provider_id` / `reply_to` becomes the keyed hash plus the ids sealed with the
+    /// candidate key in `provider_ref`; each clear `message_statuses.provider_id` becomes the
+    /// keyed hash; erasure tombstones lose the wamids of their consent and objection evidence.
+    /// Idempotent (hashed rows carry the `hmac:` prefix); [`SeaStore::migrate`] runs it after the
+    /// migrations. A message whose candidate key is gone keeps only the hash.
+    pub async fn convert_provider_ids(&self) -> Result<ProviderIdConversion, StoreError> {
+        let mut done = ProviderIdConversion::default();
+        loop {
+            let n = self.convert_messages().await?;
+            if n == 0 {
+                break;
+            }
+            done.messages += n;
+        }
+        loop {
+            let n = self.convert_statuses().await?;
+            if n == 0 {
+                break;
+            }
+            done.statuses += n;
+        }
+        done.tombstones = self.convert_tombstones().await?;
+        if done != ProviderIdConversion::default() {
+            tracing::info!(
+                messages = done.messages,
+                statuses = done.statuses,
+                tombstones = done.tombstones,
+                "provider ids converted to keyed hashes and sealed"
+            );
+        }
+        Ok(done)
+    }
+
+    async fn convert_messages(&self) -> Result<u64, StoreError> {
+        let shared = &self.shared;
+        let err = |e: sea_orm::DbErr| db_error(&e);
+        let rows = shared
+            .db
+            .query_all_raw(stmt(
+                shared.backend,
+                &format!(
+                    "SELECT id, tenant_id, candidate_id, provider_id, reply_to, provider_ref FROM messages \
+                     WHERE (provider_id IS NOT NULL AND provider_id NOT LIKE '{PROVIDER_HASH_PREFIX}%') \
+                     OR reply_to IS NOT NULL LIMIT {CONVERT_BATCH}"
+                ),
+                vec![],
+            ))
+            .await
+            .map_err(err)?;
+        if rows.is_empty() {
+            return Ok(0);
+        }
+        let txn = shared.begin_immediate().await?;
+        let mut n = 0;
+        for row in rows {
+            let id = uuid_from(&row.try_get::<Vec<u8>>("", "id").map_err(err)?)?;
+            let tenant = uuid_from(&row.try_get::<Vec<u8>>("", "tenant_id").map_err(err)?)?;
+            let candidate = uuid_from(&row.try_get::<Vec<u8>>("", "candidate_id").map_err(err)?)?;
+            let stored: Option<String> = row.try_get("", "provider_id").map_err(err)?;
+            let reply_to: Option<String> = row.try_get("", "reply_to").map_err(err)?;
+            let sealed: Option<Vec<u8>> = row.try_get("", "provider_ref").map_err(err)?;
+            let tkey = shared.tenant_key(&txn, tenant).await?;
+            let clear = stored.clone().filter(|p| !is_hashed(p));
+            let hash = match (&clear, stored) {
+                (Some(clear), _) => Some(tkey.provider_hash(clear)),
+                (None, hashed) => hashed,
+            };
+            let provider_ref = match shared.candidate_key_by_id(&txn, tenant, candidate).await {
+                Ok(ckey) => {
+                    let mut refs = match &sealed {
+                        Some(s) => ProviderRef::open(&ckey, id, s)?,
+                        None => ProviderRef::default(),
+                    };
+                    refs.id = refs.id.or(clear);
+                    refs.reply_to = refs.reply_to.or(reply_to);
+                    Some(refs.seal(&ckey, id)?)
+                }
+                // the key is gone (or unreadable): the clear ids are dropped, not kept
+                Err(StoreError::Corrupt(_) | StoreError::NotFound(_)) => sealed,
+                Err(e) => return Err(e),
+            };
+            txn.execute_raw(stmt(
+                shared.backend,
+                "UPDATE messages SET provider_id = $3, reply_to = NULL, provider_ref = $4 WHERE tenant_id = $1 AND id = $2",
+                vec![id_bytes(tenant).into(), id_bytes(id).into(), hash.into(), provider_ref.into()],
+            ))
+            .await
+            .map_err(err)?;
+            n += 1;
+        }
+        txn.commit().await.map_err(err)?;
+        Ok(n)
+    }
+
+    async fn convert_statuses(&self) -> Result<u64, StoreError> {
+        let shared = &self.shared;
+        let err = |e: sea_orm::DbErr| db_error(&e);
+        let rows = shared
+            .db
+            .query_all_raw(stmt(
+                shared.backend,
+                &format!(
+                    "SELECT tenant_id, provider_id, status, at, error_code FROM message_statuses \
+                     WHERE provider_id NOT LIKE '{PROVIDER_HASH_PREFIX}%' LIMIT {CONVERT_BATCH}"
+                ),
+                vec![],
+            ))
+            .await
+            .map_err(err)?;
+        if rows.is_empty() {
+            return Ok(0);
+        }
+        let txn = shared.begin_immediate().await?;
+        let mut n = 0;
+        for row in rows {
+            let tenant_bytes: Vec<u8> = row.try_get("", "tenant_id").map_err(err)?;
+            let tenant = uuid_from(&tenant_bytes)?;
+            let clear: String = row.try_get("", "provider_id").map_err(err)?;
+            let status: String = row.try_get("", "status").map_err(err)?;
+            let at: i64 = row.try_get("", "at").map_err(err)?;
+            let code: Option<i64> = row.try_get("", "error_code").map_err(err)?;
+            let hash = shared.tenant_key(&txn, tenant).await?.provider_hash(&clear);
+            txn.execute_raw(stmt(
+                shared.backend,
+                &format!("{INSERT_STATUS}($1, $2, $3, $4, $5){STATUS_CONFLICT}"),
+                vec![tenant_bytes.clone().into(), hash.into(), status.as_str().into(), at.into(), code.into()],
+            ))
+            .await
+            .map_err(err)?;
+            txn.execute_raw(stmt(
+                shared.backend,
+                "DELETE FROM message_statuses WHERE tenant_id = $1 AND provider_id = $2 AND status = $3",
+                vec![tenant_bytes.into(), clear.into(), status.into()],
+            ))
+            .await
+            .map_err(err)?;
+            n += 1;
+        }
+        txn.commit().await.map_err(err)?;
+        Ok(n)
+    }
+
+    async fn convert_tombstones(&self) -> Result<u64, StoreError> {
+        let shared = &self.shared;
+        let err = |e: sea_orm::DbErr| db_error(&e);
+        let rows = shared
+            .db
+            .query_all_raw(stmt(
+                shared.backend,
+                "SELECT tenant_id, id, tombstone FROM candidates WHERE tombstone LIKE '%provider_id%'",
+                vec![],
+            ))
+            .await
+            .map_err(err)?;
+        let mut n = 0;
+        for row in rows {
+            let tenant: Vec<u8> = row.try_get("", "tenant_id").map_err(err)?;
+            let id: Vec<u8> = row.try_get("", "id").map_err(err)?;
+            let json: String = row.try_get("", "tombstone").map_err(err)?;
+            let tombstone: Candidate = from_json("candidate tombstone", json.as_bytes())?;
+            let Lifecycle::Erased { at, reason } = tombstone.lifecycle else { continue };
+            let scrubbed = to_json(&tombstone.erased(at, reason))?;
+            if scrubbed != json {
+                shared
+                    .db
+                    .execute_raw(stmt(
+                        shared.backend,
+                        "UPDATE candidates SET tombstone = $3 WHERE tenant_id = $1 AND id = $2",
+                        vec![tenant.into(), id.into(), scrubbed.into()],
+                    ))
+                    .await
+                    .map_err(err)?;
+                n += 1;
+            }
+        }
+        Ok(n)
     }
 }

@@ -21,7 +21,10 @@
 //!   number without storing it.
 //! - **Crypto-shredding** on erasure: content rows deleted and the candidate key destroyed in one
 //!   transaction; the suppression entry and content-free evidence stay.
-//! - **Idempotent ingest**: an inbound provider id is stored once per tenant; statuses merge.
+//! - **Idempotent ingest**: an inbound provider id is stored once per tenant, as a keyed hash
+//!   (wamids are built from the number: the id itself is only kept sealed); statuses merge; the
+//!   hashes of an erased candidate's ids are kept for the replay window, so replays stay
+//!   duplicates.
 //! - **Transactional outbox** with leases (`FOR UPDATE SKIP LOCKED` on PostgreSQL).
 //! - **Tenant scoping**: tenant-owned tables are queried through one helper
 //!   (`entity::scoped`), so no query forgets the tenant.
@@ -45,6 +48,7 @@ mod tables;
 mod writer;
 
 pub use credentials::{ApiToken, PLATFORM_CHAIN, TokenRecord, token_hash};
+pub use housekeeping::{ProviderHasher, ProviderIdConversion};
 pub use migration::Migrator;
 pub use ops::{AuditRead, CandidateSummary, ChannelCredentials, DeadlineCounts, VerifyOutcome};
 pub use store::{PersistenceConfig, SeaStore, SqliteSync};

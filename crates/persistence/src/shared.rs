@@ -15,7 +15,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use crate::codec::{contact_text, db_error, id_bytes};
-use crate::crypto::{CandidateKey, CryptoError, KeyCache, MasterKey, TenantKey};
+use crate::crypto::{CacheTicket, CandidateKey, CryptoError, KeyCache, MasterKey, TenantKey};
 use crate::entity::{self, scoped};
 
 /// Writes `$1, $2, ...` placeholders in the dialect of the backend (SQLite: `?1, ?2, ...`).
@@ -29,8 +29,12 @@ pub(crate) struct Shared {
     pub(crate) db: DatabaseConnection,
     pub(crate) backend: DbBackend,
     pub(crate) master: MasterKey,
-    pub(crate) tenant_keys: KeyCache<TenantKey>,
-    pub(crate) candidate_keys: KeyCache<CandidateKey>,
+    pub(crate) tenant_keys: KeyCache<Uuid, TenantKey>,
+    /// Keyed by (tenant, candidate); see [`KeyCache`] for how erasure stays final.
+    pub(crate) candidate_keys: KeyCache<(Uuid, Uuid), CandidateKey>,
+    /// How long the keyed hashes of an erased candidate's provider ids are kept (the replay
+    /// window, plus a day for clock skew).
+    pub(crate) replay_window: StdDuration,
     configs: RwLock<HashMap<TenantId, (Arc<TenantConfig>, Instant)>>,
     config_ttl: StdDuration,
     /// The contact keys (blind indexes) this process last indexed per candidate, so an update
@@ -41,9 +45,16 @@ pub(crate) struct Shared {
 
 impl Shared {
     /// Shared state over a connection.
-    pub(crate) fn new(db: DatabaseConnection, master: MasterKey, config_ttl: StdDuration, key_cache: usize) -> Self {
+    pub(crate) fn new(
+        db: DatabaseConnection,
+        master: MasterKey,
+        config_ttl: StdDuration,
+        key_cache: usize,
+        replay_window: StdDuration,
+    ) -> Self {
         let backend = db.get_database_backend();
         Self {
+            replay_window,
             db,
             backend,
             master,
@@ -65,6 +76,7 @@ impl Shared {
         if let Some(key) = self.tenant_keys.get(&tenant) {
             return Ok(key);
         }
+        let ticket = self.tenant_keys.ticket();
         let row = entity::tenant_keys::Entity::find_by_id(id_bytes(tenant))
             .one(conn)
             .await
@@ -75,7 +87,7 @@ impl Shared {
             .unwrap_key(tenant, &row.wrapped)
             .map_err(|e| StoreError::Corrupt(format!("tenant key: {e}")))?;
         let key = Arc::new(TenantKey::new(tenant, key, u32::try_from(row.key_version).unwrap_or(0)));
-        self.tenant_keys.insert(tenant, key.clone());
+        self.tenant_keys.insert_if_current(ticket, tenant, key.clone());
         Ok(key)
     }
 
@@ -101,15 +113,17 @@ impl Shared {
             .map_err(|e| db_error(&e))
     }
 
-    /// The candidate key from the cache or by unwrapping `wrapped`.
+    /// The candidate key from the cache or by unwrapping `wrapped`, which was read after
+    /// `ticket` was taken (so a concurrent erasure cannot be undone by caching it).
     pub(crate) fn candidate_key(
         &self,
         tenant_key: &TenantKey,
         tenant: Uuid,
         candidate: Uuid,
         wrapped: Option<&[u8]>,
+        ticket: CacheTicket,
     ) -> Result<Arc<CandidateKey>, StoreError> {
-        if let Some(key) = self.candidate_keys.get(&candidate) {
+        if let Some(key) = self.candidate_keys.get(&(tenant, candidate)) {
             return Ok(key);
         }
         let wrapped = wrapped.ok_or_else(|| StoreError::Corrupt(CryptoError::Shredded.to_string()))?;
@@ -117,7 +131,7 @@ impl Shared {
             .unwrap_candidate_key(candidate, wrapped)
             .map_err(|e| StoreError::Corrupt(format!("candidate key: {e}")))?;
         let key = Arc::new(CandidateKey::new(tenant, candidate, key));
-        self.candidate_keys.insert(candidate, key.clone());
+        self.candidate_keys.insert_if_current(ticket, (tenant, candidate), key.clone());
         Ok(key)
     }
 
@@ -128,9 +142,10 @@ impl Shared {
         tenant: Uuid,
         candidate: Uuid,
     ) -> Result<Arc<CandidateKey>, StoreError> {
-        if let Some(key) = self.candidate_keys.get(&candidate) {
+        if let Some(key) = self.candidate_keys.get(&(tenant, candidate)) {
             return Ok(key);
         }
+        let ticket = self.candidate_keys.ticket();
         let row = scoped::<entity::candidates::Entity>(tenant)
             .filter(entity::candidates::Column::Id.eq(id_bytes(candidate)))
             .one(conn)
@@ -138,7 +153,7 @@ impl Shared {
             .map_err(|e| db_error(&e))?
             .ok_or(StoreError::NotFound("candidate"))?;
         let tenant_key = self.tenant_key(conn, tenant).await?;
-        self.candidate_key(&tenant_key, tenant, candidate, row.wrapped_key.as_deref())
+        self.candidate_key(&tenant_key, tenant, candidate, row.wrapped_key.as_deref(), ticket)
     }
 
     pub(crate) fn indexed_contacts(&self, candidate: Uuid) -> Option<Vec<[u8; 32]>> {

@@ -54,6 +54,10 @@ pub struct PersistenceConfig {
     /// Writer tasks (group commit). SQLite has one writer by nature; on PostgreSQL several
     /// transactions can commit in parallel. `None`: 1 for SQLite, 4 for PostgreSQL.
     pub writers: Option<usize>,
+    /// The webhook replay window (issue 14): the keyed hashes of an erased candidate's
+    /// provider ids are kept this long (plus a day for clock skew), so a redelivery of a
+    /// pre-erasure webhook stays a duplicate. Default 7 days, 360Dialog's longest redelivery.
+    pub replay_window: StdDuration,
 }
 
 impl PersistenceConfig {
@@ -67,6 +71,7 @@ impl PersistenceConfig {
             max_batch: 512,
             key_cache: 100_000,
             writers: None,
+            replay_window: StdDuration::from_secs(7 * 24 * 3600),
         }
     }
 }
@@ -87,6 +92,11 @@ impl std::fmt::Debug for SeaStore {
 impl SeaStore {
     /// Connects (does not migrate) and starts the writer task. Must run inside a tokio runtime.
     pub async fn connect(config: &PersistenceConfig, master: MasterKey) -> Result<Self, StoreError> {
+        if let Some(path) = sqlite_path(&config.database_url) {
+            let create = config.database_url.contains("mode=rwc");
+            private_sqlite_files(&path, create)
+                .map_err(|e| StoreError::Unavailable(format!("database file: {}", e.kind())))?;
+        }
         let mut options = ConnectOptions::new(config.database_url.clone());
         options
             .max_connections(config.max_connections)
@@ -129,7 +139,7 @@ impl SeaStore {
 
     /// Wraps an existing connection (and starts the writer task).
     pub fn from_connection(db: DatabaseConnection, master: MasterKey, config: &PersistenceConfig) -> Self {
-        let shared = Arc::new(Shared::new(db, master, config.config_ttl, config.key_cache));
+        let shared = Arc::new(Shared::new(db, master, config.config_ttl, config.key_cache, config.replay_window));
         let backend = shared.backend;
         let (tx, rx) = mpsc::channel(config.max_batch.max(1) * 4);
         let rx = Arc::new(tokio::sync::Mutex::new(rx));
@@ -149,6 +159,47 @@ impl SeaStore {
     pub fn backend(&self) -> DbBackend {
         self.shared.backend
     }
+}
+
+/// The file of a SQLite URL (`sqlite://path?mode=rwc`, `sqlite:path`); `None` for in-memory
+/// databases and other backends.
+pub(crate) fn sqlite_path(url: &str) -> Option<std::path::PathBuf> {
+    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next().unwrap_or_default();
+    (!path.is_empty() && !path.starts_with(":memory:") && !rest.contains("mode=memory"))
+        .then(|| std::path::PathBuf::from(path))
+}
+
+/// Issue 13.5: the database and its WAL and shared-memory files are readable by the owner only.
+/// When the URL lets SQLite create the database (`mode=rwc`), the directory is created 0700 if
+/// missing and the database file 0600 before SQLite opens it (SQLite gives the `-wal` and `-shm`
+/// files it creates the database file's mode); existing files are narrowed to 0600.
+#[cfg(unix)]
+pub(crate) fn private_sqlite_files(path: &std::path::Path, create: bool) -> std::io::Result<()> {
+    use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _, PermissionsExt as _};
+    if create {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty() && !d.exists()) {
+            std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)?;
+        }
+        drop(std::fs::OpenOptions::new().write(true).create(true).truncate(false).mode(0o600).open(path)?);
+    }
+    for suffix in ["", "-wal", "-shm", "-journal"] {
+        let file = std::path::PathBuf::from(format!("{}{suffix}", path.display()));
+        match std::fs::metadata(&file) {
+            Ok(meta) if meta.permissions().mode() & 0o077 != 0 => {
+                std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600))?;
+            }
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+pub(crate) fn private_sqlite_files(_path: &std::path::Path, _create: bool) -> std::io::Result<()> {
+    Ok(())
 }
 
 #[async_trait]

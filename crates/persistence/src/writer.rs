@@ -55,8 +55,24 @@ pub(crate) async fn writer_loop(
 /// Writes the buffered inserts (see [`crate::batch::Deferred`]).
 async fn flush_deferred(backend: DbBackend, txn: &DatabaseTransaction, ctx: &mut BatchCtx) -> Result<(), StoreError> {
     let deferred = std::mem::take(&mut ctx.deferred);
+    // provider ids of erased candidates' messages (issue 14): a buffered message with one is a
+    // replay (the batch is rerun with savepoints, which attributes the duplicate to its change
+    // set); a buffered status with one is dropped
+    let mut pairs = deferred.message_ids.clone();
+    pairs.extend(deferred.status_ids.iter().cloned());
+    let erased = messages::erased_among(backend, txn, &pairs).await?;
+    if deferred.message_ids.iter().any(|p| erased.contains(p)) {
+        return Err(StoreError::Duplicate(hoheit_domain::ports::DuplicateKey::InboundMessage));
+    }
+    let statuses: Vec<_> = deferred
+        .statuses
+        .into_iter()
+        .zip(&deferred.status_ids)
+        .filter(|(_, id)| !erased.contains(*id))
+        .map(|(row, _)| row)
+        .collect();
     insert_rows(backend, txn, messages::INSERT, "", deferred.messages).await?;
-    insert_rows(backend, txn, messages::INSERT_STATUS, messages::STATUS_CONFLICT, deferred.statuses).await?;
+    insert_rows(backend, txn, messages::INSERT_STATUS, messages::STATUS_CONFLICT, statuses).await?;
     insert_rows(backend, txn, audit::INSERT, "", deferred.audit).await
 }
 
@@ -75,20 +91,23 @@ fn only_bufferable_reads(changes: &ChangeSet) -> bool {
 async fn commit_batch(shared: &Shared, jobs: Vec<Job>) {
     let (meta, replies): (Vec<(TenantId, ChangeSet)>, Vec<_>) =
         jobs.into_iter().map(|j| ((j.tenant, j.changes), j.reply)).unzip();
+    // taken before the batch: a key created in it is not cached if any key was removed (an
+    // erasure, also on another writer) meanwhile
+    let (tenant_ticket, candidate_ticket) = (shared.tenant_keys.ticket(), shared.candidate_keys.ticket());
     let outcome = run_batch(shared, &meta).await;
     match outcome {
         Ok((results, ctx)) => {
             for (id, key) in ctx.tenant_keys {
-                shared.tenant_keys.insert(id, key);
+                shared.tenant_keys.insert_if_current(tenant_ticket, id, key);
             }
             for (id, key) in ctx.candidate_keys {
-                shared.candidate_keys.insert(id, key);
+                shared.candidate_keys.insert_if_current(candidate_ticket, id, key);
             }
             for (id, blinds) in ctx.indexed {
                 shared.remember_indexed(id, blinds);
             }
-            for id in &ctx.shredded {
-                shared.candidate_keys.remove(id);
+            for (tenant, id) in &ctx.shredded {
+                shared.candidate_keys.remove(&(*tenant, *id));
                 shared.forget_indexed(*id);
             }
             for tenant in ctx.config_changed {

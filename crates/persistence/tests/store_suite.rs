@@ -10,19 +10,24 @@ mod common;
 
 use common::Db;
 use hoheit_audit::CheckpointSigner;
+use hoheit_domain::actor::Actor;
 use hoheit_domain::candidate::ErasureReason;
+use hoheit_domain::classifier::ObjectionReason;
+use hoheit_domain::consent::{CaptureChannel, ConsentEvidence, ConsentMethod, Purpose, WithdrawalVia};
+use hoheit_domain::conversation::{DeliveryStatus, StatusObservation};
 use hoheit_domain::events::DomainEvent;
 use hoheit_domain::ids::MessageId;
 use hoheit_domain::inbound::ContactKey;
 use hoheit_domain::media::MediaStatus;
+use hoheit_domain::objection::{Objection, ObjectionSource};
 use hoheit_domain::objection::{ObjectionScope, Suppression};
 use hoheit_domain::ports::{CandidateChange, ChangeSet, MediaChange, MessageChange, OutboxChange, Store, StoreError};
 use hoheit_domain::testing::contract::{
-    CANARY, NUMBER, event, inbound_message, insert, media_record, new_candidate, other_tenant, outbound_message,
-    outbox_entry, seed,
+    CANARY, NUMBER, base64_forms, event, inbound_message, insert, media_record, new_candidate, other_tenant,
+    outbound_message, outbox_entry, realistic_wamid, seed,
 };
 use hoheit_domain::testing::fixtures::World;
-use hoheit_domain::values::{PhoneNumber, Pii};
+use hoheit_domain::values::{LanguageCode, PhoneNumber, Pii, Wamid};
 use hoheit_persistence::VerifyOutcome;
 use sea_orm::{ConnectionTrait, Statement};
 use time::Duration;
@@ -55,11 +60,13 @@ suite!(
     erasure_shreds_the_key_so_a_restored_backup_does_not_decrypt,
     ciphertext_moved_to_another_row_or_tenant_does_not_decrypt,
     no_personal_data_in_the_database_files,
+    legacy_provider_ids_are_converted_by_migrate,
     tampering_with_the_audit_log_is_detected,
     tokens_credentials_and_leases,
     master_key_rotation_rewraps_tenant_keys,
     media_rows_are_sealed_queued_for_fetching_and_erased,
     unknown_enum_values_in_a_row_are_corruption,
+    an_attempts_receipt_is_sealed_and_bound_to_its_row,
 );
 
 async fn raw_count(db: &Db, sql: &str, values: Vec<sea_orm::Value>) -> i64 {
@@ -231,36 +238,9 @@ async fn ciphertext_moved_to_another_row_or_tenant_does_not_decrypt(db: &Db) {
     assert!(matches!(fresh.candidate(other.tenant_id(), oc.id).await, Err(StoreError::Corrupt(_))));
 }
 
-async fn no_personal_data_in_the_database_files(db: &Db) {
-    let w = World::new();
-    seed(&db.store, &w).await;
-    let c = new_candidate(&w, 1, NUMBER);
-    insert(&db.store, &w, &c).await;
-    let mut changes = ChangeSet::default();
-    for i in 0..20u128 {
-        changes.messages.push(MessageChange::Insert(Box::new(inbound_message(
-            &w,
-            c.id,
-            100 + i,
-            &format!("wamid.c{i}"),
-            &format!("{CANARY} Nachricht {i}"),
-        ))));
-    }
-    changes.messages.push(MessageChange::Insert(Box::new(outbound_message(
-        &w,
-        c.id,
-        200,
-        &format!("Antwort {CANARY}"),
-    ))));
-    changes.outbox.push(OutboxChange::Enqueue(outbox_entry(&w, c.id, 300, 200, &format!("Antwort {CANARY}"))));
-    let mut file = media_record(&w, c.id, 400, 100);
-    file.status = hoheit_domain::media::MediaStatus::Stored;
-    changes.media.push(hoheit_domain::ports::MediaChange::Insert {
-        record: Box::new(file),
-        content: Some(Pii::new(format!("%PDF {CANARY} Zeugnis").into_bytes())),
-    });
-    db.store.commit(w.tenant_id(), changes).await.unwrap();
-    let needles = [CANARY, "Mustermann", "1709876543", "+491709876543"];
+/// Everything the database holds on disk as text: the SQLite file with its WAL and shared
+/// memory, or a `pg_dump` of the PostgreSQL database.
+fn database_files(db: &Db) -> String {
     let haystack: Vec<u8> = match &db.kind {
         common::Kind::Sqlite { file, .. } => {
             let mut all = std::fs::read(file).unwrap();
@@ -279,11 +259,217 @@ async fn no_personal_data_in_the_database_files(db: &Db) {
             out.stdout
         }
     };
-    let text = String::from_utf8_lossy(&haystack);
-    assert!(text.contains("wamid.c1"), "the check can fail: clear metadata is in the dump");
-    for needle in needles {
-        assert!(!text.contains(needle), "{needle} found in clear in the database");
+    String::from_utf8_lossy(&haystack).into_owned()
+}
+
+/// The number in clear and in every base64 alignment, and the wamids themselves, must not be in
+/// the files; `hmac:` (the hashed provider ids) must be, so the search can fail.
+fn assert_no_number(text: &str, wamids: &[Wamid], when: &str) {
+    assert!(text.contains("hmac:"), "{when}: the hashed provider ids are in the files (the check can fail)");
+    let digits = "491709876543";
+    let mut needles: Vec<String> =
+        vec![CANARY.into(), "Mustermann".into(), "1709876543".into(), "+491709876543".into()];
+    needles.extend(base64_forms(digits));
+    needles.extend(wamids.iter().map(|w| w.as_str().to_owned()));
+    for needle in &needles {
+        assert!(!text.contains(needle.as_str()), "{when}: {needle} found in clear in the database");
     }
+}
+
+/// Issue 13: message bodies, names and numbers are sealed, and so are WhatsApp message ids,
+/// which WhatsApp builds from the number (base64): the test writes messages with realistic wamids,
+/// replies to our message, the provider's acceptance, delivery statuses and WhatsApp consent,
+/// withdrawal and objection evidence, then erases the candidate, and looks for the number in
+/// clear and in all three base64 alignments before and after the erasure.
+async fn no_personal_data_in_the_database_files(db: &Db) {
+    let w = World::new();
+    seed(&db.store, &w).await;
+    let digits = "491709876543";
+    let wamid = |n: u64| realistic_wamid(digits, n);
+    let mut c = new_candidate(&w, 1, NUMBER);
+    insert(&db.store, &w, &c).await;
+    let mut changes = ChangeSet::default();
+    for i in 0..20u64 {
+        let mut m =
+            inbound_message(&w, c.id, 100 + u128::from(i), wamid(i).as_str(), &format!("{CANARY} Nachricht {i}"));
+        m.reply_to = Some(wamid(500));
+        changes.messages.push(MessageChange::Insert(Box::new(m)));
+    }
+    changes.messages.push(MessageChange::Insert(Box::new(outbound_message(
+        &w,
+        c.id,
+        200,
+        &format!("Antwort {CANARY}"),
+    ))));
+    changes.outbox.push(OutboxChange::Enqueue(outbox_entry(&w, c.id, 300, 200, &format!("Antwort {CANARY}"))));
+    let mut file = media_record(&w, c.id, 400, 100);
+    file.status = hoheit_domain::media::MediaStatus::Stored;
+    changes.media.push(hoheit_domain::ports::MediaChange::Insert {
+        record: Box::new(file),
+        content: Some(Pii::new(format!("%PDF {CANARY} Zeugnis").into_bytes())),
+    });
+    db.store.commit(w.tenant_id(), changes).await.unwrap();
+    // the provider accepts our message; statuses arrive for it and for an id we do not know
+    let observation =
+        |status, secs| StatusObservation { status, at: w.now + Duration::seconds(secs), error_code: None };
+    let sent = ChangeSet {
+        messages: vec![
+            MessageChange::Accepted {
+                id: MessageId::from_uuid(Uuid::from_u128(200)),
+                provider_id: wamid(500),
+                at: w.now,
+            },
+            MessageChange::StatusByProviderId {
+                provider_id: wamid(500),
+                observation: observation(DeliveryStatus::Delivered, 1),
+            },
+            MessageChange::StatusByProviderId {
+                provider_id: wamid(500),
+                observation: observation(DeliveryStatus::Read, 2),
+            },
+            MessageChange::StatusByProviderId {
+                provider_id: wamid(501),
+                observation: observation(DeliveryStatus::Read, 3),
+            },
+        ],
+        ..ChangeSet::default()
+    };
+    db.store.commit(w.tenant_id(), sent).await.unwrap();
+    // WhatsApp evidence in the candidate: opt-in keyword, withdrawal, objection (each with a wamid)
+    c.grant_consent(
+        ConsentEvidence {
+            purpose: Purpose::TalentPool,
+            method: ConsentMethod::OptInKeyword { provider_id: Some(wamid(600)), provider_at: w.now },
+            capture_channel: CaptureChannel::WhatsApp,
+            texts_shown: Vec::new(),
+            language: LanguageCode::german(),
+            recorded_at: w.now,
+            given_at: Some(w.now),
+            recorded_by: Actor::Candidate,
+        },
+        w.now,
+    )
+    .unwrap();
+    c.withdraw_consent(Purpose::TalentPool, w.now, WithdrawalVia::WhatsApp { provider_id: Some(wamid(601)) }, 12);
+    c.apply_objection(Objection {
+        at: w.now,
+        source: ObjectionSource::WhatsApp { provider_id: Some(wamid(602)), reason: ObjectionReason::OptOutButton },
+        scope: ObjectionScope::AllWhatsApp,
+    });
+    let update = ChangeSet {
+        candidates: vec![CandidateChange::Update {
+            candidate: Box::new(c.clone()),
+            expected_version: 0,
+            retention_due: None,
+        }],
+        ..ChangeSet::default()
+    };
+    db.store.commit(w.tenant_id(), update).await.unwrap();
+    // what the store answers: the ids are there for whoever holds the key
+    let stored = db.store.message(w.tenant_id(), MessageId::from_uuid(Uuid::from_u128(100))).await.unwrap().unwrap();
+    assert_eq!(stored.provider_id, Some(wamid(0)));
+    assert_eq!(stored.reply_to, Some(wamid(500)));
+    let ours = db.store.message_by_provider_id(w.tenant_id(), &wamid(500)).await.unwrap().unwrap();
+    assert_eq!(ours.id, MessageId::from_uuid(Uuid::from_u128(200)));
+    assert_eq!(ours.status.effective(), Some(DeliveryStatus::Read), "statuses matched by the keyed hash");
+    let wamids: Vec<Wamid> = (0..20).chain(500..502).chain(600..603).map(wamid).collect();
+    assert!(wamids.iter().all(|w| w.as_str().contains(&base64_forms(digits)[0])), "the fixture holds the number");
+    assert_no_number(&database_files(db), &wamids, "before erasure");
+    // erasure: the sealed ids are shredded, the tombstone keeps no wamid, only hashes stay
+    let tombstone = c.erased(w.now, ErasureReason::SubjectRequest);
+    let erase = ChangeSet {
+        candidates: vec![CandidateChange::Erase { tombstone: Box::new(tombstone), expected_version: 1 }],
+        events: vec![event(&w, Some(c.id), DomainEvent::CandidateErased { reason: ErasureReason::SubjectRequest })],
+        ..ChangeSet::default()
+    };
+    db.store.commit(w.tenant_id(), erase).await.unwrap();
+    let tid: sea_orm::Value = w.tenant_id().as_uuid().as_bytes().to_vec().into();
+    assert_eq!(raw_count(db, "SELECT COUNT(*) FROM messages WHERE tenant_id = $1", vec![tid.clone()]).await, 0);
+    assert_eq!(
+        raw_count(db, "SELECT COUNT(*) FROM erased_provider_ids WHERE tenant_id = $1", vec![tid]).await,
+        21,
+        "the hashes of the erased messages' ids are kept for the replay window"
+    );
+    assert_no_number(&database_files(db), &wamids, "after erasure");
+}
+
+/// Rows written before provider ids were hashed (clear wamids in `messages.provider_id`,
+/// `reply_to`, `message_statuses` and the tombstones) are converted by `migrate`: hashed,
+/// sealed, stripped; the store reads them as before; running it again changes nothing.
+async fn legacy_provider_ids_are_converted_by_migrate(db: &Db) {
+    let w = World::new();
+    seed(&db.store, &w).await;
+    let digits = "491709876543";
+    let c = new_candidate(&w, 1, NUMBER);
+    insert(&db.store, &w, &c).await;
+    let gone = new_candidate(&w, 2, "+49 170 1112223");
+    insert(&db.store, &w, &gone).await;
+    let mut changes = ChangeSet::default();
+    changes.messages.push(MessageChange::Insert(Box::new(inbound_message(&w, c.id, 10, "wamid.tmp1", "Hallo"))));
+    changes.messages.push(MessageChange::Insert(Box::new(outbound_message(&w, c.id, 11, "Antwort"))));
+    db.store.commit(w.tenant_id(), changes).await.unwrap();
+    let erase = ChangeSet {
+        candidates: vec![CandidateChange::Erase {
+            tombstone: Box::new(gone.erased(w.now, ErasureReason::SubjectRequest)),
+            expected_version: 0,
+        }],
+        ..ChangeSet::default()
+    };
+    db.store.commit(w.tenant_id(), erase).await.unwrap();
+    // make them look like an earlier version wrote them
+    let (inbound, ours) = (realistic_wamid(digits, 1), realistic_wamid(digits, 2));
+    let id = |n: u128| -> sea_orm::Value { Uuid::from_u128(n).as_bytes().to_vec().into() };
+    let t: sea_orm::Value = w.tenant_id().as_uuid().as_bytes().to_vec().into();
+    raw_exec(
+        db,
+        "UPDATE messages SET provider_id = $1, reply_to = $2, provider_ref = NULL WHERE id = $3",
+        vec![inbound.as_str().into(), ours.as_str().into(), id(10)],
+    )
+    .await;
+    raw_exec(
+        db,
+        "UPDATE messages SET provider_id = $1, provider_ref = NULL WHERE id = $2",
+        vec![ours.as_str().into(), id(11)],
+    )
+    .await;
+    raw_exec(
+        db,
+        "INSERT INTO message_statuses (tenant_id, provider_id, status, at, error_code) VALUES ($1, $2, 'read', 5, NULL)",
+        vec![t.clone(), ours.as_str().into()],
+    )
+    .await;
+    // a tombstone as an earlier version wrote it: the STOPP message's wamid in the objection history
+    let mut legacy = gone.clone();
+    legacy.apply_objection(Objection {
+        at: w.now,
+        source: ObjectionSource::WhatsApp { provider_id: Some(ours.clone()), reason: ObjectionReason::OptOutButton },
+        scope: ObjectionScope::AllWhatsApp,
+    });
+    legacy.lifecycle = hoheit_domain::candidate::Lifecycle::Erased { at: w.now, reason: ErasureReason::SubjectRequest };
+    let legacy = serde_json::to_string(&legacy).unwrap();
+    assert!(legacy.contains(ours.as_str()));
+    raw_exec(db, "UPDATE candidates SET tombstone = $1 WHERE id = $2", vec![legacy.into(), id(2)]).await;
+    let before = database_files(db);
+    assert!(before.contains(inbound.as_str()) && before.contains(ours.as_str()), "the legacy rows hold clear wamids");
+    let reopened = db.reopen().await;
+    reopened.migrate().await.unwrap();
+    let again = reopened.convert_provider_ids().await.unwrap();
+    assert_eq!(again, hoheit_persistence::ProviderIdConversion::default(), "idempotent");
+    let m = reopened.message(w.tenant_id(), MessageId::from_uuid(Uuid::from_u128(10))).await.unwrap().unwrap();
+    assert_eq!((m.provider_id, m.reply_to), (Some(inbound.clone()), Some(ours.clone())));
+    let sent = reopened.message_by_provider_id(w.tenant_id(), &ours).await.unwrap().unwrap();
+    assert_eq!(sent.id, MessageId::from_uuid(Uuid::from_u128(11)));
+    assert_eq!(sent.status.effective(), Some(DeliveryStatus::Read), "the converted status still matches");
+    assert!(reopened.candidate(w.tenant_id(), gone.id).await.unwrap().unwrap().is_erased());
+    if let common::Kind::Sqlite { .. } = db.kind {
+        // SQLite keeps old page images in the WAL until a checkpoint; the dump of PostgreSQL has live rows only
+        raw_exec(db, "PRAGMA wal_checkpoint(TRUNCATE)", vec![]).await;
+    }
+    let after = database_files(db);
+    for needle in [inbound.as_str(), ours.as_str()] {
+        assert!(!after.contains(needle), "{needle} left in clear after the conversion");
+    }
+    assert!(after.contains("hmac:"));
 }
 
 fn find_pg_dump() -> Option<String> {
@@ -616,11 +802,13 @@ async fn unknown_enum_values_in_a_row_are_corruption(db: &Db) {
         raw_exec(db, &format!("UPDATE messages SET {column} = $1 WHERE id = $2"), vec![original.into(), id(11)]).await;
         assert!(db.store.message(t, message(11)).await.unwrap().is_some());
     }
-    // an unknown delivery status recorded for a provider id
+    // an unknown delivery status recorded for a provider id (keyed hash, as the store keeps it)
+    let hashed = raw_text(db, "SELECT provider_id FROM messages WHERE id = $1", vec![id(10)]).await;
+    assert!(hashed.starts_with("hmac:"), "{hashed}");
     raw_exec(
         db,
         "INSERT INTO message_statuses (tenant_id, provider_id, status, at, error_code) VALUES ($1, $2, $3, $4, NULL)",
-        vec![t.as_uuid().as_bytes().to_vec().into(), "wamid.k1".into(), "teleported".into(), 0i64.into()],
+        vec![t.as_uuid().as_bytes().to_vec().into(), hashed.into(), "teleported".into(), 0i64.into()],
     )
     .await;
     corrupt(db.store.message(t, message(10)).await);
@@ -629,7 +817,186 @@ async fn unknown_enum_values_in_a_row_are_corruption(db: &Db) {
     // an outbox entry with an unknown intent
     raw_exec(db, "UPDATE outbox SET intent = $1 WHERE id = $2", vec!["bribe".into(), id(20)]).await;
     assert!(matches!(db.store.pending_outbox(t, c.id).await, Err(StoreError::Corrupt(_))));
-    // a malformed provider id
-    raw_exec(db, "UPDATE messages SET provider_id = $1 WHERE id = $2", vec!["".into(), id(10)]).await;
+    // sealed provider ids that do not open (tampered, or moved from another row)
+    let sealed = raw_bytes(db, "SELECT provider_ref FROM messages WHERE id = $1", vec![id(10)]).await;
+    raw_exec(db, "UPDATE messages SET provider_ref = $1 WHERE id = $2", vec![sealed.clone().into(), id(11)]).await;
+    corrupt(db.store.message(t, message(11)).await);
+    raw_exec(db, "UPDATE messages SET provider_ref = NULL WHERE id = $1", vec![id(11)]).await;
+    assert!(db.store.message(t, message(10)).await.unwrap().is_some());
+    // a malformed provider id written by an earlier version (clear, not converted yet)
+    raw_exec(db, "UPDATE messages SET provider_id = $1, provider_ref = NULL WHERE id = $2", vec!["".into(), id(10)])
+        .await;
     corrupt(db.store.message(t, message(10)).await);
+}
+
+/// The first column of the first row, as text.
+async fn raw_text(db: &Db, sql: &str, values: Vec<sea_orm::Value>) -> String {
+    let sql = if db.is_postgres() { sql.to_owned() } else { sql.replace('$', "?") };
+    let conn = db.store.connection();
+    let row =
+        conn.query_one_raw(Statement::from_sql_and_values(db.store.backend(), sql, values)).await.unwrap().unwrap();
+    row.try_get_by_index::<String>(0).unwrap()
+}
+
+/// The first column of the first row, as bytes.
+async fn raw_bytes(db: &Db, sql: &str, values: Vec<sea_orm::Value>) -> Vec<u8> {
+    let sql = if db.is_postgres() { sql.to_owned() } else { sql.replace('$', "?") };
+    let conn = db.store.connection();
+    let row =
+        conn.query_one_raw(Statement::from_sql_and_values(db.store.backend(), sql, values)).await.unwrap().unwrap();
+    row.try_get_by_index::<Vec<u8>>(0).unwrap()
+}
+
+/// Issue 13.5: the SQLite database, its WAL and its shared memory are created 0600, in a
+/// directory created 0700; files a previous version left readable are narrowed at connect.
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_files_are_private() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("data").join("db");
+    let file = dir.join("hoheit.db");
+    let url = format!("sqlite://{}?mode=rwc", file.display());
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    let store = common::open(&url, hoheit_persistence::crypto::MasterKey::generate(1)).await;
+    let w = World::new();
+    seed(&store, &w).await;
+    insert(&store, &w, &new_candidate(&w, 1, NUMBER)).await;
+    assert_eq!(mode(&dir), 0o700, "data directory");
+    for suffix in ["", "-wal", "-shm"] {
+        let path = std::path::PathBuf::from(format!("{}{suffix}", file.display()));
+        assert!(path.exists(), "{} exists (WAL mode)", path.display());
+        assert_eq!(mode(&path), 0o600, "{}", path.display());
+    }
+    // a database file left world-readable is narrowed when the store opens it
+    drop(store);
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let _again = common::open(&url, hoheit_persistence::crypto::MasterKey::generate(1)).await;
+    assert_eq!(mode(&file), 0o600);
+}
+
+/// Issue 13.5: readers that load the candidate's key while the erasure commits cannot put it
+/// back into the cache: after the erasure, a message row restored from a backup does not open
+/// through the same store handle (not only through a fresh one).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn erasure_is_not_undone_by_concurrent_readers_of_the_key_cache() {
+    for round in 0..5u128 {
+        let db = Db::sqlite().await;
+        let w = World::new();
+        seed(&db.store, &w).await;
+        let c = new_candidate(&w, 1, NUMBER);
+        insert(&db.store, &w, &c).await;
+        let m = inbound_message(&w, c.id, 10, &format!("wamid.race{round}"), CANARY);
+        db.store
+            .commit(
+                w.tenant_id(),
+                ChangeSet { messages: vec![MessageChange::Insert(Box::new(m))], ..ChangeSet::default() },
+            )
+            .await
+            .unwrap();
+        let backup = raw_bytes(
+            &db,
+            "SELECT body FROM messages WHERE id = $1",
+            vec![Uuid::from_u128(10).as_bytes().to_vec().into()],
+        )
+        .await;
+        // a fresh handle, so every reader has to unwrap the key from the row
+        let store = db.reopen().await;
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let readers: Vec<_> = (0..4)
+            .map(|_| {
+                let (store, stop, tenant, id) = (store.clone(), stop.clone(), w.tenant_id(), c.id);
+                tokio::spawn(async move {
+                    while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                        let _ = store.candidate(tenant, id).await;
+                        let _ = store.messages(tenant, id).await;
+                    }
+                })
+            })
+            .collect();
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        let erase = ChangeSet {
+            candidates: vec![CandidateChange::Erase {
+                tombstone: Box::new(c.erased(w.now, ErasureReason::SubjectRequest)),
+                expected_version: 0,
+            }],
+            ..ChangeSet::default()
+        };
+        store.commit(w.tenant_id(), erase).await.unwrap();
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        for r in readers {
+            r.await.unwrap();
+        }
+        // restore the message row from the backup: the same handle cannot open it any more
+        raw_exec(
+            &db,
+            "INSERT INTO messages (id, tenant_id, candidate_id, channel_id, direction, kind, created_at, timeline, body) \
+             VALUES ($1, $2, $3, $4, 'inbound', 'text', 0, '{\"entries\":[]}', $5)",
+            vec![
+                Uuid::from_u128(10).as_bytes().to_vec().into(),
+                w.tenant_id().as_uuid().as_bytes().to_vec().into(),
+                c.id.as_uuid().as_bytes().to_vec().into(),
+                w.channel().id.as_uuid().as_bytes().to_vec().into(),
+                backup.into(),
+            ],
+        )
+        .await;
+        let read = store.message(w.tenant_id(), MessageId::from_uuid(Uuid::from_u128(10))).await;
+        assert!(
+            matches!(read, Err(StoreError::Corrupt(_))),
+            "round {round}: the erased key was cached again: {read:?}"
+        );
+    }
+}
+
+/// The receipt of an open send attempt (a WhatsApp message id: personal data) is sealed with the
+/// candidate key and bound to its row: in clear it is nowhere in the table, copied onto another
+/// entry it does not open, and it is read back through the store.
+async fn an_attempts_receipt_is_sealed_and_bound_to_its_row(db: &Db) {
+    use hoheit_domain::ids::OutboxId;
+    use hoheit_domain::values::Wamid;
+    let w = World::new();
+    seed(&db.store, &w).await;
+    let c = new_candidate(&w, 1, NUMBER);
+    insert(&db.store, &w, &c).await;
+    let mut changes = ChangeSet::default();
+    for (outbox, message) in [(300u128, 200u128), (301, 201)] {
+        changes.messages.push(MessageChange::Insert(Box::new(outbound_message(&w, c.id, message, "x"))));
+        changes.outbox.push(OutboxChange::Enqueue(outbox_entry(&w, c.id, outbox, message, "x")));
+    }
+    db.store.commit(w.tenant_id(), changes).await.unwrap();
+    let (first, second) = (OutboxId::from_uuid(Uuid::from_u128(300)), OutboxId::from_uuid(Uuid::from_u128(301)));
+    let attempts = [first, second].map(|id| OutboxChange::Attempt {
+        id,
+        expected: None,
+        at: w.now,
+        not_before: w.now + Duration::minutes(5),
+    });
+    db.store.commit(w.tenant_id(), ChangeSet { outbox: attempts.to_vec(), ..ChangeSet::default() }).await.unwrap();
+    let wamid = Wamid::parse("wamid.RECEIPTCANARY42").unwrap();
+    let receipt = OutboxChange::Receipt { id: first, provider_id: wamid.clone(), at: w.now };
+    db.store.commit(w.tenant_id(), ChangeSet { outbox: vec![receipt], ..ChangeSet::default() }).await.unwrap();
+    let pending = db.store.pending_outbox(w.tenant_id(), c.id).await.unwrap();
+    let kept = pending.iter().find(|e| e.id == first).and_then(|e| e.attempt.as_ref()).and_then(|a| a.receipt.clone());
+    assert_eq!(kept, Some(wamid));
+    assert_eq!(
+        raw_count(db, "SELECT COUNT(*) FROM outbox WHERE receipt IS NOT NULL AND attempt_at IS NOT NULL", vec![]).await,
+        1,
+        "the check can fail: the receipt is stored"
+    );
+    let conn = db.store.connection();
+    let sql = "SELECT receipt FROM outbox WHERE receipt IS NOT NULL";
+    let row = conn.query_one_raw(Statement::from_string(db.store.backend(), sql)).await.unwrap().unwrap();
+    let sealed: Vec<u8> = row.try_get("", "receipt").unwrap();
+    assert!(!String::from_utf8_lossy(&sealed).contains("RECEIPTCANARY42"), "the provider id is not in clear");
+    // the sealed receipt copied onto the other entry does not open there
+    raw_exec(
+        db,
+        "UPDATE outbox SET receipt = $1 WHERE id = $2",
+        vec![sealed.into(), second.as_uuid().as_bytes().to_vec().into()],
+    )
+    .await;
+    let moved = db.store.pending_outbox(w.tenant_id(), c.id).await;
+    assert!(matches!(moved, Err(StoreError::Corrupt(_))), "{moved:?}");
 }

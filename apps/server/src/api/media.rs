@@ -3,9 +3,12 @@
 use axum::Json;
 use axum::body::Body;
 use axum::extract::{DefaultBodyLimit, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use std::borrow::Cow;
+
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
 use base64::Engine as _;
+use futures_util::StreamExt as _;
 use hoheit_domain::ids::{CandidateId, MediaId};
 use hoheit_domain::media::{MediaLimits, MediaRecord, OutboundDocument};
 use hoheit_domain::values::Pii;
@@ -24,7 +27,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_media))
         .routes(routes!(read_media))
-        // documents carry their own, larger limit (checked while reading the body)
+        // documents carry their own, larger limit (checked before and while reading the body)
         .routes({
             let (schemas, paths, method) = routes!(send_document);
             (schemas, paths, method.layer(DefaultBodyLimit::disable()))
@@ -160,33 +163,141 @@ pub async fn send_document(
     State(state): State<AppState>,
     caller: Caller<can::SendMessages>,
     Id(id): Id<CandidateId>,
+    headers: HeaderMap,
     body: Body,
 ) -> ApiResult<(StatusCode, Json<QueuedResponse>)> {
     let tenant = caller.tenant;
     let max = state.config.media.max_bytes;
     // base64 grows by 4/3, plus room for the other fields
     let limit = usize::try_from(max.saturating_mul(4) / 3 + 16 * 1024).unwrap_or(usize::MAX);
-    let bytes = axum::body::to_bytes(body, limit).await.map_err(|_| {
-        ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", "the document is larger than the limit")
-    })?;
-    let body: SendDocument = serde_json::from_slice(&bytes)
-        .map_err(|_| ApiError::invalid("expected {filename, mime_type, content_base64, caption?} as JSON"))?;
-    let content = base64::engine::general_purpose::STANDARD
-        .decode(body.content_base64.trim())
-        .map_err(|_| ApiError::invalid("content_base64 is not base64"))?;
+    let (filename, mime_type, caption, content) = read_document(&headers, body, limit).await?;
     let document = OutboundDocument {
         content: Pii::new(content),
-        mime_type: body.mime_type,
-        filename: Pii::new(body.filename),
-        caption: body.caption.filter(|c| !c.trim().is_empty()).map(Pii::new),
+        mime_type,
+        filename: Pii::new(filename),
+        caption: caption.filter(|c| !c.trim().is_empty()).map(Pii::new),
     };
     let result = state.app.send_document(tenant, caller.actor, id, document, MediaLimits { max_bytes: max }).await;
     super::messages::queued(&state, result)
 }
 
+/// The fields of [`SendDocument`] as read from the body, the content borrowed from it.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DocumentFields<'a> {
+    filename: String,
+    mime_type: String,
+    #[serde(borrow)]
+    content_base64: Cow<'a, str>,
+    caption: Option<String>,
+}
+
+fn too_large() -> ApiError {
+    ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", "the document is larger than the limit")
+}
+
+/// Reads a document upload holding at most `limit` bytes once: a `Content-Length` over the limit
+/// is refused before reading, the body is streamed into one buffer (refused as soon as it passes
+/// the limit), the JSON is parsed borrowing the base64 content from that buffer, and the content
+/// is decoded in place into the same buffer (decoded data is shorter than its base64).
+async fn read_document(
+    headers: &HeaderMap,
+    body: Body,
+    limit: usize,
+) -> Result<(String, String, Option<String>, Vec<u8>), ApiError> {
+    let announced =
+        headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<usize>().ok());
+    if announced.is_some_and(|n| n > limit) {
+        return Err(too_large());
+    }
+    let mut buf: Vec<u8> = Vec::with_capacity(announced.unwrap_or(64 * 1024).min(limit));
+    let mut stream = body.into_data_stream();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|_| ApiError::invalid("the body could not be read"))?;
+        if buf.len().saturating_add(chunk.len()) > limit {
+            return Err(too_large());
+        }
+        buf.extend_from_slice(&chunk);
+    }
+    let invalid = || ApiError::invalid("expected {filename, mime_type, content_base64, caption?} as JSON");
+    let fields: DocumentFields<'_> = serde_json::from_slice(&buf).map_err(|_| invalid())?;
+    let (filename, mime_type, caption) = (fields.filename, fields.mime_type, fields.caption);
+    let not_base64 = || ApiError::invalid("content_base64 is not base64");
+    let content = match fields.content_base64 {
+        Cow::Borrowed(text) => {
+            // where the content sits in the buffer (a JSON string without escapes is borrowed)
+            let trimmed = text.trim();
+            let start = (trimmed.as_ptr() as usize).saturating_sub(buf.as_ptr() as usize);
+            let range = start..start.saturating_add(trimmed.len());
+            decode_in_place(&mut buf, range).map_err(|()| not_base64())?;
+            buf
+        }
+        // escapes in the string (`\/`): decoded from the unescaped copy
+        Cow::Owned(text) => base64::engine::general_purpose::STANDARD.decode(text.trim()).map_err(|_| not_base64())?,
+    };
+    Ok((filename, mime_type, caption, content))
+}
+
+/// Decodes the standard base64 at `range` of `buf` into the start of `buf` and truncates it to
+/// the decoded bytes: chunk by chunk, each decoded chunk (3/4 of its length) written behind the
+/// read position, so no second buffer of the document's size is needed.
+fn decode_in_place(buf: &mut Vec<u8>, range: std::ops::Range<usize>) -> Result<(), ()> {
+    const CHUNK: usize = 4 * 1024;
+    let mut out = [0u8; CHUNK / 4 * 3];
+    let (mut read, mut write) = (range.start, 0usize);
+    if range.end > buf.len() || range.start > range.end {
+        return Err(());
+    }
+    while read < range.end {
+        let end = read.saturating_add(CHUNK).min(range.end);
+        let input = buf.get(read..end).ok_or(())?;
+        let n = base64::engine::general_purpose::STANDARD.decode_slice(input, &mut out).map_err(|_| ())?;
+        buf.get_mut(write..write + n).ok_or(())?.copy_from_slice(out.get(..n).ok_or(())?);
+        write += n;
+        read = end;
+    }
+    buf.truncate(write);
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn json_body(content: &str) -> Body {
+        Body::from(format!(r#"{{"filename":"a.pdf","mime_type":"application/pdf","content_base64":"{content}"}}"#))
+    }
+
+    #[tokio::test]
+    async fn documents_decode_in_place_and_respect_the_limit() {
+        let engine = base64::engine::general_purpose::STANDARD;
+        for size in [0usize, 1, 2, 3, 3071, 3072, 3073, 10_000, 100_003] {
+            let data: Vec<u8> = (0..size).map(|i| (i * 7 % 251) as u8).collect();
+            let (name, mime, caption, content) =
+                read_document(&HeaderMap::new(), json_body(&engine.encode(&data)), 1 << 20).await.unwrap();
+            assert_eq!((name.as_str(), mime.as_str(), caption), ("a.pdf", "application/pdf", None));
+            assert_eq!(content, data, "size {size}");
+        }
+        // escaped slashes are valid JSON: decoded from the unescaped copy
+        let data = vec![0xffu8; 30];
+        let escaped = engine.encode(&data).replace('/', "\\/");
+        let (_, _, _, content) = read_document(&HeaderMap::new(), json_body(&escaped), 1 << 20).await.unwrap();
+        assert_eq!(content, data);
+        // not base64, padding in the middle
+        for bad in ["@@@@", "QQ==QUFB", "QUF"] {
+            let err = read_document(&HeaderMap::new(), json_body(bad), 1 << 20).await.unwrap_err();
+            assert_eq!(err.code, "invalid_input", "{bad}");
+        }
+        // over the limit: streamed, refused as soon as it passes it
+        let big = engine.encode(vec![1u8; 10_000]);
+        let err = read_document(&HeaderMap::new(), json_body(&big), 5_000).await.unwrap_err();
+        assert_eq!((err.status, err.code), (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"));
+        // an announced length over the limit is refused before reading
+        let mut headers = HeaderMap::new();
+        headers.insert(header::CONTENT_LENGTH, HeaderValue::from_static("5001"));
+        let err = read_document(&headers, Body::from("{}"), 5_000).await.unwrap_err();
+        assert_eq!(err.status, StatusCode::PAYLOAD_TOO_LARGE);
+    }
 
     #[test]
     fn file_names_are_percent_encoded_for_content_disposition() {

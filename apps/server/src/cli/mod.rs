@@ -242,7 +242,7 @@ pub async fn run() -> ExitCode {
     let level =
         if matches!(cli.command, Command::Demo | Command::Openapi) { "error" } else { config.log.level.as_str() };
     crate::telemetry::init(config.log.format, level, std::io::stderr);
-    match execute(cli.command, config).await {
+    match Box::pin(execute(cli.command, config)).await {
         Ok(code) => code,
         Err(e) => fail(&e),
     }

@@ -57,7 +57,11 @@ async fn run(state: Arc<SimState>, mut rx: mpsc::UnboundedReceiver<Job>, http: r
         if delivered {
             state.delivered.notify_waiters();
         } else if job.attempt < state.config.webhook_attempts {
-            let delay = state.config.webhook_retry_delay.saturating_mul(1_u32 << job.attempt.saturating_sub(1).min(16));
+            let delay = state
+                .config
+                .webhook_retry_delay
+                .saturating_mul(1_u32 << job.attempt.saturating_sub(1).min(16))
+                .min(state.config.webhook_retry_max_delay);
             let retry = Job { attempt: job.attempt.saturating_add(1), ..job };
             let state = Arc::clone(&state);
             tokio::spawn(async move {

@@ -99,6 +99,8 @@ pub struct SimulatorConfig {
     pub webhook_attempts: u32,
     /// Delay before the first retry (doubling after each).
     pub webhook_retry_delay: Duration,
+    /// Longest delay between two delivery attempts (the doubling stops there).
+    pub webhook_retry_max_delay: Duration,
     /// Timeout of one webhook delivery (360Dialog: 5 s).
     pub webhook_timeout: Duration,
     /// How long [`Failure::Hang`] holds a request.
@@ -124,6 +126,7 @@ impl Default for SimulatorConfig {
             status_webhooks: StatusWebhooks::default(),
             webhook_attempts: 4,
             webhook_retry_delay: Duration::from_millis(100),
+            webhook_retry_max_delay: Duration::from_secs(3_600),
             webhook_timeout: Duration::from_secs(5),
             hang_for: Duration::from_secs(3_600),
             enforce_window: false,
@@ -462,7 +465,7 @@ impl SimulatorHandle {
 
     /// Injects a status webhook for a message.
     pub fn inject_status(&self, message: &Wamid, status: SimStatus, recipient: &str) {
-        let value = payloads::status_value(&self.state.config, message, status, recipient);
+        let value = payloads::status_value(&self.state.config, message, status, recipient, None);
         self.state.enqueue(status_kind(status), payloads::envelope(&self.state.config, value));
     }
 

@@ -101,8 +101,15 @@ pub(crate) const fn status_name(status: SimStatus) -> &'static str {
     }
 }
 
-/// The change value of a status.
-pub(crate) fn status_value(config: &SimulatorConfig, message: &Wamid, status: SimStatus, recipient: &str) -> Value {
+/// The change value of a status; `callback` is the send's `biz_opaque_callback_data`, which
+/// WhatsApp echoes in every status of the message.
+pub(crate) fn status_value(
+    config: &SimulatorConfig,
+    message: &Wamid,
+    status: SimStatus,
+    recipient: &str,
+    callback: Option<&str>,
+) -> Value {
     let mut object = json!({
         "id": message.as_str(),
         "status": status_name(status),
@@ -111,6 +118,9 @@ pub(crate) fn status_value(config: &SimulatorConfig, message: &Wamid, status: Si
     if let Some(map) = object.as_object_mut() {
         let field = if is_phone(recipient) { "recipient_id" } else { "recipient_user_id" };
         map.insert(field.to_owned(), json!(recipient));
+        if let Some(callback) = callback {
+            map.insert("biz_opaque_callback_data".to_owned(), json!(callback));
+        }
         match status {
             SimStatus::Sent | SimStatus::Delivered => {
                 map.insert(

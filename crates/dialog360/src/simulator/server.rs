@@ -263,7 +263,8 @@ async fn messages(State(state): State<Arc<SimState>>, body: Bytes) -> Response {
         inner.accepted.push(AcceptedMessage { id: id.clone(), to: to.clone(), body: json.clone() });
         inner.last_sent_to.insert(to.clone(), id.clone());
     }
-    schedule_statuses(&state, &id, &to);
+    let callback = json.get("biz_opaque_callback_data").and_then(Value::as_str);
+    schedule_statuses(&state, &id, &to, callback);
     let contact = if payloads::is_phone(&to) {
         json!({ "input": to, "wa_id": to })
     } else {
@@ -387,7 +388,8 @@ fn check_template(state: &SimState, json: &Value) -> Option<Response> {
     }
 }
 
-fn schedule_statuses(state: &Arc<SimState>, id: &Wamid, to: &str) {
+/// Status webhooks for an accepted message, echoing its `biz_opaque_callback_data` like WhatsApp.
+fn schedule_statuses(state: &Arc<SimState>, id: &Wamid, to: &str, callback: Option<&str>) {
     let settings = &state.config.status_webhooks;
     if !settings.enabled || settings.sequence.is_empty() {
         return;
@@ -408,7 +410,7 @@ fn schedule_statuses(state: &Arc<SimState>, id: &Wamid, to: &str) {
     let jobs = sequence
         .into_iter()
         .map(|status| {
-            let value = payloads::status_value(&state.config, id, status, to);
+            let value = payloads::status_value(&state.config, id, status, to, callback);
             (status_kind(status), payloads::envelope(&state.config, value))
         })
         .collect();

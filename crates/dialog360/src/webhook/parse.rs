@@ -259,7 +259,22 @@ fn parse_status(status: &Value) -> Option<StatusUpdate> {
         model: p.get("pricing_model").and_then(Value::as_str).map(str::to_owned),
         category: p.get("category").and_then(Value::as_str).map(str::to_owned),
     });
-    Some(StatusUpdate { provider_id, status: delivery, timestamp, recipient, recipient_user_id, errors, pricing })
+    // echoed from our send (the outbox tag); anything longer than WhatsApp allows is not ours
+    let callback_data = status
+        .get("biz_opaque_callback_data")
+        .and_then(Value::as_str)
+        .filter(|data| !data.is_empty() && data.chars().count() <= crate::payload::MAX_CALLBACK_DATA)
+        .map(str::to_owned);
+    Some(StatusUpdate {
+        provider_id,
+        status: delivery,
+        timestamp,
+        recipient,
+        recipient_user_id,
+        errors,
+        pricing,
+        callback_data,
+    })
 }
 
 fn provider_error(error: &Value) -> Option<ProviderError> {

@@ -48,7 +48,9 @@ use crate::ports::{
 use crate::subject_request::{SubjectRequest, SubjectRequestKind};
 use crate::template::TemplateCatalogue;
 use crate::tenant::{Actor, Role, Tenant};
-use crate::usecases::{DispatchOutcome, Hoheit, InboundOutcome, MessageRequest, NewCandidate, ObjectionInput};
+use crate::usecases::{
+    DispatchOutcome, ErasureOutcome, Hoheit, InboundOutcome, MessageRequest, NewCandidate, ObjectionInput,
+};
 use crate::values::{LanguageCode, PhoneNumber, Pii, WaId, Wamid};
 
 /// A marker that must never appear in clear at rest.
@@ -137,6 +139,7 @@ macro_rules! store_contract_tests {
             statuses_converge_in_any_order,
             unmatched_statuses_are_counted_not_refused,
             outbox_leases_retries_and_cancellation,
+            send_attempts_survive_a_crash_and_take_their_receipt,
             erasure_removes_content_and_keeps_suppression_and_audit,
             tenants_are_isolated,
             writes_need_their_tenant_and_candidate,
@@ -148,6 +151,7 @@ macro_rules! store_contract_tests {
             concurrent_statuses_and_messages_share_batches_and_converge,
             the_domain_journey_runs_on_the_store,
             queries_read_views,
+            replays_after_erasure_and_stale_events_create_nothing,
         );
     };
     (@cases $run:path, $harness:path; $($case:ident),* $(,)?) => {
@@ -165,6 +169,53 @@ macro_rules! store_contract_tests {
 }
 
 // ---- fixtures shared by the cases and the adapters' own tests ----
+
+/// Standard base64 (with padding), for [`realistic_wamid`] and the tests that look for a
+/// number's base64 forms.
+pub fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let b = [chunk[0], chunk.get(1).copied().unwrap_or(0), chunk.get(2).copied().unwrap_or(0)];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(char::from(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+/// A wamid built the way WhatsApp builds them: `wamid.` + base64 of a structure that begins
+/// with the customer's number (`0x1c 0x18 len digits 0x15 0x02 0x00 0x12 0x18 len hex-id 0x00`),
+/// so the number can be decoded from it (issue 13). `digits` is the number without `+`.
+pub fn realistic_wamid(digits: &str, n: u64) -> Wamid {
+    let hex_id = format!("{n:020X}");
+    let mut raw = vec![0x1c, 0x18, u8::try_from(digits.len()).unwrap()];
+    raw.extend_from_slice(digits.as_bytes());
+    raw.extend_from_slice(&[0x15, 0x02, 0x00, 0x12, 0x18, u8::try_from(hex_id.len()).unwrap()]);
+    raw.extend_from_slice(hex_id.as_bytes());
+    raw.push(0x00);
+    Wamid::parse(&format!("wamid.{}", base64(&raw))).unwrap()
+}
+
+/// What a number looks like inside base64 text, in all three alignments: for each offset of the
+/// number in the encoded bytes, the characters that depend on the number's bytes alone.
+pub fn base64_forms(digits: &str) -> Vec<String> {
+    let n = digits.len();
+    (0..3usize)
+        .map(|k| {
+            let mut bytes = vec![0u8; k];
+            bytes.extend_from_slice(digits.as_bytes());
+            let encoded = base64(&bytes);
+            let (from, to) = ((8 * k).div_ceil(6), (8 * (k + n)) / 6);
+            encoded[from..to].to_owned()
+        })
+        .collect()
+}
 
 /// A candidate of `world` with id `id` and phone `number`; the name carries the [`CANARY`].
 pub fn new_candidate(world: &World, id: u128, number: &str) -> Candidate {
@@ -250,6 +301,7 @@ pub fn outbox_entry(world: &World, candidate: CandidateId, id: u128, message: u1
         created_at: world.now,
         attempts: 0,
         not_before: world.now,
+        attempt: None,
     }
 }
 
@@ -661,6 +713,112 @@ pub async fn outbox_leases_retries_and_cancellation(h: &dyn Harness) {
     s.commit(w.tenant_id(), ChangeSet { outbox: vec![done], ..ChangeSet::default() }).await.unwrap();
     assert!(s.pending_outbox(w.tenant_id(), c.id).await.unwrap().is_empty());
     assert!(q.claim(w.now + Duration::hours(1), lease, 10).await.unwrap().is_empty());
+}
+
+/// The attempt recorded before a send (issue 14 item 5): it survives a lost lease (a crash), it
+/// is not claimable before its wait ends, a receipt from a status webhook is stored (sealed) and
+/// makes it due at once, an objection leaves it (it may have gone out), a retry closes it, and an
+/// attempt on a vanished entry fails without effect. Tenant-scoped throughout.
+pub async fn send_attempts_survive_a_crash_and_take_their_receipt(h: &dyn Harness) {
+    use crate::attempt::SendAttempt;
+    let s = h.store();
+    let q = h.queue();
+    let (w, c) = seeded_with_candidate(h).await;
+    let enqueue = ChangeSet {
+        messages: vec![
+            MessageChange::Insert(Box::new(outbound_message(&w, c.id, 10, "eins"))),
+            MessageChange::Insert(Box::new(outbound_message(&w, c.id, 11, "zwei"))),
+        ],
+        outbox: vec![
+            OutboxChange::Enqueue(outbox_entry(&w, c.id, 20, 10, "eins")),
+            OutboxChange::Enqueue(outbox_entry(&w, c.id, 21, 11, "zwei")),
+        ],
+        ..ChangeSet::default()
+    };
+    s.commit(w.tenant_id(), enqueue).await.unwrap();
+    let (first, second) = (OutboxId::from_uuid(Uuid::from_u128(20)), OutboxId::from_uuid(Uuid::from_u128(21)));
+    let lease = Duration::seconds(30);
+    assert_eq!(q.claim(w.now, lease, 10).await.unwrap().len(), 2);
+    let started = w.now + Duration::seconds(1);
+    let wait = Duration::minutes(5);
+    let attempt = |id| OutboxChange::Attempt { id, expected: None, at: started, not_before: started + wait };
+    s.commit(w.tenant_id(), ChangeSet { outbox: vec![attempt(first), attempt(second)], ..ChangeSet::default() })
+        .await
+        .unwrap();
+    // a second claimer that saw no attempt (its claim is stale) cannot record one now
+    let stale = s.commit(w.tenant_id(), ChangeSet { outbox: vec![attempt(first)], ..ChangeSet::default() }).await;
+    assert!(matches!(stale, Err(StoreError::Conflict)), "{stale:?}");
+    let open = SendAttempt { started_at: started, receipt: None };
+    let pending = s.pending_outbox(w.tenant_id(), c.id).await.unwrap();
+    assert!(pending.iter().all(|e| e.attempt.as_ref() == Some(&open) && e.not_before == started + wait));
+    // the claimer "crashed": its lease ran out, but the open attempts wait for their status
+    assert!(q.claim(w.now + Duration::minutes(1), lease, 10).await.unwrap().is_empty());
+    // another tenant's status cannot touch them
+    let wamid = Wamid::parse("wamid.RECEIPT.20").unwrap();
+    let at = w.now + Duration::minutes(2);
+    let receipt = OutboxChange::Receipt { id: first, provider_id: wamid.clone(), at };
+    let w2 = other_tenant(s.as_ref()).await;
+    s.commit(w2.tenant_id(), ChangeSet { outbox: vec![receipt.clone()], ..ChangeSet::default() }).await.unwrap();
+    assert!(q.claim(at, lease, 10).await.unwrap().is_empty());
+    // the status webhook with the tag: the receipt is kept and the entry is due at once
+    s.commit(w.tenant_id(), ChangeSet { outbox: vec![receipt], ..ChangeSet::default() }).await.unwrap();
+    let claimed = q.claim(at, lease, 10).await.unwrap();
+    assert_eq!(claimed.len(), 1);
+    assert_eq!(claimed[0].id, first);
+    assert_eq!(claimed[0].attempt, Some(SendAttempt { started_at: started, receipt: Some(wamid.clone()) }));
+    // a second receipt (another status of the same message) keeps the first
+    let later = OutboxChange::Receipt { id: first, provider_id: Wamid::parse("wamid.OTHER").unwrap(), at };
+    s.commit(w.tenant_id(), ChangeSet { outbox: vec![later], ..ChangeSet::default() }).await.unwrap();
+    let pending = s.pending_outbox(w.tenant_id(), c.id).await.unwrap();
+    let kept = pending.iter().find(|e| e.id == first).and_then(|e| e.attempt.as_ref()).and_then(|a| a.receipt.clone());
+    assert_eq!(kept, Some(wamid));
+    // waiting for a status releases the lease and keeps the attempt
+    let until = started + Duration::minutes(7);
+    s.commit(
+        w.tenant_id(),
+        ChangeSet { outbox: vec![OutboxChange::AwaitStatus { id: second, until }], ..ChangeSet::default() },
+    )
+    .await
+    .unwrap();
+    assert!(q.claim(until - Duration::seconds(1), lease, 10).await.unwrap().iter().all(|e| e.id != second));
+    // an objection cancels only what has not been attempted: both stay, with their attempts
+    let report = s
+        .commit(
+            w.tenant_id(),
+            ChangeSet {
+                outbox: vec![OutboxChange::CancelPending { candidate: c.id }],
+                events: vec![event(&w, Some(c.id), DomainEvent::OutboxCancelled)],
+                ..ChangeSet::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(report.outbox_cancelled, 0);
+    assert_eq!(s.pending_outbox(w.tenant_id(), c.id).await.unwrap().len(), 2);
+    // the claimer after the wait, which saw that attempt, records the next one (a resend)
+    let again = started + Duration::minutes(8);
+    let resend = OutboxChange::Attempt { id: second, expected: Some(started), at: again, not_before: again + wait };
+    s.commit(w.tenant_id(), ChangeSet { outbox: vec![resend], ..ChangeSet::default() }).await.unwrap();
+    let pending = s.pending_outbox(w.tenant_id(), c.id).await.unwrap();
+    let resent = pending.iter().find(|e| e.id == second).and_then(|e| e.attempt.clone());
+    assert_eq!(resent, Some(SendAttempt { started_at: again, receipt: None }));
+    // a transient failure closes the attempt
+    let retry = OutboxChange::Retry { id: second, not_before: until, attempts: 1 };
+    s.commit(w.tenant_id(), ChangeSet { outbox: vec![retry], ..ChangeSet::default() }).await.unwrap();
+    let retried = q.claim(until, lease, 10).await.unwrap();
+    assert!(retried.iter().any(|e| e.id == second && e.attempt.is_none() && e.attempts == 1));
+    // an attempt on an entry that is gone fails and changes nothing
+    s.commit(w.tenant_id(), ChangeSet { outbox: vec![OutboxChange::Complete { id: first }], ..ChangeSet::default() })
+        .await
+        .unwrap();
+    let gone = s.commit(w.tenant_id(), ChangeSet { outbox: vec![attempt(first)], ..ChangeSet::default() }).await;
+    assert!(matches!(gone, Err(StoreError::NotFound(_))), "{gone:?}");
+    // nor can another tenant record an attempt on ours
+    let foreign = s.commit(w2.tenant_id(), ChangeSet { outbox: vec![attempt(second)], ..ChangeSet::default() }).await;
+    assert!(matches!(foreign, Err(StoreError::NotFound(_))), "{foreign:?}");
+    let pending = s.pending_outbox(w.tenant_id(), c.id).await.unwrap();
+    assert_eq!(pending.len(), 1);
+    assert_eq!(pending[0].attempt, None);
 }
 
 /// Erasure keeps a content-free tombstone, removes messages and the contact index, keeps the
@@ -1180,6 +1338,65 @@ pub async fn the_domain_journey_runs_on_the_store(h: &dyn Harness) {
     {
         assert!(actions.iter().any(|a| a == expected), "{expected} missing in {actions:?}");
     }
+}
+
+/// Replays (issue 14): a webhook of an erased candidate redelivered after the erasure is a
+/// duplicate and creates nothing (no candidate, no message, no audit entry), because the store
+/// keeps the erased messages' provider ids (as keyed hashes in the adapters); an event older
+/// than the replay window is acknowledged and not stored.
+pub async fn replays_after_erasure_and_stale_events_create_nothing(h: &dyn Harness) {
+    let w = World::new();
+    let store = h.store();
+    seed(store.as_ref(), &w).await;
+    let clock = Arc::new(FixedClock::new(w.now));
+    let app =
+        Hoheit::new(store.clone(), Arc::new(FakeGateway::default()), clock.clone(), Arc::new(SequentialIds::new(5)));
+    let digits = "491709876543";
+    let key = ContactKey::Phone(PhoneNumber::parse(NUMBER).unwrap());
+    let inbound = |id: Wamid, at: OffsetDateTime| InboundMessage {
+        provider_id: id,
+        from: ContactRef { wa_id: Some(WaId::parse(digits).unwrap()), user_id: None, profile_name: None },
+        timestamp: at,
+        content: InboundContent::Text { body: "Hallo, ist die Stelle noch frei?".into() },
+        context: None,
+    };
+    let first = inbound(realistic_wamid(digits, 1), w.now);
+    // the fixture is what WhatsApp sends: the number can be read out of the id
+    assert!(first.provider_id.as_str().starts_with("wamid.HBgMNDkxNzA5ODc2NTQz"), "{}", first.provider_id.as_str());
+    assert_eq!(base64(b"491"), "NDkx");
+    assert_eq!(base64(b"49"), "NDk=");
+    assert!(first.provider_id.as_str().contains(&base64_forms(digits)[0]));
+    assert!(matches!(
+        app.receive_inbound(w.tenant_id(), w.channel().id, &first).await.unwrap(),
+        InboundOutcome::Stored { .. }
+    ));
+    let c = store.candidate_by_contact(w.tenant_id(), &key).await.unwrap().unwrap();
+    assert_eq!(app.request_erasure(w.tenant_id(), staff(Role::Dpo), c.id).await.unwrap(), ErasureOutcome::Erased);
+    let trail = h.audit_trail(w.tenant_id(), None).await.unwrap();
+    // a day later 360Dialog redelivers the pre-erasure webhook
+    clock.advance(Duration::days(1));
+    assert_eq!(app.receive_inbound(w.tenant_id(), w.channel().id, &first).await.unwrap(), InboundOutcome::Duplicate);
+    assert!(store.candidate_by_contact(w.tenant_id(), &key).await.unwrap().is_none(), "no candidate comes back");
+    assert_eq!(h.audit_trail(w.tenant_id(), None).await.unwrap(), trail, "no audit entry");
+    // an event older than the window: acknowledged, not stored, for a new sender too
+    let old = inbound(realistic_wamid(digits, 2), w.now - Duration::days(8));
+    assert_eq!(app.receive_inbound(w.tenant_id(), w.channel().id, &old).await.unwrap(), InboundOutcome::Stale);
+    assert!(store.candidate_by_contact(w.tenant_id(), &key).await.unwrap().is_none());
+    assert_eq!(h.audit_trail(w.tenant_id(), None).await.unwrap(), trail);
+    // the window is configurable; inside it a new message of the same number is a new candidate
+    let narrow =
+        Hoheit::new(store.clone(), Arc::new(FakeGateway::default()), clock.clone(), Arc::new(SequentialIds::new(6)))
+            .with_replay_window(Duration::hours(1));
+    let recent = inbound(realistic_wamid(digits, 3), w.now + Duration::hours(23));
+    assert!(narrow.is_replay(w.now));
+    assert!(!narrow.is_replay(recent.timestamp));
+    assert!(matches!(
+        narrow.receive_inbound(w.tenant_id(), w.channel().id, &recent).await.unwrap(),
+        InboundOutcome::Stored { .. }
+    ));
+    let fresh = store.candidate_by_contact(w.tenant_id(), &key).await.unwrap().unwrap();
+    assert_ne!(fresh.id, c.id);
+    assert_eq!(store.messages(w.tenant_id(), fresh.id).await.unwrap().len(), 1);
 }
 
 /// The behaviour every [`crate::ports::Queries`] implementation must have, checked through the

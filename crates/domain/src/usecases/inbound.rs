@@ -44,6 +44,8 @@ pub enum InboundOutcome {
     Unidentified,
     /// The sender's record is erased or restricted: the message is not stored.
     Discarded,
+    /// Older than the replay window ([`Hoheit::is_replay`]): acknowledged, not stored.
+    Stale,
 }
 
 fn classifier_input(content: &InboundContent) -> Option<ClassifierInput<'_>> {
@@ -277,7 +279,7 @@ impl Inbound<'_> {
                         purpose: *purpose,
                         method: ConsentMethod::ButtonReply {
                             request,
-                            provider_id: msg.provider_id.clone(),
+                            provider_id: Some(msg.provider_id.clone()),
                             provider_at: msg.timestamp,
                         },
                         capture_channel: CaptureChannel::WhatsApp,
@@ -356,7 +358,7 @@ impl Inbound<'_> {
     fn withdrawal(&self, candidate: &mut Candidate, changes: &mut ChangeSet) {
         let tp_months = self.config.tenant.retention.talent_pool_months;
         for purpose in Purpose::ALL {
-            let via = WithdrawalVia::WhatsApp { provider_id: self.msg.provider_id.clone() };
+            let via = WithdrawalVia::WhatsApp { provider_id: Some(self.msg.provider_id.clone()) };
             if candidate.consents.withdraw(purpose, self.msg.timestamp, via, tp_months) {
                 let withdrawn = DomainEvent::ConsentWithdrawn { purpose };
                 changes.events.push(self.event(candidate, Actor::Candidate, Some(Rule::R8), withdrawn));
@@ -375,7 +377,7 @@ impl Inbound<'_> {
         let msg = self.msg;
         let objection = Objection {
             at: msg.timestamp,
-            source: ObjectionSource::WhatsApp { provider_id: msg.provider_id.clone(), reason: reason.clone() },
+            source: ObjectionSource::WhatsApp { provider_id: Some(msg.provider_id.clone()), reason: reason.clone() },
             scope: ObjectionScope::AllWhatsApp,
         };
         self.object(candidate, objection, Actor::Candidate, changes).then(|| {
@@ -418,7 +420,7 @@ impl Inbound<'_> {
         let evidence = ConsentEvidence {
             purpose: Purpose::WhatsAppChannel,
             method: ConsentMethod::OptInKeyword {
-                provider_id: self.msg.provider_id.clone(),
+                provider_id: Some(self.msg.provider_id.clone()),
                 provider_at: self.msg.timestamp,
             },
             capture_channel: CaptureChannel::WhatsApp,
@@ -490,6 +492,9 @@ impl Hoheit {
         channel: ChannelId,
         message: &InboundMessage,
     ) -> Result<InboundOutcome, UseCaseError> {
+        if self.is_replay(message.timestamp) {
+            return Ok(InboundOutcome::Stale);
+        }
         let Some(key) = message.from.key() else {
             return Ok(InboundOutcome::Unidentified);
         };
@@ -508,15 +513,29 @@ impl Hoheit {
     }
 
     /// Applies a delivery status from a webhook. Statuses merge commutatively, so order and
-    /// duplicates do not matter; statuses of unknown messages are ignored.
+    /// duplicates do not matter; statuses of unknown messages are ignored. A status older than
+    /// the replay window ([`Hoheit::is_replay`]) is not stored. A status whose
+    /// `biz_opaque_callback_data` names an outbox entry with an open attempt records that
+    /// attempt's receipt (the message is then recorded as sent, not resent).
     pub async fn apply_status(&self, tenant: TenantId, status: &StatusUpdate) -> Result<(), UseCaseError> {
+        if self.is_replay(status.timestamp) {
+            return Ok(());
+        }
         let observation = StatusObservation {
             status: status.status,
             at: status.timestamp,
             error_code: status.errors.first().map(|e| e.code),
         };
+        // a status tagged with an outbox id is the receipt of that entry's attempt (crash recovery)
+        let now = self.now();
+        let receipt = status
+            .callback_data
+            .as_deref()
+            .and_then(crate::attempt::parse_callback_tag)
+            .map(|id| crate::ports::OutboxChange::Receipt { id, provider_id: status.provider_id.clone(), at: now });
         let changes = ChangeSet {
             messages: vec![MessageChange::StatusByProviderId { provider_id: status.provider_id.clone(), observation }],
+            outbox: receipt.into_iter().collect(),
             ..ChangeSet::default()
         };
         self.store.commit(tenant, changes).await?;

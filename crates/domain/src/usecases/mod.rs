@@ -97,7 +97,15 @@ pub struct Hoheit {
     gateway: Arc<dyn crate::ports::MessagingGateway>,
     clock: Arc<dyn Clock>,
     ids: Arc<dyn IdGenerator>,
+    replay_window: time::Duration,
+    /// How long an attempt without a recorded outcome waits for a status webhook before it is
+    /// sent again ([`crate::attempt`]).
+    status_wait: time::Duration,
 }
+
+/// How old a webhook event may be and still be stored (R36, issue 14): 360Dialog redelivers an
+/// unacknowledged webhook for up to 7 days, so anything older is a replay, not a redelivery.
+pub const DEFAULT_REPLAY_WINDOW: time::Duration = time::Duration::days(7);
 
 impl std::fmt::Debug for Hoheit {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -113,7 +121,42 @@ impl Hoheit {
         clock: Arc<dyn Clock>,
         ids: Arc<dyn IdGenerator>,
     ) -> Self {
-        Self { store, gateway, clock, ids }
+        Self {
+            store,
+            gateway,
+            clock,
+            ids,
+            replay_window: DEFAULT_REPLAY_WINDOW,
+            status_wait: crate::attempt::DEFAULT_STATUS_WAIT,
+        }
+    }
+
+    /// Sets the replay window: webhook events older than this are acknowledged and not stored
+    /// (default [`DEFAULT_REPLAY_WINDOW`]). A window of zero or less is taken as the default.
+    #[must_use]
+    pub fn with_replay_window(mut self, window: time::Duration) -> Self {
+        self.replay_window = if window.is_positive() { window } else { DEFAULT_REPLAY_WINDOW };
+        self
+    }
+
+    /// The replay window.
+    pub const fn replay_window(&self) -> time::Duration {
+        self.replay_window
+    }
+
+    /// Whether a webhook event with WhatsApp's timestamp `at` is older than the replay window:
+    /// such an event is a replay (360Dialog stopped redelivering it), acknowledged and not stored.
+    pub fn is_replay(&self, at: OffsetDateTime) -> bool {
+        at < self.now() - self.replay_window
+    }
+
+    /// Sets how long an attempt whose outcome was not recorded (a crash between the provider's
+    /// acceptance and the commit) waits for a status webhook before it is decided again and
+    /// resent (default [`crate::attempt::DEFAULT_STATUS_WAIT`]).
+    #[must_use]
+    pub fn with_status_wait(mut self, wait: time::Duration) -> Self {
+        self.status_wait = wait.max(time::Duration::ZERO);
+        self
     }
 
     /// The store.

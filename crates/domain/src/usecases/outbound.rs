@@ -7,6 +7,7 @@ use time::{Duration, OffsetDateTime};
 use super::transact::{Decided, Retry, stage_candidate};
 use super::{Hoheit, Recorder, UseCaseError};
 use crate::actor::Actor;
+use crate::attempt::{Resume, callback_tag, resume};
 use crate::candidate::Candidate;
 use crate::consent::{ConsentReply, Purpose};
 use crate::conversation::{
@@ -71,6 +72,15 @@ pub enum DispatchOutcome {
     /// The claim's lease ran out while the entry waited for its rate-limit slot: not sent, left
     /// for the next claim (another dispatcher may hold it by now).
     LeaseExpired,
+    /// An attempt made before a crash was confirmed by a status webhook carrying the entry's
+    /// tag: recorded as sent, not sent again.
+    Confirmed,
+    /// An attempt made before a crash has no receipt yet: the entry waits for a status webhook
+    /// until `until`, then the policy is decided again and it is resent.
+    AwaitingStatus {
+        /// When the wait ends.
+        until: OffsetDateTime,
+    },
 }
 
 /// The confirmation after an objection (R14): confirms, says how to opt back in, names the contact.
@@ -194,6 +204,7 @@ pub(crate) fn queue(
         created_at: now,
         attempts: 0,
         not_before: now,
+        attempt: None,
     }));
     if intent == Intent::ObjectionConfirmation {
         candidate.objection_confirmed();
@@ -404,9 +415,12 @@ impl Hoheit {
     }
 
     /// Dispatches one claimed outbox entry: decide again, wait for the provider's rate limits,
-    /// decide once more (an objection may have arrived meanwhile), make one attempt, record.
+    /// decide once more (an objection may have arrived meanwhile), record the attempt durably,
+    /// make one attempt (tagged with the outbox id), record the outcome.
     /// Never sends twice: after the gateway call, only the recording is retried; a transient
-    /// failure goes back to the outbox and is decided again before the next attempt.
+    /// failure goes back to the outbox and is decided again before the next attempt. An entry
+    /// whose attempt was recorded but whose outcome was not (the process died in between) is
+    /// not sent again while a status webhook may still confirm it ([`crate::attempt::resume`]).
     pub async fn dispatch(&self, entry: &OutboxEntry) -> Result<DispatchOutcome, UseCaseError> {
         self.dispatch_within(entry, None).await
     }
@@ -420,6 +434,24 @@ impl Hoheit {
         lease_ends: Option<OffsetDateTime>,
     ) -> Result<DispatchOutcome, UseCaseError> {
         let tenant = entry.tenant;
+        match resume(entry.attempt.as_ref(), self.now(), self.status_wait) {
+            // Resend: no status came for an attempt before a crash within the wait; it is decided
+            // again below like a first send
+            Resume::Send | Resume::Resend => {}
+            Resume::Confirmed(provider_id) => {
+                // the provider accepted it before a crash: record it, never send it again
+                self.record_sent(entry, provider_id, self.now()).await?;
+                return Ok(DispatchOutcome::Confirmed);
+            }
+            Resume::AwaitStatus { until } => {
+                let changes = ChangeSet {
+                    outbox: vec![OutboxChange::AwaitStatus { id: entry.id, until }],
+                    ..ChangeSet::default()
+                };
+                self.store.commit(tenant, changes).await?;
+                return Ok(DispatchOutcome::AwaitingStatus { until });
+            }
+        }
         let Some((config, candidate)) = self.dispatch_state(entry).await? else {
             return self.finish_dropped(entry).await;
         };
@@ -444,22 +476,35 @@ impl Hoheit {
             return self.cancel_refused(entry, refusal).await;
         }
         let result = match paced {
-            Ok(()) => self.gateway.send(entry.channel, &recipient, &entry.content).await,
+            Ok(()) => {
+                // durably before the call: a crash after the provider's acceptance leaves a trace,
+                // and the entry then waits for the status webhook instead of being resent
+                let at = self.now();
+                let attempt = ChangeSet {
+                    outbox: vec![OutboxChange::Attempt {
+                        id: entry.id,
+                        expected: entry.attempt.as_ref().map(|a| a.started_at),
+                        at,
+                        not_before: at + self.status_wait,
+                    }],
+                    ..ChangeSet::default()
+                };
+                match self.store.commit(tenant, attempt).await {
+                    Ok(_) => {}
+                    // cancelled (an objection) since it was decided: nothing is sent
+                    Err(StoreError::NotFound(_)) => return Ok(DispatchOutcome::Dropped),
+                    // another dispatcher took it over after this claim's lease ran out
+                    Err(StoreError::Conflict) => return Ok(DispatchOutcome::LeaseExpired),
+                    Err(e) => return Err(e.into()),
+                }
+                self.gateway.send(entry.channel, &recipient, &entry.content, &callback_tag(entry.id)).await
+            }
             Err(e) => Err(e),
         };
         let now = self.now();
         match result {
             Ok(receipt) => {
-                let carries_notice = entry.notice_appended
-                    || match &entry.content {
-                        OutboundContent::Template { name, language, .. } => {
-                            config.templates.find(entry.channel, name, language).is_some_and(|t| t.carries_notice)
-                        }
-                        OutboundContent::Text { .. }
-                        | OutboundContent::Interactive { .. }
-                        | OutboundContent::Document { .. } => false,
-                    };
-                self.record_sent(entry, receipt.provider_id, carries_notice, now).await?;
+                self.record_sent(entry, receipt.provider_id, now).await?;
                 Ok(DispatchOutcome::Sent)
             }
             Err(GatewayError::OutcomeUnknown) => {
@@ -591,7 +636,6 @@ impl Hoheit {
         &self,
         entry: &OutboxEntry,
         provider_id: crate::values::Wamid,
-        carries_notice: bool,
         now: OffsetDateTime,
     ) -> Result<(), UseCaseError> {
         let tenant = entry.tenant;
@@ -601,6 +645,19 @@ impl Hoheit {
             Ok((config, candidate))
         };
         self.transact(tenant, Retry::CONFLICT.patient(), load, |(config, candidate)| {
+            let carries_notice = entry.notice_appended
+                || match (&entry.content, &config) {
+                    (OutboundContent::Template { name, language, .. }, Some(config)) => {
+                        config.templates.find(entry.channel, name, language).is_some_and(|t| t.carries_notice)
+                    }
+                    (OutboundContent::Template { .. }, None)
+                    | (
+                        OutboundContent::Text { .. }
+                        | OutboundContent::Interactive { .. }
+                        | OutboundContent::Document { .. },
+                        _,
+                    ) => false,
+                };
             let mut changes = ChangeSet {
                 messages: vec![MessageChange::Accepted {
                     id: entry.message,

@@ -11,7 +11,9 @@ mod m0001_initial;
 mod m0002_media;
 mod m0003_inactivity_end;
 mod m0004_hold_review;
+mod m0005_provider_ids;
 mod m0006_credentials;
+mod m0007_send_attempts;
 
 /// All migrations, in order.
 #[derive(Debug)]
@@ -25,7 +27,9 @@ impl MigratorTrait for Migrator {
             Box::new(m0002_media::Migration),
             Box::new(m0003_inactivity_end::Migration),
             Box::new(m0004_hold_review::Migration),
+            Box::new(m0005_provider_ids::Migration),
             Box::new(m0006_credentials::Migration),
+            Box::new(m0007_send_attempts::Migration),
         ]
     }
 }

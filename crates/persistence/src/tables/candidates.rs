@@ -17,7 +17,7 @@ use crate::codec::{
     contact_text, db_error, from_json, from_micros, id_bytes, is_unique_violation, micros, to_json, to_json_bytes,
     uuid_from,
 };
-use crate::crypto::{CandidateKey, KeyBytes, TenantKey};
+use crate::crypto::{CacheTicket, CandidateKey, KeyBytes, TenantKey};
 use crate::entity::{self, candidates::Model, scoped};
 use crate::shared::{Shared, stmt};
 
@@ -76,7 +76,7 @@ async fn insert(
     )
     .await
     .map_err(|e| if is_unique_violation(&e) { StoreError::Duplicate(DuplicateKey::Id) } else { db_error(&e) })?;
-    w.ctx.candidate_keys.insert(id, ckey);
+    w.ctx.candidate_keys.insert((w.tenant, id), ckey);
     index_contacts(w, &tkey, candidate).await
 }
 
@@ -145,9 +145,9 @@ async fn erase(w: &mut Write<'_>, tombstone: &Candidate, expected_version: u64) 
     if updated == 0 {
         return Err(StoreError::Conflict);
     }
-    w.ctx.candidate_keys.remove(&id);
+    w.ctx.candidate_keys.remove(&(w.tenant, id));
     w.ctx.indexed.remove(&id);
-    w.ctx.shredded.push(id);
+    w.ctx.shredded.push((w.tenant, id));
     Ok(())
 }
 
@@ -193,13 +193,19 @@ async fn index_contacts(w: &mut Write<'_>, key: &TenantKey, candidate: &Candidat
 }
 
 /// A row back to the aggregate (the tombstone of an erased candidate), with the row's version.
-pub(crate) fn from_row(shared: &Shared, tenant_key: &TenantKey, row: &Model) -> Result<Candidate, StoreError> {
+/// `ticket` was taken before the row was read (see [`crate::crypto::KeyCache`]).
+pub(crate) fn from_row(
+    shared: &Shared,
+    tenant_key: &TenantKey,
+    row: &Model,
+    ticket: CacheTicket,
+) -> Result<Candidate, StoreError> {
     let tenant = uuid_from(&row.tenant_id)?;
     let id = uuid_from(&row.id)?;
     let mut candidate: Candidate = if let Some(tombstone) = &row.tombstone {
         from_json("candidate tombstone", tombstone.as_bytes())?
     } else {
-        let key = shared.candidate_key(tenant_key, tenant, id, row.wrapped_key.as_deref())?;
+        let key = shared.candidate_key(tenant_key, tenant, id, row.wrapped_key.as_deref(), ticket)?;
         let sealed = row.state.as_deref().ok_or_else(|| StoreError::Corrupt("candidate state missing".into()))?;
         let plain = key
             .open("candidates", id, "state", sealed)
@@ -216,6 +222,7 @@ pub(crate) fn from_row(shared: &Shared, tenant_key: &TenantKey, row: &Model) -> 
 /// A candidate by id.
 pub(crate) async fn by_id(shared: &Shared, tenant: TenantId, id: CandidateId) -> Result<Option<Candidate>, StoreError> {
     let t = tenant.as_uuid();
+    let ticket = shared.candidate_keys.ticket();
     let Some(row) = scoped::<entity::candidates::Entity>(t)
         .filter(entity::candidates::Column::Id.eq(id_bytes(id.as_uuid())))
         .one(&shared.db)
@@ -225,7 +232,7 @@ pub(crate) async fn by_id(shared: &Shared, tenant: TenantId, id: CandidateId) ->
         return Ok(None);
     };
     let key = shared.tenant_key(&shared.db, t).await?;
-    from_row(shared, &key, &row).map(Some)
+    from_row(shared, &key, &row, ticket).map(Some)
 }
 
 /// The candidate with this contact key, through the blind index.
@@ -236,6 +243,7 @@ pub(crate) async fn by_contact(
 ) -> Result<Option<Candidate>, StoreError> {
     let t = tenant.as_uuid();
     let Some(blind) = shared.blind_index(t, contact).await? else { return Ok(None) };
+    let ticket = shared.candidate_keys.ticket();
     let row = shared
         .db
         .query_one_raw(stmt(
@@ -249,7 +257,7 @@ pub(crate) async fn by_contact(
     let Some(row) = row else { return Ok(None) };
     let model = Model::from_query_result(&row, "").map_err(|e| db_error(&e))?;
     let key = shared.tenant_key(&shared.db, t).await?;
-    from_row(shared, &key, &model).map(Some)
+    from_row(shared, &key, &model, ticket).map(Some)
 }
 
 /// Candidates whose retention due time has passed, by due time.

@@ -1,6 +1,13 @@
-//! `messages` (the body sealed with the candidate key; direction, kind, intent, provider ids,
-//! times and the status timeline in clear) and `message_statuses` (delivery statuses by provider
-//! id, merged into the timeline when read: statuses can arrive before the message is known).
+//! `messages` (the body and the provider ids sealed with the candidate key; direction, kind,
+//! intent, times and the status timeline in clear) and `message_statuses` (delivery statuses,
+//! merged into the timeline when read: statuses can arrive before the message is known).
+//!
+//! Provider ids (wamids) are personal data: WhatsApp builds them from the customer's number
+//! (issue 13). Both tables key on [`TenantKey::provider_hash`] of the id (column `provider_id`,
+//! `hmac:` + hex); the ids themselves are sealed in `messages.provider_ref` (to answer
+//! 360Dialog: context, mark-read) and shredded with the candidate key. On erasure the hashes go
+//! to `erased_provider_ids` for the replay window, so a redelivered pre-erasure webhook is still
+//! a duplicate and a late status of an erased message is dropped (issue 14).
 
 use std::sync::LazyLock;
 
@@ -16,13 +23,92 @@ use crate::codec::{
     db_error, direction_from, direction_str, from_json, from_micros, id_bytes, intent_from, is_unique_violation,
     kind_from, micros, status_from, to_json, to_json_bytes, uuid_from, wamid_from,
 };
+use crate::crypto::{CandidateKey, PROVIDER_HASH_PREFIX, TenantKey};
 use crate::entity::{self, message_statuses, messages::Model, scoped};
 use crate::shared::{Shared, stmt};
 
+/// The provider ids of a message, sealed with the candidate key in `messages.provider_ref`.
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
+pub(crate) struct ProviderRef {
+    /// The message's wamid.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) id: Option<String>,
+    /// The wamid of our message an inbound one answers (`context.id`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) reply_to: Option<String>,
+}
+
+impl ProviderRef {
+    pub(crate) fn seal(&self, key: &CandidateKey, message: Uuid) -> Result<Vec<u8>, StoreError> {
+        Ok(key.seal("messages", message, "provider_ref", &to_json_bytes(self)?))
+    }
+
+    pub(crate) fn open(key: &CandidateKey, message: Uuid, sealed: &[u8]) -> Result<Self, StoreError> {
+        let plain = key
+            .open("messages", message, "provider_ref", sealed)
+            .map_err(|e| StoreError::Corrupt(format!("message provider ids: {e}")))?;
+        from_json("message provider ids", &plain)
+    }
+}
+
+/// Whether a stored `provider_id` is a keyed hash (as opposed to a clear wamid written before
+/// this version, which `SeaStore::migrate` converts).
+pub(crate) fn is_hashed(stored: &str) -> bool {
+    stored.starts_with(PROVIDER_HASH_PREFIX)
+}
+
+/// The keyed hash of a provider id in the change set's tenant.
+async fn hash_of(w: &Write<'_>, provider_id: &Wamid) -> Result<String, StoreError> {
+    Ok(w.tenant_key().await?.provider_hash(provider_id.as_str()))
+}
+
+/// Whether the hash belongs to an erased candidate's message (kept for the replay window).
+async fn erased(w: &Write<'_>, hash: &str) -> Result<bool, StoreError> {
+    let row = w
+        .txn
+        .query_one_raw(stmt(
+            w.backend(),
+            "SELECT 1 AS one FROM erased_provider_ids WHERE tenant_id = $1 AND provider_id = $2",
+            vec![w.t(), hash.into()],
+        ))
+        .await
+        .map_err(|e| db_error(&e))?;
+    Ok(row.is_some())
+}
+
+/// Of these (tenant, hash) pairs, the ones that belong to erased candidates' messages: one query
+/// per chunk, for the buffered multi-row inserts of a batch.
+pub(crate) async fn erased_among(
+    b: DbBackend,
+    txn: &DatabaseTransaction,
+    pairs: &[(Uuid, String)],
+) -> Result<std::collections::HashSet<(Uuid, String)>, StoreError> {
+    let mut found = std::collections::HashSet::new();
+    for chunk in pairs.chunks(10_000) {
+        let mut sql = String::from("SELECT tenant_id, provider_id FROM erased_provider_ids WHERE provider_id IN (");
+        for i in 1..=chunk.len() {
+            if i > 1 {
+                sql.push_str(", ");
+            }
+            sql.push('$');
+            sql.push_str(&i.to_string());
+        }
+        sql.push(')');
+        let values: Vec<Value> = chunk.iter().map(|(_, h)| h.as_str().into()).collect();
+        let rows = txn.query_all_raw(stmt(b, &sql, values)).await.map_err(|e| db_error(&e))?;
+        for row in rows {
+            let tenant: Vec<u8> = row.try_get("", "tenant_id").map_err(|e| db_error(&e))?;
+            let hash: String = row.try_get("", "provider_id").map_err(|e| db_error(&e))?;
+            found.insert((uuid_from(&tenant)?, hash));
+        }
+    }
+    Ok(found)
+}
+
 /// `INSERT INTO messages (…) VALUES `: the column list, written once.
 pub(crate) const INSERT: &str = "INSERT INTO messages (id, tenant_id, candidate_id, channel_id, direction, kind, \
-     intent, provider_id, reply_to, created_at, provider_at, status, timeline, body) VALUES ";
-const WIDTH: usize = 14;
+     intent, provider_id, reply_to, created_at, provider_at, status, timeline, body, provider_ref) VALUES ";
+const WIDTH: usize = 15;
 static INSERT_ONE: LazyLock<String> = LazyLock::new(|| format!("{INSERT}{}", placeholders(WIDTH)));
 
 /// `INSERT INTO message_statuses (…) VALUES `, and the merge on conflict (the earliest time of
@@ -45,8 +131,7 @@ pub(crate) async fn apply(
         match change {
             MessageChange::Insert(m) => insert(w, m).await?,
             MessageChange::Accepted { id, provider_id, at } => {
-                let observation = StatusObservation { status: DeliveryStatus::Accepted, at: *at, error_code: None };
-                if !update_timeline(b, txn, tenant, id.as_uuid(), observation, Some(provider_id.as_str())).await? {
+                if !accepted(w, id.as_uuid(), provider_id, *at).await? {
                     report.statuses_unmatched += 1;
                 }
             }
@@ -56,16 +141,19 @@ pub(crate) async fn apply(
                 }
             }
             MessageChange::StatusByProviderId { provider_id, observation } => {
+                let hash = hash_of(w, provider_id).await?;
                 let values = vec![
                     w.t(),
-                    provider_id.as_str().into(),
+                    hash.as_str().into(),
                     observation.status.as_str().into(),
                     micros(observation.at).into(),
                     observation.error_code.into(),
                 ];
                 if w.ctx.defer {
+                    // checked against erased_provider_ids when the buffer is written
+                    w.ctx.deferred.status_ids.push((tenant, hash));
                     w.ctx.deferred.statuses.push(values);
-                } else {
+                } else if !erased(w, &hash).await? {
                     w.exec(&INSERT_STATUS_ONE, values).await.map_err(|e| db_error(&e))?;
                 }
             }
@@ -74,12 +162,23 @@ pub(crate) async fn apply(
     Ok(())
 }
 
-/// Stores a message; an inbound one may be buffered for a multi-row insert.
+/// Stores a message; an inbound one may be buffered for a multi-row insert. The provider id is
+/// stored as its keyed hash and, with the reply context, sealed; an inbound id of an erased
+/// candidate's message is a duplicate (a replay).
 async fn insert(w: &mut Write<'_>, m: &Message) -> Result<(), StoreError> {
     w.own(m.tenant)?;
     let id = m.id.as_uuid();
     let ckey = w.candidate_key(m.candidate.as_uuid()).await?;
     let body = ckey.seal("messages", id, "body", &to_json_bytes(&m.body)?);
+    let hash = match &m.provider_id {
+        Some(p) => Some(hash_of(w, p).await?),
+        None => None,
+    };
+    let refs = ProviderRef {
+        id: m.provider_id.as_ref().map(|p| p.as_str().to_owned()),
+        reply_to: m.reply_to.as_ref().map(|p| p.as_str().to_owned()),
+    };
+    let sealed_refs = if refs.id.is_some() || refs.reply_to.is_some() { Some(refs.seal(&ckey, id)?) } else { None };
     let values: Vec<Value> = vec![
         id_bytes(id).into(),
         w.t(),
@@ -88,29 +187,73 @@ async fn insert(w: &mut Write<'_>, m: &Message) -> Result<(), StoreError> {
         direction_str(m.direction).into(),
         m.kind.as_str().into(),
         m.intent.map(|i| i.as_str().to_owned()).into(),
-        m.provider_id.as_ref().map(|p| p.as_str().to_owned()).into(),
-        m.reply_to.as_ref().map(|p| p.as_str().to_owned()).into(),
+        hash.clone().into(),
+        Option::<String>::None.into(),
         micros(m.created_at).into(),
         m.provider_at.map(micros).into(),
         m.status.effective().map(|s| s.as_str().to_owned()).into(),
         to_json(&m.status)?.into(),
         body.into(),
+        sealed_refs.into(),
     ];
+    let duplicate = StoreError::Duplicate(match m.direction {
+        Direction::Inbound => DuplicateKey::InboundMessage,
+        Direction::Outbound => DuplicateKey::Id,
+    });
     if w.ctx.defer && m.direction == Direction::Inbound {
+        if let Some(hash) = hash {
+            // checked against erased_provider_ids when the buffer is written
+            w.ctx.deferred.message_ids.push((w.tenant, hash));
+        }
         w.ctx.deferred.messages.push(values);
         return Ok(());
     }
-    w.exec(&INSERT_ONE, values).await.map_err(|e| {
-        if is_unique_violation(&e) {
-            StoreError::Duplicate(match m.direction {
-                Direction::Inbound => DuplicateKey::InboundMessage,
-                Direction::Outbound => DuplicateKey::Id,
-            })
-        } else {
-            db_error(&e)
-        }
-    })?;
+    if let Some(hash) = &hash
+        && erased(w, hash).await?
+    {
+        return Err(duplicate);
+    }
+    w.exec(&INSERT_ONE, values).await.map_err(|e| if is_unique_violation(&e) { duplicate } else { db_error(&e) })?;
     Ok(())
+}
+
+/// 360Dialog accepted an outbound message: its provider id (hashed, and sealed with the reply
+/// context) and the `accepted` observation. Returns whether the message exists.
+async fn accepted(
+    w: &Write<'_>,
+    message: Uuid,
+    provider_id: &Wamid,
+    at: time::OffsetDateTime,
+) -> Result<bool, StoreError> {
+    let err = |e: sea_orm::DbErr| db_error(&e);
+    let row = w
+        .txn
+        .query_one_raw(stmt(
+            w.backend(),
+            "SELECT candidate_id, provider_ref FROM messages WHERE tenant_id = $1 AND id = $2",
+            vec![w.t(), id_bytes(message).into()],
+        ))
+        .await
+        .map_err(err)?;
+    let Some(row) = row else { return Ok(false) };
+    let candidate: Vec<u8> = row.try_get("", "candidate_id").map_err(err)?;
+    let sealed: Option<Vec<u8>> = row.try_get("", "provider_ref").map_err(err)?;
+    let ckey = w.candidate_key(uuid_from(&candidate)?).await?;
+    let mut refs = match sealed {
+        Some(sealed) => ProviderRef::open(&ckey, message, &sealed)?,
+        None => ProviderRef::default(),
+    };
+    refs.id = Some(provider_id.as_str().to_owned());
+    let columns = ProviderColumns { hash: hash_of(w, provider_id).await?, sealed: refs.seal(&ckey, message)? };
+    let observation = StatusObservation { status: DeliveryStatus::Accepted, at, error_code: None };
+    update_timeline(w.backend(), w.txn, w.tenant, message, observation, Some(&columns)).await
+}
+
+/// A message's provider id as stored: its keyed hash and the sealed [`ProviderRef`].
+#[derive(Debug)]
+pub(crate) struct ProviderColumns {
+    pub(crate) hash: String,
+    pub(crate) sealed: Vec<u8>,
 }
 
 /// Merges an observation into a message's local timeline; sets the provider id when given.
@@ -121,7 +264,7 @@ pub(crate) async fn update_timeline(
     tenant: Uuid,
     message: Uuid,
     observation: StatusObservation,
-    provider_id: Option<&str>,
+    provider: Option<&ProviderColumns>,
 ) -> Result<bool, StoreError> {
     let row = txn
         .query_one_raw(stmt(
@@ -136,29 +279,49 @@ pub(crate) async fn update_timeline(
     let mut timeline: StatusTimeline = from_json("message timeline", json.as_bytes())?;
     timeline.observe(observation);
     let status = timeline.effective().map(|s| s.as_str().to_owned());
-    let sql = if provider_id.is_some() {
-        "UPDATE messages SET timeline = $3, status = $4, provider_id = $5 WHERE tenant_id = $1 AND id = $2"
+    let sql = if provider.is_some() {
+        "UPDATE messages SET timeline = $3, status = $4, provider_id = $5, provider_ref = $6, reply_to = NULL \
+         WHERE tenant_id = $1 AND id = $2"
     } else {
         "UPDATE messages SET timeline = $3, status = $4 WHERE tenant_id = $1 AND id = $2"
     };
     let mut values: Vec<Value> =
         vec![id_bytes(tenant).into(), id_bytes(message).into(), to_json(&timeline)?.into(), status.into()];
-    if let Some(p) = provider_id {
-        values.push(p.into());
+    if let Some(p) = provider {
+        values.push(p.hash.as_str().into());
+        values.push(p.sealed.clone().into());
     }
     txn.execute_raw(stmt(b, sql, values)).await.map_err(|e| db_error(&e))?;
     Ok(true)
 }
 
-/// Deletes the statuses recorded for a candidate's messages (erasure).
+/// Erasure: keeps the keyed hashes of the candidate's provider ids for the replay window (no
+/// content: a hash, the tenant and a time), so a redelivered pre-erasure webhook stays a duplicate
+/// and a late status is dropped; forgets hashes whose window has passed; deletes the statuses
+/// recorded for the candidate's messages. Runs before the messages are deleted.
 pub(crate) async fn delete_statuses_of(w: &Write<'_>, candidate: Uuid) -> Result<(), StoreError> {
+    let err = |e: sea_orm::DbErr| db_error(&e);
+    let keep =
+        time::Duration::try_from(w.shared.replay_window).unwrap_or(time::Duration::days(7)) + time::Duration::days(1);
+    w.exec("DELETE FROM erased_provider_ids WHERE tenant_id = $1 AND until_at < $2", vec![w.t(), micros(w.at).into()])
+        .await
+        .map_err(err)?;
+    w.exec(
+        "INSERT INTO erased_provider_ids (tenant_id, provider_id, until_at) \
+         SELECT tenant_id, provider_id, $3 FROM messages \
+         WHERE tenant_id = $1 AND candidate_id = $2 AND provider_id IS NOT NULL \
+         ON CONFLICT (tenant_id, provider_id) DO UPDATE SET until_at = excluded.until_at",
+        vec![w.t(), id_bytes(candidate).into(), micros(w.at + keep).into()],
+    )
+    .await
+    .map_err(err)?;
     w.exec(
         "DELETE FROM message_statuses WHERE tenant_id = $1 AND provider_id IN \
          (SELECT provider_id FROM messages WHERE tenant_id = $1 AND candidate_id = $2 AND provider_id IS NOT NULL)",
         vec![w.t(), id_bytes(candidate).into()],
     )
     .await
-    .map_err(|e| db_error(&e))?;
+    .map_err(err)?;
     Ok(())
 }
 
@@ -176,6 +339,11 @@ async fn from_row(shared: &Shared, row: Model, statuses: &[message_statuses::Mod
         let status = status_from(&s.status)?;
         timeline.observe(StatusObservation { status, at: from_micros(s.at)?, error_code: s.error_code });
     }
+    let refs = match &row.provider_ref {
+        Some(sealed) => ProviderRef::open(&key, id, sealed)?,
+        // written before provider ids were hashed and not converted yet (`SeaStore::migrate`)
+        None => ProviderRef { id: row.provider_id.clone().filter(|p| !is_hashed(p)), reply_to: row.reply_to.clone() },
+    };
     Ok(Message {
         id: MessageId::from_uuid(id),
         tenant: TenantId::from_uuid(tenant),
@@ -185,8 +353,8 @@ async fn from_row(shared: &Shared, row: Model, statuses: &[message_statuses::Mod
         kind: kind_from(&row.kind)?,
         intent: row.intent.as_deref().map(intent_from).transpose()?,
         body: Pii::new(body),
-        provider_id: row.provider_id.as_deref().map(wamid_from).transpose()?,
-        reply_to: row.reply_to.as_deref().map(wamid_from).transpose()?,
+        provider_id: refs.id.as_deref().map(wamid_from).transpose()?,
+        reply_to: refs.reply_to.as_deref().map(wamid_from).transpose()?,
         created_at: from_micros(row.created_at)?,
         provider_at: row.provider_at.map(from_micros).transpose()?,
         status: timeline,
@@ -229,13 +397,20 @@ pub(crate) async fn by_id(shared: &Shared, tenant: TenantId, id: MessageId) -> R
     one(shared, tenant, entity::messages::Column::Id.eq(id_bytes(id.as_uuid()))).await
 }
 
-/// A message by provider id.
+/// A message by provider id: the one lookup by a raw provider id, which hashes it with the
+/// tenant's key inside (no provider id is compared or stored in clear).
 pub(crate) async fn by_provider_id(
     shared: &Shared,
     tenant: TenantId,
     provider_id: &Wamid,
 ) -> Result<Option<Message>, StoreError> {
-    one(shared, tenant, entity::messages::Column::ProviderId.eq(provider_id.as_str())).await
+    let key: std::sync::Arc<TenantKey> = match shared.tenant_key(&shared.db, tenant.as_uuid()).await {
+        Ok(key) => key,
+        Err(StoreError::NotFound(_)) => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let hash = key.provider_hash(provider_id.as_str());
+    one(shared, tenant, entity::messages::Column::ProviderId.eq(hash)).await
 }
 
 /// A candidate's messages, oldest first.

@@ -1,9 +1,13 @@
 //! `outbox`: permitted messages waiting to be sent (the content sealed with the candidate key),
-//! with leases so that one dispatcher sends each (`FOR UPDATE SKIP LOCKED` on PostgreSQL).
+//! with leases so that one dispatcher sends each (`FOR UPDATE SKIP LOCKED` on PostgreSQL), and
+//! the open send attempt (`attempt_at`, and `receipt`: the provider id a tagged status webhook
+//! confirmed, sealed) that makes sends exactly-once across crashes.
 
+use hoheit_domain::attempt::SendAttempt;
 use hoheit_domain::conversation::{DeliveryStatus, StatusObservation};
 use hoheit_domain::ids::{CandidateId, ChannelId, MessageId, OutboxId, TenantId};
 use hoheit_domain::ports::{CommitReport, OutboxChange, OutboxEntry, StoreError};
+use hoheit_domain::values::Wamid;
 use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, FromQueryResult, QueryFilter, QueryOrder};
 use time::{Duration, OffsetDateTime};
 
@@ -34,9 +38,53 @@ pub(crate) async fn apply(
                 .await
                 .map_err(err)?;
             }
+            OutboxChange::Attempt { id, expected, at, not_before } => {
+                // compare and set: only the claimer that saw the current attempt records the next
+                let (cas, mut values) = match expected {
+                    Some(started) => ("attempt_at = $5", vec![micros(*started).into()]),
+                    None => ("attempt_at IS NULL", Vec::new()),
+                };
+                let mut all =
+                    vec![w.t(), id_bytes(id.as_uuid()).into(), micros(*at).into(), micros(*not_before).into()];
+                all.append(&mut values);
+                let n = w
+                    .exec(
+                        &format!(
+                            "UPDATE outbox SET attempt_at = $3, not_before = $4, receipt = NULL \
+                             WHERE tenant_id = $1 AND id = $2 AND {cas}"
+                        ),
+                        all,
+                    )
+                    .await
+                    .map_err(err)?;
+                if n == 0 {
+                    let exists = w
+                        .txn
+                        .query_one_raw(stmt(
+                            w.backend(),
+                            "SELECT id FROM outbox WHERE tenant_id = $1 AND id = $2",
+                            vec![w.t(), id_bytes(id.as_uuid()).into()],
+                        ))
+                        .await
+                        .map_err(err)?
+                        .is_some();
+                    // cancelled since the decision, or taken over by another claimer: no send
+                    return Err(if exists { StoreError::Conflict } else { StoreError::NotFound("outbox entry") });
+                }
+            }
+            OutboxChange::Receipt { id, provider_id, at } => receipt(w, *id, provider_id, *at).await?,
+            OutboxChange::AwaitStatus { id, until } => {
+                w.exec(
+                    "UPDATE outbox SET not_before = $3, lease_until = NULL WHERE tenant_id = $1 AND id = $2",
+                    vec![w.t(), id_bytes(id.as_uuid()).into(), micros(*until).into()],
+                )
+                .await
+                .map_err(err)?;
+            }
             OutboxChange::Retry { id, not_before, attempts } => {
                 w.exec(
-                    "UPDATE outbox SET not_before = $3, attempts = $4, lease_until = NULL WHERE tenant_id = $1 AND id = $2",
+                    "UPDATE outbox SET not_before = $3, attempts = $4, lease_until = NULL, attempt_at = NULL, \
+                     receipt = NULL WHERE tenant_id = $1 AND id = $2",
                     vec![
                         w.t(),
                         id_bytes(id.as_uuid()).into(),
@@ -49,6 +97,41 @@ pub(crate) async fn apply(
             }
         }
     }
+    Ok(())
+}
+
+/// Stores the receipt of an open attempt (a status webhook echoed the entry's tag), sealed with
+/// the candidate key, and makes the entry due at `at` at the latest. No effect on an entry that
+/// is gone, has no open attempt, or has a receipt already.
+async fn receipt(w: &mut Write<'_>, id: OutboxId, provider_id: &Wamid, at: OffsetDateTime) -> Result<(), StoreError> {
+    let err = |e: sea_orm::DbErr| db_error(&e);
+    let row = w
+        .txn
+        .query_one_raw(stmt(
+            w.backend(),
+            "SELECT candidate_id FROM outbox WHERE tenant_id = $1 AND id = $2 AND attempt_at IS NOT NULL \
+             AND receipt IS NULL",
+            vec![w.t(), id_bytes(id.as_uuid()).into()],
+        ))
+        .await
+        .map_err(err)?;
+    let Some(row) = row else { return Ok(()) };
+    let candidate: Vec<u8> = row.try_get("", "candidate_id").map_err(err)?;
+    let ckey = match w.candidate_key(uuid_from(&candidate)?).await {
+        Ok(key) => key,
+        // erased meanwhile: the entry goes with the candidate
+        Err(StoreError::NotFound(_)) => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    let sealed = ckey.seal("outbox", id.as_uuid(), "receipt", provider_id.as_str().as_bytes());
+    let at = micros(at);
+    w.exec(
+        "UPDATE outbox SET receipt = $3, not_before = CASE WHEN not_before > $4 THEN $4 ELSE not_before END \
+         WHERE tenant_id = $1 AND id = $2 AND receipt IS NULL",
+        vec![w.t(), id_bytes(id.as_uuid()).into(), sealed.into(), at.into()],
+    )
+    .await
+    .map_err(err)?;
     Ok(())
 }
 
@@ -81,7 +164,8 @@ async fn enqueue(w: &mut Write<'_>, entry: &OutboxEntry) -> Result<(), StoreErro
 }
 
 /// Cancels every pending entry of the candidate (R12); their messages get status `Cancelled`.
-/// Returns how many were cancelled.
+/// Entries with an open attempt (it may have reached the provider) stay: their status webhook
+/// confirms them, or the dispatcher decides again after the wait. Returns how many were cancelled.
 async fn cancel_pending(w: &mut Write<'_>, candidate: CandidateId) -> Result<u32, StoreError> {
     let err = |e: sea_orm::DbErr| db_error(&e);
     let c = id_bytes(candidate.as_uuid());
@@ -89,7 +173,7 @@ async fn cancel_pending(w: &mut Write<'_>, candidate: CandidateId) -> Result<u32
         .txn
         .query_all_raw(stmt(
             w.backend(),
-            "SELECT message_id FROM outbox WHERE tenant_id = $1 AND candidate_id = $2",
+            "SELECT message_id FROM outbox WHERE tenant_id = $1 AND candidate_id = $2 AND attempt_at IS NULL",
             vec![w.t(), c.clone().into()],
         ))
         .await
@@ -100,7 +184,10 @@ async fn cancel_pending(w: &mut Write<'_>, candidate: CandidateId) -> Result<u32
         super::messages::update_timeline(w.backend(), w.txn, w.tenant, uuid_from(&message)?, observation, None).await?;
     }
     let n = w
-        .exec("DELETE FROM outbox WHERE tenant_id = $1 AND candidate_id = $2", vec![w.t(), c.into()])
+        .exec(
+            "DELETE FROM outbox WHERE tenant_id = $1 AND candidate_id = $2 AND attempt_at IS NULL",
+            vec![w.t(), c.into()],
+        )
         .await
         .map_err(err)?;
     Ok(u32::try_from(n).unwrap_or(u32::MAX))
@@ -126,7 +213,24 @@ pub(crate) fn from_row(key: &CandidateKey, row: &Model) -> Result<OutboxEntry, S
         created_at: from_micros(row.created_at)?,
         attempts: u32::try_from(row.attempts).unwrap_or(0),
         not_before: from_micros(row.not_before)?,
+        attempt: attempt_from_row(key, id, row)?,
     })
+}
+
+/// The open attempt of a row, with its receipt unsealed.
+fn attempt_from_row(key: &CandidateKey, id: uuid::Uuid, row: &Model) -> Result<Option<SendAttempt>, StoreError> {
+    let Some(started) = row.attempt_at else { return Ok(None) };
+    let receipt = match &row.receipt {
+        None => None,
+        Some(sealed) => {
+            let plain = key
+                .open("outbox", id, "receipt", sealed)
+                .map_err(|e| StoreError::Corrupt(format!("outbox receipt: {e}")))?;
+            let text = std::str::from_utf8(&plain).map_err(|_| StoreError::Corrupt("outbox receipt".into()))?;
+            Some(Wamid::parse(text).map_err(|_| StoreError::Corrupt("outbox receipt".into()))?)
+        }
+    };
+    Ok(Some(SendAttempt { started_at: from_micros(started)?, receipt }))
 }
 
 /// A candidate's pending entries, oldest first.
