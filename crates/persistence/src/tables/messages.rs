@@ -77,29 +77,32 @@ async fn erased(w: &Write<'_>, hash: &str) -> Result<bool, StoreError> {
 }
 
 /// Of these (tenant, hash) pairs, the ones that belong to erased candidates' messages: one query
-/// per chunk, for the buffered multi-row inserts of a batch.
+/// per tenant and chunk (`provider_id IN (…) AND tenant_id = ?`, so the primary key serves it),
+/// for the buffered multi-row inserts of a batch.
 pub(crate) async fn erased_among(
     b: DbBackend,
     txn: &DatabaseTransaction,
     pairs: &[(Uuid, String)],
 ) -> Result<std::collections::HashSet<(Uuid, String)>, StoreError> {
+    let mut by_tenant: std::collections::BTreeMap<Uuid, Vec<&str>> = std::collections::BTreeMap::new();
+    for (tenant, hash) in pairs {
+        by_tenant.entry(*tenant).or_default().push(hash.as_str());
+    }
     let mut found = std::collections::HashSet::new();
-    for chunk in pairs.chunks(10_000) {
-        let mut sql = String::from("SELECT tenant_id, provider_id FROM erased_provider_ids WHERE provider_id IN (");
-        for i in 1..=chunk.len() {
-            if i > 1 {
-                sql.push_str(", ");
+    for (tenant, hashes) in by_tenant {
+        for chunk in hashes.chunks(10_000) {
+            let sql = format!(
+                "SELECT provider_id FROM erased_provider_ids WHERE provider_id IN {} AND tenant_id = ${}",
+                placeholders(chunk.len()),
+                chunk.len() + 1
+            );
+            let mut values: Vec<Value> = chunk.iter().map(|h| Value::from(*h)).collect();
+            values.push(id_bytes(tenant).into());
+            let rows = txn.query_all_raw(stmt(b, &sql, values)).await.map_err(|e| db_error(&e))?;
+            for row in rows {
+                let hash: String = row.try_get("", "provider_id").map_err(|e| db_error(&e))?;
+                found.insert((tenant, hash));
             }
-            sql.push('$');
-            sql.push_str(&i.to_string());
-        }
-        sql.push(')');
-        let values: Vec<Value> = chunk.iter().map(|(_, h)| h.as_str().into()).collect();
-        let rows = txn.query_all_raw(stmt(b, &sql, values)).await.map_err(|e| db_error(&e))?;
-        for row in rows {
-            let tenant: Vec<u8> = row.try_get("", "tenant_id").map_err(|e| db_error(&e))?;
-            let hash: String = row.try_get("", "provider_id").map_err(|e| db_error(&e))?;
-            found.insert((uuid_from(&tenant)?, hash));
         }
     }
     Ok(found)
