@@ -468,7 +468,7 @@ impl Hoheit {
             return Ok(DispatchOutcome::LeaseExpired);
         }
         // The wait may have been long (the number's limit, the recipient's spacing): what was
-        // allowed before it is decided again on fresh state, right before the attempt.
+        // allowed before it is decided again on fresh state, before the attempt is recorded.
         let Some((config, candidate)) = self.dispatch_state(entry).await? else {
             return self.finish_dropped(entry).await;
         };
@@ -496,6 +496,18 @@ impl Hoheit {
                     // another dispatcher took it over after this claim's lease ran out
                     Err(StoreError::Conflict) => return Ok(DispatchOutcome::LeaseExpired),
                     Err(e) => return Err(e.into()),
+                }
+                // Decided once more after the attempt is durable, right before the call: an
+                // objection committed after the attempt record leaves the entry in place (it
+                // might have gone out) but is seen here, so the window in which an acknowledged
+                // objection can still be overtaken is only this read and the call, as before the
+                // attempt record existed (the drill found a send 228 ms after an acknowledged
+                // objection on PostgreSQL without this read).
+                let Some((config, candidate)) = self.dispatch_state(entry).await? else {
+                    return self.finish_dropped(entry).await;
+                };
+                if let Err(refusal) = Self::dispatch_decision(entry, &config, &candidate, self.now()) {
+                    return self.cancel_refused(entry, refusal).await;
                 }
                 self.gateway.send(entry.channel, &recipient, &entry.content, &callback_tag(entry.id)).await
             }
