@@ -455,6 +455,7 @@ pub(crate) async fn sim_faults(bin: &Path, work: &Path, db: &Db, candidates: u64
     let http = reqwest::Client::new();
     // when each objection was acknowledged (and when it was posted)
     let mut objected: HashMap<u64, (Instant, Instant)> = HashMap::new();
+    let mut redelivered = 0;
     for k in &objectors {
         let posted = Instant::now();
         let body = crate::workload::inbound_text(
@@ -464,11 +465,25 @@ pub(crate) async fn sim_faults(bin: &Path, work: &Path, db: &Db, candidates: u64
             "STOPP",
             unix_now(),
         );
-        let status = channel.post_webhook(&http, &spec.base(), body).await?;
-        if status != 200 {
-            return Err(fail!("objection webhook: {status}"));
+        // a 503 (storage busy past the ingest deadline) is re-delivered, as 360Dialog does;
+        // the objection counts as acknowledged at the first 200
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
+            let status = channel.post_webhook(&http, &spec.base(), body.clone()).await?;
+            if status == 200 {
+                break;
+            }
+            if status != 503 || attempts >= 20 {
+                return Err(fail!("objection webhook: {status} (delivery {attempts})"));
+            }
+            redelivered += 1;
+            tokio::time::sleep(Duration::from_millis(250)).await;
         }
         objected.insert(*k, (posted, Instant::now()));
+    }
+    if redelivered > 0 {
+        note(&format!("sim-faults: {redelivered} objection deliveries answered 503 and re-delivered"));
     }
     let (queued, refused, _) = queue.await.map_err(|e| fail!("enqueue: {e}"))??;
     note(&format!("sim-faults: {queued} queued, {refused} refused at queue time (objection already stored)"));
