@@ -77,6 +77,29 @@ pub struct Config {
     pub metrics: MetricsConfig,
     /// Webhook ingest when the database is slow or away: deadline and circuit breaker.
     pub ingest: IngestConfig,
+    /// The browser UI (issue 16): language and time zone.
+    pub web: WebConfig,
+}
+
+/// The browser UI (`crates/web`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebConfig {
+    /// The pages' language before a person chose one: "de" or "en".
+    pub default_language: String,
+    /// The IANA time zone dates and times are shown in.
+    pub time_zone: String,
+}
+
+impl WebConfig {
+    /// The UI's settings; a language or time zone it does not know is an error naming the key.
+    pub fn settings(&self) -> Result<hoheit_web::WebSettings, ConfigError> {
+        let default_language = hoheit_web::Lang::parse(&self.default_language)
+            .ok_or_else(|| ConfigError::Invalid("web.default_language must be \"de\" or \"en\"".into()))?;
+        let time_zone = hoheit_web::Zone::named(&self.time_zone)
+            .map_err(|e| ConfigError::Invalid(format!("web.time_zone: {e}")))?;
+        Ok(hoheit_web::WebSettings { default_language, time_zone })
+    }
 }
 
 /// Webhook ingest (issue 14.3).
@@ -315,6 +338,7 @@ impl Config {
         {
             return Err(ConfigError::Invalid("database_url must start with postgres:// or sqlite:".into()));
         }
+        self.web.settings()?;
         self.validate_outbound()
     }
 
@@ -491,6 +515,24 @@ mod tests {
         assert!(!c.is_sqlite());
         assert_eq!(c.dispatcher.batch, 7);
         assert_eq!(c.log.format, LogFormat::Json);
+    }
+
+    #[test]
+    fn the_web_ui_language_and_time_zone_are_checked() {
+        let config = Config::load_with(None, Vec::new()).unwrap();
+        let settings = config.web.settings().unwrap();
+        assert_eq!(settings.default_language, hoheit_web::Lang::De);
+        assert_eq!(settings.time_zone.name(), "Europe/Berlin");
+        let en = Config::load_with(None, vec![("HOHEIT_WEB__DEFAULT_LANGUAGE".to_owned(), "en".to_owned())]).unwrap();
+        assert_eq!(en.web.settings().unwrap().default_language, hoheit_web::Lang::En);
+        let err = Config::load_with(None, vec![("HOHEIT_WEB__DEFAULT_LANGUAGE".to_owned(), "fr".to_owned())])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("web.default_language"), "{err}");
+        let err = Config::load_with(None, vec![("HOHEIT_WEB__TIME_ZONE".to_owned(), "Mars/Base".to_owned())])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("web.time_zone") && err.contains("Mars/Base"), "{err}");
     }
 
     #[test]

@@ -3,7 +3,8 @@
 //! The only place where the domain meets its adapters: the axum HTTP API under `/api/v1`, the
 //! 360Dialog webhook endpoint, the outbox dispatcher, the retention scheduler and template sync,
 //! `/healthz`, `/readyz`, `/metrics` (Prometheus), `/openapi.json`, and the CLI (`serve`, `demo`,
-//! `migrate`, `tenant`, `token`, `retention`, `audit`, `openapi`). The HTTP server's bounds
+//! `migrate`, `tenant`, `token`, `retention`, `audit`, `openapi`), and the browser UI of
+//! `hoheit-web` mounted under `/`. The HTTP server's bounds
 //! (timeouts, concurrency and per-source limits, the webhook circuit breaker) are in [`edge`].
 
 pub mod api;
@@ -56,6 +57,8 @@ pub fn router(state: AppState) -> Router {
     if state.config.metrics.listen.is_none() {
         app = app.merge(metrics_routes(&state));
     }
+    // the browser UI (crates/web) under `/`, with its own security headers and the HTML 404 page
+    app = app.merge(hoheit_web::router(wiring::web_state(&state)));
     app.route("/openapi.json", get(openapi_json))
         // innermost: the global concurrency limit (fast 503) and the request timeout
         .layer(middleware::from_fn_with_state(state.clone(), edge::bound_requests))

@@ -581,3 +581,9 @@ impl Channels for Dialog360Channels {
         Ok(self.store.all_channel_credentials().await?.into_iter().map(|(t, c, _)| (t, c)).collect())
     }
 }
+
+/// The browser UI's state (issue 16): its settings from `[web]` (checked when the configuration
+/// was loaded).
+pub fn web_state(state: &AppState) -> hoheit_web::WebState {
+    hoheit_web::WebState::new(state.config.web.settings().unwrap_or_default())
+}
