@@ -621,6 +621,50 @@ pub fn user_agent_family(user_agent: Option<&str>) -> &'static str {
     }
 }
 
+/// The `Set-Cookie` value that sets the session cookie: `__Host-` prefix, `Secure`, `HttpOnly`,
+/// `SameSite=Lax`, `Path=/`, no `Domain`, no `Max-Age` (a browser-session cookie; the server
+/// decides the time-outs).
+pub fn session_cookie(value: &SecretText) -> String {
+    format!("{SESSION_COOKIE}={}; Path=/; Secure; HttpOnly; SameSite=Lax", value.expose())
+}
+
+/// The `Set-Cookie` value that removes the session cookie.
+pub fn clear_session_cookie() -> String {
+    format!("{SESSION_COOKIE}=; Path=/; Secure; HttpOnly; SameSite=Lax; Max-Age=0")
+}
+
+/// The session cookie's value from a `Cookie` request header, if present.
+pub fn session_cookie_value(cookie_header: &str) -> Option<SecretText> {
+    cookie_header
+        .split(';')
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == SESSION_COOKIE)
+        .map(|(_, value)| SecretText::new(value.trim()))
+        .filter(|v| !v.expose().is_empty())
+}
+
+/// Whether a state-changing request authenticated by session comes from hoheit's own pages:
+/// `Sec-Fetch-Site` must be `same-origin` (or `none`: typed by the user) when sent, and `Origin`,
+/// when sent, must be `public_origin` (scheme://host[:port] of the public URL). A request with
+/// neither header is refused (fail safe): every browser hoheit supports sends at least one.
+pub fn same_origin_request(origin: Option<&str>, sec_fetch_site: Option<&str>, public_origin: &str) -> bool {
+    if let Some(site) = sec_fetch_site
+        && !matches!(site, "same-origin" | "none")
+    {
+        return false;
+    }
+    match origin {
+        Some(o) => o.trim_end_matches('/').eq_ignore_ascii_case(public_origin.trim_end_matches('/')),
+        None => sec_fetch_site.is_some(),
+    }
+}
+
+/// Whether the CSRF token a request carries is the session's (constant-time comparison).
+pub fn csrf_matches(expected: &str, presented: &str) -> bool {
+    let (a, b) = (expected.as_bytes(), presented.as_bytes());
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
 /// A server-side session.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Session {
@@ -1069,6 +1113,33 @@ mod tests {
         let t = Throttle { failures: 5, last_failure: NOW };
         assert_eq!(t.retry_after(NOW), Some(Duration::seconds(2)));
         assert_eq!(t.retry_after(NOW + Duration::seconds(2)), None);
+    }
+
+    #[test]
+    fn the_session_cookie_is_host_prefixed_secure_http_only_lax() {
+        let header = session_cookie(&"abc".into());
+        assert_eq!(header, "__Host-hoheit_session=abc; Path=/; Secure; HttpOnly; SameSite=Lax");
+        assert!(!header.contains("Domain"));
+        assert!(clear_session_cookie().contains("Max-Age=0"));
+        assert_eq!(
+            session_cookie_value("a=1; __Host-hoheit_session=xyz ; b=2").map(|v| v.expose().to_owned()),
+            Some("xyz".to_owned())
+        );
+        assert!(session_cookie_value("hoheit_session=xyz").is_none());
+        assert!(session_cookie_value("__Host-hoheit_session=").is_none());
+    }
+
+    #[test]
+    fn only_same_origin_state_changes_pass() {
+        let me = "https://hoheit.example";
+        assert!(same_origin_request(Some("https://hoheit.example"), Some("same-origin"), me));
+        assert!(same_origin_request(Some("https://hoheit.example"), None, me));
+        assert!(same_origin_request(None, Some("same-origin"), me));
+        assert!(!same_origin_request(Some("https://evil.example"), Some("same-origin"), me));
+        assert!(!same_origin_request(Some("https://hoheit.example"), Some("cross-site"), me));
+        assert!(!same_origin_request(None, Some("same-site"), me));
+        assert!(!same_origin_request(None, None, me), "no header at all: refused");
+        assert!(csrf_matches("abc", "abc") && !csrf_matches("abc", "abd") && !csrf_matches("abc", "ab"));
     }
 
     #[test]
