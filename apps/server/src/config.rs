@@ -98,7 +98,7 @@ impl WebConfig {
             .ok_or_else(|| ConfigError::Invalid("web.default_language must be \"de\" or \"en\"".into()))?;
         let time_zone = hoheit_web::Zone::named(&self.time_zone)
             .map_err(|e| ConfigError::Invalid(format!("web.time_zone: {e}")))?;
-        Ok(hoheit_web::WebSettings { default_language, time_zone })
+        Ok(hoheit_web::WebSettings { default_language, time_zone, public_origin: None })
     }
 }
 

@@ -585,5 +585,14 @@ impl Channels for Dialog360Channels {
 /// The browser UI's state (issue 16): its settings from `[web]` (checked when the configuration
 /// was loaded).
 pub fn web_state(state: &AppState) -> hoheit_web::WebState {
-    hoheit_web::WebState::new(state.config.web.settings().unwrap_or_default())
+    let mut settings = state.config.web.settings().unwrap_or_default();
+    // the origin (scheme://host[:port]) of the public URL, which state-changing requests must name
+    settings.public_origin = state.config.public_url.as_deref().map(|url| {
+        let url = url.trim_end_matches('/');
+        match url.split_once("://") {
+            Some((scheme, rest)) => format!("{scheme}://{}", rest.split('/').next().unwrap_or_default()),
+            None => url.to_owned(),
+        }
+    });
+    hoheit_web::WebState::new(settings).with_app(state.app.clone())
 }

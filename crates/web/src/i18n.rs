@@ -170,6 +170,198 @@ pub struct Messages {
     pub forbidden_title: &'static str,
     /// Its explanation.
     pub forbidden_text: &'static str,
+    /// Navigation: start page.
+    pub nav_start: &'static str,
+    /// Navigation: own sessions.
+    pub nav_sessions: &'static str,
+    /// Navigation: staff (admins).
+    pub nav_staff: &'static str,
+    /// Sign-out button.
+    pub sign_out: &'static str,
+    /// Before the idle deadline in the header.
+    pub session_until: &'static str,
+    /// The extend button.
+    pub extend: &'static str,
+    /// Sign-in page title.
+    pub signin_title: &'static str,
+    /// Sign-in page intro.
+    pub signin_intro: &'static str,
+    /// E-mail field.
+    pub email: &'static str,
+    /// Password field.
+    pub password: &'static str,
+    /// Password repeat field.
+    pub password_repeat: &'static str,
+    /// Password rules.
+    pub password_hint: &'static str,
+    /// Name field.
+    pub display_name: &'static str,
+    /// Sign-in button.
+    pub signin_button: &'static str,
+    /// Separator before the identity provider link.
+    pub or: &'static str,
+    /// Identity provider link.
+    pub signin_oidc: &'static str,
+    /// Sign-in without a tenant.
+    pub signin_no_tenant: &'static str,
+    /// Tenant id field.
+    pub tenant_id: &'static str,
+    /// Continue button.
+    pub continue_: &'static str,
+    /// Second factor page title.
+    pub second_factor_title: &'static str,
+    /// Second factor page intro.
+    pub second_factor_intro: &'static str,
+    /// Code field.
+    pub code: &'static str,
+    /// Confirm button.
+    pub confirm: &'static str,
+    /// Link to the recovery-code page.
+    pub use_recovery: &'static str,
+    /// Recovery page title.
+    pub recovery_title: &'static str,
+    /// Recovery page intro.
+    pub recovery_intro: &'static str,
+    /// Recovery code field.
+    pub recovery_code: &'static str,
+    /// Accept-invitation title.
+    pub accept_title: &'static str,
+    /// Accept-invitation intro (before the role).
+    pub accept_intro: &'static str,
+    /// Local account heading.
+    pub accept_local: &'static str,
+    /// Accept button.
+    pub accept_button: &'static str,
+    /// Bind to the identity provider.
+    pub accept_oidc: &'static str,
+    /// TOTP set-up title.
+    pub totp_title: &'static str,
+    /// TOTP set-up intro.
+    pub totp_intro: &'static str,
+    /// QR image alt text.
+    pub totp_qr_alt: &'static str,
+    /// Manual key label.
+    pub totp_manual: &'static str,
+    /// Recovery codes title.
+    pub codes_title: &'static str,
+    /// Recovery codes intro.
+    pub codes_intro: &'static str,
+    /// Signed-in start page title.
+    pub home_title: &'static str,
+    /// Before the name and role.
+    pub home_signed_in_as: &'static str,
+    /// Placeholder note for areas of later issues.
+    pub home_coming: &'static str,
+    /// Recruiters' inbox.
+    pub area_inbox: &'static str,
+    /// DPO console.
+    pub area_console: &'static str,
+    /// Admin settings.
+    pub area_settings: &'static str,
+    /// Role name.
+    pub role_admin: &'static str,
+    /// Role name.
+    pub role_dpo: &'static str,
+    /// Role name.
+    pub role_recruiter: &'static str,
+    /// Sessions page title.
+    pub sessions_title: &'static str,
+    /// Sessions page intro.
+    pub sessions_intro: &'static str,
+    /// Column.
+    pub col_browser: &'static str,
+    /// Column.
+    pub col_method: &'static str,
+    /// Column.
+    pub col_created: &'static str,
+    /// Column.
+    pub col_last_seen: &'static str,
+    /// Column.
+    pub col_expires: &'static str,
+    /// Column.
+    pub col_action: &'static str,
+    /// Marks the current session.
+    pub this_session: &'static str,
+    /// End one session.
+    pub end_session: &'static str,
+    /// Sign out everywhere.
+    pub end_all: &'static str,
+    /// Sign-in method.
+    pub method_password: &'static str,
+    /// Sign-in method.
+    pub method_oidc: &'static str,
+    /// Idle time-out note (before the time).
+    pub idle_note: &'static str,
+    /// Banner after extending.
+    pub session_extended: &'static str,
+    /// Banner after ending one.
+    pub session_ended: &'static str,
+    /// Banner after sign-out.
+    pub signed_out: &'static str,
+    /// Banner after sign-out everywhere.
+    pub signed_out_everywhere: &'static str,
+    /// Banner when a session is gone.
+    pub session_expired: &'static str,
+    /// Staff page title.
+    pub staff_title: &'static str,
+    /// Invite heading.
+    pub staff_invite: &'static str,
+    /// Role field.
+    pub role: &'static str,
+    /// Invite button.
+    pub invite_button: &'static str,
+    /// After inviting (before the link).
+    pub invite_done: &'static str,
+    /// Column.
+    pub col_name: &'static str,
+    /// Column.
+    pub col_status: &'static str,
+    /// Staff status.
+    pub status_invited: &'static str,
+    /// Staff status.
+    pub status_active: &'static str,
+    /// Staff status.
+    pub status_disabled: &'static str,
+    /// Generic sign-in failure.
+    pub err_sign_in_failed: &'static str,
+    /// Throttled.
+    pub err_throttled: &'static str,
+    /// Wrong second factor.
+    pub err_code: &'static str,
+    /// Invitation unusable.
+    pub err_invitation: &'static str,
+    /// E-mail taken.
+    pub err_email_taken: &'static str,
+    /// Password rule.
+    pub err_password_short: &'static str,
+    /// Password rule.
+    pub err_password_long: &'static str,
+    /// Password rule.
+    pub err_password_common: &'static str,
+    /// Password rule.
+    pub err_password_personal: &'static str,
+    /// Passwords differ.
+    pub err_password_mismatch: &'static str,
+    /// Not allowed.
+    pub err_forbidden: &'static str,
+    /// R1.
+    pub err_dpo_independent: &'static str,
+    /// Invalid input.
+    pub err_invalid: &'static str,
+    /// Accounts not wired.
+    pub err_not_configured: &'static str,
+    /// Anything else.
+    pub err_internal: &'static str,
+    /// Identity provider failure (generic).
+    pub err_oidc: &'static str,
+    /// Identity provider: e-mail domain.
+    pub err_oidc_domain: &'static str,
+    /// Identity provider: too slow.
+    pub err_oidc_expired: &'static str,
+    /// Identity provider down.
+    pub err_oidc_unavailable: &'static str,
+    /// Error banner heading (screen readers).
+    pub error_title: &'static str,
 }
 
 /// German (the default): formal "Sie", gender-inclusive.
@@ -190,6 +382,102 @@ pub static DE: Messages = Messages {
     forbidden_title: "Anfrage abgelehnt",
     forbidden_text: "Diese Anfrage kam nicht von einer Seite von hoheit und wurde deshalb abgelehnt. \
                      Bitte laden Sie die Seite neu und versuchen Sie es noch einmal.",
+    nav_start: "Start",
+    nav_sessions: "Meine Sitzungen",
+    nav_staff: "Mitarbeitende",
+    sign_out: "Abmelden",
+    session_until: "Sitzung aktiv bis",
+    extend: "Verlängern",
+    signin_title: "Anmelden",
+    signin_intro: "Melden Sie sich mit Ihrer E-Mail-Adresse und Ihrem Passwort an.",
+    email: "E-Mail-Adresse",
+    password: "Passwort",
+    password_repeat: "Passwort wiederholen",
+    password_hint: "Mindestens 12 Zeichen; kein häufig verwendetes Passwort; nicht Ihr Name oder Ihre E-Mail-Adresse.",
+    display_name: "Name (wie er in hoheit angezeigt wird)",
+    signin_button: "Anmelden",
+    or: "oder",
+    signin_oidc: "Mit Ihrem Unternehmenskonto anmelden",
+    signin_no_tenant: "Bitte öffnen Sie den Anmelde-Link Ihres Unternehmens. Alternativ geben Sie die Kennung Ihres Unternehmens in hoheit ein.",
+    tenant_id: "Unternehmenskennung",
+    continue_: "Weiter",
+    second_factor_title: "Bestätigungscode eingeben",
+    second_factor_intro: "Geben Sie den 6-stelligen Code aus Ihrer Authenticator-App ein.",
+    code: "Code",
+    confirm: "Bestätigen",
+    use_recovery: "Kein Zugriff auf die App? Mit einem Wiederherstellungscode anmelden",
+    recovery_title: "Mit Wiederherstellungscode anmelden",
+    recovery_intro: "Jeder Wiederherstellungscode gilt nur einmal. Richten Sie danach neue Codes ein.",
+    recovery_code: "Wiederherstellungscode",
+    accept_title: "Einladung annehmen",
+    accept_intro: "Sie wurden zu hoheit eingeladen als:",
+    accept_local: "Passwort festlegen",
+    accept_button: "Einladung annehmen",
+    accept_oidc: "Stattdessen mit Ihrem Unternehmenskonto verknüpfen",
+    totp_title: "Zweiten Faktor einrichten",
+    totp_intro: "Scannen Sie den QR-Code mit einer Authenticator-App (zum Beispiel FreeOTP, Aegis oder Microsoft Authenticator) und geben Sie den angezeigten Code ein.",
+    totp_qr_alt: "QR-Code für Ihre Authenticator-App",
+    totp_manual: "Schlüssel zur manuellen Eingabe",
+    codes_title: "Ihre Wiederherstellungscodes",
+    codes_intro: "Bewahren Sie diese Codes sicher auf (zum Beispiel ausgedruckt). Sie werden nur jetzt angezeigt; jeder Code gilt einmal.",
+    home_title: "Übersicht",
+    home_signed_in_as: "Angemeldet als",
+    home_coming: "Noch nicht verfügbar – folgt in einer späteren Version.",
+    area_inbox: "Posteingang (Gespräche mit Bewerbenden)",
+    area_console: "Datenschutz-Konsole (Auskunft, Widersprüche, Löschfristen)",
+    area_settings: "Einstellungen des Unternehmens",
+    role_admin: "Administration",
+    role_dpo: "Datenschutzbeauftragte Person (DSB)",
+    role_recruiter: "Recruiting",
+    sessions_title: "Meine Sitzungen",
+    sessions_intro: "Hier sehen Sie, wo Sie angemeldet sind. Beenden Sie Sitzungen, die Sie nicht kennen.",
+    col_browser: "Browser",
+    col_method: "Anmeldung",
+    col_created: "Angemeldet am",
+    col_last_seen: "Zuletzt aktiv",
+    col_expires: "Endet spätestens",
+    col_action: "Aktion",
+    this_session: "Diese Sitzung",
+    end_session: "Beenden",
+    end_all: "Überall abmelden",
+    method_password: "Passwort und Code",
+    method_oidc: "Unternehmenskonto",
+    idle_note: "Ohne Aktivität endet diese Sitzung um",
+    session_extended: "Ihre Sitzung wurde verlängert.",
+    session_ended: "Die Sitzung wurde beendet.",
+    signed_out: "Sie wurden abgemeldet.",
+    signed_out_everywhere: "Sie wurden auf allen Geräten abgemeldet.",
+    session_expired: "Ihre Sitzung ist abgelaufen. Bitte melden Sie sich erneut an.",
+    staff_title: "Mitarbeitende",
+    staff_invite: "Person einladen",
+    role: "Rolle",
+    invite_button: "Einladung erstellen",
+    invite_done: "Die Einladung wurde erstellt. Geben Sie diesen Link nur an die eingeladene Person weiter; er wird nur jetzt angezeigt und gilt 72 Stunden:",
+    col_name: "Name",
+    col_status: "Status",
+    status_invited: "eingeladen",
+    status_active: "aktiv",
+    status_disabled: "deaktiviert",
+    err_sign_in_failed: "E-Mail-Adresse oder Passwort ist falsch, oder das Konto kann sich nicht anmelden.",
+    err_throttled: "Zu viele fehlgeschlagene Versuche. Bitte warten Sie einige Minuten und versuchen Sie es dann erneut.",
+    err_code: "Der Code ist falsch oder wurde bereits verwendet.",
+    err_invitation: "Diese Einladung ist ungültig, abgelaufen oder wurde bereits verwendet. Bitten Sie die einladende Person um eine neue.",
+    err_email_taken: "Für diese E-Mail-Adresse gibt es in Ihrem Unternehmen bereits ein Konto.",
+    err_password_short: "Das Passwort muss mindestens 12 Zeichen haben.",
+    err_password_long: "Das Passwort darf höchstens 256 Zeichen haben.",
+    err_password_common: "Dieses Passwort ist zu verbreitet. Bitte wählen Sie ein anderes.",
+    err_password_personal: "Das Passwort darf Ihren Namen oder Ihre E-Mail-Adresse nicht enthalten.",
+    err_password_mismatch: "Die beiden Passwörter stimmen nicht überein.",
+    err_forbidden: "Das dürfen Sie mit Ihrer Rolle nicht.",
+    err_dpo_independent: "Eine Administratorin oder ein Administrator kann sich nicht selbst zur DSB ernennen.",
+    err_invalid: "Bitte prüfen Sie Ihre Eingaben.",
+    err_not_configured: "Die Anmeldung ist auf diesem Server nicht eingerichtet.",
+    err_internal: "Das hat nicht geklappt. Bitte versuchen Sie es erneut.",
+    err_oidc: "Die Anmeldung über Ihr Unternehmenskonto ist fehlgeschlagen. Bitte versuchen Sie es erneut.",
+    err_oidc_domain: "Ihre E-Mail-Adresse gehört nicht zu einer zugelassenen Domain.",
+    err_oidc_expired: "Die Anmeldung hat zu lange gedauert. Bitte beginnen Sie erneut.",
+    err_oidc_unavailable: "Ihr Identitätsanbieter ist gerade nicht erreichbar.",
+    error_title: "Fehler",
 };
 
 /// English.
@@ -210,6 +498,102 @@ pub static EN: Messages = Messages {
     forbidden_title: "Request refused",
     forbidden_text: "This request did not come from a hoheit page and was refused. Please reload the \
                      page and try again.",
+    nav_start: "Start",
+    nav_sessions: "My sessions",
+    nav_staff: "Staff",
+    sign_out: "Sign out",
+    session_until: "Session active until",
+    extend: "Extend",
+    signin_title: "Sign in",
+    signin_intro: "Sign in with your e-mail address and password.",
+    email: "E-mail address",
+    password: "Password",
+    password_repeat: "Repeat password",
+    password_hint: "At least 12 characters; not a common password; not your name or e-mail address.",
+    display_name: "Name (as shown in hoheit)",
+    signin_button: "Sign in",
+    or: "or",
+    signin_oidc: "Sign in with your company account",
+    signin_no_tenant: "Please open your company's sign-in link, or enter your company's identifier in hoheit.",
+    tenant_id: "Company identifier",
+    continue_: "Continue",
+    second_factor_title: "Enter the verification code",
+    second_factor_intro: "Enter the 6-digit code from your authenticator app.",
+    code: "Code",
+    confirm: "Confirm",
+    use_recovery: "No access to the app? Sign in with a recovery code",
+    recovery_title: "Sign in with a recovery code",
+    recovery_intro: "Each recovery code works once. Set up new codes afterwards.",
+    recovery_code: "Recovery code",
+    accept_title: "Accept the invitation",
+    accept_intro: "You were invited to hoheit as:",
+    accept_local: "Set a password",
+    accept_button: "Accept the invitation",
+    accept_oidc: "Link your company account instead",
+    totp_title: "Set up the second factor",
+    totp_intro: "Scan the QR code with an authenticator app (for example FreeOTP, Aegis or Microsoft Authenticator) and enter the code it shows.",
+    totp_qr_alt: "QR code for your authenticator app",
+    totp_manual: "Key for manual entry",
+    codes_title: "Your recovery codes",
+    codes_intro: "Keep these codes safe (for example printed). They are shown only now; each code works once.",
+    home_title: "Overview",
+    home_signed_in_as: "Signed in as",
+    home_coming: "Not available yet – follows in a later version.",
+    area_inbox: "Inbox (conversations with candidates)",
+    area_console: "Data protection console (access requests, objections, retention)",
+    area_settings: "Company settings",
+    role_admin: "Administrator",
+    role_dpo: "Data protection officer (DPO)",
+    role_recruiter: "Recruiter",
+    sessions_title: "My sessions",
+    sessions_intro: "Where you are signed in. End sessions you do not recognise.",
+    col_browser: "Browser",
+    col_method: "Sign-in",
+    col_created: "Signed in on",
+    col_last_seen: "Last active",
+    col_expires: "Ends at the latest",
+    col_action: "Action",
+    this_session: "This session",
+    end_session: "End",
+    end_all: "Sign out everywhere",
+    method_password: "Password and code",
+    method_oidc: "Company account",
+    idle_note: "Without activity this session ends at",
+    session_extended: "Your session was extended.",
+    session_ended: "The session was ended.",
+    signed_out: "You were signed out.",
+    signed_out_everywhere: "You were signed out on all devices.",
+    session_expired: "Your session has ended. Please sign in again.",
+    staff_title: "Staff",
+    staff_invite: "Invite a person",
+    role: "Role",
+    invite_button: "Create invitation",
+    invite_done: "The invitation was created. Give this link only to the invited person; it is shown only now and is valid for 72 hours:",
+    col_name: "Name",
+    col_status: "Status",
+    status_invited: "invited",
+    status_active: "active",
+    status_disabled: "disabled",
+    err_sign_in_failed: "The e-mail address or password is wrong, or the account cannot sign in.",
+    err_throttled: "Too many failed attempts. Please wait a few minutes and try again.",
+    err_code: "The code is wrong or was used already.",
+    err_invitation: "This invitation is invalid, expired or was used already. Please ask for a new one.",
+    err_email_taken: "Your company already has an account with this e-mail address.",
+    err_password_short: "The password must have at least 12 characters.",
+    err_password_long: "The password may have at most 256 characters.",
+    err_password_common: "This password is too common. Please choose another.",
+    err_password_personal: "The password must not contain your name or e-mail address.",
+    err_password_mismatch: "The two passwords do not match.",
+    err_forbidden: "Your role does not allow this.",
+    err_dpo_independent: "An administrator cannot appoint themselves DPO.",
+    err_invalid: "Please check your input.",
+    err_not_configured: "Sign-in is not set up on this server.",
+    err_internal: "That did not work. Please try again.",
+    err_oidc: "Signing in with your company account failed. Please try again.",
+    err_oidc_domain: "Your e-mail address is not in an allowed domain.",
+    err_oidc_expired: "Signing in took too long. Please start again.",
+    err_oidc_unavailable: "Your identity provider cannot be reached right now.",
+    error_title: "Error",
 };
 
 #[cfg(test)]

@@ -19,6 +19,7 @@ pub mod security;
 #[cfg(feature = "browser")]
 pub mod testing;
 
+mod identity;
 mod pages;
 
 use std::sync::Arc;
@@ -26,6 +27,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::middleware;
 use axum::routing::{get, post};
+use hoheit_domain::usecases::Hoheit;
 
 pub use i18n::{Lang, Messages, Zone};
 
@@ -36,29 +38,52 @@ pub struct WebSettings {
     pub default_language: Lang,
     /// The time zone dates are shown in.
     pub time_zone: Zone,
+    /// The public origin (`https://hoheit.example.com`) that state-changing requests must come
+    /// from, and the base of the invitation links shown; unset, the request's `Host` is compared
+    /// and links are relative.
+    pub public_origin: Option<String>,
 }
 
 impl Default for WebSettings {
     fn default() -> Self {
-        WebSettings { default_language: Lang::De, time_zone: Zone::berlin() }
+        WebSettings { default_language: Lang::De, time_zone: Zone::berlin(), public_origin: None }
     }
 }
 
-/// What the pages need: settings (and, as the identity pages arrive, the domain's use cases).
-#[derive(Debug, Clone)]
+/// What the pages need: settings and the domain's use cases.
+#[derive(Clone)]
 pub struct WebState {
     settings: Arc<WebSettings>,
+    app: Option<Hoheit>,
+}
+
+impl std::fmt::Debug for WebState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebState").field("settings", &self.settings).field("app", &self.app.is_some()).finish()
+    }
 }
 
 impl WebState {
-    /// A state from settings.
+    /// A state from settings, without use cases (the public pages only; sign-in answers that it
+    /// is not set up).
     pub fn new(settings: WebSettings) -> WebState {
-        WebState { settings: Arc::new(settings) }
+        WebState { settings: Arc::new(settings), app: None }
+    }
+
+    /// With the domain's use cases (accounts, sessions).
+    #[must_use]
+    pub fn with_app(mut self, app: Hoheit) -> WebState {
+        self.app = Some(app);
+        self
     }
 
     /// The settings.
     pub fn settings(&self) -> &WebSettings {
         &self.settings
+    }
+
+    pub(crate) fn app(&self) -> Option<&Hoheit> {
+        self.app.as_ref()
     }
 }
 
@@ -66,8 +91,21 @@ impl WebState {
 /// It has a fallback (the 404 page), so it must be the only merged router with one.
 pub fn router<S>(state: WebState) -> Router<S> {
     Router::new()
-        .route("/", get(pages::welcome))
+        .route("/", get(identity::start))
         .route("/language", post(pages::set_language))
+        .route("/signin", get(identity::signin_page).post(identity::signin))
+        .route("/signin/code", get(identity::code_form).post(identity::code_submit))
+        .route("/signin/recovery", get(identity::recovery_form).post(identity::recovery_submit))
+        .route("/invitation/{secret}", get(identity::accept_page).post(identity::accept))
+        .route("/setup/totp", get(identity::totp_page).post(identity::totp_confirm))
+        .route("/setup/totp/qr.svg", get(identity::totp_qr))
+        .route("/sessions", get(identity::sessions))
+        .route("/sessions/extend", post(identity::extend))
+        .route("/sessions/end-all", post(identity::end_all))
+        .route("/sessions/{id}/end", post(identity::end_session))
+        .route("/signout", post(identity::signout))
+        .route("/staff", get(identity::staff))
+        .route("/staff/invite", post(identity::invite))
         .route("/assets/{hash}/{name}", get(assets::serve))
         .fallback(pages::not_found)
         .layer(middleware::from_fn(security::headers))

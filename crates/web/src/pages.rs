@@ -31,11 +31,32 @@ pub(crate) struct Layout {
     pub csrf: Option<String>,
     /// The languages the switch offers.
     pub languages: [Lang; 2],
+    /// The navigation of a signed-in person.
+    pub nav: Option<Nav>,
+}
+
+/// The navigation of a signed-in person.
+#[derive(Debug)]
+pub(crate) struct Nav {
+    /// Admins see the staff page.
+    pub is_admin: bool,
+    /// The role's name.
+    pub role: &'static str,
+    /// When the session ends if idle (local time).
+    pub idle_until: String,
 }
 
 impl Layout {
     pub(crate) fn new(lang: Lang, path: String) -> Layout {
-        Layout { lang, t: lang.messages(), assets: &URLS, path: safe_next(&path), csrf: None, languages: Lang::ALL }
+        Layout {
+            lang,
+            t: lang.messages(),
+            assets: &URLS,
+            path: safe_next(&path),
+            csrf: None,
+            languages: Lang::ALL,
+            nav: None,
+        }
     }
 }
 
@@ -63,20 +84,16 @@ pub(crate) fn safe_next(next: &str) -> String {
     if local && next.len() <= 2048 && !next.chars().any(char::is_control) { next.to_owned() } else { "/".to_owned() }
 }
 
-fn path_of(req_uri: &axum::http::Uri) -> String {
-    req_uri.path_and_query().map_or_else(|| "/".to_owned(), |pq| pq.as_str().to_owned())
-}
-
 #[derive(Template, WebTemplate)]
 #[template(path = "welcome.html")]
 struct Welcome {
     l: Layout,
 }
 
-/// `GET /`: the public start page.
-pub(crate) async fn welcome(State(state): State<WebState>, req: Request) -> Response {
-    let lang = language(&state, req.headers());
-    Welcome { l: Layout::new(lang, path_of(req.uri())) }.into_response()
+/// The public start page.
+pub(crate) fn welcome_page(state: &WebState, headers: &HeaderMap, path: String) -> Response {
+    let lang = language(state, headers);
+    Welcome { l: Layout::new(lang, path) }.into_response()
 }
 
 #[derive(Template, WebTemplate)]
@@ -111,20 +128,27 @@ pub(crate) struct LanguageForm {
     lang: String,
     #[serde(default)]
     next: String,
+    #[serde(default)]
+    csrf_token: String,
 }
 
 /// `POST /language`: remembers the choice (cookie, a year) and returns to the page.
 pub(crate) async fn set_language(
     State(state): State<WebState>,
-    headers: HeaderMap,
+    client: crate::identity::Client,
     Form(form): Form<LanguageForm>,
 ) -> Response {
-    let current = language(&state, &headers);
-    if !same_origin(&headers) {
+    let headers = &client.headers;
+    let current = language(&state, headers);
+    if !same_origin(headers, state.settings().public_origin.as_deref()) {
         let t = current.messages();
         return message(current, "/".to_owned(), StatusCode::FORBIDDEN, t.forbidden_title, t.forbidden_text);
     }
     let lang = Lang::parse(&form.lang).unwrap_or(current);
+    // signed in: the choice is the account's (CSRF checked)
+    if let Err(refused) = crate::identity::remember_language(&state, &client, &form.csrf_token, lang).await {
+        return refused;
+    }
     let mut response = Redirect::to(&safe_next(&form.next)).into_response();
     let cookie = format!("{LANG_COOKIE}={}; Path=/; Max-Age=31536000; SameSite=Lax; HttpOnly", lang.code());
     if let Ok(v) = HeaderValue::from_str(&cookie) {

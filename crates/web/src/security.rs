@@ -31,22 +31,34 @@ pub(crate) async fn headers(req: Request, next: Next) -> Response {
     response
 }
 
-/// Whether a state-changing request comes from one of our own pages: `Sec-Fetch-Site` (sent by
-/// every current browser) must be `same-origin` (or `none`: typed by the user); without it, an
-/// `Origin` header must name the request's own host. A request with neither is not from a
-/// browser page (a script or curl cannot ride on someone's cookies) and passes this check; the
-/// CSRF token guards session-authenticated requests in addition.
-pub fn same_origin(headers: &HeaderMap) -> bool {
-    if let Some(site) = headers.get("sec-fetch-site") {
-        return matches!(site.to_str(), Ok("same-origin" | "none"));
+/// Whether a state-changing request comes from one of our own pages. With a configured public
+/// origin this is the domain's rule ([`hoheit_domain::staff::same_origin_request`]); without one,
+/// the same rule with the request's own `Host` as the origin: `Sec-Fetch-Site` (sent by every
+/// current browser) must be `same-origin` or `none` (typed by the user), an `Origin` must name
+/// the host, and a request with neither header is refused (fail safe).
+///
+/// `Origin: null` next to a `Sec-Fetch-Site` header counts as no `Origin`: browsers send `null`
+/// on every form POST of a page with `Referrer-Policy: no-referrer` (Fetch standard,
+/// "serializing a request origin"), and `Sec-Fetch-Site`, which no page can set, still says
+/// where the request came from.
+pub fn same_origin(headers: &HeaderMap, public_origin: Option<&str>) -> bool {
+    let get = |name: header::HeaderName| headers.get(name).and_then(|v| v.to_str().ok());
+    let site = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok());
+    let origin = get(header::ORIGIN).filter(|o| !(*o == "null" && site.is_some()));
+    if let Some(public) = public_origin {
+        return hoheit_domain::staff::same_origin_request(origin, site, public);
     }
-    match headers.get(header::ORIGIN) {
-        None => true,
-        Some(origin) => {
-            let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
-            let origin_host = origin.to_str().ok().and_then(|o| o.split_once("://")).map(|(_, rest)| rest);
-            matches!((origin_host, host), (Some(o), Some(h)) if o.eq_ignore_ascii_case(h))
+    if let Some(site) = site
+        && !matches!(site, "same-origin" | "none")
+    {
+        return false;
+    }
+    match origin {
+        Some(o) => {
+            let origin_host = o.split_once("://").map(|(_, rest)| rest.trim_end_matches('/'));
+            matches!((origin_host, get(header::HOST)), (Some(o), Some(h)) if o.eq_ignore_ascii_case(h))
         }
+        None => site.is_some(),
     }
 }
 
@@ -64,20 +76,28 @@ mod tests {
 
     #[test]
     fn cross_site_requests_are_refused() {
-        assert!(same_origin(&headers(&[("sec-fetch-site", "same-origin")])));
-        assert!(same_origin(&headers(&[("sec-fetch-site", "none")])));
-        assert!(!same_origin(&headers(&[("sec-fetch-site", "cross-site")])));
-        assert!(!same_origin(&headers(&[("sec-fetch-site", "same-site")])));
+        let check = |pairs: &[(&'static str, &'static str)]| same_origin(&headers(pairs), None);
+        assert!(check(&[("sec-fetch-site", "same-origin")]));
+        assert!(check(&[("sec-fetch-site", "none")]));
+        assert!(!check(&[("sec-fetch-site", "cross-site")]));
+        assert!(!check(&[("sec-fetch-site", "same-site")]));
         // Sec-Fetch-Site wins over a matching Origin
-        assert!(!same_origin(&headers(&[
-            ("sec-fetch-site", "cross-site"),
-            ("origin", "http://a.example"),
-            ("host", "a.example")
-        ])));
-        assert!(same_origin(&headers(&[("origin", "http://a.example:8080"), ("host", "a.example:8080")])));
-        assert!(!same_origin(&headers(&[("origin", "https://evil.example"), ("host", "a.example")])));
-        assert!(!same_origin(&headers(&[("origin", "null"), ("host", "a.example")])));
-        assert!(!same_origin(&headers(&[("origin", "https://a.example")])));
-        assert!(same_origin(&HeaderMap::new()));
+        assert!(!check(&[("sec-fetch-site", "cross-site"), ("origin", "http://a.example"), ("host", "a.example")]));
+        assert!(check(&[("origin", "http://a.example:8080"), ("host", "a.example:8080")]));
+        assert!(!check(&[("origin", "https://evil.example"), ("host", "a.example")]));
+        assert!(!check(&[("origin", "null"), ("host", "a.example")]));
+        assert!(!check(&[("origin", "https://a.example")]));
+        // the form POST of a no-referrer page: Origin null, Sec-Fetch-Site decides
+        assert!(check(&[("origin", "null"), ("sec-fetch-site", "same-origin")]));
+        assert!(!check(&[("origin", "null"), ("sec-fetch-site", "cross-site")]));
+        // neither header: not from one of our pages (fail safe)
+        assert!(!check(&[]));
+        // a configured public origin is what Origin must be
+        let public = |pairs: &[(&'static str, &'static str)]| same_origin(&headers(pairs), Some("https://h.example"));
+        assert!(public(&[("origin", "https://h.example"), ("sec-fetch-site", "same-origin")]));
+        assert!(!public(&[("origin", "https://evil.example"), ("host", "evil.example")]));
+        assert!(!public(&[]));
+        assert!(public(&[("origin", "null"), ("sec-fetch-site", "same-origin")]));
+        assert!(!public(&[("origin", "null")]));
     }
 }

@@ -42,7 +42,9 @@ async fn journey(b: &mut Browser, base: &str) -> Result<(), String> {
 
     // switch to English and back
     b.click(".lang-switch button[value=en]").await?;
-    b.wait_for("html[lang=en]").await?;
+    if b.wait_for("html[lang=en]").await.is_err() {
+        return Err(b.client().source().await.unwrap_or_default());
+    }
     assert_eq!(b.text("h1").await?, "Welcome to hoheit");
     b.check_page("welcome-en").await?;
     b.goto(&format!("{base}/no-such-page")).await?;
