@@ -1204,7 +1204,7 @@ impl Hoheit {
             return Err(AccountError::SessionInvalid);
         }
         let now = self.now();
-        if session.touch_due(now) {
+        if session.touch_due(now, &acc.sessions) {
             acc.store.touch_session(&session.hash, now).await?;
             session.last_seen_at = now;
         }
