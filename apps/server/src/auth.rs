@@ -122,16 +122,22 @@ pub const CACHE_TTL: StdDuration = StdDuration::from_secs(2);
 /// How often a token's last use, or a refused use, is written (per token and replica).
 const WRITE_EVERY: StdDuration = StdDuration::from_secs(60);
 
+/// A cached token lookup: the record, whether its staff account may act, when looked up.
+type CachedToken = (Option<TokenRecord>, Option<bool>, Instant);
+
 /// Token lookups (cached for [`CACHE_TTL`]), their lifecycle audit and the rate limit.
 pub struct Auth {
     platform: Arc<dyn Platform>,
     app: Hoheit,
     clock: Arc<dyn Clock>,
     ttl: StdDuration,
-    entries: Mutex<HashMap<String, (Option<TokenRecord>, Instant)>>,
+    /// Token lookups with whether the token's staff account may act (`None`: no account).
+    entries: Mutex<HashMap<String, CachedToken>>,
     /// Last write per (token, what) on this replica: last use, refused use.
     written: Mutex<HashMap<(StaffId, &'static str), Instant>>,
     limiter: RateLimiter,
+    /// The public origin (`https://host[:port]`) state-changing session requests must come from.
+    public_origin: Option<String>,
 }
 
 impl std::fmt::Debug for Auth {
@@ -152,24 +158,37 @@ impl Auth {
             entries: Mutex::new(HashMap::new()),
             written: Mutex::new(HashMap::new()),
             limiter,
+            public_origin: None,
         }
     }
 
-    async fn record(&self, token: &str) -> Result<Option<TokenRecord>, ApiError> {
+    /// Sets the public URL whose origin (scheme, host, port) browser requests must come from.
+    #[must_use]
+    pub fn with_public_url(mut self, public_url: Option<&str>) -> Self {
+        self.public_origin = public_url.and_then(origin_of);
+        self
+    }
+
+    async fn record(&self, token: &str) -> Result<(Option<TokenRecord>, Option<bool>), ApiError> {
         if let Ok(entries) = self.entries.lock()
-            && let Some((record, at)) = entries.get(token)
+            && let Some((record, may_act, at)) = entries.get(token)
             && at.elapsed() < self.ttl
         {
-            return Ok(record.clone());
+            return Ok((record.clone(), *may_act));
         }
         let found = self.platform.token(token).await?;
+        // a token acting as a staff account stops with the account (issue 16)
+        let may_act = match &found {
+            Some(r) => self.app.staff_may_act(r.token.id).await.map_err(crate::error::account_error)?,
+            None => None,
+        };
         if let Ok(mut entries) = self.entries.lock() {
             if entries.len() > 10_000 {
                 entries.clear();
             }
-            entries.insert(token.to_owned(), (found.clone(), Instant::now()));
+            entries.insert(token.to_owned(), (found.clone(), may_act, Instant::now()));
         }
-        Ok(found)
+        Ok((found, may_act))
     }
 
     /// Whether `what` for this token is due to be written on this replica (at most once a minute).
@@ -191,7 +210,12 @@ impl Auth {
     /// The principal of a token in force; `None` for an unknown, revoked or expired one (the
     /// latter two audited).
     pub async fn lookup(&self, token: &str) -> Result<Option<Principal>, ApiError> {
-        let Some(record) = self.record(token).await? else { return Ok(None) };
+        let (record, may_act) = self.record(token).await?;
+        let Some(record) = record else { return Ok(None) };
+        if may_act == Some(false) {
+            // the account is disabled: its tokens are refused (within the cache's 2 s)
+            return Ok(None);
+        }
         let now = self.clock.now();
         let t = &record.token;
         match TokenState::at(record.revoked_at, t.expires_at, now) {
@@ -264,11 +288,16 @@ where
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let auth = Arc::<Auth>::from_ref(state);
         let header = parts.headers.get(axum::http::header::AUTHORIZATION).and_then(|v| v.to_str().ok());
-        let token = header.and_then(|h| h.strip_prefix("Bearer ")).map(str::trim).ok_or_else(ApiError::unauthorized)?;
-        if !token.starts_with(TOKEN_PREFIX) || token.len() > 128 {
-            return Err(ApiError::unauthorized());
-        }
-        let principal: Principal = auth.lookup(token).await?.ok_or_else(ApiError::unauthorized)?;
+        let principal = match header {
+            Some(header) => {
+                let token = header.strip_prefix("Bearer ").map(str::trim).ok_or_else(ApiError::unauthorized)?;
+                if !token.starts_with(TOKEN_PREFIX) || token.len() > 128 {
+                    return Err(ApiError::unauthorized());
+                }
+                auth.lookup(token).await?.ok_or_else(ApiError::unauthorized)?
+            }
+            None => auth.session_principal(parts).await?,
+        };
         if !auth.limiter.allow(principal.id, Instant::now()) {
             return Err(ApiError::new(
                 axum::http::StatusCode::TOO_MANY_REQUESTS,
@@ -278,6 +307,112 @@ where
         }
         Ok(principal)
     }
+}
+
+/// `scheme://host[:port]` of a URL.
+pub fn origin_of(url: &str) -> Option<String> {
+    let (scheme, rest) = url.split_once("://")?;
+    let host = rest.split(['/', '?', '#']).next().filter(|h| !h.is_empty())?;
+    Some(format!("{}://{}", scheme.to_ascii_lowercase(), host.to_ascii_lowercase()))
+}
+
+/// Whether a request changes state (everything but GET, HEAD, OPTIONS).
+fn changes_state(method: &axum::http::Method) -> bool {
+    !matches!(*method, axum::http::Method::GET | axum::http::Method::HEAD | axum::http::Method::OPTIONS)
+}
+
+impl Auth {
+    /// Refuses a browser request that does not come from hoheit's own origin (403
+    /// `cross_origin`).
+    pub fn check_origin(&self, headers: &axum::http::HeaderMap) -> Result<(), ApiError> {
+        let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+        let host = header("host").unwrap_or("");
+        let expected = self.public_origin.clone().unwrap_or_else(|| format!("http://{host}"));
+        let origin = header("origin");
+        let same = hoheit_domain::staff::same_origin_request(origin, header("sec-fetch-site"), &expected)
+            || (self.public_origin.is_none()
+                && !host.is_empty()
+                && origin.and_then(origin_of).is_some_and(|o| o.ends_with(&format!("://{host}"))));
+        if same {
+            Ok(())
+        } else {
+            Err(ApiError::new(
+                axum::http::StatusCode::FORBIDDEN,
+                "cross_origin",
+                "a state-changing request must come from hoheit's own pages",
+            ))
+        }
+    }
+
+    /// Refuses a request whose `X-CSRF-Token` is not `expected` (403 `csrf_failed`).
+    pub fn check_csrf(headers: &axum::http::HeaderMap, expected: &str) -> Result<(), ApiError> {
+        let presented = headers.get("x-csrf-token").and_then(|v| v.to_str().ok()).unwrap_or("");
+        if hoheit_domain::staff::csrf_matches(expected, presented) {
+            Ok(())
+        } else {
+            Err(ApiError::new(
+                axum::http::StatusCode::FORBIDDEN,
+                "csrf_failed",
+                "the CSRF token is missing or wrong (header X-CSRF-Token)",
+            ))
+        }
+    }
+
+    /// The principal of the request's session cookie (issue 16): a signed-in session of an
+    /// active account, checked in the store on every request. A state-changing request must come
+    /// from hoheit's own origin (`Origin` / `Sec-Fetch-Site`, 403 `cross_origin`) and carry the
+    /// session's CSRF token in `X-CSRF-Token` (403 `csrf_failed`).
+    pub async fn session_principal(&self, parts: &Parts) -> Result<Principal, ApiError> {
+        let cookie = parts
+            .headers
+            .get_all(axum::http::header::COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find_map(hoheit_domain::staff::session_cookie_value)
+            .ok_or_else(ApiError::unauthorized)?;
+        let session = self.app.session(&cookie).await.map_err(|e| {
+            if matches!(e, hoheit_domain::usecases::AccountError::Store(_)) {
+                crate::error::account_error(e)
+            } else {
+                ApiError::unauthorized()
+            }
+        })?;
+        if changes_state(&parts.method) {
+            self.check_origin(&parts.headers)?;
+            Self::check_csrf(&parts.headers, &session.csrf_token)?;
+        }
+        Ok(Principal {
+            id: session.staff,
+            tenant: Some(session.tenant),
+            role: session.role,
+            created_by: session.appointed_by,
+        })
+    }
+}
+
+impl<S> FromRequestParts<S> for SessionCaller
+where
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let cookie = parts
+            .headers
+            .get_all(axum::http::header::COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find_map(hoheit_domain::staff::session_cookie_value);
+        Ok(Self { cookie })
+    }
+}
+
+/// The session cookie of a request, if any (the sign-in routes work on it without requiring a
+/// full session).
+#[derive(Debug, Clone)]
+pub struct SessionCaller {
+    /// The cookie value.
+    pub cookie: Option<hoheit_domain::staff::SecretText>,
 }
 
 #[cfg(test)]

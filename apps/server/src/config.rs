@@ -79,6 +79,9 @@ pub struct Config {
     pub ingest: IngestConfig,
     /// The browser UI (issue 16): language and time zone.
     pub web: WebConfig,
+    /// Browser sessions of staff accounts (issue 16).
+    #[serde(default)]
+    pub sessions: SessionsConfig,
 }
 
 /// The browser UI (`crates/web`).
@@ -147,6 +150,31 @@ pub struct MetricsConfig {
     pub token_file: Option<PathBuf>,
     /// The gauges read from the database are cached this long.
     pub cache_seconds: u64,
+}
+
+/// Browser sessions of staff accounts (issue 16): idle and absolute time-outs.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SessionsConfig {
+    /// A session without a request for this long ends (default 1800 = 30 min).
+    pub idle_seconds: u64,
+    /// A session ends this long after sign-in whatever happens (default 43200 = 12 h).
+    pub absolute_seconds: u64,
+}
+
+impl Default for SessionsConfig {
+    fn default() -> Self {
+        Self { idle_seconds: 1800, absolute_seconds: 43_200 }
+    }
+}
+
+impl SessionsConfig {
+    /// The domain's settings (at least 1 s each; the absolute time-out at least the idle one).
+    pub fn settings(&self) -> hoheit_domain::staff::SessionSettings {
+        let idle = time::Duration::seconds(i64::try_from(self.idle_seconds.max(1)).unwrap_or(i64::MAX));
+        let absolute = time::Duration::seconds(i64::try_from(self.absolute_seconds.max(1)).unwrap_or(i64::MAX));
+        hoheit_domain::staff::SessionSettings { idle, absolute: absolute.max(idle) }
+    }
 }
 
 /// Webhook ingest deadline and circuit breaker.

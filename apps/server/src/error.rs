@@ -37,7 +37,11 @@ pub struct ErrorDetail {
     /// `not_found`, `invalid_input`, `conflict`, `payload_too_large`, `rate_limited`,
     /// `legal_claims_window`, `unavailable`, `internal`, `base_url_not_allowed`,
     /// `channel_not_available`, `dpo_not_independent`, `invitation_invalid`, `invitation_used`,
-    /// `invitation_expired`.
+    /// `invitation_expired`; issue 16: `sign_in_failed`, `sign_in_throttled` (with
+    /// `retry_after`), `second_factor_invalid`, `session_invalid`, `csrf_failed`, `cross_origin`,
+    /// `email_taken`, `identity_taken`, `last_active_admin`, `account_disabled`, `invalid_role`,
+    /// `password_too_short`, `password_too_long`, `password_common`,
+    /// `password_contains_personal_data`.
     pub code: String,
     /// Explanation.
     pub message: String,
@@ -127,6 +131,37 @@ impl From<UseCaseError> for ApiError {
             UseCaseError::Unavailable(message) => Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", message),
             UseCaseError::Store(e) => e.into(),
         }
+    }
+}
+
+/// An account use case's error (issue 16) as an API error: the domain's stable code, a status
+/// that fits. Sign-in failures are one generic answer; a throttled one carries `retry_after`
+/// (seconds).
+pub fn account_error(e: hoheit_domain::usecases::AccountError) -> ApiError {
+    use hoheit_domain::usecases::AccountError as E;
+    let status = match &e {
+        E::Rule(r) if r.code() == "forbidden" => StatusCode::FORBIDDEN,
+        E::Rule(hoheit_domain::staff::StaffRuleError::DpoNotIndependent) | E::Forbidden(_) => StatusCode::FORBIDDEN,
+        E::Rule(_) | E::EmailTaken | E::IdentityTaken => StatusCode::CONFLICT,
+        E::NotFound(_) | E::InvitationInvalid => StatusCode::NOT_FOUND,
+        E::WeakPassword(_) | E::Invalid(_) | E::SecondFactorInvalid => StatusCode::BAD_REQUEST,
+        E::SignInFailed | E::SessionInvalid => StatusCode::UNAUTHORIZED,
+        E::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
+        E::Invitation(_) => StatusCode::GONE,
+        E::NotConfigured => StatusCode::SERVICE_UNAVAILABLE,
+        E::Store(s) => return ApiError::from(s.clone()),
+    };
+    let code = if matches!(e, E::Invalid(_)) { "invalid_input" } else { e.code() };
+    let mut error = ApiError::new(status, code, e.to_string());
+    if let E::Throttled { retry_after } = e {
+        error.extra = Some(serde_json::json!({ "retry_after": retry_after.whole_seconds().max(1) }));
+    }
+    error
+}
+
+impl From<hoheit_domain::usecases::AccountError> for ApiError {
+    fn from(e: hoheit_domain::usecases::AccountError) -> Self {
+        account_error(e)
     }
 }
 

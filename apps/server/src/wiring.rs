@@ -187,7 +187,14 @@ pub async fn open(config: Config, dev_channel: Option<DevChannel>, schema: Schem
     let sending = crate::failpoint::abort_after_send_from_env(gateway.clone());
     let app = Hoheit::new(shared.clone(), sending, clock.clone(), Arc::new(UuidV7))
         .with_replay_window(replay_window(&config))
-        .with_status_wait(status_wait);
+        .with_status_wait(status_wait)
+        .with_accounts(hoheit_domain::usecases::AccountPorts {
+            store: shared.clone(),
+            passwords: Arc::new(hoheit_identity::Argon2Passwords::new().map_err(|e| format!("password hashing: {e}"))?),
+            second_factor: Arc::new(hoheit_identity::Totp),
+            sessions: config.sessions.settings(),
+            totp_issuer: "hoheit".to_owned(),
+        });
     let egress = config.egress().map_err(|e| e.to_string())?;
     if egress.allows_insecure_loopback() {
         tracing::warn!("dialog360.allow_insecure_loopback is on: outbound calls may go to loopback (development only)");
@@ -217,12 +224,15 @@ pub async fn open(config: Config, dev_channel: Option<DevChannel>, schema: Schem
     let edge = Arc::new(Edge::new(&config, metrics_token.as_ref()));
     Ok(AppState {
         edge,
-        auth: Arc::new(Auth::new(
-            platform.clone(),
-            app.clone(),
-            clock.clone(),
-            RateLimiter::new(config.limits.requests_per_second, config.limits.burst),
-        )),
+        auth: Arc::new(
+            Auth::new(
+                platform.clone(),
+                app.clone(),
+                clock.clone(),
+                RateLimiter::new(config.limits.requests_per_second, config.limits.burst),
+            )
+            .with_public_url(config.public_url.as_deref()),
+        ),
         config,
         app,
         store: shared.clone(),

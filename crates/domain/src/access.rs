@@ -75,6 +75,10 @@ pub enum Action {
     ReadAudit,
     /// The accountability documents (R2, R35).
     ReadAccountability,
+    /// Invite staff, change their roles, disable them, reset their second factor (issue 16).
+    ManageStaff,
+    /// List the tenant's staff accounts.
+    ListStaff,
 }
 
 impl Action {
@@ -87,7 +91,8 @@ impl Action {
             | Self::ChangeSettings
             | Self::RegisterChannel
             | Self::SyncTemplates
-            | Self::PublishLegalText => ADMIN,
+            | Self::PublishLegalText
+            | Self::ManageStaff => ADMIN,
             Self::ApproveChannel => DPO,
             Self::ReadSettings
             | Self::ListCredentials
@@ -102,7 +107,8 @@ impl Action {
             | Self::LiftRestriction
             | Self::HandleSubjectRequests
             | Self::ReadAudit
-            | Self::ReadAccountability => ADMIN_DPO,
+            | Self::ReadAccountability
+            | Self::ListStaff => ADMIN_DPO,
             Self::CreateCandidate | Self::SendMessages => RECRUITING,
             Self::ReadConfiguration | Self::ReadCandidates | Self::ReadContent | Self::RecordOnBehalf => STAFF,
         }

@@ -606,6 +606,12 @@ pub fn csrf_token(cookie_value: &SecretText) -> String {
 /// `other`): what the list of one's sessions shows; the full header is never stored.
 pub fn user_agent_family(user_agent: Option<&str>) -> &'static str {
     let Some(ua) = user_agent else { return "unknown" };
+    // a family already (a rotated session keeps its family)
+    if let Some(family) =
+        ["Edge", "Firefox", "Chrome", "Safari", "curl", "other", "unknown"].into_iter().find(|f| *f == ua)
+    {
+        return family;
+    }
     if ua.contains("Edg/") {
         "Edge"
     } else if ua.contains("Firefox/") {
@@ -757,9 +763,10 @@ impl Session {
         (self.last_seen_at + settings.idle).min(self.expires_at)
     }
 
-    /// Whether its last-seen time is due to be written at `now`.
-    pub fn touch_due(&self, now: OffsetDateTime) -> bool {
-        now >= self.last_seen_at + TOUCH_EVERY
+    /// Whether its last-seen time is due to be written at `now`: every [`TOUCH_EVERY`], or a
+    /// quarter of the idle time-out if that is shorter.
+    pub fn touch_due(&self, now: OffsetDateTime, settings: &SessionSettings) -> bool {
+        now >= self.last_seen_at + TOUCH_EVERY.min(settings.idle / 4)
     }
 }
 
@@ -1066,6 +1073,7 @@ mod tests {
             NOW,
         );
         assert_eq!(s.user_agent, "Firefox");
+        assert_eq!(user_agent_family(Some(&s.user_agent)), "Firefox", "a rotated session keeps its family");
         assert_eq!(s.state(&settings, NOW + Duration::minutes(29)), SessionState::Active);
         assert_eq!(s.state(&settings, NOW + Duration::minutes(30)), SessionState::IdleExpired);
         let mut seen = s.clone();

@@ -124,6 +124,13 @@ fn totp_for(secret: &SecretText) -> Option<TOTP> {
     Some(TOTP::new_unchecked(TotpAlgorithm::SHA1, TOTP_DIGITS, 1, TOTP_STEP, bytes))
 }
 
+/// The TOTP code of a base32 secret at `now` (for development tools and tests; the server only
+/// verifies).
+pub fn totp_code(secret: &str, now: OffsetDateTime) -> Option<String> {
+    let seconds = u64::try_from(now.unix_timestamp()).ok()?;
+    Some(totp_for(&SecretText::new(secret))?.generate(seconds))
+}
+
 /// Percent-encodes for an `otpauth://` URI (RFC 3986 unreserved characters stay).
 fn encode(value: &str) -> String {
     let mut out = String::with_capacity(value.len());

@@ -18,6 +18,8 @@ pub mod media;
 pub mod messages;
 pub mod retention;
 pub mod reviews;
+pub mod session;
+pub mod staff;
 pub mod subject_requests;
 pub mod templates;
 pub mod tenants;
@@ -62,6 +64,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(retention::routes())
         .merge(audit::routes())
         .merge(accountability::routes())
+        .merge(staff::routes())
+        .merge(session::routes())
 }
 
 /// JSON body extractor whose rejections are API errors (`invalid_input`, `payload_too_large`).
@@ -163,6 +167,8 @@ pub mod can {
         HandleSubjectRequests,
         ReadAudit,
         ReadAccountability,
+        ManageStaff,
+        ListStaff,
     );
 }
 
