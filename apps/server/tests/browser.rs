@@ -1,0 +1,142 @@
+//! The browser journey of issue 16 (Debian chromium + chromedriver, docs/ui.md): an admin accepts
+//! the invitation, sets a password and TOTP (the code computed from the key the page shows),
+//! keeps the recovery codes, signs out and in again with the second factor, invites a recruiter;
+//! the recruiter accepts with a local password and signs in (the OIDC stand-in journey waits for
+//! h-oidc's wiring); both sign out. Screenshots under target/ui-shots/, axe-core clean on every
+//! page. Skipped with a message without chromium, unless CI=true.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
+mod common;
+
+use hoheit_domain::actor::Actor;
+use hoheit_domain::ids::TenantId;
+use hoheit_domain::tenant::Role;
+use hoheit_domain::usecases::StaffInvite;
+use hoheit_web::testing::Browser;
+use serde_json::json;
+
+const ADMIN_PASSWORD: &str = "Kastanienbaum-Wiese-42";
+const RECRUITER_PASSWORD: &str = "Sonnenblumenfeld-Nord-7";
+
+fn totp(secret: &str, offset_steps: u64) -> String {
+    let key = totp_rs::Secret::Encoded(secret.replace(' ', "")).to_bytes().unwrap();
+    let totp = totp_rs::TOTP::new(totp_rs::Algorithm::SHA1, 6, 1, 30, key).unwrap();
+    #[allow(clippy::disallowed_methods)] // the authenticator app's clock
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    totp.generate(now + 30 * offset_steps)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_and_recruiter_sign_in_journey() {
+    let Some(mut b) = Browser::start("identity").await.unwrap() else { return };
+    let (h, _dir) = common::sqlite().await;
+    let result = journey(&h, &mut b).await;
+    b.close().await;
+    h.stop().await;
+    result.unwrap();
+}
+
+async fn journey(h: &hoheit_server::harness::Harness, b: &mut Browser) -> Result<(), String> {
+    let base = h.base.clone();
+    let operator = h.client(&h.token(None, Role::Operator).await?);
+    let r = operator
+        .post(
+            "/api/v1/tenants",
+            json!({"name": "Muster GmbH", "privacy_contact": "dsb@muster.example", "privacy_notice_url": "https://muster.example/datenschutz"}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{:?}", r.json);
+    let tenant = TenantId::from_uuid(uuid::Uuid::parse_str(r.str("/id").unwrap()).unwrap());
+    let invite = StaffInvite {
+        role: Role::Admin,
+        email: "ada.admin@muster.example".into(),
+        display_name: "Ada Admin".into(),
+        language: None,
+    };
+    let invited = h.state.app.invite_staff(Actor::System, tenant, invite).await.map_err(|e| e.to_string())?;
+
+    // the admin accepts the invitation: password, then TOTP
+    b.goto(&format!("{base}/invitation/{}", invited.secret.expose())).await?;
+    assert_eq!(b.text("#invited-role").await?, "Administration");
+    b.check_page("accept-invitation").await?;
+    b.fill("#password", ADMIN_PASSWORD).await?;
+    b.fill("#password_repeat", ADMIN_PASSWORD).await?;
+    b.click("form[action^='/invitation/'] button[type=submit]").await?;
+    let secret = b.text("#totp-secret").await?;
+    // the QR code is an image rendered by the server
+    let loaded = b.eval("const i = document.querySelector('.qr img'); return i.complete && i.naturalWidth > 0").await?;
+    assert_eq!(loaded, json!(true), "QR code image loaded");
+    b.check_page("totp-setup").await?;
+    b.fill("#code", &totp(&secret, 0)).await?;
+    b.click("form[action='/setup/totp'] button[type=submit]").await?;
+    b.wait_for("#recovery-codes").await?;
+    let codes = b.eval("return [...document.querySelectorAll('#recovery-codes li')].map(li => li.textContent)").await?;
+    assert_eq!(codes.as_array().map(Vec::len), Some(10), "{codes}");
+    b.check_page("recovery-codes").await?;
+    b.click("main a.button").await?;
+    assert_eq!(b.text("#who").await?, "Ada Admin");
+    b.check_page("admin-start").await?;
+
+    // sign out, sign in again: password, then the next TOTP code (a used step is refused)
+    b.click("form.signout button").await?;
+    b.wait_for("form.signin").await?;
+    b.check_page("signed-out").await?;
+    b.fill("#email", "ada.admin@muster.example").await?;
+    b.fill("#password", "wrong password, long enough").await?;
+    b.click("form.signin button[type=submit]").await?;
+    let error = b.text("#form-error").await?;
+    assert!(error.contains("E-Mail-Adresse oder Passwort ist falsch"), "{error}");
+    b.check_page("sign-in-failed").await?;
+    b.fill("#password", ADMIN_PASSWORD).await?;
+    b.click("form.signin button[type=submit]").await?;
+    b.wait_for("form[action='/signin/code']").await?;
+    b.check_page("second-factor").await?;
+    b.fill("#code", &totp(&secret, 1)).await?;
+    b.click("form[action='/signin/code'] button[type=submit]").await?;
+    assert_eq!(b.text("#who").await?, "Ada Admin");
+
+    // the admin invites a recruiter
+    b.click("nav a[href='/staff']").await?;
+    b.fill("#display_name", "Rita Recruiterin").await?;
+    b.fill("#email", "rita@muster.example").await?;
+    b.click("form[action='/staff/invite'] button[type=submit]").await?;
+    let link = b.text("#invitation-link").await?;
+    assert!(link.starts_with(&format!("{base}/invitation/")), "{link}");
+    b.check_page("staff-invited").await?;
+
+    // own sessions, then sign out
+    b.click("nav a[href='/sessions']").await?;
+    b.wait_for("#sessions tbody tr").await?;
+    b.check_page("sessions").await?;
+    b.click("form.signout button").await?;
+    b.wait_for("form.signin").await?;
+    let cookies = b.client().get_all_cookies().await.map_err(|e| e.to_string())?;
+    assert!(cookies.iter().all(|c| c.name() != "__Host-hoheit_session"), "session cookie removed");
+
+    // the recruiter accepts with a local password (no second factor required for recruiters) and
+    // lands on the recruiter start page
+    b.goto(&link).await?;
+    assert_eq!(b.text("#invited-role").await?, "Recruiting");
+    b.fill("#password", RECRUITER_PASSWORD).await?;
+    b.fill("#password_repeat", RECRUITER_PASSWORD).await?;
+    b.click("form[action^='/invitation/'] button[type=submit]").await?;
+    assert_eq!(b.text("#who").await?, "Rita Recruiterin");
+    assert!(b.client().find(fantoccini::Locator::Css("nav a[href='/staff']")).await.is_err(), "no staff page link");
+    b.check_page("recruiter-start").await?;
+    // the staff page is refused by the server, not only hidden
+    b.goto(&format!("{base}/staff")).await?;
+    assert_eq!(b.text("h1").await?, "Mitarbeitende");
+    assert!(b.text("main").await?.contains("Das dürfen Sie mit Ihrer Rolle nicht"));
+    b.goto(&format!("{base}/")).await?;
+    b.click("form.signout button").await?;
+    b.wait_for("form.signin").await?;
+    b.fill("#email", "rita@muster.example").await?;
+    b.fill("#password", RECRUITER_PASSWORD).await?;
+    b.click("form.signin button[type=submit]").await?;
+    assert_eq!(b.text("#who").await?, "Rita Recruiterin");
+    b.click("form.signout button").await?;
+    b.wait_for("form.signin").await?;
+    b.check_page("recruiter-signed-out").await?;
+    Ok(())
+}
