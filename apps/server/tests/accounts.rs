@@ -112,8 +112,8 @@ impl Browser {
     }
 }
 
-fn code_now(secret: &str) -> String {
-    hoheit_identity::totp_code(secret, time::OffsetDateTime::now_utc()).unwrap()
+fn code_now(h: &Harness, secret: &str) -> String {
+    hoheit_identity::totp_code(secret, hoheit_domain::ports::Clock::now(h.state.clock.as_ref())).unwrap()
 }
 
 async fn sign_in(b: &mut Browser, tenant: &str, email: &str, password: &str) -> Answer {
@@ -164,7 +164,7 @@ async fn browser_accounts_and_sessions(h: &Harness) {
     let enrolment_cookie = admin.cookie.clone().unwrap();
     let r = admin.post("/api/v1/session/totp/confirm", json!({"code": "000000"})).await;
     assert_eq!(r.json["error"]["code"], "second_factor_invalid", "{:?}", r.json);
-    let r = admin.post("/api/v1/session/totp/confirm", json!({"code": code_now(&secret)})).await;
+    let r = admin.post("/api/v1/session/totp/confirm", json!({"code": code_now(h, &secret)})).await;
     assert_eq!(r.status, 200, "{:?}", r.json);
     assert_eq!(r.json["stage"], "full");
     let recovery: Vec<String> =
@@ -350,7 +350,7 @@ async fn sessions_end_after_the_idle_and_the_absolute_time_out() {
         )
         .await;
     let secret = r.json["totp"]["secret"].as_str().unwrap().to_owned();
-    let r = admin.post("/api/v1/session/totp/confirm", json!({"code": code_now(&secret)})).await;
+    let r = admin.post("/api/v1/session/totp/confirm", json!({"code": code_now(&h, &secret)})).await;
     assert_eq!(r.status, 200, "{:?}", r.json);
     // idle: no request for 2 s ends it
     assert_eq!(admin.get("/api/v1/session").await.status, 200);
