@@ -112,8 +112,8 @@ impl Browser {
     }
 }
 
-fn code_now(secret: &str) -> String {
-    hoheit_identity::totp_code(secret, time::OffsetDateTime::now_utc()).unwrap()
+fn code_now(h: &Harness, secret: &str) -> String {
+    hoheit_identity::totp_code(secret, hoheit_domain::ports::Clock::now(h.state.clock.as_ref())).unwrap()
 }
 
 async fn sign_in(b: &mut Browser, tenant: &str, email: &str, password: &str) -> Answer {
@@ -164,7 +164,7 @@ async fn browser_accounts_and_sessions(h: &Harness) {
     let enrolment_cookie = admin.cookie.clone().unwrap();
     let r = admin.post("/api/v1/session/totp/confirm", json!({"code": "000000"})).await;
     assert_eq!(r.json["error"]["code"], "second_factor_invalid", "{:?}", r.json);
-    let r = admin.post("/api/v1/session/totp/confirm", json!({"code": code_now(&secret)})).await;
+    let r = admin.post("/api/v1/session/totp/confirm", json!({"code": code_now(h, &secret)})).await;
     assert_eq!(r.status, 200, "{:?}", r.json);
     assert_eq!(r.json["stage"], "full");
     let recovery: Vec<String> =
@@ -271,19 +271,25 @@ async fn browser_accounts_and_sessions(h: &Harness) {
     assert!(unknown_time * 4 > wrong_time, "an unknown e-mail is verified too: {unknown_time:?} vs {wrong_time:?}");
 
     // --- throttling: growing delays, with retry_after, then the right password works again
+    // failures go on (waiting out each delay) until the delay is long enough to observe
     let mut throttled = None;
-    for _ in 0..6 {
+    for _ in 0..12 {
         let r = sign_in(&mut probe, &tenant, "rita@example.com", "Tisch-Lampe-Wolke-8").await;
         if r.status == 429 {
-            throttled = Some(r);
-            break;
+            assert_eq!(r.json["error"]["code"], "sign_in_throttled");
+            let wait = r.json["error"]["retry_after"].as_i64().unwrap();
+            assert!(wait >= 1, "{:?}", r.json);
+            if wait >= 4 {
+                throttled = Some(r);
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(u64::try_from(wait).unwrap() * 1000 + 100)).await;
+            continue;
         }
         assert_eq!(r.status, 401);
     }
-    let throttled = throttled.expect("repeated failures are throttled");
-    assert_eq!(throttled.json["error"]["code"], "sign_in_throttled");
+    let throttled = throttled.expect("repeated failures are throttled with growing delays");
     let wait = throttled.json["error"]["retry_after"].as_i64().unwrap();
-    assert!(wait >= 1, "{:?}", throttled.json);
     let r = sign_in(&mut probe, &tenant, "rita@example.com", "Sonnen-Blumen-Feld-9").await;
     assert_eq!(r.status, 429, "even the right password waits");
     tokio::time::sleep(Duration::from_millis(u64::try_from(wait).unwrap() * 1000 + 300)).await;
@@ -350,7 +356,7 @@ async fn sessions_end_after_the_idle_and_the_absolute_time_out() {
         )
         .await;
     let secret = r.json["totp"]["secret"].as_str().unwrap().to_owned();
-    let r = admin.post("/api/v1/session/totp/confirm", json!({"code": code_now(&secret)})).await;
+    let r = admin.post("/api/v1/session/totp/confirm", json!({"code": code_now(&h, &secret)})).await;
     assert_eq!(r.status, 200, "{:?}", r.json);
     // idle: no request for 2 s ends it
     assert_eq!(admin.get("/api/v1/session").await.status, 200);

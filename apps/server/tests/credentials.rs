@@ -323,7 +323,10 @@ async fn the_operator_has_no_path_to_content_or_a_tenant_credential() {
             let text = r.json.to_string();
             assert_eq!(forbidden_text(&text), None, "operator {method} {concrete}: {text}");
             let operator_route = path == "/api/v1/tenants";
-            let public = path == "/api/v1/invitations/accept" || !path.starts_with("/api/v1/");
+            // the browser's routes (issue 16) authenticate by invitation or session cookie, never
+            // by a bearer token
+            let browser = path == "/api/v1/invitations/accept-account" || path.starts_with("/api/v1/session");
+            let public = path == "/api/v1/invitations/accept" || browser || !path.starts_with("/api/v1/");
             if operator_route {
                 assert!(r.status < 300, "operator {method} {concrete}: {} {text}", r.status);
             } else if !public {
@@ -331,6 +334,13 @@ async fn the_operator_has_no_path_to_content_or_a_tenant_credential() {
             } else if path == "/api/v1/invitations/accept" {
                 // without an invitation secret the operator's bearer token is worth nothing here
                 assert_eq!(r.status, 400, "operator {method} {concrete}: {text}");
+            }
+            if browser {
+                assert!(
+                    [204, 400, 401, 403].contains(&r.status),
+                    "the operator's token opens no session: {method} {concrete}: {} {text}",
+                    r.status
+                );
             }
             if operator_route && method == "post" {
                 // tenant creation: an invitation, which is not a credential
