@@ -21,6 +21,8 @@
 //! - Events for the audit log: [`events`] (R34). Rule ids: [`rules`].
 //! - Ports and use cases: [`ports`], [`usecases`] (each use case: load -> decide -> commit,
 //!   retried from a fresh load when a commit loses an optimistic-lock race).
+//! - A tenant's identity provider for staff sign-in (issuer, client, e-mail domains, group ->
+//!   role mapping): [`idp`].
 //! - Accountability documents from the configuration: [`accountability`] (R2, R35). Who may do
 //!   what: [`access`].
 //!
@@ -57,6 +59,7 @@ pub mod consent;
 pub mod conversation;
 pub mod credential;
 pub mod events;
+pub mod idp;
 pub mod ids;
 pub mod inbound;
 pub mod legal;
