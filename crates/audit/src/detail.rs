@@ -202,6 +202,16 @@ detail_keys! {
     DpoAppointedByAdmin => "dpo_appointed_by_admin",
     /// The longest token lifetime in days.
     TokenMaxDays => "token_max_days",
+    /// A staff account's role before a change.
+    FromRole => "from_role",
+    /// How a staff member signed in (`local`, `oidc`).
+    SignInMethod => "sign_in_method",
+    /// Why a sign-in failed (a code).
+    SignInFailure => "sign_in_failure",
+    /// What changed about a second factor (a code).
+    SecondFactorChange => "second_factor_change",
+    /// Why sessions ended (a code).
+    SessionEnd => "session_end",
 }
 
 impl PartialOrd for DetailKey {

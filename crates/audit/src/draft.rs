@@ -244,6 +244,26 @@ fn event_details(event: &DomainEvent) -> Vec<(DetailKey, DetailValue)> {
         DomainEvent::CredentialSettingsChanged { dpo_appointed_by_admin, token_max_days } => {
             vec![(K::DpoAppointedByAdmin, v(*dpo_appointed_by_admin)), (K::TokenMaxDays, v(*token_max_days))]
         }
+        DomainEvent::StaffRoleChanged { staff, from, to } => {
+            vec![(K::Staff, v(*staff)), (K::FromRole, v(from.as_str())), (K::Role, v(to.as_str()))]
+        }
+        DomainEvent::StaffDisabled { staff } | DomainEvent::PasswordChanged { staff } => vec![(K::Staff, v(*staff))],
+        DomainEvent::SignInSucceeded { staff, method } => {
+            vec![(K::Staff, v(*staff)), (K::SignInMethod, v(method.as_str()))]
+        }
+        DomainEvent::SignInFailed { staff, reason } => {
+            let mut d = vec![(K::SignInFailure, v(reason.as_str()))];
+            if let Some(staff) = staff {
+                d.push((K::Staff, v(*staff)));
+            }
+            d
+        }
+        DomainEvent::SecondFactorChanged { staff, change } => {
+            vec![(K::Staff, v(*staff)), (K::SecondFactorChange, v(change.as_str()))]
+        }
+        DomainEvent::SessionRevoked { staff, reason, count } => {
+            vec![(K::Staff, v(*staff)), (K::SessionEnd, v(reason.as_str())), (K::Count, v(*count))]
+        }
         DomainEvent::ObjectionReviewDismissed { review, reason } => {
             vec![(K::Review, v(*review)), (K::DismissReason, v(reason.as_str()))]
         }

@@ -42,6 +42,10 @@ pub struct CredentialSettings {
     /// The longest lifetime (days) a token of this tenant may be given (default 90, 1-730).
     #[serde(default = "default_token_max_days")]
     pub token_max_days: u32,
+    /// Whether recruiters must set up a second factor too (admins and DPOs always must; issue
+    /// 16). Default `false`.
+    #[serde(default)]
+    pub recruiter_second_factor: bool,
 }
 
 const fn default_token_max_days() -> u32 {
@@ -50,7 +54,7 @@ const fn default_token_max_days() -> u32 {
 
 impl Default for CredentialSettings {
     fn default() -> Self {
-        Self { dpo_appointed_by_admin: false, token_max_days: DEFAULT_TOKEN_DAYS }
+        Self { dpo_appointed_by_admin: false, token_max_days: DEFAULT_TOKEN_DAYS, recruiter_second_factor: false }
     }
 }
 

@@ -21,6 +21,7 @@ use crate::media::MediaRejection;
 use crate::objection::{DismissReason, ObjectionScope};
 use crate::policy::{Exception, RefusalCode};
 use crate::rules::Rule;
+use crate::staff::{SecondFactorChange, SessionEnd, SignInFailure, SignInMethod};
 use crate::subject_request::SubjectRequestKind;
 
 /// What was read, for audited content reads (R33).
@@ -371,6 +372,55 @@ pub enum DomainEvent {
         /// The longest token lifetime in days.
         token_max_days: u32,
     },
+    /// A staff account's role changed (issue 16).
+    StaffRoleChanged {
+        /// The account.
+        staff: StaffId,
+        /// The role before.
+        from: Role,
+        /// The role now.
+        to: Role,
+    },
+    /// A staff account was disabled: its sessions and tokens stop working.
+    StaffDisabled {
+        /// The account.
+        staff: StaffId,
+    },
+    /// A staff account signed in.
+    SignInSucceeded {
+        /// The account.
+        staff: StaffId,
+        /// How.
+        method: SignInMethod,
+    },
+    /// A sign-in failed (the person saw a generic answer).
+    SignInFailed {
+        /// The account, if the e-mail or subject named one.
+        staff: Option<StaffId>,
+        /// Why.
+        reason: SignInFailure,
+    },
+    /// A staff account's password was set or changed.
+    PasswordChanged {
+        /// The account.
+        staff: StaffId,
+    },
+    /// A staff account's second factor changed.
+    SecondFactorChanged {
+        /// The account.
+        staff: StaffId,
+        /// What changed.
+        change: SecondFactorChange,
+    },
+    /// Sessions of a staff account ended before their time-out.
+    SessionRevoked {
+        /// The account.
+        staff: StaffId,
+        /// Why.
+        reason: SessionEnd,
+        /// How many sessions.
+        count: u64,
+    },
     /// A reviewer dismissed a possible objection (R16): who is the actor, why is the code.
     ObjectionReviewDismissed {
         /// The review.
@@ -451,6 +501,13 @@ impl DomainEvent {
             Self::InvitationIssued { .. } => "invitation.issued",
             Self::InvitationAccepted { .. } => "invitation.accepted",
             Self::CredentialSettingsChanged { .. } => "credential.settings_changed",
+            Self::StaffRoleChanged { .. } => "staff.role_changed",
+            Self::StaffDisabled { .. } => "staff.disabled",
+            Self::SignInSucceeded { .. } => "sign_in.succeeded",
+            Self::SignInFailed { .. } => "sign_in.failed",
+            Self::PasswordChanged { .. } => "staff.password_changed",
+            Self::SecondFactorChanged { .. } => "staff.second_factor_changed",
+            Self::SessionRevoked { .. } => "session.revoked",
             Self::ObjectionReviewDismissed { .. } => "objection.review_dismissed",
             Self::TemplateNoticeMarked { .. } => "template.notice_marked",
             Self::MediaStored { .. } => "media.stored",
@@ -469,6 +526,13 @@ impl DomainEvent {
                 | Self::TokenUseRefused { .. }
                 | Self::InvitationIssued { .. }
                 | Self::InvitationAccepted { .. }
+                | Self::StaffRoleChanged { .. }
+                | Self::StaffDisabled { .. }
+                | Self::SignInSucceeded { .. }
+                | Self::SignInFailed { .. }
+                | Self::PasswordChanged { .. }
+                | Self::SecondFactorChanged { .. }
+                | Self::SessionRevoked { .. }
         )
     }
 

@@ -21,6 +21,7 @@
 //! - Events for the audit log: [`events`] (R34). Rule ids: [`rules`].
 //! - Ports and use cases: [`ports`], [`usecases`] (each use case: load -> decide -> commit,
 //!   retried from a fresh load when a commit loses an optimistic-lock race).
+//! - Staff accounts, sessions, sign-in throttling (issue 16): [`staff`].
 //! - A tenant's identity provider for staff sign-in (issuer, client, e-mail domains, group ->
 //!   role mapping): [`idp`].
 //! - Accountability documents from the configuration: [`accountability`] (R2, R35). Who may do
@@ -70,6 +71,7 @@ pub mod policy;
 pub mod ports;
 pub mod retention;
 pub mod rules;
+pub mod staff;
 pub mod subject_request;
 pub mod template;
 pub mod tenant;

@@ -794,3 +794,203 @@ pub trait Queries: Send + Sync {
     /// later than `soon` (operator view, numbers only).
     async fn deadline_counts(&self, now: OffsetDateTime, soon: OffsetDateTime) -> Result<DeadlineCounts, StoreError>;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Staff accounts and sessions (issue 16)
+// ---------------------------------------------------------------------------------------------
+
+/// Storage of staff accounts, their invitations, recovery codes, sessions and sign-in throttles.
+/// Personal data (e-mail, name, identity-provider subject) and the TOTP secret MUST be sealed
+/// with the tenant key; e-mail and subject are found by a keyed hash. Every state here lives in
+/// the database so that it holds across replicas.
+#[async_trait]
+pub trait AccountStore: Send + Sync {
+    /// Stores a new invited account and its invitation (secret stored as a hash only), atomically.
+    /// `Duplicate` if the e-mail is taken in the tenant.
+    async fn create_invited_account(
+        &self,
+        account: &crate::staff::StaffAccount,
+        invitation: &crate::credential::Invitation,
+        secret: &str,
+    ) -> Result<(), StoreError>;
+
+    /// The invitation with this secret, whatever its state.
+    async fn invitation(&self, secret: &str) -> Result<Option<crate::credential::Invitation>, StoreError>;
+
+    /// Marks the invitation accepted and stores `account` (inserted, or replacing the invited
+    /// one of the same id), atomically; `false` if the invitation was used meanwhile.
+    /// `Duplicate` if the e-mail or identity-provider subject is taken in the tenant.
+    async fn accept_invitation_account(
+        &self,
+        invitation: crate::ids::StaffId,
+        account: &crate::staff::StaffAccount,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError>;
+
+    /// An account of the tenant.
+    async fn account(
+        &self,
+        tenant: TenantId,
+        id: crate::ids::StaffId,
+    ) -> Result<Option<crate::staff::StaffAccount>, StoreError>;
+
+    /// An account by id alone (a token or session names the id; the tenant comes with it).
+    async fn account_by_id(&self, id: crate::ids::StaffId) -> Result<Option<crate::staff::StaffAccount>, StoreError>;
+
+    /// The account with this e-mail in the tenant.
+    async fn account_by_email(
+        &self,
+        tenant: TenantId,
+        email: &crate::staff::Email,
+    ) -> Result<Option<crate::staff::StaffAccount>, StoreError>;
+
+    /// The account bound to this identity-provider subject in the tenant.
+    async fn account_by_idp(
+        &self,
+        tenant: TenantId,
+        issuer: &str,
+        subject: &str,
+    ) -> Result<Option<crate::staff::StaffAccount>, StoreError>;
+
+    /// The tenant's accounts, oldest first.
+    async fn accounts(&self, tenant: TenantId) -> Result<Vec<crate::staff::StaffAccount>, StoreError>;
+
+    /// Saves a changed account if its stored version is `account.version` (then stores
+    /// `version + 1`); `Conflict` otherwise.
+    async fn save_account(&self, account: &crate::staff::StaffAccount) -> Result<(), StoreError>;
+
+    /// Replaces the account's recovery codes by these SHA-256 hashes.
+    async fn set_recovery_codes(
+        &self,
+        tenant: TenantId,
+        staff: crate::ids::StaffId,
+        hashes: &[[u8; 32]],
+    ) -> Result<(), StoreError>;
+
+    /// Uses a recovery code (by hash): `true` once, if it exists and was not used.
+    async fn use_recovery_code(
+        &self,
+        tenant: TenantId,
+        staff: crate::ids::StaffId,
+        hash: &[u8; 32],
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError>;
+
+    /// How many unused recovery codes the account has.
+    async fn recovery_codes_left(&self, tenant: TenantId, staff: crate::ids::StaffId) -> Result<u32, StoreError>;
+
+    /// Stores a new session.
+    async fn create_session(&self, session: &crate::staff::Session) -> Result<(), StoreError>;
+
+    /// The session with this hash, whatever its state.
+    async fn session(&self, hash: &crate::staff::SessionHash) -> Result<Option<crate::staff::Session>, StoreError>;
+
+    /// Replaces the session `old` by `new` atomically (rotation: the old id stops working);
+    /// `false` if `old` was revoked or gone meanwhile.
+    async fn rotate_session(
+        &self,
+        old: &crate::staff::SessionHash,
+        new: &crate::staff::Session,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError>;
+
+    /// Records a request on the session (`last_seen_at`).
+    async fn touch_session(&self, hash: &crate::staff::SessionHash, now: OffsetDateTime) -> Result<(), StoreError>;
+
+    /// Revokes one session of the account by its public id; whether it was in force.
+    async fn revoke_session(
+        &self,
+        staff: crate::ids::StaffId,
+        id: Uuid,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError>;
+
+    /// Revokes every session of the account in force; how many.
+    async fn revoke_sessions(&self, staff: crate::ids::StaffId, now: OffsetDateTime) -> Result<u64, StoreError>;
+
+    /// The account's sessions not revoked and not past their absolute time-out, newest first.
+    async fn sessions(
+        &self,
+        staff: crate::ids::StaffId,
+        now: OffsetDateTime,
+    ) -> Result<Vec<crate::staff::Session>, StoreError>;
+
+    /// The failures counted for a key, if any.
+    async fn throttle(&self, key: &crate::staff::ThrottleKey) -> Result<Option<crate::staff::Throttle>, StoreError>;
+
+    /// Counts one more failure for the key (atomically) and returns the new state.
+    async fn record_failure(
+        &self,
+        key: &crate::staff::ThrottleKey,
+        now: OffsetDateTime,
+    ) -> Result<crate::staff::Throttle, StoreError>;
+
+    /// Forgets the failures of a key (after a success).
+    async fn clear_throttle(&self, key: &crate::staff::ThrottleKey) -> Result<(), StoreError>;
+}
+
+/// Password hashing (argon2id, OWASP parameters, PHC strings) and the offline strength check.
+/// Hashing is slow on purpose: implementations run it off the async executor's threads.
+#[async_trait]
+pub trait Passwords: Send + Sync {
+    /// Hashes a password.
+    async fn hash(&self, password: &crate::staff::SecretText) -> Result<crate::staff::PasswordHash, StoreError>;
+
+    /// Whether the password matches the hash. With `None` it verifies against a fixed dummy hash
+    /// and returns `false`, so an unknown account takes as long as a wrong password.
+    async fn verify(&self, password: &crate::staff::SecretText, hash: Option<&crate::staff::PasswordHash>) -> bool;
+
+    /// Whether the password is on the embedded list of common passwords.
+    fn is_common(&self, password: &crate::staff::SecretText) -> bool;
+}
+
+/// What a TOTP set-up shows once: the secret (base32, for typing in), the `otpauth://` URI and
+/// its QR code as SVG.
+#[derive(Clone)]
+pub struct TotpSetup {
+    /// The base32 secret.
+    pub secret: crate::staff::SecretText,
+    /// The `otpauth://totp/...` URI.
+    pub uri: crate::staff::SecretText,
+    /// The QR code of the URI, an SVG document (rendered on the server).
+    pub qr_svg: String,
+}
+
+impl std::fmt::Debug for TotpSetup {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TotpSetup(..)")
+    }
+}
+
+/// TOTP (RFC 6238: SHA-1, 6 digits, 30 s steps, one step of drift each way), recovery codes and
+/// random secrets.
+pub trait SecondFactor: Send + Sync {
+    /// A new random TOTP secret (160 bits, base32).
+    fn new_totp_secret(&self) -> crate::staff::SecretText;
+
+    /// The set-up of a secret for an account (`label`: what the authenticator app shows, e.g.
+    /// the e-mail; `issuer`: "hoheit").
+    fn totp_setup(
+        &self,
+        secret: &crate::staff::SecretText,
+        label: &str,
+        issuer: &str,
+    ) -> Result<TotpSetup, crate::values::InvalidValue>;
+
+    /// The time step a code is valid for at `now` (current, previous or next), or `None`.
+    fn verify_totp(&self, secret: &crate::staff::SecretText, code: &str, now: OffsetDateTime) -> Option<u64>;
+
+    /// A random secret of 256 bits, base64url (session cookie values, invitation secrets).
+    fn random_secret(&self) -> String;
+
+    /// A fresh recovery code (80 bits, grouped for reading, e.g. `abcd-efgh-ijkl-mnop`).
+    fn recovery_code(&self) -> String;
+}
+
+/// The SHA-256 of a recovery code as typed (lower-cased, without separators and spaces).
+pub fn recovery_code_hash(code: &str) -> [u8; 32] {
+    use sha2::Digest as _;
+    let normalised: String =
+        code.chars().filter(|c| c.is_ascii_alphanumeric()).map(|c| c.to_ascii_lowercase()).collect();
+    sha2::Sha256::digest(normalised.as_bytes()).into()
+}

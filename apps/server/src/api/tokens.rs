@@ -137,8 +137,12 @@ pub async fn put_credential_settings(
     caller: Caller<can::ChangeCredentialSettings>,
     ApiJson(body): ApiJson<CredentialSettingsDto>,
 ) -> ApiResult<Json<CredentialSettingsDto>> {
-    let settings =
-        CredentialSettings { dpo_appointed_by_admin: body.dpo_appointed_by_admin, token_max_days: body.token_max_days };
+    let current = state.app.tenant_config(caller.tenant).await?.tenant.credentials;
+    let settings = CredentialSettings {
+        dpo_appointed_by_admin: body.dpo_appointed_by_admin,
+        token_max_days: body.token_max_days,
+        recruiter_second_factor: body.recruiter_second_factor.unwrap_or(current.recruiter_second_factor),
+    };
     let tenant = state.app.update_credential_settings(caller.tenant, caller.actor, settings).await?;
     Ok(Json(CredentialSettingsDto::from(tenant.credentials)))
 }
@@ -201,10 +205,18 @@ pub struct CredentialSettingsDto {
     pub dpo_appointed_by_admin: bool,
     /// The longest token lifetime in days (1-730, default 90).
     pub token_max_days: u32,
+    /// Whether recruiters must set up a second factor (TOTP) for browser sign-in too; admins and
+    /// DPOs always must (issue 16). Default `false`; left out, it is kept as it is.
+    #[serde(default)]
+    pub recruiter_second_factor: Option<bool>,
 }
 
 impl From<CredentialSettings> for CredentialSettingsDto {
     fn from(s: CredentialSettings) -> Self {
-        Self { dpo_appointed_by_admin: s.dpo_appointed_by_admin, token_max_days: s.token_max_days }
+        Self {
+            dpo_appointed_by_admin: s.dpo_appointed_by_admin,
+            token_max_days: s.token_max_days,
+            recruiter_second_factor: Some(s.recruiter_second_factor),
+        }
     }
 }

@@ -20,6 +20,7 @@ use hoheit_domain::media::MediaRejection;
 use hoheit_domain::objection::{DismissReason, ObjectionScope};
 use hoheit_domain::policy::{Exception, RefusalCode};
 use hoheit_domain::rules::Rule;
+use hoheit_domain::staff::{SecondFactorChange, SessionEnd, SignInFailure, SignInMethod};
 use hoheit_domain::subject_request::SubjectRequestKind;
 use hoheit_domain::tenant::{Actor, Role};
 use time::OffsetDateTime;
@@ -144,6 +145,20 @@ pub fn all_events() -> Vec<DomainEvent> {
         },
         DomainEvent::InvitationAccepted { staff: StaffId::from_uuid(uuid(0xab)), role: Role::Admin },
         DomainEvent::CredentialSettingsChanged { dpo_appointed_by_admin: true, token_max_days: 30 },
+        DomainEvent::StaffRoleChanged { staff: StaffId::from_uuid(uuid(0xab)), from: Role::Recruiter, to: Role::Dpo },
+        DomainEvent::StaffDisabled { staff: StaffId::from_uuid(uuid(0xab)) },
+        DomainEvent::SignInSucceeded { staff: StaffId::from_uuid(uuid(0xab)), method: SignInMethod::Oidc },
+        DomainEvent::SignInFailed { staff: Some(StaffId::from_uuid(uuid(0xab))), reason: SignInFailure::WrongPassword },
+        DomainEvent::PasswordChanged { staff: StaffId::from_uuid(uuid(0xab)) },
+        DomainEvent::SecondFactorChanged {
+            staff: StaffId::from_uuid(uuid(0xab)),
+            change: SecondFactorChange::RecoveryCodeUsed,
+        },
+        DomainEvent::SessionRevoked {
+            staff: StaffId::from_uuid(uuid(0xab)),
+            reason: SessionEnd::AccountDisabled,
+            count: 2,
+        },
         DomainEvent::ObjectionReviewDismissed { review, reason: DismissReason::NegatedKeyword },
         DomainEvent::TemplateNoticeMarked { channel, carries_notice: true },
         DomainEvent::MediaStored { media: MediaId::from_uuid(uuid(0xaa)), kind: MediaKind::Document },
@@ -153,7 +168,7 @@ pub fn all_events() -> Vec<DomainEvent> {
 
 /// Number of `DomainEvent` variants; [`variant_index`] fails to compile when one is added, which
 /// is the reminder to extend [`all_events`] and this count.
-pub const VARIANTS: usize = 50;
+pub const VARIANTS: usize = 57;
 
 pub fn variant_index(event: &DomainEvent) -> usize {
     match event {
@@ -207,6 +222,13 @@ pub fn variant_index(event: &DomainEvent) -> usize {
         DomainEvent::InvitationIssued { .. } => 47,
         DomainEvent::InvitationAccepted { .. } => 48,
         DomainEvent::CredentialSettingsChanged { .. } => 49,
+        DomainEvent::StaffRoleChanged { .. } => 50,
+        DomainEvent::StaffDisabled { .. } => 51,
+        DomainEvent::SignInSucceeded { .. } => 52,
+        DomainEvent::SignInFailed { .. } => 53,
+        DomainEvent::PasswordChanged { .. } => 54,
+        DomainEvent::SecondFactorChanged { .. } => 55,
+        DomainEvent::SessionRevoked { .. } => 56,
     }
 }
 

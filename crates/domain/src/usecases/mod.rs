@@ -8,6 +8,7 @@
 //! ([`StoreError::Conflict`]) is retried from a fresh load a few times; nothing is decided on
 //! stale state.
 
+mod accounts;
 mod admin;
 mod candidates;
 mod inbound;
@@ -24,6 +25,10 @@ use time::OffsetDateTime;
 
 pub use crate::accountability::{DataRecipient, recipients};
 pub use crate::tenant::ApprovalInput;
+pub use accounts::{
+    AcceptLocal, Accepted, AccountError, AccountPorts, NewSession, PendingSession, SecondFactorCode, SessionPrincipal,
+    SessionView, SignIn, SignInStep, StaffInvitation, StaffInvite, StaffView, TotpEnrolled, VerifiedIdentity,
+};
 pub use admin::{ChannelInput, LegalTextInput};
 pub use candidates::{ConsentInput, NewCandidate, ObjectionInput};
 pub use inbound::InboundOutcome;
@@ -101,6 +106,8 @@ pub struct Hoheit {
     /// How long an attempt without a recorded outcome waits for a status webhook before it is
     /// sent again ([`crate::attempt`]).
     status_wait: time::Duration,
+    /// Staff accounts and sessions (issue 16): absent until wired with [`Hoheit::with_accounts`].
+    accounts: Option<Arc<AccountPorts>>,
 }
 
 /// How old a webhook event may be and still be stored (R36, issue 14): 360Dialog redelivers an
@@ -128,6 +135,7 @@ impl Hoheit {
             ids,
             replay_window: DEFAULT_REPLAY_WINDOW,
             status_wait: crate::attempt::DEFAULT_STATUS_WAIT,
+            accounts: None,
         }
     }
 
