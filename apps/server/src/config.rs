@@ -77,6 +77,29 @@ pub struct Config {
     pub metrics: MetricsConfig,
     /// Webhook ingest when the database is slow or away: deadline and circuit breaker.
     pub ingest: IngestConfig,
+    /// Staff sign-in through the tenants' identity providers (OpenID Connect).
+    #[serde(default)]
+    pub oidc: OidcConfig,
+}
+
+/// Staff sign-in through the tenants' identity providers (issue 16). Each tenant's provider is
+/// set by its admin (`PUT /api/v1/settings/oidc`); these are the server-wide knobs. The redirect
+/// URI registered at every provider is `<public_url>/auth/oidc/callback`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OidcConfig {
+    /// Allows `http` identity providers on loopback (the stand-in; development and tests only).
+    pub allow_insecure_loopback: bool,
+    /// Timeout of one request to an identity provider.
+    pub request_timeout_seconds: u64,
+    /// How long a sign-in may take between the redirect to the provider and the callback.
+    pub pending_minutes: u64,
+}
+
+impl Default for OidcConfig {
+    fn default() -> Self {
+        Self { allow_insecure_loopback: false, request_timeout_seconds: 10, pending_minutes: 10 }
+    }
 }
 
 /// Webhook ingest (issue 14.3).

@@ -3,7 +3,6 @@
 
 /// Why a sign-in through the identity provider failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
 pub enum OidcError {
     /// The provider configuration is unusable (not https, no client id, ...).
     #[error("the OpenID Connect configuration is invalid: {0}")]
