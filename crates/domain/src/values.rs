@@ -291,7 +291,8 @@ pub struct InvalidValue {
 }
 
 impl InvalidValue {
-    pub(crate) const fn new(kind: &'static str, reason: &'static str) -> Self {
+    /// A rejection of a `kind` of value for a `reason` (both compile-time texts: no input echoed).
+    pub const fn new(kind: &'static str, reason: &'static str) -> Self {
         Self { kind, reason }
     }
 

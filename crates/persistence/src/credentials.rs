@@ -142,6 +142,31 @@ fn insert_token_stmt(
     )
 }
 
+/// The statement that stores an invitation (its secret only as SHA-256); also used by the staff
+/// accounts, which store an invited account and its invitation in one transaction.
+pub(crate) fn insert_invitation_stmt(
+    backend: sea_orm::DbBackend,
+    invitation: &Invitation,
+    secret: &str,
+) -> sea_orm::Statement {
+    stmt(
+        backend,
+        "INSERT INTO invitations (id, tenant_id, role, origin, reason, secret_hash, created_by, created_at, \
+         expires_at, accepted_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, NULL)",
+        vec![
+            id_bytes(invitation.id.as_uuid()).into(),
+            id_bytes(invitation.tenant.as_uuid()).into(),
+            invitation.role.as_str().into(),
+            invitation.origin.as_str().into(),
+            invitation.reason.map(BreakGlassReason::as_str).into(),
+            token_hash(secret).into(),
+            invitation.created_by.map(|s| id_bytes(s.as_uuid())).into(),
+            micros(invitation.created_at).into(),
+            micros(invitation.expires_at).into(),
+        ],
+    )
+}
+
 fn duplicate_or(e: &sea_orm::DbErr) -> StoreError {
     if is_unique_violation(e) { StoreError::Duplicate(hoheit_domain::ports::DuplicateKey::Id) } else { db_error(e) }
 }
@@ -265,22 +290,7 @@ impl SeaStore {
     pub async fn create_invitation(&self, invitation: &Invitation, secret: &str) -> Result<(), StoreError> {
         self.shared
             .db
-            .execute_raw(stmt(
-                self.shared.backend,
-                "INSERT INTO invitations (id, tenant_id, role, origin, reason, secret_hash, created_by, created_at, \
-                 expires_at, accepted_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, NULL)",
-                vec![
-                    id_bytes(invitation.id.as_uuid()).into(),
-                    id_bytes(invitation.tenant.as_uuid()).into(),
-                    invitation.role.as_str().into(),
-                    invitation.origin.as_str().into(),
-                    invitation.reason.map(BreakGlassReason::as_str).into(),
-                    token_hash(secret).into(),
-                    invitation.created_by.map(|s| id_bytes(s.as_uuid())).into(),
-                    micros(invitation.created_at).into(),
-                    micros(invitation.expires_at).into(),
-                ],
-            ))
+            .execute_raw(insert_invitation_stmt(self.shared.backend, invitation, secret))
             .await
             .map_err(|e| duplicate_or(&e))?;
         Ok(())

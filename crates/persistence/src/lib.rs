@@ -34,6 +34,7 @@
 
 pub mod crypto;
 
+mod accounts;
 mod batch;
 mod codec;
 mod credentials;

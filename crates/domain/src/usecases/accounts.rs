@@ -939,6 +939,11 @@ impl Hoheit {
         if let Some(source) = &input.source {
             keys.push(ThrottleKey::Source(tenant, Pii::new(source.clone())));
         }
+        if self.config(tenant).await.is_err() {
+            // no such tenant: nothing to throttle or audit, the same answer
+            let _ = acc.passwords.verify(&input.password, None).await;
+            return Err(AccountError::SignInFailed);
+        }
         if let Some(retry_after) = self.throttled(&keys).await? {
             // the same work as an attempt, so the answer's timing tells nothing either
             let _ = acc.passwords.verify(&input.password, None).await;
@@ -952,7 +957,7 @@ impl Hoheit {
             return Err(AccountError::Throttled { retry_after });
         }
         let account = match &email {
-            Some(e) if self.config(tenant).await.is_ok() => acc.store.account_by_email(tenant, e).await?,
+            Some(e) => acc.store.account_by_email(tenant, e).await?,
             _ => None,
         };
         let verified = acc.passwords.verify(&input.password, account.as_ref().and_then(|a| a.password.as_ref())).await;
@@ -1167,6 +1172,7 @@ impl Hoheit {
     ) -> Result<NewSession, AccountError> {
         let acc = self.acc()?;
         let tenant = identity.tenant;
+        self.config(tenant).await.map_err(|_| AccountError::SignInFailed)?;
         let account = acc.store.account_by_idp(tenant, &identity.issuer, identity.subject.expose()).await?;
         let Some(account) = account else {
             self.fail(tenant, &[], None, SignInFailure::UnknownAccount).await?;

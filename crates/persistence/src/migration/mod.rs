@@ -14,6 +14,7 @@ mod m0004_hold_review;
 mod m0005_provider_ids;
 mod m0006_credentials;
 mod m0007_send_attempts;
+mod m0008_staff_accounts;
 mod m0010_oidc;
 
 /// All migrations, in order.
@@ -31,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0005_provider_ids::Migration),
             Box::new(m0006_credentials::Migration),
             Box::new(m0007_send_attempts::Migration),
+            Box::new(m0008_staff_accounts::Migration),
             Box::new(m0010_oidc::Migration),
         ]
     }
