@@ -188,6 +188,15 @@ pub async fn open(config: Config, dev_channel: Option<DevChannel>, schema: Schem
     let app = Hoheit::new(shared.clone(), sending, clock.clone(), Arc::new(UuidV7))
         .with_replay_window(replay_window(&config))
         .with_status_wait(status_wait);
+    // Staff accounts (issue 16). Minimal wiring by h-oidc so the OIDC callback can create
+    // sessions; h-acct's wiring (with the [sessions] config) replaces this block on merge.
+    let app = app.with_accounts(hoheit_domain::usecases::AccountPorts {
+        store: shared.clone(),
+        passwords: Arc::new(hoheit_identity::Argon2Passwords::new().map_err(|e| e.to_string())?),
+        second_factor: Arc::new(hoheit_identity::Totp),
+        sessions: hoheit_domain::staff::SessionSettings::default(),
+        totp_issuer: "hoheit".to_owned(),
+    });
     let egress = config.egress().map_err(|e| e.to_string())?;
     if egress.allows_insecure_loopback() {
         tracing::warn!("dialog360.allow_insecure_loopback is on: outbound calls may go to loopback (development only)");

@@ -214,3 +214,76 @@ async fn email_domain_and_role_mapping_are_enforced() {
     assert!(answer.headers().get("set-cookie").is_none());
     h.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_invited_recruiter_binds_the_provider_account_and_signs_in_again() {
+    use hoheit_domain::staff::{SESSION_COOKIE, SecretText};
+    use hoheit_domain::tenant::{Actor, Role};
+    use hoheit_domain::usecases::StaffInvite;
+
+    let (h, _dir) = server().await;
+    let t = tenant(&h, "Acme", "pn-oidc-5").await;
+    let tenant_id: hoheit_domain::ids::TenantId = t.id.parse().unwrap();
+    let idp = stand_in(&h, "erika").await;
+    configure(&t, &idp, json!({"role_source": "claims", "group_roles": [{"group": "hr", "role": "recruiter"}]})).await;
+    let invited = h
+        .state
+        .app
+        .invite_staff(
+            Actor::System,
+            tenant_id,
+            StaffInvite {
+                role: Role::Recruiter,
+                email: "erika@example.de".into(),
+                display_name: "Erika Muster".into(),
+                language: None,
+            },
+        )
+        .await
+        .unwrap();
+
+    let cookie_of = |answer: &reqwest::Response| -> String {
+        let set = answer.headers()["set-cookie"].to_str().unwrap().to_owned();
+        assert!(set.starts_with(&format!("{SESSION_COOKIE}=")), "{set}");
+        assert!(set.contains("Secure") && set.contains("HttpOnly") && set.contains("SameSite=Lax"), "{set}");
+        set.split(';').next().unwrap().split_once('=').unwrap().1.to_owned()
+    };
+
+    // accept the invitation by binding the provider's account
+    let b = browser();
+    let start = b
+        .get(format!("{}/auth/oidc/{}/start?return_to=/inbox&invitation={}", h.base, t.id, invited.secret.expose()))
+        .send()
+        .await
+        .unwrap();
+    let at_provider = b.get(location(&start)).send().await.unwrap();
+    let answer = complete(&Url::parse(&location(&at_provider)).unwrap()).await;
+    assert_eq!(location(&answer), "/inbox");
+    let first = cookie_of(&answer);
+    let principal = h.state.app.session(&SecretText::new(first.clone())).await.unwrap();
+    assert_eq!(principal.role, Role::Recruiter);
+
+    // the invitation is used up: a second bind fails
+    let start = b
+        .get(format!("{}/auth/oidc/{}/start?invitation={}", h.base, t.id, invited.secret.expose()))
+        .send()
+        .await
+        .unwrap();
+    let at_provider = b.get(location(&start)).send().await.unwrap();
+    let answer = complete(&Url::parse(&location(&at_provider)).unwrap()).await;
+    assert!(oidc_error(&location(&answer)).is_some_and(|c| c.starts_with("invitation_")), "{}", location(&answer));
+
+    // a later sign-in finds the account by issuer and subject: a new session id
+    let answer = complete(&to_callback(&h, &t).await).await;
+    assert_eq!(location(&answer), "/inbox");
+    let second = cookie_of(&answer);
+    assert_ne!(first, second);
+    assert_eq!(h.state.app.session(&SecretText::new(second)).await.unwrap().staff, principal.staff);
+
+    // the mapping now makes hr admins: the account is a recruiter, so the sign-in is refused
+    configure(&t, &idp, json!({"role_source": "claims", "group_roles": [{"group": "hr", "role": "admin"}]})).await;
+    let answer = complete(&to_callback(&h, &t).await).await;
+    assert_eq!(oidc_error(&location(&answer)).as_deref(), Some("not_permitted"));
+    assert!(answer.headers().get("set-cookie").is_none());
+    h.stop().await;
+}
