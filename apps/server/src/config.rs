@@ -82,6 +82,9 @@ pub struct Config {
     /// Browser sessions of staff accounts (issue 16).
     #[serde(default)]
     pub sessions: SessionsConfig,
+    /// Staff sign-in through the tenants' identity providers (OpenID Connect).
+    #[serde(default)]
+    pub oidc: OidcConfig,
 }
 
 /// The browser UI (`crates/web`).
@@ -102,6 +105,26 @@ impl WebConfig {
         let time_zone = hoheit_web::Zone::named(&self.time_zone)
             .map_err(|e| ConfigError::Invalid(format!("web.time_zone: {e}")))?;
         Ok(hoheit_web::WebSettings { default_language, time_zone, public_origin: None })
+    }
+}
+
+/// Staff sign-in through the tenants' identity providers (issue 16). Each tenant's provider is
+/// set by its admin (`PUT /api/v1/settings/oidc`); these are the server-wide knobs. The redirect
+/// URI registered at every provider is `<public_url>/auth/oidc/callback`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OidcConfig {
+    /// Allows `http` identity providers on loopback (the stand-in; development and tests only).
+    pub allow_insecure_loopback: bool,
+    /// Timeout of one request to an identity provider.
+    pub request_timeout_seconds: u64,
+    /// How long a sign-in may take between the redirect to the provider and the callback.
+    pub pending_minutes: u64,
+}
+
+impl Default for OidcConfig {
+    fn default() -> Self {
+        Self { allow_insecure_loopback: false, request_timeout_seconds: 10, pending_minutes: 10 }
     }
 }
 

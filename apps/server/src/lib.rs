@@ -18,6 +18,7 @@ pub mod error;
 pub mod failpoint;
 pub mod harness;
 pub mod metrics;
+pub mod oidc;
 pub mod openapi;
 pub mod ports;
 pub mod state;
@@ -53,7 +54,12 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route_layer(middleware::from_fn_with_state(state.clone(), edge::limit_source));
-    let mut app = app.route("/webhooks/360dialog/{route}", post(webhook::receive)).merge(ops);
+    // staff sign-in through the tenant's identity provider (unauthenticated: limited per source)
+    let oidc_routes = Router::new()
+        .route("/auth/oidc/{tenant}/start", get(oidc::start))
+        .route(oidc::CALLBACK_PATH, get(oidc::callback))
+        .route_layer(middleware::from_fn_with_state(state.clone(), edge::limit_source));
+    let mut app = app.route("/webhooks/360dialog/{route}", post(webhook::receive)).merge(ops).merge(oidc_routes);
     if state.config.metrics.listen.is_none() {
         app = app.merge(metrics_routes(&state));
     }

@@ -196,3 +196,39 @@ pub trait Channels: Send + Sync {
     /// Every channel of every tenant.
     async fn all(&self) -> Result<Vec<(TenantId, ChannelId)>, StoreError>;
 }
+
+/// A tenant's identity provider settings and pending OpenID Connect sign-ins (issue 16). Both
+/// are sealed with the tenant key at rest; a pending sign-in is handed out at most once across
+/// all replicas.
+#[async_trait]
+pub trait IdpStore: Send + Sync {
+    /// The settings and whether a client secret is stored, with the secret.
+    async fn idp_settings(
+        &self,
+        tenant: TenantId,
+    ) -> Result<Option<(hoheit_domain::idp::IdpSettings, Option<SecretString>)>, StoreError>;
+
+    /// Stores settings; `client_secret` `None` keeps the stored one.
+    async fn save_idp_settings(
+        &self,
+        tenant: TenantId,
+        settings: &hoheit_domain::idp::IdpSettings,
+        client_secret: Option<&SecretString>,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError>;
+
+    /// Keeps a pending sign-in under its state.
+    async fn put_pending_login(
+        &self,
+        tenant: TenantId,
+        state: &str,
+        data: &[u8],
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError>;
+
+    /// Takes (removes) the pending sign-in with this state: tenant, record, start time.
+    async fn take_pending_login(&self, state: &str) -> Result<Option<(TenantId, Vec<u8>, OffsetDateTime)>, StoreError>;
+
+    /// Forgets pending sign-ins started before `before`.
+    async fn purge_pending_logins(&self, before: OffsetDateTime) -> Result<u64, StoreError>;
+}

@@ -100,6 +100,8 @@ pub struct AppState {
     /// The server's bounds: concurrency, per-source limits, readiness and metrics caches, the
     /// ingest circuit breaker.
     pub edge: Arc<Edge>,
+    /// Staff sign-in through the tenants' identity providers (OpenID Connect).
+    pub oidc: Arc<crate::oidc::OidcLogins>,
 }
 
 impl std::fmt::Debug for AppState {

@@ -222,7 +222,18 @@ pub async fn open(config: Config, dev_channel: Option<DevChannel>, schema: Schem
         (None, None) => None,
     };
     let edge = Arc::new(Edge::new(&config, metrics_token.as_ref()));
+    if config.oidc.allow_insecure_loopback {
+        tracing::warn!(
+            "oidc.allow_insecure_loopback is on: identity providers may be http on loopback (development only)"
+        );
+    }
+    let public_url = config.public_url.clone().unwrap_or_else(|| format!("http://{}", config.listen));
+    let oidc = Arc::new(
+        crate::oidc::OidcLogins::new(Arc::new(store.clone()), clock.clone(), &config.oidc, &public_url)
+            .map_err(|e| e.to_string())?,
+    );
     Ok(AppState {
+        oidc,
         edge,
         auth: Arc::new(
             Auth::new(
@@ -605,4 +616,44 @@ pub fn web_state(state: &AppState) -> hoheit_web::WebState {
         }
     });
     hoheit_web::WebState::new(settings).with_app(state.app.clone())
+}
+
+#[async_trait]
+impl crate::ports::IdpStore for SeaStore {
+    async fn idp_settings(
+        &self,
+        tenant: TenantId,
+    ) -> Result<Option<(hoheit_domain::idp::IdpSettings, Option<SecretString>)>, StoreError> {
+        Ok(SeaStore::idp_settings(self, tenant)
+            .await?
+            .map(|s| (s.settings, s.client_secret.map(|secret| SecretString::from(secret.as_str())))))
+    }
+
+    async fn save_idp_settings(
+        &self,
+        tenant: TenantId,
+        settings: &hoheit_domain::idp::IdpSettings,
+        client_secret: Option<&SecretString>,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        SeaStore::save_idp_settings(self, tenant, settings, client_secret.map(ExposeSecret::expose_secret), now).await
+    }
+
+    async fn put_pending_login(
+        &self,
+        tenant: TenantId,
+        state: &str,
+        data: &[u8],
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        SeaStore::put_pending_login(self, tenant, state, data, now).await
+    }
+
+    async fn take_pending_login(&self, state: &str) -> Result<Option<(TenantId, Vec<u8>, OffsetDateTime)>, StoreError> {
+        Ok(SeaStore::take_pending_login(self, state).await?.map(|(t, data, at)| (t, data.to_vec(), at)))
+    }
+
+    async fn purge_pending_logins(&self, before: OffsetDateTime) -> Result<u64, StoreError> {
+        SeaStore::purge_pending_logins(self, before).await
+    }
 }

@@ -22,6 +22,8 @@
 //! - Ports and use cases: [`ports`], [`usecases`] (each use case: load -> decide -> commit,
 //!   retried from a fresh load when a commit loses an optimistic-lock race).
 //! - Staff accounts, sessions, sign-in throttling (issue 16): [`staff`].
+//! - A tenant's identity provider for staff sign-in (issuer, client, e-mail domains, group ->
+//!   role mapping): [`idp`].
 //! - Accountability documents from the configuration: [`accountability`] (R2, R35). Who may do
 //!   what: [`access`].
 //!
@@ -58,6 +60,7 @@ pub mod consent;
 pub mod conversation;
 pub mod credential;
 pub mod events;
+pub mod idp;
 pub mod ids;
 pub mod inbound;
 pub mod legal;

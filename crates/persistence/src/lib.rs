@@ -40,6 +40,7 @@ mod codec;
 mod credentials;
 mod entity;
 mod housekeeping;
+mod idp;
 mod migration;
 mod ops;
 mod queries;
@@ -50,6 +51,7 @@ mod writer;
 
 pub use credentials::{ApiToken, PLATFORM_CHAIN, TokenRecord, token_hash};
 pub use housekeeping::{ProviderHasher, ProviderIdConversion};
+pub use idp::StoredIdpSettings;
 pub use migration::Migrator;
 pub use ops::{AuditRead, CandidateSummary, ChannelCredentials, DeadlineCounts, VerifyOutcome};
 pub use store::{PersistenceConfig, SeaStore, SqliteSync};

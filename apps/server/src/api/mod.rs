@@ -16,6 +16,7 @@ pub mod legal_holds;
 pub mod legal_texts;
 pub mod media;
 pub mod messages;
+pub mod oidc_settings;
 pub mod retention;
 pub mod reviews;
 pub mod session;
@@ -66,6 +67,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(accountability::routes())
         .merge(staff::routes())
         .merge(session::routes())
+        .merge(oidc_settings::routes())
 }
 
 /// JSON body extractor whose rejections are API errors (`invalid_input`, `payload_too_large`).

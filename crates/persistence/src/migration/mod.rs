@@ -15,6 +15,7 @@ mod m0005_provider_ids;
 mod m0006_credentials;
 mod m0007_send_attempts;
 mod m0008_staff_accounts;
+mod m0010_oidc;
 
 /// All migrations, in order.
 #[derive(Debug)]
@@ -32,6 +33,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0006_credentials::Migration),
             Box::new(m0007_send_attempts::Migration),
             Box::new(m0008_staff_accounts::Migration),
+            Box::new(m0010_oidc::Migration),
         ]
     }
 }
