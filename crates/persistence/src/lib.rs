@@ -51,6 +51,7 @@ pub use credentials::{ApiToken, PLATFORM_CHAIN, TokenRecord, token_hash};
 pub use housekeeping::{ProviderHasher, ProviderIdConversion};
 pub use migration::Migrator;
 pub use ops::{AuditRead, CandidateSummary, ChannelCredentials, DeadlineCounts, VerifyOutcome};
+pub use shared::{StageObserver, Wakeups};
 pub use store::{PersistenceConfig, SeaStore, SqliteSync};
 
 use sea_orm::DatabaseConnection;

@@ -8,9 +8,12 @@
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
+use std::time::Instant;
 
 use hoheit_domain::ids::TenantId;
-use hoheit_domain::ports::{CandidateChange, ChangeSet, CommitReport, MessageChange, OutboxChange, StoreError};
+use hoheit_domain::ports::{
+    CandidateChange, ChangeSet, CommitReport, MediaChange, MessageChange, OutboxChange, StoreError,
+};
 use sea_orm::{DatabaseTransaction, DbBackend, TransactionTrait};
 use time::OffsetDateTime;
 use tokio::sync::{mpsc, oneshot};
@@ -26,6 +29,8 @@ pub(crate) struct Job {
     pub(crate) tenant: TenantId,
     pub(crate) changes: ChangeSet,
     pub(crate) reply: oneshot::Sender<Result<CommitReport, StoreError>>,
+    /// When it was handed to the writer.
+    pub(crate) queued: std::time::Instant,
 }
 
 /// Receives jobs and commits them in batches until every sender is gone. Several writers may
@@ -89,6 +94,9 @@ fn only_bufferable_reads(changes: &ChangeSet) -> bool {
 }
 
 async fn commit_batch(shared: &Shared, jobs: Vec<Job>) {
+    for job in &jobs {
+        shared.stage("queue_wait", job.queued);
+    }
     let (meta, replies): (Vec<(TenantId, ChangeSet)>, Vec<_>) =
         jobs.into_iter().map(|j| ((j.tenant, j.changes), j.reply)).unzip();
     // taken before the batch: a key created in it is not cached if any key was removed (an
@@ -113,6 +121,7 @@ async fn commit_batch(shared: &Shared, jobs: Vec<Job>) {
             for tenant in ctx.config_changed {
                 shared.invalidate_config(tenant);
             }
+            wake_workers(shared, &meta, &results);
             for (reply, result) in replies.into_iter().zip(results) {
                 let _ = reply.send(result);
             }
@@ -123,6 +132,30 @@ async fn commit_batch(shared: &Shared, jobs: Vec<Job>) {
                 let _ = reply.send(Err(e.clone()));
             }
         }
+    }
+}
+
+/// Wakes the background workers the committed change sets gave work (see
+/// [`crate::Wakeups`]): the dispatcher for an outbox entry that was queued or got a new due
+/// time, the media fetcher for a file recorded as pending. Completions, cancellations and the
+/// attempt records of sends in flight wake nobody.
+fn wake_workers(shared: &Shared, jobs: &[(TenantId, ChangeSet)], results: &[Result<CommitReport, StoreError>]) {
+    let committed = || jobs.iter().zip(results).filter(|(_, r)| r.is_ok()).map(|((_, c), _)| c);
+    if committed().any(|c| {
+        c.outbox.iter().any(|o| {
+            matches!(
+                o,
+                OutboxChange::Enqueue(_)
+                    | OutboxChange::Retry { .. }
+                    | OutboxChange::AwaitStatus { .. }
+                    | OutboxChange::Receipt { .. }
+            )
+        })
+    }) {
+        shared.wakeups.outbox.notify_one();
+    }
+    if committed().any(|c| c.media.iter().any(|m| matches!(m, MediaChange::Insert { content: None, .. }))) {
+        shared.wakeups.media.notify_one();
     }
 }
 
@@ -150,6 +183,7 @@ enum Attempt {
 }
 
 async fn attempt(shared: &Shared, jobs: &[(TenantId, ChangeSet)], savepoints: bool) -> Result<Attempt, StoreError> {
+    let started = Instant::now();
     let txn = shared.begin_immediate().await?;
     let mut ctx = BatchCtx::default();
     // lock the audit heads of every tenant with audited events, in a fixed order (no deadlocks
@@ -161,6 +195,8 @@ async fn attempt(shared: &Shared, jobs: &[(TenantId, ChangeSet)], savepoints: bo
         ctx.locked.insert(tenant, head.seq());
         ctx.heads.insert(tenant, head);
     }
+    shared.stage("begin", started);
+    let started = Instant::now();
     let mut results = Vec::with_capacity(jobs.len());
     let defer = !savepoints && jobs.len() > 1;
     for (tenant, changes) in jobs {
@@ -197,13 +233,18 @@ async fn attempt(shared: &Shared, jobs: &[(TenantId, ChangeSet)], savepoints: bo
             }
         }
     }
+    shared.stage("apply", started);
+    let started = Instant::now();
     if let Err(e) = flush_deferred(shared.backend, &txn, &mut ctx).await {
         txn.rollback().await.map_err(|e| db_error(&e))?;
         return Ok(Attempt::Failed(e));
     }
     ctx.defer = false;
     audit::store_heads(shared.backend, &txn, &ctx).await?;
+    shared.stage("flush", started);
+    let started = Instant::now();
     txn.commit().await.map_err(|e| db_error(&e))?;
+    shared.stage("commit", started);
     Ok(Attempt::Committed(results, Box::new(ctx)))
 }
 
