@@ -131,8 +131,45 @@ pub(crate) async fn ingest(bin: &Path, work: &Path, db: &Db, opts: &IngestOption
     if !server.running() {
         return Err(fail!("the server died during the ingest run; see {}", spec.log.display()));
     }
+    if let Some(breakdown) = stage_breakdown(&spec.base(), outcome.acked_events_total).await {
+        note(&breakdown);
+    }
     server.stop(Duration::from_secs(30)).await;
     Ok((LoadFigures::new(format!("webhook ingest ({})", db.label()), &outcome, cpu, peak.mib()), spec.database_url()))
+}
+
+/// The server's own view of the run (warm-up included), from `/metrics`: the mean time and count
+/// per acknowledged event of each ingest stage (`hoheit_ingest_stage_seconds`) and the
+/// background workers' rounds (`hoheit_worker_rounds_total`). `None` for a server without them.
+async fn stage_breakdown(base: &str, acked: u64) -> Option<String> {
+    let text = reqwest::get(format!("{base}/metrics")).await.ok()?.text().await.ok()?;
+    let value = |prefix: &str| -> Option<f64> {
+        text.lines().find(|l| l.starts_with(prefix)).and_then(|l| l.rsplit(' ').next()).and_then(|v| v.parse().ok())
+    };
+    let mut out = String::from("server-side stages (mean ms per pass, passes per acknowledged event):");
+    let mut any = false;
+    for stage in
+        ["route", "body", "verify", "parse", "store", "commit_wait", "queue_wait", "begin", "apply", "flush", "commit"]
+    {
+        let (Some(sum), Some(count)) = (
+            value(&format!("hoheit_ingest_stage_seconds_sum{{stage=\"{stage}\"}} ")),
+            value(&format!("hoheit_ingest_stage_seconds_count{{stage=\"{stage}\"}} ")),
+        ) else {
+            continue;
+        };
+        any = true;
+        let mean_ms = if count > 0.0 { sum / count * 1000.0 } else { 0.0 };
+        let per_event = if acked > 0 { count / acked as f64 } else { 0.0 };
+        out.push_str(&format!(" {stage} {mean_ms:.3} ms x{per_event:.3};"));
+    }
+    for worker in ["dispatcher", "media"] {
+        let rounds: f64 = ["work", "nothing"]
+            .iter()
+            .filter_map(|found| value(&format!("hoheit_worker_rounds_total{{worker=\"{worker}\",found=\"{found}\"}} ")))
+            .sum();
+        out.push_str(&format!(" {worker} rounds {rounds};"));
+    }
+    any.then_some(out)
 }
 
 /// Baseline (b): the same load against `hoheit-load http-sink` in its own process.

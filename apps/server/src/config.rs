@@ -268,7 +268,8 @@ pub struct DispatcherConfig {
     pub batch: u32,
     /// Lease of a claim.
     pub lease_seconds: u64,
-    /// Pause when idle.
+    /// Longest pause when a claim found nothing (the dispatcher sleeps until the next entry is
+    /// due, or until a commit queues one).
     pub idle_millis: u64,
     /// Parallel sends.
     pub concurrency: usize,

@@ -87,9 +87,11 @@ pub struct AppState {
     pub signer: Arc<CheckpointSigner>,
     /// Metrics.
     pub metrics: Arc<Metrics>,
-    /// Wakes the dispatcher when something was queued.
+    /// Wakes the dispatcher: signalled by the store after a commit that queued an outbox entry or
+    /// gave one a new due time (and by the send API).
     pub dispatch_wake: Arc<Notify>,
-    /// Wakes the media fetcher when a webhook announced files.
+    /// Wakes the media fetcher: signalled by the store after a commit that recorded an announced
+    /// file as pending.
     pub media_wake: Arc<Notify>,
     /// Token lookups and the per-token rate limit.
     pub auth: Arc<Auth>,

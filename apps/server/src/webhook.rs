@@ -82,13 +82,19 @@ pub async fn receive(State(state): State<AppState>, Path(route): Path<String>, r
         }
         Err(_) => return storage_timeout(&state),
     };
+    state.metrics.stage("route", started.elapsed());
+    let stage = Instant::now();
     let Ok(bytes): Result<Bytes, _> = axum::body::to_bytes(body, limit).await else {
         return too_large(&state);
     };
+    state.metrics.stage("body", stage.elapsed());
+    let stage = Instant::now();
     if route.verifier.verify(&headers, &bytes).is_err() {
         tracing::warn!(channel = %route.channel, "webhook authenticity check failed");
         return unauthenticated(&state, source);
     }
+    state.metrics.stage("verify", stage.elapsed());
+    let stage = Instant::now();
     let parsed = match parse_webhook(&bytes) {
         Ok(parsed) => parsed,
         Err(e) => {
@@ -97,13 +103,16 @@ pub async fn receive(State(state): State<AppState>, Path(route): Path<String>, r
             return ApiError::invalid(format!("malformed webhook: {e}")).into_response();
         }
     };
+    state.metrics.stage("parse", stage.elapsed());
+    let stage = Instant::now();
     let budget = budget.saturating_sub(started.elapsed()).max(StdDuration::from_millis(100));
     match tokio::time::timeout(budget, store(&state, &route, parsed)).await {
         Ok(Stored::Committed) => {
+            state.metrics.stage("store", stage.elapsed());
             state.edge.breaker.success();
             state.metrics.webhook_batch();
-            state.dispatch_wake.notify_one();
-            state.media_wake.notify_one();
+            // the workers are woken by the store when a commit gave them work (an outbox entry
+            // queued, a file announced), not by every webhook (issue 19)
             (StatusCode::OK, axum::Json(serde_json::json!({ "status": "ok" }))).into_response()
         }
         Ok(Stored::Unavailable) => {

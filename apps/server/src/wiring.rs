@@ -27,7 +27,6 @@ use hoheit_persistence::crypto::MasterKey;
 use hoheit_persistence::{ApiToken, ChannelCredentials, PersistenceConfig, SeaStore, TokenRecord, VerifyOutcome};
 use secrecy::{ExposeSecret, SecretBox};
 use time::OffsetDateTime;
-use tokio::sync::Notify;
 use uuid::Uuid;
 
 use crate::auth::{Auth, RateLimiter};
@@ -232,6 +231,9 @@ pub async fn open(config: Config, dev_channel: Option<DevChannel>, schema: Schem
         crate::oidc::OidcLogins::new(Arc::new(store.clone()), clock.clone(), &config.oidc, &public_url)
             .map_err(|e| e.to_string())?,
     );
+    let metrics = Arc::new(Metrics::default());
+    let observed = metrics.clone();
+    store.observe_stages(Arc::new(move |stage, took| observed.stage(stage, took)));
     Ok(AppState {
         oidc,
         edge,
@@ -254,9 +256,9 @@ pub async fn open(config: Config, dev_channel: Option<DevChannel>, schema: Schem
         channels,
         clock,
         signer: Arc::new(signer),
-        metrics: Arc::new(Metrics::default()),
-        dispatch_wake: Arc::new(Notify::new()),
-        media_wake: Arc::new(Notify::new()),
+        metrics,
+        dispatch_wake: store.wakeups().outbox.clone(),
+        media_wake: store.wakeups().media.clone(),
         instance: Arc::from(Uuid::now_v7().to_string()),
         dev_channel: dev_channel.map(Arc::new),
     })

@@ -40,13 +40,18 @@ pub async fn dispatcher(state: AppState, mut shutdown: watch::Receiver<bool>) {
             }
         };
         if claimed.is_empty() {
+            state.metrics.worker_round("dispatcher", false);
+            // nothing due: sleep until the next entry is due (or until woken by a commit that
+            // queued one), at most `idle_millis` (entries another replica queued)
+            let wait = idle_wait(&state, StdDuration::from_millis(cfg.idle_millis)).await;
             tokio::select! {
                 () = state.dispatch_wake.notified() => {}
-                () = tokio::time::sleep(StdDuration::from_millis(cfg.idle_millis)) => {}
+                () = tokio::time::sleep(wait) => {}
                 _ = shutdown.changed() => {}
             }
             continue;
         }
+        state.metrics.worker_round("dispatcher", true);
         for entry in claimed {
             let Ok(permit) = permits.clone().acquire_owned().await else { break };
             let state = state.clone();
@@ -76,6 +81,24 @@ pub async fn dispatcher(state: AppState, mut shutdown: watch::Receiver<bool>) {
     // wait for in-flight sends to finish
     let _ = permits.acquire_many(u32::try_from(cfg.concurrency).unwrap_or(u32::MAX)).await;
     tracing::info!("dispatcher stopped");
+}
+
+/// How long a dispatcher whose claim found nothing sleeps: until the next entry is due, at
+/// most `longest`. If the outbox cannot tell, `longest`.
+async fn idle_wait(state: &AppState, longest: StdDuration) -> StdDuration {
+    match state.outbox.next_due().await {
+        Ok(Some(due)) => {
+            let wait = due - state.clock.now();
+            // a due time in the past is an entry leased by a send in flight or just released:
+            // look again soon, not at once (the commit that changes it wakes the dispatcher)
+            StdDuration::try_from(wait).unwrap_or(StdDuration::ZERO).clamp(StdDuration::from_millis(10), longest)
+        }
+        Ok(None) => longest,
+        Err(e) => {
+            tracing::warn!(error = %e, "outbox: next due time not readable");
+            longest
+        }
+    }
 }
 
 fn record(state: &AppState, outcome: &DispatchOutcome) {
@@ -279,7 +302,8 @@ where
     total
 }
 
-/// Fetches announced inbound media: wakes on webhooks and every `media.fetch_interval_seconds`;
+/// Fetches announced inbound media: wakes when a commit recorded an announced file as pending and
+/// every `media.fetch_interval_seconds` (retries, other replicas' files);
 /// a lease makes sure only one replica fetches at a time.
 pub async fn media_fetcher(state: AppState, mut shutdown: watch::Receiver<bool>) {
     let interval = StdDuration::from_secs(state.config.media.fetch_interval_seconds.max(1));
@@ -287,7 +311,8 @@ pub async fn media_fetcher(state: AppState, mut shutdown: watch::Receiver<bool>)
         if *shutdown.borrow() {
             break;
         }
-        fetch_media_once(&state).await;
+        let handled = fetch_media_once(&state).await;
+        state.metrics.worker_round("media", handled > 0);
         tokio::select! {
             () = state.media_wake.notified() => {}
             () = tokio::time::sleep(interval) => {}

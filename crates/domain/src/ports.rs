@@ -470,6 +470,13 @@ pub trait OutboxQueue: Send + Sync {
 
     /// Releases the leases of the given entries (graceful shutdown) without counting an attempt.
     async fn release(&self, ids: &[OutboxId]) -> Result<(), StoreError>;
+
+    /// The earliest time an entry becomes claimable (its `not_before`, or its lease's end if
+    /// later), across tenants; `None` when the outbox is empty (or the queue cannot tell). The
+    /// dispatcher sleeps until then when a claim found nothing (unless woken by new work).
+    async fn next_due(&self) -> Result<Option<OffsetDateTime>, StoreError> {
+        Ok(None)
+    }
 }
 
 /// Whom to send to: a number, or the business-scoped user id when the number is hidden.

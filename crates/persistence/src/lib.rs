@@ -54,6 +54,7 @@ pub use housekeeping::{ProviderHasher, ProviderIdConversion};
 pub use idp::StoredIdpSettings;
 pub use migration::Migrator;
 pub use ops::{AuditRead, CandidateSummary, ChannelCredentials, DeadlineCounts, VerifyOutcome};
+pub use shared::{StageObserver, Wakeups};
 pub use store::{PersistenceConfig, SeaStore, SqliteSync};
 
 use sea_orm::DatabaseConnection;

@@ -41,6 +41,29 @@ pub(crate) struct Shared {
     /// that does not change them writes no index rows.
     indexed: std::sync::Mutex<HashMap<Uuid, Vec<[u8; 32]>>>,
     indexed_capacity: usize,
+    /// Signalled after a commit that gave the background workers something to do.
+    pub(crate) wakeups: Wakeups,
+    /// Receives the writer's stage timings (see [`crate::SeaStore::observe_stages`]).
+    pub(crate) stages: std::sync::OnceLock<StageObserver>,
+}
+
+/// Receives the time of one pass of a stage of the write path: `commit_wait` (a change set
+/// handed to the writer until its answer), `queue_wait` (waiting for a writer), `begin`
+/// (transaction and audit head locks), `apply` (the batch's statements, sealing included),
+/// `flush` (buffered multi-row inserts and audit heads), `commit`.
+pub type StageObserver = Arc<dyn Fn(&'static str, StdDuration) + Send + Sync>;
+
+/// The background workers' wake-ups, signalled by the writer after a commit that gave them work
+/// (issue 19): the dispatcher when an outbox entry became due or got a new due time (queued,
+/// retried, waiting for its status, receipt recorded), the media fetcher when an announced file
+/// was recorded as pending. Nothing else wakes them, so under inbound-only load they issue no
+/// statements. A [`tokio::sync::Notify`] keeps one wake-up for a worker that is not waiting yet.
+#[derive(Debug, Default)]
+pub struct Wakeups {
+    /// The outbox dispatcher.
+    pub outbox: Arc<tokio::sync::Notify>,
+    /// The media fetcher.
+    pub media: Arc<tokio::sync::Notify>,
 }
 
 impl Shared {
@@ -64,6 +87,15 @@ impl Shared {
             config_ttl,
             indexed: std::sync::Mutex::new(HashMap::new()),
             indexed_capacity: key_cache,
+            wakeups: Wakeups::default(),
+            stages: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// Reports a stage timing to the observer, if one is set.
+    pub(crate) fn stage(&self, stage: &'static str, since: Instant) {
+        if let Some(observe) = self.stages.get() {
+            observe(stage, since.elapsed());
         }
     }
 

@@ -90,6 +90,16 @@ impl std::fmt::Debug for SeaStore {
 }
 
 impl SeaStore {
+    /// The background workers' wake-ups, signalled after commits that gave them work.
+    pub fn wakeups(&self) -> &crate::Wakeups {
+        &self.shared.wakeups
+    }
+
+    /// Sets where the write path reports its stage timings (once; later calls are ignored).
+    pub fn observe_stages(&self, observer: crate::StageObserver) {
+        let _ = self.shared.stages.set(observer);
+    }
+
     /// Connects (does not migrate) and starts the writer task. Must run inside a tokio runtime.
     pub async fn connect(config: &PersistenceConfig, master: MasterKey) -> Result<Self, StoreError> {
         if let Some(path) = sqlite_path(&config.database_url) {
@@ -289,11 +299,14 @@ impl Store for SeaStore {
 
     async fn commit(&self, tenant: TenantId, changes: ChangeSet) -> Result<CommitReport, StoreError> {
         let (reply, answer) = oneshot::channel();
+        let queued = std::time::Instant::now();
         self.writer
-            .send(Job { tenant, changes, reply })
+            .send(Job { tenant, changes, reply, queued })
             .await
             .map_err(|_| StoreError::Unavailable("writer stopped".into()))?;
-        answer.await.map_err(|_| StoreError::Unavailable("writer stopped".into()))?
+        let answer = answer.await.map_err(|_| StoreError::Unavailable("writer stopped".into()))?;
+        self.shared.stage("commit_wait", queued);
+        answer
     }
 }
 
@@ -305,5 +318,9 @@ impl OutboxQueue for SeaStore {
 
     async fn release(&self, ids: &[OutboxId]) -> Result<(), StoreError> {
         tables::outbox::release(&self.shared, ids).await
+    }
+
+    async fn next_due(&self) -> Result<Option<OffsetDateTime>, StoreError> {
+        tables::outbox::next_due(&self.shared).await
     }
 }

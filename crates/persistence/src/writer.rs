@@ -6,15 +6,16 @@
 //! optimistic-lock race, duplicate webhook) the batch is run again with a savepoint around each
 //! change set, so that one fails alone.
 
-use std::collections::BTreeSet;
 use std::sync::Arc;
+use std::time::Instant;
 
 use hoheit_domain::ids::TenantId;
-use hoheit_domain::ports::{CandidateChange, ChangeSet, CommitReport, MessageChange, OutboxChange, StoreError};
+use hoheit_domain::ports::{
+    CandidateChange, ChangeSet, CommitReport, MediaChange, MessageChange, OutboxChange, StoreError,
+};
 use sea_orm::{DatabaseTransaction, DbBackend, TransactionTrait};
 use time::OffsetDateTime;
 use tokio::sync::{mpsc, oneshot};
-use uuid::Uuid;
 
 use crate::batch::{BatchCtx, Write, insert_rows};
 use crate::codec::db_error;
@@ -26,6 +27,8 @@ pub(crate) struct Job {
     pub(crate) tenant: TenantId,
     pub(crate) changes: ChangeSet,
     pub(crate) reply: oneshot::Sender<Result<CommitReport, StoreError>>,
+    /// When it was handed to the writer.
+    pub(crate) queued: std::time::Instant,
 }
 
 /// Receives jobs and commits them in batches until every sender is gone. Several writers may
@@ -72,8 +75,7 @@ async fn flush_deferred(backend: DbBackend, txn: &DatabaseTransaction, ctx: &mut
         .map(|(row, _)| row)
         .collect();
     insert_rows(backend, txn, messages::INSERT, "", deferred.messages).await?;
-    insert_rows(backend, txn, messages::INSERT_STATUS, messages::STATUS_CONFLICT, statuses).await?;
-    insert_rows(backend, txn, audit::INSERT, "", deferred.audit).await
+    insert_rows(backend, txn, messages::INSERT_STATUS, messages::STATUS_CONFLICT, statuses).await
 }
 
 /// Whether a change set only makes rows that may be buffered (see [`Deferred`]) besides
@@ -89,6 +91,9 @@ fn only_bufferable_reads(changes: &ChangeSet) -> bool {
 }
 
 async fn commit_batch(shared: &Shared, jobs: Vec<Job>) {
+    for job in &jobs {
+        shared.stage("queue_wait", job.queued);
+    }
     let (meta, replies): (Vec<(TenantId, ChangeSet)>, Vec<_>) =
         jobs.into_iter().map(|j| ((j.tenant, j.changes), j.reply)).unzip();
     // taken before the batch: a key created in it is not cached if any key was removed (an
@@ -113,6 +118,7 @@ async fn commit_batch(shared: &Shared, jobs: Vec<Job>) {
             for tenant in ctx.config_changed {
                 shared.invalidate_config(tenant);
             }
+            wake_workers(shared, &meta, &results);
             for (reply, result) in replies.into_iter().zip(results) {
                 let _ = reply.send(result);
             }
@@ -123,6 +129,30 @@ async fn commit_batch(shared: &Shared, jobs: Vec<Job>) {
                 let _ = reply.send(Err(e.clone()));
             }
         }
+    }
+}
+
+/// Wakes the background workers the committed change sets gave work (see
+/// [`crate::Wakeups`]): the dispatcher for an outbox entry that was queued or got a new due
+/// time, the media fetcher for a file recorded as pending. Completions, cancellations and the
+/// attempt records of sends in flight wake nobody.
+fn wake_workers(shared: &Shared, jobs: &[(TenantId, ChangeSet)], results: &[Result<CommitReport, StoreError>]) {
+    let committed = || jobs.iter().zip(results).filter(|(_, r)| r.is_ok()).map(|((_, c), _)| c);
+    if committed().any(|c| {
+        c.outbox.iter().any(|o| {
+            matches!(
+                o,
+                OutboxChange::Enqueue(_)
+                    | OutboxChange::Retry { .. }
+                    | OutboxChange::AwaitStatus { .. }
+                    | OutboxChange::Receipt { .. }
+            )
+        })
+    }) {
+        shared.wakeups.outbox.notify_one();
+    }
+    if committed().any(|c| c.media.iter().any(|m| matches!(m, MediaChange::Insert { content: None, .. }))) {
+        shared.wakeups.media.notify_one();
     }
 }
 
@@ -150,17 +180,13 @@ enum Attempt {
 }
 
 async fn attempt(shared: &Shared, jobs: &[(TenantId, ChangeSet)], savepoints: bool) -> Result<Attempt, StoreError> {
+    let started = Instant::now();
     let txn = shared.begin_immediate().await?;
     let mut ctx = BatchCtx::default();
-    // lock the audit heads of every tenant with audited events, in a fixed order (no deadlocks
-    // between replicas); the lock is held until the commit
-    let tenants: BTreeSet<Uuid> =
-        jobs.iter().filter(|(_, c)| c.events.iter().any(|e| e.event.audited())).map(|(t, _)| t.as_uuid()).collect();
-    for tenant in tenants {
-        let head = audit::lock_head(shared.backend, &txn, tenant).await?;
-        ctx.locked.insert(tenant, head.seq());
-        ctx.heads.insert(tenant, head);
-    }
+    // the audit heads are locked at the end (audit::chain): held for the audit statements and
+    // the commit only, so other writers' batches overlap this one's statements
+    shared.stage("begin", started);
+    let started = Instant::now();
     let mut results = Vec::with_capacity(jobs.len());
     let defer = !savepoints && jobs.len() > 1;
     for (tenant, changes) in jobs {
@@ -197,13 +223,18 @@ async fn attempt(shared: &Shared, jobs: &[(TenantId, ChangeSet)], savepoints: bo
             }
         }
     }
+    shared.stage("apply", started);
+    let started = Instant::now();
     if let Err(e) = flush_deferred(shared.backend, &txn, &mut ctx).await {
         txn.rollback().await.map_err(|e| db_error(&e))?;
         return Ok(Attempt::Failed(e));
     }
     ctx.defer = false;
-    audit::store_heads(shared.backend, &txn, &ctx).await?;
+    audit::chain(shared.backend, &txn, &mut ctx).await?;
+    shared.stage("flush", started);
+    let started = Instant::now();
     txn.commit().await.map_err(|e| db_error(&e))?;
+    shared.stage("commit", started);
     Ok(Attempt::Committed(results, Box::new(ctx)))
 }
 
@@ -230,6 +261,6 @@ async fn apply(
     suppressions::apply(&mut w, &changes.suppressions, &changes.suppressions_lifted).await?;
     subject_requests::apply(&mut w, &changes.subject_requests).await?;
     media::apply(&mut w, &changes.media).await?;
-    audit::append(&mut w, &changes.events).await?;
+    audit::append(&mut w, &changes.events)?;
     Ok(report)
 }

@@ -1,9 +1,9 @@
 //! `audit_entries` and `audit_heads`: the per-tenant hash chain. Audited events of a change set
 //! become entries in its transaction, under the tenant's head row lock (`FOR UPDATE` on
-//! PostgreSQL, the single writer on SQLite), so the chain never forks. `audit_checkpoints` keeps
+//! PostgreSQL, the single writer on SQLite), so the chain never forks. The lock is taken at the
+//! end of the batch, after its other statements, so writers of one tenant overlap everything but
+//! the audit statements and the commit. `audit_checkpoints` keeps
 //! the checkpoints handed out; reading and verifying stream the entries page by page.
-
-use std::sync::LazyLock;
 
 use hoheit_audit::{
     AuditDraft, ChainBreak, ChainHead, CheckpointKey, DecodedEntry, EntryHash, SignedCheckpoint, StoredEntry, Verifier,
@@ -18,7 +18,7 @@ use sea_orm::{
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::batch::{BatchCtx, Write, exec, placeholders};
+use crate::batch::{BatchCtx, Write, exec, insert_rows};
 use crate::codec::{db_error, id_bytes, micros};
 use crate::entity::{self, scoped};
 use crate::shared::{Shared, stmt};
@@ -29,54 +29,74 @@ const AUDIT_PAGE: u64 = 2_000;
 /// `INSERT INTO audit_entries (…) VALUES `: the column list, written once.
 pub(crate) const INSERT: &str =
     "INSERT INTO audit_entries (tenant_id, seq, at, action, subject, canonical, hash) VALUES ";
-static INSERT_ONE: LazyLock<String> = LazyLock::new(|| format!("{INSERT}{}", placeholders(7)));
 
 pub(crate) fn seq_i64(seq: u64) -> i64 {
     i64::try_from(seq).unwrap_or(i64::MAX)
 }
 
-/// Appends a change set's audited events to the tenant's chain (its head locked by the batch).
-pub(crate) async fn append(w: &mut Write<'_>, events: &[EventEnvelope]) -> Result<(), StoreError> {
-    let audited: Vec<_> = events.iter().filter(|e| e.event.audited()).collect();
-    if audited.is_empty() {
+/// Takes a change set's audited events for the tenant's chain. They are chained at the end of
+/// the batch ([`chain`]), under the head lock taken only then, so the lock is held for the audit
+/// statements and the commit, not for the whole batch (issue 19).
+pub(crate) fn append(w: &mut Write<'_>, events: &[EventEnvelope]) -> Result<(), StoreError> {
+    for envelope in events.iter().filter(|e| e.event.audited()) {
+        w.own(envelope.tenant)?;
+        if let Some(draft) = AuditDraft::from_event(envelope) {
+            w.ctx.drafts.push((w.tenant, draft, envelope.at));
+        }
+    }
+    Ok(())
+}
+
+/// Appends the batch's drafts to their tenants' chains: locks the heads (in a fixed order: no
+/// deadlocks between writers or replicas), chains the drafts in the order they were taken,
+/// inserts the entries (multi-row) and moves the heads (compare-and-set). The last statements
+/// before the commit.
+pub(crate) async fn chain(backend: DbBackend, txn: &DatabaseTransaction, ctx: &mut BatchCtx) -> Result<(), StoreError> {
+    let drafts = std::mem::take(&mut ctx.drafts);
+    if drafts.is_empty() {
         return Ok(());
     }
-    let tenant = w.tenant;
-    let mut head = *w.ctx.heads.get(&tenant).ok_or_else(|| StoreError::Corrupt("audit head not locked".into()))?;
-    for envelope in audited {
-        w.own(envelope.tenant)?;
-        let Some(draft) = AuditDraft::from_event(envelope) else { continue };
+    let tenants: std::collections::BTreeSet<Uuid> = drafts.iter().map(|(t, _, _)| *t).collect();
+    for tenant in tenants {
+        let head = lock_head(backend, txn, tenant).await?;
+        ctx.locked.insert(tenant, head.seq());
+        ctx.heads.insert(tenant, head);
+    }
+    let mut rows = Vec::with_capacity(drafts.len());
+    for (tenant, draft, at) in drafts {
+        let head = ctx.heads.get(&tenant).ok_or_else(|| StoreError::Corrupt("audit head not locked".into()))?;
         let (entry, next) =
-            hoheit_audit::append(&head, draft, envelope.at).map_err(|e| StoreError::Corrupt(format!("audit: {e}")))?;
-        let values = vec![
-            w.t(),
+            hoheit_audit::append(head, draft, at).map_err(|e| StoreError::Corrupt(format!("audit: {e}")))?;
+        rows.push(vec![
+            id_bytes(tenant).into(),
             seq_i64(entry.seq()).into(),
             micros(entry.at()).into(),
             entry.action().into(),
             entry.subject().map(|s| id_bytes(s.as_uuid())).into(),
             entry.canonical_bytes().to_vec().into(),
             entry.hash().as_bytes().to_vec().into(),
-        ];
-        if w.ctx.defer {
-            w.ctx.deferred.audit.push(values);
-        } else {
-            w.exec(&INSERT_ONE, values).await.map_err(|e| db_error(&e))?;
-        }
-        head = next;
+        ]);
+        ctx.heads.insert(tenant, next);
+        ctx.heads_dirty.insert(tenant);
     }
-    w.ctx.heads.insert(tenant, head);
-    w.ctx.heads_dirty.insert(tenant);
-    Ok(())
+    insert_rows(backend, txn, INSERT, "", rows).await?;
+    store_heads(backend, txn, ctx).await
 }
 
 /// Locks a tenant's head row for this transaction, creating it (at genesis) if needed, so that
-/// even the very first entries of a tenant cannot be appended twice by two writers.
+/// even the very first entries of a tenant cannot be appended twice by two writers. The row
+/// exists after a tenant's first entry: then this is one statement (the insert only runs when the
+/// lock found no row).
 pub(crate) async fn lock_head(
     backend: DbBackend,
     txn: &DatabaseTransaction,
     tenant: Uuid,
 ) -> Result<ChainHead, StoreError> {
-    let genesis = ChainHead::genesis(TenantId::from_uuid(tenant));
+    let tenant_id = TenantId::from_uuid(tenant);
+    if let Some(head) = read_head(backend, txn, tenant).await? {
+        return Ok(head);
+    }
+    let genesis = ChainHead::genesis(tenant_id);
     txn.execute_raw(stmt(
         backend,
         "INSERT INTO audit_heads (tenant_id, seq, hash) VALUES ($1, 0, $2) ON CONFLICT (tenant_id) DO NOTHING",
@@ -84,6 +104,15 @@ pub(crate) async fn lock_head(
     ))
     .await
     .map_err(|e| db_error(&e))?;
+    Ok(read_head(backend, txn, tenant).await?.unwrap_or(genesis))
+}
+
+/// Reads (and on PostgreSQL locks) a tenant's head row, if there is one.
+async fn read_head(
+    backend: DbBackend,
+    txn: &DatabaseTransaction,
+    tenant: Uuid,
+) -> Result<Option<ChainHead>, StoreError> {
     let lock = if backend == DbBackend::Postgres { " FOR UPDATE" } else { "" };
     let row = txn
         .query_one_raw(stmt(
@@ -93,11 +122,10 @@ pub(crate) async fn lock_head(
         ))
         .await
         .map_err(|e| db_error(&e))?;
-    let tenant_id = TenantId::from_uuid(tenant);
-    let Some(row) = row else { return Ok(ChainHead::genesis(tenant_id)) };
+    let Some(row) = row else { return Ok(None) };
     let seq: i64 = row.try_get("", "seq").map_err(|e| db_error(&e))?;
     let hash: Vec<u8> = row.try_get("", "hash").map_err(|e| db_error(&e))?;
-    head_from(tenant_id, seq, &hash)
+    head_from(TenantId::from_uuid(tenant), seq, &hash).map(Some)
 }
 
 /// A head row back to the chain head.

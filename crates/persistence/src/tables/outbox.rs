@@ -312,6 +312,22 @@ pub(crate) async fn claim(
     Ok(entries)
 }
 
+/// The earliest time an entry becomes claimable: `not_before`, or the lease's end if later.
+pub(crate) async fn next_due(shared: &Shared) -> Result<Option<OffsetDateTime>, StoreError> {
+    let row = shared
+        .db
+        .query_one_raw(stmt(
+            shared.backend,
+            "SELECT MIN(CASE WHEN lease_until IS NOT NULL AND lease_until > not_before THEN lease_until \
+             ELSE not_before END) AS due FROM outbox",
+            vec![],
+        ))
+        .await
+        .map_err(|e| db_error(&e))?;
+    let due: Option<i64> = row.map(|r| r.try_get("", "due")).transpose().map_err(|e| db_error(&e))?.flatten();
+    due.map(from_micros).transpose()
+}
+
 /// Releases leases (graceful shutdown).
 pub(crate) async fn release(shared: &Shared, ids: &[OutboxId]) -> Result<(), StoreError> {
     for id in ids {
