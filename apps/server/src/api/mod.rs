@@ -114,57 +114,9 @@ pub fn path_id<T: std::str::FromStr>(raw: &str, what: &str) -> Result<T, ApiErro
     raw.parse().map_err(|_| ApiError::not_found(what))
 }
 
-/// An action of the API, as a type: `Caller<can::ReadCandidates>`.
-pub trait Permission {
-    /// The domain's action (its role set decides).
-    const ACTION: Action;
-}
-
-/// Marker types for [`Caller`], one per [`Action`].
-pub mod can {
-    use hoheit_domain::access::Action;
-
-    macro_rules! actions {
-        ($($name:ident),* $(,)?) => {$(
-            #[doc = concat!("[`Action::", stringify!($name), "`].")]
-            #[derive(Debug, Clone, Copy)]
-            pub struct $name;
-            impl super::Permission for $name {
-                const ACTION: Action = Action::$name;
-            }
-        )*};
-    }
-
-    actions!(
-        IssueToken,
-        ListCredentials,
-        RevokeToken,
-        ChangeCredentialSettings,
-        ReadSettings,
-        ChangeSettings,
-        ReadRetentionPolicy,
-        ChangeRetentionPolicy,
-        RunRetention,
-        RegisterChannel,
-        ReadConfiguration,
-        ApproveChannel,
-        RevokeApproval,
-        SyncTemplates,
-        MarkTemplate,
-        PublishLegalText,
-        CreateCandidate,
-        ReadCandidates,
-        SendMessages,
-        ReadContent,
-        RecordOnBehalf,
-        ManageLegalHolds,
-        LiftRestriction,
-        DecideReviews,
-        HandleSubjectRequests,
-        ReadAudit,
-        ReadAccountability,
-    );
-}
+/// The actions as types, `Caller<can::ReadCandidates>`: declared with [`Action`] from one list in
+/// the domain.
+pub use hoheit_domain::access::{Permission, can};
 
 /// A tenant's staff member allowed to do `P`: authenticated (401), of one of the action's roles
 /// and bound to a tenant (403).
