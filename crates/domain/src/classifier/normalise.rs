@@ -155,24 +155,44 @@ mod tests {
     use proptest::prelude::*;
 
     #[test]
-    fn folding_examples() {
-        assert_eq!(fold("stoooopp"), "stop");
-        assert_eq!(fold("STOPP!!!"), "stop");
-        assert_eq!(fold("S T O P P"), "stop");
-        assert_eq!(fold("S.T.O.P"), "stop");
-        assert_eq!(fold("ST0PP"), "stop");
-        assert_eq!(fold("5top"), "stop");
-        assert_eq!(fold("Termin um 10 Uhr"), "termin um 10 uhr");
-        assert_eq!(fold("Löschen"), "loeschen");
-        assert_eq!(fold("Proszę usunąć mój numer"), "prosze usunac moj numer");
-        assert_eq!(fold("Ștergeți-mi numărul"), "stergeti mi numarul");
-        assert_eq!(fold("Rızamı geri çekiyorum"), "rizami geri cekiyorum");
-        assert_eq!(fold("İPTAL"), "iptal");
-        assert_eq!(fold("Больше не пишите мне"), "больше не пишите мне");
-        assert_eq!(fold("توقفـــوا"), fold("توقفوا"));
-        assert_eq!(fold("لا تُرسِلوا"), fold("لا ترسلوا"));
-        assert_eq!(fold("أسحب"), "اسحب");
-        assert_eq!(fold("I'm on my way"), "i m on my way");
+    fn normalisation_and_folding_examples() {
+        let normalised = [
+            ("  Löschen Sie MEINE Daten!! ", "loeschen sie meine daten"),
+            ("Straße", "strasse"),
+            ("STRASSE", "strasse"),
+            ("a\u{0308}", "ae"),
+            ("ＳＴＯＰＰ", "stopp"),
+            ("🛑stop🛑", "stop"),
+            ("opt-out", "opt out"),
+        ];
+        for (text, expected) in normalised {
+            assert_eq!(normalise(text), expected, "normalise({text:?})");
+        }
+        let folded = [
+            ("stoooopp", "stop"),
+            ("STOPP!!!", "stop"),
+            ("S T O P P", "stop"),
+            ("S.T.O.P", "stop"),
+            ("ST0PP", "stop"),
+            ("5top", "stop"),
+            ("Termin um 10 Uhr", "termin um 10 uhr"),
+            ("Löschen", "loeschen"),
+            ("Proszę usunąć mój numer", "prosze usunac moj numer"),
+            ("Ștergeți-mi numărul", "stergeti mi numarul"),
+            ("Rızamı geri çekiyorum", "rizami geri cekiyorum"),
+            ("İPTAL", "iptal"),
+            ("Больше не пишите мне", "больше не пишите мне"),
+            ("أسحب", "اسحب"),
+            ("I'm on my way", "i m on my way"),
+        ];
+        for (text, expected) in folded {
+            assert_eq!(fold(text), expected, "fold({text:?})");
+        }
+        // tatweel and harakat fold away: the same as the plain spelling
+        let alike = [("توقفـــوا", "توقفوا"), ("لا تُرسِلوا", "لا ترسلوا")];
+        for (text, plain) in alike {
+            assert_eq!(fold(text), fold(plain), "fold({text:?})");
+        }
     }
 
     #[test]
@@ -184,7 +204,9 @@ mod tests {
 
     proptest! {
         #[test]
-        fn fold_is_idempotent(s in "\\PC{0,60}") {
+        fn normalise_and_fold_are_idempotent(s in "\\PC{0,60}") {
+            let once = normalise(&s);
+            prop_assert_eq!(normalise(&once), once.clone());
             let once = fold(&s);
             prop_assert_eq!(fold(&once), once.clone());
         }
