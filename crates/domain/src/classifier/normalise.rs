@@ -156,37 +156,33 @@ mod tests {
 
     #[test]
     fn normalisation_and_folding_examples() {
-        let normalised = [
-            ("  Löschen Sie MEINE Daten!! ", "loeschen sie meine daten"),
-            ("Straße", "strasse"),
-            ("STRASSE", "strasse"),
-            ("a\u{0308}", "ae"),
-            ("ＳＴＯＰＰ", "stopp"),
-            ("🛑stop🛑", "stop"),
-            ("opt-out", "opt out"),
+        type Text = fn(&str) -> String;
+        let examples: [(Text, &str, &str); 22] = [
+            (normalise, "  Löschen Sie MEINE Daten!! ", "loeschen sie meine daten"),
+            (normalise, "Straße", "strasse"),
+            (normalise, "STRASSE", "strasse"),
+            (normalise, "a\u{0308}", "ae"),
+            (normalise, "ＳＴＯＰＰ", "stopp"),
+            (normalise, "🛑stop🛑", "stop"),
+            (normalise, "opt-out", "opt out"),
+            (fold, "stoooopp", "stop"),
+            (fold, "STOPP!!!", "stop"),
+            (fold, "S T O P P", "stop"),
+            (fold, "S.T.O.P", "stop"),
+            (fold, "ST0PP", "stop"),
+            (fold, "5top", "stop"),
+            (fold, "Termin um 10 Uhr", "termin um 10 uhr"),
+            (fold, "Löschen", "loeschen"),
+            (fold, "Proszę usunąć mój numer", "prosze usunac moj numer"),
+            (fold, "Ștergeți-mi numărul", "stergeti mi numarul"),
+            (fold, "Rızamı geri çekiyorum", "rizami geri cekiyorum"),
+            (fold, "İPTAL", "iptal"),
+            (fold, "Больше не пишите мне", "больше не пишите мне"),
+            (fold, "أسحب", "اسحب"),
+            (fold, "I'm on my way", "i m on my way"),
         ];
-        for (text, expected) in normalised {
-            assert_eq!(normalise(text), expected, "normalise({text:?})");
-        }
-        let folded = [
-            ("stoooopp", "stop"),
-            ("STOPP!!!", "stop"),
-            ("S T O P P", "stop"),
-            ("S.T.O.P", "stop"),
-            ("ST0PP", "stop"),
-            ("5top", "stop"),
-            ("Termin um 10 Uhr", "termin um 10 uhr"),
-            ("Löschen", "loeschen"),
-            ("Proszę usunąć mój numer", "prosze usunac moj numer"),
-            ("Ștergeți-mi numărul", "stergeti mi numarul"),
-            ("Rızamı geri çekiyorum", "rizami geri cekiyorum"),
-            ("İPTAL", "iptal"),
-            ("Больше не пишите мне", "больше не пишите мне"),
-            ("أسحب", "اسحب"),
-            ("I'm on my way", "i m on my way"),
-        ];
-        for (text, expected) in folded {
-            assert_eq!(fold(text), expected, "fold({text:?})");
+        for (f, text, expected) in examples {
+            assert_eq!(f(text), expected, "{text:?}");
         }
         // tatweel and harakat fold away: the same as the plain spelling
         let alike = [("توقفـــوا", "توقفوا"), ("لا تُرسِلوا", "لا ترسلوا")];
@@ -203,14 +199,6 @@ mod tests {
     }
 
     proptest! {
-        #[test]
-        fn normalise_and_fold_are_idempotent(s in "\\PC{0,60}") {
-            let once = normalise(&s);
-            prop_assert_eq!(normalise(&once), once.clone());
-            let once = fold(&s);
-            prop_assert_eq!(fold(&once), once.clone());
-        }
-
         #[test]
         fn fold_is_idempotent_on_spaced_and_stretched_text(s in "([a-z0-9] ?){0,30}") {
             let once = fold(&s);
