@@ -4,7 +4,7 @@
 //! error codes are a contract (see docs/api.md and `/openapi.json`).
 //!
 //! Handlers do not repeat preambles: [`Caller`] authenticates, checks the action's role set
-//! ([`hoheit_domain::access::Action`]) and yields tenant and actor; [`Id`] parses path ids
+//! ([`hoheit_domain::access::Action`]) and yields tenant, actor and the server's state; [`Id`] parses path ids
 //! (404 for anything that is not an id); [`ApiJson`] maps body errors to `invalid_input`.
 
 pub mod accountability;
@@ -119,9 +119,11 @@ pub fn path_id<T: std::str::FromStr>(raw: &str, what: &str) -> Result<T, ApiErro
 pub use hoheit_domain::access::{Permission, can};
 
 /// A tenant's staff member allowed to do `P`: authenticated (401), of one of the action's roles
-/// and bound to a tenant (403).
+/// and bound to a tenant (403); with the server's state, so a handler needs no `State` beside it.
 #[derive(Debug)]
 pub struct Caller<P> {
+    /// The server's state: the use cases and the ports.
+    pub state: AppState,
     /// The caller's tenant.
     pub tenant: TenantId,
     /// The actor for the domain's events.
@@ -139,6 +141,7 @@ impl<S, P> FromRequestParts<S> for Caller<P>
 where
     P: Permission,
     Arc<Auth>: FromRef<S>,
+    AppState: FromRef<S>,
     S: Send + Sync,
 {
     type Rejection = ApiError;
@@ -147,6 +150,7 @@ where
         let principal = Principal::from_request_parts(parts, state).await?;
         let tenant = principal.tenant_for(P::ACTION.roles())?;
         Ok(Self {
+            state: AppState::from_ref(state),
             tenant,
             actor: principal.actor(),
             id: principal.id,
