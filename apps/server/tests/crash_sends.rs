@@ -78,13 +78,7 @@ async fn setup(status_webhooks: bool) -> Setup {
     );
     let c = candidate(&t, NUMBER).await;
     let pnid = h.sim.phone_number_id().to_owned();
-    let r = t
-        .recruiter
-        .post(
-            &format!("/api/v1/candidates/{c}/consents"),
-            json!({"purpose": "whatsapp_channel", "method": "recorded_verbal", "capture_channel": "phone"}),
-        )
-        .await;
+    let r = record_verbal_consent(&t, &c).await;
     assert!(r.status < 300, "{:?}", r.json);
     assert_eq!(
         post_webhook(&h, &t, &inbound_text(&pnid, WA, "wamid.H", "Hallo", now_unix()), Some(&t.webhook_secret)).await,

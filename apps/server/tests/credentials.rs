@@ -19,35 +19,7 @@ use serde_json::{Value, json};
 const NAME: &str = "Erika Mustermann";
 const TEXT: &str = "Ich habe eine Frage zum Vorstellungsgespräch";
 
-macro_rules! on_both_databases {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    let (h, _dir) = super::sqlite().await;
-                    super::$name(&h).await;
-                    h.stop().await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    let Some(url) = super::postgres_database().await else { return };
-                    let mut options = super::HarnessOptions::new(std::path::PathBuf::new());
-                    options.database_url = Some(url);
-                    let (h, _dir) = super::start(options).await;
-                    super::$name(&h).await;
-                    h.stop().await;
-                }
-            )*
-        }
-    };
-}
-
-on_both_databases!(token_lifecycle, dpo_self_approval_is_refused);
+scenarios!(token_lifecycle: true, dpo_self_approval_is_refused: true);
 
 fn actions(entries: &Value) -> Vec<(String, Value)> {
     entries["entries"]

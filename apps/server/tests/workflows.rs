@@ -17,40 +17,6 @@ use hoheit_server::harness::{Harness, HarnessOptions, eventually};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-/// Each scenario runs on SQLite, and on a fresh PostgreSQL database when
-/// `HOHEIT_TEST_POSTGRES_URL` is set. `manual` scenarios start without the background workers
-/// (the test dispatches itself, so messages can wait in the outbox).
-macro_rules! scenarios {
-    ($($name:ident: $workers:expr),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    let mut options = super::HarnessOptions::new(std::path::PathBuf::new());
-                    options.workers = $workers;
-                    let (h, _dir) = super::start(options).await;
-                    super::$name(&h).await;
-                    h.stop().await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    let Some(url) = super::postgres_database().await else { return };
-                    let mut options = super::HarnessOptions::new(std::path::PathBuf::new());
-                    options.database_url = Some(url);
-                    options.workers = $workers;
-                    let (h, _dir) = super::start(options).await;
-                    super::$name(&h).await;
-                    h.stop().await;
-                }
-            )*
-        }
-    };
-}
-
 scenarios!(
     objection_review_queue: true,
     subject_request_register: true,
@@ -586,12 +552,7 @@ async fn inbound_media(h: &Harness) {
     // restricted (R25, R32): only admin and DPO read, and the read is audited
     assert_eq!(t.dpo.post(&format!("/api/v1/candidates/{c}/restriction"), json!({})).await.status, 200);
     assert_eq!(t.recruiter.get(&format!("/api/v1/candidates/{c}/media/{id}")).await.code(), Some("forbidden"));
-    let resp = reqwest::Client::new()
-        .get(format!("{}/api/v1/candidates/{c}/media/{id}", h.base))
-        .bearer_auth(h.token(Some(t.id.parse().unwrap()), hoheit_domain::tenant::Role::Dpo).await.unwrap())
-        .send()
-        .await
-        .unwrap();
+    let resp = raw_get(h, &t, hoheit_domain::tenant::Role::Dpo, &format!("/api/v1/candidates/{c}/media/{id}")).await;
     assert_eq!(resp.status(), 200);
     assert!(has_entry(&audit(&t, &c).await, "content.read", ("content", "media"), Some("dpo")));
 
@@ -603,19 +564,19 @@ async fn inbound_media(h: &Harness) {
     assert_eq!(rows, 0);
 }
 
-async fn recruiter_token(h: &Harness, t: &Tenant) -> String {
-    let tenant: hoheit_domain::ids::TenantId = t.id.parse().unwrap();
-    h.token(Some(tenant), hoheit_domain::tenant::Role::Recruiter).await.unwrap()
-}
-
-/// A media file of candidate `c` as a recruiter downloads it (raw bytes and headers).
-async fn media_file(h: &Harness, t: &Tenant, c: &str, id: &str) -> reqwest::Response {
+/// A raw GET by a staff member of `role` (raw bytes and headers, for answers that are not JSON).
+async fn raw_get(h: &Harness, t: &Tenant, role: hoheit_domain::tenant::Role, path: &str) -> reqwest::Response {
     reqwest::Client::new()
-        .get(format!("{}/api/v1/candidates/{c}/media/{id}", h.base))
-        .bearer_auth(recruiter_token(h, t).await)
+        .get(format!("{}{path}", h.base))
+        .bearer_auth(h.token(Some(t.id.parse().unwrap()), role).await.unwrap())
         .send()
         .await
         .unwrap()
+}
+
+/// A media file of candidate `c` as a recruiter downloads it.
+async fn media_file(h: &Harness, t: &Tenant, c: &str, id: &str) -> reqwest::Response {
+    raw_get(h, t, hoheit_domain::tenant::Role::Recruiter, &format!("/api/v1/candidates/{c}/media/{id}")).await
 }
 
 async fn raw_count(h: &Harness, sql: &str) -> i64 {
@@ -738,12 +699,7 @@ async fn accountability_documents(h: &Harness) {
     assert_eq!(period(&r.json, "candidate_data"), "4 months");
     assert_eq!(period(&r.json, "inactive_conversation"), "90 days");
     // as Markdown
-    let resp = reqwest::Client::new()
-        .get(format!("{}/api/v1/records-of-processing?format=markdown", h.base))
-        .bearer_auth(h.token(Some(t.id.parse().unwrap()), hoheit_domain::tenant::Role::Dpo).await.unwrap())
-        .send()
-        .await
-        .unwrap();
+    let resp = raw_get(h, &t, hoheit_domain::tenant::Role::Dpo, "/api/v1/records-of-processing?format=markdown").await;
     assert_eq!(resp.status(), 200);
     assert!(resp.headers()["content-type"].to_str().unwrap().starts_with("text/markdown"));
     let md = resp.text().await.unwrap();

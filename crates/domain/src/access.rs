@@ -16,9 +16,43 @@ const ADMIN: &[Role] = &[Role::Admin];
 const DPO: &[Role] = &[Role::Dpo];
 const OPERATOR: &[Role] = &[Role::Operator];
 
-/// Every action the API offers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Action {
+/// Declares [`Action`] and its marker types in [`can`] from one list, so the two cannot drift.
+macro_rules! actions {
+    ($($(#[doc = $doc:literal])* $name:ident,)*) => {
+        /// Every action the API offers.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum Action {
+            $($(#[doc = $doc])* $name,)*
+        }
+
+        impl Action {
+            /// Every action, in declaration order.
+            pub const ALL: &'static [Self] = &[$(Self::$name),*];
+        }
+
+        /// One marker type per [`Action`], for APIs that name the action in a type
+        /// (`Caller<can::ReadCandidates>` in the server).
+        pub mod can {
+            $(
+                #[doc = concat!("[`Action::", stringify!($name), "`](super::Action::", stringify!($name), ").")]
+                #[derive(Debug, Clone, Copy)]
+                pub struct $name;
+
+                impl super::Permission for $name {
+                    const ACTION: super::Action = super::Action::$name;
+                }
+            )*
+        }
+    };
+}
+
+/// An action as a type (the markers in [`can`]).
+pub trait Permission {
+    /// The action (its role set decides).
+    const ACTION: Action;
+}
+
+actions! {
     /// Create a tenant, list tenants (the platform operator).
     ManageTenants,
     /// Issue a token for a tenant role.
@@ -160,6 +194,16 @@ mod tests {
         assert!(Action::DecideReviews.allows(Role::Admin) && Action::DecideReviews.allows(Role::Dpo));
         assert!(!Action::DecideReviews.allows(Role::Recruiter));
         assert!(!sees_restricted(Role::Recruiter) && !sees_restricted(Role::Operator));
+    }
+
+    #[test]
+    fn every_action_has_a_role_and_only_managing_tenants_is_the_operators() {
+        assert_eq!(Action::ALL.len(), 28);
+        for action in Action::ALL {
+            assert!(!action.roles().is_empty(), "{action:?}");
+            assert_eq!(action.allows(Role::Operator), *action == Action::ManageTenants, "{action:?}");
+        }
+        assert_eq!(<can::DecideReviews as Permission>::ACTION, Action::DecideReviews);
     }
 
     #[test]

@@ -5,7 +5,6 @@
 use serde::{Deserialize, Serialize};
 
 use crate::ids::StaffId;
-use crate::values::InvalidValue;
 
 /// Who acts through the API. Each role except `Operator` is bound to one tenant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -21,28 +20,17 @@ pub enum Role {
     Recruiter,
 }
 
-impl Role {
+stable_names!(
+    Role,
     /// Stable name.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::Operator => "operator",
-            Self::Admin => "admin",
-            Self::Dpo => "dpo",
-            Self::Recruiter => "recruiter",
-        }
+    fn as_str(self) {
+        Operator => "operator",
+        Admin => "admin",
+        Dpo => "dpo",
+        Recruiter => "recruiter",
     }
-
-    /// Parses the stable name.
-    pub fn parse(value: &str) -> Result<Self, InvalidValue> {
-        match value {
-            "operator" => Ok(Self::Operator),
-            "admin" => Ok(Self::Admin),
-            "dpo" => Ok(Self::Dpo),
-            "recruiter" => Ok(Self::Recruiter),
-            _ => Err(InvalidValue::new("role", "expected operator, admin, dpo or recruiter")),
-        }
-    }
-}
+    parse: "role", "expected operator, admin, dpo or recruiter"
+);
 
 /// Who caused a state change. Goes into every domain event and audit entry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

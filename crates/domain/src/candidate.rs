@@ -110,16 +110,15 @@ pub enum Lifecycle {
     },
 }
 
-impl Lifecycle {
+stable_names!(
+    Lifecycle,
     /// Stable name.
-    pub const fn as_str(&self) -> &'static str {
-        match self {
-            Self::Active => "active",
-            Self::Restricted { .. } => "restricted",
-            Self::Erased { .. } => "erased",
-        }
+    fn as_str(&self) {
+        Active => "active",
+        Restricted => "restricted",
+        Erased => "erased",
     }
-}
+);
 
 /// How an application process ended (R24).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

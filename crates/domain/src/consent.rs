@@ -14,7 +14,7 @@ use crate::actor::Actor;
 use crate::calendar::add_months;
 use crate::ids::{ConsentRequestId, StaffId};
 use crate::legal::{LegalTextCatalogue, LegalTextRef};
-use crate::values::{InvalidValue, LanguageCode, Pii, Wamid};
+use crate::values::{LanguageCode, Pii, Wamid};
 
 /// A purpose that needs consent. One record = one purpose of one controller (R3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -26,24 +26,17 @@ pub enum Purpose {
     TalentPool,
 }
 
-impl Purpose {
+stable_names!(
+    Purpose,
     /// Stable name.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::WhatsAppChannel => "whatsapp_channel",
-            Self::TalentPool => "talent_pool",
-        }
+    fn as_str(self) {
+        WhatsAppChannel => "whatsapp_channel",
+        TalentPool => "talent_pool",
     }
+    parse: "purpose", "expected whatsapp_channel or talent_pool"
+);
 
-    /// Parses the stable name.
-    pub fn parse(value: &str) -> Result<Self, InvalidValue> {
-        match value {
-            "whatsapp_channel" => Ok(Self::WhatsAppChannel),
-            "talent_pool" => Ok(Self::TalentPool),
-            _ => Err(InvalidValue::new("purpose", "expected whatsapp_channel or talent_pool")),
-        }
-    }
-
+impl Purpose {
     /// All purposes.
     pub const ALL: [Self; 2] = [Self::WhatsAppChannel, Self::TalentPool];
 }
@@ -216,32 +209,19 @@ pub enum CaptureChannel {
     Paper,
 }
 
-impl CaptureChannel {
-    /// Parses the stable name.
-    pub fn parse(value: &str) -> Result<Self, InvalidValue> {
-        match value {
-            "whatsapp" => Ok(Self::WhatsApp),
-            "web" => Ok(Self::Web),
-            "phone" => Ok(Self::Phone),
-            "in_person" => Ok(Self::InPerson),
-            "email" => Ok(Self::Email),
-            "paper" => Ok(Self::Paper),
-            _ => Err(InvalidValue::new("channel", "expected whatsapp, web, phone, in_person, email or paper")),
-        }
-    }
-
+stable_names!(
+    CaptureChannel,
     /// Stable name.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::WhatsApp => "whatsapp",
-            Self::Web => "web",
-            Self::Phone => "phone",
-            Self::InPerson => "in_person",
-            Self::Email => "email",
-            Self::Paper => "paper",
-        }
+    fn as_str(self) {
+        WhatsApp => "whatsapp",
+        Web => "web",
+        Phone => "phone",
+        InPerson => "in_person",
+        Email => "email",
+        Paper => "paper",
     }
-}
+    parse: "channel", "expected whatsapp, web, phone, in_person, email or paper"
+);
 
 /// The complete evidence of one consent (R5).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -390,19 +370,20 @@ pub enum ConsentState {
     },
 }
 
-impl ConsentState {
+stable_names!(
+    ConsentState,
     /// Stable name.
-    pub const fn as_str(&self) -> &'static str {
-        match self {
-            Self::None => "none",
-            Self::Requested { .. } => "requested",
-            Self::Granted { .. } => "granted",
-            Self::Declined { .. } => "declined",
-            Self::Withdrawn { .. } => "withdrawn",
-            Self::Expired { .. } => "expired",
-        }
+    fn as_str(&self) {
+        None => "none",
+        Requested => "requested",
+        Granted => "granted",
+        Declined => "declined",
+        Withdrawn => "withdrawn",
+        Expired => "expired",
     }
+);
 
+impl ConsentState {
     /// Whether consent is in effect.
     pub const fn is_granted(&self) -> bool {
         matches!(self, Self::Granted { .. })

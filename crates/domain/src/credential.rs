@@ -102,24 +102,15 @@ pub enum InvitationOrigin {
     BreakGlass,
 }
 
-impl InvitationOrigin {
+stable_names!(
+    InvitationOrigin,
     /// Stable name.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::TenantCreated => "tenant_created",
-            Self::BreakGlass => "break_glass",
-        }
+    fn as_str(self) {
+        TenantCreated => "tenant_created",
+        BreakGlass => "break_glass",
     }
-
-    /// Parses the stable name.
-    pub fn parse(value: &str) -> Result<Self, InvalidValue> {
-        match value {
-            "tenant_created" => Ok(Self::TenantCreated),
-            "break_glass" => Ok(Self::BreakGlass),
-            _ => Err(InvalidValue::new("invitation origin", "unknown")),
-        }
-    }
-}
+    parse: "invitation origin", "unknown"
+);
 
 /// Why a break-glass invitation was issued (a code: the audit log holds no free text).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -133,26 +124,16 @@ pub enum BreakGlassReason {
     Compromised,
 }
 
-impl BreakGlassReason {
+stable_names!(
+    BreakGlassReason,
     /// Stable name.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::LostAdmin => "lost_admin",
-            Self::AdminLeft => "admin_left",
-            Self::Compromised => "compromised",
-        }
+    fn as_str(self) {
+        LostAdmin => "lost_admin",
+        AdminLeft => "admin_left",
+        Compromised => "compromised",
     }
-
-    /// Parses the stable name.
-    pub fn parse(value: &str) -> Result<Self, InvalidValue> {
-        match value {
-            "lost_admin" => Ok(Self::LostAdmin),
-            "admin_left" => Ok(Self::AdminLeft),
-            "compromised" => Ok(Self::Compromised),
-            _ => Err(InvalidValue::new("reason", "expected lost_admin, admin_left or compromised")),
-        }
-    }
-}
+    parse: "reason", "expected lost_admin, admin_left or compromised"
+);
 
 /// A single-use, expiring invitation to become a tenant's staff member. Its id is the staff id
 /// the accepted credential acts as.

@@ -320,38 +320,33 @@ pub(crate) mod tests {
         WhatsApp gehört zu Meta; Daten können in die USA übermittelt werden. Sie können jederzeit widersprechen \
         oder Ihre Einwilligung widerrufen: antworten Sie einfach STOPP.";
 
+    /// A German text of Beispiel GmbH prepared in `cat`, without URL.
+    fn prepare(
+        cat: &LegalTextCatalogue,
+        id: u128,
+        kind: LegalTextKind,
+        version: &str,
+        body: &str,
+        material: bool,
+        at: OffsetDateTime,
+    ) -> Result<LegalText, LegalTextError> {
+        let version = LegalTextVersion::parse(version).unwrap();
+        let id = LegalTextId::from_uuid(Uuid::from_u128(id));
+        cat.prepare(id, kind, version, LanguageCode::german(), body.into(), None, material, "Beispiel GmbH", at)
+    }
+
     fn catalogue_with(material_second: bool) -> (LegalTextCatalogue, LegalTextRef, LegalTextRef) {
         let mut cat = LegalTextCatalogue::default();
-        let v1 = cat
-            .prepare(
-                LegalTextId::from_uuid(Uuid::from_u128(1)),
-                LegalTextKind::PrivacyNotice,
-                LegalTextVersion::parse("v1").unwrap(),
-                LanguageCode::german(),
-                "Datenschutzhinweise v1".into(),
-                None,
-                true,
-                "Beispiel GmbH",
-                datetime!(2025-01-01 00:00 UTC),
-            )
-            .unwrap();
-        let r1 = v1.reference();
-        cat.push(v1);
-        let v2 = cat
-            .prepare(
-                LegalTextId::from_uuid(Uuid::from_u128(2)),
-                LegalTextKind::PrivacyNotice,
-                LegalTextVersion::parse("v2").unwrap(),
-                LanguageCode::german(),
-                "Datenschutzhinweise v2".into(),
-                None,
-                material_second,
-                "Beispiel GmbH",
-                datetime!(2025-06-01 00:00 UTC),
-            )
-            .unwrap();
-        let r2 = v2.reference();
-        cat.push(v2);
+        let versions =
+            [("v1", true, datetime!(2025-01-01 00:00 UTC)), ("v2", material_second, datetime!(2025-06-01 00:00 UTC))];
+        let mut refs = Vec::new();
+        for (id, (version, material, at)) in (1..).zip(versions) {
+            let body = format!("Datenschutzhinweise {version}");
+            let text = prepare(&cat, id, LegalTextKind::PrivacyNotice, version, &body, material, at).unwrap();
+            refs.push(text.reference());
+            cat.push(text);
+        }
+        let [r1, r2] = <[LegalTextRef; 2]>::try_from(refs).unwrap();
         (cat, r1, r2)
     }
 
@@ -403,38 +398,25 @@ pub(crate) mod tests {
             ]
         );
         let cat = LegalTextCatalogue::default();
-        let err = cat
-            .prepare(
-                LegalTextId::from_uuid(Uuid::from_u128(9)),
-                LegalTextKind::ConsentRequest,
-                LegalTextVersion::parse("v1").unwrap(),
-                LanguageCode::german(),
-                "Dürfen wir Ihnen schreiben?".into(),
-                None,
-                true,
-                "Beispiel GmbH",
-                datetime!(2025-01-01 00:00 UTC),
-            )
-            .unwrap_err();
+        let err = prepare(
+            &cat,
+            9,
+            LegalTextKind::ConsentRequest,
+            "v1",
+            "Dürfen wir Ihnen schreiben?",
+            true,
+            datetime!(2025-01-01 00:00 UTC),
+        )
+        .unwrap_err();
         assert!(matches!(err, LegalTextError::ConsentRequestIncomplete { .. }));
     }
 
     #[test]
     fn a_published_version_cannot_be_published_again() {
         let (cat, _, _) = catalogue_with(true);
-        let err = cat
-            .prepare(
-                LegalTextId::from_uuid(Uuid::from_u128(3)),
-                LegalTextKind::PrivacyNotice,
-                LegalTextVersion::parse("v1").unwrap(),
-                LanguageCode::german(),
-                "changed".into(),
-                None,
-                true,
-                "Beispiel GmbH",
-                datetime!(2025-07-01 00:00 UTC),
-            )
-            .unwrap_err();
+        let err =
+            prepare(&cat, 3, LegalTextKind::PrivacyNotice, "v1", "changed", true, datetime!(2025-07-01 00:00 UTC))
+                .unwrap_err();
         assert_eq!(err, LegalTextError::VersionExists);
     }
 }

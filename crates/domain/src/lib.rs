@@ -49,6 +49,45 @@
 
 #![warn(missing_docs)]
 
+/// Implements the stable name of every variant of an enum from one table (`Variant => "name"`):
+/// the names go into storage, audit entries and the API, so each is written once. Data in a
+/// variant does not change its name. `fn as_str(self)` for `Copy` enums, `fn as_str(&self)` for
+/// the others; with `parse: "kind", "expected ..."` also the inverse `parse` (unit variants only),
+/// refusing any other text with an [`InvalidValue`](values::InvalidValue) of that kind.
+macro_rules! stable_names {
+    ($t:ident, $(#[doc = $doc:literal])* fn $f:ident(self) { $($v:ident => $name:literal,)* } parse: $kind:literal, $expected:literal) => {
+        stable_names!($t, $(#[doc = $doc])* fn $f(self) { $($v => $name,)* });
+        stable_names!(@parse $t, $kind, $expected, $($v => $name,)*);
+    };
+    ($t:ident, $(#[doc = $doc:literal])* fn $f:ident(self) { $($v:ident => $name:literal,)* }) => {
+        impl $t {
+            $(#[doc = $doc])*
+            pub const fn $f(self) -> &'static str {
+                match self { $(Self::$v { .. } => $name,)* }
+            }
+        }
+    };
+    ($t:ident, $(#[doc = $doc:literal])* fn $f:ident(&self) { $($v:ident => $name:literal,)* }) => {
+        impl $t {
+            $(#[doc = $doc])*
+            pub const fn $f(&self) -> &'static str {
+                match self { $(Self::$v { .. } => $name,)* }
+            }
+        }
+    };
+    (@parse $t:ident, $kind:literal, $expected:literal, $($v:ident => $name:literal,)*) => {
+        impl $t {
+            /// Parses the stable name.
+            pub fn parse(value: &str) -> Result<Self, $crate::values::InvalidValue> {
+                match value {
+                    $($name => Ok(Self::$v),)*
+                    _ => Err($crate::values::InvalidValue::new($kind, $expected)),
+                }
+            }
+        }
+    };
+}
+
 pub mod access;
 pub mod accountability;
 pub mod actor;
@@ -80,3 +119,30 @@ pub mod values;
 
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
+
+#[cfg(test)]
+mod stable_names_tests {
+    use crate::actor::Role;
+    use crate::consent::{CaptureChannel, Purpose};
+    use crate::credential::{BreakGlassReason, InvitationOrigin};
+
+    #[test]
+    fn every_stable_name_parses_back_and_other_text_is_refused_with_its_kind() {
+        for role in [Role::Operator, Role::Admin, Role::Dpo, Role::Recruiter] {
+            assert_eq!(Role::parse(role.as_str()), Ok(role));
+        }
+        for purpose in Purpose::ALL {
+            assert_eq!(Purpose::parse(purpose.as_str()), Ok(purpose));
+        }
+        assert_eq!(CaptureChannel::parse("in_person"), Ok(CaptureChannel::InPerson));
+        assert_eq!(CaptureChannel::InPerson.as_str(), "in_person");
+        assert_eq!(InvitationOrigin::parse(InvitationOrigin::BreakGlass.as_str()), Ok(InvitationOrigin::BreakGlass));
+        assert_eq!(BreakGlassReason::parse("admin_left"), Ok(BreakGlassReason::AdminLeft));
+        let refused = Role::parse("Admin").unwrap_err();
+        assert_eq!(
+            (refused.kind(), refused.to_string().as_str()),
+            ("role", "invalid role: expected operator, admin, dpo or recruiter")
+        );
+        assert_eq!(CaptureChannel::parse("fax").unwrap_err().kind(), "channel");
+    }
+}

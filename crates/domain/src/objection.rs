@@ -42,17 +42,18 @@ pub enum ObjectionSource {
     Suppression,
 }
 
-impl ObjectionSource {
+stable_names!(
+    ObjectionSource,
     /// Stable name.
-    pub const fn as_str(&self) -> &'static str {
-        match self {
-            Self::WhatsApp { .. } => "whatsapp",
-            Self::Staff { .. } => "staff",
-            Self::Review { .. } => "review",
-            Self::Suppression => "suppression",
-        }
+    fn as_str(&self) {
+        WhatsApp => "whatsapp",
+        Staff => "staff",
+        Review => "review",
+        Suppression => "suppression",
     }
+);
 
+impl ObjectionSource {
     fn without_personal_data(&self) -> Self {
         match self {
             Self::Staff { staff, channel, .. } => Self::Staff { staff: *staff, channel: *channel, note: None },

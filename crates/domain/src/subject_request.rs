@@ -80,17 +80,18 @@ pub enum SubjectRequestStatus {
     },
 }
 
-impl SubjectRequestStatus {
+stable_names!(
+    SubjectRequestStatus,
     /// Stable name.
-    pub const fn as_str(&self) -> &'static str {
-        match self {
-            Self::Open => "open",
-            Self::Extended { .. } => "extended",
-            Self::Fulfilled { .. } => "fulfilled",
-            Self::RefusedInPart { .. } => "refused_in_part",
-        }
+    fn as_str(&self) {
+        Open => "open",
+        Extended => "extended",
+        Fulfilled => "fulfilled",
+        RefusedInPart => "refused_in_part",
     }
+);
 
+impl SubjectRequestStatus {
     /// Whether work is still due.
     pub const fn is_open(&self) -> bool {
         matches!(self, Self::Open | Self::Extended { .. })
@@ -139,18 +140,19 @@ pub enum Fulfilment {
     },
 }
 
-impl Fulfilment {
+stable_names!(
+    Fulfilment,
     /// Stable name (the request's outcome code).
-    pub const fn as_str(&self) -> &'static str {
-        match self {
-            Self::Export { .. } => "export",
-            Self::Erasure { .. } => "erasure",
-            Self::ErasureDeferred { .. } => "erasure_deferred",
-            Self::Objection { .. } => "objection",
-            Self::Restriction { .. } => "restriction",
-        }
+    fn as_str(&self) {
+        Export => "export",
+        Erasure => "erasure",
+        ErasureDeferred => "erasure_deferred",
+        Objection => "objection",
+        Restriction => "restriction",
     }
+);
 
+impl Fulfilment {
     /// Whether it answers a request of this kind.
     pub const fn answers(&self, kind: SubjectRequestKind) -> bool {
         matches!(

@@ -322,9 +322,12 @@ mod tests {
     }
 
     #[test]
-    fn only_a_dpo_can_approve() {
-        let err = approve(Role::Admin, "DSFA-2025-01", datetime!(2025-01-01 00:00 UTC)).unwrap_err();
-        assert_eq!(err, ApprovalError::NotDpo);
+    fn only_a_dpo_can_approve_and_only_with_the_assessment_reference() {
+        let refused =
+            [(Role::Admin, "DSFA-2025-01", ApprovalError::NotDpo), (Role::Dpo, " ", ApprovalError::Incomplete)];
+        for (role, reference, expected) in refused {
+            assert_eq!(approve(role, reference, datetime!(2025-01-01 00:00 UTC)).unwrap_err(), expected);
+        }
     }
 
     #[test]
@@ -336,12 +339,6 @@ mod tests {
         assert!(!approval.is_valid_at(datetime!(2026-01-31 00:00 UTC)));
         approval.revoked_at = Some(now + Duration::days(1));
         assert!(!approval.is_valid_at(now + Duration::days(2)));
-    }
-
-    #[test]
-    fn incomplete_approval_is_rejected() {
-        let err = approve(Role::Dpo, " ", datetime!(2025-01-01 00:00 UTC)).unwrap_err();
-        assert_eq!(err, ApprovalError::Incomplete);
     }
 
     #[test]

@@ -6,14 +6,14 @@
 use std::sync::Arc;
 
 use futures_executor::block_on;
-use hoheit_domain::conversation::{Intent, OutboundContent};
 use hoheit_domain::events::DomainEvent;
 use hoheit_domain::inbound::{ContactRef, InboundContent, InboundMessage};
 use hoheit_domain::policy::RefusalCode;
 use hoheit_domain::ports::{
-    ChangeSet, CommitReport, DuplicateKey, MockMessagingGateway, MockStore, OutboxChange, OutboxEntry, StoreError,
+    ChangeSet, CommitReport, DuplicateKey, MockMessagingGateway, MockStore, OutboxChange, StoreError,
 };
 use hoheit_domain::tenant::Role;
+use hoheit_domain::testing::contract::outbox_entry;
 use hoheit_domain::testing::fixtures::{World, staff};
 use hoheit_domain::testing::{FixedClock, SequentialIds};
 use hoheit_domain::usecases::{DispatchOutcome, Hoheit, InboundOutcome, MessageRequest, UseCaseError};
@@ -29,12 +29,29 @@ fn app(store: MockStore, gateway: MockMessagingGateway, world: &World) -> Hoheit
     )
 }
 
-#[test]
-fn a_refused_send_commits_only_the_audited_refusal() {
-    let world = World::new();
+/// A mock store that knows the world's tenant.
+fn store_of(world: &World) -> MockStore {
     let mut store = MockStore::new();
     let config = world.config.clone();
     store.expect_tenant_config().returning(move |_| Ok(Some(Arc::new(config.clone()))));
+    store
+}
+
+/// A text from the world's candidate number, sent now.
+fn text_from_candidate(world: &World, wamid: &str, body: &str) -> InboundMessage {
+    InboundMessage {
+        provider_id: Wamid::parse(wamid).unwrap(),
+        from: ContactRef { wa_id: Some(WaId::parse("491701234567").unwrap()), user_id: None, profile_name: None },
+        timestamp: world.now,
+        content: InboundContent::Text { body: body.into() },
+        context: None,
+    }
+}
+
+#[test]
+fn a_refused_send_commits_only_the_audited_refusal() {
+    let world = World::new();
+    let mut store = store_of(&world);
     let candidate = world.candidate();
     let id = candidate.id;
     store.expect_candidate().returning(move |_, _| Ok(Some(candidate.clone())));
@@ -64,23 +81,8 @@ fn the_dispatcher_never_calls_the_gateway_when_the_recheck_refuses() {
     let mut world = World::new();
     world.config.channels[0].approval.as_mut().unwrap().revoked_at = Some(world.now);
     let candidate = world.engaged_candidate();
-    let entry = OutboxEntry {
-        id: hoheit_domain::ids::OutboxId::from_uuid(uuid::Uuid::from_u128(5)),
-        tenant: world.tenant_id(),
-        candidate: candidate.id,
-        channel: world.channel().id,
-        message: hoheit_domain::ids::MessageId::from_uuid(uuid::Uuid::from_u128(6)),
-        content: OutboundContent::Text { body: "Hallo".into() },
-        intent: Intent::Regular,
-        notice_appended: false,
-        created_at: world.now,
-        attempts: 0,
-        not_before: world.now,
-        attempt: None,
-    };
-    let mut store = MockStore::new();
-    let config = world.config.clone();
-    store.expect_tenant_config().returning(move |_| Ok(Some(Arc::new(config.clone()))));
+    let entry = outbox_entry(&world, candidate.id, 5, 6, "Hallo");
+    let mut store = store_of(&world);
     store.expect_candidate().returning(move |_, _| Ok(Some(candidate.clone())));
     let entry_id = entry.id;
     store
@@ -97,20 +99,12 @@ fn the_dispatcher_never_calls_the_gateway_when_the_recheck_refuses() {
 #[test]
 fn a_redelivered_webhook_is_a_duplicate_and_not_retried() {
     let world = World::new();
-    let mut store = MockStore::new();
-    let config = world.config.clone();
-    store.expect_tenant_config().returning(move |_| Ok(Some(Arc::new(config.clone()))));
+    let mut store = store_of(&world);
     let candidate = world.engaged_candidate();
     store.expect_candidate_by_contact().with(always(), always()).returning(move |_, _| Ok(Some(candidate.clone())));
     store.expect_commit().times(1).returning(|_, _| Err(StoreError::Duplicate(DuplicateKey::InboundMessage)));
     let app = app(store, MockMessagingGateway::new(), &world);
-    let msg = InboundMessage {
-        provider_id: Wamid::parse("wamid.again").unwrap(),
-        from: ContactRef { wa_id: Some(WaId::parse("491701234567").unwrap()), user_id: None, profile_name: None },
-        timestamp: world.now,
-        content: InboundContent::Text { body: "STOPP".into() },
-        context: None,
-    };
+    let msg = text_from_candidate(&world, "wamid.again", "STOPP");
     assert_eq!(
         block_on(app.receive_inbound(world.tenant_id(), world.channel().id, &msg)).unwrap(),
         InboundOutcome::Duplicate
@@ -123,13 +117,7 @@ fn an_unavailable_store_surfaces_as_an_error_not_as_success() {
     let mut store = MockStore::new();
     store.expect_tenant_config().returning(|_| Err(StoreError::Unavailable("connection refused".into())));
     let app = app(store, MockMessagingGateway::new(), &world);
-    let msg = InboundMessage {
-        provider_id: Wamid::parse("wamid.x").unwrap(),
-        from: ContactRef { wa_id: Some(WaId::parse("491701234567").unwrap()), user_id: None, profile_name: None },
-        timestamp: world.now,
-        content: InboundContent::Text { body: "Hallo".into() },
-        context: None,
-    };
+    let msg = text_from_candidate(&world, "wamid.x", "Hallo");
     assert!(matches!(
         block_on(app.receive_inbound(world.tenant_id(), world.channel().id, &msg)),
         Err(UseCaseError::Store(StoreError::Unavailable(_)))

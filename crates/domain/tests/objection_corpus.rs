@@ -28,6 +28,16 @@ fn tally(ev: &Evaluation, languages: &[&str]) -> Tally {
     t
 }
 
+/// German and English, where the floors are strictest.
+const DE_EN: &[&str] = &["de", "en"];
+
+/// The corpus evaluated, and the tally over `languages`.
+fn evaluated(languages: &[&str]) -> (Evaluation, Tally) {
+    let ev = corpus::evaluate(&corpus());
+    let t = tally(&ev, languages);
+    (ev, t)
+}
+
 fn misses(ev: &Evaluation, languages: &[&str], expected: &[Expected]) -> String {
     ev.misses
         .iter()
@@ -54,33 +64,31 @@ fn the_corpus_is_large_labelled_and_covers_every_language_and_kind() {
 
 #[test]
 fn german_and_english_clear_objections_are_all_blocked_and_almost_all_applied_automatically() {
-    let ev = corpus::evaluate(&corpus());
-    let t = tally(&ev, &["de", "en"]);
+    let (ev, t) = evaluated(DE_EN);
     assert!(t.clear >= 100, "{} clear objections", t.clear);
     assert_eq!(
         t.clear_blocked,
         t.clear,
         "every clear objection or withdrawal blocks; not blocked:{}",
-        misses(&ev, &["de", "en"], &[Expected::Objection, Expected::Withdrawal])
+        misses(&ev, DE_EN, &[Expected::Objection, Expected::Withdrawal])
     );
     assert!(
         t.automatic_recall() >= 0.95,
         "automatic recall {:.3} < 0.95; not automatic:{}",
         t.automatic_recall(),
-        misses(&ev, &["de", "en"], &[Expected::Objection, Expected::Withdrawal])
+        misses(&ev, DE_EN, &[Expected::Objection, Expected::Withdrawal])
     );
 }
 
 #[test]
 fn german_and_english_ordinary_messages_are_rarely_blocked() {
-    let ev = corpus::evaluate(&corpus());
-    let t = tally(&ev, &["de", "en"]);
+    let (ev, t) = evaluated(DE_EN);
     assert!(t.ordinary >= 100, "{} ordinary messages", t.ordinary);
     assert!(
         t.false_block_rate() <= 0.03,
         "false-block rate {:.3} > 0.03; blocked:{}",
         t.false_block_rate(),
-        misses(&ev, &["de", "en"], &[Expected::None])
+        misses(&ev, DE_EN, &[Expected::None])
     );
 }
 

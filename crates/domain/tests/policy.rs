@@ -454,12 +454,18 @@ fn build(s: &Setup) -> (World, Candidate, OutboundContent, Intent, bool) {
     (w, c, content, intent, s.notice_appended)
 }
 
+/// The setup built and the policy's decision on its draft.
+fn decided(s: &Setup) -> (World, Candidate, OutboundContent, Result<Permit, Refusal>) {
+    let (w, c, content, intent, notice_appended) = build(s);
+    let draft = Draft { content: &content, intent, notice_appended, queued: false };
+    let decision = OutboundPolicy::decide(&w.send_context(&c), &draft, w.now);
+    (w, c, content, decision)
+}
+
 proptest! {
     #[test]
     fn nothing_is_ever_permitted_for_erased_restricted_or_held(s in setup()) {
-        let (w, c, content, intent, notice_appended) = build(&s);
-        let draft = Draft { content: &content, intent, notice_appended, queued: false };
-        let decision = OutboundPolicy::decide(&w.send_context(&c), &draft, w.now);
+        let (_, _, _, decision) = decided(&s);
         if s.lifecycle != 0 || s.held {
             prop_assert!(decision.is_err());
         }
@@ -467,9 +473,7 @@ proptest! {
 
     #[test]
     fn nothing_without_a_valid_approval(s in setup()) {
-        let (w, c, content, intent, notice_appended) = build(&s);
-        let draft = Draft { content: &content, intent, notice_appended, queued: false };
-        let decision = OutboundPolicy::decide(&w.send_context(&c), &draft, w.now);
+        let (_, _, _, decision) = decided(&s);
         if !s.approved {
             prop_assert_eq!(decision.unwrap_err().code, RefusalCode::ChannelNotApproved);
         }
@@ -477,9 +481,7 @@ proptest! {
 
     #[test]
     fn nothing_proactive_after_an_objection(s in setup()) {
-        let (w, c, content, intent, notice_appended) = build(&s);
-        let draft = Draft { content: &content, intent, notice_appended, queued: false };
-        let decision = OutboundPolicy::decide(&w.send_context(&c), &draft, w.now);
+        let (w, c, content, decision) = decided(&s);
         if c.objection().is_objected()
             && let Ok(permit) = decision {
                 // only replies inside the window: the one confirmation or an answer to a later message
@@ -491,9 +493,7 @@ proptest! {
 
     #[test]
     fn free_text_outside_the_window_is_never_permitted(s in setup()) {
-        let (w, c, content, intent, notice_appended) = build(&s);
-        let draft = Draft { content: &content, intent, notice_appended, queued: false };
-        let decision = OutboundPolicy::decide(&w.send_context(&c), &draft, w.now);
+        let (w, c, content, decision) = decided(&s);
         if content.is_free_form() && !c.conversation.window_open_at(w.now) {
             prop_assert!(decision.is_err());
         }
@@ -501,9 +501,7 @@ proptest! {
 
     #[test]
     fn without_consent_only_the_consent_request_or_a_requested_reply(s in setup()) {
-        let (w, c, content, intent, notice_appended) = build(&s);
-        let draft = Draft { content: &content, intent, notice_appended, queued: false };
-        let decision = OutboundPolicy::decide(&w.send_context(&c), &draft, w.now);
+        let (w, c, content, decision) = decided(&s);
         let consented = c.consents().state(Purpose::WhatsAppChannel, w.now, 12).is_granted();
         if let (false, Ok(permit)) = (consented, decision) {
             prop_assert!(permit.exception.is_some(), "{:?}", permit);
@@ -517,11 +515,10 @@ proptest! {
 
     #[test]
     fn a_permitted_first_message_always_carries_the_notice(s in setup()) {
-        let (w, c, content, intent, notice_appended) = build(&s);
-        let draft = Draft { content: &content, intent, notice_appended, queued: false };
-        if OutboundPolicy::decide(&w.send_context(&c), &draft, w.now).is_ok() && c.conversation.needs_notice() {
+        let (_, c, content, decision) = decided(&s);
+        if decision.is_ok() && c.conversation.needs_notice() {
             let template_notice = matches!(&content, OutboundContent::Template { name, .. } if name.as_str() == "consent_request");
-            prop_assert!(notice_appended || template_notice);
+            prop_assert!(s.notice_appended || template_notice);
         }
     }
 }

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use axum::Json;
-use axum::extract::{Query, State};
+use axum::extract::Query;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use hoheit_domain::accountability::{NoticeLanguage, RecordOfProcessing, privacy_notice_section};
@@ -69,13 +69,12 @@ pub struct PrivacyNoticeSection {
         (status = 403, body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn records_of_processing(
-    State(state): State<AppState>,
     caller: Caller<can::ReadAccountability>,
     Query(query): Query<HashMap<String, String>>,
 ) -> ApiResult<Response> {
     let format = Format::of(&query)?;
-    let config = state.app.tenant_config(caller.tenant).await?;
-    let record = RecordOfProcessing::generate(&config, state.clock.now());
+    let config = caller.state.app.tenant_config(caller.tenant).await?;
+    let record = RecordOfProcessing::generate(&config, caller.state.clock.now());
     Ok(format.answer(&record, || record.to_markdown()))
 }
 
@@ -89,7 +88,6 @@ pub async fn records_of_processing(
     responses((status = 200, body = PrivacyNoticeSection), (status = 400, body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn privacy_notice(
-    State(state): State<AppState>,
     caller: Caller<can::ReadAccountability>,
     Query(query): Query<HashMap<String, String>>,
 ) -> ApiResult<Response> {
@@ -98,7 +96,7 @@ pub async fn privacy_notice(
         Some(l) => NoticeLanguage::parse(l).map_err(|_| ApiError::invalid("language must be de or en"))?,
         None => NoticeLanguage::German,
     };
-    let config = state.app.tenant_config(caller.tenant).await?;
+    let config = caller.state.app.tenant_config(caller.tenant).await?;
     let text = privacy_notice_section(&config, language);
     let section = PrivacyNoticeSection { language: language.code().to_owned(), format: "markdown".into(), text };
     Ok(format.answer(&section, || section.text.clone()))

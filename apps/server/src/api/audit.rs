@@ -25,12 +25,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
 /// Verifies the tenant's audit chain against every checkpoint handed out.
 #[utoipa::path(get, path = "/audit/verify", tag = "audit",
     responses((status = 200, body = Object), (status = 403, body = ErrorBody)), security(("bearer" = [])))]
-pub async fn verify(
-    State(state): State<AppState>,
-    caller: Caller<can::ReadAudit>,
-) -> ApiResult<Json<serde_json::Value>> {
-    let tenant = caller.tenant;
-    let outcome = state.platform.verify_audit(tenant, &state.signer.public_key()).await?;
+pub async fn verify(caller: Caller<can::ReadAudit>) -> ApiResult<Json<serde_json::Value>> {
+    let outcome = caller.state.platform.verify_audit(caller.tenant, &caller.state.signer.public_key()).await?;
     let ok = matches!(outcome, VerifyOutcome::Ok(_));
     let mut body = serde_json::to_value(&outcome).map_err(|_| ApiError::internal())?;
     if let Some(o) = body.as_object_mut() {
@@ -43,12 +39,9 @@ pub async fn verify(
 /// the log before it becomes detectable. Also stored.
 #[utoipa::path(get, path = "/audit/checkpoint", tag = "audit",
     responses((status = 200, body = Object)), security(("bearer" = [])))]
-pub async fn checkpoint(
-    State(state): State<AppState>,
-    caller: Caller<can::ReadAudit>,
-) -> ApiResult<Json<serde_json::Value>> {
-    let tenant = caller.tenant;
-    let signed = state.platform.checkpoint(tenant, &state.signer, state.clock.now()).await?;
+pub async fn checkpoint(caller: Caller<can::ReadAudit>) -> ApiResult<Json<serde_json::Value>> {
+    let signed =
+        caller.state.platform.checkpoint(caller.tenant, &caller.state.signer, caller.state.clock.now()).await?;
     let json = signed.to_json().map_err(|_| ApiError::internal())?;
     serde_json::from_str(&json).map(Json).map_err(|_| ApiError::internal())
 }
@@ -86,17 +79,16 @@ pub struct EntriesQuery {
 #[utoipa::path(get, path = "/audit/entries", tag = "audit", params(EntriesQuery),
     responses((status = 200, body = Object)), security(("bearer" = [])))]
 pub async fn entries(
-    State(state): State<AppState>,
     caller: Caller<can::ReadAudit>,
     Query(q): Query<EntriesQuery>,
 ) -> ApiResult<Json<serde_json::Value>> {
-    let tenant = caller.tenant;
     let subject =
         q.subject.as_deref().map(|s| s.parse().map_err(|_| ApiError::invalid("subject is not an id"))).transpose()?;
-    let entries = state
+    let entries = caller
+        .state
         .platform
         .audit_entries(
-            tenant,
+            caller.tenant,
             subject,
             parse_time(q.from.as_deref(), "from")?,
             parse_time(q.to.as_deref(), "to")?,

@@ -1,7 +1,7 @@
 //! Candidates: creation, the list, status, consent, withdrawal, objection, process end, legal holds, restriction.
 
 use axum::Json;
-use axum::extract::{Query, State};
+use axum::extract::Query;
 use axum::http::StatusCode;
 use hoheit_domain::access::sees_restricted;
 use hoheit_domain::candidate::{Candidate, HoldReason, Lifecycle, Process, ProcessEndReason};
@@ -54,11 +54,9 @@ pub(super) async fn view(state: &AppState, tenant: TenantId, id: CandidateId) ->
     responses((status = 201, body = IdResponse), (status = 400, body = ErrorBody), (status = 409, body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn create(
-    State(state): State<AppState>,
     caller: Caller<can::CreateCandidate>,
     ApiJson(body): ApiJson<CreateCandidate>,
 ) -> ApiResult<(StatusCode, Json<IdResponse>)> {
-    let tenant = caller.tenant;
     let region = body
         .region
         .as_deref()
@@ -70,7 +68,7 @@ pub async fn create(
         Err(PhoneNumberError::MissingCountryCode) => {
             let region = match region {
                 Some(region) => region,
-                None => state.app.tenant_config(tenant).await?.tenant.messaging.default_region,
+                None => caller.state.app.tenant_config(caller.tenant).await?.tenant.messaging.default_region,
             };
             PhoneNumber::parse_in(&body.phone, region)
         }
@@ -85,7 +83,7 @@ pub async fn create(
         .transpose()
         .map_err(|e| ApiError::invalid(format!("language: {e}")))?;
     let input = NewCandidate { phone, name: nonempty(body.name), channel, language };
-    let candidate = state.app.create_candidate(tenant, caller.actor, input).await?;
+    let candidate = caller.state.app.create_candidate(caller.tenant, caller.actor, input).await?;
     Ok((StatusCode::CREATED, Json(IdResponse { id: candidate.id.to_string() })))
 }
 
@@ -108,11 +106,9 @@ pub struct ListQuery {
 #[utoipa::path(get, path = "/candidates", tag = "candidates", params(ListQuery),
     responses((status = 200, body = Object), (status = 403, body = ErrorBody)), security(("bearer" = [])))]
 pub async fn list(
-    State(state): State<AppState>,
     caller: Caller<can::ReadCandidates>,
     Query(q): Query<ListQuery>,
 ) -> ApiResult<Json<serde_json::Value>> {
-    let tenant = caller.tenant;
     if q.include_restricted && !sees_restricted(caller.role) {
         return Err(ApiError::forbidden("restricted candidates are listed for admin and DPO only (R25)"));
     }
@@ -122,9 +118,10 @@ pub async fn list(
         .map(|a| a.parse::<CandidateId>().map_err(|_| ApiError::invalid("after is not a candidate id")))
         .transpose()?;
     let limit = u32::try_from(q.limit.unwrap_or(100).clamp(1, 500)).unwrap_or(500);
-    let page = state
+    let page = caller
+        .state
         .queries
-        .candidate_page(tenant, CandidatePage { include_restricted: q.include_restricted, after, limit })
+        .candidate_page(caller.tenant, CandidatePage { include_restricted: q.include_restricted, after, limit })
         .await?;
     let full = u32::try_from(page.len()).unwrap_or(u32::MAX) == limit;
     let next_after = page.last().filter(|_| full).map(|c| c.id.to_string());
@@ -149,12 +146,8 @@ pub async fn list(
 #[utoipa::path(get, path = "/candidates/{id}", tag = "candidates",
     params(("id" = String, Path, description = "candidate id")),
     responses((status = 200, body = CandidateView), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
-pub async fn get(
-    State(state): State<AppState>,
-    caller: Caller<can::ReadCandidates>,
-    Id(id): Id<CandidateId>,
-) -> ApiResult<Json<CandidateView>> {
-    view(&state, caller.tenant, id).await
+pub async fn get(caller: Caller<can::ReadCandidates>, Id(id): Id<CandidateId>) -> ApiResult<Json<CandidateView>> {
+    view(&caller.state, caller.tenant, id).await
 }
 
 /// Records consent captured outside WhatsApp, with evidence (R4, R5).
@@ -163,12 +156,10 @@ pub async fn get(
     responses((status = 200, body = CandidateView), (status = 400, body = ErrorBody), (status = 409, body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn record_consent(
-    State(state): State<AppState>,
     caller: Caller<can::RecordOnBehalf>,
     Id(id): Id<CandidateId>,
     ApiJson(body): ApiJson<RecordConsent>,
 ) -> ApiResult<Json<CandidateView>> {
-    let tenant = caller.tenant;
     let purpose = Purpose::parse(&body.purpose)?;
     let kind = ConsentMethodKind::parse(&body.method).map_err(|e| match e {
         ConsentMethodError::NotAffirmative(_) => ApiError::invalid(format!("method: {e} (R4)")),
@@ -204,8 +195,8 @@ pub async fn record_consent(
         texts_shown: None,
         given_at: parse_time(body.given_at.as_deref(), "given_at")?,
     };
-    state.app.record_consent(tenant, caller.actor, id, input).await?;
-    view(&state, caller.tenant, id).await
+    caller.state.app.record_consent(caller.tenant, caller.actor, id, input).await?;
+    view(&caller.state, caller.tenant, id).await
 }
 
 /// Records a withdrawal received by mail or phone (R8).
@@ -213,15 +204,17 @@ pub async fn record_consent(
     params(("id" = String, Path, description = "candidate id")),
     responses((status = 200, body = CandidateView)), security(("bearer" = [])))]
 pub async fn record_withdrawal(
-    State(state): State<AppState>,
     caller: Caller<can::RecordOnBehalf>,
     Id(id): Id<CandidateId>,
     ApiJson(body): ApiJson<RecordWithdrawal>,
 ) -> ApiResult<Json<CandidateView>> {
-    let tenant = caller.tenant;
     let purpose = Purpose::parse(&body.purpose)?;
-    state.app.record_withdrawal(tenant, caller.actor, id, purpose, CaptureChannel::parse(&body.channel)?).await?;
-    view(&state, caller.tenant, id).await
+    caller
+        .state
+        .app
+        .record_withdrawal(caller.tenant, caller.actor, id, purpose, CaptureChannel::parse(&body.channel)?)
+        .await?;
+    view(&caller.state, caller.tenant, id).await
 }
 
 /// Records an objection received by any channel (R11, R22). Takes effect at once.
@@ -229,19 +222,17 @@ pub async fn record_withdrawal(
     params(("id" = String, Path, description = "candidate id")),
     responses((status = 200, body = CandidateView)), security(("bearer" = [])))]
 pub async fn record_objection(
-    State(state): State<AppState>,
     caller: Caller<can::RecordOnBehalf>,
     Id(id): Id<CandidateId>,
     ApiJson(body): ApiJson<RecordObjection>,
 ) -> ApiResult<Json<CandidateView>> {
-    let tenant = caller.tenant;
     let input = ObjectionInput {
         channel: CaptureChannel::parse(&body.channel)?,
         note: nonempty(body.note),
         received_at: parse_time(body.received_at.as_deref(), "received_at")?,
     };
-    state.app.record_objection(tenant, caller.actor, id, input).await?;
-    view(&state, caller.tenant, id).await
+    caller.state.app.record_objection(caller.tenant, caller.actor, id, input).await?;
+    view(&caller.state, caller.tenant, id).await
 }
 
 /// Ends the application process; the retention clock starts (R24).
@@ -249,29 +240,26 @@ pub async fn record_objection(
     params(("id" = String, Path, description = "candidate id")),
     responses((status = 200, body = CandidateView), (status = 409, body = ErrorBody)), security(("bearer" = [])))]
 pub async fn end_process(
-    State(state): State<AppState>,
     caller: Caller<can::RecordOnBehalf>,
     Id(id): Id<CandidateId>,
     ApiJson(body): ApiJson<EndProcess>,
 ) -> ApiResult<Json<CandidateView>> {
-    let tenant = caller.tenant;
     let reason = ProcessEndReason::parse(&body.reason)?;
-    state.app.end_process(tenant, caller.actor, id, reason, parse_time(body.at.as_deref(), "at")?).await?;
-    view(&state, caller.tenant, id).await
+    caller
+        .state
+        .app
+        .end_process(caller.tenant, caller.actor, id, reason, parse_time(body.at.as_deref(), "at")?)
+        .await?;
+    view(&caller.state, caller.tenant, id).await
 }
 
 /// Restricts processing on the candidate's request (Art. 18, R32).
 #[utoipa::path(post, path = "/candidates/{id}/restriction", tag = "subject rights",
     params(("id" = String, Path, description = "candidate id")),
     responses((status = 200, body = CandidateView), (status = 409, body = ErrorBody)), security(("bearer" = [])))]
-pub async fn restrict(
-    State(state): State<AppState>,
-    caller: Caller<can::RecordOnBehalf>,
-    Id(id): Id<CandidateId>,
-) -> ApiResult<Json<CandidateView>> {
-    let tenant = caller.tenant;
-    state.app.restrict(tenant, caller.actor, id).await?;
-    view(&state, caller.tenant, id).await
+pub async fn restrict(caller: Caller<can::RecordOnBehalf>, Id(id): Id<CandidateId>) -> ApiResult<Json<CandidateView>> {
+    caller.state.app.restrict(caller.tenant, caller.actor, id).await?;
+    view(&caller.state, caller.tenant, id).await
 }
 
 /// Lifts a restriction whose reason no longer applies (admin, DPO).
@@ -279,13 +267,11 @@ pub async fn restrict(
     params(("id" = String, Path, description = "candidate id")),
     responses((status = 200, body = CandidateView), (status = 409, body = ErrorBody)), security(("bearer" = [])))]
 pub async fn lift_restriction(
-    State(state): State<AppState>,
     caller: Caller<can::LiftRestriction>,
     Id(id): Id<CandidateId>,
 ) -> ApiResult<Json<CandidateView>> {
-    let tenant = caller.tenant;
-    state.app.lift_restriction(tenant, caller.actor, id).await?;
-    view(&state, caller.tenant, id).await
+    caller.state.app.lift_restriction(caller.tenant, caller.actor, id).await?;
+    view(&caller.state, caller.tenant, id).await
 }
 
 /// Sets a legal hold (admin, DPO): blocks erasure and messaging (R26).
@@ -293,14 +279,13 @@ pub async fn lift_restriction(
     params(("id" = String, Path, description = "candidate id")),
     responses((status = 201, body = IdResponse), (status = 403, body = ErrorBody)), security(("bearer" = [])))]
 pub async fn set_hold(
-    State(state): State<AppState>,
     caller: Caller<can::ManageLegalHolds>,
     Id(id): Id<CandidateId>,
     ApiJson(body): ApiJson<SetHold>,
 ) -> ApiResult<(StatusCode, Json<IdResponse>)> {
-    let tenant = caller.tenant;
     let reason = HoldReason::parse(&body.reason)?;
-    let hold = state.app.set_legal_hold(tenant, caller.actor, id, reason, nonempty(body.reference)).await?;
+    let hold =
+        caller.state.app.set_legal_hold(caller.tenant, caller.actor, id, reason, nonempty(body.reference)).await?;
     Ok((StatusCode::CREATED, Json(IdResponse { id: hold.id.to_string() })))
 }
 
@@ -309,12 +294,10 @@ pub async fn set_hold(
     params(("id" = String, Path, description = "candidate id"), ("hold" = String, Path, description = "hold id")),
     responses((status = 204), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
 pub async fn release_hold(
-    State(state): State<AppState>,
     caller: Caller<can::ManageLegalHolds>,
     Id((id, hold)): Id<(CandidateId, HoldId)>,
 ) -> ApiResult<StatusCode> {
-    let tenant = caller.tenant;
-    state.app.release_legal_hold(tenant, caller.actor, id, hold).await?;
+    caller.state.app.release_legal_hold(caller.tenant, caller.actor, id, hold).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

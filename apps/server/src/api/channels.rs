@@ -1,7 +1,6 @@
 //! WhatsApp numbers (channels): registration with the webhook route, the DPO's approval (R1).
 
 use axum::Json;
-use axum::extract::State;
 use axum::http::StatusCode;
 use hoheit_dialog360::SecretString;
 use hoheit_domain::ids::ChannelId;
@@ -33,11 +32,9 @@ pub fn routes() -> OpenApiRouter<AppState> {
     responses((status = 201, body = ChannelCreated), (status = 400, body = ErrorBody), (status = 409, body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn create_channel(
-    State(state): State<AppState>,
     caller: Caller<can::RegisterChannel>,
     ApiJson(body): ApiJson<CreateChannel>,
 ) -> ApiResult<(StatusCode, Json<ChannelCreated>)> {
-    let tenant = caller.tenant;
     let display = PhoneNumber::parse(&body.display_phone_number)
         .map_err(|e| ApiError::invalid(format!("display_phone_number: {e}")))?;
     let template = ConsentTemplate {
@@ -49,12 +46,12 @@ pub async fn create_channel(
     if body.api_key.trim().is_empty() {
         return Err(ApiError::invalid("api_key must not be empty"));
     }
-    let (base_url, api_key) = match (&state.dev_channel, body.base_url.clone()) {
+    let (base_url, api_key) = match (&caller.state.dev_channel, body.base_url.clone()) {
         (Some(dev), None) => (Some(dev.base_url.clone()), dev.api_key.clone()),
         (_, base) => (base, SecretString::from(body.api_key.clone())),
     };
     if let Some(url) = &base_url {
-        state.channels.check_base_url(url, &api_key).await.map_err(|e| match e {
+        caller.state.channels.check_base_url(url, &api_key).await.map_err(|e| match e {
             OutboundError::NotAllowed => {
                 ApiError::new(StatusCode::BAD_REQUEST, "base_url_not_allowed", super::templates::BASE_URL_NOT_ALLOWED)
             }
@@ -62,10 +59,11 @@ pub async fn create_channel(
             OutboundError::Unavailable => ApiError::invalid("base_url cannot be checked"),
         })?;
     }
-    let channel = state
+    let channel = caller
+        .state
         .app
         .register_channel(
-            tenant,
+            caller.tenant,
             caller.actor,
             ChannelInput {
                 display_phone_number: display,
@@ -80,9 +78,9 @@ pub async fn create_channel(
             // key across tenants is the only one a new channel can hit: another tenant has the
             // number. The answer does not say so (no oracle); the operator log does.
             tracing::warn!(
-                %tenant,
-                "channel registration refused: the phone_number_id is registered to another tenant; \
-                 the tenant was answered channel_not_available (resolve with both tenants)"
+                %caller.tenant,
+                "channel registration refused: the phone_number_id is registered to another caller.tenant; \
+                 the caller.tenant was answered channel_not_available (resolve with both tenants)"
             );
             ApiError::new(StatusCode::CONFLICT, "channel_not_available", CHANNEL_NOT_AVAILABLE)
         })?;
@@ -94,26 +92,28 @@ pub async fn create_channel(
         webhook_secret: SecretString::from(secret.clone()),
         hmac_secret: body.webhook_hmac_secret.clone().filter(|s| !s.is_empty()).map(SecretString::from),
     };
-    state.channels.save(tenant, channel.id, &route, &credentials).await?;
+    caller.state.channels.save(caller.tenant, channel.id, &route, &credentials).await?;
     let path = format!("/webhooks/360dialog/{route}");
     let mut registered = false;
-    if let Some(public) = &state.config.public_url
-        && state.channels.is_configured(channel.id)
+    if let Some(public) = &caller.state.config.public_url
+        && caller.state.channels.is_configured(channel.id)
     {
         let url = format!("{}{path}", public.trim_end_matches('/'));
         let header = (WEBHOOK_SECRET_HEADER, SecretString::from(secret.clone()));
-        match state.channels.register_webhook(channel.id, url, header).await {
+        match caller.state.channels.register_webhook(channel.id, url, header).await {
             Ok(()) => registered = true,
             Err(e) => tracing::warn!(channel = %channel.id, error = %e, "webhook registration with 360Dialog failed"),
         }
     }
     // bounded like the scheduler's per-tenant budget: a slow provider cannot hold the request
-    let budget = std::time::Duration::from_secs(state.config.templates.tenant_budget_seconds.max(1));
+    let budget = std::time::Duration::from_secs(caller.state.config.templates.tenant_budget_seconds.max(1));
     let deadline = tokio::time::Instant::now() + budget;
-    let synced = super::templates::sync_until(&state, tenant, channel.id, Some(deadline)).await.unwrap_or_else(|e| {
-        tracing::warn!(channel = %channel.id, error = %e, "template sync failed");
-        0
-    });
+    let synced = super::templates::sync_until(&caller.state, caller.tenant, channel.id, Some(deadline))
+        .await
+        .unwrap_or_else(|e| {
+            tracing::warn!(channel = %channel.id, error = %e, "template sync failed");
+            0
+        });
     Ok((
         StatusCode::CREATED,
         Json(ChannelCreated {
@@ -134,13 +134,9 @@ pub const CHANNEL_NOT_AVAILABLE: &str =
 /// Lists the tenant's channels.
 #[utoipa::path(get, path = "/channels", tag = "channels",
     responses((status = 200, body = [ChannelView])), security(("bearer" = [])))]
-pub async fn list_channels(
-    State(state): State<AppState>,
-    caller: Caller<can::ReadConfiguration>,
-) -> ApiResult<Json<Vec<ChannelView>>> {
-    let tenant = caller.tenant;
-    let config = state.app.tenant_config(tenant).await?;
-    let now = hoheit_domain::ports::Clock::now(state.clock.as_ref());
+pub async fn list_channels(caller: Caller<can::ReadConfiguration>) -> ApiResult<Json<Vec<ChannelView>>> {
+    let config = caller.state.app.tenant_config(caller.tenant).await?;
+    let now = hoheit_domain::ports::Clock::now(caller.state.clock.as_ref());
     Ok(Json(config.channels.iter().map(|c| channel_view(c, c.is_approved_at(now))).collect()))
 }
 
@@ -165,12 +161,10 @@ fn channel_view(c: &hoheit_domain::tenant::Channel, approved: bool) -> ChannelVi
         (status = 404, body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn approve_channel(
-    State(state): State<AppState>,
     caller: Caller<can::ApproveChannel>,
     Id(channel): Id<ChannelId>,
     ApiJson(body): ApiJson<Approve>,
 ) -> ApiResult<Json<ChannelView>> {
-    let tenant = caller.tenant;
     let documents = body
         .documents
         .into_iter()
@@ -190,7 +184,7 @@ pub async fn approve_channel(
     };
     // R1's separation of duties: the domain refuses an approval by a DPO credential that the
     // channel's registering admin created (`dpo_not_independent`) unless the tenant allows it
-    let c = state.app.approve_channel_as(tenant, caller.actor, channel, input, caller.created_by).await?;
+    let c = caller.state.app.approve_channel_as(caller.tenant, caller.actor, channel, input, caller.created_by).await?;
     Ok(Json(channel_view(&c, true)))
 }
 
@@ -198,13 +192,8 @@ pub async fn approve_channel(
 #[utoipa::path(delete, path = "/channels/{id}/approval", tag = "channels",
     params(("id" = String, Path, description = "channel id")),
     responses((status = 204), (status = 409, body = ErrorBody)), security(("bearer" = [])))]
-pub async fn revoke_approval(
-    State(state): State<AppState>,
-    caller: Caller<can::RevokeApproval>,
-    Id(channel): Id<ChannelId>,
-) -> ApiResult<StatusCode> {
-    let tenant = caller.tenant;
-    state.app.revoke_approval(tenant, caller.actor, channel).await?;
+pub async fn revoke_approval(caller: Caller<can::RevokeApproval>, Id(channel): Id<ChannelId>) -> ApiResult<StatusCode> {
+    caller.state.app.revoke_approval(caller.tenant, caller.actor, channel).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -48,11 +48,8 @@ pub async fn accept_invitation(
 /// reason), creator, times, whether used. Never a secret.
 #[utoipa::path(get, path = "/invitations", tag = "tenants",
     responses((status = 200, body = [InvitationView]), (status = 403, body = ErrorBody)), security(("bearer" = [])))]
-pub async fn list_invitations(
-    State(state): State<AppState>,
-    caller: Caller<can::ListCredentials>,
-) -> ApiResult<Json<Vec<InvitationView>>> {
-    let invitations = state.platform.invitations(caller.tenant).await?;
+pub async fn list_invitations(caller: Caller<can::ListCredentials>) -> ApiResult<Json<Vec<InvitationView>>> {
+    let invitations = caller.state.platform.invitations(caller.tenant).await?;
     Ok(Json(invitations.iter().map(InvitationView::from).collect()))
 }
 

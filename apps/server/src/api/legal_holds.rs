@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use axum::Json;
-use axum::extract::{Query, State};
+use axum::extract::Query;
 use hoheit_domain::ports::Clock;
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -60,19 +60,17 @@ pub struct DueLegalHolds {
     responses((status = 200, body = DueLegalHolds), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn due_legal_holds(
-    State(state): State<AppState>,
     caller: Caller<can::ManageLegalHolds>,
     Query(query): Query<HashMap<String, String>>,
 ) -> ApiResult<Json<DueLegalHolds>> {
     if query.get("due").map(String::as_str) != Some("true") {
         return Err(ApiError::invalid("only due=true is supported: GET /api/v1/legal-holds?due=true"));
     }
-    let tenant = caller.tenant;
-    let now = state.clock.now();
+    let now = caller.state.clock.now();
     let mut legal_holds = Vec::new();
-    for due in state.queries.due_legal_holds(tenant, now).await? {
+    for due in caller.state.queries.due_legal_holds(caller.tenant, now).await? {
         // admin and DPO may read the candidate; the hold ids are in its sealed state
-        let candidate = state.app.candidate(tenant, due.candidate).await?;
+        let candidate = caller.state.app.candidate(caller.tenant, due.candidate).await?;
         let mut holds: Vec<_> = candidate.holds.iter().filter(|h| h.is_active() && h.review_at <= now).collect();
         holds.sort_by_key(|h| h.review_at);
         // the stored date is truncated to microseconds: the sealed one is exact

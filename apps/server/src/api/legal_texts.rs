@@ -1,7 +1,6 @@
 //! Legal texts and their versions (R5-R7).
 
 use axum::Json;
-use axum::extract::State;
 use axum::http::StatusCode;
 use hoheit_domain::legal::{LegalTextKind, LegalTextVersion};
 use hoheit_domain::usecases::LegalTextInput;
@@ -25,11 +24,9 @@ pub fn routes() -> OpenApiRouter<AppState> {
     responses((status = 201, body = LegalTextView), (status = 400, body = ErrorBody), (status = 409, body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn publish_legal_text(
-    State(state): State<AppState>,
     caller: Caller<can::PublishLegalText>,
     ApiJson(body): ApiJson<PublishLegalText>,
 ) -> ApiResult<(StatusCode, Json<LegalTextView>)> {
-    let tenant = caller.tenant;
     let input = LegalTextInput {
         kind: LegalTextKind::parse(&body.kind)?,
         version: LegalTextVersion::parse(&body.version)?,
@@ -38,7 +35,7 @@ pub async fn publish_legal_text(
         url: body.url,
         material: body.material.unwrap_or(true),
     };
-    let text = state.app.publish_legal_text(tenant, caller.actor, input).await?;
+    let text = caller.state.app.publish_legal_text(caller.tenant, caller.actor, input).await?;
     Ok((StatusCode::CREATED, Json(legal_view(&text))))
 }
 
@@ -59,12 +56,8 @@ fn legal_view(t: &hoheit_domain::legal::LegalText) -> LegalTextView {
 /// The tenant's legal texts.
 #[utoipa::path(get, path = "/legal-texts", tag = "legal texts",
     responses((status = 200, body = [LegalTextView])), security(("bearer" = [])))]
-pub async fn list_legal_texts(
-    State(state): State<AppState>,
-    caller: Caller<can::ReadConfiguration>,
-) -> ApiResult<Json<Vec<LegalTextView>>> {
-    let tenant = caller.tenant;
-    let config = state.app.tenant_config(tenant).await?;
+pub async fn list_legal_texts(caller: Caller<can::ReadConfiguration>) -> ApiResult<Json<Vec<LegalTextView>>> {
+    let config = caller.state.app.tenant_config(caller.tenant).await?;
     Ok(Json(config.legal_texts.texts().iter().map(legal_view).collect()))
 }
 

@@ -2,7 +2,7 @@
 
 use axum::Json;
 use axum::body::Body;
-use axum::extract::{DefaultBodyLimit, State};
+use axum::extract::DefaultBodyLimit;
 use std::borrow::Cow;
 
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -100,13 +100,8 @@ pub struct SendDocument {
 #[utoipa::path(get, path = "/candidates/{id}/media", tag = "messages",
     params(("id" = String, Path, description = "candidate id")),
     responses((status = 200, body = [MediaView]), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
-pub async fn list_media(
-    State(state): State<AppState>,
-    caller: Caller<can::ReadContent>,
-    Id(id): Id<CandidateId>,
-) -> ApiResult<Json<Vec<MediaView>>> {
-    let tenant = caller.tenant;
-    let files = state.app.media_files(tenant, id).await?;
+pub async fn list_media(caller: Caller<can::ReadContent>, Id(id): Id<CandidateId>) -> ApiResult<Json<Vec<MediaView>>> {
+    let files = caller.state.app.media_files(caller.tenant, id).await?;
     Ok(Json(files.iter().map(media_view).collect()))
 }
 
@@ -119,12 +114,10 @@ pub async fn list_media(
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn read_media(
-    State(state): State<AppState>,
     caller: Caller<can::ReadContent>,
     Id((id, media)): Id<(CandidateId, MediaId)>,
 ) -> ApiResult<Response> {
-    let tenant = caller.tenant;
-    let (record, content) = state.app.read_media(tenant, caller.actor, id, media).await?;
+    let (record, content) = caller.state.app.read_media(caller.tenant, caller.actor, id, media).await?;
     let mime = record.mime_type.clone().unwrap_or_else(|| "application/octet-stream".to_owned());
     let content_type = HeaderValue::from_str(&mime).unwrap_or(HeaderValue::from_static("application/octet-stream"));
     let name = record
@@ -160,14 +153,12 @@ fn percent_encode(text: &str) -> String {
         (status = 413, body = ErrorBody), (status = 503, body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn send_document(
-    State(state): State<AppState>,
     caller: Caller<can::SendMessages>,
     Id(id): Id<CandidateId>,
     headers: HeaderMap,
     body: Body,
 ) -> ApiResult<(StatusCode, Json<QueuedResponse>)> {
-    let tenant = caller.tenant;
-    let max = state.config.media.max_bytes;
+    let max = caller.state.config.media.max_bytes;
     // base64 grows by 4/3, plus room for the other fields
     let limit = usize::try_from(max.saturating_mul(4) / 3 + 16 * 1024).unwrap_or(usize::MAX);
     let (filename, mime_type, caption, content) = read_document(&headers, body, limit).await?;
@@ -177,8 +168,9 @@ pub async fn send_document(
         filename: Pii::new(filename),
         caption: caption.filter(|c| !c.trim().is_empty()).map(Pii::new),
     };
-    let result = state.app.send_document(tenant, caller.actor, id, document, MediaLimits { max_bytes: max }).await;
-    super::messages::queued(&state, result)
+    let result =
+        caller.state.app.send_document(caller.tenant, caller.actor, id, document, MediaLimits { max_bytes: max }).await;
+    super::messages::queued(&caller.state, result)
 }
 
 /// The fields of [`SendDocument`] as read from the body, the content borrowed from it.

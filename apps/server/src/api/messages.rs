@@ -1,7 +1,6 @@
 //! The conversation: reading it (audited, R33), sending messages and the consent request.
 
 use axum::Json;
-use axum::extract::State;
 use axum::http::StatusCode;
 use hoheit_domain::ids::CandidateId;
 use hoheit_domain::usecases::MessageRequest;
@@ -25,13 +24,11 @@ pub fn routes() -> OpenApiRouter<AppState> {
     params(("id" = String, Path, description = "candidate id")),
     responses((status = 202, body = QueuedResponse), (status = 409, body = ErrorBody)), security(("bearer" = [])))]
 pub async fn consent_request(
-    State(state): State<AppState>,
     caller: Caller<can::SendMessages>,
     Id(id): Id<CandidateId>,
 ) -> ApiResult<(StatusCode, Json<QueuedResponse>)> {
-    let tenant = caller.tenant;
-    let result = state.app.request_consent(tenant, caller.actor, id).await;
-    queued(&state, result)
+    let result = caller.state.app.request_consent(caller.tenant, caller.actor, id).await;
+    queued(&caller.state, result)
 }
 
 /// 202 with the queued message, or the refusal (counted in the metrics).
@@ -59,13 +56,8 @@ pub(super) fn queued(
 #[utoipa::path(get, path = "/candidates/{id}/messages", tag = "messages",
     params(("id" = String, Path, description = "candidate id")),
     responses((status = 200, body = Object), (status = 403, body = ErrorBody)), security(("bearer" = [])))]
-pub async fn messages(
-    State(state): State<AppState>,
-    caller: Caller<can::ReadContent>,
-    Id(id): Id<CandidateId>,
-) -> ApiResult<Json<serde_json::Value>> {
-    let tenant = caller.tenant;
-    let messages = state.app.read_messages(tenant, caller.actor, id).await?;
+pub async fn messages(caller: Caller<can::ReadContent>, Id(id): Id<CandidateId>) -> ApiResult<Json<serde_json::Value>> {
+    let messages = caller.state.app.read_messages(caller.tenant, caller.actor, id).await?;
     let items: Vec<serde_json::Value> = messages
         .iter()
         .map(|m| {
@@ -92,12 +84,10 @@ pub async fn messages(
     responses((status = 202, body = QueuedResponse), (status = 409, body = ErrorBody), (status = 400, body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn send(
-    State(state): State<AppState>,
     caller: Caller<can::SendMessages>,
     Id(id): Id<CandidateId>,
     ApiJson(body): ApiJson<SendMessage>,
 ) -> ApiResult<(StatusCode, Json<QueuedResponse>)> {
-    let tenant = caller.tenant;
     let request = match (body.text, body.template) {
         (Some(text), None) => MessageRequest::Text(Pii::new(text)),
         (None, Some(t)) => MessageRequest::Template {
@@ -108,8 +98,8 @@ pub async fn send(
         },
         _ => return Err(ApiError::invalid("give exactly one of text or template")),
     };
-    let result = state.app.send_message(tenant, caller.actor, id, request).await;
-    queued(&state, result)
+    let result = caller.state.app.send_message(caller.tenant, caller.actor, id, request).await;
+    queued(&caller.state, result)
 }
 
 /// `POST /api/v1/candidates/{id}/messages`: `{text}` or `{template}`.

@@ -4,7 +4,7 @@
 //! error codes are a contract (see docs/api.md and `/openapi.json`).
 //!
 //! Handlers do not repeat preambles: [`Caller`] authenticates, checks the action's role set
-//! ([`hoheit_domain::access::Action`]) and yields tenant and actor; [`Id`] parses path ids
+//! ([`hoheit_domain::access::Action`]) and yields tenant, actor and the server's state; [`Id`] parses path ids
 //! (404 for anything that is not an id); [`ApiJson`] maps body errors to `invalid_input`.
 
 pub mod accountability;
@@ -120,64 +120,16 @@ pub fn path_id<T: std::str::FromStr>(raw: &str, what: &str) -> Result<T, ApiErro
     raw.parse().map_err(|_| ApiError::not_found(what))
 }
 
-/// An action of the API, as a type: `Caller<can::ReadCandidates>`.
-pub trait Permission {
-    /// The domain's action (its role set decides).
-    const ACTION: Action;
-}
-
-/// Marker types for [`Caller`], one per [`Action`].
-pub mod can {
-    use hoheit_domain::access::Action;
-
-    macro_rules! actions {
-        ($($name:ident),* $(,)?) => {$(
-            #[doc = concat!("[`Action::", stringify!($name), "`].")]
-            #[derive(Debug, Clone, Copy)]
-            pub struct $name;
-            impl super::Permission for $name {
-                const ACTION: Action = Action::$name;
-            }
-        )*};
-    }
-
-    actions!(
-        IssueToken,
-        ListCredentials,
-        RevokeToken,
-        ChangeCredentialSettings,
-        ReadSettings,
-        ChangeSettings,
-        ReadRetentionPolicy,
-        ChangeRetentionPolicy,
-        RunRetention,
-        RegisterChannel,
-        ReadConfiguration,
-        ApproveChannel,
-        RevokeApproval,
-        SyncTemplates,
-        MarkTemplate,
-        PublishLegalText,
-        CreateCandidate,
-        ReadCandidates,
-        SendMessages,
-        ReadContent,
-        RecordOnBehalf,
-        ManageLegalHolds,
-        LiftRestriction,
-        DecideReviews,
-        HandleSubjectRequests,
-        ReadAudit,
-        ReadAccountability,
-        ManageStaff,
-        ListStaff,
-    );
-}
+/// The actions as types, `Caller<can::ReadCandidates>`: declared with [`Action`] from one list in
+/// the domain.
+pub use hoheit_domain::access::{Permission, can};
 
 /// A tenant's staff member allowed to do `P`: authenticated (401), of one of the action's roles
-/// and bound to a tenant (403).
+/// and bound to a tenant (403); with the server's state, so a handler needs no `State` beside it.
 #[derive(Debug)]
 pub struct Caller<P> {
+    /// The server's state: the use cases and the ports.
+    pub state: AppState,
     /// The caller's tenant.
     pub tenant: TenantId,
     /// The actor for the domain's events.
@@ -195,6 +147,7 @@ impl<S, P> FromRequestParts<S> for Caller<P>
 where
     P: Permission,
     Arc<Auth>: FromRef<S>,
+    AppState: FromRef<S>,
     S: Send + Sync,
 {
     type Rejection = ApiError;
@@ -203,6 +156,7 @@ where
         let principal = Principal::from_request_parts(parts, state).await?;
         let tenant = principal.tenant_for(P::ACTION.roles())?;
         Ok(Self {
+            state: AppState::from_ref(state),
             tenant,
             actor: principal.actor(),
             id: principal.id,

@@ -1,7 +1,7 @@
 //! The retention policy and retention runs (R23-R28).
 
 use axum::Json;
-use axum::extract::{Query, State};
+use axum::extract::Query;
 use hoheit_domain::retention::RetentionSettings;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -30,12 +30,8 @@ fn retention_dto(r: &RetentionSettings) -> RetentionPolicyDto {
 /// The retention policy.
 #[utoipa::path(get, path = "/retention-policy", tag = "retention",
     responses((status = 200, body = RetentionPolicyDto)), security(("bearer" = [])))]
-pub async fn get_retention(
-    State(state): State<AppState>,
-    caller: Caller<can::ReadRetentionPolicy>,
-) -> ApiResult<Json<RetentionPolicyDto>> {
-    let tenant = caller.tenant;
-    let config = state.app.tenant_config(tenant).await?;
+pub async fn get_retention(caller: Caller<can::ReadRetentionPolicy>) -> ApiResult<Json<RetentionPolicyDto>> {
+    let config = caller.state.app.tenant_config(caller.tenant).await?;
     Ok(Json(retention_dto(&config.tenant.retention)))
 }
 
@@ -43,12 +39,10 @@ pub async fn get_retention(
 #[utoipa::path(put, path = "/retention-policy", tag = "retention", request_body = RetentionPolicyDto,
     responses((status = 200, body = RetentionPolicyDto), (status = 400, body = ErrorBody)), security(("bearer" = [])))]
 pub async fn put_retention(
-    State(state): State<AppState>,
     caller: Caller<can::ChangeRetentionPolicy>,
     ApiJson(body): ApiJson<RetentionPolicyDto>,
 ) -> ApiResult<Json<RetentionPolicyDto>> {
-    let tenant = caller.tenant;
-    let config = state.app.tenant_config(tenant).await?;
+    let config = caller.state.app.tenant_config(caller.tenant).await?;
     let retention = RetentionSettings {
         erase_after_months: body.erase_after_months,
         claims_window_months: body.claims_window_months,
@@ -59,10 +53,11 @@ pub async fn put_retention(
             .unwrap_or(config.tenant.retention.process_end_after_inactive_months),
     };
     let t = &config.tenant;
-    let updated = state
+    let updated = caller
+        .state
         .app
         .update_settings(
-            tenant,
+            caller.tenant,
             caller.actor,
             retention,
             t.messaging.clone(),
@@ -85,15 +80,13 @@ pub struct RunQuery {
 #[utoipa::path(post, path = "/retention/run", tag = "retention", params(RunQuery),
     responses((status = 200, body = RetentionRunResponse)), security(("bearer" = [])))]
 pub async fn run_retention(
-    State(state): State<AppState>,
     caller: Caller<can::RunRetention>,
     Query(q): Query<RunQuery>,
 ) -> ApiResult<Json<RetentionRunResponse>> {
-    let tenant = caller.tenant;
-    let counts = state.app.run_retention(tenant, caller.actor, q.dry_run).await?;
+    let counts = caller.state.app.run_retention(caller.tenant, caller.actor, q.dry_run).await?;
     if !q.dry_run {
-        state.metrics.retention("restricted", counts.restricted);
-        state.metrics.retention("erased", counts.erased);
+        caller.state.metrics.retention("restricted", counts.restricted);
+        caller.state.metrics.retention("erased", counts.erased);
     }
     Ok(Json(RetentionRunResponse {
         dry_run: q.dry_run,

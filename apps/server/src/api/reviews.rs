@@ -1,7 +1,6 @@
 //! The objection review queue with reasons, audited reads of the message, decisions (R16).
 
 use axum::Json;
-use axum::extract::State;
 use hoheit_domain::access::sees_restricted;
 use hoheit_domain::candidate::Lifecycle;
 use hoheit_domain::ids::{CandidateId, ReviewId};
@@ -30,16 +29,12 @@ pub fn routes() -> OpenApiRouter<AppState> {
 /// Open objection reviews (R16), oldest due first, with overdue flags.
 #[utoipa::path(get, path = "/reviews", tag = "objections",
     responses((status = 200, body = Object)), security(("bearer" = [])))]
-pub async fn reviews(
-    State(state): State<AppState>,
-    caller: Caller<can::ReadCandidates>,
-) -> ApiResult<Json<serde_json::Value>> {
-    let tenant = caller.tenant;
-    let now = state.clock.now();
+pub async fn reviews(caller: Caller<can::ReadCandidates>) -> ApiResult<Json<serde_json::Value>> {
+    let now = caller.state.clock.now();
     let mut items = Vec::new();
-    for open in state.queries.open_reviews(tenant).await? {
+    for open in caller.state.queries.open_reviews(caller.tenant).await? {
         let (candidate, due) = (open.candidate, open.due_at);
-        let c = state.app.candidate(tenant, candidate).await?;
+        let c = caller.state.app.candidate(caller.tenant, candidate).await?;
         // restricted candidates are hidden from normal lists (R25); admin and DPO see them
         if !matches!(c.lifecycle, Lifecycle::Active) && !sees_restricted(caller.role) {
             continue;
@@ -119,13 +114,11 @@ pub struct DecideReview {
     params(("id" = String, Path, description = "candidate id"), ("review" = String, Path, description = "review id")),
     responses((status = 200, body = ReviewDetail), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
 pub async fn review(
-    State(state): State<AppState>,
     caller: Caller<can::ReadCandidates>,
     Id((id, review)): Id<(CandidateId, ReviewId)>,
 ) -> ApiResult<Json<ReviewDetail>> {
-    let tenant = caller.tenant;
-    let (_, pending) = state.app.review(tenant, id, review).await?;
-    let now = state.clock.now();
+    let (_, pending) = caller.state.app.review(caller.tenant, id, review).await?;
+    let now = caller.state.clock.now();
     Ok(Json(ReviewDetail {
         candidate_id: id.to_string(),
         review_id: pending.id.to_string(),
@@ -144,12 +137,10 @@ pub async fn review(
     responses((status = 200, body = ReviewMessage), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn review_message(
-    State(state): State<AppState>,
     caller: Caller<can::ReadContent>,
     Id((id, review)): Id<(CandidateId, ReviewId)>,
 ) -> ApiResult<Json<ReviewMessage>> {
-    let tenant = caller.tenant;
-    let message = state.app.read_review_message(tenant, caller.actor, id, review).await?;
+    let message = caller.state.app.read_review_message(caller.tenant, caller.actor, id, review).await?;
     Ok(Json(ReviewMessage {
         review_id: review.to_string(),
         message_id: message.id.to_string(),
@@ -168,12 +159,10 @@ pub async fn review_message(
     responses((status = 200, body = CandidateView), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn decide_review(
-    State(state): State<AppState>,
     caller: Caller<can::DecideReviews>,
     Id((id, review)): Id<(CandidateId, ReviewId)>,
     ApiJson(body): ApiJson<DecideReview>,
 ) -> ApiResult<Json<CandidateView>> {
-    let tenant = caller.tenant;
     let decision = match (body.decision.as_str(), body.reason.as_deref()) {
         ("confirm", None) => ReviewDecision::Confirm,
         ("confirm", Some(_)) => return Err(ApiError::invalid("a confirmation takes no reason")),
@@ -181,7 +170,7 @@ pub async fn decide_review(
         ("dismiss", None) => return Err(ApiError::invalid("a dismissal needs a reason code")),
         _ => return Err(ApiError::invalid("decision must be confirm or dismiss")),
     };
-    let candidate = state.app.decide_review(tenant, caller.actor, id, review, decision).await?;
-    let config = state.app.tenant_config(tenant).await?;
-    Ok(Json(CandidateView::new(&candidate, &config.tenant, state.clock.now())))
+    let candidate = caller.state.app.decide_review(caller.tenant, caller.actor, id, review, decision).await?;
+    let config = caller.state.app.tenant_config(caller.tenant).await?;
+    Ok(Json(CandidateView::new(&candidate, &config.tenant, caller.state.clock.now())))
 }

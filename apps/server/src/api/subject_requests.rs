@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use axum::Json;
-use axum::extract::{Query, State};
+use axum::extract::Query;
 use axum::http::StatusCode;
 use hoheit_domain::consent::CaptureChannel;
 use hoheit_domain::ids::{CandidateId, SubjectRequestId, TenantId};
@@ -42,13 +42,9 @@ pub const DUE_SOON_DAYS: i64 = 7;
 /// The subject-request register (R29): every request with its due date.
 #[utoipa::path(get, path = "/subject-requests", tag = "subject rights",
     responses((status = 200, body = Object)), security(("bearer" = [])))]
-pub async fn subject_requests(
-    State(state): State<AppState>,
-    caller: Caller<can::HandleSubjectRequests>,
-) -> ApiResult<Json<serde_json::Value>> {
-    let tenant = caller.tenant;
-    let now = state.clock.now();
-    let requests = state.app.subject_requests(tenant, None).await?;
+pub async fn subject_requests(caller: Caller<can::HandleSubjectRequests>) -> ApiResult<Json<serde_json::Value>> {
+    let now = caller.state.clock.now();
+    let requests = caller.state.app.subject_requests(caller.tenant, None).await?;
     let items: Vec<serde_json::Value> = requests
         .iter()
         .map(|r| {
@@ -66,17 +62,16 @@ pub async fn subject_requests(
 #[utoipa::path(post, path = "/subject-requests", tag = "subject rights", request_body = OpenSubjectRequest,
     responses((status = 201, body = IdResponse), (status = 400, body = ErrorBody)), security(("bearer" = [])))]
 pub async fn open_subject_request(
-    State(state): State<AppState>,
     caller: Caller<can::HandleSubjectRequests>,
     ApiJson(body): ApiJson<OpenSubjectRequest>,
 ) -> ApiResult<(StatusCode, Json<IdResponse>)> {
-    let tenant = caller.tenant;
     let kind = SubjectRequestKind::parse(&body.kind)?;
     let candidate = body.candidate_id.as_deref().map(|c| path_id(c, "candidate")).transpose()?;
-    let request = state
+    let request = caller
+        .state
         .app
         .open_subject_request(
-            tenant,
+            caller.tenant,
             caller.actor,
             candidate,
             kind,
@@ -239,11 +234,9 @@ pub struct CloseSubjectRequest {
     params(("within_days" = Option<i64>, Query, description = "due-soon horizon in days (default 7)")),
     responses((status = 200, body = DueSubjectRequests), (status = 400, body = ErrorBody)), security(("bearer" = [])))]
 pub async fn due_subject_requests(
-    State(state): State<AppState>,
     caller: Caller<can::HandleSubjectRequests>,
     Query(query): Query<HashMap<String, String>>,
 ) -> ApiResult<Json<DueSubjectRequests>> {
-    let tenant = caller.tenant;
     let within = match query.get("within_days") {
         Some(v) => v
             .parse::<i64>()
@@ -252,13 +245,13 @@ pub async fn due_subject_requests(
             .ok_or_else(|| ApiError::invalid("within_days must be a whole number of days from 1 to 90"))?,
         None => DUE_SOON_DAYS,
     };
-    let now = state.clock.now();
-    let mut requests = state.app.subject_requests(tenant, None).await?;
+    let now = caller.state.clock.now();
+    let mut requests = caller.state.app.subject_requests(caller.tenant, None).await?;
     requests.sort_by_key(|r| r.due_at);
     let overdue = requests.iter().filter(|r| r.is_overdue(now)).map(|r| request_view(r, now)).collect();
     let due_soon =
         requests.iter().filter(|r| r.is_due_soon(now, Duration::days(within))).map(|r| request_view(r, now)).collect();
-    let legal_hold_reviews_due = state.queries.due_legal_holds(tenant, now).await?.len();
+    let legal_hold_reviews_due = caller.state.queries.due_legal_holds(caller.tenant, now).await?.len();
     Ok(Json(DueSubjectRequests { within_days: within, overdue, due_soon, legal_hold_reviews_due }))
 }
 
@@ -267,13 +260,11 @@ pub async fn due_subject_requests(
     params(("request" = String, Path, description = "subject request id")),
     responses((status = 200, body = SubjectRequestView), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
 pub async fn subject_request(
-    State(state): State<AppState>,
     caller: Caller<can::HandleSubjectRequests>,
     Id(id): Id<SubjectRequestId>,
 ) -> ApiResult<Json<SubjectRequestView>> {
-    let tenant = caller.tenant;
-    let request = state.app.subject_request(tenant, id).await?;
-    Ok(Json(request_view(&request, state.clock.now())))
+    let request = caller.state.app.subject_request(caller.tenant, id).await?;
+    Ok(Json(request_view(&request, caller.state.clock.now())))
 }
 
 /// Extends a request by 1 or 2 months; only with the candidate told inside the first month
@@ -283,15 +274,15 @@ pub async fn subject_request(
     responses((status = 200, body = SubjectRequestView), (status = 400, body = ErrorBody), (status = 409, body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn extend_subject_request(
-    State(state): State<AppState>,
     caller: Caller<can::HandleSubjectRequests>,
     Id(id): Id<SubjectRequestId>,
     ApiJson(body): ApiJson<ExtendSubjectRequest>,
 ) -> ApiResult<Json<SubjectRequestView>> {
-    let tenant = caller.tenant;
-    let notified_at = parse_time(body.notified_at.as_deref(), "notified_at")?.unwrap_or_else(|| state.clock.now());
-    let request = state.app.extend_subject_request(tenant, caller.actor, id, body.months, notified_at).await?;
-    Ok(Json(request_view(&request, state.clock.now())))
+    let notified_at =
+        parse_time(body.notified_at.as_deref(), "notified_at")?.unwrap_or_else(|| caller.state.clock.now());
+    let request =
+        caller.state.app.extend_subject_request(caller.tenant, caller.actor, id, body.months, notified_at).await?;
+    Ok(Json(request_view(&request, caller.state.clock.now())))
 }
 
 /// Answers a request and closes it with a link to what answered it: `export` produces the
@@ -303,20 +294,18 @@ pub async fn extend_subject_request(
     responses((status = 200, body = FulfilmentResponse), (status = 400, body = ErrorBody), (status = 409, body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn fulfil_subject_request(
-    State(state): State<AppState>,
     caller: Caller<can::HandleSubjectRequests>,
     Id(id): Id<SubjectRequestId>,
     ApiJson(body): ApiJson<FulfilSubjectRequest>,
 ) -> ApiResult<Json<FulfilmentResponse>> {
-    let tenant = caller.tenant;
     let (answer, export) = match body.answer.as_str() {
         "export" => {
-            let request = state.app.subject_request(tenant, id).await?;
+            let request = caller.state.app.subject_request(caller.tenant, id).await?;
             let candidate = request.export_subject().map_err(|refusal| match refusal {
                 ExportRefusal::WrongKind => ApiError::invalid(refusal.to_string()),
                 ExportRefusal::NotOpen | ExportRefusal::NoCandidate => ApiError::conflict(refusal.to_string()),
             })?;
-            let doc = build_export(&state, tenant, caller.actor, candidate).await?;
+            let doc = build_export(&caller.state, caller.tenant, caller.actor, candidate).await?;
             let bytes = serde_json::to_vec(&doc).map_err(|_| ApiError::internal())?;
             let sha256 = export_sha256(&bytes);
             (Answer::Export { sha256 }, Some(doc))
@@ -326,10 +315,10 @@ pub async fn fulfil_subject_request(
         "restriction" => (Answer::Restriction, None),
         _ => return Err(ApiError::invalid("answer must be export, erasure, objection or restriction")),
     };
-    let answered = match state.app.answer_subject_request(tenant, caller.actor, id, answer).await {
+    let answered = match caller.state.app.answer_subject_request(caller.tenant, caller.actor, id, answer).await {
         Ok(a) => a,
         Err(hoheit_domain::usecases::UseCaseError::Refused(r)) => {
-            state.metrics.refusal(r.code.as_str());
+            caller.state.metrics.refusal(r.code.as_str());
             return Err(hoheit_domain::usecases::UseCaseError::Refused(r).into());
         }
         Err(e) => return Err(e.into()),
@@ -342,7 +331,7 @@ pub async fn fulfil_subject_request(
         }
     });
     Ok(Json(FulfilmentResponse {
-        subject_request: request_view(&answered.request, state.clock.now()),
+        subject_request: request_view(&answered.request, caller.state.clock.now()),
         export,
         erasure,
     }))
@@ -355,19 +344,18 @@ pub async fn fulfil_subject_request(
     responses((status = 200, body = SubjectRequestView), (status = 400, body = ErrorBody), (status = 409, body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn close_subject_request(
-    State(state): State<AppState>,
     caller: Caller<can::HandleSubjectRequests>,
     Id(id): Id<SubjectRequestId>,
     ApiJson(body): ApiJson<CloseSubjectRequest>,
 ) -> ApiResult<Json<SubjectRequestView>> {
-    let tenant = caller.tenant;
     let fulfilled = match body.status.as_str() {
         "fulfilled" => true,
         "refused_in_part" => false,
         _ => return Err(ApiError::invalid("status must be fulfilled or refused_in_part")),
     };
-    let request = state.app.close_subject_request(tenant, caller.actor, id, fulfilled, &body.code).await?;
-    Ok(Json(request_view(&request, state.clock.now())))
+    let request =
+        caller.state.app.close_subject_request(caller.tenant, caller.actor, id, fulfilled, &body.code).await?;
+    Ok(Json(request_view(&request, caller.state.clock.now())))
 }
 
 /// The Art. 15/20 export document, as `GET /candidates/{id}/export` returns it: the use case's
@@ -394,12 +382,10 @@ async fn build_export(
     params(("id" = String, Path, description = "candidate id")),
     responses((status = 200, body = Object), (status = 403, body = ErrorBody)), security(("bearer" = [])))]
 pub async fn export(
-    State(state): State<AppState>,
     caller: Caller<can::HandleSubjectRequests>,
     Id(id): Id<CandidateId>,
 ) -> ApiResult<Json<serde_json::Value>> {
-    let tenant = caller.tenant;
-    build_export(&state, tenant, caller.actor, id).await.map(Json)
+    build_export(&caller.state, caller.tenant, caller.actor, id).await.map(Json)
 }
 
 /// An erasure request (Art. 17): 200 erased, or 409 `legal_claims_window` with the date when the
@@ -408,12 +394,10 @@ pub async fn export(
     params(("id" = String, Path, description = "candidate id")),
     responses((status = 200, body = ErasureResponse), (status = 409, body = ErrorBody)), security(("bearer" = [])))]
 pub async fn erasure(
-    State(state): State<AppState>,
     caller: Caller<can::HandleSubjectRequests>,
     Id(id): Id<CandidateId>,
 ) -> ApiResult<Json<ErasureResponse>> {
-    let tenant = caller.tenant;
-    match state.app.request_erasure(tenant, caller.actor, id).await? {
+    match caller.state.app.request_erasure(caller.tenant, caller.actor, id).await? {
         ErasureOutcome::Erased | ErasureOutcome::AlreadyErased => Ok(Json(ErasureResponse { status: "erased".into() })),
         ErasureOutcome::Deferred { until } => {
             let mut e = ApiError::new(

@@ -1,7 +1,7 @@
 //! WhatsApp templates of a channel: sync from 360Dialog, the list, the notice mark (R15, R21).
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use axum::http::StatusCode;
 use hoheit_domain::ids::{ChannelId, TenantId};
 use hoheit_domain::ports::Clock;
@@ -29,15 +29,10 @@ pub fn routes() -> OpenApiRouter<AppState> {
     params(("id" = String, Path, description = "channel id")),
     responses((status = 200, body = u32), (status = 409, body = ErrorBody), (status = 502, body = ErrorBody),
         (status = 503, body = ErrorBody)), security(("bearer" = [])))]
-pub async fn sync_templates(
-    State(state): State<AppState>,
-    caller: Caller<can::SyncTemplates>,
-    Id(channel): Id<ChannelId>,
-) -> ApiResult<Json<u32>> {
-    let tenant = caller.tenant;
-    let config = state.app.tenant_config(tenant).await?;
+pub async fn sync_templates(caller: Caller<can::SyncTemplates>, Id(channel): Id<ChannelId>) -> ApiResult<Json<u32>> {
+    let config = caller.state.app.tenant_config(caller.tenant).await?;
     config.channel(channel).ok_or_else(|| ApiError::not_found("channel"))?;
-    let count = sync(&state, tenant, channel).await.map_err(|e| match e {
+    let count = sync(&caller.state, caller.tenant, channel).await.map_err(|e| match e {
         SyncError::NotAllowed => ApiError::new(StatusCode::CONFLICT, "base_url_not_allowed", BASE_URL_NOT_ALLOWED),
         // one answer for every transport or provider failure (no reachability oracle)
         SyncError::Unavailable | SyncError::OutOfTime => ApiError::new(
@@ -56,12 +51,10 @@ pub async fn sync_templates(
     params(("id" = String, Path, description = "channel id")),
     responses((status = 200, body = [TemplateView]), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
 pub async fn list_templates(
-    State(state): State<AppState>,
     caller: Caller<can::ReadConfiguration>,
     Id(channel): Id<ChannelId>,
 ) -> ApiResult<Json<Vec<TemplateView>>> {
-    let tenant = caller.tenant;
-    let config = state.app.tenant_config(tenant).await?;
+    let config = caller.state.app.tenant_config(caller.tenant).await?;
     let consent = &config.channel(channel).ok_or_else(|| ApiError::not_found("channel"))?.consent_template;
     let mut templates: Vec<TemplateView> = config
         .templates
@@ -84,18 +77,19 @@ pub async fn list_templates(
     responses((status = 200, body = TemplateView), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn mark_template(
-    State(state): State<AppState>,
     caller: Caller<can::MarkTemplate>,
     Path((id, name, language)): Path<(String, String, String)>,
     ApiJson(body): ApiJson<MarkTemplate>,
 ) -> ApiResult<Json<TemplateView>> {
-    let tenant = caller.tenant;
     let channel: ChannelId = path_id(&id, "channel")?;
     let name = TemplateName::parse(&name).map_err(|_| ApiError::not_found("template"))?;
     let language = LanguageCode::parse(&language).map_err(|_| ApiError::not_found("template"))?;
-    let template =
-        state.app.mark_template_notice(tenant, caller.actor, channel, &name, &language, body.carries_notice).await?;
-    let config = state.app.tenant_config(tenant).await?;
+    let template = caller
+        .state
+        .app
+        .mark_template_notice(caller.tenant, caller.actor, channel, &name, &language, body.carries_notice)
+        .await?;
+    let config = caller.state.app.tenant_config(caller.tenant).await?;
     let consent = config
         .channel(channel)
         .is_some_and(|c| c.consent_template.name == name && c.consent_template.language == language);

@@ -77,12 +77,8 @@ pub async fn list_tenants(State(state): State<AppState>, _operator: Operator) ->
 /// Tenant settings.
 #[utoipa::path(get, path = "/settings", tag = "tenants",
     responses((status = 200, body = SettingsDto)), security(("bearer" = [])))]
-pub async fn get_settings(
-    State(state): State<AppState>,
-    caller: Caller<can::ReadSettings>,
-) -> ApiResult<Json<SettingsDto>> {
-    let tenant = caller.tenant;
-    let config = state.app.tenant_config(tenant).await?;
+pub async fn get_settings(caller: Caller<can::ReadSettings>) -> ApiResult<Json<SettingsDto>> {
+    let config = caller.state.app.tenant_config(caller.tenant).await?;
     Ok(Json(SettingsDto::from_tenant(&config.tenant)))
 }
 
@@ -90,12 +86,10 @@ pub async fn get_settings(
 #[utoipa::path(put, path = "/settings", tag = "tenants", request_body = SettingsDto,
     responses((status = 200, body = SettingsDto), (status = 400, body = ErrorBody)), security(("bearer" = [])))]
 pub async fn put_settings(
-    State(state): State<AppState>,
     caller: Caller<can::ChangeSettings>,
     ApiJson(body): ApiJson<SettingsDto>,
 ) -> ApiResult<Json<SettingsDto>> {
-    let tenant = caller.tenant;
-    let config = state.app.tenant_config(tenant).await?;
+    let config = caller.state.app.tenant_config(caller.tenant).await?;
     let default_region = match body.default_region.as_deref() {
         Some(region) => RegionCode::parse(region).map_err(|e| ApiError::invalid(format!("default_region: {e}")))?,
         None => config.tenant.messaging.default_region,
@@ -107,10 +101,11 @@ pub async fn put_settings(
         approval_review_months: body.approval_review_months,
         default_region,
     };
-    let updated = state
+    let updated = caller
+        .state
         .app
         .update_settings(
-            tenant,
+            caller.tenant,
             caller.actor,
             config.tenant.retention.clone(),
             messaging,

@@ -29,6 +29,43 @@ pub async fn postgres_database() -> Option<String> {
     Some(format!("{base}/{name}"))
 }
 
+/// Each scenario runs on SQLite, and on a fresh PostgreSQL database when
+/// `HOHEIT_TEST_POSTGRES_URL` is set. `name: false` starts a scenario without the background workers
+/// (the test dispatches itself, so messages can wait in the outbox).
+#[allow(unused_macros)] // not every test file has scenarios
+macro_rules! scenarios {
+    ($($name:ident: $workers:expr),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let mut options = super::HarnessOptions::new(std::path::PathBuf::new());
+                    options.workers = $workers;
+                    let (h, _dir) = super::start(options).await;
+                    super::$name(&h).await;
+                    h.stop().await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let Some(url) = super::postgres_database().await else { return };
+                    let mut options = super::HarnessOptions::new(std::path::PathBuf::new());
+                    options.database_url = Some(url);
+                    options.workers = $workers;
+                    let (h, _dir) = super::start(options).await;
+                    super::$name(&h).await;
+                    h.stop().await;
+                }
+            )*
+        }
+    };
+}
+#[allow(unused_imports)]
+pub(crate) use scenarios;
+
 pub async fn start(options: HarnessOptions) -> (Harness, tempfile::TempDir) {
     let dir = options.data_dir.clone();
     let _ = dir;
@@ -66,22 +103,10 @@ pub async fn tenant(h: &Harness, name: &str, phone_number_id: &str) -> Tenant {
         .put("/api/v1/settings/credentials", json!({"dpo_appointed_by_admin": false, "token_max_days": 730}))
         .await;
     assert_eq!(s.status, 200, "{:?}", s.json);
-    let admin = h.client(
-        first_admin
-            .post("/api/v1/tokens", json!({"role": "admin", "label": "admin", "expires_in_days": 730}))
-            .await
-            .str("/token")
-            .unwrap(),
-    );
+    let admin = issued(h, &first_admin, "admin", "admin").await;
     // the DPO is invited with the tenant, independently of the admin (R1's separation of duties)
     let dpo = h.client(&accept(h, r.str("/dpo_invitation/invitation").unwrap(), Some(730)).await);
-    let recruiter = h.client(
-        admin
-            .post("/api/v1/tokens", json!({"role": "recruiter", "label": "r", "expires_in_days": 730}))
-            .await
-            .str("/token")
-            .unwrap(),
-    );
+    let recruiter = issued(h, &admin, "recruiter", "r").await;
     let r = admin
         .post(
             "/api/v1/channels",
@@ -121,6 +146,12 @@ pub async fn tenant(h: &Harness, name: &str, phone_number_id: &str) -> Tenant {
 }
 
 /// Accepts an invitation (no bearer token) and returns the new token.
+/// A client with a two-year token of `role` that `issuer` issues.
+async fn issued(h: &Harness, issuer: &Client, role: &str, label: &str) -> Client {
+    let r = issuer.post("/api/v1/tokens", json!({"role": role, "label": label, "expires_in_days": 730})).await;
+    h.client(r.str("/token").unwrap())
+}
+
 pub async fn accept(h: &Harness, invitation: &str, expires_in_days: Option<u32>) -> String {
     let r = Client::anonymous(&h.base)
         .post("/api/v1/invitations/accept", json!({"invitation": invitation, "expires_in_days": expires_in_days}))

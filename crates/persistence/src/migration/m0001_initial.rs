@@ -1,6 +1,5 @@
 //! The initial schema.
 
-use sea_orm::{ConnectionTrait, DbBackend};
 use sea_orm_migration::prelude::*;
 
 #[derive(Debug, DeriveMigrationName)]
@@ -198,28 +197,7 @@ const DROP: &[&str] = &[
     "tenants",
 ];
 
-pub(super) fn dialect(sql: &str, backend: DbBackend) -> String {
-    let (blob, boolean) = if backend == DbBackend::Postgres { ("BYTEA", "BOOLEAN") } else { ("BLOB", "INTEGER") };
-    sql.replace("{blob}", blob).replace("{bool}", boolean)
-}
-
-#[allow(elided_lifetimes_in_paths)] // the trait is declared without the lifetime
-#[async_trait::async_trait]
-impl MigrationTrait for Migration {
-    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        let db = manager.get_connection();
-        let sql = dialect(SCHEMA, manager.get_database_backend());
-        for statement in sql.split(';').map(str::trim).filter(|s| !s.is_empty()) {
-            db.execute_unprepared(statement).await?;
-        }
-        Ok(())
-    }
-
-    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        let db = manager.get_connection();
-        for table in DROP {
-            db.execute_unprepared(&format!("DROP TABLE IF EXISTS {table}")).await?;
-        }
-        Ok(())
-    }
-}
+statements!(
+    up: |backend| super::script(SCHEMA, backend),
+    down: |_| DROP.iter().map(|table| format!("DROP TABLE IF EXISTS {table}")).collect::<Vec<_>>(),
+);

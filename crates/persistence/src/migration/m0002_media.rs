@@ -2,10 +2,7 @@
 //! and outbound documents, sealed with the candidate key like message bodies and deleted with the
 //! candidate. Also indexes for the deadline gauges (open reviews, subject requests).
 
-use sea_orm::ConnectionTrait;
 use sea_orm_migration::prelude::*;
-
-use super::m0001_initial::dialect;
 
 #[derive(Debug, DeriveMigrationName)]
 pub(super) struct Migration;
@@ -43,23 +40,4 @@ const DOWN: &[&str] = &[
     "DROP TABLE IF EXISTS media",
 ];
 
-#[allow(elided_lifetimes_in_paths)] // the trait is declared without the lifetime
-#[async_trait::async_trait]
-impl MigrationTrait for Migration {
-    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        let db = manager.get_connection();
-        let sql = dialect(SCHEMA, manager.get_database_backend());
-        for statement in sql.split(';').map(str::trim).filter(|s| !s.is_empty()) {
-            db.execute_unprepared(statement).await?;
-        }
-        Ok(())
-    }
-
-    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        let db = manager.get_connection();
-        for statement in DOWN {
-            db.execute_unprepared(statement).await?;
-        }
-        Ok(())
-    }
-}
+statements!(up: |backend| super::script(SCHEMA, backend), down: |_| DOWN);

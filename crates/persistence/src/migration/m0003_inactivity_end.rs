@@ -3,7 +3,6 @@
 //! retention run never looked at them); this makes each of them due at once, so the next run
 //! decides them under the new rule and stores their next due time. Data only, no schema change.
 
-use sea_orm::ConnectionTrait;
 use sea_orm_migration::prelude::*;
 
 #[derive(Debug, DeriveMigrationName)]
@@ -11,16 +10,5 @@ pub(super) struct Migration;
 
 const UP: &str = "UPDATE candidates SET retention_due_at = 0 WHERE tombstone IS NULL AND retention_due_at IS NULL";
 
-#[allow(elided_lifetimes_in_paths)] // the trait is declared without the lifetime
-#[async_trait::async_trait]
-impl MigrationTrait for Migration {
-    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager.get_connection().execute_unprepared(UP).await?;
-        Ok(())
-    }
-
-    async fn down(&self, _manager: &SchemaManager) -> Result<(), DbErr> {
-        // nothing to undo: a due time is recomputed by every retention decision
-        Ok(())
-    }
-}
+// nothing to undo: a due time is recomputed by every retention decision
+statements!(up: |_| [UP], down: |_| Vec::<String>::new());

@@ -7,7 +7,6 @@
 //! the next retention run examines them, keeps them (a hold always keeps, R26) and rewrites them,
 //! which fills the column.
 
-use sea_orm::ConnectionTrait;
 use sea_orm_migration::prelude::*;
 
 #[derive(Debug, DeriveMigrationName)]
@@ -22,22 +21,4 @@ const UP: &[&str] = &[
 const DOWN: &[&str] =
     &["DROP INDEX IF EXISTS candidates_hold_review", "ALTER TABLE candidates DROP COLUMN hold_review_at"];
 
-#[allow(elided_lifetimes_in_paths)] // the trait is declared without the lifetime
-#[async_trait::async_trait]
-impl MigrationTrait for Migration {
-    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        let db = manager.get_connection();
-        for statement in UP {
-            db.execute_unprepared(statement).await?;
-        }
-        Ok(())
-    }
-
-    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        let db = manager.get_connection();
-        for statement in DOWN {
-            db.execute_unprepared(statement).await?;
-        }
-        Ok(())
-    }
-}
+statements!(up: |_| UP, down: |_| DOWN);

@@ -13,10 +13,7 @@
 //! the rows written before (hash, seal, strip the wamids from erasure tombstones) right after
 //! it, idempotently (rows already hashed are recognised by the `hmac:` prefix).
 
-use sea_orm::ConnectionTrait;
 use sea_orm_migration::prelude::*;
-
-use super::m0001_initial::dialect;
 
 #[derive(Debug, DeriveMigrationName)]
 pub(super) struct Migration;
@@ -38,23 +35,4 @@ const DOWN: &[&str] = &[
     "ALTER TABLE messages DROP COLUMN provider_ref",
 ];
 
-#[allow(elided_lifetimes_in_paths)] // the trait is declared without the lifetime
-#[async_trait::async_trait]
-impl MigrationTrait for Migration {
-    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        let db = manager.get_connection();
-        let sql = dialect(SCHEMA, manager.get_database_backend());
-        for statement in sql.split(';').map(str::trim).filter(|s| !s.is_empty()) {
-            db.execute_unprepared(statement).await?;
-        }
-        Ok(())
-    }
-
-    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        let db = manager.get_connection();
-        for statement in DOWN {
-            db.execute_unprepared(statement).await?;
-        }
-        Ok(())
-    }
-}
+statements!(up: |backend| super::script(SCHEMA, backend), down: |_| DOWN);

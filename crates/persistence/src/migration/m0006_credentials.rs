@@ -3,7 +3,7 @@
 //! `platform_audit_entries` is the operator's hash chain (operator tokens issued and revoked),
 //! which no tenant can write to. Tokens that existed before expire 90 days after this migration.
 
-use sea_orm::{ConnectionTrait, DbBackend};
+use sea_orm::DbBackend;
 use sea_orm_migration::prelude::*;
 
 #[derive(Debug, DeriveMigrationName)]
@@ -61,22 +61,4 @@ const DOWN: &[&str] = &[
     "ALTER TABLE api_tokens DROP COLUMN expires_at",
 ];
 
-#[allow(elided_lifetimes_in_paths)] // the trait is declared without the lifetime
-#[async_trait::async_trait]
-impl MigrationTrait for Migration {
-    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        let db = manager.get_connection();
-        for statement in up_statements(manager.get_database_backend()) {
-            db.execute_unprepared(&statement).await?;
-        }
-        Ok(())
-    }
-
-    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        let db = manager.get_connection();
-        for statement in DOWN {
-            db.execute_unprepared(statement).await?;
-        }
-        Ok(())
-    }
-}
+statements!(up: up_statements, down: |_| DOWN);

@@ -4,30 +4,20 @@
 //! attempt, sealed with the candidate key (a WhatsApp message id is personal data). Existing rows
 //! have no open attempt.
 
-use sea_orm::{ConnectionTrait, DbBackend};
+use sea_orm::DbBackend;
 use sea_orm_migration::prelude::*;
 
 #[derive(Debug, DeriveMigrationName)]
 pub(super) struct Migration;
 
+fn up_statements(backend: DbBackend) -> [String; 2] {
+    let bytes = if backend == DbBackend::Postgres { "BYTEA" } else { "BLOB" };
+    [
+        "ALTER TABLE outbox ADD COLUMN attempt_at BIGINT".to_owned(),
+        format!("ALTER TABLE outbox ADD COLUMN receipt {bytes}"),
+    ]
+}
+
 const DOWN: &[&str] = &["ALTER TABLE outbox DROP COLUMN receipt", "ALTER TABLE outbox DROP COLUMN attempt_at"];
 
-#[allow(elided_lifetimes_in_paths)] // the trait is declared without the lifetime
-#[async_trait::async_trait]
-impl MigrationTrait for Migration {
-    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        let db = manager.get_connection();
-        let bytes = if manager.get_database_backend() == DbBackend::Postgres { "BYTEA" } else { "BLOB" };
-        db.execute_unprepared("ALTER TABLE outbox ADD COLUMN attempt_at BIGINT").await?;
-        db.execute_unprepared(&format!("ALTER TABLE outbox ADD COLUMN receipt {bytes}")).await?;
-        Ok(())
-    }
-
-    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        let db = manager.get_connection();
-        for statement in DOWN {
-            db.execute_unprepared(statement).await?;
-        }
-        Ok(())
-    }
-}
+statements!(up: up_statements, down: |_| DOWN);
