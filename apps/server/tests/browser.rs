@@ -1,9 +1,10 @@
 //! The browser journey of issue 16 (Debian chromium + chromedriver, docs/ui.md): an admin accepts
 //! the invitation, sets a password and TOTP (the code computed from the key the page shows),
 //! keeps the recovery codes, signs out and in again with the second factor, invites a recruiter;
-//! the recruiter accepts with a local password and signs in (the OIDC stand-in journey waits for
-//! h-oidc's wiring); both sign out. Screenshots under target/ui-shots/, axe-core clean on every
-//! page. Skipped with a message without chromium, unless CI=true.
+//! the recruiter accepts by binding the account of the tenant's identity provider (the OIDC
+//! stand-in of `hoheit-oidc`) and signs in through it again; both sign out. Screenshots under
+//! target/ui-shots/, axe-core clean on every page. Skipped with a message without chromium,
+//! unless CI=true.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
@@ -13,11 +14,14 @@ use hoheit_domain::actor::Actor;
 use hoheit_domain::ids::TenantId;
 use hoheit_domain::tenant::Role;
 use hoheit_domain::usecases::StaffInvite;
+use hoheit_oidc::stand_in::{StandIn, StandInConfig, StandInUser};
+use hoheit_server::harness::HarnessOptions;
 use hoheit_web::testing::Browser;
 use serde_json::json;
 
 const ADMIN_PASSWORD: &str = "Kastanienbaum-Wiese-42";
-const RECRUITER_PASSWORD: &str = "Sonnenblumenfeld-Nord-7";
+const CLIENT_ID: &str = "hoheit-browser";
+const CLIENT_SECRET: &str = "client-secret-of-the-journey";
 
 fn totp(secret: &str, offset_steps: u64) -> String {
     let key = totp_rs::Secret::Encoded(secret.replace(' ', "")).to_bytes().unwrap();
@@ -30,7 +34,10 @@ fn totp(secret: &str, offset_steps: u64) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn admin_and_recruiter_sign_in_journey() {
     let Some(mut b) = Browser::start("identity").await.unwrap() else { return };
-    let (h, _dir) = common::sqlite().await;
+    let mut options = HarnessOptions::new(std::path::PathBuf::new());
+    // the stand-in identity provider is http on loopback
+    options.env.push(("HOHEIT_OIDC__ALLOW_INSECURE_LOOPBACK".into(), "true".into()));
+    let (h, _dir) = common::start(options).await;
     let result = journey(&h, &mut b).await;
     b.close().await;
     h.stop().await;
@@ -48,6 +55,7 @@ async fn journey(h: &hoheit_server::harness::Harness, b: &mut Browser) -> Result
         .await;
     assert_eq!(r.status, 201, "{:?}", r.json);
     let tenant = TenantId::from_uuid(uuid::Uuid::parse_str(r.str("/id").unwrap()).unwrap());
+    let first_admin_invitation = r.str("/admin_invitation/invitation").unwrap().to_owned();
     let invite = StaffInvite {
         role: Role::Admin,
         email: "ada.admin@muster.example".into(),
@@ -114,15 +122,29 @@ async fn journey(h: &hoheit_server::harness::Harness, b: &mut Browser) -> Result
     let cookies = b.client().get_all_cookies().await.map_err(|e| e.to_string())?;
     assert!(cookies.iter().all(|c| c.name() != "__Host-hoheit_session"), "session cookie removed");
 
-    // the recruiter accepts with a local password (no second factor required for recruiters) and
-    // lands on the recruiter start page
+    // the tenant's identity provider (the stand-in), set up by the first admin's machine token;
+    // it signs in the recruiter without a form (auto-approve)
+    let mut config = StandInConfig::new(CLIENT_ID, CLIENT_SECRET, &format!("{base}/auth/oidc/callback"));
+    config.users = vec![StandInUser::new("rita-sub", "rita@muster.example", "Rita Recruiterin", &["hr"])];
+    config.auto_approve = Some("rita-sub".into());
+    let idp = StandIn::start(config).await.map_err(|e| e.to_string())?;
+    let admin = h.client(&common::accept(h, &first_admin_invitation, None).await);
+    let r = admin
+        .put(
+            "/api/v1/settings/oidc",
+            json!({"enabled": true, "issuer": idp.issuer(), "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET,
+                   "allowed_email_domains": ["muster.example"]}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{:?}", r.json);
+
+    // the recruiter accepts by binding the provider's account and lands on the recruiter start page
     b.goto(&link).await?;
     assert_eq!(b.text("#invited-role").await?, "Recruiting");
-    b.fill("#password", RECRUITER_PASSWORD).await?;
-    b.fill("#password_repeat", RECRUITER_PASSWORD).await?;
-    b.click("form[action^='/invitation/'] button[type=submit]").await?;
+    b.click("#accept-oidc").await?;
     assert_eq!(b.text("#who").await?, "Rita Recruiterin");
-    assert!(b.client().find(fantoccini::Locator::Css("nav a[href='/staff']")).await.is_err(), "no staff page link");
+    let staff_link = b.eval("return document.querySelector(\"nav a[href='/staff']\") !== null").await?;
+    assert_eq!(staff_link, json!(false), "no staff page link for a recruiter");
     b.check_page("recruiter-start").await?;
     // the staff page is refused by the server, not only hidden
     b.goto(&format!("{base}/staff")).await?;
@@ -131,12 +153,14 @@ async fn journey(h: &hoheit_server::harness::Harness, b: &mut Browser) -> Result
     b.goto(&format!("{base}/")).await?;
     b.click("form.signout button").await?;
     b.wait_for("form.signin").await?;
-    b.fill("#email", "rita@muster.example").await?;
-    b.fill("#password", RECRUITER_PASSWORD).await?;
-    b.click("form.signin button[type=submit]").await?;
+    // signing in again goes through the identity provider: "Mit Ihrem Unternehmenskonto anmelden"
+    b.click("#signin-oidc").await?;
     assert_eq!(b.text("#who").await?, "Rita Recruiterin");
     b.click("form.signout button").await?;
     b.wait_for("form.signin").await?;
     b.check_page("recruiter-signed-out").await?;
+    let cookies = b.client().get_all_cookies().await.map_err(|e| e.to_string())?;
+    assert!(cookies.iter().all(|c| c.name() != "__Host-hoheit_session"), "session cookie removed");
+    drop(idp);
     Ok(())
 }
