@@ -383,3 +383,126 @@ async fn sessions_end_after_the_idle_and_the_absolute_time_out() {
     assert!(ended >= Duration::from_millis(2500), "it lasted past the idle time-out thanks to requests: {ended:?}");
     h.stop().await;
 }
+
+/// `hoheit staff ...` (issue 16 item 1): the admin's staff management from a shell is a client of
+/// the API with the admin's own token from `HOHEIT_TOKEN`, so the server's rules apply to it
+/// (only admins, the last active admin, R1) and nothing takes a token from the command line.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn staff_cli_manages_accounts_through_the_api() {
+    let (h, _dir) = sqlite().await;
+    let operator = h.client(&h.token(None, Role::Operator).await.unwrap());
+    let r = operator.post("/api/v1/tenants", json!({"name": "Schale GmbH", "invite_dpo": true})).await;
+    assert_eq!(r.status, 201, "{:?}", r.json);
+    let admin_token = accept(&h, r.str("/admin_invitation/invitation").unwrap(), None).await;
+    let dpo_token = accept(&h, r.str("/dpo_invitation/invitation").unwrap(), None).await;
+    let bin = std::path::Path::new(env!("CARGO_BIN_EXE_hoheit"));
+    let data = tempfile::tempdir().unwrap();
+    let cli = |token: Option<&str>, args: &[&str]| {
+        let mut command = std::process::Command::new(bin);
+        command
+            .arg("staff")
+            .args(["--url", &h.base])
+            .args(args)
+            .env("HOHEIT_DATA_DIR", data.path())
+            .env("HOHEIT_LOG__LEVEL", "error")
+            .env_remove("HOHEIT_TOKEN");
+        if let Some(token) = token {
+            command.env("HOHEIT_TOKEN", token);
+        }
+        let out = command.output().unwrap();
+        (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+    };
+
+    let (ok, _, err) = cli(None, &["list"]);
+    assert!(!ok && err.contains("HOHEIT_TOKEN"), "no token, no call: {err}");
+    let (ok, out, err) = cli(
+        Some(&admin_token),
+        &["invite", "--role", "recruiter", "--email", "rita@schale.example", "--name", "Rita Recruiterin"],
+    );
+    assert!(ok, "{err}");
+    let link = out.lines().find_map(|l| l.split_once("shown once): ").map(|(_, link)| link.trim().to_owned())).unwrap();
+    assert!(link.starts_with(&format!("{}/invitation/", h.base)), "{out}");
+    // the link is the accept page of a valid invitation
+    let page = reqwest::get(&link).await.unwrap();
+    assert_eq!(page.status(), 200);
+    let staff_id = out.split_whitespace().nth(1).unwrap().to_owned();
+
+    let (ok, out, err) = cli(Some(&dpo_token), &["list"]);
+    assert!(ok, "the DPO lists: {err}");
+    let row = out.lines().find(|l| l.contains("rita@schale.example")).unwrap_or_else(|| panic!("{out}"));
+    assert!(row.starts_with(&staff_id) && row.contains("recruiter") && row.contains("invited"), "{row}");
+    // the DPO may not change anything: the server's answer, with its stable code
+    let (ok, _, err) = cli(Some(&dpo_token), &["role", "--id", &staff_id, "--role", "admin"]);
+    assert!(!ok && err.contains("403 forbidden"), "{err}");
+
+    let (ok, out, err) = cli(Some(&admin_token), &["role", "--id", &staff_id, "--role", "admin"]);
+    assert!(ok && out.contains("is now admin"), "{out}{err}");
+    let (ok, _, err) = cli(Some(&admin_token), &["reset-second-factor", "--id", &staff_id]);
+    assert!(ok, "{err}");
+    let (ok, out, err) = cli(Some(&admin_token), &["disable", "--id", &staff_id]);
+    assert!(ok && out.contains("disabled"), "{out}{err}");
+    let (_, out, _) = cli(Some(&admin_token), &["list"]);
+    assert!(out.lines().any(|l| l.starts_with(&staff_id) && l.contains("disabled")), "{out}");
+    let (ok, _, err) = cli(Some(&admin_token), &["disable", "--id", "not-an-id"]);
+    assert!(!ok && err.contains("not a staff id"), "{err}");
+    // a revoked or made-up token is refused by the server
+    let (ok, _, err) = cli(Some("hot_made-up"), &["list"]);
+    assert!(!ok && err.contains("401"), "{err}");
+    h.stop().await;
+}
+
+/// `hoheit serve --dev` prints sign-in links for a development admin, DPO and recruiter (issue 16):
+/// each opens the accept page of its invitation, and the sign-in page of the dev tenant works.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_dev_prints_sign_in_links() {
+    use std::io::BufRead as _;
+    let data = tempfile::tempdir().unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_hoheit"))
+        .args(["serve", "--dev"])
+        .env("HOHEIT_DATA_DIR", data.path())
+        .env("HOHEIT_LISTEN", "127.0.0.1:0")
+        .env("HOHEIT_LOG__LEVEL", "error")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let lines = tokio::task::spawn_blocking(move || {
+        let mut lines = Vec::new();
+        for line in std::io::BufReader::new(stdout).lines() {
+            let line = line.unwrap();
+            let last = line.contains("then sign in at");
+            lines.push(line);
+            if last {
+                break;
+            }
+        }
+        lines
+    });
+    let lines = tokio::time::timeout(Duration::from_secs(60), lines).await;
+    let checked = async {
+        let lines = lines.expect("serve --dev printed its links within a minute").unwrap();
+        let link = |role: &str| {
+            lines
+                .iter()
+                .filter_map(|l| l.trim().strip_prefix(&format!("{role}:")).map(|rest| rest.trim().to_owned()))
+                .find(|l| l.contains("/invitation/"))
+                .unwrap_or_else(|| panic!("no {role} link in {lines:?}"))
+        };
+        for (role, shown) in [("admin", "Administration"), ("dpo", "Datenschutzbeauftragte Person (DSB)"), ("recruiter", "Recruiting")] {
+            let page = reqwest::get(link(role)).await.unwrap();
+            assert_eq!(page.status(), 200, "{role}");
+            let html = page.text().await.unwrap();
+            assert!(html.contains(&format!("<strong id=\"invited-role\">{shown}</strong>")), "{role}: the accept page names the role");
+        }
+        let sign_in = lines.last().unwrap().split_whitespace().last().unwrap().to_owned();
+        assert!(sign_in.contains("/signin?tenant="), "{sign_in}");
+        let page = reqwest::get(&sign_in).await.unwrap();
+        assert_eq!(page.status(), 200);
+        assert!(page.text().await.unwrap().contains("form method=\"post\" action=\"/signin\""));
+    };
+    let result = tokio::time::timeout(Duration::from_secs(60), checked).await;
+    let _ = child.kill();
+    let _ = child.wait();
+    result.expect("the dev server answered");
+}

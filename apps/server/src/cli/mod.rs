@@ -1,8 +1,9 @@
 //! The `hoheit` command line: `serve`, `demo`, `migrate`, tenants, tokens, retention, the
-//! audit log, the accountability documents, the subject-request register, templates and the
-//! OpenAPI document. `main.rs` only calls [`run`].
+//! audit log, the accountability documents, the subject-request register, templates, a tenant
+//! admin's staff management (an API client) and the OpenAPI document. `main.rs` only calls [`run`].
 
 mod documents;
+mod staff;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -94,6 +95,15 @@ enum Command {
     Templates {
         #[command(subcommand)]
         command: TemplatesCommand,
+    },
+    /// Staff accounts of your tenant, as its admin: a client of the JSON API at `--url` (or
+    /// `HOHEIT_URL`, else the configured public URL) with your own token in `HOHEIT_TOKEN`.
+    Staff {
+        /// The server's base URL, e.g. https://hoheit.example.de.
+        #[arg(long)]
+        url: Option<String>,
+        #[command(subcommand)]
+        command: staff::StaffCommand,
     },
     /// Print the OpenAPI document.
     Openapi,
@@ -269,6 +279,14 @@ async fn execute(command: Command, config: Config) -> Result<ExitCode, String> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Serve { dev, migrate } => serve(config, dev, migrate).await,
+        Command::Staff { url, command } => {
+            let fallback = config.public_url.clone().unwrap_or_else(|| format!("http://{}", config.listen));
+            let target = staff::ApiTarget::from_env(url, fallback)?;
+            for line in staff::run(command, &target).await? {
+                say(&line);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Tenant { command } => {
             let state = state(config).await?;
             match command {
@@ -476,10 +494,11 @@ async fn serve_dev(config: Config) -> Result<ExitCode, String> {
     let h = crate::harness::Harness::start(options).await?;
     let existing = h.state.queries.tenants().await.map_err(|e| e.to_string())?;
     say(&format!("hoheit --dev at {} (simulator at {})", h.base, h.sim.base_url()));
-    if existing.iter().any(|t| t.name == "Dev GmbH") {
+    if let Some(dev) = existing.iter().find(|t| t.name == "Dev GmbH") {
         say(
             "the dev tenant exists already; its admin issues tokens (POST /api/v1/tokens); a lost admin: `hoheit tenant break-glass`",
         );
+        say(&format!("  sign in:   {}/signin?tenant={}", h.base, dev.id));
     } else {
         let tenant = h.state.app.create_tenant(Actor::System, "Dev GmbH").await.map_err(|e| e.to_string())?;
         // no channel sends without a privacy-notice link and a privacy contact (R15)
@@ -501,6 +520,22 @@ async fn serve_dev(config: Config) -> Result<ExitCode, String> {
             say(&format!("  {:<9}  {}", format!("{}:", role.as_str()), h.token(Some(tenant.id), role).await?));
         }
         say(&format!("  simulator phone_number_id for POST /api/v1/channels: {}", h.sim.phone_number_id()));
+        say("browser sign-in links for the development staff (single use, 72 h; admin and DPO set up TOTP):");
+        for (role, email, name) in [
+            (Role::Admin, "admin@dev.example", "Ada Admin"),
+            (Role::Dpo, "dsb@dev.example", "Dana Datenschutz"),
+            (Role::Recruiter, "recruiting@dev.example", "Rita Recruiterin"),
+        ] {
+            let invite = hoheit_domain::usecases::StaffInvite {
+                role,
+                email: email.into(),
+                display_name: name.into(),
+                language: None,
+            };
+            let invited = h.state.app.invite_staff(Actor::System, tenant.id, invite).await.map_err(|e| e.to_string())?;
+            say(&format!("  {:<9}  {}/invitation/{}", format!("{}:", role.as_str()), h.base, invited.secret.expose()));
+        }
+        say(&format!("  then sign in at {}/signin?tenant={}", h.base, tenant.id));
     }
     let _ = tokio::signal::ctrl_c().await;
     h.stop().await;
