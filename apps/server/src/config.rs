@@ -95,6 +95,13 @@ pub struct WebConfig {
     pub default_language: String,
     /// The IANA time zone dates and times are shown in.
     pub time_zone: String,
+    /// How many seconds before a session's idle or absolute time-out the pages warn.
+    #[serde(default = "default_session_warning")]
+    pub session_warning_seconds: u32,
+}
+
+const fn default_session_warning() -> u32 {
+    300
 }
 
 impl WebConfig {
@@ -104,7 +111,12 @@ impl WebConfig {
             .ok_or_else(|| ConfigError::Invalid("web.default_language must be \"de\" or \"en\"".into()))?;
         let time_zone = hoheit_web::Zone::named(&self.time_zone)
             .map_err(|e| ConfigError::Invalid(format!("web.time_zone: {e}")))?;
-        Ok(hoheit_web::WebSettings { default_language, time_zone, public_origin: None })
+        Ok(hoheit_web::WebSettings {
+            default_language,
+            time_zone,
+            public_origin: None,
+            session_warning: time::Duration::seconds(i64::from(self.session_warning_seconds)),
+        })
     }
 }
 

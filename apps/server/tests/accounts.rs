@@ -410,7 +410,11 @@ async fn staff_cli_manages_accounts_through_the_api() {
             command.env("HOHEIT_TOKEN", token);
         }
         let out = command.output().unwrap();
-        (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
     };
 
     let (ok, _, err) = cli(None, &["list"]);
@@ -489,11 +493,16 @@ async fn serve_dev_prints_sign_in_links() {
                 .find(|l| l.contains("/invitation/"))
                 .unwrap_or_else(|| panic!("no {role} link in {lines:?}"))
         };
-        for (role, shown) in [("admin", "Administration"), ("dpo", "Datenschutzbeauftragte Person (DSB)"), ("recruiter", "Recruiting")] {
+        for (role, shown) in
+            [("admin", "Administration"), ("dpo", "Datenschutzbeauftragte Person (DSB)"), ("recruiter", "Recruiting")]
+        {
             let page = reqwest::get(link(role)).await.unwrap();
             assert_eq!(page.status(), 200, "{role}");
             let html = page.text().await.unwrap();
-            assert!(html.contains(&format!("<strong id=\"invited-role\">{shown}</strong>")), "{role}: the accept page names the role");
+            assert!(
+                html.contains(&format!("<strong id=\"invited-role\">{shown}</strong>")),
+                "{role}: the accept page names the role"
+            );
         }
         let sign_in = lines.last().unwrap().split_whitespace().last().unwrap().to_owned();
         assert!(sign_in.contains("/signin?tenant="), "{sign_in}");

@@ -37,6 +37,7 @@ async fn admin_and_recruiter_sign_in_journey() {
     let mut options = HarnessOptions::new(std::path::PathBuf::new());
     // the stand-in identity provider is http on loopback
     options.env.push(("HOHEIT_OIDC__ALLOW_INSECURE_LOOPBACK".into(), "true".into()));
+    options.env.push(("HOHEIT_WEB__SESSION_WARNING_SECONDS".into(), "1798".into()));
     let (h, _dir) = common::start(options).await;
     let result = journey(&h, &mut b).await;
     b.close().await;
@@ -85,6 +86,14 @@ async fn journey(h: &hoheit_server::harness::Harness, b: &mut Browser) -> Result
     b.click("main a.button").await?;
     assert_eq!(b.text("#who").await?, "Ada Admin");
     b.check_page("admin-start").await?;
+    // the idle time-out warning (here 1798 s before the 1800 s idle time-out, so 2 s after the
+    // page was rendered) appears and offers "Verlängern"
+    b.wait_for("#session-warning:not([hidden])").await?;
+    b.check_page("session-warning").await?;
+    b.click("#session-extend").await?;
+    b.wait_for("#sessions").await?;
+    let notice = b.text("main .banner.ok").await?;
+    assert!(notice.contains("verlängert"), "{notice}");
 
     // sign out, sign in again: password, then the next TOTP code (a used step is refused)
     b.click("form.signout button").await?;

@@ -24,14 +24,21 @@ pub struct Asset {
 
 /// The hoheit stylesheet (design tokens, layout, print).
 pub const STYLESHEET: &str = "hoheit.css";
+/// hoheit's own script: shows the session time-out warnings.
+pub const SCRIPT: &str = "hoheit.js";
 /// htmx (vendored).
 pub const HTMX: &str = "htmx-2.0.11.min.js";
 /// htmx's SSE extension (vendored).
 pub const HTMX_SSE: &str = "htmx-ext-sse-2.2.4.min.js";
 
 /// Every asset the UI serves (axe-core is test-only and not among them).
-pub static ASSETS: [Asset; 3] = [
+pub static ASSETS: [Asset; 4] = [
     Asset { name: STYLESHEET, bytes: include_bytes!("../assets/hoheit.css"), content_type: "text/css; charset=utf-8" },
+    Asset {
+        name: SCRIPT,
+        bytes: include_bytes!("../assets/hoheit.js"),
+        content_type: "text/javascript; charset=utf-8",
+    },
     Asset {
         name: HTMX,
         bytes: include_bytes!("../assets/vendor/htmx-2.0.11.min.js"),
@@ -60,6 +67,8 @@ pub fn url(name: &str) -> String {
 pub struct AssetUrls {
     /// The stylesheet.
     pub css: String,
+    /// hoheit's script.
+    pub js: String,
     /// htmx.
     pub htmx: String,
     /// The SSE extension.
@@ -68,7 +77,7 @@ pub struct AssetUrls {
 
 /// Computed once.
 pub static URLS: LazyLock<AssetUrls> =
-    LazyLock::new(|| AssetUrls { css: url(STYLESHEET), htmx: url(HTMX), sse: url(HTMX_SSE) });
+    LazyLock::new(|| AssetUrls { css: url(STYLESHEET), js: url(SCRIPT), htmx: url(HTMX), sse: url(HTMX_SSE) });
 
 /// `GET /assets/{hash}/{name}`.
 pub(crate) async fn serve(Path((hash, name)): Path<(String, String)>, headers: HeaderMap) -> Response {

@@ -182,6 +182,10 @@ pub struct Messages {
     pub session_until: &'static str,
     /// The extend button.
     pub extend: &'static str,
+    /// The warning before the idle time-out (followed by the time).
+    pub warn_idle: &'static str,
+    /// The warning before the absolute time-out (followed by the time).
+    pub warn_absolute: &'static str,
     /// Sign-in page title.
     pub signin_title: &'static str,
     /// Sign-in page intro.
@@ -388,6 +392,8 @@ pub static DE: Messages = Messages {
     sign_out: "Abmelden",
     session_until: "Sitzung aktiv bis",
     extend: "Verlängern",
+    warn_idle: "Ihre Sitzung endet bald, weil Sie eine Weile nichts getan haben. Ohne Verlängerung endet sie um",
+    warn_absolute: "Ihre Sitzung endet aus Sicherheitsgründen spätestens um",
     signin_title: "Anmelden",
     signin_intro: "Melden Sie sich mit Ihrer E-Mail-Adresse und Ihrem Passwort an.",
     email: "E-Mail-Adresse",
@@ -504,6 +510,8 @@ pub static EN: Messages = Messages {
     sign_out: "Sign out",
     session_until: "Session active until",
     extend: "Extend",
+    warn_idle: "Your session is about to end because it has been idle for a while. Unless you extend it, it ends at",
+    warn_absolute: "For security, your session ends at the latest at",
     signin_title: "Sign in",
     signin_intro: "Sign in with your e-mail address and password.",
     email: "E-mail address",

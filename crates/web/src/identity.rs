@@ -173,10 +173,17 @@ fn signed_layout(state: &WebState, signed: &Signed, path: String) -> Layout {
     let t = lang.messages();
     let mut l = Layout::new(lang, path);
     l.csrf = Some(csrf_token(&signed.cookie));
+    // the warnings' delays come from the domain's clock (the browser's clock may be off)
+    let now = state.app().map_or(signed.principal.idle_deadline, |app| app.clock().now());
+    let warn_in =
+        |deadline: time::OffsetDateTime| (deadline - now - state.settings().session_warning).whole_seconds().max(0);
     l.nav = Some(crate::pages::Nav {
         is_admin: signed.principal.role == Role::Admin,
         role: role_name(t, signed.principal.role),
         idle_until: state.settings().time_zone.time(lang, signed.principal.idle_deadline),
+        expires: state.settings().time_zone.time(lang, signed.principal.expires_at),
+        idle_warn_in: warn_in(signed.principal.idle_deadline),
+        absolute_warn_in: warn_in(signed.principal.expires_at),
     });
     l
 }

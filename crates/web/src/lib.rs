@@ -42,11 +42,19 @@ pub struct WebSettings {
     /// from, and the base of the invitation links shown; unset, the request's `Host` is compared
     /// and links are relative.
     pub public_origin: Option<String>,
+    /// How long before a session's idle or absolute time-out the page warns (and offers
+    /// "extend" for the idle one).
+    pub session_warning: time::Duration,
 }
 
 impl Default for WebSettings {
     fn default() -> Self {
-        WebSettings { default_language: Lang::De, time_zone: Zone::berlin(), public_origin: None }
+        WebSettings {
+            default_language: Lang::De,
+            time_zone: Zone::berlin(),
+            public_origin: None,
+            session_warning: time::Duration::minutes(5),
+        }
     }
 }
 

@@ -44,6 +44,12 @@ pub(crate) struct Nav {
     pub role: &'static str,
     /// When the session ends if idle (local time).
     pub idle_until: String,
+    /// When it ends at the latest (local time).
+    pub expires: String,
+    /// Seconds until the idle warning applies (`hoheit.js` shows it then; 0: at once).
+    pub idle_warn_in: i64,
+    /// Seconds until the absolute time-out's warning applies.
+    pub absolute_warn_in: i64,
 }
 
 impl Layout {

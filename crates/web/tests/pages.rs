@@ -165,7 +165,7 @@ async fn an_english_default_is_configurable() {
     let app = hoheit_web::router(WebState::new(WebSettings {
         default_language: Lang::En,
         time_zone: Zone::berlin(),
-        public_origin: None,
+        ..WebSettings::default()
     }));
     let page = send(app, Request::get("/").body(Body::empty()).unwrap()).await;
     assert_eq!(page.attr("html", "lang").as_deref(), Some("en"));

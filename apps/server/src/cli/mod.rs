@@ -532,7 +532,8 @@ async fn serve_dev(config: Config) -> Result<ExitCode, String> {
                 display_name: name.into(),
                 language: None,
             };
-            let invited = h.state.app.invite_staff(Actor::System, tenant.id, invite).await.map_err(|e| e.to_string())?;
+            let invited =
+                h.state.app.invite_staff(Actor::System, tenant.id, invite).await.map_err(|e| e.to_string())?;
             say(&format!("  {:<9}  {}/invitation/{}", format!("{}:", role.as_str()), h.base, invited.secret.expose()));
         }
         say(&format!("  then sign in at {}/signin?tenant={}", h.base, tenant.id));

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 
 /// What a tenant admin does with staff accounts.
 #[derive(Debug, Subcommand)]
-pub enum StaffCommand {
+pub(super) enum StaffCommand {
     /// List the tenant's staff accounts (admin, DPO).
     List,
     /// Invite a person (admin): prints the single-use invitation link (72 h), shown once.
@@ -54,27 +54,26 @@ pub enum StaffCommand {
 
 /// Where the API is and whose token the command uses.
 #[derive(Debug)]
-pub struct ApiTarget {
+pub(super) struct ApiTarget {
     /// The server's base URL (`--url`, `HOHEIT_URL`, or the configured public URL).
-    pub base: String,
+    pub(super) base: String,
     /// The caller's token (`HOHEIT_TOKEN`).
-    pub token: String,
+    pub(super) token: String,
 }
 
 impl ApiTarget {
     /// From `--url`/`HOHEIT_URL` (else `fallback`) and `HOHEIT_TOKEN`.
-    pub fn from_env(url: Option<String>, fallback: String) -> Result<Self, String> {
+    pub(super) fn from_env(url: Option<String>, fallback: String) -> Result<Self, String> {
         let base = url.or_else(|| std::env::var("HOHEIT_URL").ok()).unwrap_or(fallback);
-        let token = std::env::var("HOHEIT_TOKEN")
-            .ok()
-            .filter(|t| !t.trim().is_empty())
-            .ok_or("set HOHEIT_TOKEN to your own admin token (POST /api/v1/tokens); it is not taken from the command line")?;
+        let token = std::env::var("HOHEIT_TOKEN").ok().filter(|t| !t.trim().is_empty()).ok_or(
+            "set HOHEIT_TOKEN to your own admin token (POST /api/v1/tokens); it is not taken from the command line",
+        )?;
         Ok(Self { base: base.trim_end_matches('/').to_owned(), token: token.trim().to_owned() })
     }
 }
 
 /// Runs one staff command; returns the lines to print.
-pub async fn run(command: StaffCommand, target: &ApiTarget) -> Result<Vec<String>, String> {
+pub(super) async fn run(command: StaffCommand, target: &ApiTarget) -> Result<Vec<String>, String> {
     let api = Api::new(target)?;
     Ok(match command {
         StaffCommand::List => {
@@ -98,8 +97,17 @@ pub async fn run(command: StaffCommand, target: &ApiTarget) -> Result<Vec<String
             let body = json!({"role": role, "email": email, "display_name": name, "language": language});
             let invited = api.call(Method::POST, "/api/v1/staff/invitations", Some(body)).await?;
             vec![
-                format!("staff {} ({}) invited until {}", text(&invited["staff"], "id"), role, text(&invited, "expires_at")),
-                format!("invitation link (single use; shown once): {}/invitation/{}", target.base, text(&invited, "invitation")),
+                format!(
+                    "staff {} ({}) invited until {}",
+                    invited.get("staff").map_or_else(|| "-".to_owned(), |staff| text(staff, "id")),
+                    role,
+                    text(&invited, "expires_at")
+                ),
+                format!(
+                    "invitation link (single use; shown once): {}/invitation/{}",
+                    target.base,
+                    text(&invited, "invitation")
+                ),
             ]
         }
         StaffCommand::Role { id, role } => {
@@ -144,7 +152,8 @@ impl<'a> Api<'a> {
 
     /// One request; an API error is shown with its stable code and message.
     async fn call(&self, method: Method, path: &str, body: Option<Value>) -> Result<Value, String> {
-        let mut request = self.http.request(method, format!("{}{path}", self.target.base)).bearer_auth(&self.target.token);
+        let mut request =
+            self.http.request(method, format!("{}{path}", self.target.base)).bearer_auth(&self.target.token);
         if let Some(body) = body {
             request = request.json(&body);
         }
@@ -158,12 +167,12 @@ impl<'a> Api<'a> {
         if status.is_success() {
             return Ok(body);
         }
-        let error = &body["error"];
+        let error = |key: &str| body.get("error").and_then(|e| e.get(key)).and_then(Value::as_str).map(str::to_owned);
         Err(format!(
             "{} {}: {}",
             status.as_u16(),
-            error["code"].as_str().unwrap_or("error"),
-            error["message"].as_str().unwrap_or("the server refused the request")
+            error("code").unwrap_or_else(|| "error".to_owned()),
+            error("message").unwrap_or_else(|| "the server refused the request".to_owned())
         ))
     }
 }
