@@ -198,7 +198,7 @@ mod tests {
 
     #[test]
     fn every_action_has_a_role_and_only_managing_tenants_is_the_operators() {
-        assert_eq!(Action::ALL.len(), 28);
+        assert_eq!(Action::ALL.len(), 30);
         for action in Action::ALL {
             assert!(!action.roles().is_empty(), "{action:?}");
             assert_eq!(action.allows(Role::Operator), *action == Action::ManageTenants, "{action:?}");
