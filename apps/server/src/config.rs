@@ -465,7 +465,7 @@ impl Config {
 const SECRET_KEYS: &[&str] = &["master_key", "audit_signing_key", "database_url", "token"];
 
 /// `HOHEIT_*` variables that belong to hoheit's tools and tests, not to the server.
-const FOREIGN_PREFIXES: &[&str] = &["CONFIG", "TEST_", "LOAD_", "BENCH_", "360SIM_"];
+const FOREIGN_PREFIXES: &[&str] = &["CONFIG", "TEST_", "LOAD_", "BENCH_", "360SIM_", "CLI_"];
 
 /// The `HOHEIT_*` environment as a figment provider: `HOHEIT_A__B=v` sets `a.b`, values parsed
 /// like figment's own `Env` provider (`7` a number, `true` a boolean, else a string). Built from

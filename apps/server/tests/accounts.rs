@@ -385,7 +385,7 @@ async fn sessions_end_after_the_idle_and_the_absolute_time_out() {
 }
 
 /// `hoheit staff ...` (issue 16 item 1): the admin's staff management from a shell is a client of
-/// the API with the admin's own token from `HOHEIT_TOKEN`, so the server's rules apply to it
+/// the API with the admin's own token from `HOHEIT_CLI_TOKEN`, so the server's rules apply to it
 /// (only admins, the last active admin, R1) and nothing takes a token from the command line.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn staff_cli_manages_accounts_through_the_api() {
@@ -405,9 +405,9 @@ async fn staff_cli_manages_accounts_through_the_api() {
             .args(args)
             .env("HOHEIT_DATA_DIR", data.path())
             .env("HOHEIT_LOG__LEVEL", "error")
-            .env_remove("HOHEIT_TOKEN");
+            .env_remove("HOHEIT_CLI_TOKEN");
         if let Some(token) = token {
-            command.env("HOHEIT_TOKEN", token);
+            command.env("HOHEIT_CLI_TOKEN", token);
         }
         let out = command.output().unwrap();
         (
@@ -418,7 +418,7 @@ async fn staff_cli_manages_accounts_through_the_api() {
     };
 
     let (ok, _, err) = cli(None, &["list"]);
-    assert!(!ok && err.contains("HOHEIT_TOKEN"), "no token, no call: {err}");
+    assert!(!ok && err.contains("HOHEIT_CLI_TOKEN"), "no token, no call: {err}");
     let (ok, out, err) = cli(
         Some(&admin_token),
         &["invite", "--role", "recruiter", "--email", "rita@schale.example", "--name", "Rita Recruiterin"],
@@ -514,4 +514,70 @@ async fn serve_dev_prints_sign_in_links() {
     let _ = child.kill();
     let _ = child.wait();
     result.expect("the dev server answered");
+}
+
+/// Changing one's password (issue 16 item 3): the current password confirms it, the new one
+/// passes the set-up's rules, the account's other sessions end, and it is audited.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_password_change_needs_the_current_one_and_ends_the_other_sessions() {
+    let (h, _dir) = sqlite().await;
+    let operator = h.client(&h.token(None, Role::Operator).await.unwrap());
+    let r = operator.post("/api/v1/tenants", json!({"name": "Passwort GmbH"})).await;
+    assert_eq!(r.status, 201, "{:?}", r.json);
+    let tenant = r.str("/id").unwrap().to_owned();
+    let admin = h.client(&accept(&h, r.str("/admin_invitation/invitation").unwrap(), None).await);
+    let r = admin
+        .post(
+            "/api/v1/staff/invitations",
+            json!({"role": "recruiter", "email": "paul@example.com", "display_name": "Paul Personal"}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{:?}", r.json);
+    let invitation = r.str("/invitation").unwrap().to_owned();
+    let mut here = Browser::new(&h.base);
+    let r = here
+        .post(
+            "/api/v1/invitations/accept-account",
+            json!({"invitation": invitation, "password": "Alter-Apfel-Baum-31"}),
+        )
+        .await;
+    assert_eq!((r.status, r.json["stage"].as_str()), (201, Some("full")), "{:?}", r.json);
+    let mut elsewhere = Browser::new(&h.base);
+    assert_eq!(sign_in(&mut elsewhere, &tenant, "paul@example.com", "Alter-Apfel-Baum-31").await.status, 200);
+    assert_eq!(elsewhere.get("/api/v1/session").await.status, 200);
+
+    let change = |current: &str, new: &str| json!({"current_password": current, "new_password": new});
+    let r = here.post("/api/v1/session/password", change("falsch-falsch-falsch", "Neuer-Birn-Baum-42")).await;
+    assert_eq!((r.status, r.json["error"]["code"].as_str()), (401, Some("sign_in_failed")), "{:?}", r.json);
+    assert_eq!(here.get("/api/v1/session").await.status, 200, "a wrong current password keeps the session");
+    let r = here.post("/api/v1/session/password", change("Alter-Apfel-Baum-31", "Passwort2026!")).await;
+    assert_eq!((r.status, r.json["error"]["code"].as_str()), (400, Some("password_common")), "{:?}", r.json);
+    let r = here.post("/api/v1/session/password", change("Alter-Apfel-Baum-31", "paul@example.com-2026")).await;
+    assert_eq!(r.json["error"]["code"], "password_contains_personal_data", "{:?}", r.json);
+    // without the CSRF token: refused
+    let origin = h.base.clone();
+    let r = here
+        .send(
+            reqwest::Method::POST,
+            "/api/v1/session/password",
+            Some(change("Alter-Apfel-Baum-31", "Neuer-Birn-Baum-42")),
+            &[("origin", &origin)],
+        )
+        .await;
+    assert_eq!(r.json["error"]["code"], "csrf_failed", "{:?}", r.json);
+    let r = here.post("/api/v1/session/password", change("Alter-Apfel-Baum-31", "Neuer-Birn-Baum-42")).await;
+    assert_eq!(r.status, 204, "{:?}", r.json);
+    assert_eq!(here.get("/api/v1/session").await.status, 200, "this session stays");
+    assert_eq!(elsewhere.get("/api/v1/session").await.status, 401, "the other session ended");
+    let r = sign_in(&mut Browser::new(&h.base), &tenant, "paul@example.com", "Alter-Apfel-Baum-31").await;
+    assert_eq!(r.json["error"]["code"], "sign_in_failed", "the old password no longer works");
+    let r = sign_in(&mut Browser::new(&h.base), &tenant, "paul@example.com", "Neuer-Birn-Baum-42").await;
+    assert_eq!(r.status, 200, "{:?}", r.json);
+
+    let entries = admin.get("/api/v1/audit/entries?limit=1000").await;
+    assert_eq!(entries.status, 200, "{:?}", entries.json);
+    let changes = entries.json.to_string().matches("staff.password_changed").count();
+    assert_eq!(changes, 2, "set at acceptance, then changed: {}", entries.json);
+    assert!(entries.json.to_string().contains("session.revoked"));
+    h.stop().await;
 }

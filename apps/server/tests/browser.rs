@@ -20,6 +20,7 @@ use hoheit_web::testing::Browser;
 use serde_json::json;
 
 const ADMIN_PASSWORD: &str = "Kastanienbaum-Wiese-42";
+const NEW_ADMIN_PASSWORD: &str = "Lindenallee-Brunnen-17";
 const CLIENT_ID: &str = "hoheit-browser";
 const CLIENT_SECRET: &str = "client-secret-of-the-journey";
 
@@ -112,6 +113,22 @@ async fn journey(h: &hoheit_server::harness::Harness, b: &mut Browser) -> Result
     b.fill("#code", &totp(&secret, 1)).await?;
     b.click("form[action='/signin/code'] button[type=submit]").await?;
     assert_eq!(b.text("#who").await?, "Ada Admin");
+
+    // the admin changes the password: the current one confirms it
+    b.click("nav a[href='/password']").await?;
+    b.fill("#current_password", "not the password at all").await?;
+    b.fill("#password", NEW_ADMIN_PASSWORD).await?;
+    b.fill("#password_repeat", NEW_ADMIN_PASSWORD).await?;
+    b.click("form.password button[type=submit]").await?;
+    let error = b.text("#form-error").await?;
+    assert!(error.contains("bisherige Passwort"), "{error}");
+    b.check_page("password-wrong").await?;
+    b.fill("#current_password", ADMIN_PASSWORD).await?;
+    b.fill("#password", NEW_ADMIN_PASSWORD).await?;
+    b.fill("#password_repeat", NEW_ADMIN_PASSWORD).await?;
+    b.click("form.password button[type=submit]").await?;
+    b.wait_for("#password-changed").await?;
+    b.check_page("password-changed").await?;
 
     // the admin invites a recruiter
     b.click("nav a[href='/staff']").await?;

@@ -196,6 +196,18 @@ pub struct Messages {
     pub password: &'static str,
     /// Password repeat field.
     pub password_repeat: &'static str,
+    /// Password page: title (also the navigation entry).
+    pub password_title: &'static str,
+    /// Password page: what happens.
+    pub password_intro: &'static str,
+    /// Password page: the current password.
+    pub password_current: &'static str,
+    /// Password page: the new password.
+    pub password_new: &'static str,
+    /// Password page: the button.
+    pub password_button: &'static str,
+    /// Password page: after the change.
+    pub password_changed: &'static str,
     /// Password rules.
     pub password_hint: &'static str,
     /// Name field.
@@ -346,6 +358,8 @@ pub struct Messages {
     pub err_password_personal: &'static str,
     /// Passwords differ.
     pub err_password_mismatch: &'static str,
+    /// The current password on the password page is wrong.
+    pub err_current_password: &'static str,
     /// Not allowed.
     pub err_forbidden: &'static str,
     /// R1.
@@ -399,6 +413,12 @@ pub static DE: Messages = Messages {
     email: "E-Mail-Adresse",
     password: "Passwort",
     password_repeat: "Passwort wiederholen",
+    password_title: "Passwort ändern",
+    password_intro: "Bestätigen Sie die Änderung mit Ihrem bisherigen Passwort. Ihre anderen Sitzungen werden danach beendet.",
+    password_current: "Bisheriges Passwort",
+    password_new: "Neues Passwort",
+    password_button: "Passwort ändern",
+    password_changed: "Ihr Passwort wurde geändert. Ihre anderen Sitzungen wurden beendet.",
     password_hint: "Mindestens 12 Zeichen; kein häufig verwendetes Passwort; nicht Ihr Name oder Ihre E-Mail-Adresse.",
     display_name: "Name (wie er in hoheit angezeigt wird)",
     signin_button: "Anmelden",
@@ -474,6 +494,7 @@ pub static DE: Messages = Messages {
     err_password_common: "Dieses Passwort ist zu verbreitet. Bitte wählen Sie ein anderes.",
     err_password_personal: "Das Passwort darf Ihren Namen oder Ihre E-Mail-Adresse nicht enthalten.",
     err_password_mismatch: "Die beiden Passwörter stimmen nicht überein.",
+    err_current_password: "Das bisherige Passwort ist nicht richtig.",
     err_forbidden: "Das dürfen Sie mit Ihrer Rolle nicht.",
     err_dpo_independent: "Eine Administratorin oder ein Administrator kann sich nicht selbst zur DSB ernennen.",
     err_invalid: "Bitte prüfen Sie Ihre Eingaben.",
@@ -517,6 +538,12 @@ pub static EN: Messages = Messages {
     email: "E-mail address",
     password: "Password",
     password_repeat: "Repeat password",
+    password_title: "Change password",
+    password_intro: "Confirm the change with your current password. Your other sessions end afterwards.",
+    password_current: "Current password",
+    password_new: "New password",
+    password_button: "Change password",
+    password_changed: "Your password was changed. Your other sessions were ended.",
     password_hint: "At least 12 characters; not a common password; not your name or e-mail address.",
     display_name: "Name (as shown in hoheit)",
     signin_button: "Sign in",
@@ -592,6 +619,7 @@ pub static EN: Messages = Messages {
     err_password_common: "This password is too common. Please choose another.",
     err_password_personal: "The password must not contain your name or e-mail address.",
     err_password_mismatch: "The two passwords do not match.",
+    err_current_password: "The current password is not correct.",
     err_forbidden: "Your role does not allow this.",
     err_dpo_independent: "An administrator cannot appoint themselves DPO.",
     err_invalid: "Please check your input.",

@@ -774,6 +774,68 @@ pub(crate) async fn sessions(State(state): State<WebState>, client: Client, Quer
     .into_response()
 }
 
+#[derive(Template, WebTemplate)]
+#[template(path = "password.html")]
+struct PasswordPage {
+    l: Layout,
+    done: bool,
+    error: Option<&'static str>,
+}
+
+/// `GET /password`: the form to change one's password.
+pub(crate) async fn password_page(
+    State(state): State<WebState>,
+    client: Client,
+    Query(q): Query<NoticeQuery>,
+) -> Response {
+    let Some(app) = state.app() else { return see_other("/signin") };
+    let Some(signed) = signed_in(app, &client).await else { return see_other("/signin?notice=expired") };
+    let done = q.done.as_deref() == Some("changed");
+    PasswordPage { l: signed_layout(&state, &signed, client.path), done, error: None }.into_response()
+}
+
+/// The password form.
+#[derive(Debug, Deserialize)]
+pub(crate) struct PasswordForm {
+    #[serde(default)]
+    csrf_token: String,
+    current_password: String,
+    password: String,
+    password_repeat: String,
+}
+
+/// `POST /password`: the current password confirms; the other sessions end (the domain audits
+/// `staff.password_changed`).
+pub(crate) async fn change_password(
+    State(state): State<WebState>,
+    client: Client,
+    Form(form): Form<PasswordForm>,
+) -> Response {
+    let signed = match signed_post(&state, &client, &form.csrf_token).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let t = signed.lang().messages();
+    let again = |error: &'static str, status: StatusCode| {
+        let page =
+            PasswordPage { l: signed_layout(&state, &signed, "/password".to_owned()), done: false, error: Some(error) };
+        (status, page).into_response()
+    };
+    if form.password != form.password_repeat {
+        return again(t.err_password_mismatch, StatusCode::UNPROCESSABLE_ENTITY);
+    }
+    let Some(app) = state.app() else { return see_other("/signin") };
+    let changed = app
+        .change_password(&signed.cookie, &SecretText::new(form.current_password), &SecretText::new(form.password))
+        .await;
+    match changed {
+        Ok(()) => see_other("/password?done=changed"),
+        Err(AccountError::SessionInvalid) => see_other("/signin?notice=expired"),
+        Err(AccountError::SignInFailed) => again(t.err_current_password, StatusCode::UNPROCESSABLE_ENTITY),
+        Err(e) => again(error_text(t, &e), status_of(&e)),
+    }
+}
+
 /// A form that only carries the CSRF token.
 #[derive(Debug, Deserialize)]
 pub(crate) struct TokenForm {

@@ -108,6 +108,7 @@ pub fn router<S>(state: WebState) -> Router<S> {
         .route("/setup/totp", get(identity::totp_page).post(identity::totp_confirm))
         .route("/setup/totp/qr.svg", get(identity::totp_qr))
         .route("/sessions", get(identity::sessions))
+        .route("/password", get(identity::password_page).post(identity::change_password))
         .route("/sessions/extend", post(identity::extend))
         .route("/sessions/end-all", post(identity::end_all))
         .route("/sessions/{id}/end", post(identity::end_session))

@@ -26,6 +26,22 @@ pub const CHROMIUM_FLAGS: [&str; 5] =
 /// How long to wait for an element.
 pub const WAIT: Duration = Duration::from_secs(15);
 
+/// chromedriver's pass-through to the Chrome DevTools Protocol:
+/// `Emulation.setFocusEmulationEnabled`, so the page behaves as the focused window.
+#[derive(Debug)]
+struct FocusEmulation;
+
+impl fantoccini::wd::WebDriverCompatibleCommand for FocusEmulation {
+    fn endpoint(&self, base_url: &url::Url, session_id: Option<&str>) -> Result<url::Url, url::ParseError> {
+        base_url.join(&format!("session/{}/goog/cdp/execute", session_id.unwrap_or_default()))
+    }
+
+    fn method_and_body(&self, _request_url: &url::Url) -> (http::Method, Option<String>) {
+        let body = json!({"cmd": "Emulation.setFocusEmulationEnabled", "params": {"enabled": true}});
+        (http::Method::POST, Some(body.to_string()))
+    }
+}
+
 /// A running headless chromium session (the driver is killed when this is dropped).
 #[derive(Debug)]
 pub struct Browser {
@@ -125,6 +141,12 @@ impl Browser {
                     return Err(format!("cannot start a chromium session: {e}"));
                 }
             };
+        // headless chromium's window has no system focus, so `:focus` styles (what a keyboard
+        // user sees) would never apply: emulate a focused page through chromedriver's CDP
+        if let Err(e) = client.issue_cmd(FocusEmulation).await {
+            let _ = child.kill().await;
+            return Err(format!("cannot emulate focus: {e}"));
+        }
         let shots = shots_dir();
         std::fs::create_dir_all(&shots).map_err(|e| format!("cannot create {}: {e}", shots.display()))?;
         Ok(Some(Browser { client, driver: child, profile, shots, journey: journey.to_owned(), step: 0 }))

@@ -99,10 +99,12 @@ async fn htmx_is_configured_without_eval_or_inline_styles_and_served_locally() {
             s.value().attr("src").unwrap().to_owned()
         })
         .collect();
-    assert_eq!(scripts.len(), 2);
+    assert_eq!(scripts.len(), 3);
     assert!(scripts.iter().all(|s| s.starts_with("/assets/")), "{scripts:?}");
     assert!(scripts[0].ends_with("/htmx-2.0.11.min.js"));
     assert!(scripts[1].ends_with("/htmx-ext-sse-2.2.4.min.js"));
+    // hoheit's own script (the session warnings), served like the others
+    assert!(scripts[2].ends_with("/hoheit.js"));
     // no inline style anywhere (the CSP has no 'unsafe-inline')
     assert_eq!(html.select(&Selector::parse("[style], style").unwrap()).count(), 0);
     // every referenced asset is served, with a long cache, and its ETag answers 304

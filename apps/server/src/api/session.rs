@@ -1,7 +1,7 @@
 //! Browser sign-in and sessions as JSON (issue 16), for the pages' htmx calls and for tests:
 //! accept an invitation as an account (password, then TOTP set-up where required), sign in
-//! (password -> second factor -> session), the current session, extend, sign out here or
-//! everywhere, one's sessions. The session lives in the `__Host-hoheit_session` cookie (Secure,
+//! (password -> second factor -> session), the current session, extend, change one's password,
+//! sign out here or everywhere, one's sessions. The session lives in the `__Host-hoheit_session` cookie (Secure,
 //! HttpOnly, SameSite=Lax, Path=/), a new value on every sign-in step (no fixation). Every
 //! state-changing call must come from hoheit's own origin (403 `cross_origin`); those made in a
 //! session carry its CSRF token in `X-CSRF-Token` (403 `csrf_failed`). Errors never tell an
@@ -35,6 +35,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(confirm_totp))
         .routes(routes!(current))
         .routes(routes!(extend))
+        .routes(routes!(change_password))
         .routes(routes!(sign_out))
         .routes(routes!(sign_out_everywhere))
         .routes(routes!(list_sessions))
@@ -355,6 +356,38 @@ pub async fn extend(
     let cookie = need_cookie(&caller)?;
     full_csrf(&state, cookie, &headers).await?;
     Ok(Json(state.app.extend_session(cookie).await?.into()))
+}
+
+/// `POST /api/v1/session/password`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChangePassword {
+    /// The current password (confirms that the account's holder asks).
+    pub current_password: String,
+    /// The new password (the rules of the set-up: length, not common, no e-mail or name).
+    pub new_password: String,
+}
+
+/// Changes one's own password (an account with a local password): the current one confirms it,
+/// the new one passes the set-up's rules, every other session of the account ends. Audited
+/// `staff.password_changed` (and `session.revoked` for the others). A wrong current password is
+/// `401 sign_in_failed`, this session stays.
+#[utoipa::path(post, path = "/session/password", tag = "session", request_body = ChangePassword,
+    responses((status = 204), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
+    security(("session" = [])))]
+pub async fn change_password(
+    State(state): State<AppState>,
+    caller: SessionCaller,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<ChangePassword>,
+) -> ApiResult<StatusCode> {
+    let cookie = need_cookie(&caller)?;
+    full_csrf(&state, cookie, &headers).await?;
+    state
+        .app
+        .change_password(cookie, &SecretText::new(body.current_password), &SecretText::new(body.new_password))
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 fn signed_out() -> Response {

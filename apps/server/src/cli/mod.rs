@@ -97,7 +97,7 @@ enum Command {
         command: TemplatesCommand,
     },
     /// Staff accounts of your tenant, as its admin: a client of the JSON API at `--url` (or
-    /// `HOHEIT_URL`, else the configured public URL) with your own token in `HOHEIT_TOKEN`.
+    /// `HOHEIT_CLI_URL`, else the configured public URL) with your own token in `HOHEIT_CLI_TOKEN`.
     Staff {
         /// The server's base URL, e.g. https://hoheit.example.de.
         #[arg(long)]

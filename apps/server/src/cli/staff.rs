@@ -1,6 +1,6 @@
 //! `hoheit staff ...`: a tenant admin's staff management from a shell (issue 16). The commands
 //! are a client of the JSON API (`/api/v1/staff...`) with the admin's (or, for `list`, the DPO's)
-//! own token from `HOHEIT_TOKEN`, never a token on the command line: the rules, the audit entries
+//! own token from `HOHEIT_CLI_TOKEN`, never a token on the command line: the rules, the audit entries
 //! and the operator-blind guarantee are the server's. The operator's database access gives no
 //! way to invite, promote or reset anyone (a lost admin is `hoheit tenant break-glass`).
 
@@ -55,18 +55,18 @@ pub(super) enum StaffCommand {
 /// Where the API is and whose token the command uses.
 #[derive(Debug)]
 pub(super) struct ApiTarget {
-    /// The server's base URL (`--url`, `HOHEIT_URL`, or the configured public URL).
+    /// The server's base URL (`--url`, `HOHEIT_CLI_URL`, or the configured public URL).
     pub(super) base: String,
-    /// The caller's token (`HOHEIT_TOKEN`).
+    /// The caller's token (`HOHEIT_CLI_TOKEN`).
     pub(super) token: String,
 }
 
 impl ApiTarget {
-    /// From `--url`/`HOHEIT_URL` (else `fallback`) and `HOHEIT_TOKEN`.
+    /// From `--url`/`HOHEIT_CLI_URL` (else `fallback`) and `HOHEIT_CLI_TOKEN`.
     pub(super) fn from_env(url: Option<String>, fallback: String) -> Result<Self, String> {
-        let base = url.or_else(|| std::env::var("HOHEIT_URL").ok()).unwrap_or(fallback);
-        let token = std::env::var("HOHEIT_TOKEN").ok().filter(|t| !t.trim().is_empty()).ok_or(
-            "set HOHEIT_TOKEN to your own admin token (POST /api/v1/tokens); it is not taken from the command line",
+        let base = url.or_else(|| std::env::var("HOHEIT_CLI_URL").ok()).unwrap_or(fallback);
+        let token = std::env::var("HOHEIT_CLI_TOKEN").ok().filter(|t| !t.trim().is_empty()).ok_or(
+            "set HOHEIT_CLI_TOKEN to your own admin token (POST /api/v1/tokens); it is not taken from the command line",
         )?;
         Ok(Self { base: base.trim_end_matches('/').to_owned(), token: token.trim().to_owned() })
     }
