@@ -171,6 +171,8 @@ async fn journey(h: &hoheit_server::harness::Harness, b: &mut Browser) -> Result
     assert_eq!(b.text("#who").await?, "Rita Recruiterin");
     let staff_link = b.eval("return document.querySelector(\"nav a[href='/staff']\") !== null").await?;
     assert_eq!(staff_link, json!(false), "no staff page link for a recruiter");
+    let password_link = b.eval("return document.querySelector(\"nav a[href='/password']\") !== null").await?;
+    assert_eq!(password_link, json!(false), "no password page for an account of the identity provider");
     b.check_page("recruiter-start").await?;
     // the staff page is refused by the server, not only hidden
     b.goto(&format!("{base}/staff")).await?;

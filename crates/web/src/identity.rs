@@ -179,6 +179,7 @@ fn signed_layout(state: &WebState, signed: &Signed, path: String) -> Layout {
         |deadline: time::OffsetDateTime| (deadline - now - state.settings().session_warning).whole_seconds().max(0);
     l.nav = Some(crate::pages::Nav {
         is_admin: signed.principal.role == Role::Admin,
+        local_password: signed.principal.method == SignInMethod::Local,
         role: role_name(t, signed.principal.role),
         idle_until: state.settings().time_zone.time(lang, signed.principal.idle_deadline),
         expires: state.settings().time_zone.time(lang, signed.principal.expires_at),

@@ -40,6 +40,8 @@ pub(crate) struct Layout {
 pub(crate) struct Nav {
     /// Admins see the staff page.
     pub is_admin: bool,
+    /// Signed in with a local password (the password page is offered).
+    pub local_password: bool,
     /// The role's name.
     pub role: &'static str,
     /// When the session ends if idle (local time).
