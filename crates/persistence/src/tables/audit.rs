@@ -84,19 +84,13 @@ pub(crate) async fn chain(backend: DbBackend, txn: &DatabaseTransaction, ctx: &m
 }
 
 /// Locks a tenant's head row for this transaction, creating it (at genesis) if needed, so that
-/// even the very first entries of a tenant cannot be appended twice by two writers. The row
-/// exists after a tenant's first entry: then this is one statement (the insert only runs when the
-/// lock found no row).
+/// even the very first entries of a tenant cannot be appended twice by two writers.
 pub(crate) async fn lock_head(
     backend: DbBackend,
     txn: &DatabaseTransaction,
     tenant: Uuid,
 ) -> Result<ChainHead, StoreError> {
-    let tenant_id = TenantId::from_uuid(tenant);
-    if let Some(head) = read_head(backend, txn, tenant).await? {
-        return Ok(head);
-    }
-    let genesis = ChainHead::genesis(tenant_id);
+    let genesis = ChainHead::genesis(TenantId::from_uuid(tenant));
     txn.execute_raw(stmt(
         backend,
         "INSERT INTO audit_heads (tenant_id, seq, hash) VALUES ($1, 0, $2) ON CONFLICT (tenant_id) DO NOTHING",
@@ -104,15 +98,6 @@ pub(crate) async fn lock_head(
     ))
     .await
     .map_err(|e| db_error(&e))?;
-    Ok(read_head(backend, txn, tenant).await?.unwrap_or(genesis))
-}
-
-/// Reads (and on PostgreSQL locks) a tenant's head row, if there is one.
-async fn read_head(
-    backend: DbBackend,
-    txn: &DatabaseTransaction,
-    tenant: Uuid,
-) -> Result<Option<ChainHead>, StoreError> {
     let lock = if backend == DbBackend::Postgres { " FOR UPDATE" } else { "" };
     let row = txn
         .query_one_raw(stmt(
@@ -122,10 +107,11 @@ async fn read_head(
         ))
         .await
         .map_err(|e| db_error(&e))?;
-    let Some(row) = row else { return Ok(None) };
+    let tenant_id = TenantId::from_uuid(tenant);
+    let Some(row) = row else { return Ok(ChainHead::genesis(tenant_id)) };
     let seq: i64 = row.try_get("", "seq").map_err(|e| db_error(&e))?;
     let hash: Vec<u8> = row.try_get("", "hash").map_err(|e| db_error(&e))?;
-    head_from(TenantId::from_uuid(tenant), seq, &hash).map(Some)
+    head_from(tenant_id, seq, &hash)
 }
 
 /// A head row back to the chain head.
