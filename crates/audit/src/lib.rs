@@ -135,8 +135,7 @@
 //! 1. Make sure the head row exists: written with the tenant (`ChainHead::genesis`), or
 //!    `INSERT ... VALUES (tenant, 0, genesis) ON CONFLICT (tenant_id) DO NOTHING` (PostgreSQL
 //!    and SQLite both accept this).
-//! 2. Lock and read the head row (it may be locked after the transaction's other statements, just
-//!    before step 4, so that it is held only for the audit statements and the commit):
+//! 2. Lock and read the head row:
 //!    - PostgreSQL: `SELECT seq, hash FROM audit_heads WHERE tenant_id = $1 FOR UPDATE` at READ
 //!      COMMITTED (the default). A second writer blocks here until the first commits, then reads
 //!      the new head. Under REPEATABLE READ / SERIALIZABLE it gets a serialization failure

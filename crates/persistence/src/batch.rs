@@ -6,7 +6,7 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-use hoheit_audit::{AuditDraft, ChainHead};
+use hoheit_audit::ChainHead;
 use hoheit_domain::ids::TenantId;
 use hoheit_domain::ports::StoreError;
 use sea_orm::{ConnectionTrait, DatabaseTransaction, DbBackend, Value};
@@ -20,13 +20,10 @@ use crate::shared::{Shared, stmt};
 /// What a batch changes beyond the database, published only after the commit.
 #[derive(Default, Clone)]
 pub(crate) struct BatchCtx {
-    /// The heads as locked at the end of the batch (for the compare-and-set).
+    /// The heads as locked at the start of the batch (for the compare-and-set at the end).
     pub(crate) locked: HashMap<Uuid, u64>,
     pub(crate) heads: HashMap<Uuid, ChainHead>,
     pub(crate) heads_dirty: HashSet<Uuid>,
-    /// The batch's audit drafts (tenant, draft, time) in the order taken, chained at its end
-    /// ([`crate::tables::audit::chain`]).
-    pub(crate) drafts: Vec<(Uuid, AuditDraft, OffsetDateTime)>,
     pub(crate) tenant_keys: HashMap<Uuid, Arc<TenantKey>>,
     pub(crate) candidate_keys: HashMap<(Uuid, Uuid), Arc<CandidateKey>>,
     /// (tenant, candidate) erased in this batch.
@@ -43,8 +40,7 @@ pub(crate) struct BatchCtx {
 /// Inserts buffered during a batch without savepoints and written at its end as one multi-row
 /// statement per table, so a batch costs a few round trips instead of a few per event (it is
 /// what makes PostgreSQL fast). Only rows nothing else in the batch reads, updates or deletes
-/// are buffered: inbound messages and delivery statuses by provider id (audit entries are always
-/// written at the end, see [`crate::tables::audit::chain`]); a change
+/// are buffered: inbound messages, delivery statuses by provider id and audit entries; a change
 /// set that touches anything else writes the buffer first and buffers nothing itself. If a
 /// buffered insert fails (a re-delivered webhook), the batch is rolled back and run again with a
 /// savepoint per change set and no buffering, which attributes the failure to its change set.
@@ -56,6 +52,7 @@ pub(crate) struct Deferred {
     pub(crate) statuses: Vec<Vec<Value>>,
     /// (tenant, provider-id hash) of each buffered status, in the order of `statuses`.
     pub(crate) status_ids: Vec<(Uuid, String)>,
+    pub(crate) audit: Vec<Vec<Value>>,
 }
 
 /// One change set being applied inside a batch: the table modules write through it.

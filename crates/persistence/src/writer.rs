@@ -6,6 +6,7 @@
 //! optimistic-lock race, duplicate webhook) the batch is run again with a savepoint around each
 //! change set, so that one fails alone.
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -16,6 +17,7 @@ use hoheit_domain::ports::{
 use sea_orm::{DatabaseTransaction, DbBackend, TransactionTrait};
 use time::OffsetDateTime;
 use tokio::sync::{mpsc, oneshot};
+use uuid::Uuid;
 
 use crate::batch::{BatchCtx, Write, insert_rows};
 use crate::codec::db_error;
@@ -75,7 +77,8 @@ async fn flush_deferred(backend: DbBackend, txn: &DatabaseTransaction, ctx: &mut
         .map(|(row, _)| row)
         .collect();
     insert_rows(backend, txn, messages::INSERT, "", deferred.messages).await?;
-    insert_rows(backend, txn, messages::INSERT_STATUS, messages::STATUS_CONFLICT, statuses).await
+    insert_rows(backend, txn, messages::INSERT_STATUS, messages::STATUS_CONFLICT, statuses).await?;
+    insert_rows(backend, txn, audit::INSERT, "", deferred.audit).await
 }
 
 /// Whether a change set only makes rows that may be buffered (see [`Deferred`]) besides
@@ -183,8 +186,15 @@ async fn attempt(shared: &Shared, jobs: &[(TenantId, ChangeSet)], savepoints: bo
     let started = Instant::now();
     let txn = shared.begin_immediate().await?;
     let mut ctx = BatchCtx::default();
-    // the audit heads are locked at the end (audit::chain): held for the audit statements and
-    // the commit only, so other writers' batches overlap this one's statements
+    // lock the audit heads of every tenant with audited events, in a fixed order (no deadlocks
+    // between replicas); the lock is held until the commit
+    let tenants: BTreeSet<Uuid> =
+        jobs.iter().filter(|(_, c)| c.events.iter().any(|e| e.event.audited())).map(|(t, _)| t.as_uuid()).collect();
+    for tenant in tenants {
+        let head = audit::lock_head(shared.backend, &txn, tenant).await?;
+        ctx.locked.insert(tenant, head.seq());
+        ctx.heads.insert(tenant, head);
+    }
     shared.stage("begin", started);
     let started = Instant::now();
     let mut results = Vec::with_capacity(jobs.len());
@@ -230,7 +240,7 @@ async fn attempt(shared: &Shared, jobs: &[(TenantId, ChangeSet)], savepoints: bo
         return Ok(Attempt::Failed(e));
     }
     ctx.defer = false;
-    audit::chain(shared.backend, &txn, &mut ctx).await?;
+    audit::store_heads(shared.backend, &txn, &ctx).await?;
     shared.stage("flush", started);
     let started = Instant::now();
     txn.commit().await.map_err(|e| db_error(&e))?;
@@ -261,6 +271,6 @@ async fn apply(
     suppressions::apply(&mut w, &changes.suppressions, &changes.suppressions_lifted).await?;
     subject_requests::apply(&mut w, &changes.subject_requests).await?;
     media::apply(&mut w, &changes.media).await?;
-    audit::append(&mut w, &changes.events)?;
+    audit::append(&mut w, &changes.events).await?;
     Ok(report)
 }

@@ -1,9 +1,9 @@
 //! `audit_entries` and `audit_heads`: the per-tenant hash chain. Audited events of a change set
 //! become entries in its transaction, under the tenant's head row lock (`FOR UPDATE` on
-//! PostgreSQL, the single writer on SQLite), so the chain never forks. The lock is taken at the
-//! end of the batch, after its other statements, so writers of one tenant overlap everything but
-//! the audit statements and the commit. `audit_checkpoints` keeps
+//! PostgreSQL, the single writer on SQLite), so the chain never forks. `audit_checkpoints` keeps
 //! the checkpoints handed out; reading and verifying stream the entries page by page.
+
+use std::sync::LazyLock;
 
 use hoheit_audit::{
     AuditDraft, ChainBreak, ChainHead, CheckpointKey, DecodedEntry, EntryHash, SignedCheckpoint, StoredEntry, Verifier,
@@ -18,7 +18,7 @@ use sea_orm::{
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::batch::{BatchCtx, Write, exec, insert_rows};
+use crate::batch::{BatchCtx, Write, exec, placeholders};
 use crate::codec::{db_error, id_bytes, micros};
 use crate::entity::{self, scoped};
 use crate::shared::{Shared, stmt};
@@ -29,58 +29,44 @@ const AUDIT_PAGE: u64 = 2_000;
 /// `INSERT INTO audit_entries (…) VALUES `: the column list, written once.
 pub(crate) const INSERT: &str =
     "INSERT INTO audit_entries (tenant_id, seq, at, action, subject, canonical, hash) VALUES ";
+static INSERT_ONE: LazyLock<String> = LazyLock::new(|| format!("{INSERT}{}", placeholders(7)));
 
 pub(crate) fn seq_i64(seq: u64) -> i64 {
     i64::try_from(seq).unwrap_or(i64::MAX)
 }
 
-/// Takes a change set's audited events for the tenant's chain. They are chained at the end of
-/// the batch ([`chain`]), under the head lock taken only then, so the lock is held for the audit
-/// statements and the commit, not for the whole batch (issue 19).
-pub(crate) fn append(w: &mut Write<'_>, events: &[EventEnvelope]) -> Result<(), StoreError> {
-    for envelope in events.iter().filter(|e| e.event.audited()) {
-        w.own(envelope.tenant)?;
-        if let Some(draft) = AuditDraft::from_event(envelope) {
-            w.ctx.drafts.push((w.tenant, draft, envelope.at));
-        }
-    }
-    Ok(())
-}
-
-/// Appends the batch's drafts to their tenants' chains: locks the heads (in a fixed order: no
-/// deadlocks between writers or replicas), chains the drafts in the order they were taken,
-/// inserts the entries (multi-row) and moves the heads (compare-and-set). The last statements
-/// before the commit.
-pub(crate) async fn chain(backend: DbBackend, txn: &DatabaseTransaction, ctx: &mut BatchCtx) -> Result<(), StoreError> {
-    let drafts = std::mem::take(&mut ctx.drafts);
-    if drafts.is_empty() {
+/// Appends a change set's audited events to the tenant's chain (its head locked by the batch).
+pub(crate) async fn append(w: &mut Write<'_>, events: &[EventEnvelope]) -> Result<(), StoreError> {
+    let audited: Vec<_> = events.iter().filter(|e| e.event.audited()).collect();
+    if audited.is_empty() {
         return Ok(());
     }
-    let tenants: std::collections::BTreeSet<Uuid> = drafts.iter().map(|(t, _, _)| *t).collect();
-    for tenant in tenants {
-        let head = lock_head(backend, txn, tenant).await?;
-        ctx.locked.insert(tenant, head.seq());
-        ctx.heads.insert(tenant, head);
-    }
-    let mut rows = Vec::with_capacity(drafts.len());
-    for (tenant, draft, at) in drafts {
-        let head = ctx.heads.get(&tenant).ok_or_else(|| StoreError::Corrupt("audit head not locked".into()))?;
+    let tenant = w.tenant;
+    let mut head = *w.ctx.heads.get(&tenant).ok_or_else(|| StoreError::Corrupt("audit head not locked".into()))?;
+    for envelope in audited {
+        w.own(envelope.tenant)?;
+        let Some(draft) = AuditDraft::from_event(envelope) else { continue };
         let (entry, next) =
-            hoheit_audit::append(head, draft, at).map_err(|e| StoreError::Corrupt(format!("audit: {e}")))?;
-        rows.push(vec![
-            id_bytes(tenant).into(),
+            hoheit_audit::append(&head, draft, envelope.at).map_err(|e| StoreError::Corrupt(format!("audit: {e}")))?;
+        let values = vec![
+            w.t(),
             seq_i64(entry.seq()).into(),
             micros(entry.at()).into(),
             entry.action().into(),
             entry.subject().map(|s| id_bytes(s.as_uuid())).into(),
             entry.canonical_bytes().to_vec().into(),
             entry.hash().as_bytes().to_vec().into(),
-        ]);
-        ctx.heads.insert(tenant, next);
-        ctx.heads_dirty.insert(tenant);
+        ];
+        if w.ctx.defer {
+            w.ctx.deferred.audit.push(values);
+        } else {
+            w.exec(&INSERT_ONE, values).await.map_err(|e| db_error(&e))?;
+        }
+        head = next;
     }
-    insert_rows(backend, txn, INSERT, "", rows).await?;
-    store_heads(backend, txn, ctx).await
+    w.ctx.heads.insert(tenant, head);
+    w.ctx.heads_dirty.insert(tenant);
+    Ok(())
 }
 
 /// Locks a tenant's head row for this transaction, creating it (at genesis) if needed, so that
