@@ -69,6 +69,10 @@ impl MessagingGateway for AbortAfterSend {
         self.inner.pace(channel, to).await
     }
 
+    async fn depart(&self, channel: ChannelId) {
+        self.inner.depart(channel).await;
+    }
+
     async fn send(
         &self,
         channel: ChannelId,

@@ -187,6 +187,7 @@ pub async fn open(config: Config, dev_channel: Option<DevChannel>, schema: Schem
     let app = Hoheit::new(shared.clone(), sending, clock.clone(), Arc::new(UuidV7))
         .with_replay_window(replay_window(&config))
         .with_status_wait(status_wait)
+        .with_queries(shared.clone())
         .with_accounts(hoheit_domain::usecases::AccountPorts {
             store: shared.clone(),
             passwords: Arc::new(hoheit_identity::Argon2Passwords::new().map_err(|e| format!("password hashing: {e}"))?),

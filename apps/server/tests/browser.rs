@@ -192,3 +192,54 @@ async fn journey(h: &hoheit_server::harness::Harness, b: &mut Browser) -> Result
     drop(idp);
     Ok(())
 }
+
+/// Issue 17 (first part) in a real browser: a recruiter opens the inbox, a conversation whose
+/// candidate consented and wrote, and answers with free text; inbox and thread pass axe-core.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn recruiter_inbox_journey() {
+    let Some(mut b) = Browser::start("inbox").await.unwrap() else { return };
+    let (h, _dir) = common::sqlite().await;
+    let result = inbox_journey(&h, &mut b).await;
+    b.close().await;
+    h.stop().await;
+    result.unwrap();
+}
+
+async fn inbox_journey(h: &hoheit_server::harness::Harness, b: &mut Browser) -> Result<(), String> {
+    let base = h.base.clone();
+    let (t, c) = common::consenting(h).await;
+    assert_eq!(
+        common::candidate_writes(h, &t, "wamid.inbox-browser-1", "Guten Tag, ist die Stelle noch frei?").await,
+        200
+    );
+    let r = t
+        .admin
+        .post(
+            "/api/v1/staff/invitations",
+            json!({"role": "recruiter", "email": "rita@beispiel.example", "display_name": "Rita Recruiterin"}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{:?}", r.json);
+    b.goto(&format!("{base}/invitation/{}", r.str("/invitation").unwrap())).await?;
+    b.fill("#password", "Sonnenblumenfeld-Nord-7").await?;
+    b.fill("#password_repeat", "Sonnenblumenfeld-Nord-7").await?;
+    b.click("form[action^='/invitation/'] button[type=submit]").await?;
+    assert_eq!(b.text("#who").await?, "Rita Recruiterin");
+
+    b.click("nav a[href='/inbox']").await?;
+    b.wait_for("#conversations").await?;
+    b.check_page("inbox").await?;
+    b.click(&format!("a[href='/inbox/{c}']")).await?;
+    b.wait_for("#thread").await?;
+    let log = b.text("#thread").await?;
+    assert!(log.contains("ist die Stelle noch frei?"), "{log}");
+    assert!(b.text("#window").await?.starts_with("Antwortfenster offen bis"));
+    b.check_page("thread").await?;
+    b.fill("#text", "Ja, gern. Passt Ihnen Dienstag um 10 Uhr?").await?;
+    b.click("form.compose-text button[type=submit]").await?;
+    b.wait_for("#sent").await?;
+    let log = b.text("#thread").await?;
+    assert!(log.contains("Passt Ihnen Dienstag um 10 Uhr?"), "{log}");
+    b.check_page("thread-sent").await?;
+    Ok(())
+}

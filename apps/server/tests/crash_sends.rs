@@ -37,6 +37,10 @@ impl MessagingGateway for DiesAfterSend {
         self.0.pace(channel, to).await
     }
 
+    async fn depart(&self, channel: ChannelId) {
+        self.0.depart(channel).await;
+    }
+
     async fn send(
         &self,
         channel: ChannelId,

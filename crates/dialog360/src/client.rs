@@ -82,6 +82,9 @@ pub(crate) struct CallSpec<'a> {
     /// Transient failures are retried within the budget (`false`: one attempt, the caller
     /// retries after deciding again).
     pub(crate) retry: bool,
+    /// An at-most-once call whose departure was taken already ([`Dialog360Client::depart`]): it
+    /// does not wait for the hard ceiling again.
+    pub(crate) departed: bool,
 }
 
 impl CallSpec<'_> {
@@ -92,6 +95,7 @@ impl CallSpec<'_> {
             pair_key: None,
             body_limit: API_BODY_LIMIT,
             retry: true,
+            departed: false,
         }
     }
 }
@@ -200,7 +204,7 @@ impl Dialog360Client {
     /// failure after the request went out as [`GatewayError::OutcomeUnknown`].
     pub async fn send(&self, to: &Recipient, content: &OutboundContent) -> Result<SendReceipt, GatewayError> {
         self.pairs.acquire(payload::recipient_id(to)).await;
-        self.send_message(to, content, None, true).await
+        self.send_message(to, content, None, true, false).await
     }
 
     /// Sends through this number from `share` processes at once (replicas of the server): this
@@ -220,7 +224,7 @@ impl Dialog360Client {
     /// One send attempt without waiting for limits (after [`Dialog360Client::pace`]) and without
     /// retries: a transient failure is returned to the caller.
     pub async fn send_once(&self, to: &Recipient, content: &OutboundContent) -> Result<SendReceipt, GatewayError> {
-        self.send_message(to, content, None, false).await
+        self.send_message(to, content, None, false, false).await
     }
 
     /// [`Dialog360Client::send_once`] with `tag` as the message's `biz_opaque_callback_data`,
@@ -232,7 +236,24 @@ impl Dialog360Client {
         content: &OutboundContent,
         tag: &str,
     ) -> Result<SendReceipt, GatewayError> {
-        self.send_message(to, content, Some(tag), false).await
+        self.send_message(to, content, Some(tag), false, false).await
+    }
+
+    /// Waits for the number's hard ceiling (messages per sliding second) and takes a departure,
+    /// for [`Dialog360Client::send_departed_tagged`]: the caller decides once more in between.
+    pub async fn depart(&self) {
+        self.window.depart().await;
+    }
+
+    /// [`Dialog360Client::send_once_tagged`] after [`Dialog360Client::depart`]: no wait for the
+    /// ceiling in between, so the request leaves right after the caller's last decision.
+    pub async fn send_departed_tagged(
+        &self,
+        to: &Recipient,
+        content: &OutboundContent,
+        tag: &str,
+    ) -> Result<SendReceipt, GatewayError> {
+        self.send_message(to, content, Some(tag), false, true).await
     }
 
     async fn send_message(
@@ -241,6 +262,7 @@ impl Dialog360Client {
         content: &OutboundContent,
         tag: Option<&str>,
         paced_by_call: bool,
+        departed: bool,
     ) -> Result<SendReceipt, GatewayError> {
         let mut body = payload::message_body(to, content, &self.user_field);
         if let Some(tag) = tag {
@@ -254,6 +276,7 @@ impl Dialog360Client {
             pair_key: Some(recipient),
             body_limit: API_BODY_LIMIT,
             retry: paced_by_call,
+            departed,
         };
         let answer = self.call(spec, |http| http.post(url.clone()).json(&body)).await.map_err(|e| match e {
             CallError::Gateway(e) => e,
@@ -310,8 +333,9 @@ impl Dialog360Client {
             if spec.throttle {
                 self.throughput.acquire().await;
             }
-            if spec.delivery == Delivery::AtMostOnce {
-                // the hard ceiling, as close to the request leaving as possible
+            if spec.delivery == Delivery::AtMostOnce && !(spec.departed && attempt == 1) {
+                // the hard ceiling, as close to the request leaving as possible (a departed
+                // call took it right before its caller's last decision)
                 self.window.depart().await;
             }
             let (error, hint) = match self.attempt(&build, spec.body_limit).await {

@@ -77,6 +77,12 @@ impl MessagingGateway for Dialog360Gateway {
         Ok(())
     }
 
+    async fn depart(&self, channel: ChannelId) {
+        if let Some(client) = self.client(channel) {
+            client.depart().await;
+        }
+    }
+
     async fn send(
         &self,
         channel: ChannelId,
@@ -85,7 +91,8 @@ impl MessagingGateway for Dialog360Gateway {
         tag: &str,
     ) -> Result<SendReceipt, GatewayError> {
         let client = self.client(channel).ok_or(GatewayError::NotConfigured)?;
-        let result = client.send_once_tagged(to, content, tag).await;
+        // the dispatcher waited for the ceiling before its last decision (`depart`)
+        let result = client.send_departed_tagged(to, content, tag).await;
         match &result {
             Ok(_) => tracing::debug!(%channel, kind = content.kind().as_str(), "message accepted"),
             Err(error) => tracing::info!(%channel, code = error.code(), %error, "message not accepted"),

@@ -95,6 +95,7 @@ pub mod attempt;
 pub mod calendar;
 pub mod candidate;
 pub mod classifier;
+pub mod composer;
 pub mod consent;
 pub mod conversation;
 pub mod credential;

@@ -598,7 +598,17 @@ pub trait MessagingGateway: Send + Sync {
         Ok(())
     }
 
-    /// Sends a message through the channel's number: one attempt, after [`MessagingGateway::pace`].
+    /// Waits for the number's hard ceiling (the provider's messages per sliding second) and
+    /// takes a departure: called right before the dispatcher's last decision, so that between
+    /// that decision and the request only [`MessagingGateway::send`] lies and no limiter wait.
+    /// The send that follows MUST NOT wait for the ceiling again. Gateways without a ceiling
+    /// return at once.
+    async fn depart(&self, channel: ChannelId) {
+        let _ = channel;
+    }
+
+    /// Sends a message through the channel's number: one attempt, after [`MessagingGateway::pace`]
+    /// and [`MessagingGateway::depart`].
     /// MUST pass `tag` ([`crate::attempt::callback_tag`] of the outbox id) to the provider as
     /// the message's `biz_opaque_callback_data`, which its status webhooks echo: after a crash
     /// that is how an accepted attempt is recognised.

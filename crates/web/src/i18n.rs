@@ -270,6 +270,8 @@ pub struct Messages {
     pub home_coming: &'static str,
     /// Recruiters' inbox.
     pub area_inbox: &'static str,
+    /// Navigation: the inbox.
+    pub area_inbox_short: &'static str,
     /// DPO console.
     pub area_console: &'static str,
     /// Admin settings.
@@ -450,6 +452,7 @@ pub static DE: Messages = Messages {
     home_signed_in_as: "Angemeldet als",
     home_coming: "Noch nicht verfügbar – folgt in einer späteren Version.",
     area_inbox: "Posteingang (Gespräche mit Bewerbenden)",
+    area_inbox_short: "Posteingang",
     area_console: "Datenschutz-Konsole (Auskunft, Widersprüche, Löschfristen)",
     area_settings: "Einstellungen des Unternehmens",
     role_admin: "Administration",
@@ -575,6 +578,7 @@ pub static EN: Messages = Messages {
     home_signed_in_as: "Signed in as",
     home_coming: "Not available yet – follows in a later version.",
     area_inbox: "Inbox (conversations with candidates)",
+    area_inbox_short: "Inbox",
     area_console: "Data protection console (access requests, objections, retention)",
     area_settings: "Company settings",
     role_admin: "Administrator",

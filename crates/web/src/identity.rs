@@ -108,7 +108,7 @@ fn csrf_ok(cookie: &SecretText, presented: &str) -> bool {
     csrf_matches(&csrf_token(cookie), presented)
 }
 
-fn see_other(location: &str) -> Response {
+pub(crate) fn see_other(location: &str) -> Response {
     Redirect::to(location).into_response()
 }
 
@@ -119,7 +119,7 @@ fn with_cookie(mut response: Response, cookie: &str) -> Response {
     response
 }
 
-fn forbidden(lang: Lang) -> Response {
+pub(crate) fn forbidden(lang: Lang) -> Response {
     let t = lang.messages();
     message(lang, "/".to_owned(), StatusCode::FORBIDDEN, t.forbidden_title, t.forbidden_text)
 }
@@ -168,7 +168,7 @@ fn role_name(t: &'static Messages, role: Role) -> &'static str {
 }
 
 /// The layout of a signed-in page: navigation, sign-out, CSRF token.
-fn signed_layout(state: &WebState, signed: &Signed, path: String) -> Layout {
+pub(crate) fn signed_layout(state: &WebState, signed: &Signed, path: String) -> Layout {
     let lang = signed.lang();
     let t = lang.messages();
     let mut l = Layout::new(lang, path);
@@ -179,6 +179,7 @@ fn signed_layout(state: &WebState, signed: &Signed, path: String) -> Layout {
         |deadline: time::OffsetDateTime| (deadline - now - state.settings().session_warning).whole_seconds().max(0);
     l.nav = Some(crate::pages::Nav {
         is_admin: signed.principal.role == Role::Admin,
+        inbox: crate::inbox::offered_to(signed.principal.role),
         local_password: signed.principal.method == SignInMethod::Local,
         role: role_name(t, signed.principal.role),
         idle_until: state.settings().time_zone.time(lang, signed.principal.idle_deadline),
@@ -845,7 +846,7 @@ pub(crate) struct TokenForm {
 }
 
 /// A signed-in POST: origin and CSRF checked; `Err` is the response to give.
-async fn signed_post(state: &WebState, client: &Client, token: &str) -> Result<Signed, Response> {
+pub(crate) async fn signed_post(state: &WebState, client: &Client, token: &str) -> Result<Signed, Response> {
     let lang = language(state, &client.headers);
     let Some(app) = state.app() else { return Err(see_other("/signin")) };
     if !origin_ok(state, client) {

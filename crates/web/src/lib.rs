@@ -20,6 +20,7 @@ pub mod security;
 pub mod testing;
 
 mod identity;
+mod inbox;
 mod pages;
 
 use std::sync::Arc;
@@ -113,6 +114,11 @@ pub fn router<S>(state: WebState) -> Router<S> {
         .route("/sessions/end-all", post(identity::end_all))
         .route("/sessions/{id}/end", post(identity::end_session))
         .route("/signout", post(identity::signout))
+        .route("/inbox", get(inbox::list))
+        .route("/inbox/{id}", get(inbox::thread))
+        .route("/inbox/{id}/text", post(inbox::send_text))
+        .route("/inbox/{id}/template", post(inbox::send_template))
+        .route("/inbox/{id}/consent-request", post(inbox::consent_request))
         .route("/staff", get(identity::staff))
         .route("/staff/invite", post(identity::invite))
         .route("/assets/{hash}/{name}", get(assets::serve))

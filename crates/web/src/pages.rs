@@ -40,6 +40,8 @@ pub(crate) struct Layout {
 pub(crate) struct Nav {
     /// Admins see the staff page.
     pub is_admin: bool,
+    /// The role reads candidates: the inbox is offered.
+    pub inbox: bool,
     /// Signed in with a local password (the password page is offered).
     pub local_password: bool,
     /// The role's name.

@@ -12,6 +12,7 @@ mod accounts;
 mod admin;
 mod candidates;
 mod inbound;
+mod inbox;
 mod media;
 mod outbound;
 mod retention_run;
@@ -32,6 +33,7 @@ pub use accounts::{
 pub use admin::{ChannelInput, LegalTextInput};
 pub use candidates::{ConsentInput, NewCandidate, ObjectionInput};
 pub use inbound::InboundOutcome;
+pub use inbox::InboxRow;
 pub use media::fetch_backoff;
 pub use outbound::{DispatchOutcome, MAX_ATTEMPTS, MessageRequest, Queued};
 pub use retention_run::{ErasureOutcome, SubjectExport};
@@ -108,6 +110,9 @@ pub struct Hoheit {
     status_wait: time::Duration,
     /// Staff accounts and sessions (issue 16): absent until wired with [`Hoheit::with_accounts`].
     accounts: Option<Arc<AccountPorts>>,
+    /// The read port the inbox lists conversations with: absent until wired with
+    /// [`Hoheit::with_queries`].
+    queries: Option<Arc<dyn crate::ports::Queries>>,
 }
 
 /// How old a webhook event may be and still be stored (R36, issue 14): 360Dialog redelivers an
@@ -136,6 +141,7 @@ impl Hoheit {
             replay_window: DEFAULT_REPLAY_WINDOW,
             status_wait: crate::attempt::DEFAULT_STATUS_WAIT,
             accounts: None,
+            queries: None,
         }
     }
 

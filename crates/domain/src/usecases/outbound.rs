@@ -497,6 +497,10 @@ impl Hoheit {
                     Err(StoreError::Conflict) => return Ok(DispatchOutcome::LeaseExpired),
                     Err(e) => return Err(e.into()),
                 }
+                // The number's hard ceiling is waited for before the last decision, not after it
+                // (the provider-failure drill found a send 524 ms after an acknowledged objection
+                // that had waited there).
+                self.gateway.depart(entry.channel).await;
                 // Decided once more after the attempt is durable, right before the call: an
                 // objection committed after the attempt record leaves the entry in place (it
                 // might have gone out) but is seen here, so the window in which an acknowledged

@@ -1,0 +1,204 @@
+//! The recruiter inbox in the browser (issue 17, first part) over HTTP with a signed-in
+//! recruiter: the conversation list, a thread (an audited content read), and a composer that
+//! offers exactly what the send policy allows now, from "Einwilligung anfragen" to free text in
+//! the window to the objection banner; a send the rules forbid is refused by the server even when
+//! the form is posted anyway.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use hoheit_server::harness::{Harness, eventually};
+use serde_json::{Value, json};
+
+const WAIT: Duration = Duration::from_secs(20);
+
+/// A browser with the session cookie and its CSRF token.
+struct Session {
+    http: reqwest::Client,
+    base: String,
+    cookie: String,
+    csrf: String,
+}
+
+struct Page {
+    status: u16,
+    location: Option<String>,
+    html: String,
+}
+
+impl Session {
+    /// A recruiter account invited by the admin, accepted with a password (no second factor).
+    async fn recruiter(h: &Harness, t: &Tenant, email: &str) -> Self {
+        let r = t
+            .admin
+            .post(
+                "/api/v1/staff/invitations",
+                json!({"role": "recruiter", "email": email, "display_name": "Rita Recruiterin"}),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{:?}", r.json);
+        let invitation = r.str("/invitation").unwrap().to_owned();
+        let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        let answer = http
+            .post(format!("{}/api/v1/invitations/accept-account", h.base))
+            .header("origin", &h.base)
+            .json(&json!({"invitation": invitation, "password": "Fenster-Garten-Bank-77"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), 201);
+        let set_cookie = answer.headers()["set-cookie"].to_str().unwrap().to_owned();
+        let cookie = set_cookie.split(';').next().unwrap().to_owned();
+        let body: Value = answer.json().await.unwrap();
+        assert_eq!(body["stage"], "full", "{body}");
+        Self { http, base: h.base.clone(), cookie, csrf: body["csrf_token"].as_str().unwrap().to_owned() }
+    }
+
+    async fn get(&self, path: &str) -> Page {
+        let r = self.http.get(format!("{}{path}", self.base)).header("cookie", &self.cookie).send().await.unwrap();
+        Self::page(r).await
+    }
+
+    /// A form post from hoheit's own origin; `csrf: false` leaves the token out.
+    async fn post(&self, path: &str, fields: &[(&str, &str)], csrf: bool) -> Page {
+        let mut form: Vec<(&str, &str)> = fields.to_vec();
+        if csrf {
+            form.push(("csrf_token", &self.csrf));
+        }
+        let r = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .header("cookie", &self.cookie)
+            .header("origin", &self.base)
+            .form(&form)
+            .send()
+            .await
+            .unwrap();
+        Self::page(r).await
+    }
+
+    async fn page(r: reqwest::Response) -> Page {
+        let status = r.status().as_u16();
+        let location = r.headers().get("location").map(|v| v.to_str().unwrap().to_owned());
+        Page { status, location, html: r.text().await.unwrap() }
+    }
+}
+
+/// The text of the element with this id (tags stripped), if present.
+fn by_id(html: &str, id: &str) -> Option<String> {
+    let start = html.find(&format!("id=\"{id}\""))?;
+    let open_end = html[start..].find('>')? + start + 1;
+    let tag_start = html[..start].rfind('<')?;
+    let name: String = html[tag_start + 1..].chars().take_while(char::is_ascii_alphanumeric).collect();
+    let close = html[open_end..].find(&format!("</{name}>"))? + open_end;
+    let mut text = String::new();
+    let mut in_tag = false;
+    for ch in html[open_end..close].chars() {
+        match ch {
+            '<' => in_tag = true,
+            '>' => in_tag = false,
+            c if !in_tag => text.push(c),
+            _ => {}
+        }
+    }
+    Some(text.split_whitespace().collect::<Vec<_>>().join(" "))
+}
+
+async fn content_reads(t: &Tenant) -> usize {
+    let entries = t.admin.get("/api/v1/audit/entries?limit=10000").await;
+    assert_eq!(entries.status, 200, "{:?}", entries.json);
+    entries.json.to_string().matches("content.read").count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_composer_offers_what_the_rules_allow_and_the_server_refuses_the_rest() {
+    let (h, _dir) = sqlite().await;
+    let t = tenant(&h, "Inbox GmbH", h.sim.phone_number_id()).await;
+    let c = candidate(&t, NUMBER).await;
+    let rita = Session::recruiter(&h, &t, "rita@inbox.example").await;
+
+    // the list: the candidate with its state in words
+    let list = rita.get("/inbox").await;
+    assert_eq!(list.status, 200, "{}", list.html);
+    assert!(list.html.contains(&format!("href=\"/inbox/{c}\"")), "{}", list.html);
+    let table = by_id(&list.html, "conversations").unwrap();
+    assert!(table.contains("Erika Mustermann") && table.contains("Keine Einwilligung"), "{table}");
+
+    // no consent yet: only "Einwilligung anfragen", with the requests left; no free text
+    let reads = content_reads(&t).await;
+    let thread = rita.get(&format!("/inbox/{c}")).await;
+    assert_eq!(thread.status, 200);
+    assert_eq!(content_reads(&t).await, reads + 1, "opening a thread is an audited content read");
+    let banner = by_id(&thread.html, "composer-banner").unwrap();
+    assert!(banner.contains("noch nicht zugestimmt"), "{banner}");
+    assert_eq!(by_id(&thread.html, "consent-left").as_deref(), Some("2"));
+    assert!(!thread.html.contains("compose-text"), "no free text before consent");
+    assert!(!thread.html.contains("compose-template"), "no template before consent");
+    // free text posted anyway is refused by the server, and nothing is queued
+    let refused = rita.post(&format!("/inbox/{c}/text"), &[("text", "Hallo?")], true).await;
+    assert_eq!(refused.status, 409);
+    assert!(by_id(&refused.html, "form-error").unwrap().contains("noch nicht zugestimmt"));
+    assert!(h.sim.accepted_messages().is_empty());
+
+    // the consent request: not without the CSRF token, then sent
+    let forged = rita.post(&format!("/inbox/{c}/consent-request"), &[], false).await;
+    assert_eq!(forged.status, 403);
+    let sent = rita.post(&format!("/inbox/{c}/consent-request"), &[], true).await;
+    assert_eq!((sent.status, sent.location.as_deref()), (303, Some(format!("/inbox/{c}?sent=1").as_str())));
+    let thread = rita.get(&format!("/inbox/{c}?sent=1")).await;
+    assert!(by_id(&thread.html, "sent").is_some());
+    assert_eq!(by_id(&thread.html, "consent-left").as_deref(), Some("1"));
+    assert!(by_id(&thread.html, "thread").unwrap().contains("Vorlage „consent_request“"));
+
+    // the candidate agrees: the window is open, free text is offered
+    accept_consent(&h, &t, &c, WA, WAIT).await;
+    let thread = rita.get(&format!("/inbox/{c}")).await;
+    assert!(by_id(&thread.html, "composer-banner").is_none(), "{}", thread.html);
+    assert!(thread.html.contains("compose-text"));
+    assert!(by_id(&thread.html, "notice-hint").is_none(), "the consent request carried the notice already (R15)");
+    assert!(by_id(&thread.html, "window").unwrap().starts_with("Antwortfenster offen bis"));
+    assert!(by_id(&thread.html, "consent-request").is_none(), "consent given: no request");
+    assert!(by_id(&thread.html, "thread").unwrap().contains("Zustimmen"), "the candidate's button reply");
+    let sent = rita.post(&format!("/inbox/{c}/text"), &[("text", "Passt Ihnen Dienstag um 10 Uhr?")], true).await;
+    assert_eq!(sent.status, 303, "{}", sent.html);
+    let thread = rita.get(&format!("/inbox/{c}")).await;
+    let log = by_id(&thread.html, "thread").unwrap();
+    assert!(log.contains("Passt Ihnen Dienstag um 10 Uhr?"), "{log}");
+    assert!(
+        ["in der Warteschlange", "angenommen", "gesendet", "zugestellt"].iter().any(|w| log.contains(w)),
+        "delivery state in words: {log}"
+    );
+    assert!(thread.html.contains("role=\"log\""));
+
+    // STOPP: the banner says since when and how; nothing but the permitted reply
+    assert_eq!(candidate_writes(&h, &t, "wamid.inbox-stopp", "STOPP").await, 200);
+    assert!(
+        eventually(WAIT, || async {
+            by_id(&rita.get(&format!("/inbox/{c}")).await.html, "composer-banner")
+                .is_some_and(|b| b.contains("widersprochen"))
+        })
+        .await
+    );
+    let thread = rita.get(&format!("/inbox/{c}")).await;
+    let banner = by_id(&thread.html, "composer-banner").unwrap();
+    assert!(banner.starts_with("Widerspruch am") && banner.contains("per WhatsApp-Nachricht"), "{banner}");
+    assert!(by_id(&thread.html, "thread-badges").unwrap().contains("Widerspruch"));
+    assert!(!thread.html.contains("compose-template") && by_id(&thread.html, "consent-request").is_none());
+    let refused = rita
+        .post(&format!("/inbox/{c}/template"), &[("template", "interview_invite|de"), ("p1", "Dienstag")], true)
+        .await;
+    assert_eq!(refused.status, 409, "{}", refused.html);
+    assert!(by_id(&refused.html, "form-error").unwrap().contains("widersprochen"));
+
+    // another tenant's candidate and a malformed id are not found
+    let other = tenant(&h, "Andere GmbH", "pn-inbox-other").await;
+    let foreign = candidate(&other, "+49 170 5550999").await;
+    assert_eq!(rita.get(&format!("/inbox/{foreign}")).await.status, 404);
+    assert_eq!(rita.get("/inbox/not-an-id").await.status, 404);
+    assert!(!rita.get("/inbox").await.html.contains(&foreign));
+    h.stop().await;
+}
