@@ -581,3 +581,67 @@ async fn a_password_change_needs_the_current_one_and_ends_the_other_sessions() {
     assert!(entries.json.to_string().contains("session.revoked"));
     h.stop().await;
 }
+
+/// Sessions and sign-in throttles live in the database (issue 16 item 5): a session started on
+/// one replica works on another, signing out there ends it on the first at once, and failures
+/// counted on one replica throttle the next attempt on the other.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sessions_and_throttles_hold_across_replicas() {
+    let url = postgres_database().await;
+    let dir = tempfile::tempdir().unwrap();
+    let options = || {
+        let mut o = HarnessOptions::new(dir.path().to_path_buf());
+        o.database_url = url.clone();
+        o.workers = false;
+        o
+    };
+    let one = Harness::start(options()).await.unwrap();
+    let two = Harness::start(options()).await.unwrap();
+    let operator = one.client(&one.token(None, Role::Operator).await.unwrap());
+    let r = operator.post("/api/v1/tenants", json!({"name": "Replika Konto GmbH"})).await;
+    assert_eq!(r.status, 201, "{:?}", r.json);
+    let tenant = r.str("/id").unwrap().to_owned();
+    let admin = one.client(&accept(&one, r.str("/admin_invitation/invitation").unwrap(), None).await);
+    let r = admin
+        .post(
+            "/api/v1/staff/invitations",
+            json!({"role": "recruiter", "email": "paula@example.com", "display_name": "Paula"}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{:?}", r.json);
+    let invitation = r.str("/invitation").unwrap().to_owned();
+    let mut on_one = Browser::new(&one.base);
+    let r = on_one
+        .post(
+            "/api/v1/invitations/accept-account",
+            json!({"invitation": invitation, "password": "Ruder-Boot-Hafen-64"}),
+        )
+        .await;
+    assert_eq!((r.status, r.json["stage"].as_str()), (201, Some("full")), "{:?}", r.json);
+
+    // the same browser session, sent to the other replica
+    let mut on_two = Browser::new(&two.base);
+    on_two.cookie.clone_from(&on_one.cookie);
+    on_two.csrf.clone_from(&on_one.csrf);
+    let me = on_two.get("/api/v1/session").await;
+    assert_eq!((me.status, me.json["role"].as_str()), (200, Some("recruiter")), "{:?}", me.json);
+    assert_eq!(on_two.post("/api/v1/session/sign-out", json!({})).await.status, 204);
+    assert_eq!(on_one.get("/api/v1/session").await.status, 401, "signed out on two: ended on one");
+
+    // failures on replica one throttle the next attempt on replica two
+    let mut throttled_on_one = false;
+    for _ in 0..8 {
+        let r = sign_in(&mut Browser::new(&one.base), &tenant, "paula@example.com", "Falsches-Passwort-99").await;
+        if r.status == 429 {
+            throttled_on_one = true;
+            break;
+        }
+        assert_eq!(r.status, 401, "{:?}", r.json);
+    }
+    assert!(throttled_on_one, "repeated failures are throttled");
+    // replica two never saw a failure: only the database can tell it
+    let r = sign_in(&mut Browser::new(&two.base), &tenant, "paula@example.com", "Ruder-Boot-Hafen-64").await;
+    assert_eq!((r.status, r.json["error"]["code"].as_str()), (429, Some("sign_in_throttled")), "{:?}", r.json);
+    two.stop().await;
+    one.stop().await;
+}
