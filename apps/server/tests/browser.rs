@@ -243,3 +243,54 @@ async fn inbox_journey(h: &hoheit_server::harness::Harness, b: &mut Browser) -> 
     b.check_page("thread-sent").await?;
     Ok(())
 }
+
+/// Issue 18 (first part) in a real browser: the DPO sets up the account (password and TOTP),
+/// opens the objection reviews, reads the message and decides "kein Widerspruch" with a reason;
+/// both console pages pass axe-core.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dpo_review_journey() {
+    let Some(mut b) = Browser::start("console").await.unwrap() else { return };
+    let (h, _dir) = common::sqlite().await;
+    let result = console_journey(&h, &mut b).await;
+    b.close().await;
+    h.stop().await;
+    result.unwrap();
+}
+
+async fn console_journey(h: &hoheit_server::harness::Harness, b: &mut Browser) -> Result<(), String> {
+    let base = h.base.clone();
+    let (t, c) = common::consenting(h).await;
+    let text = "Ich will meine Bewerbung nicht stoppen";
+    assert_eq!(common::candidate_writes(h, &t, "wamid.console-browser-1", text).await, 200);
+    let r = t
+        .admin
+        .post(
+            "/api/v1/staff/invitations",
+            json!({"role": "dpo", "email": "dana@beispiel.example", "display_name": "Dana Datenschutz"}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{:?}", r.json);
+    b.goto(&format!("{base}/invitation/{}", r.str("/invitation").unwrap())).await?;
+    b.fill("#password", "Leuchtturm-Insel-Nord-5").await?;
+    b.fill("#password_repeat", "Leuchtturm-Insel-Nord-5").await?;
+    b.click("form[action^='/invitation/'] button[type=submit]").await?;
+    let secret = b.text("#totp-secret").await?;
+    b.fill("#code", &totp(&secret, 0)).await?;
+    b.click("form[action='/setup/totp'] button[type=submit]").await?;
+    b.wait_for("#recovery-codes").await?;
+    b.click("main a.button").await?;
+    assert_eq!(b.text("#who").await?, "Dana Datenschutz");
+
+    b.click("nav a[href='/console/reviews']").await?;
+    b.wait_for("#reviews").await?;
+    b.check_page("reviews").await?;
+    b.click(&format!("a[href^='/console/reviews/{c}/']")).await?;
+    assert_eq!(b.text("#review-message").await?, text);
+    b.check_page("review").await?;
+    b.click("#reason-negated_keyword").await?;
+    b.click("form.decide-dismiss button[type=submit]").await?;
+    b.wait_for("#decided").await?;
+    b.wait_for("#no-reviews").await?;
+    b.check_page("reviews-decided").await?;
+    Ok(())
+}

@@ -2,7 +2,7 @@
 //! recruiter: the conversation list, a thread (an audited content read), and a composer that
 //! offers exactly what the send policy allows now, from "Einwilligung anfragen" to free text in
 //! the window to the objection banner; a send the rules forbid is refused by the server even when
-//! the form is posted anyway.
+//! the form is posted anyway. And the DPO's console for possible objections (issue 18).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
@@ -200,5 +200,121 @@ async fn the_composer_offers_what_the_rules_allow_and_the_server_refuses_the_res
     assert_eq!(rita.get(&format!("/inbox/{foreign}")).await.status, 404);
     assert_eq!(rita.get("/inbox/not-an-id").await.status, 404);
     assert!(!rita.get("/inbox").await.html.contains(&foreign));
+    h.stop().await;
+}
+
+impl Session {
+    /// An account of `role` invited by the admin; admin and DPO set up TOTP (the code computed
+    /// from the key the server shows).
+    async fn staff(h: &Harness, t: &Tenant, role: &str, email: &str) -> Self {
+        let r = t
+            .admin
+            .post("/api/v1/staff/invitations", json!({"role": role, "email": email, "display_name": "Dana DSB"}))
+            .await;
+        assert_eq!(r.status, 201, "{:?}", r.json);
+        let invitation = r.str("/invitation").unwrap().to_owned();
+        let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        let call = |path: &str, cookie: Option<&str>, csrf: Option<&str>, body: Value| {
+            let mut req = http.post(format!("{}{path}", h.base)).header("origin", &h.base).json(&body);
+            if let Some(cookie) = cookie {
+                req = req.header("cookie", cookie);
+            }
+            if let Some(csrf) = csrf {
+                req = req.header("x-csrf-token", csrf);
+            }
+            req.send()
+        };
+        let answer = call(
+            "/api/v1/invitations/accept-account",
+            None,
+            None,
+            json!({"invitation": invitation, "password": "Leuchtturm-Insel-Nord-5"}),
+        )
+        .await
+        .unwrap();
+        assert_eq!(answer.status(), 201);
+        let cookie = answer.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned();
+        let body: Value = answer.json().await.unwrap();
+        assert_eq!(body["stage"], "enrolment", "{body}");
+        let code = hoheit_identity::totp_code(
+            body["totp"]["secret"].as_str().unwrap(),
+            hoheit_domain::ports::Clock::now(h.state.clock.as_ref()),
+        )
+        .unwrap();
+        let answer =
+            call("/api/v1/session/totp/confirm", Some(&cookie), body["csrf_token"].as_str(), json!({"code": code}))
+                .await
+                .unwrap();
+        assert_eq!(answer.status(), 200);
+        let cookie = answer.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned();
+        let body: Value = answer.json().await.unwrap();
+        assert_eq!(body["stage"], "full", "{body}");
+        Self { http, base: h.base.clone(), cookie, csrf: body["csrf_token"].as_str().unwrap().to_owned() }
+    }
+}
+
+/// Issue 18 (first part): a possible objection blocks the recruiter's composer until the DPO
+/// decides it in the console; the message is an audited read; recruiters have no console.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dpo_decides_a_possible_objection_in_the_console() {
+    let (h, _dir) = sqlite().await;
+    let (t, c) = consenting(&h).await;
+    let rita = Session::recruiter(&h, &t, "rita@console.example").await;
+    let dana = Session::staff(&h, &t, "dpo", "dana@console.example").await;
+    const TEXT: &str = "Ich will meine Bewerbung nicht stoppen";
+    assert_eq!(candidate_writes(&h, &t, "wamid.console-1", TEXT).await, 200);
+    assert!(
+        eventually(WAIT, || async {
+            by_id(&rita.get(&format!("/inbox/{c}")).await.html, "composer-banner")
+                .is_some_and(|b| b.contains("könnte ein Widerspruch sein"))
+        })
+        .await,
+        "the recruiter's composer waits for the review"
+    );
+    assert!(!rita.get(&format!("/inbox/{c}")).await.html.contains("compose-text"));
+    assert_eq!(rita.get("/console/reviews").await.status, 403, "recruiters do not decide reviews");
+
+    // the queue, then the review: the message is an audited content read
+    let queue = dana.get("/console/reviews").await;
+    assert_eq!(queue.status, 200, "{}", queue.html);
+    let table = by_id(&queue.html, "reviews").unwrap();
+    assert!(table.contains("Erika Mustermann"), "{table}");
+    let start = queue.html.find(&format!("/console/reviews/{c}/")).unwrap();
+    let link: String = queue.html[start..].chars().take_while(|ch| *ch != '"').collect();
+    let reads = content_reads(&t).await;
+    let review = dana.get(&link).await;
+    assert_eq!(review.status, 200, "{}", review.html);
+    assert_eq!(by_id(&review.html, "review-message").as_deref(), Some(TEXT));
+    assert_eq!(content_reads(&t).await, reads + 1, "reading the message under review is audited");
+    assert_eq!(rita.get(&link).await.status, 403);
+
+    // "kein Widerspruch" needs a reason; the recruiter cannot post a decision
+    let decision = format!("{link}/decision");
+    assert_eq!(dana.post(&decision, &[("decision", "dismiss")], true).await.status, 422);
+    assert_eq!(rita.post(&decision, &[("decision", "confirm")], true).await.status, 403);
+    assert_eq!(
+        dana.post(&decision, &[("decision", "dismiss"), ("reason", "negated_keyword")], false).await.status,
+        403
+    );
+    let done = dana.post(&decision, &[("decision", "dismiss"), ("reason", "negated_keyword")], true).await;
+    assert_eq!((done.status, done.location.as_deref()), (303, Some("/console/reviews?done=dismissed")));
+    let queue = dana.get("/console/reviews?done=dismissed").await;
+    assert!(by_id(&queue.html, "decided").is_some() && by_id(&queue.html, "no-reviews").is_some(), "{}", queue.html);
+    let thread = rita.get(&format!("/inbox/{c}")).await;
+    assert!(by_id(&thread.html, "composer-banner").is_none() && thread.html.contains("compose-text"), "unblocked");
+
+    // a second possible objection, confirmed: the recruiter sees the objection
+    assert_eq!(candidate_writes(&h, &t, "wamid.console-2", TEXT).await, 200);
+    assert!(eventually(WAIT, || async { by_id(&dana.get("/console/reviews").await.html, "reviews").is_some() }).await);
+    let queue = dana.get("/console/reviews").await;
+    let start = queue.html.find(&format!("/console/reviews/{c}/")).unwrap();
+    let link: String = queue.html[start..].chars().take_while(|ch| *ch != '"').collect();
+    let done = dana.post(&format!("{link}/decision"), &[("decision", "confirm")], true).await;
+    assert_eq!((done.status, done.location.as_deref()), (303, Some("/console/reviews?done=confirmed")));
+    let banner = by_id(&rita.get(&format!("/inbox/{c}")).await.html, "composer-banner").unwrap();
+    assert!(
+        banner.starts_with("Widerspruch am") && banner.contains("nach Prüfung einer Nachricht bestätigt"),
+        "{banner}"
+    );
     h.stop().await;
 }

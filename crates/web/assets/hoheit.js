@@ -6,7 +6,9 @@
 "use strict";
 document.querySelectorAll("[data-warn-in]").forEach(function (banner) {
   var seconds = Number(banner.getAttribute("data-warn-in"));
-  if (!isFinite(seconds)) {
+  // setTimeout fires at once beyond 2^31 ms (24.8 days): a warning that far ahead is never due
+  // before the page is left
+  if (!isFinite(seconds) || seconds > 2000000) {
     return;
   }
   window.setTimeout(function () {

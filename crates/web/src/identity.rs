@@ -180,6 +180,7 @@ pub(crate) fn signed_layout(state: &WebState, signed: &Signed, path: String) -> 
     l.nav = Some(crate::pages::Nav {
         is_admin: signed.principal.role == Role::Admin,
         inbox: crate::inbox::offered_to(signed.principal.role),
+        console: crate::console::offered_to(signed.principal.role),
         local_password: signed.principal.method == SignInMethod::Local,
         role: role_name(t, signed.principal.role),
         idle_until: state.settings().time_zone.time(lang, signed.principal.idle_deadline),

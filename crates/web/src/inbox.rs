@@ -328,7 +328,7 @@ pub(crate) async fn list(State(state): State<WebState>, client: Client, Query(q)
     InboxPage { l: signed_layout(&state, &signed, client.path), x, rows, next }.into_response()
 }
 
-fn display_name(candidate: &Candidate, x: &InboxTexts) -> String {
+pub(crate) fn display_name(candidate: &Candidate, x: &InboxTexts) -> String {
     let contact = &candidate.contact;
     contact
         .name
@@ -505,9 +505,9 @@ fn banner(options: &ComposerOptions, lang: Lang, zone: &crate::i18n::Zone, x: &I
     Some(text)
 }
 
-fn bubble(m: &Message, lang: Lang, zone: &crate::i18n::Zone, x: &InboxTexts) -> Bubble {
-    let inbound = m.direction == Direction::Inbound;
-    let text = match m.body.expose() {
+/// A message's content as text for a page (media and other types named, not shown).
+pub(crate) fn message_text(m: &Message, x: &InboxTexts) -> String {
+    match m.body.expose() {
         MessageBody::Outbound(content) => match content {
             OutboundContent::Text { body } | OutboundContent::Interactive { body, .. } => body.expose().clone(),
             OutboundContent::Template { name, body_parameters, .. } => {
@@ -532,7 +532,12 @@ fn bubble(m: &Message, lang: Lang, zone: &crate::i18n::Zone, x: &InboxTexts) -> 
                 format!("{} {type_name}", x.structured)
             }
         },
-    };
+    }
+}
+
+fn bubble(m: &Message, lang: Lang, zone: &crate::i18n::Zone, x: &InboxTexts) -> Bubble {
+    let inbound = m.direction == Direction::Inbound;
+    let text = message_text(m, x);
     let status = (!inbound).then(|| m.status.effective()).flatten().map(|s| {
         let word = match s {
             DeliveryStatus::Queued => x.status_queued,
@@ -672,7 +677,7 @@ async fn send(state: &WebState, client: &Client, id: &str, csrf: &str, outgoing:
 // ---------------------------------------------------------------------------------------------
 // Failures
 
-fn not_found(lang: Lang, path: String) -> Response {
+pub(crate) fn not_found(lang: Lang, path: String) -> Response {
     let t = lang.messages();
     message(lang, path, StatusCode::NOT_FOUND, t.not_found_title, t.not_found_text)
 }

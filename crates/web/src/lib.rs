@@ -19,6 +19,7 @@ pub mod security;
 #[cfg(feature = "browser")]
 pub mod testing;
 
+mod console;
 mod identity;
 mod inbox;
 mod pages;
@@ -119,6 +120,9 @@ pub fn router<S>(state: WebState) -> Router<S> {
         .route("/inbox/{id}/text", post(inbox::send_text))
         .route("/inbox/{id}/template", post(inbox::send_template))
         .route("/inbox/{id}/consent-request", post(inbox::consent_request))
+        .route("/console/reviews", get(console::reviews))
+        .route("/console/reviews/{candidate}/{review}", get(console::review))
+        .route("/console/reviews/{candidate}/{review}/decision", post(console::decide))
         .route("/staff", get(identity::staff))
         .route("/staff/invite", post(identity::invite))
         .route("/assets/{hash}/{name}", get(assets::serve))

@@ -42,6 +42,8 @@ pub(crate) struct Nav {
     pub is_admin: bool,
     /// The role reads candidates: the inbox is offered.
     pub inbox: bool,
+    /// The role decides objection reviews: the console is offered.
+    pub console: bool,
     /// Signed in with a local password (the password page is offered).
     pub local_password: bool,
     /// The role's name.

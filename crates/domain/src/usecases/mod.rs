@@ -11,6 +11,7 @@
 mod accounts;
 mod admin;
 mod candidates;
+mod console;
 mod inbound;
 mod inbox;
 mod media;
@@ -32,6 +33,7 @@ pub use accounts::{
 };
 pub use admin::{ChannelInput, LegalTextInput};
 pub use candidates::{ConsentInput, NewCandidate, ObjectionInput};
+pub use console::ReviewItem;
 pub use inbound::InboundOutcome;
 pub use inbox::InboxRow;
 pub use media::fetch_backoff;

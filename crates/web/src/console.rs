@@ -1,0 +1,313 @@
+//! The DPO and admin console (issue 18, first part): the queue of open objection reviews and
+//! the decision on each ("Widerspruch" or "kein Widerspruch" with a reason), admin and DPO only.
+//! Opening a review shows the candidate's message: an audited content read (R33).
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::Form;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use hoheit_domain::actor::Role;
+use hoheit_domain::ids::{CandidateId, ReviewId};
+use hoheit_domain::objection::DismissReason;
+use hoheit_domain::usecases::{ReviewDecision, UseCaseError};
+use serde::Deserialize;
+
+use crate::WebState;
+use crate::i18n::Lang;
+use crate::identity::{Client, Signed, forbidden, see_other, signed_in, signed_layout, signed_post};
+use crate::inbox::{display_name, message_text, not_found, texts as inbox_texts};
+use crate::pages::{Layout, message};
+
+/// The console's texts (German first, English second).
+#[derive(Debug)]
+pub(crate) struct ConsoleTexts {
+    pub reviews_title: &'static str,
+    pub reviews_intro: &'static str,
+    pub none: &'static str,
+    pub col_person: &'static str,
+    pub col_matched: &'static str,
+    pub col_opened: &'static str,
+    pub col_due: &'static str,
+    pub overdue: &'static str,
+    pub open_review: &'static str,
+    pub review_title: &'static str,
+    pub message_label: &'static str,
+    pub further: &'static str,
+    pub decide: &'static str,
+    pub confirm: &'static str,
+    pub confirm_hint: &'static str,
+    pub dismiss: &'static str,
+    pub dismiss_reason: &'static str,
+    pub back: &'static str,
+    pub confirmed: &'static str,
+    pub dismissed: &'static str,
+    pub reason: fn(DismissReason) -> &'static str,
+}
+
+const DE: ConsoleTexts = ConsoleTexts {
+    reviews_title: "Widerspruchsprüfungen",
+    reviews_intro: "Nachrichten, die ein Widerspruch sein könnten. Bis Sie entscheiden, wird der Person nichts gesendet.",
+    none: "Keine offenen Prüfungen.",
+    col_person: "Bewerbende Person",
+    col_matched: "Erkanntes Muster",
+    col_opened: "Eingegangen",
+    col_due: "Fällig",
+    overdue: "überfällig",
+    open_review: "Prüfen",
+    review_title: "Widerspruch prüfen",
+    message_label: "Nachricht der Person",
+    further: "Weitere Nachrichten in dieser Prüfung",
+    decide: "Entscheidung",
+    confirm: "Widerspruch",
+    confirm_hint: "Der Widerspruch gilt ab dem Eingang der Nachricht: Nachrichten werden gestoppt, die Einwilligung endet, die Person erhält eine Bestätigung.",
+    dismiss: "Kein Widerspruch",
+    dismiss_reason: "Begründung",
+    back: "Zurück zu den Prüfungen",
+    confirmed: "Der Widerspruch wurde erfasst.",
+    dismissed: "Die Prüfung wurde ohne Widerspruch abgeschlossen.",
+    reason: reason_de,
+};
+
+const EN: ConsoleTexts = ConsoleTexts {
+    reviews_title: "Objection reviews",
+    reviews_intro: "Messages that may be an objection. Nothing is sent to the person until you decide.",
+    none: "No open reviews.",
+    col_person: "Candidate",
+    col_matched: "Pattern found",
+    col_opened: "Received",
+    col_due: "Due",
+    overdue: "overdue",
+    open_review: "Review",
+    review_title: "Review a possible objection",
+    message_label: "The person's message",
+    further: "Further messages in this review",
+    decide: "Decision",
+    confirm: "Objection",
+    confirm_hint: "The objection applies from the message's arrival: messages stop, the consent ends, the person gets a confirmation.",
+    dismiss: "No objection",
+    dismiss_reason: "Reason",
+    back: "Back to the reviews",
+    confirmed: "The objection was recorded.",
+    dismissed: "The review was closed without an objection.",
+    reason: reason_en,
+};
+
+const fn reason_de(reason: DismissReason) -> &'static str {
+    match reason {
+        DismissReason::NegatedKeyword => "Das Wort ist verneint („Ich will meine Bewerbung nicht stoppen“)",
+        DismissReason::UnrelatedMeaning => "Das Wort meint hier etwas anderes („Bushaltestelle“)",
+        DismissReason::CandidateConfirmed => "Die Person wurde gefragt und möchte weitermachen",
+        DismissReason::QuestionOnly => "Nur eine Frage zum Widerspruchsrecht",
+    }
+}
+
+const fn reason_en(reason: DismissReason) -> &'static str {
+    match reason {
+        DismissReason::NegatedKeyword => "The word is negated (\"I don't want to stop my application\")",
+        DismissReason::UnrelatedMeaning => "The word means something else here (\"bus stop\")",
+        DismissReason::CandidateConfirmed => "The person was asked and wants to continue",
+        DismissReason::QuestionOnly => "Only a question about the right to object",
+    }
+}
+
+const fn texts(lang: Lang) -> &'static ConsoleTexts {
+    match lang {
+        Lang::De => &DE,
+        Lang::En => &EN,
+    }
+}
+
+/// Whether a role decides reviews (the navigation entry).
+pub(crate) fn offered_to(role: Role) -> bool {
+    hoheit_domain::access::Action::DecideReviews.allows(role)
+}
+
+struct Row {
+    candidate: String,
+    review: String,
+    name: String,
+    matched: String,
+    opened: String,
+    due: String,
+    overdue: bool,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "reviews.html")]
+struct ReviewsPage {
+    l: Layout,
+    c: &'static ConsoleTexts,
+    rows: Vec<Row>,
+    notice: Option<&'static str>,
+}
+
+/// Query of the queue (a banner after a decision).
+#[derive(Debug, Deserialize, Default)]
+pub(crate) struct DoneQuery {
+    #[serde(default)]
+    done: Option<String>,
+}
+
+/// `GET /console/reviews`: the open reviews, the earliest due first.
+pub(crate) async fn reviews(State(state): State<WebState>, client: Client, Query(q): Query<DoneQuery>) -> Response {
+    let Some(app) = state.app() else { return see_other("/signin") };
+    let Some(signed) = signed_in(app, &client).await else { return see_other("/signin?notice=expired") };
+    let lang = signed.lang();
+    let c = texts(lang);
+    let p = &signed.principal;
+    let items = match app.review_queue(p.tenant, p.actor()).await {
+        Ok(items) => items,
+        Err(e) => return failure(&signed, client.path, &e),
+    };
+    let zone = &state.settings().time_zone;
+    let x = inbox_texts(lang);
+    let rows = items
+        .iter()
+        .map(|i| Row {
+            candidate: i.candidate.id.to_string(),
+            review: i.review.id.to_string(),
+            name: display_name(&i.candidate, x),
+            matched: i.review.matched.clone(),
+            opened: zone.date_time(lang, i.review.opened_at),
+            due: zone.date_time(lang, i.review.due_at),
+            overdue: i.overdue,
+        })
+        .collect();
+    let notice = match q.done.as_deref() {
+        Some("confirmed") => Some(c.confirmed),
+        Some("dismissed") => Some(c.dismissed),
+        _ => None,
+    };
+    ReviewsPage { l: signed_layout(&state, &signed, client.path), c, rows, notice }.into_response()
+}
+
+struct ReasonOption {
+    value: &'static str,
+    label: &'static str,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "review.html")]
+struct ReviewPage {
+    l: Layout,
+    c: &'static ConsoleTexts,
+    action: String,
+    name: String,
+    text: String,
+    matched: String,
+    opened: String,
+    due: String,
+    overdue: bool,
+    further: usize,
+    reasons: Vec<ReasonOption>,
+}
+
+/// `GET /console/reviews/{candidate}/{review}`: the message under review (an audited content
+/// read) and the decision.
+pub(crate) async fn review(
+    State(state): State<WebState>,
+    client: Client,
+    Path((candidate, review)): Path<(String, String)>,
+) -> Response {
+    let Some(app) = state.app() else { return see_other("/signin") };
+    let Some(signed) = signed_in(app, &client).await else { return see_other("/signin?notice=expired") };
+    let lang = signed.lang();
+    let c = texts(lang);
+    let p = &signed.principal;
+    let (Ok(candidate), Ok(review)) = (candidate.parse::<CandidateId>(), review.parse::<ReviewId>()) else {
+        return not_found(lang, client.path);
+    };
+    if !offered_to(p.role) {
+        return forbidden(lang);
+    }
+    let (found, pending) = match app.review(p.tenant, candidate, review).await {
+        Ok(found) => found,
+        Err(e) => return failure(&signed, client.path, &e),
+    };
+    let read = match app.read_review_message(p.tenant, p.actor(), candidate, review).await {
+        Ok(m) => m,
+        Err(e) => return failure(&signed, client.path, &e),
+    };
+    let zone = &state.settings().time_zone;
+    let now = app.clock().now();
+    let page = ReviewPage {
+        l: signed_layout(&state, &signed, client.path),
+        c,
+        action: format!("/console/reviews/{candidate}/{review}/decision"),
+        name: display_name(&found, inbox_texts(lang)),
+        text: message_text(&read, inbox_texts(lang)),
+        matched: pending.matched.clone(),
+        opened: zone.date_time(lang, pending.opened_at),
+        due: zone.date_time(lang, pending.due_at),
+        overdue: now >= pending.due_at,
+        further: pending.further.len(),
+        reasons: DismissReason::ALL.iter().map(|r| ReasonOption { value: r.as_str(), label: (c.reason)(*r) }).collect(),
+    };
+    page.into_response()
+}
+
+/// The decision form.
+#[derive(Debug, Deserialize)]
+pub(crate) struct DecisionForm {
+    #[serde(default)]
+    csrf_token: String,
+    #[serde(default)]
+    decision: String,
+    #[serde(default)]
+    reason: String,
+}
+
+/// `POST /console/reviews/{candidate}/{review}/decision`: "Widerspruch" (confirm) or "kein
+/// Widerspruch" with a reason (dismiss); the domain decides who may, and audits it.
+pub(crate) async fn decide(
+    State(state): State<WebState>,
+    client: Client,
+    Path((candidate, review)): Path<(String, String)>,
+    Form(form): Form<DecisionForm>,
+) -> Response {
+    let signed = match signed_post(&state, &client, &form.csrf_token).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let Some(app) = state.app() else { return see_other("/signin") };
+    let lang = signed.lang();
+    let path = format!("/console/reviews/{candidate}/{review}");
+    let (Ok(candidate), Ok(review)) = (candidate.parse::<CandidateId>(), review.parse::<ReviewId>()) else {
+        return not_found(lang, path);
+    };
+    let decision = match (form.decision.as_str(), DismissReason::parse(&form.reason)) {
+        ("confirm", _) => ReviewDecision::Confirm,
+        ("dismiss", Ok(reason)) => ReviewDecision::Dismiss(reason),
+        _ => {
+            let t = lang.messages();
+            return message(lang, path, StatusCode::UNPROCESSABLE_ENTITY, texts(lang).review_title, t.err_invalid);
+        }
+    };
+    let p = &signed.principal;
+    match app.decide_review(p.tenant, p.actor(), candidate, review, decision).await {
+        Ok(_) => {
+            let done = if decision == ReviewDecision::Confirm { "confirmed" } else { "dismissed" };
+            see_other(&format!("/console/reviews?done={done}"))
+        }
+        Err(e) => failure(&signed, path, &e),
+    }
+}
+
+fn failure(signed: &Signed, path: String, e: &UseCaseError) -> Response {
+    let lang = signed.lang();
+    match e {
+        UseCaseError::Forbidden(_) => forbidden(lang),
+        UseCaseError::NotFound(_) => not_found(lang, path),
+        UseCaseError::Refused(_)
+        | UseCaseError::Invalid(_)
+        | UseCaseError::Conflict(_)
+        | UseCaseError::DpoNotIndependent
+        | UseCaseError::Unavailable(_)
+        | UseCaseError::Store(_) => {
+            let t = lang.messages();
+            message(lang, path, StatusCode::INTERNAL_SERVER_ERROR, t.error_title, t.err_internal)
+        }
+    }
+}
