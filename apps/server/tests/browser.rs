@@ -212,18 +212,14 @@ async fn inbox_journey(h: &hoheit_server::harness::Harness, b: &mut Browser) -> 
         common::candidate_writes(h, &t, "wamid.inbox-browser-1", "Guten Tag, ist die Stelle noch frei?").await,
         200
     );
-    let r = t
-        .admin
-        .post(
-            "/api/v1/staff/invitations",
-            json!({"role": "recruiter", "email": "rita@beispiel.example", "display_name": "Rita Recruiterin"}),
-        )
-        .await;
-    assert_eq!(r.status, 201, "{:?}", r.json);
-    b.goto(&format!("{base}/invitation/{}", r.str("/invitation").unwrap())).await?;
-    b.fill("#password", "Sonnenblumenfeld-Nord-7").await?;
-    b.fill("#password_repeat", "Sonnenblumenfeld-Nord-7").await?;
-    b.click("form[action^='/invitation/'] button[type=submit]").await?;
+    invited_sets_password(
+        b,
+        &base,
+        &t,
+        json!({"role": "recruiter", "email": "rita@beispiel.example", "display_name": "Rita Recruiterin"}),
+        "Sonnenblumenfeld-Nord-7",
+    )
+    .await?;
     assert_eq!(b.text("#who").await?, "Rita Recruiterin");
 
     b.click("nav a[href='/inbox']").await?;
@@ -262,18 +258,14 @@ async fn console_journey(h: &hoheit_server::harness::Harness, b: &mut Browser) -
     let (t, c) = common::consenting(h).await;
     let text = "Ich will meine Bewerbung nicht stoppen";
     assert_eq!(common::candidate_writes(h, &t, "wamid.console-browser-1", text).await, 200);
-    let r = t
-        .admin
-        .post(
-            "/api/v1/staff/invitations",
-            json!({"role": "dpo", "email": "dana@beispiel.example", "display_name": "Dana Datenschutz"}),
-        )
-        .await;
-    assert_eq!(r.status, 201, "{:?}", r.json);
-    b.goto(&format!("{base}/invitation/{}", r.str("/invitation").unwrap())).await?;
-    b.fill("#password", "Leuchtturm-Insel-Nord-5").await?;
-    b.fill("#password_repeat", "Leuchtturm-Insel-Nord-5").await?;
-    b.click("form[action^='/invitation/'] button[type=submit]").await?;
+    invited_sets_password(
+        b,
+        &base,
+        &t,
+        json!({"role": "dpo", "email": "dana@beispiel.example", "display_name": "Dana Datenschutz"}),
+        "Leuchtturm-Insel-Nord-5",
+    )
+    .await?;
     let secret = b.text("#totp-secret").await?;
     b.fill("#code", &totp(&secret, 0)).await?;
     b.click("form[action='/setup/totp'] button[type=submit]").await?;
@@ -281,7 +273,10 @@ async fn console_journey(h: &hoheit_server::harness::Harness, b: &mut Browser) -
     b.click("main a.button").await?;
     assert_eq!(b.text("#who").await?, "Dana Datenschutz");
 
-    b.click("nav a[href='/console/reviews']").await?;
+    b.click("nav a[href='/console']").await?;
+    assert_eq!(b.text("#reviews-open").await?, "1");
+    b.check_page("overview").await?;
+    b.click("main h2 a[href='/console/reviews']").await?;
     b.wait_for("#reviews").await?;
     b.check_page("reviews").await?;
     b.click(&format!("a[href^='/console/reviews/{c}/']")).await?;
@@ -293,4 +288,21 @@ async fn console_journey(h: &hoheit_server::harness::Harness, b: &mut Browser) -
     b.wait_for("#no-reviews").await?;
     b.check_page("reviews-decided").await?;
     Ok(())
+}
+
+/// The admin (machine token) invites a staff member; the invitation page in the browser sets the
+/// password (admin and DPO continue with the TOTP set-up).
+async fn invited_sets_password(
+    b: &Browser,
+    base: &str,
+    t: &common::Tenant,
+    invitation: serde_json::Value,
+    password: &str,
+) -> Result<(), String> {
+    let r = t.admin.post("/api/v1/staff/invitations", invitation).await;
+    assert_eq!(r.status, 201, "{:?}", r.json);
+    b.goto(&format!("{base}/invitation/{}", r.str("/invitation").unwrap())).await?;
+    b.fill("#password", password).await?;
+    b.fill("#password_repeat", password).await?;
+    b.click("form[action^='/invitation/'] button[type=submit]").await
 }

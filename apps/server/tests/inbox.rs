@@ -274,13 +274,42 @@ async fn the_dpo_decides_a_possible_objection_in_the_console() {
     assert!(!rita.get(&format!("/inbox/{c}")).await.html.contains("compose-text"));
     assert_eq!(rita.get("/console/reviews").await.status, 403, "recruiters do not decide reviews");
 
+    // the overview: what is due, in counts and dates
+    assert_eq!(rita.get("/console").await.status, 403);
+    let overview = dana.get("/console").await;
+    assert_eq!(overview.status, 200, "{}", overview.html);
+    assert_eq!(by_id(&overview.html, "reviews-open").as_deref(), Some("1"));
+    assert_eq!(by_id(&overview.html, "reviews-overdue").as_deref(), Some("0"));
+    assert_eq!(by_id(&overview.html, "holds-due").as_deref(), Some("0"));
+    assert!(by_id(&overview.html, "requests-none").is_some());
+    assert!(
+        by_id(&overview.html, "channels").unwrap().contains("freigegeben, nächste Überprüfung am"),
+        "{}",
+        overview.html
+    );
+    // an access request that came by e-mail 25 days ago: due within the week
+    let received = time::OffsetDateTime::from_unix_timestamp(now_unix() - 25 * 86_400)
+        .unwrap()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
+    let r = t
+        .dpo
+        .post(
+            "/api/v1/subject-requests",
+            json!({"kind": "access", "candidate_id": c, "channel": "email", "received_at": received}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{:?}", r.json);
+    let overview = dana.get("/console").await;
+    let requests = by_id(&overview.html, "requests").unwrap_or_else(|| panic!("{}", overview.html));
+    assert!(requests.contains("Auskunft (Art. 15)") && requests.contains("bald fällig"), "{requests}");
+
     // the queue, then the review: the message is an audited content read
     let queue = dana.get("/console/reviews").await;
     assert_eq!(queue.status, 200, "{}", queue.html);
     let table = by_id(&queue.html, "reviews").unwrap();
     assert!(table.contains("Erika Mustermann"), "{table}");
-    let start = queue.html.find(&format!("/console/reviews/{c}/")).unwrap();
-    let link: String = queue.html[start..].chars().take_while(|ch| *ch != '"').collect();
+    let link = review_link(&queue.html, &c);
     let reads = content_reads(&t).await;
     let review = dana.get(&link).await;
     assert_eq!(review.status, 200, "{}", review.html);
@@ -307,8 +336,7 @@ async fn the_dpo_decides_a_possible_objection_in_the_console() {
     assert_eq!(candidate_writes(&h, &t, "wamid.console-2", TEXT).await, 200);
     assert!(eventually(WAIT, || async { by_id(&dana.get("/console/reviews").await.html, "reviews").is_some() }).await);
     let queue = dana.get("/console/reviews").await;
-    let start = queue.html.find(&format!("/console/reviews/{c}/")).unwrap();
-    let link: String = queue.html[start..].chars().take_while(|ch| *ch != '"').collect();
+    let link = review_link(&queue.html, &c);
     let done = dana.post(&format!("{link}/decision"), &[("decision", "confirm")], true).await;
     assert_eq!((done.status, done.location.as_deref()), (303, Some("/console/reviews?done=confirmed")));
     let banner = by_id(&rita.get(&format!("/inbox/{c}")).await.html, "composer-banner").unwrap();
@@ -317,4 +345,10 @@ async fn the_dpo_decides_a_possible_objection_in_the_console() {
         "{banner}"
     );
     h.stop().await;
+}
+
+/// The link to the candidate's review in the queue's HTML.
+fn review_link(html: &str, candidate: &str) -> String {
+    let start = html.find(&format!("/console/reviews/{candidate}/")).unwrap();
+    html[start..].chars().take_while(|ch| *ch != '"').collect()
 }

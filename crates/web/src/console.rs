@@ -11,18 +11,35 @@ use axum::response::{IntoResponse, Response};
 use hoheit_domain::actor::Role;
 use hoheit_domain::ids::{CandidateId, ReviewId};
 use hoheit_domain::objection::DismissReason;
-use hoheit_domain::usecases::{ReviewDecision, UseCaseError};
+use hoheit_domain::subject_request::{SubjectRequest, SubjectRequestKind};
+use hoheit_domain::usecases::ReviewDecision;
 use serde::Deserialize;
 
 use crate::WebState;
 use crate::i18n::Lang;
-use crate::identity::{Client, Signed, forbidden, see_other, signed_in, signed_layout, signed_post};
-use crate::inbox::{display_name, message_text, not_found, texts as inbox_texts};
+use crate::identity::{Client, forbidden, see_other, signed_in, signed_layout, signed_post};
+use crate::inbox::{display_name, message_text, not_found, texts as inbox_texts, use_case_failure};
 use crate::pages::{Layout, message};
 
 /// The console's texts (German first, English second).
 #[derive(Debug)]
 pub(crate) struct ConsoleTexts {
+    pub overview_title: &'static str,
+    pub overview_intro: &'static str,
+    pub requests_title: &'static str,
+    pub requests_none: &'static str,
+    pub col_kind: &'static str,
+    pub col_received: &'static str,
+    pub due_soon: &'static str,
+    pub reviews_summary: &'static str,
+    pub holds_title: &'static str,
+    pub holds_summary: &'static str,
+    pub channels_title: &'static str,
+    pub channel_approved: &'static str,
+    pub channel_review_due: &'static str,
+    pub channel_revoked: &'static str,
+    pub channel_unapproved: &'static str,
+    pub kind: fn(SubjectRequestKind) -> &'static str,
     pub reviews_title: &'static str,
     pub reviews_intro: &'static str,
     pub none: &'static str,
@@ -47,6 +64,22 @@ pub(crate) struct ConsoleTexts {
 }
 
 const DE: ConsoleTexts = ConsoleTexts {
+    overview_title: "Datenschutz-Konsole",
+    overview_intro: "Was fällig ist. Fristen nach Art. 12 DSGVO: ein Monat, verlängerbar nur mit Mitteilung an die Person.",
+    requests_title: "Ersuchen betroffener Personen",
+    requests_none: "Keine Ersuchen überfällig oder in den nächsten 7 Tagen fällig.",
+    col_kind: "Art",
+    col_received: "Eingegangen",
+    due_soon: "bald fällig",
+    reviews_summary: "Offene Widerspruchsprüfungen / davon überfällig",
+    holds_title: "Aufbewahrungspflichten (Legal Hold)",
+    holds_summary: "Zur Überprüfung fällig",
+    channels_title: "WhatsApp-Kanäle",
+    channel_approved: "freigegeben, nächste Überprüfung am",
+    channel_review_due: "Überprüfung der Freigabe fällig seit",
+    channel_revoked: "Freigabe widerrufen",
+    channel_unapproved: "nicht freigegeben: es wird nichts gesendet",
+    kind: kind_de,
     reviews_title: "Widerspruchsprüfungen",
     reviews_intro: "Nachrichten, die ein Widerspruch sein könnten. Bis Sie entscheiden, wird der Person nichts gesendet.",
     none: "Keine offenen Prüfungen.",
@@ -71,6 +104,22 @@ const DE: ConsoleTexts = ConsoleTexts {
 };
 
 const EN: ConsoleTexts = ConsoleTexts {
+    overview_title: "Data-protection console",
+    overview_intro: "What is due. Deadlines under Art. 12 GDPR: one month, extendable only if the person is told.",
+    requests_title: "Data subject requests",
+    requests_none: "No request overdue or due within the next 7 days.",
+    col_kind: "Kind",
+    col_received: "Received",
+    due_soon: "due soon",
+    reviews_summary: "Open objection reviews / of which overdue",
+    holds_title: "Legal holds",
+    holds_summary: "Due for review",
+    channels_title: "WhatsApp channels",
+    channel_approved: "approved, next review on",
+    channel_review_due: "approval review due since",
+    channel_revoked: "approval revoked",
+    channel_unapproved: "not approved: nothing is sent",
+    kind: kind_en,
     reviews_title: "Objection reviews",
     reviews_intro: "Messages that may be an objection. Nothing is sent to the person until you decide.",
     none: "No open reviews.",
@@ -93,6 +142,26 @@ const EN: ConsoleTexts = ConsoleTexts {
     dismissed: "The review was closed without an objection.",
     reason: reason_en,
 };
+
+const fn kind_de(kind: SubjectRequestKind) -> &'static str {
+    match kind {
+        SubjectRequestKind::Access => "Auskunft (Art. 15)",
+        SubjectRequestKind::Erasure => "Löschung (Art. 17)",
+        SubjectRequestKind::Restriction => "Einschränkung (Art. 18)",
+        SubjectRequestKind::Objection => "Widerspruch (Art. 21)",
+        SubjectRequestKind::Portability => "Datenübertragbarkeit (Art. 20)",
+    }
+}
+
+const fn kind_en(kind: SubjectRequestKind) -> &'static str {
+    match kind {
+        SubjectRequestKind::Access => "Access (Art. 15)",
+        SubjectRequestKind::Erasure => "Erasure (Art. 17)",
+        SubjectRequestKind::Restriction => "Restriction (Art. 18)",
+        SubjectRequestKind::Objection => "Objection (Art. 21)",
+        SubjectRequestKind::Portability => "Portability (Art. 20)",
+    }
+}
 
 const fn reason_de(reason: DismissReason) -> &'static str {
     match reason {
@@ -117,6 +186,83 @@ const fn texts(lang: Lang) -> &'static ConsoleTexts {
         Lang::De => &DE,
         Lang::En => &EN,
     }
+}
+
+struct RequestRow {
+    kind: &'static str,
+    received: String,
+    due: String,
+    overdue: bool,
+}
+
+struct ChannelRow {
+    number: String,
+    state: String,
+    ok: bool,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "console.html")]
+struct OverviewPage {
+    l: Layout,
+    c: &'static ConsoleTexts,
+    requests: Vec<RequestRow>,
+    reviews_open: usize,
+    reviews_overdue: usize,
+    holds_due: usize,
+    channels: Vec<ChannelRow>,
+}
+
+/// `GET /console`: what is due (admin and DPO).
+pub(crate) async fn overview(State(state): State<WebState>, client: Client) -> Response {
+    let Some(app) = state.app() else { return see_other("/signin") };
+    let Some(signed) = signed_in(app, &client).await else { return see_other("/signin?notice=expired") };
+    let lang = signed.lang();
+    let c = texts(lang);
+    let p = &signed.principal;
+    let o = match app.console_overview(p.tenant, p.actor()).await {
+        Ok(o) => o,
+        Err(e) => return use_case_failure(&signed, client.path, &e),
+    };
+    let zone = &state.settings().time_zone;
+    let request = |r: &SubjectRequest, overdue: bool| RequestRow {
+        kind: (c.kind)(r.kind),
+        received: zone.date(lang, r.received_at),
+        due: zone.date(lang, r.due_at),
+        overdue,
+    };
+    let requests = o
+        .subject_requests
+        .overdue
+        .iter()
+        .map(|r| request(r, true))
+        .chain(o.subject_requests.due_soon.iter().map(|r| request(r, false)))
+        .collect();
+    let channels = o
+        .channels
+        .iter()
+        .map(|ch| {
+            let (state, ok) = match &ch.approval {
+                None => (c.channel_unapproved.to_owned(), false),
+                Some(a) if a.revoked_at.is_some() => (c.channel_revoked.to_owned(), false),
+                Some(a) if a.review_at <= o.at => {
+                    (format!("{} {}", c.channel_review_due, zone.date(lang, a.review_at)), false)
+                }
+                Some(a) => (format!("{} {}", c.channel_approved, zone.date(lang, a.review_at)), true),
+            };
+            ChannelRow { number: ch.display_phone_number.as_e164().to_owned(), state, ok }
+        })
+        .collect();
+    OverviewPage {
+        l: signed_layout(&state, &signed, client.path),
+        c,
+        requests,
+        reviews_open: o.reviews_open,
+        reviews_overdue: o.reviews_overdue,
+        holds_due: o.legal_holds_due,
+        channels,
+    }
+    .into_response()
 }
 
 /// Whether a role decides reviews (the navigation entry).
@@ -159,7 +305,7 @@ pub(crate) async fn reviews(State(state): State<WebState>, client: Client, Query
     let p = &signed.principal;
     let items = match app.review_queue(p.tenant, p.actor()).await {
         Ok(items) => items,
-        Err(e) => return failure(&signed, client.path, &e),
+        Err(e) => return use_case_failure(&signed, client.path, &e),
     };
     let zone = &state.settings().time_zone;
     let x = inbox_texts(lang);
@@ -224,11 +370,11 @@ pub(crate) async fn review(
     }
     let (found, pending) = match app.review(p.tenant, candidate, review).await {
         Ok(found) => found,
-        Err(e) => return failure(&signed, client.path, &e),
+        Err(e) => return use_case_failure(&signed, client.path, &e),
     };
     let read = match app.read_review_message(p.tenant, p.actor(), candidate, review).await {
         Ok(m) => m,
-        Err(e) => return failure(&signed, client.path, &e),
+        Err(e) => return use_case_failure(&signed, client.path, &e),
     };
     let zone = &state.settings().time_zone;
     let now = app.clock().now();
@@ -291,23 +437,6 @@ pub(crate) async fn decide(
             let done = if decision == ReviewDecision::Confirm { "confirmed" } else { "dismissed" };
             see_other(&format!("/console/reviews?done={done}"))
         }
-        Err(e) => failure(&signed, path, &e),
-    }
-}
-
-fn failure(signed: &Signed, path: String, e: &UseCaseError) -> Response {
-    let lang = signed.lang();
-    match e {
-        UseCaseError::Forbidden(_) => forbidden(lang),
-        UseCaseError::NotFound(_) => not_found(lang, path),
-        UseCaseError::Refused(_)
-        | UseCaseError::Invalid(_)
-        | UseCaseError::Conflict(_)
-        | UseCaseError::DpoNotIndependent
-        | UseCaseError::Unavailable(_)
-        | UseCaseError::Store(_) => {
-            let t = lang.messages();
-            message(lang, path, StatusCode::INTERNAL_SERVER_ERROR, t.error_title, t.err_internal)
-        }
+        Err(e) => use_case_failure(&signed, path, &e),
     }
 }

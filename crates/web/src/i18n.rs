@@ -272,7 +272,7 @@ pub struct Messages {
     pub area_inbox: &'static str,
     /// Navigation: the inbox.
     pub area_inbox_short: &'static str,
-    /// Navigation: the console (objection reviews so far).
+    /// Navigation: the console.
     pub area_console_short: &'static str,
     /// Start page: what the console offers so far.
     pub area_console_now: &'static str,
@@ -457,8 +457,8 @@ pub static DE: Messages = Messages {
     home_coming: "Noch nicht verfügbar – folgt in einer späteren Version.",
     area_inbox: "Posteingang (Gespräche mit Bewerbenden)",
     area_inbox_short: "Posteingang",
-    area_console_short: "Widerspruchsprüfungen",
-    area_console_now: "bisher die Widerspruchsprüfungen; Auskunftsersuchen, Löschfristen und Protokoll folgen",
+    area_console_short: "Datenschutz-Konsole",
+    area_console_now: "bisher das Fällige und die Widerspruchsprüfungen; Ersuchen bearbeiten, Löschfristen und Protokoll folgen",
     area_console: "Datenschutz-Konsole (Auskunft, Widersprüche, Löschfristen)",
     area_settings: "Einstellungen des Unternehmens",
     role_admin: "Administration",
@@ -585,8 +585,8 @@ pub static EN: Messages = Messages {
     home_coming: "Not available yet – follows in a later version.",
     area_inbox: "Inbox (conversations with candidates)",
     area_inbox_short: "Inbox",
-    area_console_short: "Objection reviews",
-    area_console_now: "objection reviews so far; subject requests, retention and the audit log follow",
+    area_console_short: "Data-protection console",
+    area_console_now: "what is due and the objection reviews so far; handling requests, retention and the audit log follow",
     area_console: "Data protection console (access requests, objections, retention)",
     area_settings: "Company settings",
     role_admin: "Administrator",

@@ -683,7 +683,7 @@ pub(crate) fn not_found(lang: Lang, path: String) -> Response {
 }
 
 /// A use case's failure as a page: forbidden, not found, or an error without details.
-fn use_case_failure(signed: &Signed, path: String, e: &UseCaseError) -> Response {
+pub(crate) fn use_case_failure(signed: &Signed, path: String, e: &UseCaseError) -> Response {
     let lang = signed.lang();
     match e {
         UseCaseError::Forbidden(_) => forbidden(lang),

@@ -120,6 +120,7 @@ pub fn router<S>(state: WebState) -> Router<S> {
         .route("/inbox/{id}/text", post(inbox::send_text))
         .route("/inbox/{id}/template", post(inbox::send_template))
         .route("/inbox/{id}/consent-request", post(inbox::consent_request))
+        .route("/console", get(console::overview))
         .route("/console/reviews", get(console::reviews))
         .route("/console/reviews/{candidate}/{review}", get(console::review))
         .route("/console/reviews/{candidate}/{review}/decision", post(console::decide))
