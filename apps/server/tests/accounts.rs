@@ -18,35 +18,7 @@ use hoheit_domain::tenant::Role;
 use hoheit_server::harness::{Harness, HarnessOptions};
 use serde_json::{Value, json};
 
-macro_rules! on_both_databases {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    let (h, _dir) = super::sqlite().await;
-                    super::$name(&h).await;
-                    h.stop().await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    let Some(url) = super::postgres_database().await else { return };
-                    let mut options = super::HarnessOptions::new(std::path::PathBuf::new());
-                    options.database_url = Some(url);
-                    let (h, _dir) = super::start(options).await;
-                    super::$name(&h).await;
-                    h.stop().await;
-                }
-            )*
-        }
-    };
-}
-
-on_both_databases!(browser_accounts_and_sessions);
+scenarios!(browser_accounts_and_sessions: true);
 
 /// A browser: its cookie (set by hand from `Set-Cookie`) and the CSRF token it was given.
 struct Browser {
@@ -587,16 +559,7 @@ async fn a_password_change_needs_the_current_one_and_ends_the_other_sessions() {
 /// counted on one replica throttle the next attempt on the other.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sessions_and_throttles_hold_across_replicas() {
-    let url = postgres_database().await;
-    let dir = tempfile::tempdir().unwrap();
-    let options = || {
-        let mut o = HarnessOptions::new(dir.path().to_path_buf());
-        o.database_url = url.clone();
-        o.workers = false;
-        o
-    };
-    let one = Harness::start(options()).await.unwrap();
-    let two = Harness::start(options()).await.unwrap();
+    let (one, two, _dir) = two_replicas().await;
     let operator = one.client(&one.token(None, Role::Operator).await.unwrap());
     let r = operator.post("/api/v1/tenants", json!({"name": "Replika Konto GmbH"})).await;
     assert_eq!(r.status, 201, "{:?}", r.json);

@@ -197,16 +197,7 @@ async fn dpo_self_approval_is_refused(h: &Harness) {
 /// revoked on one is refused by the other within 5 seconds.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn revocation_is_effective_on_another_replica_within_5_seconds() {
-    let url = postgres_database().await;
-    let dir = tempfile::tempdir().unwrap();
-    let options = || {
-        let mut o = HarnessOptions::new(dir.path().to_path_buf());
-        o.database_url = url.clone();
-        o.workers = false;
-        o
-    };
-    let one = Harness::start(options()).await.unwrap();
-    let two = Harness::start(options()).await.unwrap();
+    let (one, two, _dir) = two_replicas().await;
     let t = tenant(&one, "Replika GmbH", one.sim.phone_number_id()).await;
     let r = t.admin.post("/api/v1/tokens", json!({"role": "recruiter", "label": "replicated"})).await;
     let (id, token) = (r.str("/id").unwrap().to_owned(), r.str("/token").unwrap().to_owned());

@@ -74,6 +74,23 @@ pub async fn start(options: HarnessOptions) -> (Harness, tempfile::TempDir) {
     (Harness::start(options).await.unwrap(), tmp)
 }
 
+/// Two servers without background workers on one database (a fresh PostgreSQL database when
+/// `HOHEIT_TEST_POSTGRES_URL` is set, else one SQLite file): replicas.
+#[allow(dead_code)] // not every test file has replicas
+pub async fn two_replicas() -> (Harness, Harness, tempfile::TempDir) {
+    let url = postgres_database().await;
+    let dir = tempfile::tempdir().unwrap();
+    let options = || {
+        let mut o = HarnessOptions::new(dir.path().to_path_buf());
+        o.database_url = url.clone();
+        o.workers = false;
+        o
+    };
+    let one = Harness::start(options()).await.unwrap();
+    let two = Harness::start(options()).await.unwrap();
+    (one, two, dir)
+}
+
 pub async fn sqlite() -> (Harness, tempfile::TempDir) {
     start(HarnessOptions::new(std::path::PathBuf::new())).await
 }
