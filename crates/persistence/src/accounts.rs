@@ -297,15 +297,7 @@ impl AccountStore for SeaStore {
     ) -> Result<bool, StoreError> {
         let b = self.shared.backend;
         let txn = self.shared.db.begin().await.map_err(|e| db_error(&e))?;
-        let r = txn
-            .execute_raw(stmt(
-                b,
-                "UPDATE invitations SET accepted_at = $2 WHERE id = $1 AND accepted_at IS NULL AND expires_at > $2",
-                vec![id_bytes(invitation.as_uuid()).into(), micros(now).into()],
-            ))
-            .await
-            .map_err(|e| db_error(&e))?;
-        if r.rows_affected() != 1 {
+        if !crate::credentials::claim_invitation(b, &txn, invitation, now).await? {
             txn.rollback().await.map_err(|e| db_error(&e))?;
             return Ok(false);
         }
@@ -459,11 +451,9 @@ impl AccountStore for SeaStore {
         hash: &[u8; 32],
         now: OffsetDateTime,
     ) -> Result<bool, StoreError> {
-        let r = self
+        let affected = self
             .shared
-            .db
-            .execute_raw(stmt(
-                self.shared.backend,
+            .execute(
                 "UPDATE staff_recovery_codes SET used_at = $4 WHERE staff_id = $1 AND tenant_id = $2 AND code_hash = $3 \
                  AND used_at IS NULL",
                 vec![
@@ -472,10 +462,9 @@ impl AccountStore for SeaStore {
                     hash.to_vec().into(),
                     micros(now).into(),
                 ],
-            ))
-            .await
-            .map_err(|e| db_error(&e))?;
-        Ok(r.rows_affected() == 1)
+            )
+            .await?;
+        Ok(affected == 1)
     }
 
     async fn recovery_codes_left(&self, tenant: TenantId, staff: StaffId) -> Result<u32, StoreError> {
@@ -550,31 +539,25 @@ impl AccountStore for SeaStore {
     }
 
     async fn revoke_session(&self, staff: StaffId, id: Uuid, now: OffsetDateTime) -> Result<bool, StoreError> {
-        let r = self
+        let affected = self
             .shared
-            .db
-            .execute_raw(stmt(
-                self.shared.backend,
+            .execute(
                 "UPDATE staff_sessions SET revoked_at = $3 WHERE id = $1 AND staff_id = $2 AND revoked_at IS NULL",
                 vec![id_bytes(id).into(), id_bytes(staff.as_uuid()).into(), micros(now).into()],
-            ))
-            .await
-            .map_err(|e| db_error(&e))?;
-        Ok(r.rows_affected() == 1)
+            )
+            .await?;
+        Ok(affected == 1)
     }
 
     async fn revoke_sessions(&self, staff: StaffId, now: OffsetDateTime) -> Result<u64, StoreError> {
-        let r = self
+        let affected = self
             .shared
-            .db
-            .execute_raw(stmt(
-                self.shared.backend,
+            .execute(
                 "UPDATE staff_sessions SET revoked_at = $2 WHERE staff_id = $1 AND revoked_at IS NULL AND expires_at > $2",
                 vec![id_bytes(staff.as_uuid()).into(), micros(now).into()],
-            ))
-            .await
-            .map_err(|e| db_error(&e))?;
-        Ok(r.rows_affected())
+            )
+            .await?;
+        Ok(affected)
     }
 
     async fn sessions(&self, staff: StaffId, now: OffsetDateTime) -> Result<Vec<Session>, StoreError> {

@@ -337,15 +337,7 @@ impl SeaStore {
     ) -> Result<bool, StoreError> {
         let b = self.shared.backend;
         let txn = self.shared.db.begin().await.map_err(|e| db_error(&e))?;
-        let r = txn
-            .execute_raw(stmt(
-                b,
-                "UPDATE invitations SET accepted_at = $2 WHERE id = $1 AND accepted_at IS NULL AND expires_at > $2",
-                vec![id_bytes(invitation.as_uuid()).into(), micros(now).into()],
-            ))
-            .await
-            .map_err(|e| db_error(&e))?;
-        if r.rows_affected() != 1 {
+        if !crate::credentials::claim_invitation(b, &txn, invitation, now).await? {
             txn.rollback().await.map_err(|e| db_error(&e))?;
             return Ok(false);
         }
@@ -459,4 +451,23 @@ impl SeaStore {
         }
         Ok(verifier.finish())
     }
+}
+
+/// Marks an invitation accepted inside `txn` if it is still open (not accepted, not expired):
+/// `false` if another request or replica used it first. The caller rolls back then.
+pub(crate) async fn claim_invitation(
+    backend: sea_orm::DbBackend,
+    txn: &sea_orm::DatabaseTransaction,
+    invitation: StaffId,
+    now: OffsetDateTime,
+) -> Result<bool, StoreError> {
+    let r = txn
+        .execute_raw(stmt(
+            backend,
+            "UPDATE invitations SET accepted_at = $2 WHERE id = $1 AND accepted_at IS NULL AND expires_at > $2",
+            vec![id_bytes(invitation.as_uuid()).into(), micros(now).into()],
+        ))
+        .await
+        .map_err(|e| db_error(&e))?;
+    Ok(r.rows_affected() == 1)
 }

@@ -67,6 +67,11 @@ pub struct Wakeups {
 }
 
 impl Shared {
+    /// Runs one statement outside a transaction; the number of rows it changed.
+    pub(crate) async fn execute(&self, sql: &str, values: Vec<Value>) -> Result<u64, StoreError> {
+        self.db.execute_raw(stmt(self.backend, sql, values)).await.map(|r| r.rows_affected()).map_err(|e| db_error(&e))
+    }
+
     /// Shared state over a connection.
     pub(crate) fn new(
         db: DatabaseConnection,
