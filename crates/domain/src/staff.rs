@@ -179,28 +179,43 @@ impl From<Email> for String {
     }
 }
 
-/// A secret in clear for a moment (a password typed in, a TOTP secret, a recovery code, a
-/// session cookie value). `Debug` prints nothing; no `Display`, no `Serialize`.
-#[derive(Clone, PartialEq, Eq)]
-pub struct SecretText(String);
+/// A string newtype whose `Debug` prints `$debug` instead of the value: the struct, `new` and
+/// the one accessor. No `Display`, no `Serialize`.
+macro_rules! undisclosed_string {
+    ($(#[$meta:meta])* $name:ident, $accessor:ident, $debug:literal, $new_doc:literal, $get_doc:literal) => {
+        $(#[$meta])*
+        #[derive(Clone, PartialEq, Eq)]
+        pub struct $name(String);
 
-impl SecretText {
-    /// Wraps a secret.
-    pub fn new(value: impl Into<String>) -> Self {
-        Self(value.into())
-    }
+        impl $name {
+            #[doc = $new_doc]
+            pub fn new(value: impl Into<String>) -> Self {
+                Self(value.into())
+            }
 
-    /// Reads the secret (where it is hashed, verified or shown once).
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
+            #[doc = $get_doc]
+            pub fn $accessor(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl fmt::Debug for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str($debug)
+            }
+        }
+    };
 }
 
-impl fmt::Debug for SecretText {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("SecretText(<redacted>)")
-    }
-}
+undisclosed_string!(
+    /// A secret in clear for a moment (a password typed in, a TOTP secret, a recovery code, a
+    /// session cookie value). `Debug` prints nothing; no `Display`, no `Serialize`.
+    SecretText,
+    expose,
+    "SecretText(<redacted>)",
+    "Wraps a secret.",
+    "Reads the secret (where it is hashed, verified or shown once)."
+);
 
 impl From<&str> for SecretText {
     fn from(value: &str) -> Self {
@@ -214,27 +229,14 @@ impl From<String> for SecretText {
     }
 }
 
-/// A password hash in the PHC string format (`$argon2id$v=19$m=19456,t=2,p=1$...`).
-#[derive(Clone, PartialEq, Eq)]
-pub struct PasswordHash(String);
-
-impl PasswordHash {
-    /// Wraps a PHC string (the `Passwords` adapter makes them).
-    pub fn new(phc: impl Into<String>) -> Self {
-        Self(phc.into())
-    }
-
-    /// The PHC string.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for PasswordHash {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("PasswordHash(..)")
-    }
-}
+undisclosed_string!(
+    /// A password hash in the PHC string format (`$argon2id$v=19$m=19456,t=2,p=1$...`).
+    PasswordHash,
+    as_str,
+    "PasswordHash(..)",
+    "Wraps a PHC string (the `Passwords` adapter makes them).",
+    "The PHC string."
+);
 
 /// Why a password is refused (the rule is named so the person can fix it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]

@@ -244,6 +244,15 @@ struct Row {
 /// A media record and its bytes (if stored).
 type MediaRow = (MediaRecord, Option<Pii<Vec<u8>>>);
 
+/// The rows of `rows` in insertion `order` whose record (`record` of the row) passes `keep`.
+fn in_order<K, R, T>(order: &[K], rows: &HashMap<K, R>, record: impl Fn(&R) -> &T, keep: impl Fn(&T) -> bool) -> Vec<T>
+where
+    K: Eq + std::hash::Hash,
+    T: Clone,
+{
+    order.iter().filter_map(|k| rows.get(k)).map(record).filter(|t| keep(t)).cloned().collect()
+}
+
 #[derive(Debug, Clone, Default)]
 struct State {
     configs: HashMap<TenantId, TenantConfig>,
@@ -263,6 +272,13 @@ struct State {
     media_order: Vec<(TenantId, MediaId)>,
     events: Vec<EventEnvelope>,
     shredded: Vec<(TenantId, CandidateId)>,
+}
+
+impl State {
+    /// The tenant's stored candidates (erased ones included: their tombstones).
+    fn tenant_candidates(&self, tenant: TenantId) -> impl Iterator<Item = &Candidate> {
+        self.candidates.iter().filter(move |((t, _), _)| *t == tenant).filter_map(|(_, row)| row.candidate.as_ref())
+    }
 }
 
 /// An in-memory store with the semantics of the real adapters.
@@ -663,27 +679,15 @@ impl Store for InMemoryStore {
 
     async fn messages(&self, tenant: TenantId, candidate: CandidateId) -> Result<Vec<Message>, StoreError> {
         let state = self.lock();
-        let mut messages: Vec<Message> = state
-            .message_order
-            .iter()
-            .filter_map(|k| state.messages.get(k))
-            .filter(|m| m.tenant == tenant && m.candidate == candidate)
-            .cloned()
-            .collect();
+        let mut messages =
+            in_order(&state.message_order, &state.messages, |m| m, |m| m.tenant == tenant && m.candidate == candidate);
         messages.sort_by_key(|m| (m.created_at, m.id.as_uuid()));
         Ok(messages)
     }
 
     async fn pending_outbox(&self, tenant: TenantId, candidate: CandidateId) -> Result<Vec<OutboxEntry>, StoreError> {
         let state = self.lock();
-        Ok(state
-            .outbox_order
-            .iter()
-            .filter_map(|id| state.outbox.get(id))
-            .map(|(e, _)| e)
-            .filter(|e| e.tenant == tenant && e.candidate == candidate)
-            .cloned()
-            .collect())
+        Ok(in_order(&state.outbox_order, &state.outbox, |(e, _)| e, |e| e.tenant == tenant && e.candidate == candidate))
     }
 
     async fn retention_due(
@@ -709,13 +713,12 @@ impl Store for InMemoryStore {
         candidate: Option<CandidateId>,
     ) -> Result<Vec<SubjectRequest>, StoreError> {
         let state = self.lock();
-        let mut requests: Vec<SubjectRequest> = state
-            .subject_order
-            .iter()
-            .filter_map(|k| state.subject_requests.get(k))
-            .filter(|r| r.tenant == tenant && candidate.is_none_or(|c| r.candidate == Some(c)))
-            .cloned()
-            .collect();
+        let mut requests = in_order(
+            &state.subject_order,
+            &state.subject_requests,
+            |r| r,
+            |r| r.tenant == tenant && candidate.is_none_or(|c| r.candidate == Some(c)),
+        );
         requests.sort_by_key(|r| r.received_at);
         Ok(requests)
     }
@@ -738,14 +741,8 @@ impl Store for InMemoryStore {
 
     async fn candidate_media(&self, tenant: TenantId, candidate: CandidateId) -> Result<Vec<MediaRecord>, StoreError> {
         let state = self.lock();
-        let mut media: Vec<MediaRecord> = state
-            .media_order
-            .iter()
-            .filter_map(|k| state.media.get(k))
-            .map(|(m, _)| m)
-            .filter(|m| m.tenant == tenant && m.candidate == candidate)
-            .cloned()
-            .collect();
+        let mut media =
+            in_order(&state.media_order, &state.media, |(m, _)| m, |m| m.tenant == tenant && m.candidate == candidate);
         media.sort_by_key(|m| (m.created_at, m.id.as_uuid()));
         Ok(media)
     }
@@ -962,6 +959,18 @@ pub mod fixtures {
                 LanguageCode::german(),
                 self.now - Duration::days(10),
             )
+        }
+
+        /// A review of a possible objection (nil ids) on `matched`, opened now and due at `due_at`.
+        pub fn pending_review(&self, matched: &str, due_at: OffsetDateTime) -> crate::objection::PendingReview {
+            crate::objection::PendingReview {
+                id: crate::ids::ReviewId::from_uuid(Uuid::nil()),
+                message: MessageId::from_uuid(Uuid::nil()),
+                matched: matched.to_owned(),
+                opened_at: self.now,
+                due_at,
+                further: Vec::new(),
+            }
         }
 
         /// A candidate who consented (verbally, on the current texts), wrote an hour ago and got
@@ -1185,10 +1194,7 @@ impl crate::ports::Queries for InMemoryStore {
     async fn open_reviews(&self, tenant: TenantId) -> Result<Vec<crate::ports::OpenReview>, StoreError> {
         let state = self.lock();
         let mut reviews: Vec<_> = state
-            .candidates
-            .iter()
-            .filter(|((t, _), _)| *t == tenant)
-            .filter_map(|(_, row)| row.candidate.as_ref())
+            .tenant_candidates(tenant)
             .filter_map(|c| {
                 c.objection.review.as_ref().map(|r| crate::ports::OpenReview { candidate: c.id, due_at: r.due_at })
             })
@@ -1214,10 +1220,7 @@ impl crate::ports::Queries for InMemoryStore {
     ) -> Result<Vec<crate::ports::DueLegalHold>, StoreError> {
         let state = self.lock();
         let mut due: Vec<_> = state
-            .candidates
-            .iter()
-            .filter(|((t, _), _)| *t == tenant)
-            .filter_map(|(_, row)| row.candidate.as_ref())
+            .tenant_candidates(tenant)
             .filter(|c| !c.is_erased())
             .filter_map(|c| {
                 c.hold_review_at()

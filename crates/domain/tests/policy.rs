@@ -7,9 +7,9 @@ use hoheit_domain::candidate::{Candidate, HoldReason, LegalHold, Lifecycle, Rest
 use hoheit_domain::classifier::ObjectionReason;
 use hoheit_domain::consent::{Purpose, WithdrawalVia};
 use hoheit_domain::conversation::{ConversationState, Intent, OutboundContent};
-use hoheit_domain::ids::{ConsentRequestId, HoldId, MessageId, ReviewId, StaffId};
+use hoheit_domain::ids::{ConsentRequestId, HoldId, StaffId};
 use hoheit_domain::legal::{LegalTextKind, LegalTextVersion};
-use hoheit_domain::objection::{Objection, ObjectionScope, ObjectionSource, PendingReview};
+use hoheit_domain::objection::{Objection, ObjectionScope, ObjectionSource};
 use hoheit_domain::policy::{Draft, Exception, OutboundPolicy, Permit, Refusal, RefusalCode};
 use hoheit_domain::template::TemplateStatus;
 use hoheit_domain::testing::fixtures::World;
@@ -168,14 +168,7 @@ fn refusal_3_objection_and_its_exceptions() {
 fn refusal_3_review_pending_blocks_proactive_sending() {
     let w = World::new();
     let mut c = w.engaged_candidate();
-    c.open_review(PendingReview {
-        id: ReviewId::from_uuid(Uuid::nil()),
-        message: MessageId::from_uuid(Uuid::nil()),
-        matched: "stop".into(),
-        opened_at: w.now,
-        due_at: w.now + Duration::days(1),
-        further: Vec::new(),
-    });
+    c.open_review(w.pending_review("stop", w.now + Duration::days(1)));
     assert_eq!(code(decide(&w, &c, &text(), Intent::Regular)), Some(RefusalCode::ObjectionReviewPending));
     assert_eq!(decide(&w, &c, &text(), Intent::HelpReply), Ok(Permit { exception: Some(Exception::HelpReply) }));
 }
@@ -423,14 +416,7 @@ fn build(s: &Setup) -> (World, Candidate, OutboundContent, Intent, bool) {
         }
     }
     if s.review {
-        c.open_review(PendingReview {
-            id: ReviewId::from_uuid(Uuid::nil()),
-            message: MessageId::from_uuid(Uuid::nil()),
-            matched: "stop".into(),
-            opened_at: w.now,
-            due_at: w.now,
-            further: Vec::new(),
-        });
+        c.open_review(w.pending_review("stop", w.now));
     }
     match s.lifecycle {
         1 => c.lifecycle = Lifecycle::Restricted { since: w.now, reason: RestrictionReason::SubjectRequest },

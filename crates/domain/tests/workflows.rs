@@ -31,6 +31,16 @@ fn tenant(t: &TestApp) -> hoheit_domain::ids::TenantId {
     t.world.tenant_id()
 }
 
+/// Answers the subject request `id` with `answer` as `actor`.
+fn answer(
+    t: &TestApp,
+    actor: Actor,
+    id: hoheit_domain::ids::SubjectRequestId,
+    answer: Answer,
+) -> Result<hoheit_domain::usecases::Answered, UseCaseError> {
+    block_on(t.app.answer_subject_request(tenant(t), actor, id, answer))
+}
+
 /// A candidate who consented by phone and wrote a minute ago (the window is open, no notice yet).
 fn engaged(t: &TestApp) -> CandidateId {
     let c = block_on(t.new_candidate());
@@ -131,8 +141,7 @@ fn a_confirmed_review_applies_the_objection_and_opens_the_subject_request() {
     assert_eq!(requests[0].kind, SubjectRequestKind::Objection);
 
     // the register links the request to the objection in effect
-    let answered =
-        block_on(t.app.answer_subject_request(tenant(&t), dpo(), requests[0].id, Answer::Objection)).unwrap();
+    let answered = answer(&t, dpo(), requests[0].id, Answer::Objection).unwrap();
     assert_eq!(answered.request.fulfilment, Some(Fulfilment::Objection { at: review.opened_at }));
     assert!(
         matches!(answered.request.status, SubjectRequestStatus::Fulfilled { ref outcome, .. } if outcome == "objection")
@@ -149,21 +158,27 @@ fn open_request(
     block_on(t.app.open_subject_request(tenant(t), dpo(), Some(c), kind, channel, None)).unwrap()
 }
 
-#[test]
-fn erasure_requests_close_with_a_link_to_the_erasure_or_its_deferral() {
+/// A new app, an engaged candidate and their open request of `kind`.
+fn engaged_with_request(
+    kind: SubjectRequestKind,
+    channel: CaptureChannel,
+) -> (TestApp, CandidateId, hoheit_domain::subject_request::SubjectRequest) {
     let t = World::new().app();
     let c = engaged(&t);
-    let request = open_request(&t, c, SubjectRequestKind::Erasure, CaptureChannel::Email);
+    let request = open_request(&t, c, kind, channel);
+    (t, c, request)
+}
+
+#[test]
+fn erasure_requests_close_with_a_link_to_the_erasure_or_its_deferral() {
+    let (t, c, request) = engaged_with_request(SubjectRequestKind::Erasure, CaptureChannel::Email);
     // the wrong answer for the kind
     assert!(matches!(
-        block_on(t.app.answer_subject_request(tenant(&t), dpo(), request.id, Answer::Objection)),
+        answer(&t, dpo(), request.id, Answer::Objection),
         Err(UseCaseError::Invalid(_) | UseCaseError::Conflict(_))
     ));
     // recruiters do not keep the register
-    assert!(matches!(
-        block_on(t.app.answer_subject_request(tenant(&t), recruiter(), request.id, Answer::Erasure)),
-        Err(UseCaseError::Forbidden(_))
-    ));
+    assert!(matches!(answer(&t, recruiter(), request.id, Answer::Erasure), Err(UseCaseError::Forbidden(_))));
     // rejected a week ago: inside the claims window, so restricted now and erased later (R31)
     block_on(t.app.end_process(
         tenant(&t),
@@ -173,7 +188,7 @@ fn erasure_requests_close_with_a_link_to_the_erasure_or_its_deferral() {
         Some(t.clock.now() - Duration::days(7)),
     ))
     .unwrap();
-    let answered = block_on(t.app.answer_subject_request(tenant(&t), dpo(), request.id, Answer::Erasure)).unwrap();
+    let answered = answer(&t, dpo(), request.id, Answer::Erasure).unwrap();
     let Some(ErasureOutcome::Deferred { until }) = answered.erasure else { panic!("{:?}", answered.erasure) };
     assert_eq!(
         answered.request.status,
@@ -184,40 +199,29 @@ fn erasure_requests_close_with_a_link_to_the_erasure_or_its_deferral() {
     assert_eq!(block_on(t.app.subject_requests(tenant(&t), Some(c))).unwrap().len(), 1);
 
     // a second candidate, no process end: erased at once
-    let t = World::new().app();
-    let c = engaged(&t);
-    let request = open_request(&t, c, SubjectRequestKind::Erasure, CaptureChannel::Paper);
-    let answered = block_on(t.app.answer_subject_request(tenant(&t), dpo(), request.id, Answer::Erasure)).unwrap();
+    let (t, c, request) = engaged_with_request(SubjectRequestKind::Erasure, CaptureChannel::Paper);
+    let answered = answer(&t, dpo(), request.id, Answer::Erasure).unwrap();
     assert_eq!(answered.erasure, Some(ErasureOutcome::Erased));
     assert_eq!(answered.request.fulfilment, Some(Fulfilment::Erasure { at: t.clock.now() }));
     assert!(t.store.is_shredded(tenant(&t), c));
     let stored = block_on(t.app.subject_request(tenant(&t), request.id)).unwrap();
     assert_eq!(stored, answered.request);
-    assert!(matches!(
-        block_on(t.app.answer_subject_request(tenant(&t), dpo(), request.id, Answer::Erasure)),
-        Err(UseCaseError::Conflict(_))
-    ));
+    assert!(matches!(answer(&t, dpo(), request.id, Answer::Erasure), Err(UseCaseError::Conflict(_))));
 }
 
 #[test]
 fn access_requests_link_the_export_by_its_hash() {
-    let t = World::new().app();
-    let c = engaged(&t);
-    let request = open_request(&t, c, SubjectRequestKind::Access, CaptureChannel::Email);
+    let (t, c, request) = engaged_with_request(SubjectRequestKind::Access, CaptureChannel::Email);
     assert!(matches!(
-        block_on(t.app.answer_subject_request(tenant(&t), dpo(), request.id, Answer::Export { sha256: "xyz".into() })),
+        answer(&t, dpo(), request.id, Answer::Export { sha256: "xyz".into() }),
         Err(UseCaseError::Invalid(_))
     ));
     let sha = "AB".repeat(32);
-    let answered =
-        block_on(t.app.answer_subject_request(tenant(&t), dpo(), request.id, Answer::Export { sha256: sha })).unwrap();
+    let answered = answer(&t, dpo(), request.id, Answer::Export { sha256: sha }).unwrap();
     assert_eq!(answered.request.fulfilment, Some(Fulfilment::Export { at: t.clock.now(), sha256: "ab".repeat(32) }));
     // restriction is not in effect: it cannot be the answer
     let restriction = open_request(&t, c, SubjectRequestKind::Restriction, CaptureChannel::Email);
-    assert!(matches!(
-        block_on(t.app.answer_subject_request(tenant(&t), dpo(), restriction.id, Answer::Restriction)),
-        Err(UseCaseError::Conflict(_))
-    ));
+    assert!(matches!(answer(&t, dpo(), restriction.id, Answer::Restriction), Err(UseCaseError::Conflict(_))));
 }
 
 #[test]
@@ -361,6 +365,18 @@ fn image_in(t: &TestApp, id: &str, media_id: &str) {
     assert!(matches!(out, InboundOutcome::Stored { .. }));
 }
 
+/// A new app and an engaged candidate who sent `n` images (`wamid.img1`, media id `m1`, ...),
+/// with their media records.
+fn engaged_with_images(n: usize) -> (TestApp, CandidateId, Vec<hoheit_domain::media::MediaRecord>) {
+    let t = World::new().app();
+    let c = engaged(&t);
+    for i in 1..=n {
+        image_in(&t, &format!("wamid.img{i}"), &format!("m{i}"));
+    }
+    let files = block_on(t.app.media_files(tenant(&t), c)).unwrap();
+    (t, c, files)
+}
+
 #[test]
 fn inbound_media_is_announced_fetched_checked_and_stored() {
     let t = World::new().app();
@@ -397,13 +413,7 @@ fn inbound_media_is_announced_fetched_checked_and_stored() {
 
 #[test]
 fn media_that_fails_the_checks_is_rejected_and_audited() {
-    let t = World::new().app();
-    let c = engaged(&t);
-    image_in(&t, "wamid.img1", "m1");
-    image_in(&t, "wamid.img2", "m2");
-    image_in(&t, "wamid.img3", "m3");
-    image_in(&t, "wamid.img4", "m4");
-    let files = block_on(t.app.media_files(tenant(&t), c)).unwrap();
+    let (t, c, files) = engaged_with_images(4);
     let limits = MediaLimits { max_bytes: 6 };
     let record = |i: usize, fetch: MediaFetch| {
         block_on(t.app.record_media_fetch(tenant(&t), files[i].id, fetch, limits)).unwrap()
@@ -438,11 +448,7 @@ fn media_that_fails_the_checks_is_rejected_and_audited() {
 
 #[test]
 fn media_is_erased_with_the_candidate_and_a_late_fetch_is_dropped() {
-    let t = World::new().app();
-    let c = engaged(&t);
-    image_in(&t, "wamid.img1", "m1");
-    image_in(&t, "wamid.img2", "m2");
-    let files = block_on(t.app.media_files(tenant(&t), c)).unwrap();
+    let (t, c, files) = engaged_with_images(2);
     let fetched = || MediaFetch::Fetched { content: Pii::new(vec![1, 2, 3]), mime_type: Some("image/png".into()) };
     block_on(t.app.record_media_fetch(tenant(&t), files[0].id, fetched(), MediaLimits::default())).unwrap();
     assert_eq!(block_on(t.app.request_erasure(tenant(&t), dpo(), c)).unwrap(), ErasureOutcome::Erased);

@@ -42,8 +42,8 @@ use crate::legal::LegalTextCatalogue;
 use crate::media::{MediaRecord, MediaStatus};
 use crate::objection::{ObjectionScope, Suppression};
 use crate::ports::{
-    CandidateChange, CandidatePage, ChangeSet, ConfigChange, DueLegalHold, DuplicateKey, ListedLifecycle, MediaChange,
-    MessageChange, OutboxChange, OutboxEntry, OutboxQueue, Queries, Store, StoreError,
+    CandidateChange, CandidatePage, ChangeSet, CommitReport, ConfigChange, DueLegalHold, DuplicateKey, ListedLifecycle,
+    MediaChange, MessageChange, OutboxChange, OutboxEntry, OutboxQueue, Queries, Store, StoreError,
 };
 use crate::subject_request::{SubjectRequest, SubjectRequestKind};
 use crate::template::TemplateCatalogue;
@@ -249,41 +249,42 @@ pub fn event(world: &World, subject: Option<CandidateId>, event: DomainEvent) ->
     EventEnvelope { tenant: world.tenant_id(), subject, actor: Actor::System, at: world.now, rule: None, event }
 }
 
-/// An inbound text message.
-pub fn inbound_message(world: &World, candidate: CandidateId, id: u128, provider_id: &str, text: &str) -> Message {
+/// A text message of `world`'s channel at `world.now`, not yet sent or received.
+fn text_message(world: &World, candidate: CandidateId, id: u128, direction: Direction, body: MessageBody) -> Message {
     Message {
         id: MessageId::from_uuid(Uuid::from_u128(id)),
         tenant: world.tenant_id(),
         candidate,
         channel: world.channel().id,
-        direction: Direction::Inbound,
+        direction,
         kind: MessageKind::Text,
         intent: None,
-        body: Pii::new(MessageBody::Inbound(InboundContent::Text { body: Pii::new(text.to_owned()) })),
-        provider_id: Some(Wamid::parse(provider_id).unwrap()),
+        body: Pii::new(body),
+        provider_id: None,
         reply_to: None,
         created_at: world.now,
-        provider_at: Some(world.now),
+        provider_at: None,
         status: StatusTimeline::default(),
+    }
+}
+
+/// An inbound text message.
+pub fn inbound_message(world: &World, candidate: CandidateId, id: u128, provider_id: &str, text: &str) -> Message {
+    let body = MessageBody::Inbound(InboundContent::Text { body: Pii::new(text.to_owned()) });
+    Message {
+        provider_id: Some(Wamid::parse(provider_id).unwrap()),
+        provider_at: Some(world.now),
+        ..text_message(world, candidate, id, Direction::Inbound, body)
     }
 }
 
 /// A queued outbound text message.
 pub fn outbound_message(world: &World, candidate: CandidateId, id: u128, text: &str) -> Message {
+    let body = MessageBody::Outbound(OutboundContent::Text { body: Pii::new(text.to_owned()) });
     Message {
-        id: MessageId::from_uuid(Uuid::from_u128(id)),
-        tenant: world.tenant_id(),
-        candidate,
-        channel: world.channel().id,
-        direction: Direction::Outbound,
-        kind: MessageKind::Text,
         intent: Some(Intent::Regular),
-        body: Pii::new(MessageBody::Outbound(OutboundContent::Text { body: Pii::new(text.to_owned()) })),
-        provider_id: None,
-        reply_to: None,
-        created_at: world.now,
-        provider_at: None,
         status: StatusTimeline::starting(DeliveryStatus::Queued, world.now),
+        ..text_message(world, candidate, id, Direction::Outbound, body)
     }
 }
 
@@ -642,11 +643,9 @@ pub async fn unmatched_statuses_are_counted_not_refused(h: &dyn Harness) {
     );
 }
 
-/// Outbox leases exclude other claimers until they expire; retries wait; release frees at once;
-/// an objection cancels everything pending and the messages say so.
-pub async fn outbox_leases_retries_and_cancellation(h: &dyn Harness) {
-    let s = h.store();
-    let q = h.queue();
+/// A seeded tenant and candidate with two outbound messages queued: outbox entries 20 ("eins",
+/// message 10) and 21 ("zwei", message 11).
+async fn seeded_with_two_queued(h: &dyn Harness) -> (World, Candidate) {
     let (w, c) = seeded_with_candidate(h).await;
     let enqueue = ChangeSet {
         messages: vec![
@@ -659,7 +658,26 @@ pub async fn outbox_leases_retries_and_cancellation(h: &dyn Harness) {
         ],
         ..ChangeSet::default()
     };
-    s.commit(w.tenant_id(), enqueue).await.unwrap();
+    h.store().commit(w.tenant_id(), enqueue).await.unwrap();
+    (w, c)
+}
+
+/// Commits what an objection does to the outbox: every pending entry of the candidate cancelled.
+async fn cancel_pending(s: &dyn Store, w: &World, candidate: CandidateId) -> CommitReport {
+    let changes = ChangeSet {
+        outbox: vec![OutboxChange::CancelPending { candidate }],
+        events: vec![event(w, Some(candidate), DomainEvent::OutboxCancelled)],
+        ..ChangeSet::default()
+    };
+    s.commit(w.tenant_id(), changes).await.unwrap()
+}
+
+/// Outbox leases exclude other claimers until they expire; retries wait; release frees at once;
+/// an objection cancels everything pending and the messages say so.
+pub async fn outbox_leases_retries_and_cancellation(h: &dyn Harness) {
+    let s = h.store();
+    let q = h.queue();
+    let (w, c) = seeded_with_two_queued(h).await;
     assert_eq!(
         s.pending_outbox(w.tenant_id(), c.id).await.unwrap(),
         vec![outbox_entry(&w, c.id, 20, 10, "eins"), outbox_entry(&w, c.id, 21, 11, "zwei")]
@@ -686,17 +704,7 @@ pub async fn outbox_leases_retries_and_cancellation(h: &dyn Harness) {
     q.release(&[claimed[0].id]).await.unwrap();
     assert_eq!(q.claim(w.now + Duration::minutes(6), lease, 10).await.unwrap().len(), 1);
     // an objection cancels everything pending, and the messages say so
-    let report = s
-        .commit(
-            w.tenant_id(),
-            ChangeSet {
-                outbox: vec![OutboxChange::CancelPending { candidate: c.id }],
-                events: vec![event(&w, Some(c.id), DomainEvent::OutboxCancelled)],
-                ..ChangeSet::default()
-            },
-        )
-        .await
-        .unwrap();
+    let report = cancel_pending(s.as_ref(), &w, c.id).await;
     assert_eq!(report.outbox_cancelled, 2);
     assert!(q.claim(w.now + Duration::hours(1), lease, 10).await.unwrap().is_empty());
     assert!(s.pending_outbox(w.tenant_id(), c.id).await.unwrap().is_empty());
@@ -723,19 +731,7 @@ pub async fn send_attempts_survive_a_crash_and_take_their_receipt(h: &dyn Harnes
     use crate::attempt::SendAttempt;
     let s = h.store();
     let q = h.queue();
-    let (w, c) = seeded_with_candidate(h).await;
-    let enqueue = ChangeSet {
-        messages: vec![
-            MessageChange::Insert(Box::new(outbound_message(&w, c.id, 10, "eins"))),
-            MessageChange::Insert(Box::new(outbound_message(&w, c.id, 11, "zwei"))),
-        ],
-        outbox: vec![
-            OutboxChange::Enqueue(outbox_entry(&w, c.id, 20, 10, "eins")),
-            OutboxChange::Enqueue(outbox_entry(&w, c.id, 21, 11, "zwei")),
-        ],
-        ..ChangeSet::default()
-    };
-    s.commit(w.tenant_id(), enqueue).await.unwrap();
+    let (w, c) = seeded_with_two_queued(h).await;
     let (first, second) = (OutboxId::from_uuid(Uuid::from_u128(20)), OutboxId::from_uuid(Uuid::from_u128(21)));
     let lease = Duration::seconds(30);
     assert_eq!(q.claim(w.now, lease, 10).await.unwrap().len(), 2);
@@ -782,17 +778,7 @@ pub async fn send_attempts_survive_a_crash_and_take_their_receipt(h: &dyn Harnes
     .unwrap();
     assert!(q.claim(until - Duration::seconds(1), lease, 10).await.unwrap().iter().all(|e| e.id != second));
     // an objection cancels only what has not been attempted: both stay, with their attempts
-    let report = s
-        .commit(
-            w.tenant_id(),
-            ChangeSet {
-                outbox: vec![OutboxChange::CancelPending { candidate: c.id }],
-                events: vec![event(&w, Some(c.id), DomainEvent::OutboxCancelled)],
-                ..ChangeSet::default()
-            },
-        )
-        .await
-        .unwrap();
+    let report = cancel_pending(s.as_ref(), &w, c.id).await;
     assert_eq!(report.outbox_cancelled, 0);
     assert_eq!(s.pending_outbox(w.tenant_id(), c.id).await.unwrap().len(), 2);
     // the claimer after the wait, which saw that attempt, records the next one (a resend)
