@@ -517,24 +517,11 @@ stable_names!(
 
 impl DomainEvent {
     /// Whether the event is about a credential (what [`crate::usecases::Hoheit`]'s
-    /// `record_credential_events` accepts).
-    pub const fn is_credential_event(&self) -> bool {
-        matches!(
-            self,
-            Self::TokenIssued { .. }
-                | Self::TokenRevoked { .. }
-                | Self::TokenExpired { .. }
-                | Self::TokenUseRefused { .. }
-                | Self::InvitationIssued { .. }
-                | Self::InvitationAccepted { .. }
-                | Self::StaffRoleChanged { .. }
-                | Self::StaffDisabled { .. }
-                | Self::SignInSucceeded { .. }
-                | Self::SignInFailed { .. }
-                | Self::PasswordChanged { .. }
-                | Self::SecondFactorChanged { .. }
-                | Self::SessionRevoked { .. }
-        )
+    /// `record_credential_events` accepts): the token, invitation, staff, sign-in and session
+    /// families of [`DomainEvent::action`].
+    pub fn is_credential_event(&self) -> bool {
+        const CREDENTIAL_FAMILIES: [&str; 5] = ["token", "invitation", "staff", "sign_in", "session"];
+        self.action().split_once('.').is_some_and(|(family, _)| CREDENTIAL_FAMILIES.contains(&family))
     }
 
     /// Whether the event is compliance-relevant and goes into the audit log. Delivery statuses and

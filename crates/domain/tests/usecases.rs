@@ -10,7 +10,7 @@ use hoheit_domain::consent::{CaptureChannel, ConsentMethod, Purpose};
 use hoheit_domain::conversation::{DeliveryStatus, Intent, OutboundContent};
 use hoheit_domain::ids::CandidateId;
 use hoheit_domain::inbound::{ContactRef, InboundContent, InboundMessage, StatusUpdate};
-use hoheit_domain::objection::DismissReason;
+use hoheit_domain::objection::{DismissReason, PendingReview};
 use hoheit_domain::policy::RefusalCode;
 use hoheit_domain::ports::{GatewayError, OutboxQueue, Recipient, Store, StoreError};
 use hoheit_domain::subject_request::SubjectRequestKind;
@@ -66,8 +66,41 @@ fn candidate(t: &TestApp, c: CandidateId) -> hoheit_domain::candidate::Candidate
 }
 
 /// Consent via the consent request's agree button.
+/// A retention run by the system (`dry_run`: preview only).
+fn retention(t: &TestApp, dry_run: bool) -> hoheit_domain::events::RetentionCounts {
+    block_on(t.app.run_retention(t.world.tenant_id(), Actor::System, dry_run)).unwrap()
+}
+
+/// A real retention run erases `c`, and only `c`.
+fn assert_retention_erases(t: &TestApp, c: CandidateId) {
+    assert_eq!(retention(t, false).erased, 1);
+    assert!(candidate(t, c).is_erased());
+}
+
+/// The stored message's delivery status.
+fn delivery_status(t: &TestApp, message: hoheit_domain::ids::MessageId) -> Option<DeliveryStatus> {
+    block_on(t.store.message(t.world.tenant_id(), message)).unwrap().unwrap().status.effective()
+}
+
 fn consented(t: &TestApp) -> CandidateId {
     block_on(t.consented())
+}
+
+/// A new app and a consented candidate with the text "Einladung" queued for them.
+fn invitation_queued() -> (TestApp, CandidateId, hoheit_domain::usecases::Queued) {
+    let t = World::new().app();
+    let c = consented(&t);
+    let queued = send_text(&t, c, "Einladung").unwrap();
+    (t, c, queued)
+}
+
+/// A new app and a consented candidate whose message `body` (provider id `id`) opened a review.
+fn consented_with_review(id: &str, body: &str) -> (TestApp, CandidateId, PendingReview) {
+    let t = World::new().app();
+    let c = consented(&t);
+    text_in(&t, id, body);
+    let review = candidate(&t, c).objection().review.clone().unwrap();
+    (t, c, review)
 }
 
 trait DispatchNow {
@@ -109,23 +142,9 @@ fn consent_journey_from_request_to_delivered_message() {
     let wamid = message.provider_id.clone().unwrap();
     // statuses out of order and duplicated converge
     for status in [DeliveryStatus::Read, DeliveryStatus::Sent, DeliveryStatus::Delivered, DeliveryStatus::Read] {
-        block_on(t.app.apply_status(
-            t.world.tenant_id(),
-            &StatusUpdate {
-                provider_id: wamid.clone(),
-                status,
-                timestamp: t.clock_now(),
-                recipient: None,
-                recipient_user_id: None,
-                errors: vec![],
-                pricing: None,
-                callback_data: None,
-            },
-        ))
-        .unwrap();
+        tagged_status(&t, &wamid, status, None);
     }
-    let message = block_on(t.store.message(t.world.tenant_id(), queued.message)).unwrap().unwrap();
-    assert_eq!(message.status.effective(), Some(DeliveryStatus::Read));
+    assert_eq!(delivery_status(&t, queued.message), Some(DeliveryStatus::Read));
     let actions = t.store.actions(c);
     for expected in [
         "candidate.created",
@@ -155,8 +174,7 @@ fn stopp_objects_at_once_cancels_the_outbox_and_confirms_once() {
     let outbox = t.store.outbox();
     assert_eq!(outbox.len(), 1);
     assert_eq!(outbox[0].intent, Intent::ObjectionConfirmation);
-    let cancelled = block_on(t.store.message(t.world.tenant_id(), waiting.message)).unwrap().unwrap();
-    assert_eq!(cancelled.status.effective(), Some(DeliveryStatus::Cancelled));
+    assert_eq!(delivery_status(&t, waiting.message), Some(DeliveryStatus::Cancelled));
     // subject request opened (R18), suppression entry written (R17)
     let requests = block_on(t.app.subject_requests(t.world.tenant_id(), Some(c))).unwrap();
     assert_eq!(requests.len(), 1);
@@ -314,10 +332,7 @@ fn possible_objection_opens_a_review_that_blocks_until_resolved() {
 
 #[test]
 fn confirming_a_review_applies_the_objection() {
-    let t = World::new().app();
-    let c = consented(&t);
-    text_in(&t, "wamid.t2", "Können Sie das stoppen?");
-    let review = candidate(&t, c).objection().review.clone().unwrap();
+    let (t, c, review) = consented_with_review("wamid.t2", "Können Sie das stoppen?");
     block_on(t.app.decide_review(t.world.tenant_id(), dpo(), c, review.id, ReviewDecision::Confirm)).unwrap();
     assert!(candidate(&t, c).objection().is_objected());
     assert_eq!(refusal(send_text(&t, c, "Hallo")), RefusalCode::Objected);
@@ -411,20 +426,20 @@ fn retention_erases_after_six_months_and_only_then() {
     t.dispatch_all_now();
     block_on(t.app.end_process(t.world.tenant_id(), recruiter(), c, ProcessEndReason::Rejected, None)).unwrap();
     t.clock.advance(Duration::days(150));
-    let dry = block_on(t.app.run_retention(t.world.tenant_id(), Actor::System, true)).unwrap();
+    let dry = retention(&t, true);
     assert_eq!(dry.erased, 0);
     t.clock.advance(Duration::days(40));
-    let dry = block_on(t.app.run_retention(t.world.tenant_id(), Actor::System, true)).unwrap();
+    let dry = retention(&t, true);
     assert_eq!(dry.erased, 1);
     assert!(!candidate(&t, c).is_erased(), "a dry run changes nothing");
-    let real = block_on(t.app.run_retention(t.world.tenant_id(), Actor::System, false)).unwrap();
+    let real = retention(&t, false);
     assert_eq!(real.erased, 1);
     let tomb = candidate(&t, c);
     assert!(tomb.is_erased());
     assert!(tomb.contact.phone.is_none() && tomb.contact.name.is_none());
     assert!(t.store.is_shredded(t.world.tenant_id(), c));
     // idempotent
-    let again = block_on(t.app.run_retention(t.world.tenant_id(), Actor::System, false)).unwrap();
+    let again = retention(&t, false);
     assert_eq!(again.erased, 0);
     assert_eq!(refusal(send_text(&t, c, "Hallo")), RefusalCode::CandidateErased);
     let runs = t.store.events().iter().filter(|e| e.event.action() == "retention.run").count();
@@ -447,9 +462,7 @@ fn erasure_request_in_the_claims_window_is_deferred_and_restricted() {
     ));
     assert!(block_on(t.app.read_messages(t.world.tenant_id(), dpo(), c)).is_ok());
     t.clock.set(until);
-    let run = block_on(t.app.run_retention(t.world.tenant_id(), Actor::System, false)).unwrap();
-    assert_eq!(run.erased, 1);
-    assert!(candidate(&t, c).is_erased());
+    assert_retention_erases(&t, c);
 }
 
 #[test]
@@ -470,7 +483,7 @@ fn legal_hold_blocks_erasure_and_messaging_until_released() {
     );
     block_on(t.app.end_process(t.world.tenant_id(), recruiter(), c, ProcessEndReason::Withdrawn, None)).unwrap();
     t.clock.advance(Duration::days(400));
-    assert_eq!(block_on(t.app.run_retention(t.world.tenant_id(), Actor::System, false)).unwrap().erased, 0);
+    assert_eq!(retention(&t, false).erased, 0);
     assert!(matches!(
         block_on(t.app.set_legal_hold(t.world.tenant_id(), recruiter(), c, HoldReason::Other, None)),
         Err(UseCaseError::Forbidden(_))
@@ -488,8 +501,7 @@ fn dispatcher_decides_again_revoked_approval_stops_queued_messages() {
     let sent = t.gateway.sent().len();
     assert_eq!(t.dispatch_all_now(), vec![DispatchOutcome::Refused(RefusalCode::ChannelNotApproved)]);
     assert_eq!(t.gateway.sent().len(), sent);
-    let m = block_on(t.store.message(t.world.tenant_id(), queued.message)).unwrap().unwrap();
-    assert_eq!(m.status.effective(), Some(DeliveryStatus::Cancelled));
+    assert_eq!(delivery_status(&t, queued.message), Some(DeliveryStatus::Cancelled));
 }
 
 #[test]
@@ -667,9 +679,7 @@ fn a_button_grant_stores_complete_evidence() {
 #[test]
 fn a_withdrawal_by_mail_stops_messaging_and_cancels_the_outbox() {
     // R8
-    let t = World::new().app();
-    let c = consented(&t);
-    send_text(&t, c, "Einladung").unwrap();
+    let (t, c, _) = invitation_queued();
     block_on(t.app.record_withdrawal(
         t.world.tenant_id(),
         recruiter(),
@@ -797,7 +807,7 @@ fn archived() -> (TestApp, CandidateId, hoheit_domain::events::RetentionCounts) 
     let t = world.app();
     let c = consented(&t);
     t.clock.advance(Duration::days(31));
-    let counts = block_on(t.app.run_retention(t.world.tenant_id(), Actor::System, false)).unwrap();
+    let counts = retention(&t, false);
     (t, c, counts)
 }
 
@@ -884,10 +894,7 @@ fn after_an_objection_each_message_permits_one_reply_and_acknowledgements_none()
 #[test]
 fn a_second_possible_objection_during_an_open_review_extends_it() {
     // R14 / R16: the reviewer sees every possible objection and the review does not end early
-    let t = World::new().app();
-    let c = consented(&t);
-    text_in(&t, "wamid.p1", "Ich will meine Bewerbung nicht stoppen");
-    let first = candidate(&t, c).objection().review.clone().unwrap();
+    let (t, c, first) = consented_with_review("wamid.p1", "Ich will meine Bewerbung nicht stoppen");
     t.clock.advance(Duration::days(1));
     let out = text_in(&t, "wamid.p2", "Können Sie das stoppen?");
     let InboundOutcome::Stored { message, classification: Classification::PossibleObjection { .. } } = out else {
@@ -979,42 +986,26 @@ fn no_message_without_the_notice_link_and_the_privacy_contact() {
     let t = World::new().app();
     let c = consented(&t);
     send_text(&t, c, "Hallo").unwrap();
-    let tenant = t.world.config.tenant.clone();
-    block_on(t.app.update_settings(
-        tenant.id,
-        staff(Role::Admin),
-        tenant.retention.clone(),
-        tenant.messaging.clone(),
-        None,
-        tenant.privacy_notice_url.clone(),
-    ))
-    .unwrap();
-    assert_eq!(refusal(send_text(&t, c, "Hallo")), RefusalCode::MissingNotice, "no privacy contact");
-
-    // settings never store a blank link; a link must be a link
-    let t = World::new().app();
-    let tenant = t.world.config.tenant.clone();
-    let updated = block_on(t.app.update_settings(
-        tenant.id,
-        staff(Role::Admin),
-        tenant.retention.clone(),
-        tenant.messaging.clone(),
-        Some("datenschutz@beispiel.example".into()),
-        Some("   ".into()),
-    ))
-    .unwrap();
-    assert_eq!(updated.privacy_notice_url, None);
-    assert!(matches!(
+    // the tenant's own retention and messaging settings, with these contact and link
+    let contact_and_link = |t: &TestApp, contact: Option<&str>, link: Option<&str>| {
+        let tenant = &t.world.config.tenant;
         block_on(t.app.update_settings(
             tenant.id,
             staff(Role::Admin),
             tenant.retention.clone(),
             tenant.messaging.clone(),
-            None,
-            Some("beispiel.example/datenschutz".into()),
-        )),
-        Err(UseCaseError::Invalid(_))
-    ));
+            contact.map(str::to_owned),
+            link.map(str::to_owned),
+        ))
+    };
+    contact_and_link(&t, None, t.world.config.tenant.privacy_notice_url.as_deref()).unwrap();
+    assert_eq!(refusal(send_text(&t, c, "Hallo")), RefusalCode::MissingNotice, "no privacy contact");
+
+    // settings never store a blank link; a link must be a link
+    let t = World::new().app();
+    let updated = contact_and_link(&t, Some("datenschutz@beispiel.example"), Some("   ")).unwrap();
+    assert_eq!(updated.privacy_notice_url, None);
+    assert!(matches!(contact_and_link(&t, None, Some("beispiel.example/datenschutz")), Err(UseCaseError::Invalid(_))));
 }
 
 #[test]
@@ -1088,12 +1079,10 @@ fn a_candidate_an_unknown_sender_created_is_erased_after_inactivity() {
     let c = block_on(t.store.candidate_by_contact(t.world.tenant_id(), &key)).unwrap().unwrap().id;
     // 6 months without activity end the process, the 6-month erase period then runs
     t.clock.advance(Duration::days(360));
-    let counts = block_on(t.app.run_retention(t.world.tenant_id(), Actor::System, false)).unwrap();
+    let counts = retention(&t, false);
     assert_eq!(counts.erased, 0, "not before the erase period has run");
     t.clock.advance(Duration::days(10));
-    let counts = block_on(t.app.run_retention(t.world.tenant_id(), Actor::System, false)).unwrap();
-    assert_eq!(counts.erased, 1);
-    assert!(candidate(&t, c).is_erased());
+    assert_retention_erases(&t, c);
 }
 
 /// Issue 14.3: a delivery status whose timestamp is older than the replay window is a replay:
@@ -1120,11 +1109,9 @@ fn a_status_older_than_the_replay_window_is_not_stored() {
     assert!(t.app.is_replay(now - Duration::days(7) - Duration::seconds(1)));
     assert!(!t.app.is_replay(now - Duration::days(7) + Duration::seconds(1)));
     block_on(t.app.apply_status(t.world.tenant_id(), &status(DeliveryStatus::Read, now - Duration::days(8)))).unwrap();
-    let stored = block_on(t.store.message(t.world.tenant_id(), sent.id)).unwrap().unwrap();
-    assert_ne!(stored.status.effective(), Some(DeliveryStatus::Read), "the replayed status was not stored");
+    assert_ne!(delivery_status(&t, sent.id), Some(DeliveryStatus::Read), "the replayed status was not stored");
     block_on(t.app.apply_status(t.world.tenant_id(), &status(DeliveryStatus::Read, now - Duration::days(6)))).unwrap();
-    let stored = block_on(t.store.message(t.world.tenant_id(), sent.id)).unwrap().unwrap();
-    assert_eq!(stored.status.effective(), Some(DeliveryStatus::Read));
+    assert_eq!(delivery_status(&t, sent.id), Some(DeliveryStatus::Read));
     // the window is configurable, and a window of zero falls back to the default
     assert_eq!(t.app.clone().with_replay_window(Duration::ZERO).replay_window(), Duration::days(7));
     assert!(t.app.clone().with_replay_window(Duration::days(1)).is_replay(now - Duration::days(2)));
@@ -1166,9 +1153,7 @@ fn pending(t: &TestApp, c: CandidateId) -> Vec<hoheit_domain::ports::OutboxEntry
 
 #[test]
 fn every_send_carries_its_outbox_id_as_an_opaque_tag() {
-    let t = World::new().app();
-    let c = consented(&t);
-    let queued = send_text(&t, c, "Einladung").unwrap();
+    let (t, _, queued) = invitation_queued();
     assert_eq!(t.dispatch_all_now(), vec![DispatchOutcome::Sent]);
     let tag = t.gateway.sent().last().unwrap().tag.clone();
     assert_eq!(tag, hoheit_domain::attempt::callback_tag(queued.outbox));
@@ -1177,9 +1162,7 @@ fn every_send_carries_its_outbox_id_as_an_opaque_tag() {
 
 #[test]
 fn an_attempt_cut_off_by_a_crash_waits_for_its_status_and_is_confirmed_by_it_without_a_resend() {
-    let t = World::new().app();
-    let c = consented(&t);
-    let queued = send_text(&t, c, "Einladung").unwrap();
+    let (t, c, queued) = invitation_queued();
     let sends = t.gateway.sent().len();
     let (entry, wamid) = crash_after_acceptance(&t);
     assert_eq!(t.gateway.sent().len(), sends + 1);
@@ -1212,9 +1195,7 @@ fn an_attempt_cut_off_by_a_crash_waits_for_its_status_and_is_confirmed_by_it_wit
 
 #[test]
 fn a_status_without_our_tag_confirms_nothing() {
-    let t = World::new().app();
-    let c = consented(&t);
-    send_text(&t, c, "Einladung").unwrap();
+    let (t, c, _) = invitation_queued();
     let (entry, wamid) = crash_after_acceptance(&t);
     tagged_status(&t, &wamid, DeliveryStatus::Sent, None);
     tagged_status(&t, &wamid, DeliveryStatus::Sent, Some(entry.id.to_string()));
@@ -1223,9 +1204,7 @@ fn a_status_without_our_tag_confirms_nothing() {
 
 #[test]
 fn without_a_status_the_attempt_is_decided_again_and_resent_after_the_wait() {
-    let t = World::new().app();
-    let c = consented(&t);
-    let queued = send_text(&t, c, "Einladung").unwrap();
+    let (t, c, queued) = invitation_queued();
     let sends = t.gateway.sent().len();
     crash_after_acceptance(&t);
     t.clock.advance(Duration::minutes(4));
@@ -1236,15 +1215,12 @@ fn without_a_status_the_attempt_is_decided_again_and_resent_after_the_wait() {
     assert_eq!(sent.len(), sends + 2, "the one duplicate the design accepts when no status ever comes");
     assert_eq!(sent[sends].tag, sent[sends + 1].tag, "the resend carries the same tag");
     assert!(pending(&t, c).is_empty());
-    let message = block_on(t.store.message(t.world.tenant_id(), queued.message)).unwrap().unwrap();
-    assert_eq!(message.status.effective(), Some(DeliveryStatus::Accepted));
+    assert_eq!(delivery_status(&t, queued.message), Some(DeliveryStatus::Accepted));
 }
 
 #[test]
 fn an_objection_during_the_wait_wins_over_the_resend() {
-    let t = World::new().app();
-    let c = consented(&t);
-    let queued = send_text(&t, c, "Einladung").unwrap();
+    let (t, c, queued) = invitation_queued();
     crash_after_acceptance(&t);
     let input = ObjectionInput { channel: CaptureChannel::Phone, note: None, received_at: None };
     block_on(t.app.record_objection(t.world.tenant_id(), recruiter(), c, input)).unwrap();
@@ -1263,16 +1239,13 @@ fn an_objection_during_the_wait_wins_over_the_resend() {
         regular.iter().all(|s| s.tag != hoheit_domain::attempt::callback_tag(queued.outbox)),
         "the message was not resent after the objection"
     );
-    let message = block_on(t.store.message(t.world.tenant_id(), queued.message)).unwrap().unwrap();
-    assert_eq!(message.status.effective(), Some(DeliveryStatus::Cancelled));
+    assert_eq!(delivery_status(&t, queued.message), Some(DeliveryStatus::Cancelled));
     assert!(pending(&t, c).is_empty());
 }
 
 #[test]
 fn a_status_after_an_objection_still_records_the_attempt_that_went_out_before_it() {
-    let t = World::new().app();
-    let c = consented(&t);
-    let queued = send_text(&t, c, "Einladung").unwrap();
+    let (t, c, queued) = invitation_queued();
     let (entry, wamid) = crash_after_acceptance(&t);
     let input = ObjectionInput { channel: CaptureChannel::Phone, note: None, received_at: None };
     block_on(t.app.record_objection(t.world.tenant_id(), recruiter(), c, input)).unwrap();
@@ -1292,9 +1265,7 @@ fn a_status_after_an_objection_still_records_the_attempt_that_went_out_before_it
 
 #[test]
 fn an_entry_cancelled_after_the_last_decision_is_not_sent() {
-    let t = World::new().app();
-    let c = consented(&t);
-    send_text(&t, c, "Einladung").unwrap();
+    let (t, _, _) = invitation_queued();
     let claimed = block_on(t.store.claim(t.clock_now(), Duration::minutes(1), 10)).unwrap();
     // gone between the decision and the attempt's record (here: removed while waiting for the slot)
     let store = t.store.clone();
@@ -1313,9 +1284,7 @@ fn an_entry_cancelled_after_the_last_decision_is_not_sent() {
 
 #[test]
 fn a_transient_failure_closes_the_attempt_and_the_retry_is_not_held_back() {
-    let t = World::new().app();
-    let c = consented(&t);
-    send_text(&t, c, "Einladung").unwrap();
+    let (t, c, _) = invitation_queued();
     t.gateway.script([Err(GatewayError::Transient { code: Some(503) })]);
     let outcomes = t.dispatch_all_now();
     assert!(matches!(outcomes.as_slice(), [DispatchOutcome::Retry { .. }]), "{outcomes:?}");
@@ -1326,9 +1295,7 @@ fn a_transient_failure_closes_the_attempt_and_the_retry_is_not_held_back() {
 
 #[test]
 fn a_claimer_whose_lease_ran_out_does_not_send_what_another_claimer_attempted() {
-    let t = World::new().app();
-    let c = consented(&t);
-    send_text(&t, c, "Einladung").unwrap();
+    let (t, c, _) = invitation_queued();
     let stale = block_on(t.store.claim(t.clock_now(), Duration::seconds(5), 10)).unwrap();
     assert_eq!(stale.len(), 1);
     // the first claim's lease runs out while it is slow; a second dispatcher claims the entry,

@@ -371,19 +371,12 @@ impl Hoheit {
         }
         let mut updated = config.tenant.clone();
         updated.credentials = settings;
-        let now = self.now();
-        let changes = ChangeSet {
-            config: vec![ConfigChange::Tenant(Box::new(updated.clone()))],
-            events: vec![Recorder::new(tenant, None, actor, now).rule(
-                Rule::R1,
-                DomainEvent::CredentialSettingsChanged {
-                    dpo_appointed_by_admin: settings.dpo_appointed_by_admin,
-                    token_max_days: settings.token_max_days,
-                },
-            )],
-            ..ChangeSet::default()
+        let event = DomainEvent::CredentialSettingsChanged {
+            dpo_appointed_by_admin: settings.dpo_appointed_by_admin,
+            token_max_days: settings.token_max_days,
         };
-        self.store.commit(tenant, changes).await?;
+        let events = vec![Recorder::new(tenant, None, actor, self.now()).rule(Rule::R1, event)];
+        self.commit_config(tenant, ConfigChange::Tenant(Box::new(updated.clone())), events).await?;
         Ok(updated)
     }
 
