@@ -237,6 +237,27 @@ async fn inbox_journey(h: &hoheit_server::harness::Harness, b: &mut Browser) -> 
     let log = b.text("#thread").await?;
     assert!(log.contains("Passt Ihnen Dienstag um 10 Uhr?"), "{log}");
     b.check_page("thread-sent").await?;
+
+    // the candidate panel: the evidence of the consent recorded by phone, then the process ends
+    assert!(b.text("#consent-evidence").await?.contains("mündlich, vom Team erfasst"));
+    b.click("#end-process summary").await?;
+    b.click("#end-process button[type=submit]").await?;
+    b.wait_for("#panel-done").await?;
+    let process = b.text("#process").await?;
+    assert!(process.starts_with("beendet am") && process.ends_with("Absage"), "{process}");
+    b.check_page("thread-process-ended").await?;
+
+    // a new candidate, added from the inbox, whose consent is asked for next
+    b.click("nav a[href='/inbox']").await?;
+    b.click("#add-candidate").await?;
+    b.fill("#name", "Jonas Beispiel").await?;
+    b.fill("#phone", "0170 5550199").await?;
+    b.check_page("candidate-new").await?;
+    b.click("#new-candidate button[type=submit]").await?;
+    b.wait_for("#panel-done").await?;
+    assert_eq!(b.text("h1").await?, "Jonas Beispiel");
+    assert!(b.text("#consent-left").await?.starts_with('2'));
+    b.check_page("candidate-added").await?;
     Ok(())
 }
 

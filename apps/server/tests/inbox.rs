@@ -141,7 +141,8 @@ async fn the_composer_offers_what_the_rules_allow_and_the_server_refuses_the_res
     // free text posted anyway is refused by the server, and nothing is queued
     let refused = rita.post(&format!("/inbox/{c}/text"), &[("text", "Hallo?")], true).await;
     assert_eq!(refused.status, 409);
-    assert!(by_id(&refused.html, "form-error").unwrap().contains("noch nicht zugestimmt"));
+    let error = by_id(&refused.html, "form-error").unwrap();
+    assert!(error.contains("noch nicht zugestimmt") && error.contains("(Code: consent_missing)"), "{error}");
     assert!(h.sim.accepted_messages().is_empty());
 
     // the consent request: not without the CSRF token, then sent
@@ -351,4 +352,142 @@ async fn the_dpo_decides_a_possible_objection_in_the_console() {
 fn review_link(html: &str, candidate: &str) -> String {
     let start = html.find(&format!("/console/reviews/{candidate}/")).unwrap();
     html[start..].chars().take_while(|ch| *ch != '"').collect()
+}
+
+/// The value of the first `name="<name>" value="..."` attribute pair in the HTML.
+fn field_value(html: &str, name: &str) -> String {
+    let start = html.find(&format!("name=\"{name}\" value=\"")).unwrap() + name.len() + 15;
+    html[start..].chars().take_while(|ch| *ch != '"').collect()
+}
+
+/// Issue 17 item 5: a recruiter adds a candidate and records, in the candidate panel, what
+/// arrived outside WhatsApp (consent with its evidence, the process's end, an objection); each
+/// refusal comes from the server in words with its code. Legal holds are the admin's and the
+/// DPO's: the recruiter is refused by the domain, the DPO sets and releases one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_candidate_panel_records_what_arrived_elsewhere_and_refuses_what_the_role_may_not() {
+    let (h, _dir) = sqlite().await;
+    let t = tenant(&h, "Panel GmbH", h.sim.phone_number_id()).await;
+    let rita = Session::recruiter(&h, &t, "rita@panel.example").await;
+
+    // add a candidate: a wrong number and a forged form are refused, then the national number
+    let list = rita.get("/inbox").await;
+    assert!(by_id(&list.html, "add-candidate").is_some(), "{}", list.html);
+    let form = rita.get("/inbox/new").await;
+    assert_eq!(form.status, 200, "{}", form.html);
+    let channel = field_value(&form.html, "channel");
+    assert_eq!(channel, t.channel);
+    let wrong =
+        rita.post("/inbox/new", &[("name", "Jonas Beispiel"), ("phone", "12"), ("channel", &channel)], true).await;
+    assert_eq!(wrong.status, 422);
+    assert!(by_id(&wrong.html, "form-error").unwrap().contains("keine gültige Mobilnummer"));
+    assert!(wrong.html.contains("value=\"Jonas Beispiel\""), "the form keeps what was typed");
+    let fields = [("name", "Jonas Beispiel"), ("phone", "0170 5550177"), ("channel", channel.as_str())];
+    assert_eq!(rita.post("/inbox/new", &fields, false).await.status, 403);
+    let added = rita.post("/inbox/new", &fields, true).await;
+    assert_eq!(added.status, 303, "{}", added.html);
+    let location = added.location.unwrap();
+    let c = location.trim_start_matches("/inbox/").trim_end_matches("?done=added").to_owned();
+    let again = rita.post("/inbox/new", &[("phone", "+49 170 5550177"), ("channel", &channel)], true).await;
+    assert_eq!(again.status, 409);
+    assert!(by_id(&again.html, "form-error").unwrap().contains("bereits angelegt"));
+
+    // the panel of the new candidate: nothing given yet, the process runs, erasure is scheduled
+    let thread = rita.get(&location).await;
+    assert_eq!(thread.status, 200, "{}", thread.html);
+    assert!(by_id(&thread.html, "panel-done").unwrap().contains("Fragen Sie jetzt ihre Einwilligung an"));
+    assert_eq!(by_id(&thread.html, "consents").unwrap(), "WhatsApp-Nachrichten keine Talentpool keine");
+    assert_eq!(by_id(&thread.html, "process").as_deref(), Some("läuft"));
+    assert!(by_id(&thread.html, "erasure").unwrap().starts_with("Löschung der Daten vorgesehen am"));
+    assert_eq!(by_id(&thread.html, "holds").as_deref(), Some("Keine."));
+    assert!(by_id(&thread.html, "set-hold").is_none(), "no hold form for a recruiter");
+
+    // consent received by e-mail: the evidence is required, then recorded and shown
+    let consent = format!("/inbox/{c}/consent");
+    let missing = rita.post(&consent, &[("purpose", "whatsapp_channel"), ("channel", "email")], true).await;
+    assert_eq!(missing.status, 422);
+    assert!(by_id(&missing.html, "panel-error").unwrap().contains("Bitte prüfen Sie Ihre Eingabe"));
+    let evidence = [("purpose", "whatsapp_channel"), ("channel", "email"), ("note", "E-Mail vom 7.12., Akte B-17")];
+    assert_eq!(rita.post(&consent, &evidence, false).await.status, 403);
+    let recorded = rita.post(&consent, &evidence, true).await;
+    assert_eq!(
+        (recorded.status, recorded.location.as_deref()),
+        (303, Some(format!("/inbox/{c}?done=consent#panel").as_str()))
+    );
+    let thread = rita.get(&format!("/inbox/{c}?done=consent")).await;
+    assert!(by_id(&thread.html, "consents").unwrap().starts_with("WhatsApp-Nachrichten erteilt seit"));
+    let entries = by_id(&thread.html, "consent-evidence").unwrap();
+    assert!(
+        entries.contains("schriftlich (Nachweis abgelegt): E-Mail vom 7.12., Akte B-17 (E-Mail;")
+            && entries.contains("Nutzungsbedingungen")
+            && entries.contains("Datenschutzhinweis"),
+        "{entries}"
+    );
+    assert!(by_id(&thread.html, "thread-badges").unwrap().contains("Einwilligung erteilt"));
+
+    // legal holds are not the recruiter's: refused by the server, in words with the code
+    let refused = rita.post(&format!("/inbox/{c}/holds"), &[("reason", "claim_asserted")], true).await;
+    assert_eq!(refused.status, 403);
+    let error = by_id(&refused.html, "panel-error").unwrap();
+    assert!(error.contains("nur die Administration oder die DSB") && error.contains("Code: forbidden"), "{error}");
+
+    // the process ends with its reason, once
+    let end = format!("/inbox/{c}/end");
+    assert_eq!(rita.post(&end, &[("reason", "sometime")], true).await.status, 422);
+    assert_eq!(rita.post(&end, &[("reason", "rejected")], true).await.status, 303);
+    let thread = rita.get(&format!("/inbox/{c}")).await;
+    let process = by_id(&thread.html, "process").unwrap();
+    assert!(process.starts_with("beendet am") && process.ends_with("Absage"), "{process}");
+    assert!(by_id(&thread.html, "end-process").is_none());
+    let twice = rita.post(&end, &[("reason", "hired")], true).await;
+    assert_eq!(twice.status, 409);
+    assert!(by_id(&twice.html, "panel-error").unwrap().contains("bereits beendet"));
+
+    // an objection by phone: in effect, the composer locked, staff cannot record consent over it
+    let objection = [("channel", "phone"), ("note", "Bitte keine WhatsApp mehr")];
+    assert_eq!(rita.post(&format!("/inbox/{c}/objection"), &objection, true).await.status, 303);
+    let thread = rita.get(&format!("/inbox/{c}")).await;
+    let objections = by_id(&thread.html, "objections").unwrap();
+    assert!(objections.contains("vom Team erfasst, Telefon): in Kraft"), "{objections}");
+    assert!(by_id(&thread.html, "composer-banner").unwrap().starts_with("Widerspruch am"));
+    assert!(by_id(&thread.html, "record-consent").is_none(), "no consent form while objected");
+    assert!(by_id(&thread.html, "consents").unwrap().contains("widerrufen seit"));
+    let over = rita.post(&consent, &evidence, true).await;
+    assert_eq!(over.status, 409);
+    let error = by_id(&over.html, "panel-error").unwrap();
+    assert!(error.contains("Schlüsselwort") && error.contains("Code: conflict"), "{error}");
+
+    // the DPO sets a hold (erasure waits for it) and releases it; a second release is refused
+    let dana = Session::staff(&h, &t, "dpo", "dana@panel.example").await;
+    assert_eq!(dana.get("/inbox/new").await.status, 403, "the DPO adds no candidates");
+    assert!(by_id(&dana.get("/inbox").await.html, "add-candidate").is_none());
+    let held = dana
+        .post(&format!("/inbox/{c}/holds"), &[("reason", "claim_asserted"), ("reference", "ArbG 3 Ca 17/26")], true)
+        .await;
+    assert_eq!(held.status, 303, "{}", held.html);
+    let thread = dana.get(&format!("/inbox/{c}")).await;
+    let holds = by_id(&thread.html, "holds").unwrap();
+    assert!(holds.contains("Ansprüche geltend gemacht") && holds.contains("Aktenzeichen ArbG 3 Ca 17/26"), "{holds}");
+    assert!(by_id(&thread.html, "erasure").unwrap().starts_with("Keine Löschung vorgesehen"));
+    let start = thread.html.find(&format!("/inbox/{c}/holds/")).unwrap();
+    let release: String = thread.html[start..].chars().take_while(|ch| *ch != '"').collect();
+    assert_eq!(rita.post(&release, &[], true).await.status, 403, "nor may the recruiter release one");
+    assert_eq!(dana.post(&release, &[], true).await.status, 303);
+    let thread = dana.get(&format!("/inbox/{c}")).await;
+    assert!(by_id(&thread.html, "holds").unwrap().contains("aufgehoben am"));
+    assert!(by_id(&thread.html, "erasure").unwrap().starts_with("Löschung der Daten vorgesehen am"));
+    let again = dana.post(&release, &[], true).await;
+    assert_eq!(again.status, 409);
+    assert!(by_id(&again.html, "panel-error").unwrap().contains("bereits aufgehoben"));
+
+    // another tenant's candidate is not found for any panel action
+    let other = tenant(&h, "Fremd GmbH", "pn-panel-other").await;
+    let foreign = candidate(&other, "+49 170 5550888").await;
+    assert_eq!(rita.post(&format!("/inbox/{foreign}/end"), &[("reason", "rejected")], true).await.status, 404);
+    assert_eq!(rita.post(&format!("/inbox/{foreign}/consent"), &evidence, true).await.status, 404);
+    assert_eq!(dana.post(&format!("/inbox/{foreign}/holds"), &[("reason", "other")], true).await.status, 404);
+    let other_process = other.recruiter.get(&format!("/api/v1/candidates/{foreign}")).await;
+    assert_eq!(other_process.status, 200);
+    assert_eq!(other_process.json["process_ended_at"], Value::Null, "{:?}", other_process.json);
+    h.stop().await;
 }

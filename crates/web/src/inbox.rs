@@ -9,22 +9,25 @@ use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use hoheit_domain::actor::Role;
-use hoheit_domain::candidate::{Candidate, Lifecycle, Process};
+use hoheit_domain::access::Action;
+use hoheit_domain::actor::{Actor, Role};
+use hoheit_domain::candidate::{Candidate, HoldReason, Lifecycle, Process, ProcessEndReason};
 use hoheit_domain::composer::ComposerOptions;
-use hoheit_domain::consent::ConsentState;
+use hoheit_domain::consent::{CaptureChannel, ConsentEntry, ConsentMethod, ConsentState, Purpose, WithdrawalVia};
 use hoheit_domain::conversation::{Direction, Message, MessageBody, OutboundContent};
-use hoheit_domain::ids::CandidateId;
+use hoheit_domain::ids::{CandidateId, ChannelId, HoldId, StaffId};
 use hoheit_domain::inbound::InboundContent;
+use hoheit_domain::legal::{LegalTextKind, LegalTextRef};
 use hoheit_domain::message::DeliveryStatus;
 use hoheit_domain::objection::ObjectionSource;
 use hoheit_domain::policy::RefusalCode;
-use hoheit_domain::usecases::{InboxRow, MessageRequest, UseCaseError};
-use hoheit_domain::values::{LanguageCode, Pii, TemplateName};
+use hoheit_domain::usecases::{ConsentInput, InboxRow, MessageRequest, NewCandidate, ObjectionInput, UseCaseError};
+use hoheit_domain::values::{LanguageCode, PhoneNumber, PhoneNumberError, Pii, TemplateName};
 use serde::Deserialize;
+use time::OffsetDateTime;
 
 use crate::WebState;
-use crate::i18n::Lang;
+use crate::i18n::{Lang, Zone};
 use crate::identity::{Client, Signed, forbidden, see_other, signed_in, signed_layout, signed_post};
 use crate::pages::{Layout, message};
 
@@ -89,6 +92,7 @@ pub(crate) struct InboxTexts {
     pub failed_reason: &'static str,
     pub invalid: &'static str,
     pub refusal: fn(RefusalCode) -> &'static str,
+    pub p: &'static PanelTexts,
 }
 
 const DE: InboxTexts = InboxTexts {
@@ -147,6 +151,7 @@ const DE: InboxTexts = InboxTexts {
     failed_reason: "WhatsApp-Fehler",
     invalid: "Bitte prüfen Sie Ihre Eingabe.",
     refusal: refusal_de,
+    p: &PANEL_DE,
 };
 
 const EN: InboxTexts = InboxTexts {
@@ -205,6 +210,326 @@ const EN: InboxTexts = InboxTexts {
     failed_reason: "WhatsApp error",
     invalid: "Please check your input.",
     refusal: refusal_en,
+    p: &PANEL_EN,
+};
+/// The candidate panel's texts (German first, English second).
+#[derive(Debug)]
+pub(crate) struct PanelTexts {
+    pub title: &'static str,
+    pub consent: &'static str,
+    pub purpose_channel: &'static str,
+    pub purpose_pool: &'static str,
+    pub state_none: &'static str,
+    pub state_requested: &'static str,
+    pub state_granted: &'static str,
+    pub state_declined: &'static str,
+    pub state_withdrawn: &'static str,
+    pub state_expired: &'static str,
+    pub since: &'static str,
+    pub until: &'static str,
+    pub evidence: &'static str,
+    pub no_evidence: &'static str,
+    pub entry_requested: &'static str,
+    pub entry_granted: &'static str,
+    pub entry_declined: &'static str,
+    pub entry_withdrawn: &'static str,
+    pub recorded_on: &'static str,
+    pub texts_shown: &'static str,
+    pub method_button: &'static str,
+    pub method_keyword: &'static str,
+    pub method_web: &'static str,
+    pub method_signed: &'static str,
+    pub method_verbal: &'static str,
+    pub via_whatsapp: &'static str,
+    pub via_objection: &'static str,
+    pub via_staff: &'static str,
+    pub via_expiry: &'static str,
+    pub text_terms: &'static str,
+    pub text_notice: &'static str,
+    pub text_request: &'static str,
+    pub channel_whatsapp: &'static str,
+    pub channel_web: &'static str,
+    pub channel_phone: &'static str,
+    pub channel_in_person: &'static str,
+    pub channel_email: &'static str,
+    pub channel_paper: &'static str,
+    pub objections: &'static str,
+    pub no_objection: &'static str,
+    pub objection_active: &'static str,
+    pub objection_lifted: &'static str,
+    pub review_open: &'static str,
+    pub process: &'static str,
+    pub process_running: &'static str,
+    pub process_ended: &'static str,
+    pub reason_rejected: &'static str,
+    pub reason_withdrawn: &'static str,
+    pub reason_hired: &'static str,
+    pub reason_vacancy_closed: &'static str,
+    pub erasure: &'static str,
+    pub erasure_on: &'static str,
+    pub erasure_next_run: &'static str,
+    pub erasure_none: &'static str,
+    pub holds: &'static str,
+    pub no_holds: &'static str,
+    pub hold_claim: &'static str,
+    pub hold_authority: &'static str,
+    pub hold_other: &'static str,
+    pub hold_set_on: &'static str,
+    pub hold_review_on: &'static str,
+    pub hold_released_on: &'static str,
+    pub hold_reference: &'static str,
+    pub actions: &'static str,
+    pub record_consent: &'static str,
+    pub record_consent_hint: &'static str,
+    pub purpose: &'static str,
+    pub received_by: &'static str,
+    pub evidence_note: &'static str,
+    pub evidence_note_hint: &'static str,
+    pub record_objection: &'static str,
+    pub objection_note: &'static str,
+    pub end_process: &'static str,
+    pub end_reason: &'static str,
+    pub set_hold: &'static str,
+    pub hold_reason: &'static str,
+    pub release_hold: &'static str,
+    pub save: &'static str,
+    pub done_consent: &'static str,
+    pub done_objection: &'static str,
+    pub done_end: &'static str,
+    pub done_hold: &'static str,
+    pub done_release: &'static str,
+    pub done_added: &'static str,
+    pub code: &'static str,
+    pub forbidden_hold: &'static str,
+    pub forbidden_create: &'static str,
+    pub forbidden_other: &'static str,
+    pub conflict_ended: &'static str,
+    pub conflict_objected: &'static str,
+    pub conflict_texts: &'static str,
+    pub conflict_released: &'static str,
+    pub conflict_exists: &'static str,
+    pub conflict_other: &'static str,
+    pub add: &'static str,
+    pub add_intro: &'static str,
+    pub name: &'static str,
+    pub phone: &'static str,
+    pub phone_hint: &'static str,
+    pub channel: &'static str,
+    pub add_button: &'static str,
+    pub invalid_phone: &'static str,
+    pub no_channel: &'static str,
+}
+
+const PANEL_DE: PanelTexts = PanelTexts {
+    title: "Bewerbende Person",
+    consent: "Einwilligungen",
+    purpose_channel: "WhatsApp-Nachrichten",
+    purpose_pool: "Talentpool",
+    state_none: "keine",
+    state_requested: "angefragt",
+    state_granted: "erteilt",
+    state_declined: "abgelehnt",
+    state_withdrawn: "widerrufen",
+    state_expired: "abgelaufen",
+    since: "seit",
+    until: "bis",
+    evidence: "Nachweise",
+    no_evidence: "Noch keine Einträge.",
+    entry_requested: "angefragt am",
+    entry_granted: "erteilt am",
+    entry_declined: "abgelehnt am",
+    entry_withdrawn: "widerrufen am",
+    recorded_on: "erfasst am",
+    texts_shown: "gezeigte Texte",
+    method_button: "per Schaltfläche „Zustimmen“ in WhatsApp",
+    method_keyword: "per Schlüsselwort in WhatsApp",
+    method_web: "per Webformular",
+    method_signed: "schriftlich (Nachweis abgelegt)",
+    method_verbal: "mündlich, vom Team erfasst",
+    via_whatsapp: "per WhatsApp",
+    via_objection: "durch Widerspruch",
+    via_staff: "vom Team erfasst",
+    via_expiry: "durch Fristablauf",
+    text_terms: "Nutzungsbedingungen",
+    text_notice: "Datenschutzhinweis",
+    text_request: "Einwilligungstext",
+    channel_whatsapp: "WhatsApp",
+    channel_web: "Website",
+    channel_phone: "Telefon",
+    channel_in_person: "persönlich",
+    channel_email: "E-Mail",
+    channel_paper: "Brief",
+    objections: "Widersprüche",
+    no_objection: "Kein Widerspruch.",
+    objection_active: "in Kraft",
+    objection_lifted: "durch erneute Anmeldung aufgehoben",
+    review_open: "Eine Nachricht wird als möglicher Widerspruch geprüft, fällig am",
+    process: "Bewerbungsverfahren",
+    process_running: "läuft",
+    process_ended: "beendet am",
+    reason_rejected: "Absage",
+    reason_withdrawn: "von der Person zurückgezogen",
+    reason_hired: "eingestellt",
+    reason_vacancy_closed: "Stelle geschlossen",
+    erasure: "Löschung",
+    erasure_on: "Löschung der Daten vorgesehen am",
+    erasure_next_run: "Die Löschfrist ist erreicht: Die Daten werden beim nächsten Löschlauf gelöscht.",
+    erasure_none: "Keine Löschung vorgesehen, solange eine Aufbewahrungspflicht besteht.",
+    holds: "Aufbewahrungspflichten (Legal Hold)",
+    no_holds: "Keine.",
+    hold_claim: "Ansprüche geltend gemacht",
+    hold_authority: "Anfrage einer Behörde",
+    hold_other: "andere rechtliche Pflicht",
+    hold_set_on: "gesetzt am",
+    hold_review_on: "zu prüfen am",
+    hold_released_on: "aufgehoben am",
+    hold_reference: "Aktenzeichen",
+    actions: "Erfassen",
+    record_consent: "Einwilligung erfassen (per Telefon, E-Mail, Brief oder persönlich erhalten)",
+    record_consent_hint: "Als gezeigte Texte gelten die aktuellen Nutzungsbedingungen, der Datenschutzhinweis und der Einwilligungstext in der Sprache der Person.",
+    purpose: "Zweck",
+    received_by: "Erhalten per",
+    evidence_note: "Nachweis",
+    evidence_note_hint: "Bei Telefon oder persönlich: Ihre Notiz (wer, wann, was gesagt wurde). Bei E-Mail oder Brief: wo das Dokument abgelegt ist.",
+    record_objection: "Widerspruch erfassen (per Telefon, E-Mail, Brief oder persönlich erhalten)",
+    objection_note: "Notiz (wörtlich, falls möglich)",
+    end_process: "Verfahren beenden",
+    end_reason: "Grund",
+    set_hold: "Aufbewahrungspflicht setzen",
+    hold_reason: "Grund",
+    release_hold: "Aufheben",
+    save: "Speichern",
+    done_consent: "Die Einwilligung wurde mit ihrem Nachweis erfasst.",
+    done_objection: "Der Widerspruch wurde erfasst: Es gehen keine Nachrichten mehr an die Person.",
+    done_end: "Das Verfahren wurde beendet; die Löschfrist läuft.",
+    done_hold: "Die Aufbewahrungspflicht wurde gesetzt.",
+    done_release: "Die Aufbewahrungspflicht wurde aufgehoben.",
+    done_added: "Die Person wurde angelegt. Fragen Sie jetzt ihre Einwilligung an.",
+    code: "Code",
+    forbidden_hold: "Aufbewahrungspflichten setzen und aufheben können nur die Administration oder die DSB.",
+    forbidden_create: "Bewerbende anlegen können nur Recruiterinnen und Recruiter oder die Administration.",
+    forbidden_other: "Das ist Ihrer Rolle nicht erlaubt.",
+    conflict_ended: "Das Verfahren ist bereits beendet.",
+    conflict_objected: "Die Person hat widersprochen: Eine neue Einwilligung entsteht nur durch ihr Schlüsselwort (START oder ANMELDEN) in WhatsApp.",
+    conflict_texts: "Nutzungsbedingungen, Datenschutzhinweis und Einwilligungstext sind noch nicht veröffentlicht. Das erledigt die Administration.",
+    conflict_released: "Die Aufbewahrungspflicht ist bereits aufgehoben.",
+    conflict_exists: "Eine Person mit dieser Telefonnummer ist bereits angelegt.",
+    conflict_other: "Das passt nicht zum aktuellen Stand.",
+    add: "Bewerbende Person hinzufügen",
+    add_intro: "hoheit schreibt der Person erst, wenn sie eingewilligt hat: Nach dem Anlegen fragen Sie die Einwilligung an.",
+    name: "Name",
+    phone: "Mobilnummer",
+    phone_hint: "Mit Ländervorwahl (+49 170 1234567) oder national (0170 1234567).",
+    channel: "WhatsApp-Nummer Ihres Unternehmens",
+    add_button: "Anlegen",
+    invalid_phone: "Das ist keine gültige Mobilnummer.",
+    no_channel: "Es ist noch keine WhatsApp-Nummer eingerichtet. Das erledigt die Administration.",
+};
+
+const PANEL_EN: PanelTexts = PanelTexts {
+    title: "Candidate",
+    consent: "Consents",
+    purpose_channel: "WhatsApp messages",
+    purpose_pool: "Talent pool",
+    state_none: "none",
+    state_requested: "requested",
+    state_granted: "given",
+    state_declined: "declined",
+    state_withdrawn: "withdrawn",
+    state_expired: "expired",
+    since: "since",
+    until: "until",
+    evidence: "Evidence",
+    no_evidence: "No entries yet.",
+    entry_requested: "requested on",
+    entry_granted: "given on",
+    entry_declined: "declined on",
+    entry_withdrawn: "withdrawn on",
+    recorded_on: "recorded on",
+    texts_shown: "texts shown",
+    method_button: "by the \"agree\" button in WhatsApp",
+    method_keyword: "by keyword in WhatsApp",
+    method_web: "by web form",
+    method_signed: "in writing (document filed)",
+    method_verbal: "verbally, recorded by the team",
+    via_whatsapp: "by WhatsApp",
+    via_objection: "by objection",
+    via_staff: "recorded by the team",
+    via_expiry: "by expiry",
+    text_terms: "Terms of use",
+    text_notice: "Privacy notice",
+    text_request: "Consent text",
+    channel_whatsapp: "WhatsApp",
+    channel_web: "website",
+    channel_phone: "phone",
+    channel_in_person: "in person",
+    channel_email: "e-mail",
+    channel_paper: "letter",
+    objections: "Objections",
+    no_objection: "No objection.",
+    objection_active: "in effect",
+    objection_lifted: "lifted by a new opt-in",
+    review_open: "A message is being reviewed as a possible objection, due on",
+    process: "Application process",
+    process_running: "running",
+    process_ended: "ended on",
+    reason_rejected: "rejected",
+    reason_withdrawn: "withdrawn by the candidate",
+    reason_hired: "hired",
+    reason_vacancy_closed: "vacancy closed",
+    erasure: "Erasure",
+    erasure_on: "Data due for erasure on",
+    erasure_next_run: "The retention period has passed: the data is erased at the next retention run.",
+    erasure_none: "No erasure scheduled while a legal hold applies.",
+    holds: "Legal holds",
+    no_holds: "None.",
+    hold_claim: "claim asserted",
+    hold_authority: "authority inquiry",
+    hold_other: "other legal obligation",
+    hold_set_on: "set on",
+    hold_review_on: "review on",
+    hold_released_on: "released on",
+    hold_reference: "Reference",
+    actions: "Record",
+    record_consent: "Record consent (received by phone, e-mail, letter or in person)",
+    record_consent_hint: "The texts shown are taken to be the current terms of use, privacy notice and consent text in the candidate's language.",
+    purpose: "Purpose",
+    received_by: "Received by",
+    evidence_note: "Evidence",
+    evidence_note_hint: "By phone or in person: your note (who, when, what was said). By e-mail or letter: where the document is filed.",
+    record_objection: "Record an objection (received by phone, e-mail, letter or in person)",
+    objection_note: "Note (verbatim if possible)",
+    end_process: "End the process",
+    end_reason: "Reason",
+    set_hold: "Set a legal hold",
+    hold_reason: "Reason",
+    release_hold: "Release",
+    save: "Save",
+    done_consent: "The consent was recorded with its evidence.",
+    done_objection: "The objection was recorded: no more messages go to the candidate.",
+    done_end: "The process was ended; the retention period runs.",
+    done_hold: "The legal hold was set.",
+    done_release: "The legal hold was released.",
+    done_added: "The candidate was added. Now ask for their consent.",
+    code: "Code",
+    forbidden_hold: "Only an admin or the DPO can set and release legal holds.",
+    forbidden_create: "Only recruiters or an admin can add candidates.",
+    forbidden_other: "Your role may not do this.",
+    conflict_ended: "The process has already ended.",
+    conflict_objected: "The candidate objected: only their keyword (START) in WhatsApp creates a new consent.",
+    conflict_texts: "Terms of use, privacy notice and consent text are not published yet. An admin publishes them.",
+    conflict_released: "The legal hold is already released.",
+    conflict_exists: "A candidate with this phone number exists already.",
+    conflict_other: "This does not fit the current state.",
+    add: "Add a candidate",
+    add_intro: "hoheit writes to the candidate only after they consented: after adding them, ask for consent.",
+    name: "Name",
+    phone: "Mobile number",
+    phone_hint: "With the country code (+49 170 1234567) or national (0170 1234567).",
+    channel: "Your company's WhatsApp number",
+    add_button: "Add",
+    invalid_phone: "This is not a valid mobile number.",
+    no_channel: "No WhatsApp number is set up yet. An admin sets it up.",
 };
 
 /// Why a kind of message cannot be sent, and who can change it (German).
@@ -293,6 +618,7 @@ struct InboxPage {
     x: &'static InboxTexts,
     rows: Vec<Row>,
     next: Option<String>,
+    may_add: bool,
 }
 
 /// Query of the list.
@@ -325,7 +651,8 @@ pub(crate) async fn list(State(state): State<WebState>, client: Client, Query(q)
             created: zone.date_time(lang, r.candidate.created_at),
         })
         .collect();
-    InboxPage { l: signed_layout(&state, &signed, client.path), x, rows, next }.into_response()
+    let may_add = may_add(p.role);
+    InboxPage { l: signed_layout(&state, &signed, client.path), x, rows, next, may_add }.into_response()
 }
 
 pub(crate) fn display_name(candidate: &Candidate, x: &InboxTexts) -> String {
@@ -404,13 +731,27 @@ struct ThreadPage {
     templates: Vec<TemplateView>,
     nothing: bool,
     may_send: bool,
+    panel: PanelView,
+    panel_error: Option<String>,
+    panel_done: Option<&'static str>,
 }
 
-/// Query of a thread (a banner after a send).
+/// Query of a thread (a banner after a send or a panel action).
 #[derive(Debug, Deserialize, Default)]
 pub(crate) struct ThreadQuery {
     #[serde(default)]
     sent: Option<String>,
+    #[serde(default)]
+    done: Option<String>,
+}
+
+/// What the thread page says about the last action.
+#[derive(Default)]
+struct Feedback {
+    notice: Option<&'static str>,
+    error: Option<String>,
+    panel_error: Option<String>,
+    panel_done: Option<&'static str>,
 }
 
 /// `GET /inbox/{id}`: the thread (an audited content read) and the composer.
@@ -422,8 +763,18 @@ pub(crate) async fn thread(
 ) -> Response {
     let Some(app) = state.app() else { return see_other("/signin") };
     let Some(signed) = signed_in(app, &client).await else { return see_other("/signin?notice=expired") };
-    let notice = q.sent.is_some().then(|| texts(signed.lang()).queued);
-    render_thread(&state, &signed, &id, client.path, notice, None, StatusCode::OK).await
+    let x = texts(signed.lang());
+    let panel_done = match q.done.as_deref() {
+        Some("consent") => Some(x.p.done_consent),
+        Some("objection") => Some(x.p.done_objection),
+        Some("end") => Some(x.p.done_end),
+        Some("hold") => Some(x.p.done_hold),
+        Some("release") => Some(x.p.done_release),
+        Some("added") => Some(x.p.done_added),
+        _ => None,
+    };
+    let feedback = Feedback { notice: q.sent.is_some().then_some(x.queued), panel_done, ..Feedback::default() };
+    render_thread(&state, &signed, &id, client.path, feedback, StatusCode::OK).await
 }
 
 async fn render_thread(
@@ -431,8 +782,7 @@ async fn render_thread(
     signed: &Signed,
     id: &str,
     path: String,
-    notice: Option<&'static str>,
-    error: Option<String>,
+    feedback: Feedback,
     status: StatusCode,
 ) -> Response {
     let Some(app) = state.app() else { return see_other("/signin") };
@@ -450,7 +800,7 @@ async fn render_thread(
     };
     let zone = &state.settings().time_zone;
     let bubbles = messages.iter().map(|m| bubble(m, lang, zone, x)).collect();
-    let may_send = hoheit_domain::access::Action::SendMessages.allows(p.role);
+    let may_send = Action::SendMessages.allows(p.role);
     let banner = banner(&options, lang, zone, x);
     let window = match options.window_until {
         Some(until) => format!("{} {}", x.window_open_until, zone.date_time(lang, until)),
@@ -476,8 +826,8 @@ async fn render_thread(
         badges: badges(&row, x),
         bubbles,
         banner,
-        notice,
-        error,
+        notice: feedback.notice,
+        error: feedback.error,
         text_allowed: options.text.is_ok(),
         needs_notice: row.candidate.conversation.needs_notice(),
         window,
@@ -485,12 +835,15 @@ async fn render_thread(
         templates,
         nothing: !options.anything(),
         may_send,
+        panel: panel(&row, p.role, lang, zone, x),
+        panel_error: feedback.panel_error,
+        panel_done: feedback.panel_done,
     };
     (status, page).into_response()
 }
 
 /// The banner above the composer: what stops regular messages, with the objection's date.
-fn banner(options: &ComposerOptions, lang: Lang, zone: &crate::i18n::Zone, x: &InboxTexts) -> Option<String> {
+fn banner(options: &ComposerOptions, lang: Lang, zone: &Zone, x: &InboxTexts) -> Option<String> {
     let refusal = options.blocked?;
     let mut text = (x.refusal)(refusal.code).to_owned();
     if let (RefusalCode::Objected, Some(objection)) = (refusal.code, &options.objection) {
@@ -535,7 +888,7 @@ pub(crate) fn message_text(m: &Message, x: &InboxTexts) -> String {
     }
 }
 
-fn bubble(m: &Message, lang: Lang, zone: &crate::i18n::Zone, x: &InboxTexts) -> Bubble {
+fn bubble(m: &Message, lang: Lang, zone: &Zone, x: &InboxTexts) -> Bubble {
     let inbound = m.direction == Direction::Inbound;
     let text = message_text(m, x);
     let status = (!inbound).then(|| m.status.effective()).flatten().map(|s| {
@@ -663,15 +1016,535 @@ async fn send(state: &WebState, client: &Client, id: &str, csrf: &str, outgoing:
     match result {
         Ok(_) => see_other(&format!("/inbox/{candidate}?sent=1")),
         Err(UseCaseError::Refused(refusal)) => {
-            let error = (x.refusal)(refusal.code).to_owned();
-            render_thread(state, &signed, id, path, None, Some(error), StatusCode::CONFLICT).await
+            let error = format!("{} ({}: {})", (x.refusal)(refusal.code), x.p.code, refusal.code.as_str());
+            let feedback = Feedback { error: Some(error), ..Feedback::default() };
+            render_thread(state, &signed, id, path, feedback, StatusCode::CONFLICT).await
         }
         Err(UseCaseError::Invalid(_)) => {
-            render_thread(state, &signed, id, path, None, Some(x.invalid.to_owned()), StatusCode::UNPROCESSABLE_ENTITY)
-                .await
+            let feedback = Feedback { error: Some(x.invalid.to_owned()), ..Feedback::default() };
+            render_thread(state, &signed, id, path, feedback, StatusCode::UNPROCESSABLE_ENTITY).await
         }
         Err(e) => use_case_failure(&signed, path, &e),
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The candidate panel: consents with their evidence, objections, the process, erasure, holds
+
+struct HoldView {
+    id: String,
+    text: String,
+    active: bool,
+}
+
+struct PanelView {
+    consents: Vec<(&'static str, String)>,
+    evidence: Vec<String>,
+    objections: Vec<String>,
+    review: Option<String>,
+    process: String,
+    running: bool,
+    objected: bool,
+    erasure: String,
+    holds: Vec<HoldView>,
+    may_record: bool,
+    may_hold: bool,
+}
+
+fn purpose_name(purpose: Purpose, x: &InboxTexts) -> &'static str {
+    match purpose {
+        Purpose::WhatsAppChannel => x.p.purpose_channel,
+        Purpose::TalentPool => x.p.purpose_pool,
+    }
+}
+
+fn channel_name(channel: CaptureChannel, x: &InboxTexts) -> &'static str {
+    match channel {
+        CaptureChannel::WhatsApp => x.p.channel_whatsapp,
+        CaptureChannel::Web => x.p.channel_web,
+        CaptureChannel::Phone => x.p.channel_phone,
+        CaptureChannel::InPerson => x.p.channel_in_person,
+        CaptureChannel::Email => x.p.channel_email,
+        CaptureChannel::Paper => x.p.channel_paper,
+    }
+}
+
+fn texts_shown(shown: &[LegalTextRef], x: &InboxTexts) -> String {
+    let names: Vec<String> = shown
+        .iter()
+        .map(|t| {
+            let kind = match t.kind {
+                LegalTextKind::Terms => x.p.text_terms,
+                LegalTextKind::PrivacyNotice => x.p.text_notice,
+                LegalTextKind::ConsentRequest => x.p.text_request,
+            };
+            format!("{kind} {} ({})", t.version.as_str(), t.language.as_str())
+        })
+        .collect();
+    format!("{}: {}", x.p.texts_shown, names.join(", "))
+}
+
+fn consent_state(state: &ConsentState, lang: Lang, zone: &Zone, x: &InboxTexts) -> String {
+    let on = |word: &str, at: OffsetDateTime| format!("{word} {} {}", x.p.since, zone.date_time(lang, at));
+    match state {
+        ConsentState::None => x.p.state_none.to_owned(),
+        ConsentState::Requested { last_at, .. } => on(x.p.state_requested, *last_at),
+        ConsentState::Granted { at, expires_at, .. } => match expires_at {
+            Some(until) => format!("{}, {} {}", on(x.p.state_granted, *at), x.p.until, zone.date_time(lang, *until)),
+            None => on(x.p.state_granted, *at),
+        },
+        ConsentState::Declined { at } => on(x.p.state_declined, *at),
+        ConsentState::Withdrawn { at } => on(x.p.state_withdrawn, *at),
+        ConsentState::Expired { at } => on(x.p.state_expired, *at),
+    }
+}
+
+/// One entry of the consent ledger in words, with its evidence.
+fn evidence_entry(entry: &ConsentEntry, lang: Lang, zone: &Zone, x: &InboxTexts) -> String {
+    let at = |t: OffsetDateTime| zone.date_time(lang, t);
+    let purpose = purpose_name(entry.purpose(), x);
+    match entry {
+        ConsentEntry::Requested { at: when, texts_shown: shown, .. } => {
+            format!("{purpose}: {} {}; {}", x.p.entry_requested, at(*when), texts_shown(shown, x))
+        }
+        ConsentEntry::Granted(e) => {
+            let method = match &e.method {
+                ConsentMethod::ButtonReply { .. } => x.p.method_button.to_owned(),
+                ConsentMethod::OptInKeyword { .. } => x.p.method_keyword.to_owned(),
+                ConsentMethod::WebForm { form_id, .. } => format!("{} ({form_id})", x.p.method_web),
+                ConsentMethod::SignedForm { document_ref } => {
+                    format!("{}: {}", x.p.method_signed, document_ref.expose())
+                }
+                ConsentMethod::RecordedVerbal { note, .. } => match note {
+                    Some(note) => format!("{}: {}", x.p.method_verbal, note.expose()),
+                    None => x.p.method_verbal.to_owned(),
+                },
+            };
+            format!(
+                "{purpose}: {} {}, {} ({}; {} {}); {}",
+                x.p.entry_granted,
+                at(e.given_at.unwrap_or(e.recorded_at)),
+                method,
+                channel_name(e.capture_channel, x),
+                x.p.recorded_on,
+                at(e.recorded_at),
+                texts_shown(&e.texts_shown, x)
+            )
+        }
+        ConsentEntry::Declined { at: when, .. } => format!("{purpose}: {} {}", x.p.entry_declined, at(*when)),
+        ConsentEntry::Withdrawn { at: when, via, .. } => {
+            let via = match via {
+                WithdrawalVia::WhatsApp { .. } => x.p.via_whatsapp.to_owned(),
+                WithdrawalVia::Objection => x.p.via_objection.to_owned(),
+                WithdrawalVia::Staff { channel, .. } => format!("{} ({})", x.p.via_staff, channel_name(*channel, x)),
+                WithdrawalVia::Expiry => x.p.via_expiry.to_owned(),
+            };
+            format!("{purpose}: {} {}, {via}", x.p.entry_withdrawn, at(*when))
+        }
+    }
+}
+
+fn objection_source(source: &ObjectionSource, x: &InboxTexts) -> String {
+    match source {
+        ObjectionSource::WhatsApp { .. } => x.objection_by_message.to_owned(),
+        ObjectionSource::Staff { channel, .. } => format!("{}, {}", x.objection_by_staff, channel_name(*channel, x)),
+        ObjectionSource::Review { .. } => x.objection_by_review.to_owned(),
+        ObjectionSource::Suppression => x.objection_by_suppression.to_owned(),
+    }
+}
+
+fn panel(row: &InboxRow, role: Role, lang: Lang, zone: &Zone, x: &InboxTexts) -> PanelView {
+    let c = &row.candidate;
+    let at = |t: OffsetDateTime| zone.date_time(lang, t);
+    let consents = vec![
+        (x.p.purpose_channel, consent_state(&row.consent, lang, zone, x)),
+        (x.p.purpose_pool, consent_state(&row.talent_pool, lang, zone, x)),
+    ];
+    let evidence = c.consents().entries().iter().map(|e| evidence_entry(e, lang, zone, x)).collect();
+    let objection = c.objection();
+    let lifted = objection.history.iter().map(|o| (o, x.p.objection_lifted));
+    let objections = lifted
+        .chain(objection.active.iter().map(|o| (o, x.p.objection_active)))
+        .map(|(o, state)| format!("{} ({}): {state}", at(o.at), objection_source(&o.source, x)))
+        .collect();
+    let review = objection.review.as_ref().map(|r| format!("{} {}", x.p.review_open, at(r.due_at)));
+    let process = match c.process {
+        Process::Running => x.p.process_running.to_owned(),
+        Process::Ended { reason, at: ended } => {
+            format!("{} {}: {}", x.p.process_ended, at(ended), end_reason(reason, x))
+        }
+    };
+    let erasure = match row.erasure_due {
+        Some(due) if due <= row.at => x.p.erasure_next_run.to_owned(),
+        Some(due) => format!("{} {}", x.p.erasure_on, zone.date(lang, due)),
+        None => x.p.erasure_none.to_owned(),
+    };
+    let holds = c
+        .holds
+        .iter()
+        .map(|h| {
+            let reason = match h.reason {
+                HoldReason::ClaimAsserted => x.p.hold_claim,
+                HoldReason::AuthorityInquiry => x.p.hold_authority,
+                HoldReason::Other => x.p.hold_other,
+            };
+            let mut text = format!("{reason}, {} {}", x.p.hold_set_on, at(h.set_at));
+            if let Some(reference) = &h.reference {
+                text.push_str(&format!(", {} {}", x.p.hold_reference, reference.expose()));
+            }
+            match h.released_at {
+                Some(released) => text.push_str(&format!(", {} {}", x.p.hold_released_on, at(released))),
+                None => text.push_str(&format!(", {} {}", x.p.hold_review_on, zone.date(lang, h.review_at))),
+            }
+            HoldView { id: h.id.to_string(), text, active: h.released_at.is_none() }
+        })
+        .collect();
+    PanelView {
+        consents,
+        evidence,
+        objections,
+        review,
+        process,
+        running: matches!(c.process, Process::Running),
+        objected: objection.is_objected(),
+        erasure,
+        holds,
+        may_record: Action::RecordOnBehalf.allows(role),
+        may_hold: Action::ManageLegalHolds.allows(role),
+    }
+}
+
+const fn end_reason(reason: ProcessEndReason, x: &InboxTexts) -> &'static str {
+    match reason {
+        ProcessEndReason::Rejected => x.p.reason_rejected,
+        ProcessEndReason::Withdrawn => x.p.reason_withdrawn,
+        ProcessEndReason::Hired => x.p.reason_hired,
+        ProcessEndReason::VacancyClosed => x.p.reason_vacancy_closed,
+    }
+}
+
+/// The evidence form of a consent received outside WhatsApp.
+#[derive(Debug, Deserialize)]
+pub(crate) struct ConsentForm {
+    #[serde(default)]
+    csrf_token: String,
+    #[serde(default)]
+    purpose: String,
+    #[serde(default)]
+    channel: String,
+    #[serde(default)]
+    note: String,
+}
+
+/// The form of an objection received outside WhatsApp.
+#[derive(Debug, Deserialize)]
+pub(crate) struct ObjectionForm {
+    #[serde(default)]
+    csrf_token: String,
+    #[serde(default)]
+    channel: String,
+    #[serde(default)]
+    note: String,
+}
+
+/// A form with one reason (ending the process, a legal hold) and an optional reference.
+#[derive(Debug, Deserialize)]
+pub(crate) struct ReasonForm {
+    #[serde(default)]
+    csrf_token: String,
+    #[serde(default)]
+    reason: String,
+    #[serde(default)]
+    reference: String,
+}
+
+/// The channels a consent or an objection can arrive by outside WhatsApp (the form's values).
+fn outside_channel(value: &str) -> Option<CaptureChannel> {
+    match value {
+        "phone" => Some(CaptureChannel::Phone),
+        "email" => Some(CaptureChannel::Email),
+        "paper" => Some(CaptureChannel::Paper),
+        "in_person" => Some(CaptureChannel::InPerson),
+        _ => None,
+    }
+}
+
+fn nonempty(value: &str) -> Option<Pii<String>> {
+    let value = value.trim();
+    (!value.is_empty()).then(|| Pii::new(value.to_owned()))
+}
+
+/// A panel action, built once the session is known (evidence names the staff member).
+enum PanelAction {
+    Consent(ConsentInput),
+    Objection(ObjectionInput),
+    End(ProcessEndReason),
+    Hold(HoldReason, Option<Pii<String>>),
+    Release(HoldId),
+    Invalid,
+}
+
+/// `POST /inbox/{id}/consent`: a consent received by phone, mail, letter or in person, with its
+/// evidence (a note for a verbal one, where the document is filed for a written one).
+pub(crate) async fn record_consent(
+    State(state): State<WebState>,
+    client: Client,
+    Path(id): Path<String>,
+    Form(form): Form<ConsentForm>,
+) -> Response {
+    let purpose = match form.purpose.as_str() {
+        "whatsapp_channel" => Some(Purpose::WhatsAppChannel),
+        "talent_pool" => Some(Purpose::TalentPool),
+        _ => None,
+    };
+    let (channel, note) = (outside_channel(&form.channel), nonempty(&form.note));
+    panel_action(&state, &client, &id, &form.csrf_token, "consent", move |staff| {
+        let (Some(purpose), Some(capture_channel), Some(note)) = (purpose, channel, note) else {
+            return PanelAction::Invalid;
+        };
+        let method = match capture_channel {
+            CaptureChannel::Phone | CaptureChannel::InPerson => {
+                ConsentMethod::RecordedVerbal { staff, note: Some(note) }
+            }
+            CaptureChannel::Email | CaptureChannel::Paper | CaptureChannel::Web | CaptureChannel::WhatsApp => {
+                ConsentMethod::SignedForm { document_ref: note }
+            }
+        };
+        PanelAction::Consent(ConsentInput { purpose, method, capture_channel, texts_shown: None, given_at: None })
+    })
+    .await
+}
+
+/// `POST /inbox/{id}/objection`: an objection received by phone, mail, letter or in person.
+pub(crate) async fn record_objection(
+    State(state): State<WebState>,
+    client: Client,
+    Path(id): Path<String>,
+    Form(form): Form<ObjectionForm>,
+) -> Response {
+    let (channel, note) = (outside_channel(&form.channel), nonempty(&form.note));
+    panel_action(&state, &client, &id, &form.csrf_token, "objection", move |_| match channel {
+        Some(channel) => PanelAction::Objection(ObjectionInput { channel, note, received_at: None }),
+        None => PanelAction::Invalid,
+    })
+    .await
+}
+
+/// `POST /inbox/{id}/end`: ends the application process with its reason (R24).
+pub(crate) async fn end_process(
+    State(state): State<WebState>,
+    client: Client,
+    Path(id): Path<String>,
+    Form(form): Form<ReasonForm>,
+) -> Response {
+    let reason = ProcessEndReason::parse(&form.reason).ok();
+    panel_action(&state, &client, &id, &form.csrf_token, "end", move |_| {
+        reason.map_or(PanelAction::Invalid, PanelAction::End)
+    })
+    .await
+}
+
+/// `POST /inbox/{id}/holds`: sets a legal hold (R26; admin and DPO, decided by the domain).
+pub(crate) async fn set_hold(
+    State(state): State<WebState>,
+    client: Client,
+    Path(id): Path<String>,
+    Form(form): Form<ReasonForm>,
+) -> Response {
+    let reason = HoldReason::parse(&form.reason).ok();
+    let reference = nonempty(&form.reference);
+    panel_action(&state, &client, &id, &form.csrf_token, "hold", move |_| match reason {
+        Some(reason) => PanelAction::Hold(reason, reference),
+        None => PanelAction::Invalid,
+    })
+    .await
+}
+
+/// `POST /inbox/{id}/holds/{hold}/release`: releases a legal hold (admin and DPO).
+pub(crate) async fn release_hold(
+    State(state): State<WebState>,
+    client: Client,
+    Path((id, hold)): Path<(String, String)>,
+    Form(form): Form<TokenOnly>,
+) -> Response {
+    let hold = hold.parse::<HoldId>().ok();
+    panel_action(&state, &client, &id, &form.csrf_token, "release", move |_| {
+        hold.map_or(PanelAction::Invalid, PanelAction::Release)
+    })
+    .await
+}
+
+async fn panel_action(
+    state: &WebState,
+    client: &Client,
+    id: &str,
+    csrf: &str,
+    done: &str,
+    build: impl FnOnce(StaffId) -> PanelAction,
+) -> Response {
+    let signed = match signed_post(state, client, csrf).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let Some(app) = state.app() else { return see_other("/signin") };
+    let x = texts(signed.lang());
+    let path = format!("/inbox/{id}");
+    let Ok(candidate) = id.parse::<CandidateId>() else { return not_found(signed.lang(), path) };
+    let (tenant, actor) = (signed.principal.tenant, signed.principal.actor());
+    let Actor::Staff { id: staff, .. } = actor else { return forbidden(signed.lang()) };
+    let hold_action = matches!(done, "hold" | "release");
+    let result = match build(staff) {
+        PanelAction::Consent(input) => app.record_consent(tenant, actor, candidate, input).await.map(drop),
+        PanelAction::Objection(input) => app.record_objection(tenant, actor, candidate, input).await.map(drop),
+        PanelAction::End(reason) => app.end_process(tenant, actor, candidate, reason, None).await.map(drop),
+        PanelAction::Hold(reason, reference) => {
+            app.set_legal_hold(tenant, actor, candidate, reason, reference).await.map(drop)
+        }
+        PanelAction::Release(hold) => app.release_legal_hold(tenant, actor, candidate, hold).await.map(drop),
+        PanelAction::Invalid => Err(UseCaseError::Invalid(String::new())),
+    };
+    let (status, text) = match result {
+        Ok(()) => return see_other(&format!("/inbox/{candidate}?done={done}#panel")),
+        Err(UseCaseError::Forbidden(_)) if hold_action => (StatusCode::FORBIDDEN, x.p.forbidden_hold),
+        Err(UseCaseError::Forbidden(_)) => (StatusCode::FORBIDDEN, x.p.forbidden_other),
+        Err(UseCaseError::Conflict(reason)) => (StatusCode::CONFLICT, conflict_text(reason, x)),
+        Err(UseCaseError::Invalid(_)) => (StatusCode::UNPROCESSABLE_ENTITY, x.invalid),
+        Err(e) => return use_case_failure(&signed, path, &e),
+    };
+    let code = match status {
+        StatusCode::FORBIDDEN => "forbidden",
+        StatusCode::CONFLICT => "conflict",
+        _ => "invalid",
+    };
+    let feedback = Feedback { panel_error: Some(format!("{text} ({}: {code})", x.p.code)), ..Feedback::default() };
+    render_thread(state, &signed, id, path, feedback, status).await
+}
+
+/// The domain's reason for a conflict in words (its known reasons; others generally).
+fn conflict_text(reason: &str, x: &InboxTexts) -> &'static str {
+    match reason {
+        "the process has already ended" => x.p.conflict_ended,
+        "the legal hold is already released" => x.p.conflict_released,
+        "publish terms, privacy notice and consent request first" => x.p.conflict_texts,
+        "a candidate with this phone number exists" => x.p.conflict_exists,
+        r if r.starts_with("the candidate objected") => x.p.conflict_objected,
+        _ => x.p.conflict_other,
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Adding a candidate
+
+struct ChannelOption {
+    id: String,
+    number: String,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "inbox_new.html")]
+struct NewCandidatePage {
+    l: Layout,
+    x: &'static InboxTexts,
+    channels: Vec<ChannelOption>,
+    name: String,
+    phone: String,
+    error: Option<String>,
+}
+
+/// The form to add a candidate.
+#[derive(Debug, Deserialize, Default)]
+pub(crate) struct NewCandidateForm {
+    #[serde(default)]
+    csrf_token: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    phone: String,
+    #[serde(default)]
+    channel: String,
+}
+
+/// Whether a role may add candidates (the link on the list; the domain decides on submit).
+fn may_add(role: Role) -> bool {
+    Action::CreateCandidate.allows(role)
+}
+
+/// `GET /inbox/new`: the form to add a candidate (recruiter, admin).
+pub(crate) async fn new_candidate(State(state): State<WebState>, client: Client) -> Response {
+    let Some(app) = state.app() else { return see_other("/signin") };
+    let Some(signed) = signed_in(app, &client).await else { return see_other("/signin?notice=expired") };
+    if !may_add(signed.principal.role) {
+        return forbidden(signed.lang());
+    }
+    render_new(&state, &signed, client.path, NewCandidateForm::default(), None, StatusCode::OK).await
+}
+
+async fn render_new(
+    state: &WebState,
+    signed: &Signed,
+    path: String,
+    form: NewCandidateForm,
+    error: Option<String>,
+    status: StatusCode,
+) -> Response {
+    let Some(app) = state.app() else { return see_other("/signin") };
+    let x = texts(signed.lang());
+    let config = match app.tenant_config(signed.principal.tenant).await {
+        Ok(c) => c,
+        Err(e) => return use_case_failure(signed, path, &e),
+    };
+    let channels = config
+        .channels
+        .iter()
+        .map(|c| ChannelOption { id: c.id.to_string(), number: c.display_phone_number.as_e164().to_owned() })
+        .collect();
+    let page = NewCandidatePage {
+        l: signed_layout(state, signed, path),
+        x,
+        channels,
+        name: form.name,
+        phone: form.phone,
+        error,
+    };
+    (status, page).into_response()
+}
+
+/// `POST /inbox/new`: adds the candidate (a national number is read in the tenant's region) and
+/// opens the conversation, where consent is asked for next.
+pub(crate) async fn add_candidate(
+    State(state): State<WebState>,
+    client: Client,
+    Form(form): Form<NewCandidateForm>,
+) -> Response {
+    let signed = match signed_post(&state, &client, &form.csrf_token).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let Some(app) = state.app() else { return see_other("/signin") };
+    let x = texts(signed.lang());
+    let path = "/inbox/new".to_owned();
+    let (tenant, actor) = (signed.principal.tenant, signed.principal.actor());
+    let region = match app.tenant_config(tenant).await {
+        Ok(config) => config.tenant.messaging.default_region,
+        Err(e) => return use_case_failure(&signed, path, &e),
+    };
+    let phone = match PhoneNumber::parse(&form.phone) {
+        Err(PhoneNumberError::MissingCountryCode) => PhoneNumber::parse_in(&form.phone, region),
+        parsed => parsed,
+    };
+    let (Ok(phone), Ok(channel)) = (phone, form.channel.parse::<ChannelId>()) else {
+        let error = Some(x.p.invalid_phone.to_owned());
+        return render_new(&state, &signed, path, form, error, StatusCode::UNPROCESSABLE_ENTITY).await;
+    };
+    let input = NewCandidate { phone, name: nonempty(&form.name), channel, language: None };
+    let (status, text) = match app.create_candidate(tenant, actor, input).await {
+        Ok(c) => return see_other(&format!("/inbox/{}?done=added", c.id)),
+        Err(UseCaseError::Forbidden(_)) => (StatusCode::FORBIDDEN, x.p.forbidden_create),
+        Err(UseCaseError::Conflict(reason)) => (StatusCode::CONFLICT, conflict_text(reason, x)),
+        Err(UseCaseError::NotFound(_) | UseCaseError::Invalid(_)) => (StatusCode::UNPROCESSABLE_ENTITY, x.invalid),
+        Err(e) => return use_case_failure(&signed, path, &e),
+    };
+    render_new(&state, &signed, path, form, Some(text.to_owned()), status).await
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -702,5 +1575,5 @@ pub(crate) fn use_case_failure(signed: &Signed, path: String, e: &UseCaseError) 
 
 /// Whether a role sees the inbox at all (the navigation entry).
 pub(crate) fn offered_to(role: Role) -> bool {
-    hoheit_domain::access::Action::ReadCandidates.allows(role)
+    Action::ReadCandidates.allows(role)
 }

@@ -14,18 +14,54 @@ use crate::candidate::Candidate;
 use crate::composer::ComposerOptions;
 use crate::consent::{ConsentState, Purpose};
 use crate::ids::{CandidateId, TenantId};
-use crate::ports::{CandidatePage, Queries};
+use crate::ports::{CandidatePage, Queries, TenantConfig};
+use crate::retention::{RetentionDecision, RetentionSettings, decide};
 use crate::tenant::Actor;
 
-/// One conversation of the inbox: the candidate and its WhatsApp consent at the time of reading.
+/// One conversation of the inbox: the candidate and its consents at the time of reading.
 #[derive(Debug, Clone)]
 pub struct InboxRow {
-    /// The candidate (contact, lifecycle, objection, window).
+    /// The candidate (contact, lifecycle, objection, window, process, holds, consent ledger).
     pub candidate: Candidate,
     /// The WhatsApp consent's state at `at`.
     pub consent: ConsentState,
+    /// The talent-pool consent's state at `at`.
+    pub talent_pool: ConsentState,
+    /// When retention erases the candidate's data as things stand (`None`: not scheduled, e.g.
+    /// under a legal hold); a past or present time means at the next retention run.
+    pub erasure_due: Option<OffsetDateTime>,
     /// When this was read.
     pub at: OffsetDateTime,
+}
+
+impl InboxRow {
+    fn new(candidate: Candidate, config: &TenantConfig, at: OffsetDateTime) -> Self {
+        let retention = &config.tenant.retention;
+        let months = retention.talent_pool_months;
+        let consent = candidate.consents().state(Purpose::WhatsAppChannel, at, months);
+        let talent_pool = candidate.consents().state(Purpose::TalentPool, at, months);
+        let erasure_due = erasure_due(&candidate, retention, at);
+        InboxRow { candidate, consent, talent_pool, erasure_due, at }
+    }
+}
+
+/// The earliest time at which retention's own decision ([`decide`]) is to erase, to the minute,
+/// within 50 years: the decision only grows stronger with time (Keep < Restrict < Erase), so the
+/// first such minute is found by bisection rather than by restating retention's rules here.
+fn erasure_due(candidate: &Candidate, settings: &RetentionSettings, now: OffsetDateTime) -> Option<OffsetDateTime> {
+    let erases = |at: OffsetDateTime| matches!(decide(candidate, settings, at), RetentionDecision::Erase { .. });
+    if erases(now) {
+        return Some(now);
+    }
+    let (mut low, mut high) = (now, now + time::Duration::days(50 * 366));
+    if !erases(high) {
+        return None;
+    }
+    while high - low > time::Duration::minutes(1) {
+        let middle = low + (high - low) / 2;
+        if erases(middle) { high = middle } else { low = middle }
+    }
+    Some(high)
 }
 
 impl Hoheit {
@@ -50,7 +86,6 @@ impl Hoheit {
         let page = CandidatePage { include_restricted: reads_restricted(actor), after, limit: limit.clamp(1, 200) };
         let listed = queries.candidate_page(tenant, page).await?;
         let config = self.config(tenant).await?;
-        let months = config.tenant.retention.talent_pool_months;
         let at = self.now();
         let mut rows = Vec::with_capacity(listed.len());
         for summary in listed {
@@ -58,8 +93,7 @@ impl Hoheit {
             if let Some(candidate) = self.store.candidate(tenant, summary.id).await?
                 && may_read(&candidate, actor).is_ok()
             {
-                let consent = candidate.consents().state(Purpose::WhatsAppChannel, at, months);
-                rows.push(InboxRow { candidate, consent, at });
+                rows.push(InboxRow::new(candidate, &config, at));
             }
         }
         Ok(rows)
@@ -81,8 +115,6 @@ impl Hoheit {
         }
         let channel = config.channel(candidate.channel).ok_or(UseCaseError::NotFound("channel"))?;
         let options = ComposerOptions::decide(&send_context(&config, channel, &candidate), now);
-        let consent =
-            candidate.consents().state(Purpose::WhatsAppChannel, now, config.tenant.retention.talent_pool_months);
-        Ok((InboxRow { candidate, consent, at: now }, options))
+        Ok((InboxRow::new(candidate, &config, now), options))
     }
 }
