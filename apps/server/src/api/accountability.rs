@@ -3,15 +3,15 @@
 use std::collections::HashMap;
 
 use axum::Json;
-use axum::extract::Query;
+use axum::extract::{FromRequestParts, Query};
 use axum::http::header;
+use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use hoheit_domain::accountability::{NoticeLanguage, RecordOfProcessing, privacy_notice_section};
 use hoheit_domain::ports::Clock;
 use serde::Serialize;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
 use super::{Caller, can};
 use crate::error::{ApiError, ApiResult, ErrorBody};
@@ -19,25 +19,35 @@ use crate::state::AppState;
 
 /// The routes of this resource (relative to `/api/v1`).
 pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(records_of_processing)).routes(routes!(privacy_notice))
+    resource_routes![records_of_processing, privacy_notice]
 }
 
-/// How a generated document is answered: `format=json` (default) or `format=markdown`.
+/// How a generated document is answered: `format=json` (default) or `format=markdown`; an
+/// extractor reading the query (400 `invalid_input` for anything else).
 #[derive(Debug, Clone, Copy)]
-enum Format {
+pub enum Format {
+    /// The document as JSON.
     Json,
+    /// Its Markdown text.
     Markdown,
 }
 
-impl Format {
-    fn of(query: &HashMap<String, String>) -> Result<Self, ApiError> {
+impl<S: Send + Sync> FromRequestParts<S> for Format {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let Query(query) = Query::<HashMap<String, String>>::from_request_parts(parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
         match query.get("format").map(String::as_str) {
             None | Some("json") => Ok(Self::Json),
             Some("markdown" | "md") => Ok(Self::Markdown),
-            Some(_) => Err(ApiError::invalid("format must be json or markdown")),
+            Some(_) => Err(ApiError::invalid("format must be json or markdown").into_response()),
         }
     }
+}
 
+impl Format {
     /// The document as JSON, or its Markdown text.
     fn answer(self, json: &impl Serialize, markdown: impl FnOnce() -> String) -> Response {
         match self {
@@ -68,11 +78,7 @@ pub struct PrivacyNoticeSection {
     responses((status = 200, description = "the record (JSON, or text/markdown)", body = Object),
         (status = 403, body = ErrorBody)),
     security(("bearer" = [])))]
-pub async fn records_of_processing(
-    caller: Caller<can::ReadAccountability>,
-    Query(query): Query<HashMap<String, String>>,
-) -> ApiResult<Response> {
-    let format = Format::of(&query)?;
+pub async fn records_of_processing(caller: Caller<can::ReadAccountability>, format: Format) -> ApiResult<Response> {
     let config = caller.state.app.tenant_config(caller.tenant).await?;
     let record = RecordOfProcessing::generate(&config, caller.state.clock.now());
     Ok(format.answer(&record, || record.to_markdown()))
@@ -89,9 +95,9 @@ pub async fn records_of_processing(
     security(("bearer" = [])))]
 pub async fn privacy_notice(
     caller: Caller<can::ReadAccountability>,
+    format: Format,
     Query(query): Query<HashMap<String, String>>,
 ) -> ApiResult<Response> {
-    let format = Format::of(&query)?;
     let language = match query.get("language") {
         Some(l) => NoticeLanguage::parse(l).map_err(|_| ApiError::invalid("language must be de or en"))?,
         None => NoticeLanguage::German,

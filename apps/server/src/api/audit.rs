@@ -7,7 +7,6 @@ use hoheit_persistence::VerifyOutcome;
 use serde::Deserialize;
 use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
 use super::{Caller, can, parse_time};
 use crate::error::{ApiError, ApiResult, ErrorBody};
@@ -15,11 +14,7 @@ use crate::state::AppState;
 
 /// The routes of this resource (relative to `/api/v1`).
 pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(verify))
-        .routes(routes!(checkpoint))
-        .routes(routes!(public_key))
-        .routes(routes!(entries))
+    resource_routes![verify, checkpoint, public_key, entries]
 }
 
 /// Verifies the tenant's audit chain against every checkpoint handed out.

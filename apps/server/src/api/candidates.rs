@@ -18,7 +18,6 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
 use super::{ApiJson, Caller, Id, IdResponse, can, fmt_time, parse_time};
 use crate::error::{ApiError, ApiResult, ErrorBody};
@@ -26,16 +25,17 @@ use crate::state::AppState;
 
 /// The routes of this resource (relative to `/api/v1`).
 pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(create, list))
-        .routes(routes!(get))
-        .routes(routes!(record_consent))
-        .routes(routes!(record_withdrawal))
-        .routes(routes!(record_objection))
-        .routes(routes!(end_process))
-        .routes(routes!(set_hold))
-        .routes(routes!(release_hold))
-        .routes(routes!(restrict, lift_restriction))
+    resource_routes![
+        (create, list),
+        get,
+        record_consent,
+        record_withdrawal,
+        record_objection,
+        end_process,
+        set_hold,
+        release_hold,
+        (restrict, lift_restriction)
+    ]
 }
 
 fn nonempty(value: Option<String>) -> Option<Pii<String>> {

@@ -12,7 +12,6 @@ use hoheit_persistence::ChannelCredentials;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
 use super::{ApiJson, Caller, Id, can, fmt_time, parse_time};
 use crate::auth::new_token;
@@ -22,9 +21,7 @@ use crate::state::{AppState, WEBHOOK_SECRET_HEADER};
 
 /// The routes of this resource (relative to `/api/v1`).
 pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(create_channel, list_channels))
-        .routes(routes!(approve_channel, revoke_approval))
+    resource_routes![(create_channel, list_channels), (approve_channel, revoke_approval)]
 }
 
 /// Registers a WhatsApp number (admin). It sends nothing until the DPO approves it.

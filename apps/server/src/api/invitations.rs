@@ -10,7 +10,6 @@ use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
 use super::{ApiJson, Caller, can, fmt_time};
 use crate::credentials;
@@ -19,7 +18,7 @@ use crate::state::AppState;
 
 /// The routes of this resource (relative to `/api/v1`).
 pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(accept_invitation)).routes(routes!(list_invitations))
+    resource_routes![accept_invitation, list_invitations]
 }
 
 /// Accepts an invitation (no bearer token): single use, within 72 hours. Returns the new

@@ -8,7 +8,6 @@ use hoheit_domain::ports::Clock;
 use serde::Serialize;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
 use super::{Caller, can, fmt_time};
 use crate::error::{ApiError, ApiResult, ErrorBody};
@@ -16,7 +15,7 @@ use crate::state::AppState;
 
 /// The routes of this resource (relative to `/api/v1`).
 pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(due_legal_holds))
+    resource_routes![due_legal_holds]
 }
 
 /// A hold in force whose review date is reached (the case reference is not shown here).

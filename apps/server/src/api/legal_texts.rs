@@ -8,7 +8,6 @@ use hoheit_domain::values::LanguageCode;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
 use super::{ApiJson, Caller, can, fmt_time};
 use crate::error::{ApiError, ApiResult, ErrorBody};
@@ -16,7 +15,7 @@ use crate::state::AppState;
 
 /// The routes of this resource (relative to `/api/v1`).
 pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(publish_legal_text, list_legal_texts))
+    resource_routes![(publish_legal_text, list_legal_texts)]
 }
 
 /// Publishes a legal text version (admin). Consent-request texts must satisfy R6.

@@ -8,7 +8,6 @@ use hoheit_domain::values::{LanguageCode, Pii, TemplateName};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
 use super::{ApiJson, Caller, Id, can, fmt_time};
 use crate::error::{ApiError, ApiResult, ErrorBody};
@@ -16,7 +15,7 @@ use crate::state::AppState;
 
 /// The routes of this resource (relative to `/api/v1`).
 pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(consent_request)).routes(routes!(messages, send))
+    resource_routes![consent_request, (messages, send)]
 }
 
 /// Sends the consent-request template (R10): 202, or 409 with the refusal code.

@@ -7,6 +7,17 @@
 //! ([`hoheit_domain::access::Action`]) and yields tenant, actor and the server's state; [`Id`] parses path ids
 //! (404 for anything that is not an id); [`ApiJson`] maps body errors to `invalid_input`.
 
+/// A resource's router: one entry per path, the path's handlers (one per method) in parentheses
+/// when it has more than one, `resource_routes![(create, list), get]` for
+/// `OpenApiRouter::new().routes(routes!(create, list)).routes(routes!(get))`.
+macro_rules! resource_routes {
+    (@path ($($handler:ident),+)) => { utoipa_axum::routes!($($handler),+) };
+    (@path $handler:ident) => { utoipa_axum::routes!($handler) };
+    ($($path:tt),+ $(,)?) => {
+        utoipa_axum::router::OpenApiRouter::new()$(.routes(resource_routes!(@path $path)))+
+    };
+}
+
 pub mod accountability;
 pub mod audit;
 pub mod candidates;

@@ -10,7 +10,6 @@ use hoheit_oidc::SecretString;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
 use super::{ApiJson, Caller, can};
 use crate::error::{ApiError, ApiResult, ErrorBody};
@@ -18,7 +17,7 @@ use crate::state::AppState;
 
 /// The routes of this resource (relative to `/api/v1`).
 pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(get_oidc_settings, put_oidc_settings))
+    resource_routes![(get_oidc_settings, put_oidc_settings)]
 }
 
 /// One line of a group -> role mapping.

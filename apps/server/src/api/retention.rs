@@ -6,7 +6,6 @@ use hoheit_domain::retention::RetentionSettings;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
 use super::{ApiJson, Caller, can};
 use crate::error::{ApiResult, ErrorBody};
@@ -14,7 +13,7 @@ use crate::state::AppState;
 
 /// The routes of this resource (relative to `/api/v1`).
 pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(get_retention, put_retention)).routes(routes!(run_retention))
+    resource_routes![(get_retention, put_retention), run_retention]
 }
 
 fn retention_dto(r: &RetentionSettings) -> RetentionPolicyDto {

@@ -10,7 +10,6 @@ use hoheit_domain::usecases::ReviewDecision;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
 use super::candidates::CandidateView;
 use super::{ApiJson, Caller, Id, can, fmt_time};
@@ -19,11 +18,7 @@ use crate::state::AppState;
 
 /// The routes of this resource (relative to `/api/v1`).
 pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(reviews))
-        .routes(routes!(review))
-        .routes(routes!(review_message))
-        .routes(routes!(decide_review))
+    resource_routes![reviews, review, review_message, decide_review]
 }
 
 /// Open objection reviews (R16), oldest due first, with overdue flags.

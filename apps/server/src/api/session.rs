@@ -19,7 +19,6 @@ use hoheit_domain::usecases::{AcceptLocal, NewSession, SecondFactorCode, Session
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
 use super::{ApiJson, fmt_time, path_id};
 use crate::auth::{Auth, SessionCaller};
@@ -28,17 +27,18 @@ use crate::state::AppState;
 
 /// The routes of this resource (relative to `/api/v1`).
 pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(accept_account))
-        .routes(routes!(sign_in))
-        .routes(routes!(second_factor))
-        .routes(routes!(confirm_totp))
-        .routes(routes!(current))
-        .routes(routes!(extend))
-        .routes(routes!(change_password))
-        .routes(routes!(sign_out))
-        .routes(routes!(sign_out_everywhere))
-        .routes(routes!(list_sessions))
+    resource_routes![
+        accept_account,
+        sign_in,
+        second_factor,
+        confirm_totp,
+        current,
+        extend,
+        change_password,
+        sign_out,
+        sign_out_everywhere,
+        list_sessions
+    ]
 }
 
 /// The TOTP set-up to show once.

@@ -15,7 +15,6 @@ use hoheit_domain::usecases::{StaffInvite, StaffView};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
 use super::{ApiJson, Caller, can, fmt_time, path_id};
 use crate::error::{ApiError, ApiResult, ErrorBody};
@@ -23,12 +22,7 @@ use crate::state::AppState;
 
 /// The routes of this resource (relative to `/api/v1`).
 pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(invite_staff))
-        .routes(routes!(list_staff))
-        .routes(routes!(change_role))
-        .routes(routes!(disable_staff))
-        .routes(routes!(reset_second_factor))
+    resource_routes![invite_staff, list_staff, change_role, disable_staff, reset_second_factor]
 }
 
 /// `POST /api/v1/staff/invitations`.

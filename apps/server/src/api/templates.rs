@@ -12,7 +12,6 @@ use hoheit_domain::values::{LanguageCode, TemplateName};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
 use super::{ApiJson, Caller, Id, can, fmt_time, path_id};
 use crate::error::{ApiError, ApiResult, ErrorBody};
@@ -21,7 +20,7 @@ use crate::state::AppState;
 
 /// The routes of this resource (relative to `/api/v1`).
 pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(sync_templates)).routes(routes!(list_templates)).routes(routes!(mark_template))
+    resource_routes![sync_templates, list_templates, mark_template]
 }
 
 /// Syncs the channel's templates from 360Dialog now.

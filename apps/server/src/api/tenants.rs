@@ -9,7 +9,6 @@ use hoheit_domain::values::RegionCode;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
 use super::invitations::InvitationIssued;
 use super::{ApiJson, Caller, Operator, can, fmt_time};
@@ -19,7 +18,7 @@ use crate::state::AppState;
 
 /// The routes of this resource (relative to `/api/v1`).
 pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(create_tenant, list_tenants)).routes(routes!(get_settings, put_settings))
+    resource_routes![(create_tenant, list_tenants), (get_settings, put_settings)]
 }
 
 /// Creates a tenant and a single-use invitation (72 h) for its first admin — and, with

@@ -12,7 +12,6 @@ use hoheit_domain::tenant::Role;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
 use super::{ApiJson, Caller, Id, can, fmt_time};
 use crate::credentials::{self, Issued};
@@ -21,10 +20,7 @@ use crate::state::AppState;
 
 /// The routes of this resource (relative to `/api/v1`).
 pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(create_token, list_tokens))
-        .routes(routes!(revoke_token))
-        .routes(routes!(get_credential_settings, put_credential_settings))
+    resource_routes![(create_token, list_tokens), revoke_token, (get_credential_settings, put_credential_settings)]
 }
 
 /// Issues a token without a creator (the system: development mode and test harnesses, never
