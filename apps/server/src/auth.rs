@@ -321,6 +321,11 @@ fn changes_state(method: &axum::http::Method) -> bool {
     !matches!(*method, axum::http::Method::GET | axum::http::Method::HEAD | axum::http::Method::OPTIONS)
 }
 
+/// `Ok` if the check `passed`, otherwise 403 with `code`.
+fn forbidden_unless(passed: bool, code: &'static str, message: &'static str) -> Result<(), ApiError> {
+    if passed { Ok(()) } else { Err(ApiError::new(axum::http::StatusCode::FORBIDDEN, code, message)) }
+}
+
 impl Auth {
     /// Refuses a browser request that does not come from hoheit's own origin (403
     /// `cross_origin`).
@@ -333,29 +338,14 @@ impl Auth {
             || (self.public_origin.is_none()
                 && !host.is_empty()
                 && origin.and_then(origin_of).is_some_and(|o| o.ends_with(&format!("://{host}"))));
-        if same {
-            Ok(())
-        } else {
-            Err(ApiError::new(
-                axum::http::StatusCode::FORBIDDEN,
-                "cross_origin",
-                "a state-changing request must come from hoheit's own pages",
-            ))
-        }
+        forbidden_unless(same, "cross_origin", "a state-changing request must come from hoheit's own pages")
     }
 
     /// Refuses a request whose `X-CSRF-Token` is not `expected` (403 `csrf_failed`).
     pub fn check_csrf(headers: &axum::http::HeaderMap, expected: &str) -> Result<(), ApiError> {
         let presented = headers.get("x-csrf-token").and_then(|v| v.to_str().ok()).unwrap_or("");
-        if hoheit_domain::staff::csrf_matches(expected, presented) {
-            Ok(())
-        } else {
-            Err(ApiError::new(
-                axum::http::StatusCode::FORBIDDEN,
-                "csrf_failed",
-                "the CSRF token is missing or wrong (header X-CSRF-Token)",
-            ))
-        }
+        let matches = hoheit_domain::staff::csrf_matches(expected, presented);
+        forbidden_unless(matches, "csrf_failed", "the CSRF token is missing or wrong (header X-CSRF-Token)")
     }
 
     /// The principal of the request's session cookie (issue 16): a signed-in session of an

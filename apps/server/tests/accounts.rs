@@ -39,6 +39,11 @@ impl Browser {
         Self { http: reqwest::Client::new(), base: base.to_owned(), cookie: None, csrf: None }
     }
 
+    /// A POST with only these headers (no automatic origin or CSRF token).
+    async fn post_with(&mut self, path: &str, body: Option<Value>, headers: &[(&str, &str)]) -> Answer {
+        self.send(reqwest::Method::POST, path, body, headers).await
+    }
+
     async fn send(
         &mut self,
         method: reqwest::Method,
@@ -76,7 +81,7 @@ impl Browser {
     async fn post(&mut self, path: &str, body: Value) -> Answer {
         let origin = self.base.clone();
         let csrf = self.csrf.clone().unwrap_or_default();
-        self.send(reqwest::Method::POST, path, Some(body), &[("origin", &origin), ("x-csrf-token", &csrf)]).await
+        self.post_with(path, Some(body), &[("origin", &origin), ("x-csrf-token", &csrf)]).await
     }
 
     async fn get(&mut self, path: &str) -> Answer {
@@ -110,9 +115,7 @@ async fn browser_accounts_and_sessions(h: &Harness) {
     assert_eq!(r.json["error"]["code"], "password_contains_personal_data", "{:?}", r.json);
     // from another site: refused before anything happens
     let evil = [("origin", "https://evil.example")];
-    let r = admin
-        .send(reqwest::Method::POST, "/api/v1/invitations/accept-account", Some(accept("Tisch-Lampe-Wolke-7")), &evil)
-        .await;
+    let r = admin.post_with("/api/v1/invitations/accept-account", Some(accept("Tisch-Lampe-Wolke-7")), &evil).await;
     assert_eq!((r.status, r.json["error"]["code"].as_str()), (403, Some("cross_origin")));
     let r = admin.post("/api/v1/invitations/accept-account", accept("Tisch-Lampe-Wolke-7")).await;
     assert_eq!(r.status, 201, "{:?}", r.json);
@@ -152,37 +155,23 @@ async fn browser_accounts_and_sessions(h: &Harness) {
     // --- CSRF and origin on state changes in a session
     let csrf = admin.csrf.clone().unwrap();
     let base = h.base.clone();
-    let r = admin.send(reqwest::Method::POST, "/api/v1/session/extend", None, &[("origin", &base)]).await;
+    let r = admin.post_with("/api/v1/session/extend", None, &[("origin", &base)]).await;
     assert_eq!((r.status, r.json["error"]["code"].as_str()), (403, Some("csrf_failed")), "missing token");
-    let r = admin
-        .send(reqwest::Method::POST, "/api/v1/session/extend", None, &[("origin", &base), ("x-csrf-token", "wrong")])
-        .await;
+    let r = admin.post_with("/api/v1/session/extend", None, &[("origin", &base), ("x-csrf-token", "wrong")]).await;
     assert_eq!((r.status, r.json["error"]["code"].as_str()), (403, Some("csrf_failed")), "wrong token");
     let r = admin
-        .send(
-            reqwest::Method::POST,
-            "/api/v1/session/extend",
-            None,
-            &[("origin", "https://evil.example"), ("x-csrf-token", &csrf)],
-        )
+        .post_with("/api/v1/session/extend", None, &[("origin", "https://evil.example"), ("x-csrf-token", &csrf)])
         .await;
     assert_eq!((r.status, r.json["error"]["code"].as_str()), (403, Some("cross_origin")));
     let r = admin
-        .send(
-            reqwest::Method::POST,
-            "/api/v1/session/extend",
-            None,
-            &[("sec-fetch-site", "cross-site"), ("x-csrf-token", &csrf)],
-        )
+        .post_with("/api/v1/session/extend", None, &[("sec-fetch-site", "cross-site"), ("x-csrf-token", &csrf)])
         .await;
     assert_eq!(r.status, 403, "Sec-Fetch-Site: cross-site");
     assert_eq!(admin.post("/api/v1/session/extend", json!({})).await.status, 200);
 
     // --- the JSON API by session: invite a recruiter (CSRF applies there too)
     let invite = json!({"role": "recruiter", "email": "rita@example.com", "display_name": "Rita Recruiter"});
-    let r = admin
-        .send(reqwest::Method::POST, "/api/v1/staff/invitations", Some(invite.clone()), &[("origin", &base)])
-        .await;
+    let r = admin.post_with("/api/v1/staff/invitations", Some(invite.clone()), &[("origin", &base)]).await;
     assert_eq!((r.status, r.json["error"]["code"].as_str()), (403, Some("csrf_failed")));
     let r = admin.post("/api/v1/staff/invitations", invite.clone()).await;
     assert_eq!(r.status, 201, "{:?}", r.json);
@@ -488,32 +477,40 @@ async fn serve_dev_prints_sign_in_links() {
     result.expect("the dev server answered");
 }
 
+/// A new tenant `name` with its first admin (a token client), and a recruiter the admin invited
+/// who accepted with `password` in a new browser on `h` (signed in, stage `full`).
+async fn recruiter_signed_up(
+    h: &Harness,
+    name: &str,
+    email: &str,
+    display_name: &str,
+    password: &str,
+) -> (String, hoheit_server::harness::Client, Browser) {
+    let operator = h.client(&h.token(None, Role::Operator).await.unwrap());
+    let r = operator.post("/api/v1/tenants", json!({"name": name})).await;
+    assert_eq!(r.status, 201, "{:?}", r.json);
+    let tenant = r.str("/id").unwrap().to_owned();
+    let admin = h.client(&accept(h, r.str("/admin_invitation/invitation").unwrap(), None).await);
+    let r = admin
+        .post("/api/v1/staff/invitations", json!({"role": "recruiter", "email": email, "display_name": display_name}))
+        .await;
+    assert_eq!(r.status, 201, "{:?}", r.json);
+    let invitation = r.str("/invitation").unwrap().to_owned();
+    let mut browser = Browser::new(&h.base);
+    let r = browser
+        .post("/api/v1/invitations/accept-account", json!({"invitation": invitation, "password": password}))
+        .await;
+    assert_eq!((r.status, r.json["stage"].as_str()), (201, Some("full")), "{:?}", r.json);
+    (tenant, admin, browser)
+}
+
 /// Changing one's password (issue 16 item 3): the current password confirms it, the new one
 /// passes the set-up's rules, the account's other sessions end, and it is audited.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_password_change_needs_the_current_one_and_ends_the_other_sessions() {
     let (h, _dir) = sqlite().await;
-    let operator = h.client(&h.token(None, Role::Operator).await.unwrap());
-    let r = operator.post("/api/v1/tenants", json!({"name": "Passwort GmbH"})).await;
-    assert_eq!(r.status, 201, "{:?}", r.json);
-    let tenant = r.str("/id").unwrap().to_owned();
-    let admin = h.client(&accept(&h, r.str("/admin_invitation/invitation").unwrap(), None).await);
-    let r = admin
-        .post(
-            "/api/v1/staff/invitations",
-            json!({"role": "recruiter", "email": "paul@example.com", "display_name": "Paul Personal"}),
-        )
-        .await;
-    assert_eq!(r.status, 201, "{:?}", r.json);
-    let invitation = r.str("/invitation").unwrap().to_owned();
-    let mut here = Browser::new(&h.base);
-    let r = here
-        .post(
-            "/api/v1/invitations/accept-account",
-            json!({"invitation": invitation, "password": "Alter-Apfel-Baum-31"}),
-        )
-        .await;
-    assert_eq!((r.status, r.json["stage"].as_str()), (201, Some("full")), "{:?}", r.json);
+    let (tenant, admin, mut here) =
+        recruiter_signed_up(&h, "Passwort GmbH", "paul@example.com", "Paul Personal", "Alter-Apfel-Baum-31").await;
     let mut elsewhere = Browser::new(&h.base);
     assert_eq!(sign_in(&mut elsewhere, &tenant, "paul@example.com", "Alter-Apfel-Baum-31").await.status, 200);
     assert_eq!(elsewhere.get("/api/v1/session").await.status, 200);
@@ -529,8 +526,7 @@ async fn a_password_change_needs_the_current_one_and_ends_the_other_sessions() {
     // without the CSRF token: refused
     let origin = h.base.clone();
     let r = here
-        .send(
-            reqwest::Method::POST,
+        .post_with(
             "/api/v1/session/password",
             Some(change("Alter-Apfel-Baum-31", "Neuer-Birn-Baum-42")),
             &[("origin", &origin)],
@@ -560,27 +556,8 @@ async fn a_password_change_needs_the_current_one_and_ends_the_other_sessions() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sessions_and_throttles_hold_across_replicas() {
     let (one, two, _dir) = two_replicas().await;
-    let operator = one.client(&one.token(None, Role::Operator).await.unwrap());
-    let r = operator.post("/api/v1/tenants", json!({"name": "Replika Konto GmbH"})).await;
-    assert_eq!(r.status, 201, "{:?}", r.json);
-    let tenant = r.str("/id").unwrap().to_owned();
-    let admin = one.client(&accept(&one, r.str("/admin_invitation/invitation").unwrap(), None).await);
-    let r = admin
-        .post(
-            "/api/v1/staff/invitations",
-            json!({"role": "recruiter", "email": "paula@example.com", "display_name": "Paula"}),
-        )
-        .await;
-    assert_eq!(r.status, 201, "{:?}", r.json);
-    let invitation = r.str("/invitation").unwrap().to_owned();
-    let mut on_one = Browser::new(&one.base);
-    let r = on_one
-        .post(
-            "/api/v1/invitations/accept-account",
-            json!({"invitation": invitation, "password": "Ruder-Boot-Hafen-64"}),
-        )
-        .await;
-    assert_eq!((r.status, r.json["stage"].as_str()), (201, Some("full")), "{:?}", r.json);
+    let (tenant, _, mut on_one) =
+        recruiter_signed_up(&one, "Replika Konto GmbH", "paula@example.com", "Paula", "Ruder-Boot-Hafen-64").await;
 
     // the same browser session, sent to the other replica
     let mut on_two = Browser::new(&two.base);

@@ -238,9 +238,7 @@ async fn tenant_isolation_across_every_route_and_role() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn webhook_authenticity_failures_write_nothing_and_duplicates_are_acknowledged() {
-    let (h, _dir) = sqlite().await;
-    let t = tenant(&h, "Beispiel GmbH", h.sim.phone_number_id()).await;
-    let c = candidate(&t, NUMBER).await;
+    let (h, _dir, t, c) = beispiel_with_candidate().await;
     let pnid = h.sim.phone_number_id().to_owned();
     let body = inbound_text(&pnid, WA, "wamid.E2E1", "Hallo, eine Frage", now_unix());
     let head_before = t.dpo.get("/api/v1/audit/entries").await.json["entries"].as_array().unwrap().len();
@@ -280,6 +278,21 @@ async fn webhook_authenticity_failures_write_nothing_and_duplicates_are_acknowle
     h.stop().await;
 }
 
+/// A SQLite server, the tenant "Beispiel GmbH" on the simulator's number and a candidate.
+async fn beispiel_with_candidate() -> (hoheit_server::harness::Harness, tempfile::TempDir, Tenant, String) {
+    let (h, dir) = sqlite().await;
+    let t = tenant(&h, "Beispiel GmbH", h.sim.phone_number_id()).await;
+    let c = candidate(&t, NUMBER).await;
+    (h, dir, t, c)
+}
+
+/// Waits until the simulated 360Dialog accepted a message containing `text`: its wamid.
+async fn accepted_wamid(h: &hoheit_server::harness::Harness, text: &str) -> String {
+    let has = |m: &&hoheit_dialog360::simulator::AcceptedMessage| m.body.to_string().contains(text);
+    assert!(eventually(Duration::from_secs(10), || async { h.sim.accepted_messages().iter().any(|m| has(&m)) }).await);
+    h.sim.accepted_messages().iter().find(has).unwrap().id.as_str().to_owned()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn out_of_order_statuses_converge() {
     let (h, _dir) = sqlite().await;
@@ -289,21 +302,7 @@ async fn out_of_order_statuses_converge() {
     let r = t.recruiter.post(&format!("/api/v1/candidates/{c}/messages"), json!({"text": "Antwort"})).await;
     assert_eq!(r.status, 202, "{:?}", r.json);
     let id = r.str("/message_id").unwrap().to_owned();
-    assert!(
-        eventually(Duration::from_secs(10), || async {
-            h.sim.accepted_messages().iter().any(|m| m.body.to_string().contains("Antwort"))
-        })
-        .await
-    );
-    let wamid = h
-        .sim
-        .accepted_messages()
-        .iter()
-        .find(|m| m.body.to_string().contains("Antwort"))
-        .unwrap()
-        .id
-        .as_str()
-        .to_owned();
+    let wamid = accepted_wamid(&h, "Antwort").await;
     for s in ["read", "sent", "read", "delivered"] {
         assert_eq!(post_webhook(&h, &t, &status(&pnid, &wamid, s, now_unix()), Some(&t.webhook_secret)).await, 200);
     }
@@ -479,9 +478,7 @@ async fn more_candidates(t: &Tenant, n: usize) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn erasure_inside_the_claims_window_answers_409_with_the_date() {
-    let (h, _dir) = sqlite().await;
-    let t = tenant(&h, "Beispiel GmbH", h.sim.phone_number_id()).await;
-    let c = candidate(&t, NUMBER).await;
+    let (h, _dir, t, c) = beispiel_with_candidate().await;
     let others: Vec<String> = more_candidates(&t, 3).await;
     let listed = |r: &hoheit_server::harness::Answer| -> Vec<String> {
         r.json["candidates"].as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap().to_owned()).collect()
@@ -632,21 +629,7 @@ async fn provider_ids_hold_no_number_and_replays_create_nothing(postgres: Option
     // our answer goes out; the provider's statuses come back; the candidate replies to it
     let r = t.recruiter.post(&format!("/api/v1/candidates/{c}/messages"), json!({"text": "Ja, gerne"})).await;
     assert_eq!(r.status, 202, "{:?}", r.json);
-    assert!(
-        eventually(Duration::from_secs(10), || async {
-            h.sim.accepted_messages().iter().any(|m| m.body.to_string().contains("Ja, gerne"))
-        })
-        .await
-    );
-    let ours = h
-        .sim
-        .accepted_messages()
-        .iter()
-        .find(|m| m.body.to_string().contains("Ja, gerne"))
-        .unwrap()
-        .id
-        .as_str()
-        .to_owned();
+    let ours = accepted_wamid(&h, "Ja, gerne").await;
     for s in ["sent", "delivered", "read"] {
         assert_eq!(post_webhook(&h, &t, &status(&pnid, &ours, s, now_unix()), secret).await, 200);
     }

@@ -48,8 +48,27 @@ async fn configure(t: &Tenant, idp: &StandIn, extra: serde_json::Value) {
     for (k, v) in extra.as_object().unwrap() {
         body[k] = v.clone();
     }
-    let r = t.admin.put("/api/v1/settings/oidc", body).await;
+    let r = save_settings(t, body).await;
     assert_eq!(r.status, 200, "{:?}", r.json);
+}
+
+/// `PUT /api/v1/settings/oidc` as the tenant's admin.
+async fn save_settings(t: &Tenant, body: serde_json::Value) -> hoheit_server::harness::Answer {
+    t.admin.put("/api/v1/settings/oidc", body).await
+}
+
+/// A server, the tenant "Acme" and the provider stand-in (signing in as `user`) configured with
+/// the base settings and `extra`.
+async fn with_provider(
+    phone_number_id: &str,
+    user: &str,
+    extra: serde_json::Value,
+) -> (Harness, tempfile::TempDir, Tenant, StandIn) {
+    let (h, dir) = server().await;
+    let t = tenant(&h, "Acme", phone_number_id).await;
+    let idp = stand_in(&h, user).await;
+    configure(&t, &idp, extra).await;
+    (h, dir, t, idp)
 }
 
 fn location(answer: &reqwest::Response) -> String {
@@ -64,6 +83,14 @@ async fn to_callback(h: &Harness, t: &Tenant) -> Url {
     let at_provider = b.get(location(&start)).send().await.unwrap();
     assert!(at_provider.status().is_redirection(), "{}", at_provider.status());
     Url::parse(&location(&at_provider)).unwrap()
+}
+
+/// Start (with `query`) -> provider (auto-approve) -> callback, in browser `b`: the callback's
+/// answer.
+async fn through_provider(b: &reqwest::Client, h: &Harness, t: &Tenant, query: &str) -> reqwest::Response {
+    let start = b.get(format!("{}/auth/oidc/{}/start?{query}", h.base, t.id)).send().await.unwrap();
+    let at_provider = b.get(location(&start)).send().await.unwrap();
+    complete(&Url::parse(&location(&at_provider)).unwrap()).await
 }
 
 /// The callback's answer: where it sends the browser.
@@ -83,30 +110,19 @@ async fn settings_keep_the_secret_write_only() {
     let (h, _dir) = server().await;
     let t = tenant(&h, "Acme", "pn-oidc-1").await;
     assert_eq!(t.admin.get("/api/v1/settings/oidc").await.status, 404);
-    let first = t
-        .admin
-        .put(
-            "/api/v1/settings/oidc",
-            json!({"enabled": true, "issuer": "https://sso.example.de/realms/acme", "client_id": "c"}),
-        )
-        .await;
+    let first =
+        save_settings(&t, json!({"enabled": true, "issuer": "https://sso.example.de/realms/acme", "client_id": "c"}))
+            .await;
     assert_eq!(first.status, 400, "the first save needs the secret: {:?}", first.json);
-    let bad = t
-        .admin
-        .put(
-            "/api/v1/settings/oidc",
-            json!({"enabled": true, "issuer": "http://sso.example.de", "client_id": "c", "client_secret": "s"}),
-        )
-        .await;
+    let bad = save_settings(
+        &t,
+        json!({"enabled": true, "issuer": "http://sso.example.de", "client_id": "c", "client_secret": "s"}),
+    )
+    .await;
     assert_eq!(bad.status, 400, "{:?}", bad.json);
-    let r = t
-        .admin
-        .put(
-            "/api/v1/settings/oidc",
-            json!({"enabled": true, "issuer": "https://sso.example.de/realms/acme", "client_id": "c", "client_secret": "TOP-SECRET-VALUE",
-                   "role_source": "claims", "group_roles": [{"group": "hr", "role": "recruiter"}]}),
-        )
-        .await;
+    let claims = json!({"enabled": true, "issuer": "https://sso.example.de/realms/acme", "client_id": "c", "client_secret": "TOP-SECRET-VALUE",
+                   "role_source": "claims", "group_roles": [{"group": "hr", "role": "recruiter"}]});
+    let r = save_settings(&t, claims).await;
     assert_eq!(r.status, 200, "{:?}", r.json);
     let read = t.admin.get("/api/v1/settings/oidc").await;
     assert_eq!(read.status, 200);
@@ -115,13 +131,9 @@ async fn settings_keep_the_secret_write_only() {
     assert_eq!(read.json["redirect_uri"], format!("{}/auth/oidc/callback", h.base));
     assert!(!read.json.to_string().contains("TOP-SECRET-VALUE"));
     // a later change without the secret keeps it
-    let r = t
-        .admin
-        .put(
-            "/api/v1/settings/oidc",
-            json!({"enabled": false, "issuer": "https://sso.example.de/realms/acme", "client_id": "c"}),
-        )
-        .await;
+    let r =
+        save_settings(&t, json!({"enabled": false, "issuer": "https://sso.example.de/realms/acme", "client_id": "c"}))
+            .await;
     assert_eq!(r.status, 200, "{:?}", r.json);
     assert_eq!(t.admin.get("/api/v1/settings/oidc").await.json["client_secret_set"], true);
     // not for recruiters
@@ -155,10 +167,7 @@ async fn start_redirects_to_the_provider_with_pkce_state_and_nonce() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn callback_failures_redirect_with_a_coarse_code_and_a_replay_fails() {
-    let (h, _dir) = server().await;
-    let t = tenant(&h, "Acme", "pn-oidc-3").await;
-    let idp = stand_in(&h, "erika").await;
-    configure(&t, &idp, json!({})).await;
+    let (h, _dir, t, idp) = with_provider("pn-oidc-3", "erika", json!({})).await;
 
     // a token naming another issuer
     idp.set_knobs(Knobs { wrong_issuer: true, ..Knobs::default() });
@@ -190,15 +199,8 @@ async fn callback_failures_redirect_with_a_coarse_code_and_a_replay_fails() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn email_domain_and_role_mapping_are_enforced() {
-    let (h, _dir) = server().await;
-    let t = tenant(&h, "Acme", "pn-oidc-4").await;
-    let idp = stand_in(&h, "mallory").await;
-    configure(
-        &t,
-        &idp,
-        json!({"role_source": "claims", "group_roles": [{"group": "hr", "role": "recruiter"}, {"group": "it", "role": "admin"}, {"group": "dsb", "role": "dpo"}]}),
-    )
-    .await;
+    let roles = json!({"role_source": "claims", "group_roles": [{"group": "hr", "role": "recruiter"}, {"group": "it", "role": "admin"}, {"group": "dsb", "role": "dpo"}]});
+    let (h, _dir, t, idp) = with_provider("pn-oidc-4", "mallory", roles).await;
     let answer = complete(&to_callback(&h, &t).await).await;
     assert_eq!(oidc_error(&location(&answer)).as_deref(), Some("email_domain_not_allowed"));
 
@@ -221,11 +223,13 @@ async fn an_invited_recruiter_binds_the_provider_account_and_signs_in_again() {
     use hoheit_domain::tenant::{Actor, Role};
     use hoheit_domain::usecases::StaffInvite;
 
-    let (h, _dir) = server().await;
-    let t = tenant(&h, "Acme", "pn-oidc-5").await;
+    let (h, _dir, t, idp) = with_provider(
+        "pn-oidc-5",
+        "erika",
+        json!({"role_source": "claims", "group_roles": [{"group": "hr", "role": "recruiter"}]}),
+    )
+    .await;
     let tenant_id: hoheit_domain::ids::TenantId = t.id.parse().unwrap();
-    let idp = stand_in(&h, "erika").await;
-    configure(&t, &idp, json!({"role_source": "claims", "group_roles": [{"group": "hr", "role": "recruiter"}]})).await;
     let invited = h
         .state
         .app
@@ -251,26 +255,15 @@ async fn an_invited_recruiter_binds_the_provider_account_and_signs_in_again() {
 
     // accept the invitation by binding the provider's account
     let b = browser();
-    let start = b
-        .get(format!("{}/auth/oidc/{}/start?return_to=/inbox&invitation={}", h.base, t.id, invited.secret.expose()))
-        .send()
-        .await
-        .unwrap();
-    let at_provider = b.get(location(&start)).send().await.unwrap();
-    let answer = complete(&Url::parse(&location(&at_provider)).unwrap()).await;
+    let secret = invited.secret.expose();
+    let answer = through_provider(&b, &h, &t, &format!("return_to=/inbox&invitation={secret}")).await;
     assert_eq!(location(&answer), "/inbox");
     let first = cookie_of(&answer);
     let principal = h.state.app.session(&SecretText::new(first.clone())).await.unwrap();
     assert_eq!(principal.role, Role::Recruiter);
 
     // the invitation is used up: a second bind fails
-    let start = b
-        .get(format!("{}/auth/oidc/{}/start?invitation={}", h.base, t.id, invited.secret.expose()))
-        .send()
-        .await
-        .unwrap();
-    let at_provider = b.get(location(&start)).send().await.unwrap();
-    let answer = complete(&Url::parse(&location(&at_provider)).unwrap()).await;
+    let answer = through_provider(&b, &h, &t, &format!("invitation={secret}")).await;
     assert!(oidc_error(&location(&answer)).is_some_and(|c| c.starts_with("invitation_")), "{}", location(&answer));
 
     // a later sign-in finds the account by issuer and subject: a new session id
