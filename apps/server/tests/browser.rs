@@ -238,6 +238,37 @@ async fn inbox_journey(h: &hoheit_server::harness::Harness, b: &mut Browser) -> 
     assert!(log.contains("Passt Ihnen Dienstag um 10 Uhr?"), "{log}");
     b.check_page("thread-sent").await?;
 
+    // the composer's keyboard: Enter sends (the hint says so where the script runs); the
+    // template's preview follows the value as it is typed
+    assert_eq!(b.eval("return document.getElementById('enter-hint').hidden").await?, json!(false));
+    b.fill("#text", "Bis Dienstag!\u{E007}").await?;
+    let mut sent = false;
+    for _ in 0..50 {
+        if b.text("#thread").await.is_ok_and(|log| log.contains("Bis Dienstag!")) {
+            sent = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    assert!(sent, "Enter sent the message");
+    // templates without the notice once the first message (with it) has gone out (R15)
+    let mut offered = false;
+    for _ in 0..50 {
+        b.goto(&format!("{base}/inbox/{c}")).await?;
+        if b.wait_for("#thread").await.is_ok()
+            && b.eval("return !!document.getElementById('tpl-interview_invite-de-p1')").await? == json!(true)
+        {
+            offered = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    assert!(offered, "the template picker");
+    b.fill("#tpl-interview_invite-de-p1", "Montag").await?;
+    let preview = b.text("#tpl-interview_invite-de-preview").await?;
+    assert!(preview.starts_with("Wir laden Sie zum Gespräch am Montag ein."), "{preview}");
+    b.check_page("thread-template").await?;
+
     // the candidate panel: the evidence of the consent recorded by phone, then the process ends
     assert!(b.text("#consent-evidence").await?.contains("mündlich, vom Team erfasst"));
     b.click("#end-process summary").await?;

@@ -161,7 +161,21 @@ async fn the_composer_offers_what_the_rules_allow_and_the_server_refuses_the_res
     assert!(by_id(&thread.html, "composer-banner").is_none(), "{}", thread.html);
     assert!(thread.html.contains("compose-text"));
     assert!(by_id(&thread.html, "notice-hint").is_none(), "the consent request carried the notice already (R15)");
-    assert!(by_id(&thread.html, "window").unwrap().starts_with("Antwortfenster offen bis"));
+    let window = by_id(&thread.html, "window").unwrap();
+    assert!(window.starts_with("Antwortfenster offen bis") && window.ends_with(", noch 23 Std."), "{window}");
+    // the template picker: the approved template's text with a placeholder for the value; its send
+    // shows in the thread as the candidate saw it
+    assert_eq!(
+        by_id(&thread.html, "tpl-interview_invite-de-preview").as_deref(),
+        Some("Wir laden Sie zum Gespräch am [Wert 1] ein. Antworten Sie STOPP, um keine Nachrichten mehr zu erhalten.")
+    );
+    assert!(by_id(&thread.html, "enter-hint").is_some(), "the keyboard hint (shown by the script)");
+    let log = by_id(&thread.html, "thread").unwrap();
+    assert!(log.contains("Vorlage „consent_request“") && thread.html.contains("<li>Ablehnen</li>"), "{log}");
+    let fields = [("template", "interview_invite|de"), ("p1", "Dienstag, 10 Uhr")];
+    assert_eq!(rita.post(&format!("/inbox/{c}/template"), &fields, true).await.status, 303);
+    let log = by_id(&rita.get(&format!("/inbox/{c}")).await.html, "thread").unwrap();
+    assert!(log.contains("Vorlage „interview_invite“ · ") && log.contains("Gespräch am Dienstag, 10 Uhr ein."), "{log}");
     assert!(by_id(&thread.html, "consent-request").is_none(), "consent given: no request");
     assert!(by_id(&thread.html, "thread").unwrap().contains("Zustimmen"), "the candidate's button reply");
     let sent = rita.post(&format!("/inbox/{c}/text"), &[("text", "Passt Ihnen Dienstag um 10 Uhr?")], true).await;

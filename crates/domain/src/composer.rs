@@ -10,7 +10,7 @@ use crate::consent::Purpose;
 use crate::conversation::{Intent, OutboundContent};
 use crate::objection::Objection;
 use crate::policy::{Draft, OutboundPolicy, Refusal, RefusalCode, SendContext};
-use crate::template::{TemplateCategory, TemplateStatus};
+use crate::template::{Template, TemplateCategory, TemplateStatus};
 use crate::values::{LanguageCode, Pii, TemplateName};
 
 /// An approved template the policy allows now.
@@ -122,4 +122,17 @@ fn unknown_template(ctx: &SendContext<'_>, language: &LanguageCode) -> Option<Te
 
 fn template_content(name: TemplateName, language: LanguageCode) -> OutboundContent {
     OutboundContent::Template { name, language, body_parameters: Vec::new(), button_payloads: Vec::new() }
+}
+
+/// A template's body with `{{1}}`, `{{2}}`, ... filled in: the value at that position, or
+/// `placeholder(n)` where there is none (a preview before the values are typed). `None` when the
+/// synced text is unknown (templates synced before it was recorded).
+pub fn render_body(template: &Template, values: &[&str], placeholder: impl Fn(u8) -> String) -> Option<String> {
+    let mut body = template.body_text.clone()?;
+    // from the highest number down, so that `{{1}}` is never read inside `{{12}}`
+    for n in (1..=template.body_parameters.max(1)).rev() {
+        let value = values.get(usize::from(n) - 1).map_or_else(|| placeholder(n), |v| (*v).to_owned());
+        body = body.replace(&format!("{{{{{n}}}}}"), &value);
+    }
+    Some(body)
 }

@@ -5,7 +5,7 @@
 
 use hoheit_domain::candidate::Candidate;
 use hoheit_domain::classifier::ObjectionReason;
-use hoheit_domain::composer::ComposerOptions;
+use hoheit_domain::composer::{ComposerOptions, render_body};
 use hoheit_domain::consent::Purpose;
 use hoheit_domain::conversation::ConversationState;
 use hoheit_domain::ids::{ConsentRequestId, MessageId, ReviewId};
@@ -142,4 +142,30 @@ fn the_last_allowed_consent_request_is_offered_and_then_none() {
     let o = options(&w, &c);
     assert_eq!(o.consent_request, None, "request and one reminder were sent (R10)");
     assert!(!o.anything());
+}
+
+fn interview_invite(w: &World) -> hoheit_domain::template::Template {
+    let name = hoheit_domain::values::TemplateName::parse("interview_invite").unwrap();
+    w.config.templates.find(w.channel().id, &name, &LanguageCode::german()).unwrap().clone()
+}
+
+#[test]
+fn a_template_renders_with_its_values_and_placeholders_for_the_missing_ones() {
+    let w = World::new();
+    let mut t = interview_invite(&w);
+    assert_eq!(render_body(&t, &["Dienstag"], |n| format!("[Wert {n}]")), None, "no synced text, no preview");
+    t.body_text = Some("Gespräch am {{1}} um {{2}} Uhr, Raum {{12}}.".into());
+    t.body_parameters = 12;
+    let placeholder = |n: u8| format!("[Wert {n}]");
+    assert_eq!(
+        render_body(&t, &[], placeholder).as_deref(),
+        Some("Gespräch am [Wert 1] um [Wert 2] Uhr, Raum [Wert 12].")
+    );
+    let values = ["Dienstag", "10", "3", "4", "5", "6", "7", "8", "9", "10", "11", "B 1.12"];
+    assert_eq!(
+        render_body(&t, &values, placeholder).as_deref(),
+        Some("Gespräch am Dienstag um 10 Uhr, Raum B 1.12."),
+        "{{{{12}}}} is the twelfth value, not the first followed by a 2"
+    );
+    assert_eq!(render_body(&t, &["Montag"], |_| String::new()).as_deref(), Some("Gespräch am Montag um  Uhr, Raum ."));
 }

@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 use hoheit_domain::access::Action;
 use hoheit_domain::actor::{Actor, Role};
 use hoheit_domain::candidate::{Candidate, HoldReason, Lifecycle, Process, ProcessEndReason};
-use hoheit_domain::composer::ComposerOptions;
+use hoheit_domain::composer::{ComposerOptions, render_body};
 use hoheit_domain::consent::{CaptureChannel, ConsentEntry, ConsentMethod, ConsentState, Purpose, WithdrawalVia};
 use hoheit_domain::conversation::{Direction, Message, MessageBody, OutboundContent};
 use hoheit_domain::ids::{CandidateId, ChannelId, HoldId, StaffId};
@@ -21,6 +21,7 @@ use hoheit_domain::legal::{LegalTextKind, LegalTextRef};
 use hoheit_domain::message::DeliveryStatus;
 use hoheit_domain::objection::ObjectionSource;
 use hoheit_domain::policy::RefusalCode;
+use hoheit_domain::template::Template as WaTemplate;
 use hoheit_domain::usecases::{ConsentInput, InboxRow, MessageRequest, NewCandidate, ObjectionInput, UseCaseError};
 use hoheit_domain::values::{LanguageCode, PhoneNumber, PhoneNumberError, Pii, TemplateName};
 use serde::Deserialize;
@@ -60,6 +61,12 @@ pub(crate) struct InboxTexts {
     pub consent_requests_left: &'static str,
     pub nothing_allowed: &'static str,
     pub window_open_until: &'static str,
+    pub left_prefix: &'static str,
+    pub hours_left: &'static str,
+    pub minutes_left: &'static str,
+    pub enter_hint: &'static str,
+    pub buttons_label: &'static str,
+    pub preview_label: &'static str,
     pub window_closed: &'static str,
     pub notice_appended: &'static str,
     pub queued: &'static str,
@@ -119,6 +126,12 @@ const DE: InboxTexts = InboxTexts {
     consent_requests_left: "Verbleibende Anfragen",
     nothing_allowed: "Zurzeit kann nichts gesendet werden.",
     window_open_until: "Antwortfenster offen bis",
+    left_prefix: "noch ",
+    hours_left: " Std.",
+    minutes_left: " Min.",
+    enter_hint: "Die Eingabetaste sendet, Umschalt+Eingabe beginnt eine neue Zeile.",
+    buttons_label: "Schaltflächen",
+    preview_label: "Vorschau",
     window_closed: "Antwortfenster geschlossen: nur freigegebene Vorlagen.",
     notice_appended: "An die erste Nachricht hängt hoheit den Datenschutzhinweis und den Hinweis auf das Widerspruchsrecht an.",
     queued: "Die Nachricht wurde zum Senden eingereiht.",
@@ -178,6 +191,12 @@ const EN: InboxTexts = InboxTexts {
     consent_requests_left: "Requests left",
     nothing_allowed: "Nothing can be sent at the moment.",
     window_open_until: "Reply window open until",
+    left_prefix: "",
+    hours_left: " h left",
+    minutes_left: " min left",
+    enter_hint: "Enter sends, Shift+Enter starts a new line.",
+    buttons_label: "Buttons",
+    preview_label: "Preview",
     window_closed: "Reply window closed: approved templates only.",
     notice_appended: "hoheit appends the privacy notice and the note on the right to object to the first message.",
     queued: "The message was queued for sending.",
@@ -538,7 +557,9 @@ const fn refusal_de(code: RefusalCode) -> &'static str {
         RefusalCode::ChannelNotApproved => {
             "Der WhatsApp-Kanal ist nicht freigegeben. Die Freigabe erteilt die oder der Datenschutzbeauftragte (DSB)."
         }
-        RefusalCode::CandidateErased => "Die Daten dieser Person wurden gelöscht.",
+        RefusalCode::CandidateErased => {
+            "Die Daten dieser Person wurden gelöscht; das lässt sich nicht rückgängig machen."
+        }
         RefusalCode::CandidateRestricted => {
             "Die Verarbeitung der Daten ist eingeschränkt. Aufheben können die Administration oder die DSB."
         }
@@ -551,15 +572,27 @@ const fn refusal_de(code: RefusalCode) -> &'static str {
         RefusalCode::ObjectionReviewPending => {
             "Eine Nachricht der Person könnte ein Widerspruch sein. Bis die Administration oder die DSB entschieden hat, wird nichts gesendet."
         }
-        RefusalCode::ConsentMissing => "Die Person hat WhatsApp-Nachrichten noch nicht zugestimmt.",
-        RefusalCode::ConsentWithdrawn => "Die Einwilligung wurde widerrufen oder ist abgelaufen.",
+        RefusalCode::ConsentMissing => {
+            "Die Person hat WhatsApp-Nachrichten noch nicht zugestimmt. Fragen Sie die Einwilligung an, oder erfassen Sie unter „Bewerbende Person“ eine per Telefon, E-Mail oder Brief erhaltene."
+        }
+        RefusalCode::ConsentWithdrawn => {
+            "Die Einwilligung wurde widerrufen oder ist abgelaufen. Nur die Person selbst kann erneut einwilligen."
+        }
         RefusalCode::ConsentOutdated => {
             "Die Einwilligung bezieht sich auf ältere Nutzungsbedingungen oder Datenschutzhinweise. Bitte fragen Sie erneut an."
         }
-        RefusalCode::ConsentRequestLimit => "Es dürfen keine weiteren Einwilligungsanfragen gesendet werden.",
-        RefusalCode::WindowClosed => "Das Antwortfenster ist geschlossen: nur freigegebene Vorlagen.",
-        RefusalCode::TemplateNotApproved => "Diese Vorlage ist nicht von WhatsApp freigegeben.",
-        RefusalCode::MarketingNotConsented => "Werbliche Vorlagen brauchen die Einwilligung in den Talentpool.",
+        RefusalCode::ConsentRequestLimit => {
+            "Es dürfen keine weiteren Einwilligungsanfragen gesendet werden. Eine anderswo erhaltene Einwilligung erfassen Sie unter „Bewerbende Person“."
+        }
+        RefusalCode::WindowClosed => {
+            "Das Antwortfenster ist geschlossen: nur freigegebene Vorlagen, bis die Person wieder schreibt."
+        }
+        RefusalCode::TemplateNotApproved => {
+            "Diese Vorlage ist nicht von WhatsApp freigegeben. Die Administration reicht Vorlagen ein und gleicht sie ab."
+        }
+        RefusalCode::MarketingNotConsented => {
+            "Werbliche Vorlagen brauchen die Einwilligung der Person in den Talentpool."
+        }
         RefusalCode::MissingNotice => {
             "Datenschutzhinweis oder Datenschutzkontakt fehlen in den Einstellungen. Ergänzen kann sie die Administration."
         }
@@ -572,7 +605,7 @@ const fn refusal_en(code: RefusalCode) -> &'static str {
         RefusalCode::ChannelNotApproved => {
             "The WhatsApp channel is not approved. The data-protection officer (DPO) approves it."
         }
-        RefusalCode::CandidateErased => "This person's data has been erased.",
+        RefusalCode::CandidateErased => "This person's data has been erased; this cannot be undone.",
         RefusalCode::CandidateRestricted => "Processing of the data is restricted. An admin or the DPO can lift it.",
         RefusalCode::LegalHold => "A legal hold blocks messages. An admin or the DPO is responsible.",
         RefusalCode::Objected => {
@@ -581,13 +614,21 @@ const fn refusal_en(code: RefusalCode) -> &'static str {
         RefusalCode::ObjectionReviewPending => {
             "A message of the person may be an objection. Nothing is sent until an admin or the DPO has decided."
         }
-        RefusalCode::ConsentMissing => "The person has not agreed to WhatsApp messages yet.",
-        RefusalCode::ConsentWithdrawn => "The consent was withdrawn or has expired.",
+        RefusalCode::ConsentMissing => {
+            "The person has not agreed to WhatsApp messages yet. Ask for consent, or record one received by phone, e-mail or letter under \"Candidate\"."
+        }
+        RefusalCode::ConsentWithdrawn => "The consent was withdrawn or has expired. Only the person can consent again.",
         RefusalCode::ConsentOutdated => "The consent refers to older terms or privacy notice. Please ask again.",
-        RefusalCode::ConsentRequestLimit => "No further consent requests may be sent.",
-        RefusalCode::WindowClosed => "The reply window is closed: approved templates only.",
-        RefusalCode::TemplateNotApproved => "This template is not approved by WhatsApp.",
-        RefusalCode::MarketingNotConsented => "Marketing templates need the talent-pool consent.",
+        RefusalCode::ConsentRequestLimit => {
+            "No further consent requests may be sent. Record a consent received elsewhere under \"Candidate\"."
+        }
+        RefusalCode::WindowClosed => {
+            "The reply window is closed: approved templates only, until the person writes again."
+        }
+        RefusalCode::TemplateNotApproved => {
+            "This template is not approved by WhatsApp. An admin submits and syncs templates."
+        }
+        RefusalCode::MarketingNotConsented => "Marketing templates need the person's talent-pool consent.",
         RefusalCode::MissingNotice => {
             "The privacy notice or privacy contact is missing in the settings. An admin can add them."
         }
@@ -700,7 +741,11 @@ struct Bubble {
     inbound: bool,
     who: &'static str,
     time: String,
+    /// "Vorlage „name“" for a template.
+    template: Option<String>,
     text: String,
+    /// A template's buttons.
+    buttons: Vec<String>,
     status: Option<String>,
 }
 
@@ -709,7 +754,11 @@ struct TemplateView {
     value: String,
     label: String,
     parameters: Vec<u8>,
+    /// The body with a placeholder for each value not typed yet.
     preview: Option<String>,
+    /// The body as synced (`{{1}}` ...), which the script fills in as values are typed.
+    body: Option<String>,
+    buttons: Vec<String>,
 }
 
 #[derive(Template, WebTemplate)]
@@ -798,24 +847,35 @@ async fn render_thread(
         Ok(m) => m,
         Err(e) => return use_case_failure(signed, path, &e),
     };
+    let config = match app.tenant_config(p.tenant).await {
+        Ok(config) => config,
+        Err(e) => return use_case_failure(signed, path, &e),
+    };
+    let channel = row.candidate.channel;
+    let find = |name: &TemplateName, language: &LanguageCode| config.templates.find(channel, name, language);
     let zone = &state.settings().time_zone;
-    let bubbles = messages.iter().map(|m| bubble(m, lang, zone, x)).collect();
+    let bubbles = messages.iter().map(|m| bubble(m, lang, zone, x, &find)).collect();
     let may_send = Action::SendMessages.allows(p.role);
     let banner = banner(&options, lang, zone, x);
     let window = match options.window_until {
-        Some(until) => format!("{} {}", x.window_open_until, zone.date_time(lang, until)),
+        Some(until) => window_text(until, row.at, lang, zone, x),
         None => x.window_closed.to_owned(),
     };
+    let placeholder = |n: u8| format!("[{} {n}]", x.template_param);
     let templates = options
         .templates
         .iter()
-        .enumerate()
-        .map(|(i, t)| TemplateView {
-            key: format!("tpl{i}"),
-            value: format!("{}|{}", t.name.as_str(), t.language.as_str()),
-            label: format!("{} ({})", t.name.as_str(), t.language.as_str()),
-            parameters: (1..=t.body_parameters).collect(),
-            preview: t.body_text.clone(),
+        .map(|t| {
+            let template = find(&t.name, &t.language);
+            TemplateView {
+                key: format!("tpl-{}-{}", t.name.as_str(), t.language.as_str()),
+                value: format!("{}|{}", t.name.as_str(), t.language.as_str()),
+                label: format!("{} ({})", t.name.as_str(), t.language.as_str()),
+                parameters: (1..=t.body_parameters).collect(),
+                preview: template.and_then(|t| render_body(t, &[], placeholder)),
+                body: t.body_text.clone(),
+                buttons: template.map(template_buttons).unwrap_or_default(),
+            }
         })
         .collect();
     let page = ThreadPage {
@@ -888,9 +948,64 @@ pub(crate) fn message_text(m: &Message, x: &InboxTexts) -> String {
     }
 }
 
-fn bubble(m: &Message, lang: Lang, zone: &Zone, x: &InboxTexts) -> Bubble {
+/// Until when the window is open, as text: the time alone when that is today ("bis 14:05 Uhr"),
+/// and the time left in whole hours, or minutes in the last hour ("noch 3 Std.").
+fn window_text(until: OffsetDateTime, now: OffsetDateTime, lang: Lang, zone: &Zone, x: &InboxTexts) -> String {
+    let when = if zone.date(lang, until) == zone.date(lang, now) {
+        zone.time(lang, until)
+    } else {
+        zone.date_time(lang, until)
+    };
+    let minutes = (until - now).whole_minutes().max(0);
+    let left = if minutes >= 60 {
+        format!("{}{}{}", x.left_prefix, minutes / 60, x.hours_left)
+    } else {
+        format!("{}{minutes}{}", x.left_prefix, x.minutes_left)
+    };
+    format!("{} {when}, {left}", x.window_open_until)
+}
+
+/// The texts of a template's buttons (quick replies, links, phone numbers) from its synced
+/// components, in their order; none when they cannot be read.
+fn template_buttons(template: &WaTemplate) -> Vec<String> {
+    let Ok(serde_json::Value::Array(components)) = serde_json::from_str(&template.components_json) else {
+        return Vec::new();
+    };
+    let is_buttons = |c: &serde_json::Value| {
+        c.get("type").and_then(serde_json::Value::as_str).is_some_and(|t| t.eq_ignore_ascii_case("buttons"))
+    };
+    components
+        .iter()
+        .filter(|c| is_buttons(c))
+        .filter_map(|c| c.get("buttons").and_then(serde_json::Value::as_array))
+        .flatten()
+        .filter_map(|b| b.get("text").and_then(serde_json::Value::as_str).map(str::to_owned))
+        .collect()
+}
+
+fn bubble<'a>(
+    m: &Message,
+    lang: Lang,
+    zone: &Zone,
+    x: &InboxTexts,
+    find: &impl Fn(&TemplateName, &LanguageCode) -> Option<&'a WaTemplate>,
+) -> Bubble {
     let inbound = m.direction == Direction::Inbound;
-    let text = message_text(m, x);
+    // a template as the candidate saw it: the synced body with the values sent, and its buttons
+    let rendered = match m.body.expose() {
+        MessageBody::Outbound(OutboundContent::Template { name, language, body_parameters, .. }) => {
+            find(name, language).and_then(|t| {
+                let values: Vec<&str> = body_parameters.iter().map(|v| v.expose().as_str()).collect();
+                let body = render_body(t, &values, |_| String::new())?;
+                Some((format!("{} „{}“", x.template_named, name.as_str()), body, template_buttons(t)))
+            })
+        }
+        MessageBody::Outbound(_) | MessageBody::Inbound(_) => None,
+    };
+    let (template, text, buttons) = match rendered {
+        Some((label, body, buttons)) => (Some(label), body, buttons),
+        None => (None, message_text(m, x), Vec::new()),
+    };
     let status = (!inbound).then(|| m.status.effective()).flatten().map(|s| {
         let word = match s {
             DeliveryStatus::Queued => x.status_queued,
@@ -911,7 +1026,9 @@ fn bubble(m: &Message, lang: Lang, zone: &Zone, x: &InboxTexts) -> Bubble {
         inbound,
         who: if inbound { x.from_candidate } else { x.from_team },
         time: zone.date_time(lang, m.provider_at.unwrap_or(m.created_at)),
+        template,
         text,
+        buttons,
         status,
     }
 }
