@@ -653,7 +653,7 @@ pub fn session_cookie_value(cookie_header: &str) -> Option<SecretText> {
 
 /// Whether a state-changing request authenticated by session comes from hoheit's own pages:
 /// `Sec-Fetch-Site` must be `same-origin` (or `none`: typed by the user) when sent, and `Origin`,
-/// when sent, must be `public_origin` (scheme://host[:port] of the public URL). A request with
+/// when sent, must be `public_origin` (`scheme://host[:port]` of the public URL). A request with
 /// neither header is refused (fail safe): every browser hoheit supports sends at least one.
 pub fn same_origin_request(origin: Option<&str>, sec_fetch_site: Option<&str>, public_origin: &str) -> bool {
     if let Some(site) = sec_fetch_site
