@@ -175,7 +175,10 @@ async fn the_composer_offers_what_the_rules_allow_and_the_server_refuses_the_res
     let fields = [("template", "interview_invite|de"), ("p1", "Dienstag, 10 Uhr")];
     assert_eq!(rita.post(&format!("/inbox/{c}/template"), &fields, true).await.status, 303);
     let log = by_id(&rita.get(&format!("/inbox/{c}")).await.html, "thread").unwrap();
-    assert!(log.contains("Vorlage „interview_invite“ · ") && log.contains("Gespräch am Dienstag, 10 Uhr ein."), "{log}");
+    assert!(
+        log.contains("Vorlage „interview_invite“ · ") && log.contains("Gespräch am Dienstag, 10 Uhr ein."),
+        "{log}"
+    );
     assert!(by_id(&thread.html, "consent-request").is_none(), "consent given: no request");
     assert!(by_id(&thread.html, "thread").unwrap().contains("Zustimmen"), "the candidate's button reply");
     let sent = rita.post(&format!("/inbox/{c}/text"), &[("text", "Passt Ihnen Dienstag um 10 Uhr?")], true).await;
@@ -503,5 +506,138 @@ async fn the_candidate_panel_records_what_arrived_elsewhere_and_refuses_what_the
     let other_process = other.recruiter.get(&format!("/api/v1/candidates/{foreign}")).await;
     assert_eq!(other_process.status, 200);
     assert_eq!(other_process.json["process_ended_at"], Value::Null, "{:?}", other_process.json);
+    h.stop().await;
+}
+
+/// One inbound message of `kind` with its object, optionally replying to `context`.
+fn inbound(h: &Harness, wamid: &str, kind: &str, object: Value, context: Option<&str>) -> Value {
+    let mut message = json!({"from": WA, "id": wamid, "timestamp": now_unix().to_string(), "type": kind});
+    message[kind] = object;
+    if let Some(id) = context {
+        message["context"] = json!({"from": WA, "id": id});
+    }
+    json!({"object": "whatsapp_business_account", "entry": [{"id": "200", "changes": [{"field": "messages", "value": {
+        "messaging_product": "whatsapp",
+        "metadata": {"display_phone_number": "4930901820", "phone_number_id": h.sim.phone_number_id()},
+        "contacts": [{"profile": {"name": "Erika"}, "wa_id": WA}],
+        "messages": [message]
+    }}]}]})
+}
+
+fn b64_sha256(bytes: &[u8]) -> String {
+    use base64::Engine as _;
+    use sha2::Digest as _;
+    base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(bytes))
+}
+
+/// Issue 17 item 3: what candidates send besides text reads in the thread: a reply quotes the
+/// message it answers, an image is shown inline and a document is a download, both through the
+/// session (each read audited), a location and a contact in words, an unsupported type named.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_thread_shows_quotes_media_locations_contacts_and_unsupported_types() {
+    use base64::Engine as _;
+    let (h, _dir) = sqlite().await;
+    let (t, c) = consenting(&h).await;
+    let rita = Session::recruiter(&h, &t, "rita@media.example").await;
+    let png = base64::engine::general_purpose::STANDARD
+        .decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==")
+        .unwrap();
+    let pdf = b"%PDF-1.7 Lebenslauf von Erika".to_vec();
+    let image = h.sim.add_media(png.clone(), "image/png");
+    let document = h.sim.add_media(pdf.clone(), "application/pdf");
+    let mut unsupported = inbound(&h, "wamid.media-odd", "unsupported", Value::Null, None);
+    unsupported["entry"][0]["changes"][0]["value"]["messages"][0]["errors"] =
+        json!([{"code": 131051, "title": "Message type unknown"}]);
+    for body in [
+        inbound(
+            &h,
+            "wamid.media-img",
+            "image",
+            json!({"id": image, "mime_type": "image/png", "sha256": b64_sha256(&png), "caption": "Mein Zeugnis"}),
+            None,
+        ),
+        inbound(
+            &h,
+            "wamid.media-doc",
+            "document",
+            json!({"id": document, "mime_type": "application/pdf", "sha256": b64_sha256(&pdf), "filename": "Lebenslauf.pdf"}),
+            None,
+        ),
+        inbound(
+            &h,
+            "wamid.media-loc",
+            "location",
+            json!({"latitude": 52.52, "longitude": 13.405, "name": "Büro Mitte", "address": "Friedrichstraße 1, Berlin"}),
+            None,
+        ),
+        inbound(
+            &h,
+            "wamid.media-vcard",
+            "contacts",
+            json!([{"name": {"formatted_name": "Max Muster"}, "phones": [{"phone": "+49 30 1234567"}], "emails": [{"email": "max@example.com"}]}]),
+            None,
+        ),
+        unsupported,
+        inbound(&h, "wamid.media-re1", "text", json!({"body": "Das Zeugnis ist von 2024."}), Some("wamid.media-img")),
+        inbound(&h, "wamid.media-re2", "text", json!({"body": "Und das hier?"}), Some("wamid.somewhere-else")),
+    ] {
+        assert_eq!(post_webhook(&h, &t, &body, Some(&t.webhook_secret)).await, 200);
+    }
+    let thread_path = format!("/inbox/{c}");
+    assert!(
+        eventually(WAIT, || async {
+            let html = rita.get(&thread_path).await.html;
+            html.contains("<img src=") && html.contains("Lebenslauf.pdf“ herunterladen")
+        })
+        .await,
+        "both files stored and offered"
+    );
+    let thread = rita.get(&thread_path).await;
+    let log = by_id(&thread.html, "thread").unwrap();
+    assert!(log.contains("Antwort auf: Bild: Mein Zeugnis Das Zeugnis ist von 2024."), "{log}");
+    assert!(log.contains("Antwort auf eine Nachricht, die hier nicht vorliegt. Und das hier?"), "{log}");
+    assert!(log.contains("Standort: Büro Mitte · Friedrichstraße 1, Berlin · 52.52000, 13.40500"), "{log}");
+    assert!(log.contains("Kontakt: Max Muster, +49 30 1234567, max@example.com"), "{log}");
+    assert!(
+        log.contains("Nachrichtentyp, den WhatsApp nicht unterstützt „unsupported“ (WhatsApp-Fehler 131051)"),
+        "{log}"
+    );
+    assert!(thread.html.contains("alt=\"Mein Zeugnis\""), "the caption describes the image");
+
+    // the files come through the session only, each read audited; an image inline, a PDF as a download
+    let href = |marker: &str| {
+        let end = thread.html.find(marker).unwrap();
+        let start = thread.html[..end].rfind(&format!("/inbox/{c}/media/")).unwrap();
+        thread.html[start..].chars().take_while(|ch| *ch != '"').collect::<String>()
+    };
+    let (image_href, document_href) = (href("alt=\"Mein Zeugnis\""), href("Lebenslauf.pdf“ herunterladen"));
+    let reads = content_reads(&t).await;
+    let get = |path: String| {
+        let (http, base, cookie) = (rita.http.clone(), rita.base.clone(), rita.cookie.clone());
+        async move { http.get(format!("{base}{path}")).header("cookie", cookie).send().await.unwrap() }
+    };
+    let shown = get(image_href.clone()).await;
+    assert_eq!(shown.status(), 200);
+    assert_eq!(shown.headers()["content-type"], "image/png");
+    assert!(shown.headers()["content-disposition"].to_str().unwrap().starts_with("inline"));
+    assert_eq!(shown.bytes().await.unwrap().to_vec(), png);
+    let downloaded = get(document_href.clone()).await;
+    assert_eq!(downloaded.headers()["content-type"], "application/pdf");
+    assert_eq!(
+        downloaded.headers()["content-disposition"].to_str().unwrap(),
+        "attachment; filename*=UTF-8''Lebenslauf.pdf"
+    );
+    assert_eq!(downloaded.headers()["x-content-type-options"], "nosniff");
+    assert_eq!(downloaded.bytes().await.unwrap().to_vec(), pdf);
+    assert_eq!(content_reads(&t).await, reads + 2, "each file read is audited");
+
+    // without a session nothing; another tenant's candidate is not found
+    let anonymous = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let r = anonymous.get(format!("{}{document_href}", h.base)).send().await.unwrap();
+    assert_eq!(r.status(), 303);
+    let other = tenant(&h, "Andere GmbH", "pn-media-other").await;
+    let foreign = candidate(&other, "+49 170 5550777").await;
+    let media_id = document_href.rsplit('/').next().unwrap();
+    assert_eq!(get(format!("/inbox/{foreign}/media/{media_id}")).await.status(), 404);
     h.stop().await;
 }

@@ -7,7 +7,7 @@ use askama::Template;
 use askama_web::WebTemplate;
 use axum::Form;
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use hoheit_domain::access::Action;
 use hoheit_domain::actor::{Actor, Role};
@@ -15,15 +15,16 @@ use hoheit_domain::candidate::{Candidate, HoldReason, Lifecycle, Process, Proces
 use hoheit_domain::composer::{ComposerOptions, render_body};
 use hoheit_domain::consent::{CaptureChannel, ConsentEntry, ConsentMethod, ConsentState, Purpose, WithdrawalVia};
 use hoheit_domain::conversation::{Direction, Message, MessageBody, OutboundContent};
-use hoheit_domain::ids::{CandidateId, ChannelId, HoldId, StaffId};
-use hoheit_domain::inbound::InboundContent;
+use hoheit_domain::ids::{CandidateId, ChannelId, HoldId, MediaId, StaffId};
+use hoheit_domain::inbound::{InboundContent, MediaKind};
 use hoheit_domain::legal::{LegalTextKind, LegalTextRef};
+use hoheit_domain::media::{MediaRecord, MediaRejection, MediaStatus};
 use hoheit_domain::message::DeliveryStatus;
 use hoheit_domain::objection::ObjectionSource;
 use hoheit_domain::policy::RefusalCode;
 use hoheit_domain::template::Template as WaTemplate;
 use hoheit_domain::usecases::{ConsentInput, InboxRow, MessageRequest, NewCandidate, ObjectionInput, UseCaseError};
-use hoheit_domain::values::{LanguageCode, PhoneNumber, PhoneNumberError, Pii, TemplateName};
+use hoheit_domain::values::{LanguageCode, PhoneNumber, PhoneNumberError, Pii, TemplateName, Wamid};
 use serde::Deserialize;
 use time::OffsetDateTime;
 
@@ -81,7 +82,6 @@ pub(crate) struct InboxTexts {
     pub badge_restricted: &'static str,
     pub template_named: &'static str,
     pub document: &'static str,
-    pub media: &'static str,
     pub structured: &'static str,
     pub objection_by_message: &'static str,
     pub objection_by_staff: &'static str,
@@ -100,7 +100,85 @@ pub(crate) struct InboxTexts {
     pub invalid: &'static str,
     pub refusal: fn(RefusalCode) -> &'static str,
     pub p: &'static PanelTexts,
+    pub m: &'static ContentTexts,
 }
+
+/// The texts of message content beyond text: quoted replies, media, structured types.
+#[derive(Debug)]
+pub(crate) struct ContentTexts {
+    pub reply_to: &'static str,
+    pub reply_to_unknown: &'static str,
+    pub image: &'static str,
+    pub image_alt: &'static str,
+    pub document: &'static str,
+    pub audio: &'static str,
+    pub video: &'static str,
+    pub sticker: &'static str,
+    pub download: &'static str,
+    pub pending: &'static str,
+    pub rejected: &'static str,
+    pub integrity_mismatch: &'static str,
+    pub too_large: &'static str,
+    pub type_not_allowed: &'static str,
+    pub refused_url: &'static str,
+    pub unavailable: &'static str,
+    pub location: &'static str,
+    pub contact: &'static str,
+    pub reaction: &'static str,
+    pub reaction_removed: &'static str,
+    pub not_shown: &'static str,
+    pub unsupported: &'static str,
+}
+
+const CONTENT_DE: ContentTexts = ContentTexts {
+    reply_to: "Antwort auf",
+    reply_to_unknown: "Antwort auf eine Nachricht, die hier nicht vorliegt.",
+    image: "Bild",
+    image_alt: "Bild der bewerbenden Person",
+    document: "Dokument",
+    audio: "Sprachnachricht",
+    video: "Video",
+    sticker: "Sticker",
+    download: "herunterladen",
+    pending: "wird noch von WhatsApp abgerufen",
+    rejected: "nicht gespeichert",
+    integrity_mismatch: "die Prüfsumme stimmt nicht",
+    too_large: "zu groß",
+    type_not_allowed: "Dateityp nicht erlaubt",
+    refused_url: "unzulässige Download-Adresse",
+    unavailable: "bei WhatsApp nicht mehr verfügbar",
+    location: "Standort",
+    contact: "Kontakt",
+    reaction: "Reaktion",
+    reaction_removed: "Reaktion entfernt",
+    not_shown: "hier nicht darstellbar",
+    unsupported: "Nachrichtentyp, den WhatsApp nicht unterstützt",
+};
+
+const CONTENT_EN: ContentTexts = ContentTexts {
+    reply_to: "Reply to",
+    reply_to_unknown: "Reply to a message that is not available here.",
+    image: "Image",
+    image_alt: "Image from the candidate",
+    document: "Document",
+    audio: "Voice message",
+    video: "Video",
+    sticker: "Sticker",
+    download: "download",
+    pending: "still being fetched from WhatsApp",
+    rejected: "not stored",
+    integrity_mismatch: "the checksum does not match",
+    too_large: "too large",
+    type_not_allowed: "file type not allowed",
+    refused_url: "download address not allowed",
+    unavailable: "no longer available at WhatsApp",
+    location: "Location",
+    contact: "Contact",
+    reaction: "Reaction",
+    reaction_removed: "Reaction removed",
+    not_shown: "cannot be shown here",
+    unsupported: "message type WhatsApp does not support",
+};
 
 const DE: InboxTexts = InboxTexts {
     title: "Posteingang",
@@ -146,7 +224,6 @@ const DE: InboxTexts = InboxTexts {
     badge_restricted: "Eingeschränkt",
     template_named: "Vorlage",
     document: "Dokument",
-    media: "Datei",
     structured: "Nachricht vom Typ",
     objection_by_message: "per WhatsApp-Nachricht",
     objection_by_staff: "vom Team erfasst",
@@ -165,6 +242,7 @@ const DE: InboxTexts = InboxTexts {
     invalid: "Bitte prüfen Sie Ihre Eingabe.",
     refusal: refusal_de,
     p: &PANEL_DE,
+    m: &CONTENT_DE,
 };
 
 const EN: InboxTexts = InboxTexts {
@@ -211,7 +289,6 @@ const EN: InboxTexts = InboxTexts {
     badge_restricted: "Restricted",
     template_named: "Template",
     document: "Document",
-    media: "File",
     structured: "Message of type",
     objection_by_message: "by WhatsApp message",
     objection_by_staff: "recorded by the team",
@@ -230,6 +307,7 @@ const EN: InboxTexts = InboxTexts {
     invalid: "Please check your input.",
     refusal: refusal_en,
     p: &PANEL_EN,
+    m: &CONTENT_EN,
 };
 /// The candidate panel's texts (German first, English second).
 #[derive(Debug)]
@@ -746,7 +824,20 @@ struct Bubble {
     text: String,
     /// A template's buttons.
     buttons: Vec<String>,
+    /// The quoted message of a reply (context), shortened.
+    quote: Option<String>,
+    /// An inbound file.
+    media: Option<MediaView>,
     status: Option<String>,
+}
+
+/// An inbound file: an image shown inline, anything else a download; both through the
+/// authenticated route (each read audited, R33). `href` is `None` while it is not stored.
+struct MediaView {
+    href: Option<String>,
+    image: bool,
+    label: String,
+    alt: String,
 }
 
 struct TemplateView {
@@ -853,8 +944,20 @@ async fn render_thread(
     };
     let channel = row.candidate.channel;
     let find = |name: &TemplateName, language: &LanguageCode| config.templates.find(channel, name, language);
+    let files = match app.media_files(p.tenant, id).await {
+        Ok(files) => files,
+        Err(e) => return use_case_failure(signed, path, &e),
+    };
     let zone = &state.settings().time_zone;
-    let bubbles = messages.iter().map(|m| bubble(m, lang, zone, x, &find)).collect();
+    let bubbles = messages
+        .iter()
+        .map(|m| {
+            let mut b = bubble(m, lang, zone, x, &find);
+            b.quote = m.reply_to.as_ref().map(|wamid| quote(&messages, wamid, x));
+            b.media = files.iter().find(|f| f.message == m.id).map(|f| media_view(f, m, id, x));
+            b
+        })
+        .collect();
     let may_send = Action::SendMessages.allows(p.role);
     let banner = banner(&options, lang, zone, x);
     let window = match options.window_until {
@@ -937,13 +1040,18 @@ pub(crate) fn message_text(m: &Message, x: &InboxTexts) -> String {
             InboundContent::Text { body } => body.expose().clone(),
             InboundContent::Button { text, .. } => text.expose().clone(),
             InboundContent::InteractiveReply { title, .. } => title.expose().clone(),
-            InboundContent::Media { caption, filename, .. } => {
-                let name = filename.as_ref().or(caption.as_ref()).map(|n| n.expose().clone()).unwrap_or_default();
-                format!("{}: {name}", x.media)
+            InboundContent::Media { kind, caption, filename, .. } => {
+                let name = filename.as_ref().or(caption.as_ref()).map(|n| n.expose().clone());
+                match name {
+                    Some(name) => format!("{}: {name}", media_kind(*kind, x)),
+                    None => media_kind(*kind, x).to_owned(),
+                }
             }
-            InboundContent::Structured { type_name, .. } | InboundContent::Unsupported { type_name, .. } => {
-                format!("{} {type_name}", x.structured)
-            }
+            InboundContent::Structured { type_name, json } => structured_text(type_name, json.expose(), x),
+            InboundContent::Unsupported { type_name, error_code } => match error_code {
+                Some(code) => format!("{} „{type_name}“ ({} {code})", x.m.unsupported, x.failed_reason),
+                None => format!("{} „{type_name}“", x.m.unsupported),
+            },
         },
     }
 }
@@ -1029,8 +1137,178 @@ fn bubble<'a>(
         template,
         text,
         buttons,
+        quote: None,
+        media: None,
         status,
     }
+}
+
+/// The quoted message of a reply, shortened to 140 characters.
+fn quote(messages: &[Message], wamid: &Wamid, x: &InboxTexts) -> String {
+    match messages.iter().find(|m| m.provider_id.as_ref() == Some(wamid)) {
+        Some(quoted) => {
+            let text = message_text(quoted, x);
+            let mut short: String = text.chars().take(140).collect();
+            if short.len() < text.len() {
+                short.push('…');
+            }
+            format!("{}: {short}", x.m.reply_to)
+        }
+        None => x.m.reply_to_unknown.to_owned(),
+    }
+}
+
+const fn media_kind(kind: MediaKind, x: &InboxTexts) -> &'static str {
+    match kind {
+        MediaKind::Image => x.m.image,
+        MediaKind::Document => x.m.document,
+        MediaKind::Audio => x.m.audio,
+        MediaKind::Video => x.m.video,
+        MediaKind::Sticker => x.m.sticker,
+    }
+}
+
+/// The raster image types a browser shows inline (never SVG: it can carry script).
+fn inline_image(record: &MediaRecord) -> bool {
+    record.kind == MediaKind::Image
+        && matches!(record.mime_type.as_deref(), Some("image/jpeg" | "image/png" | "image/webp"))
+}
+
+fn media_view(record: &MediaRecord, m: &Message, candidate: CandidateId, x: &InboxTexts) -> MediaView {
+    let caption = match m.body.expose() {
+        MessageBody::Inbound(InboundContent::Media { caption, .. }) => caption.as_ref().map(|c| c.expose().clone()),
+        MessageBody::Inbound(_) | MessageBody::Outbound(_) => None,
+    };
+    let kind = media_kind(record.kind, x);
+    let name = record.filename.as_ref().map(|f| f.expose().clone());
+    let (href, label) = match record.status {
+        MediaStatus::Stored => {
+            let size = record.size.map(|s| format!(", {}", file_size(s))).unwrap_or_default();
+            let what = name.map_or_else(|| kind.to_owned(), |n| format!("{kind} „{n}“"));
+            (Some(format!("/inbox/{candidate}/media/{}", record.id)), format!("{what} {}{size}", x.m.download))
+        }
+        MediaStatus::Pending => (None, format!("{kind}: {}", x.m.pending)),
+        MediaStatus::Rejected => {
+            let why = match record.rejection {
+                Some(MediaRejection::IntegrityMismatch) => x.m.integrity_mismatch,
+                Some(MediaRejection::TooLarge) => x.m.too_large,
+                Some(MediaRejection::TypeNotAllowed) => x.m.type_not_allowed,
+                Some(MediaRejection::RefusedUrl) => x.m.refused_url,
+                Some(MediaRejection::Unavailable) | None => x.m.unavailable,
+            };
+            (None, format!("{kind}: {} ({why})", x.m.rejected))
+        }
+    };
+    MediaView {
+        image: href.is_some() && inline_image(record),
+        href,
+        label,
+        alt: caption.unwrap_or_else(|| x.m.image_alt.to_owned()),
+    }
+}
+
+fn file_size(bytes: u64) -> String {
+    match bytes {
+        0..1_024 => format!("{bytes} B"),
+        1_024..1_048_576 => format!("{} KB", bytes.div_ceil(1_024)),
+        _ => format!("{} MB", bytes.div_ceil(1_048_576)),
+    }
+}
+
+/// Location, contacts and reactions in words; other structured types named.
+fn structured_text(type_name: &str, json: &str, x: &InboxTexts) -> String {
+    let value: serde_json::Value = serde_json::from_str(json).unwrap_or_default();
+    let text = |v: &serde_json::Value, key: &str| v.get(key).and_then(serde_json::Value::as_str).map(str::to_owned);
+    match type_name {
+        "location" => {
+            let mut parts: Vec<String> = ["name", "address"].iter().filter_map(|k| text(&value, k)).collect();
+            let coordinate = |key: &str| value.get(key).and_then(serde_json::Value::as_f64);
+            if let (Some(lat), Some(long)) = (coordinate("latitude"), coordinate("longitude")) {
+                parts.push(format!("{lat:.5}, {long:.5}"));
+            }
+            format!("{}: {}", x.m.location, parts.join(" · "))
+        }
+        "contacts" => {
+            let contacts = value.as_array().cloned().unwrap_or_default();
+            let shown: Vec<String> = contacts
+                .iter()
+                .map(|c| {
+                    let name = c.get("name").and_then(|n| text(n, "formatted_name")).unwrap_or_default();
+                    let list = |key: &str, field: &str| -> Vec<String> {
+                        let items = c.get(key).and_then(serde_json::Value::as_array).cloned().unwrap_or_default();
+                        items.iter().filter_map(|i| text(i, field)).collect()
+                    };
+                    let mut parts = vec![name];
+                    parts.extend(list("phones", "phone"));
+                    parts.extend(list("emails", "email"));
+                    parts.retain(|p| !p.is_empty());
+                    parts.join(", ")
+                })
+                .collect();
+            format!("{}: {}", x.m.contact, shown.join(" · "))
+        }
+        "reaction" => match text(&value, "emoji").filter(|e| !e.is_empty()) {
+            Some(emoji) => format!("{}: {emoji}", x.m.reaction),
+            None => x.m.reaction_removed.to_owned(),
+        },
+        other => format!("{} {other} ({})", x.structured, x.m.not_shown),
+    }
+}
+
+/// `GET /inbox/{id}/media/{media}`: an inbound file through the session (an audited content
+/// read, R33; restricted candidates only for admin and DPO). Raster images are shown inline,
+/// everything else is a download.
+pub(crate) async fn media(
+    State(state): State<WebState>,
+    client: Client,
+    Path((id, media)): Path<(String, String)>,
+) -> Response {
+    let Some(app) = state.app() else { return see_other("/signin") };
+    let Some(signed) = signed_in(app, &client).await else { return see_other("/signin?notice=expired") };
+    let lang = signed.lang();
+    let (Ok(candidate), Ok(media)) = (id.parse::<CandidateId>(), media.parse::<MediaId>()) else {
+        return not_found(lang, client.path);
+    };
+    let p = &signed.principal;
+    let (record, content) = match app.read_media(p.tenant, p.actor(), candidate, media).await {
+        Ok(found) => found,
+        Err(UseCaseError::Conflict(_)) => {
+            let t = lang.messages();
+            return message(lang, client.path, StatusCode::CONFLICT, t.not_found_title, texts(lang).m.pending);
+        }
+        Err(e) => return use_case_failure(&signed, client.path, &e),
+    };
+    let inline = inline_image(&record);
+    let mime = if inline || record.kind != MediaKind::Image {
+        record.mime_type.clone().unwrap_or_else(|| "application/octet-stream".to_owned())
+    } else {
+        "application/octet-stream".to_owned()
+    };
+    let name = record
+        .filename
+        .as_ref()
+        .map_or_else(|| format!("{}.{}", record.id, record.kind.as_str()), |f| f.expose().clone());
+    let disposition = format!("{}; filename*=UTF-8''{}", if inline { "inline" } else { "attachment" }, rfc5987(&name));
+    let mut response = content.into_inner().into_response();
+    let headers = response.headers_mut();
+    let octets = HeaderValue::from_static("application/octet-stream");
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_str(&mime).unwrap_or(octets));
+    headers.insert(
+        header::CONTENT_DISPOSITION,
+        HeaderValue::from_str(&disposition).unwrap_or(HeaderValue::from_static("attachment")),
+    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+/// An RFC 5987 `filename*` value: all but the unreserved characters percent-encoded.
+fn rfc5987(name: &str) -> String {
+    name.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => char::from(b).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -123,6 +123,7 @@ pub fn router<S>(state: WebState) -> Router<S> {
         .route("/inbox/{id}/end", post(inbox::end_process))
         .route("/inbox/{id}/holds", post(inbox::set_hold))
         .route("/inbox/{id}/holds/{hold}/release", post(inbox::release_hold))
+        .route("/inbox/{id}/media/{media}", get(inbox::media))
         .route("/inbox/{id}/text", post(inbox::send_text))
         .route("/inbox/{id}/template", post(inbox::send_template))
         .route("/inbox/{id}/consent-request", post(inbox::consent_request))
