@@ -1444,6 +1444,11 @@ struct PanelView {
     holds: Vec<HoldView>,
     may_record: bool,
     may_hold: bool,
+    /// The options of the forms' choices: (form value, words).
+    purposes: Vec<(&'static str, &'static str)>,
+    channels: Vec<(&'static str, &'static str)>,
+    end_reasons: Vec<(&'static str, &'static str)>,
+    hold_reasons: Vec<(&'static str, &'static str)>,
 }
 
 fn purpose_name(purpose: Purpose, x: &InboxTexts) -> &'static str {
@@ -1578,12 +1583,7 @@ fn panel(row: &InboxRow, role: Role, lang: Lang, zone: &Zone, x: &InboxTexts) ->
         .holds
         .iter()
         .map(|h| {
-            let reason = match h.reason {
-                HoldReason::ClaimAsserted => x.p.hold_claim,
-                HoldReason::AuthorityInquiry => x.p.hold_authority,
-                HoldReason::Other => x.p.hold_other,
-            };
-            let mut text = format!("{reason}, {} {}", x.p.hold_set_on, at(h.set_at));
+            let mut text = format!("{}, {} {}", hold_reason(h.reason, x), x.p.hold_set_on, at(h.set_at));
             if let Some(reference) = &h.reference {
                 text.push_str(&format!(", {} {}", x.p.hold_reference, reference.expose()));
             }
@@ -1606,6 +1606,21 @@ fn panel(row: &InboxRow, role: Role, lang: Lang, zone: &Zone, x: &InboxTexts) ->
         holds,
         may_record: Action::RecordOnBehalf.allows(role),
         may_hold: Action::ManageLegalHolds.allows(role),
+        purposes: vec![("whatsapp_channel", x.p.purpose_channel), ("talent_pool", x.p.purpose_pool)],
+        channels: OUTSIDE_CHANNELS.iter().map(|(value, channel)| (*value, channel_name(*channel, x))).collect(),
+        end_reasons: [
+            ProcessEndReason::Rejected,
+            ProcessEndReason::Withdrawn,
+            ProcessEndReason::Hired,
+            ProcessEndReason::VacancyClosed,
+        ]
+        .into_iter()
+        .map(|r| (r.as_str(), end_reason(r, x)))
+        .collect(),
+        hold_reasons: [HoldReason::ClaimAsserted, HoldReason::AuthorityInquiry, HoldReason::Other]
+            .into_iter()
+            .map(|r| (r.as_str(), hold_reason(r, x)))
+            .collect(),
     }
 }
 
@@ -1653,14 +1668,23 @@ pub(crate) struct ReasonForm {
     reference: String,
 }
 
-/// The channels a consent or an objection can arrive by outside WhatsApp (the form's values).
+/// The channels a consent or an objection can arrive by outside WhatsApp, by the form's value.
+const OUTSIDE_CHANNELS: [(&str, CaptureChannel); 4] = [
+    ("phone", CaptureChannel::Phone),
+    ("email", CaptureChannel::Email),
+    ("paper", CaptureChannel::Paper),
+    ("in_person", CaptureChannel::InPerson),
+];
+
 fn outside_channel(value: &str) -> Option<CaptureChannel> {
-    match value {
-        "phone" => Some(CaptureChannel::Phone),
-        "email" => Some(CaptureChannel::Email),
-        "paper" => Some(CaptureChannel::Paper),
-        "in_person" => Some(CaptureChannel::InPerson),
-        _ => None,
+    OUTSIDE_CHANNELS.iter().find(|(v, _)| *v == value).map(|(_, channel)| *channel)
+}
+
+const fn hold_reason(reason: HoldReason, x: &InboxTexts) -> &'static str {
+    match reason {
+        HoldReason::ClaimAsserted => x.p.hold_claim,
+        HoldReason::AuthorityInquiry => x.p.hold_authority,
+        HoldReason::Other => x.p.hold_other,
     }
 }
 
