@@ -237,6 +237,7 @@ impl Hoheit {
         actor: Actor,
         input: LegalTextInput,
     ) -> Result<crate::legal::LegalText, UseCaseError> {
+        permitted(actor, Action::PublishLegalText, "only an admin publishes legal texts")?;
         let config = self.config(tenant).await?;
         let now = self.now();
         let id: LegalTextId = self.new_id();

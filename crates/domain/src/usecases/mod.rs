@@ -33,7 +33,7 @@ pub use accounts::{
 };
 pub use admin::{ChannelInput, LegalTextInput};
 pub use candidates::{ConsentInput, NewCandidate, ObjectionInput};
-pub use console::{ConsoleOverview, OVERVIEW_HORIZON, ReviewItem};
+pub use console::{ConsoleOverview, OVERVIEW_HORIZON, PREVIEW_LIMIT, RetentionPreviewItem, ReviewItem};
 pub use inbound::InboundOutcome;
 pub use inbox::InboxRow;
 pub use media::fetch_backoff;

@@ -88,6 +88,7 @@ impl Hoheit {
         channel: CaptureChannel,
         received_at: Option<OffsetDateTime>,
     ) -> Result<SubjectRequest, UseCaseError> {
+        permitted(actor, Action::HandleSubjectRequests, REGISTER)?;
         self.config(tenant).await?;
         if let Some(id) = candidate {
             self.load_candidate(tenant, id).await?;
@@ -111,6 +112,7 @@ impl Hoheit {
         months: u32,
         notified_at: OffsetDateTime,
     ) -> Result<SubjectRequest, UseCaseError> {
+        permitted(actor, Action::HandleSubjectRequests, REGISTER)?;
         let mut request =
             self.store.subject_request(tenant, id).await?.ok_or(UseCaseError::NotFound("subject request"))?;
         let now = self.now();
@@ -132,6 +134,7 @@ impl Hoheit {
         fulfilled: bool,
         code: &str,
     ) -> Result<SubjectRequest, UseCaseError> {
+        permitted(actor, Action::HandleSubjectRequests, REGISTER)?;
         let code = code.trim();
         if code.is_empty() || code.len() > 64 || !code.chars().all(|c| c.is_ascii_lowercase() || c == '_') {
             return Err(UseCaseError::Invalid("outcome/reason must be a code of [a-z_], 1-64 characters".into()));
