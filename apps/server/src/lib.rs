@@ -13,6 +13,7 @@ pub mod cli;
 pub mod config;
 pub mod credentials;
 pub mod demo;
+pub mod desk;
 pub mod edge;
 pub mod error;
 pub mod failpoint;

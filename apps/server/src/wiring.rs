@@ -618,7 +618,9 @@ pub fn web_state(state: &AppState) -> hoheit_web::WebState {
             None => url.to_owned(),
         }
     });
-    hoheit_web::WebState::new(settings).with_app(state.app.clone())
+    hoheit_web::WebState::new(settings)
+        .with_app(state.app.clone())
+        .with_desk(std::sync::Arc::new(crate::desk::Desk(state.clone())))
 }
 
 #[async_trait]

@@ -91,8 +91,8 @@ pub enum ChainBreak {
 }
 
 impl ChainBreak {
-    /// The sequence number the break is ordered by when several exist.
-    const fn position(&self) -> u64 {
+    /// The sequence number the break is ordered by when several exist (where it is).
+    pub const fn position(&self) -> u64 {
         match *self {
             Self::ModifiedEntry { seq }
             | Self::DeletedEntry { seq }

@@ -117,6 +117,20 @@ impl Zone {
         }
     }
 
+    /// The local day of an instant as a form value: `2026-12-07`.
+    pub fn iso_date(&self, at: OffsetDateTime) -> String {
+        let (y, m, d, _, _) = self.local(at);
+        format!("{y:04}-{m:02}-{d:02}")
+    }
+
+    /// The start (local midnight) of a day given as a form value (`2026-12-07`); `None` for
+    /// anything else.
+    pub fn start_of_day(&self, day: &str) -> Option<OffsetDateTime> {
+        let date: jiff::civil::Date = day.trim().parse().ok()?;
+        let ts = self.0.to_ambiguous_timestamp(date.to_datetime(jiff::civil::Time::midnight())).compatible().ok()?;
+        OffsetDateTime::from_unix_timestamp(ts.as_second()).ok()
+    }
+
     /// Date and time: `07.12.2026, 14:05 Uhr` (de) or `7 December 2026, 14:05` (en).
     pub fn date_time(&self, lang: Lang, at: OffsetDateTime) -> String {
         format!("{}, {}", self.date(lang, at), self.time(lang, at))

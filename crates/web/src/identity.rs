@@ -145,7 +145,7 @@ pub(crate) fn error_text(t: &'static Messages, error: &AccountError) -> &'static
     }
 }
 
-fn status_of(error: &AccountError) -> StatusCode {
+pub(crate) fn status_of(error: &AccountError) -> StatusCode {
     match error.code() {
         "sign_in_failed" | "second_factor_invalid" | "session_invalid" => StatusCode::UNAUTHORIZED,
         "sign_in_throttled" => StatusCode::TOO_MANY_REQUESTS,
@@ -159,7 +159,7 @@ fn status_of(error: &AccountError) -> StatusCode {
     }
 }
 
-fn role_name(t: &'static Messages, role: Role) -> &'static str {
+pub(crate) fn role_name(t: &'static Messages, role: Role) -> &'static str {
     match role {
         Role::Admin => t.role_admin,
         Role::Dpo => t.role_dpo,
@@ -843,7 +843,7 @@ pub(crate) async fn change_password(
 #[derive(Debug, Deserialize)]
 pub(crate) struct TokenForm {
     #[serde(default)]
-    csrf_token: String,
+    pub(crate) csrf_token: String,
 }
 
 /// A signed-in POST: origin and CSRF checked; `Err` is the response to give.
@@ -929,10 +929,14 @@ pub(crate) async fn signout(State(state): State<WebState>, client: Client, Form(
 // Staff (admins invite; the list is shown to admins and DPOs)
 
 struct StaffRow {
+    id: String,
     name: String,
     email: String,
     role: &'static str,
+    role_value: &'static str,
     status: &'static str,
+    active: bool,
+    totp: bool,
 }
 
 #[derive(Template, WebTemplate)]
@@ -943,9 +947,12 @@ struct StaffPage {
     may_invite: bool,
     link: Option<String>,
     error: Option<&'static str>,
+    p: &'static crate::people::PeopleTexts,
+    tokens: Vec<crate::people::TokenRow>,
+    notice: Option<&'static str>,
 }
 
-async fn staff_page(
+pub(crate) async fn staff_page(
     state: &WebState,
     signed: &Signed,
     path: String,
@@ -963,6 +970,10 @@ async fn staff_page(
     let rows = list
         .into_iter()
         .map(|v| StaffRow {
+            id: v.id.to_string(),
+            role_value: v.role.as_str(),
+            active: v.status == StaffStatus::Active,
+            totp: v.totp,
             name: v.display_name.expose().clone(),
             email: v.email.expose().as_str().to_owned(),
             role: role_name(t, v.role),
@@ -973,12 +984,16 @@ async fn staff_page(
             },
         })
         .collect();
+    let (people, notice) = crate::people::texts_and_notice(lang, &path);
     let page = StaffPage {
+        tokens: crate::people::token_rows(state, signed).await,
         l: signed_layout(state, signed, path),
         rows,
         may_invite: p.role == Role::Admin,
         link,
         error: error.map(|(e, _)| e),
+        p: people,
+        notice,
     };
     (error.map_or(StatusCode::OK, |(_, s)| s), page).into_response()
 }

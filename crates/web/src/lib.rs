@@ -14,6 +14,7 @@
 //! feature's [`testing`] harness).
 
 pub mod assets;
+pub mod desk;
 pub mod i18n;
 pub mod security;
 #[cfg(feature = "browser")]
@@ -23,6 +24,7 @@ mod console;
 mod identity;
 mod inbox;
 mod pages;
+mod people;
 
 use std::sync::Arc;
 
@@ -65,6 +67,7 @@ impl Default for WebSettings {
 pub struct WebState {
     settings: Arc<WebSettings>,
     app: Option<Hoheit>,
+    desk: Option<Arc<dyn desk::Desk>>,
 }
 
 impl std::fmt::Debug for WebState {
@@ -77,13 +80,20 @@ impl WebState {
     /// A state from settings, without use cases (the public pages only; sign-in answers that it
     /// is not set up).
     pub fn new(settings: WebSettings) -> WebState {
-        WebState { settings: Arc::new(settings), app: None }
+        WebState { settings: Arc::new(settings), app: None, desk: None }
     }
 
     /// With the domain's use cases (accounts, sessions).
     #[must_use]
     pub fn with_app(mut self, app: Hoheit) -> WebState {
         self.app = Some(app);
+        self
+    }
+
+    /// With the audit desk (the console's audit log, checkpoints and export downloads).
+    #[must_use]
+    pub fn with_desk(mut self, desk: Arc<dyn desk::Desk>) -> WebState {
+        self.desk = Some(desk);
         self
     }
 
@@ -94,6 +104,10 @@ impl WebState {
 
     pub(crate) fn app(&self) -> Option<&Hoheit> {
         self.app.as_ref()
+    }
+
+    pub(crate) fn desk(&self) -> Option<&dyn desk::Desk> {
+        self.desk.as_deref()
     }
 }
 
@@ -131,8 +145,31 @@ pub fn router<S>(state: WebState) -> Router<S> {
         .route("/console/reviews", get(console::reviews))
         .route("/console/reviews/{candidate}/{review}", get(console::review))
         .route("/console/reviews/{candidate}/{review}/decision", post(console::decide))
+        .route("/console/channels", get(console::channels_page))
+        .route("/console/channels/{id}/approval", post(console::approve_channel))
+        .route("/console/channels/{id}/revocation", post(console::revoke_channel))
+        .route("/console/requests", get(console::requests_page).post(console::open_request))
+        .route("/console/requests/{id}", get(console::request_page))
+        .route("/console/requests/{id}/extension", post(console::extend_request))
+        .route("/console/requests/{id}/answer", post(console::answer_request))
+        .route("/console/requests/{id}/export", post(console::export_request))
+        .route("/console/requests/{id}/closure", post(console::close_request))
+        .route("/console/audit", get(console::audit_page))
+        .route("/console/audit/checkpoint", post(console::audit_checkpoint))
+        .route("/console/audit/public-key.pem", get(console::audit_public_key))
+        .route("/console/legal-texts", get(console::legal_page).post(console::legal_publish))
+        .route("/console/legal-texts/check", post(console::legal_check))
+        .route("/console/retention", get(console::retention_page))
+        .route("/console/retention/policy", post(console::retention_policy))
+        .route("/console/retention/run", post(console::retention_run))
+        .route("/console/records", get(console::record_page))
+        .route("/console/records/privacy-notice", get(console::privacy_section))
         .route("/staff", get(identity::staff))
         .route("/staff/invite", post(identity::invite))
+        .route("/staff/{id}/role", post(people::change_role))
+        .route("/staff/{id}/disable", post(people::disable))
+        .route("/staff/{id}/second-factor-reset", post(people::reset_second_factor))
+        .route("/staff/tokens/{id}/revocation", post(people::revoke_token))
         .route("/assets/{hash}/{name}", get(assets::serve))
         .fallback(pages::not_found)
         .layer(middleware::from_fn(security::headers))

@@ -246,6 +246,41 @@ impl Browser {
         }
     }
 
+    /// Prints the current page to PDF as Chromium's "print / save as PDF" does (the page's print
+    /// stylesheet applies), saves it as `target/ui-shots/<journey>-<nn>-<name>.pdf`, renders its
+    /// first page to `...-<name>.pdf.png` with `pdftoppm` and returns the PDF's text
+    /// (`pdftotext`), for the test to check what is on paper. Needs poppler-utils.
+    pub async fn print_page(&mut self, name: &str) -> Result<String, String> {
+        self.step += 1;
+        let pdf = self
+            .client
+            .print(fantoccini::wd::PrintConfiguration::default())
+            .await
+            .map_err(|e| format!("print to PDF: {e}"))?;
+        let path = self.shots.join(format!("{}-{:02}-{name}.pdf", self.journey, self.step));
+        std::fs::write(&path, &pdf).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        let run = |program: &str, args: &[&std::ffi::OsStr]| {
+            std::process::Command::new(program)
+                .args(args)
+                .output()
+                .map_err(|e| format!("cannot run {program} (apt-get install -y poppler-utils): {e}"))
+                .and_then(|o| {
+                    if o.status.success() {
+                        Ok(o.stdout)
+                    } else {
+                        Err(format!("{program} failed: {}", String::from_utf8_lossy(&o.stderr)))
+                    }
+                })
+        };
+        let png = path.with_extension("pdf.page");
+        run(
+            "pdftoppm",
+            &["-png".as_ref(), "-r".as_ref(), "60".as_ref(), "-singlefile".as_ref(), path.as_os_str(), png.as_os_str()],
+        )?;
+        let text = run("pdftotext", &["-layout".as_ref(), path.as_os_str(), "-".as_ref()])?;
+        Ok(String::from_utf8_lossy(&text).into_owned())
+    }
+
     /// Ends the session and the driver.
     pub async fn close(mut self) {
         let _ = self.client.clone().close().await;

@@ -8,11 +8,12 @@ use axum::http::StatusCode;
 use hoheit_domain::consent::CaptureChannel;
 use hoheit_domain::ids::{CandidateId, SubjectRequestId, TenantId};
 use hoheit_domain::ports::Clock;
+use hoheit_domain::ports::StoreError;
 use hoheit_domain::subject_request::{
     ExportRefusal, Fulfilment, SubjectRequest, SubjectRequestKind, SubjectRequestStatus, export_sha256,
 };
 use hoheit_domain::tenant::Actor;
-use hoheit_domain::usecases::{Answer, ErasureOutcome};
+use hoheit_domain::usecases::{Answer, ErasureOutcome, UseCaseError};
 use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime};
 use utoipa::ToSchema;
@@ -358,22 +359,33 @@ pub async fn close_subject_request(
     Ok(Json(request_view(&request, caller.state.clock.now())))
 }
 
-/// The Art. 15/20 export document, as `GET /candidates/{id}/export` returns it: the use case's
-/// export (its read audited) plus the candidate's audit entries.
+/// The Art. 15/20 export document, as `GET /candidates/{id}/export` returns it (and the
+/// console's download, [`crate::desk`]): the use case's export (its read audited) plus the
+/// candidate's audit entries.
+pub(crate) async fn export_document(
+    state: &AppState,
+    tenant: TenantId,
+    actor: Actor,
+    candidate: CandidateId,
+) -> Result<serde_json::Value, UseCaseError> {
+    let corrupt = |_| UseCaseError::Store(StoreError::Corrupt("export not serialisable".into()));
+    let export = state.app.export_subject(tenant, actor, candidate).await?;
+    let audit = state.platform.audit_entries(tenant, Some(candidate), None, None, 100_000).await?;
+    let mut doc = serde_json::to_value(&export).map_err(corrupt)?;
+    if let Some(obj) = doc.as_object_mut() {
+        obj.insert("audit_entries".into(), serde_json::to_value(&audit).map_err(corrupt)?);
+        obj.insert("format".into(), serde_json::json!("hoheit-subject-export"));
+    }
+    Ok(doc)
+}
+
 async fn build_export(
     state: &AppState,
     tenant: TenantId,
     actor: Actor,
     candidate: CandidateId,
 ) -> ApiResult<serde_json::Value> {
-    let export = state.app.export_subject(tenant, actor, candidate).await?;
-    let audit = state.platform.audit_entries(tenant, Some(candidate), None, None, 100_000).await?;
-    let mut doc = serde_json::to_value(&export).map_err(|_| ApiError::internal())?;
-    if let Some(obj) = doc.as_object_mut() {
-        obj.insert("audit_entries".into(), serde_json::to_value(&audit).map_err(|_| ApiError::internal())?);
-        obj.insert("format".into(), serde_json::json!("hoheit-subject-export"));
-    }
-    Ok(doc)
+    Ok(export_document(state, tenant, actor, candidate).await?)
 }
 
 /// The Art. 15/20 export: one schema-versioned JSON document with everything, including the

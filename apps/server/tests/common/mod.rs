@@ -6,6 +6,8 @@
 use std::io::Write as _;
 use std::sync::Once;
 
+pub mod web;
+
 use hoheit_server::harness::{Answer, Client, Harness, HarnessOptions, eventually};
 use serde_json::{Value, json};
 

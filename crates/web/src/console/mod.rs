@@ -1,6 +1,26 @@
-//! The DPO and admin console (issue 18, first part): the queue of open objection reviews and
-//! the decision on each ("Widerspruch" or "kein Widerspruch" with a reason), admin and DPO only.
-//! Opening a review shows the candidate's message: an audited content read (R33).
+//! The DPO and admin console (issue 18): the overview of what is due, the queue of open
+//! objection reviews and the decision on each ("Widerspruch" or "kein Widerspruch" with a
+//! reason; opening a review shows the candidate's message, an audited content read, R33), and
+//! the pages of [`channels`] (approval, revocation), [`requests`] (the subject-request
+//! register), [`audit`] (browse, verify, checkpoints) and [`records`] (Art. 30, the privacy
+//! notice's WhatsApp section). Admin and DPO only; the domain decides every action.
+
+mod audit;
+mod channels;
+mod legal;
+mod records;
+mod requests;
+mod retention;
+
+pub(crate) use audit::{audit_checkpoint, audit_page, audit_public_key};
+pub(crate) use channels::{approve as approve_channel, channels_page, revoke as revoke_channel};
+pub(crate) use legal::{legal_check, legal_page, legal_publish};
+pub(crate) use records::{privacy_section, record_page};
+pub(crate) use requests::{
+    answer as answer_request, close as close_request, export as export_request, extend as extend_request,
+    open as open_request, request_page, requests_page,
+};
+pub(crate) use retention::{retention_page, retention_policy, retention_run};
 
 use askama::Template;
 use askama_web::WebTemplate;
@@ -17,9 +37,11 @@ use serde::Deserialize;
 
 use crate::WebState;
 use crate::i18n::Lang;
-use crate::identity::{Client, forbidden, see_other, signed_in, signed_layout, signed_post};
+use crate::identity::{Client, Signed, forbidden, see_other, signed_in, signed_layout, signed_post};
 use crate::inbox::{display_name, message_text, not_found, texts as inbox_texts, use_case_failure};
 use crate::pages::{Layout, message};
+use hoheit_domain::access::Action;
+use hoheit_domain::usecases::UseCaseError;
 
 /// The console's texts (German first, English second).
 #[derive(Debug)]
@@ -39,6 +61,17 @@ pub(crate) struct ConsoleTexts {
     pub channel_review_due: &'static str,
     pub channel_revoked: &'static str,
     pub channel_unapproved: &'static str,
+    pub areas: &'static str,
+    pub area_requests: &'static str,
+    pub area_channels: &'static str,
+    pub area_audit: &'static str,
+    pub area_records: &'static str,
+    pub area_privacy: &'static str,
+    pub retention_title: &'static str,
+    pub retention_never: &'static str,
+    pub retention_last: &'static str,
+    pub retention_counts: &'static str,
+    pub chain_hint: &'static str,
     pub kind: fn(SubjectRequestKind) -> &'static str,
     pub reviews_title: &'static str,
     pub reviews_intro: &'static str,
@@ -79,6 +112,17 @@ const DE: ConsoleTexts = ConsoleTexts {
     channel_review_due: "Überprüfung der Freigabe fällig seit",
     channel_revoked: "Freigabe widerrufen",
     channel_unapproved: "nicht freigegeben: es wird nichts gesendet",
+    areas: "Bereiche",
+    area_requests: "Ersuchen betroffener Personen",
+    area_channels: "WhatsApp-Kanäle und Freigaben",
+    area_audit: "Audit-Protokoll",
+    area_records: "Verzeichnis von Verarbeitungstätigkeiten (Art. 30)",
+    area_privacy: "WhatsApp-Abschnitt der Datenschutzhinweise",
+    retention_title: "Aufbewahrung und Löschung",
+    retention_never: "In den letzten 90 Tagen lief keine Löschung.",
+    retention_last: "Letzter Lauf",
+    retention_counts: "geprüft / eingeschränkt / gelöscht / wegen Legal Hold behalten",
+    chain_hint: "Ob das Protokoll unverändert ist, prüfen Sie im Audit-Protokoll.",
     kind: kind_de,
     reviews_title: "Widerspruchsprüfungen",
     reviews_intro: "Nachrichten, die ein Widerspruch sein könnten. Bis Sie entscheiden, wird der Person nichts gesendet.",
@@ -119,6 +163,17 @@ const EN: ConsoleTexts = ConsoleTexts {
     channel_review_due: "approval review due since",
     channel_revoked: "approval revoked",
     channel_unapproved: "not approved: nothing is sent",
+    areas: "Areas",
+    area_requests: "Data subject requests",
+    area_channels: "WhatsApp channels and approvals",
+    area_audit: "Audit log",
+    area_records: "Record of processing activities (Art. 30)",
+    area_privacy: "The privacy notice's WhatsApp section",
+    retention_title: "Retention and erasure",
+    retention_never: "No retention run in the last 90 days.",
+    retention_last: "Last run",
+    retention_counts: "examined / restricted / erased / kept for a legal hold",
+    chain_hint: "Whether the log is unchanged you check in the audit log.",
     kind: kind_en,
     reviews_title: "Objection reviews",
     reviews_intro: "Messages that may be an objection. Nothing is sent to the person until you decide.",
@@ -211,6 +266,28 @@ struct OverviewPage {
     reviews_overdue: usize,
     holds_due: usize,
     channels: Vec<ChannelRow>,
+    last_run: Option<(String, String)>,
+}
+
+/// The last real (not dry) retention run of the last 90 days: when, and its counts.
+async fn last_retention_run(
+    state: &WebState,
+    tenant: hoheit_domain::ids::TenantId,
+    lang: Lang,
+    now: time::OffsetDateTime,
+) -> Option<(String, String)> {
+    let desk = state.desk()?;
+    let filter = crate::desk::AuditFilter {
+        from: Some(now - time::Duration::days(90)),
+        action: Some("retention.run".to_owned()),
+        limit: 50,
+        ..crate::desk::AuditFilter::default()
+    };
+    let entries = desk.entries(tenant, &filter).await.ok()?;
+    let run = entries.into_iter().find(|e| !e.details.iter().any(|(k, v)| k == "dry_run" && v == "true"))?;
+    let count = |key: &str| run.details.iter().find(|(k, _)| k == key).map_or("0", |(_, v)| v.as_str()).to_owned();
+    let counts = ["examined", "restricted", "erased", "held"].map(count).join(" / ");
+    Some((state.settings().time_zone.date_time(lang, run.at), counts))
 }
 
 /// `GET /console`: what is due (admin and DPO).
@@ -253,7 +330,9 @@ pub(crate) async fn overview(State(state): State<WebState>, client: Client) -> R
             ChannelRow { number: ch.display_phone_number.as_e164().to_owned(), state, ok }
         })
         .collect();
+    let last_run = last_retention_run(&state, p.tenant, lang, o.at).await;
     OverviewPage {
+        last_run,
         l: signed_layout(&state, &signed, client.path),
         c,
         requests,
@@ -439,4 +518,87 @@ pub(crate) async fn decide(
         }
         Err(e) => use_case_failure(&signed, path, &e),
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Shared by the console's pages
+
+/// A console page's entry: signed in, and the role may do `action` (else 403). `Err` is the
+/// response to give.
+pub(super) async fn enter(state: &WebState, client: &Client, action: Action) -> Result<Signed, Response> {
+    let Some(app) = state.app() else { return Err(see_other("/signin")) };
+    let Some(signed) = signed_in(app, client).await else { return Err(see_other("/signin?notice=expired")) };
+    if !action.allows(signed.principal.role) {
+        return Err(forbidden(signed.lang()));
+    }
+    Ok(signed)
+}
+
+/// Why the domain refused, in words.
+#[derive(Debug)]
+pub(crate) struct RefusalTexts {
+    pub title: &'static str,
+    pub invalid: &'static str,
+    pub conflict: &'static str,
+    pub dpo_not_independent: &'static str,
+    pub unavailable: &'static str,
+    pub code: &'static str,
+    pub back: &'static str,
+}
+
+const REFUSAL_DE: RefusalTexts = RefusalTexts {
+    title: "Nicht ausgeführt",
+    invalid: "Die Angaben sind unvollständig oder ungültig.",
+    conflict: "Das ist im jetzigen Zustand nicht möglich.",
+    dpo_not_independent: "Die Freigabe muss eine Datenschutzbeauftragte Person erteilen, deren Zugang nicht von der Administratorin oder dem Administrator angelegt wurde, die oder der den Kanal registriert hat (Trennung der Aufgaben, R1).",
+    unavailable: "Ein externer Dienst ist gerade nicht erreichbar. Bitte versuchen Sie es später erneut.",
+    code: "Code",
+    back: "Zurück",
+};
+
+const REFUSAL_EN: RefusalTexts = RefusalTexts {
+    title: "Not done",
+    invalid: "The details are incomplete or invalid.",
+    conflict: "This is not possible in the current state.",
+    dpo_not_independent: "The approval must come from a data-protection officer whose account was not created by the admin who registered the channel (separation of duties, R1).",
+    unavailable: "An outside service cannot be reached right now. Please try again later.",
+    code: "Code",
+    back: "Back",
+};
+
+#[derive(Template, WebTemplate)]
+#[template(path = "console_refused.html")]
+struct RefusedPage {
+    l: Layout,
+    r: &'static RefusalTexts,
+    text: &'static str,
+    detail: String,
+    code: &'static str,
+    back: String,
+}
+
+/// A refused console action as a page: 403 and 404 as everywhere; a refusal, invalid input or
+/// a conflict with the domain's reason and its stable code (the same codes as the API), and a
+/// way back to `back`.
+pub(super) fn refused(state: &WebState, signed: &Signed, path: String, back: &str, e: &UseCaseError) -> Response {
+    let r = match signed.lang() {
+        Lang::De => &REFUSAL_DE,
+        Lang::En => &REFUSAL_EN,
+    };
+    let (status, text, code, detail) = match e {
+        UseCaseError::Forbidden(_) | UseCaseError::NotFound(_) | UseCaseError::Store(_) => {
+            return use_case_failure(signed, path, e);
+        }
+        UseCaseError::Invalid(why) => (StatusCode::UNPROCESSABLE_ENTITY, r.invalid, "invalid_input", why.clone()),
+        UseCaseError::Conflict(why) => (StatusCode::CONFLICT, r.conflict, "conflict", (*why).to_owned()),
+        UseCaseError::DpoNotIndependent => {
+            (StatusCode::FORBIDDEN, r.dpo_not_independent, "dpo_not_independent", String::new())
+        }
+        UseCaseError::Refused(refusal) => {
+            (StatusCode::CONFLICT, r.conflict, refusal.code.as_str(), refusal.code.message().to_owned())
+        }
+        UseCaseError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, r.unavailable, "unavailable", String::new()),
+    };
+    let page = RefusedPage { l: signed_layout(state, signed, path), r, text, detail, code, back: back.to_owned() };
+    (status, page).into_response()
 }
