@@ -10,9 +10,12 @@ use hoheit_domain::credential::TokenState;
 use hoheit_domain::ids::StaffId;
 use hoheit_domain::ids::{CandidateId, TenantId};
 use hoheit_domain::ports::StoreError;
+use hoheit_domain::staff::SecretText;
 use hoheit_domain::usecases::UseCaseError;
 use hoheit_persistence::VerifyOutcome;
-use hoheit_web::desk::{AuditFilter, AuditLine, ChainState, TokenLine};
+use hoheit_web::desk::{AuditFilter, AuditLine, ChainState, NewChannel, Refused, RegisteredChannel, TokenLine};
+
+use crate::api::channels::{CreateChannel, TemplateRef};
 
 use crate::state::AppState;
 
@@ -74,6 +77,11 @@ impl hoheit_web::desk::Desk for Desk {
         signed.to_json().map_err(|_| UseCaseError::Store(StoreError::Corrupt("checkpoint not serialisable".into())))
     }
 
+    async fn last_checkpoint(&self, tenant: TenantId) -> Result<Option<(u64, time::OffsetDateTime)>, UseCaseError> {
+        let all = self.0.platform.checkpoints(tenant).await?;
+        Ok(all.last().map(|c| (c.checkpoint().seq(), c.checkpoint().at())))
+    }
+
     fn public_key_pem(&self) -> String {
         self.0.signer.public_key().to_pem()
     }
@@ -86,6 +94,35 @@ impl hoheit_web::desk::Desk for Desk {
     ) -> Result<Vec<u8>, UseCaseError> {
         let doc = crate::api::subject_requests::export_document(&self.0, tenant, actor, candidate).await?;
         serde_json::to_vec(&doc).map_err(|_| UseCaseError::Store(StoreError::Corrupt("export not serialisable".into())))
+    }
+
+    async fn register_channel(
+        &self,
+        tenant: TenantId,
+        actor: Actor,
+        channel: NewChannel,
+    ) -> Result<RegisteredChannel, Refused> {
+        let body = CreateChannel {
+            display_phone_number: channel.display_phone_number,
+            phone_number_id: channel.phone_number_id,
+            api_key: channel.api_key.expose().to_owned(),
+            base_url: None,
+            consent_template: TemplateRef {
+                name: channel.consent_template,
+                language: channel.consent_template_language,
+            },
+            webhook_hmac_secret: None,
+        };
+        match crate::api::channels::register(&self.0, tenant, actor, body).await {
+            Ok(c) => Ok(RegisteredChannel {
+                webhook_url_path: c.webhook_url_path,
+                webhook_secret_header: c.webhook_secret_header,
+                webhook_secret: SecretText::from(c.webhook_secret),
+                webhook_registered: c.webhook_registered,
+                templates_synced: c.templates_synced,
+            }),
+            Err(e) => Err(Refused { status: e.status.as_u16(), code: e.code, message: e.message }),
+        }
     }
 
     async fn tokens(&self, tenant: TenantId) -> Result<Vec<TokenLine>, UseCaseError> {

@@ -108,6 +108,9 @@ pub trait Platform: Send + Sync {
     /// Verifies a tenant's chain against every checkpoint handed out.
     async fn verify_audit(&self, tenant: TenantId, key: &CheckpointKey) -> Result<VerifyOutcome, StoreError>;
 
+    /// The checkpoints handed out for a tenant, oldest first.
+    async fn checkpoints(&self, tenant: TenantId) -> Result<Vec<SignedCheckpoint>, StoreError>;
+
     /// Signs a checkpoint of the tenant's current head and keeps it.
     async fn checkpoint(
         &self,

@@ -375,6 +375,10 @@ impl Platform for SeaStore {
         SeaStore::verify_audit(self, tenant, checkpoints, key).await
     }
 
+    async fn checkpoints(&self, tenant: TenantId) -> Result<Vec<SignedCheckpoint>, StoreError> {
+        SeaStore::checkpoints(self, tenant).await
+    }
+
     async fn checkpoint(
         &self,
         tenant: TenantId,

@@ -85,6 +85,39 @@ async fn the_dpo_revokes_and_approves_a_channel_and_the_domain_keeps_the_duties_
     assert!(card.contains("Dr. Dora Datenschutz") && card.contains("DSFA-2026-07"), "{card}");
     assert!(card.contains("AVV 360dialog @ 2026-03"), "{card}");
     assert_eq!(dora.post("/console/channels/not-an-id/approval", &form, true).await.status, 404);
+    assert!(card.contains("synchronisiert") && card.contains("zuletzt am"), "the template sync state: {card}");
+
+    // the admin registers another number; the webhook's secret is shown once
+    let number = [
+        ("display_phone_number", "030 901821"),
+        ("phone_number_id", "100000000000777"),
+        ("api_key", "geheimer-schluessel"),
+        ("consent_template", "consent_request"),
+        ("consent_template_language", "de"),
+    ];
+    assert_eq!(dora.post("/console/channels", &number, true).await.status, 403, "the DPO does not register");
+    assert_eq!(rita.post("/console/channels", &number, true).await.status, 403);
+    let registered = anton.post("/console/channels", &number, true).await;
+    assert_eq!(registered.status, 200, "{}", registered.html);
+    assert!(by_id(&registered.html, "webhook").unwrap().contains("/webhooks/360dialog/"));
+    assert!(by_id(&registered.html, "webhook-secret").is_some_and(|s| s.len() >= 32));
+    assert!(!registered.html.contains("geheimer-schluessel"), "the API key is never shown");
+    let listed = t.admin.get("/api/v1/channels").await.json;
+    let new = listed.as_array().unwrap().iter().find(|c| c["phone_number_id"] == "100000000000777").unwrap();
+    assert_eq!((new["display_phone_number"].as_str(), new["approved"].as_bool()), (Some("+4930901821"), Some(false)));
+    assert!(
+        !anton
+            .get("/console/channels")
+            .await
+            .html
+            .contains(by_id(&registered.html, "webhook-secret").unwrap().as_str())
+    );
+    let again = anton.post("/console/channels", &number, true).await;
+    assert_eq!((again.status, by_id(&again.html, "refusal-code").as_deref()), (409, Some("conflict")));
+    let mut bad = number;
+    bad[0].1 = "12";
+    let refused = anton.post("/console/channels", &bad, true).await;
+    assert_eq!((refused.status, by_id(&refused.html, "refusal-code").as_deref()), (400, Some("invalid_input")));
     h.stop().await;
 }
 
@@ -216,6 +249,11 @@ async fn the_audit_log_is_verified_and_checkpointed_and_the_records_are_pages_to
     assert_eq!(dana.get("/console/audit?subject=Erika").await.status, 422);
 
     // verify, take a checkpoint, verify again: anchored by it
+    assert!(
+        by_id(&dana.get("/console").await.html, "last-checkpoint")
+            .unwrap()
+            .starts_with("Noch kein signierter Prüfpunkt")
+    );
     let verdict = by_id(&dana.get("/console/audit?verify=1").await.html, "verdict").unwrap();
     assert!(
         verdict.starts_with("Die Protokollkette ist unverändert") && verdict.contains("Noch kein Prüfpunkt"),
@@ -230,6 +268,11 @@ async fn the_audit_log_is_verified_and_checkpointed_and_the_records_are_pages_to
     assert!(seq > 0 && signed["tenant"] == t.id.as_str(), "{signed}");
     let verdict = by_id(&dana.get("/console/audit?verify=1").await.html, "verdict").unwrap();
     assert!(verdict.contains(&format!("abgesichert bis Eintrag {seq}")), "{verdict}");
+    // the overview: the chain verified, and the last checkpoint
+    let overview = dana.get("/console").await;
+    assert!(by_id(&overview.html, "chain").unwrap().starts_with("Die Protokollkette ist unverändert"));
+    let last = by_id(&overview.html, "last-checkpoint").unwrap();
+    assert!(last.starts_with(&format!("Letzter signierter Prüfpunkt: bis Eintrag {seq},")), "{last}");
     let key = dana.get("/console/audit/public-key.pem").await;
     assert!(key.html.starts_with("-----BEGIN PUBLIC KEY-----"), "{}", key.html);
     assert_eq!(key.html, t.dpo.get("/api/v1/audit/public-key").await.json["pem"].as_str().unwrap());

@@ -90,6 +90,47 @@ pub struct TokenLine {
     pub state: hoheit_domain::credential::TokenState,
 }
 
+/// A number to register (the admin's form).
+#[derive(Debug, Clone)]
+pub struct NewChannel {
+    /// The business number as typed.
+    pub display_phone_number: String,
+    /// Meta's phone number id.
+    pub phone_number_id: String,
+    /// The channel's 360Dialog API key (stored encrypted by the server, never shown again).
+    pub api_key: hoheit_domain::staff::SecretText,
+    /// The consent-request template's name.
+    pub consent_template: String,
+    /// Its language (`de`).
+    pub consent_template_language: String,
+}
+
+/// A registered number and how 360Dialog must call hoheit (the secret is shown once).
+#[derive(Debug, Clone)]
+pub struct RegisteredChannel {
+    /// The path of the webhook URL (after the public base URL).
+    pub webhook_url_path: String,
+    /// The header 360Dialog must send, and its value.
+    pub webhook_secret_header: String,
+    /// The header's value.
+    pub webhook_secret: hoheit_domain::staff::SecretText,
+    /// Whether the webhook was registered with 360Dialog automatically.
+    pub webhook_registered: bool,
+    /// Templates synced from 360Dialog.
+    pub templates_synced: u32,
+}
+
+/// Why the server refused: the API's status, stable code and message (no personal data).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refused {
+    /// HTTP status.
+    pub status: u16,
+    /// Stable code (`invalid_input`, `conflict`, `channel_not_available`, ...).
+    pub code: &'static str,
+    /// The message, in English.
+    pub message: String,
+}
+
 /// What the console asks of the server beyond the domain.
 #[async_trait]
 pub trait Desk: Send + Sync {
@@ -103,6 +144,9 @@ pub trait Desk: Send + Sync {
     /// `GET /api/v1/audit/checkpoint` answers.
     async fn checkpoint(&self, tenant: TenantId) -> Result<String, UseCaseError>;
 
+    /// The last checkpoint handed out: the entry it vouches for and when, if any.
+    async fn last_checkpoint(&self, tenant: TenantId) -> Result<Option<(u64, OffsetDateTime)>, UseCaseError>;
+
     /// The public key that verifies checkpoints outside hoheit (PEM).
     fn public_key_pem(&self) -> String;
 
@@ -114,6 +158,15 @@ pub trait Desk: Send + Sync {
         actor: Actor,
         candidate: CandidateId,
     ) -> Result<Vec<u8>, UseCaseError>;
+
+    /// Registers a number exactly as `POST /api/v1/channels` does (credentials stored by the
+    /// server's channel port, webhook route, template sync); admins only, decided by the domain.
+    async fn register_channel(
+        &self,
+        tenant: TenantId,
+        actor: Actor,
+        channel: NewChannel,
+    ) -> Result<RegisteredChannel, Refused>;
 
     /// The tenant's API tokens, the newest first.
     async fn tokens(&self, tenant: TenantId) -> Result<Vec<TokenLine>, UseCaseError>;

@@ -145,7 +145,7 @@ pub fn router<S>(state: WebState) -> Router<S> {
         .route("/console/reviews", get(console::reviews))
         .route("/console/reviews/{candidate}/{review}", get(console::review))
         .route("/console/reviews/{candidate}/{review}/decision", post(console::decide))
-        .route("/console/channels", get(console::channels_page))
+        .route("/console/channels", get(console::channels_page).post(console::register_channel))
         .route("/console/channels/{id}/approval", post(console::approve_channel))
         .route("/console/channels/{id}/revocation", post(console::revoke_channel))
         .route("/console/requests", get(console::requests_page).post(console::open_request))

@@ -32,7 +32,23 @@ pub async fn create_channel(
     caller: Caller<can::RegisterChannel>,
     ApiJson(body): ApiJson<CreateChannel>,
 ) -> ApiResult<(StatusCode, Json<ChannelCreated>)> {
-    let display = PhoneNumber::parse(&body.display_phone_number)
+    let created = register(&caller.state, caller.tenant, caller.actor, body).await?;
+    Ok((StatusCode::CREATED, Json(created)))
+}
+
+/// Registers a channel for the API and the browser console alike: checks the input and the base
+/// URL, the domain's `register_channel` (admin; R1: it sends nothing before the DPO's approval),
+/// stores the credentials with a new webhook route, registers the webhook with 360Dialog when
+/// `public_url` is set, and syncs the templates within the tenant's budget.
+pub(crate) async fn register(
+    state: &AppState,
+    tenant: hoheit_domain::ids::TenantId,
+    actor: hoheit_domain::actor::Actor,
+    body: CreateChannel,
+) -> ApiResult<ChannelCreated> {
+    // written as people write it ("030 901820") in the tenant's region, or with "+"
+    let region = state.app.tenant_config(tenant).await?.tenant.messaging.default_region;
+    let display = PhoneNumber::parse_in(&body.display_phone_number, region)
         .map_err(|e| ApiError::invalid(format!("display_phone_number: {e}")))?;
     let template = ConsentTemplate {
         name: TemplateName::parse(&body.consent_template.name)
@@ -43,12 +59,12 @@ pub async fn create_channel(
     if body.api_key.trim().is_empty() {
         return Err(ApiError::invalid("api_key must not be empty"));
     }
-    let (base_url, api_key) = match (&caller.state.dev_channel, body.base_url.clone()) {
+    let (base_url, api_key) = match (&state.dev_channel, body.base_url.clone()) {
         (Some(dev), None) => (Some(dev.base_url.clone()), dev.api_key.clone()),
         (_, base) => (base, SecretString::from(body.api_key.clone())),
     };
     if let Some(url) = &base_url {
-        caller.state.channels.check_base_url(url, &api_key).await.map_err(|e| match e {
+        state.channels.check_base_url(url, &api_key).await.map_err(|e| match e {
             OutboundError::NotAllowed => {
                 ApiError::new(StatusCode::BAD_REQUEST, "base_url_not_allowed", super::templates::BASE_URL_NOT_ALLOWED)
             }
@@ -56,12 +72,11 @@ pub async fn create_channel(
             OutboundError::Unavailable => ApiError::invalid("base_url cannot be checked"),
         })?;
     }
-    let channel = caller
-        .state
+    let channel = state
         .app
         .register_channel(
-            caller.tenant,
-            caller.actor,
+            tenant,
+            actor,
             ChannelInput {
                 display_phone_number: display,
                 phone_number_id: body.phone_number_id.clone(),
@@ -75,9 +90,9 @@ pub async fn create_channel(
             // key across tenants is the only one a new channel can hit: another tenant has the
             // number. The answer does not say so (no oracle); the operator log does.
             tracing::warn!(
-                %caller.tenant,
-                "channel registration refused: the phone_number_id is registered to another caller.tenant; \
-                 the caller.tenant was answered channel_not_available (resolve with both tenants)"
+                %tenant,
+                "channel registration refused: the phone_number_id is registered to another tenant; \
+                 the tenant was answered channel_not_available (resolve with both tenants)"
             );
             ApiError::new(StatusCode::CONFLICT, "channel_not_available", CHANNEL_NOT_AVAILABLE)
         })?;
@@ -89,39 +104,34 @@ pub async fn create_channel(
         webhook_secret: SecretString::from(secret.clone()),
         hmac_secret: body.webhook_hmac_secret.clone().filter(|s| !s.is_empty()).map(SecretString::from),
     };
-    caller.state.channels.save(caller.tenant, channel.id, &route, &credentials).await?;
+    state.channels.save(tenant, channel.id, &route, &credentials).await?;
     let path = format!("/webhooks/360dialog/{route}");
     let mut registered = false;
-    if let Some(public) = &caller.state.config.public_url
-        && caller.state.channels.is_configured(channel.id)
+    if let Some(public) = &state.config.public_url
+        && state.channels.is_configured(channel.id)
     {
         let url = format!("{}{path}", public.trim_end_matches('/'));
         let header = (WEBHOOK_SECRET_HEADER, SecretString::from(secret.clone()));
-        match caller.state.channels.register_webhook(channel.id, url, header).await {
+        match state.channels.register_webhook(channel.id, url, header).await {
             Ok(()) => registered = true,
             Err(e) => tracing::warn!(channel = %channel.id, error = %e, "webhook registration with 360Dialog failed"),
         }
     }
     // bounded like the scheduler's per-tenant budget: a slow provider cannot hold the request
-    let budget = std::time::Duration::from_secs(caller.state.config.templates.tenant_budget_seconds.max(1));
+    let budget = std::time::Duration::from_secs(state.config.templates.tenant_budget_seconds.max(1));
     let deadline = tokio::time::Instant::now() + budget;
-    let synced = super::templates::sync_until(&caller.state, caller.tenant, channel.id, Some(deadline))
-        .await
-        .unwrap_or_else(|e| {
-            tracing::warn!(channel = %channel.id, error = %e, "template sync failed");
-            0
-        });
-    Ok((
-        StatusCode::CREATED,
-        Json(ChannelCreated {
-            id: channel.id.to_string(),
-            webhook_url_path: path,
-            webhook_secret: secret,
-            webhook_secret_header: WEBHOOK_SECRET_HEADER.to_owned(),
-            webhook_registered: registered,
-            templates_synced: synced,
-        }),
-    ))
+    let synced = super::templates::sync_until(state, tenant, channel.id, Some(deadline)).await.unwrap_or_else(|e| {
+        tracing::warn!(channel = %channel.id, error = %e, "template sync failed");
+        0
+    });
+    Ok(ChannelCreated {
+        id: channel.id.to_string(),
+        webhook_url_path: path,
+        webhook_secret: secret,
+        webhook_secret_header: WEBHOOK_SECRET_HEADER.to_owned(),
+        webhook_registered: registered,
+        templates_synced: synced,
+    })
 }
 
 /// The message of `channel_not_available` (says nothing about why).
@@ -208,7 +218,7 @@ pub struct TemplateRef {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateChannel {
-    /// The business number (E.164).
+    /// The business number (E.164, or as written in the tenant's region: `030 901820`).
     pub display_phone_number: String,
     /// Meta's phone number id.
     pub phone_number_id: String,

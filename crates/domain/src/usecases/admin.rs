@@ -120,6 +120,7 @@ impl Hoheit {
         actor: Actor,
         input: ChannelInput,
     ) -> Result<Channel, UseCaseError> {
+        permitted(actor, Action::RegisterChannel, "only an admin registers a number")?;
         let config = self.config(tenant).await?;
         let phone_number_id = input.phone_number_id.trim();
         if phone_number_id.is_empty() || phone_number_id.len() > 64 {

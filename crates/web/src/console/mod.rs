@@ -13,7 +13,9 @@ mod requests;
 mod retention;
 
 pub(crate) use audit::{audit_checkpoint, audit_page, audit_public_key};
-pub(crate) use channels::{approve as approve_channel, channels_page, revoke as revoke_channel};
+pub(crate) use channels::{
+    approve as approve_channel, channels_page, register as register_channel, revoke as revoke_channel,
+};
 pub(crate) use legal::{legal_check, legal_page, legal_publish};
 pub(crate) use records::{privacy_section, record_page};
 pub(crate) use requests::{
@@ -72,6 +74,11 @@ pub(crate) struct ConsoleTexts {
     pub retention_last: &'static str,
     pub retention_counts: &'static str,
     pub chain_hint: &'static str,
+    pub chain_title: &'static str,
+    pub chain_intact: &'static str,
+    pub chain_broken: &'static str,
+    pub checkpoint_last: &'static str,
+    pub checkpoint_none: &'static str,
     pub kind: fn(SubjectRequestKind) -> &'static str,
     pub reviews_title: &'static str,
     pub reviews_intro: &'static str,
@@ -122,7 +129,12 @@ const DE: ConsoleTexts = ConsoleTexts {
     retention_never: "In den letzten 90 Tagen lief keine Löschung.",
     retention_last: "Letzter Lauf",
     retention_counts: "geprüft / eingeschränkt / gelöscht / wegen Legal Hold behalten",
-    chain_hint: "Ob das Protokoll unverändert ist, prüfen Sie im Audit-Protokoll.",
+    chain_hint: "Zum Audit-Protokoll",
+    chain_title: "Audit-Protokoll",
+    chain_intact: "Die Protokollkette ist unverändert; Einträge geprüft:",
+    chain_broken: "Die Protokollkette ist beschädigt ab Eintrag",
+    checkpoint_last: "Letzter signierter Prüfpunkt: bis Eintrag",
+    checkpoint_none: "Noch kein signierter Prüfpunkt: Nehmen Sie einen im Audit-Protokoll und bewahren Sie ihn außerhalb von hoheit auf.",
     kind: kind_de,
     reviews_title: "Widerspruchsprüfungen",
     reviews_intro: "Nachrichten, die ein Widerspruch sein könnten. Bis Sie entscheiden, wird der Person nichts gesendet.",
@@ -173,7 +185,12 @@ const EN: ConsoleTexts = ConsoleTexts {
     retention_never: "No retention run in the last 90 days.",
     retention_last: "Last run",
     retention_counts: "examined / restricted / erased / kept for a legal hold",
-    chain_hint: "Whether the log is unchanged you check in the audit log.",
+    chain_hint: "To the audit log",
+    chain_title: "Audit log",
+    chain_intact: "The audit chain is unchanged; entries verified:",
+    chain_broken: "The audit chain is broken from entry",
+    checkpoint_last: "Last signed checkpoint: up to entry",
+    checkpoint_none: "No signed checkpoint yet: take one in the audit log and keep it outside hoheit.",
     kind: kind_en,
     reviews_title: "Objection reviews",
     reviews_intro: "Messages that may be an objection. Nothing is sent to the person until you decide.",
@@ -267,6 +284,28 @@ struct OverviewPage {
     holds_due: usize,
     channels: Vec<ChannelRow>,
     last_run: Option<(String, String)>,
+    chain: Option<(bool, String)>,
+    checkpoint: Option<String>,
+}
+
+/// The audit chain's state (verified now) and the last checkpoint, in words.
+async fn chain_state(
+    state: &WebState,
+    tenant: hoheit_domain::ids::TenantId,
+    lang: Lang,
+) -> (Option<(bool, String)>, Option<String>) {
+    let Some(desk) = state.desk() else { return (None, None) };
+    let c = texts(lang);
+    let chain = desk.verify(tenant).await.ok().map(|s| match s {
+        crate::desk::ChainState::Intact { entries, .. } => (true, format!("{} {entries}.", c.chain_intact)),
+        crate::desk::ChainState::Broken { seq, what } => (false, format!("{} {seq} ({what}).", c.chain_broken)),
+    });
+    let zone = &state.settings().time_zone;
+    let checkpoint = desk.last_checkpoint(tenant).await.ok().map(|last| match last {
+        Some((seq, at)) => format!("{} {seq}, {}.", c.checkpoint_last, zone.date_time(lang, at)),
+        None => c.checkpoint_none.to_owned(),
+    });
+    (chain, checkpoint)
 }
 
 /// The last real (not dry) retention run of the last 90 days: when, and its counts.
@@ -331,8 +370,11 @@ pub(crate) async fn overview(State(state): State<WebState>, client: Client) -> R
         })
         .collect();
     let last_run = last_retention_run(&state, p.tenant, lang, o.at).await;
+    let (chain, checkpoint) = chain_state(&state, p.tenant, lang).await;
     OverviewPage {
         last_run,
+        chain,
+        checkpoint,
         l: signed_layout(&state, &signed, client.path),
         c,
         requests,
@@ -600,5 +642,33 @@ pub(super) fn refused(state: &WebState, signed: &Signed, path: String, back: &st
         UseCaseError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, r.unavailable, "unavailable", String::new()),
     };
     let page = RefusedPage { l: signed_layout(state, signed, path), r, text, detail, code, back: back.to_owned() };
+    (status, page).into_response()
+}
+
+/// A refusal the server gave for an action it does outside the domain (the desk): its status,
+/// stable code and message.
+pub(super) fn refused_by_server(
+    state: &WebState,
+    signed: &Signed,
+    back: &str,
+    refusal: &crate::desk::Refused,
+) -> Response {
+    let r = match signed.lang() {
+        Lang::De => &REFUSAL_DE,
+        Lang::En => &REFUSAL_EN,
+    };
+    let status = StatusCode::from_u16(refusal.status).unwrap_or(StatusCode::CONFLICT);
+    if status == StatusCode::FORBIDDEN {
+        return forbidden(signed.lang());
+    }
+    let text = if status.is_client_error() && status != StatusCode::CONFLICT { r.invalid } else { r.conflict };
+    let page = RefusedPage {
+        l: signed_layout(state, signed, back.to_owned()),
+        r,
+        text,
+        detail: refusal.message.clone(),
+        code: refusal.code,
+        back: back.to_owned(),
+    };
     (status, page).into_response()
 }
