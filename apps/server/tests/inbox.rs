@@ -424,7 +424,24 @@ async fn the_candidate_panel_records_what_arrived_elsewhere_and_refuses_what_the
     let missing = rita.post(&consent, &[("purpose", "whatsapp_channel"), ("channel", "email")], true).await;
     assert_eq!(missing.status, 422);
     assert!(by_id(&missing.html, "panel-error").unwrap().contains("Bitte prüfen Sie Ihre Eingabe"));
-    let evidence = [("purpose", "whatsapp_channel"), ("channel", "email"), ("note", "E-Mail vom 7.12., Akte B-17")];
+    // the day it arrived: not in the future, not unreadable; an earlier day counts from its start
+    let day = |days: i64| {
+        let at = time::OffsetDateTime::from_unix_timestamp(now_unix() + days * 86_400).unwrap();
+        (format!("{:04}-{:02}-{:02}", at.year(), u8::from(at.month()), at.day()), at)
+    };
+    let (future, _) = day(3);
+    let (past, past_at) = day(-10);
+    for wrong in [future.as_str(), "gestern"] {
+        let fields =
+            [("purpose", "whatsapp_channel"), ("channel", "email"), ("note", "E-Mail"), ("received_on", wrong)];
+        assert_eq!(rita.post(&consent, &fields, true).await.status, 422, "{wrong}");
+    }
+    let evidence = [
+        ("purpose", "whatsapp_channel"),
+        ("channel", "email"),
+        ("note", "E-Mail vom 7.12., Akte B-17"),
+        ("received_on", past.as_str()),
+    ];
     assert_eq!(rita.post(&consent, &evidence, false).await.status, 403);
     let recorded = rita.post(&consent, &evidence, true).await;
     assert_eq!(
@@ -434,8 +451,11 @@ async fn the_candidate_panel_records_what_arrived_elsewhere_and_refuses_what_the
     let thread = rita.get(&format!("/inbox/{c}?done=consent")).await;
     assert!(by_id(&thread.html, "consents").unwrap().starts_with("WhatsApp-Nachrichten erteilt seit"));
     let entries = by_id(&thread.html, "consent-evidence").unwrap();
+    let given =
+        format!("erteilt am {:02}.{:02}.{}, 00:00 Uhr", past_at.day(), u8::from(past_at.month()), past_at.year());
     assert!(
-        entries.contains("schriftlich (Nachweis abgelegt): E-Mail vom 7.12., Akte B-17 (E-Mail;")
+        entries.contains(&given)
+            && entries.contains("schriftlich (Nachweis abgelegt): E-Mail vom 7.12., Akte B-17 (E-Mail;")
             && entries.contains("Nutzungsbedingungen")
             && entries.contains("Datenschutzhinweis"),
         "{entries}"

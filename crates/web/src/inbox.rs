@@ -380,6 +380,8 @@ pub(crate) struct PanelTexts {
     pub record_consent_hint: &'static str,
     pub purpose: &'static str,
     pub received_by: &'static str,
+    pub received_on: &'static str,
+    pub received_on_hint: &'static str,
     pub evidence_note: &'static str,
     pub evidence_note_hint: &'static str,
     pub record_objection: &'static str,
@@ -486,6 +488,8 @@ const PANEL_DE: PanelTexts = PanelTexts {
     record_consent_hint: "Als gezeigte Texte gelten die aktuellen Nutzungsbedingungen, der Datenschutzhinweis und der Einwilligungstext in der Sprache der Person.",
     purpose: "Zweck",
     received_by: "Erhalten per",
+    received_on: "Erhalten am",
+    received_on_hint: "Leer lassen, wenn heute erhalten.",
     evidence_note: "Nachweis",
     evidence_note_hint: "Bei Telefon oder persönlich: Ihre Notiz (wer, wann, was gesagt wurde). Bei E-Mail oder Brief: wo das Dokument abgelegt ist.",
     record_objection: "Widerspruch erfassen (per Telefon, E-Mail, Brief oder persönlich erhalten)",
@@ -592,6 +596,8 @@ const PANEL_EN: PanelTexts = PanelTexts {
     record_consent_hint: "The texts shown are taken to be the current terms of use, privacy notice and consent text in the candidate's language.",
     purpose: "Purpose",
     received_by: "Received by",
+    received_on: "Received on",
+    received_on_hint: "Leave empty if received today.",
     evidence_note: "Evidence",
     evidence_note_hint: "By phone or in person: your note (who, when, what was said). By e-mail or letter: where the document is filed.",
     record_objection: "Record an objection (received by phone, e-mail, letter or in person)",
@@ -645,7 +651,7 @@ const fn refusal_de(code: RefusalCode) -> &'static str {
             "Eine Aufbewahrungspflicht (Legal Hold) sperrt Nachrichten. Zuständig sind die Administration oder die DSB."
         }
         RefusalCode::Objected => {
-            "Die Person hat widersprochen: Es gehen keine Nachrichten mehr an sie. Erlaubt ist nur eine Antwort auf eine neue Nachricht der Person."
+            "Die Person hat widersprochen: Es gehen keine Nachrichten mehr an sie. Erlaubt ist nur eine Antwort auf eine neue Nachricht der Person. Aufheben kann den Widerspruch nur sie selbst (mit START oder ANMELDEN)."
         }
         RefusalCode::ObjectionReviewPending => {
             "Eine Nachricht der Person könnte ein Widerspruch sein. Bis die Administration oder die DSB entschieden hat, wird nichts gesendet."
@@ -687,7 +693,7 @@ const fn refusal_en(code: RefusalCode) -> &'static str {
         RefusalCode::CandidateRestricted => "Processing of the data is restricted. An admin or the DPO can lift it.",
         RefusalCode::LegalHold => "A legal hold blocks messages. An admin or the DPO is responsible.",
         RefusalCode::Objected => {
-            "The person objected: no more messages go to them. Only one reply to a new message of theirs is allowed."
+            "The person objected: no more messages go to them. Only one reply to a new message of theirs is allowed. Only they can lift the objection (with START)."
         }
         RefusalCode::ObjectionReviewPending => {
             "A message of the person may be an objection. Nothing is sent until an admin or the DPO has decided."
@@ -1444,6 +1450,8 @@ struct PanelView {
     holds: Vec<HoldView>,
     may_record: bool,
     may_hold: bool,
+    /// Today in the time zone of the pages (the latest day the date fields take).
+    today: String,
     /// The options of the forms' choices: (form value, words).
     purposes: Vec<(&'static str, &'static str)>,
     channels: Vec<(&'static str, &'static str)>,
@@ -1606,6 +1614,7 @@ fn panel(row: &InboxRow, role: Role, lang: Lang, zone: &Zone, x: &InboxTexts) ->
         holds,
         may_record: Action::RecordOnBehalf.allows(role),
         may_hold: Action::ManageLegalHolds.allows(role),
+        today: zone.iso_date(row.at),
         purposes: vec![("whatsapp_channel", x.p.purpose_channel), ("talent_pool", x.p.purpose_pool)],
         channels: OUTSIDE_CHANNELS.iter().map(|(value, channel)| (*value, channel_name(*channel, x))).collect(),
         end_reasons: [
@@ -1644,6 +1653,8 @@ pub(crate) struct ConsentForm {
     channel: String,
     #[serde(default)]
     note: String,
+    #[serde(default)]
+    received_on: String,
 }
 
 /// The form of an objection received outside WhatsApp.
@@ -1655,6 +1666,8 @@ pub(crate) struct ObjectionForm {
     channel: String,
     #[serde(default)]
     note: String,
+    #[serde(default)]
+    received_on: String,
 }
 
 /// A form with one reason (ending the process, a legal hold) and an optional reference.
@@ -1688,6 +1701,19 @@ const fn hold_reason(reason: HoldReason, x: &InboxTexts) -> &'static str {
     }
 }
 
+/// The day a consent or an objection arrived, from the form's date field: empty or today is now
+/// (`None`), an earlier day its start in the time zone of the pages (a later one the domain
+/// refuses); `Err` for anything else.
+fn received_on(state: &WebState, day: &str) -> Result<Option<OffsetDateTime>, ()> {
+    let day = day.trim();
+    let zone = &state.settings().time_zone;
+    let today = state.app().map(|app| zone.iso_date(app.clock().now()));
+    if day.is_empty() || today.as_deref() == Some(day) {
+        return Ok(None);
+    }
+    zone.start_of_day(day).map(Some).ok_or(())
+}
+
 fn nonempty(value: &str) -> Option<Pii<String>> {
     let value = value.trim();
     (!value.is_empty()).then(|| Pii::new(value.to_owned()))
@@ -1717,8 +1743,10 @@ pub(crate) async fn record_consent(
         _ => None,
     };
     let (channel, note) = (outside_channel(&form.channel), nonempty(&form.note));
+    let given_at = received_on(&state, &form.received_on);
     panel_action(&state, &client, &id, &form.csrf_token, "consent", move |staff| {
-        let (Some(purpose), Some(capture_channel), Some(note)) = (purpose, channel, note) else {
+        let (Some(purpose), Some(capture_channel), Some(note), Ok(given_at)) = (purpose, channel, note, given_at)
+        else {
             return PanelAction::Invalid;
         };
         let method = match capture_channel {
@@ -1729,7 +1757,7 @@ pub(crate) async fn record_consent(
                 ConsentMethod::SignedForm { document_ref: note }
             }
         };
-        PanelAction::Consent(ConsentInput { purpose, method, capture_channel, texts_shown: None, given_at: None })
+        PanelAction::Consent(ConsentInput { purpose, method, capture_channel, texts_shown: None, given_at })
     })
     .await
 }
@@ -1742,9 +1770,10 @@ pub(crate) async fn record_objection(
     Form(form): Form<ObjectionForm>,
 ) -> Response {
     let (channel, note) = (outside_channel(&form.channel), nonempty(&form.note));
-    panel_action(&state, &client, &id, &form.csrf_token, "objection", move |_| match channel {
-        Some(channel) => PanelAction::Objection(ObjectionInput { channel, note, received_at: None }),
-        None => PanelAction::Invalid,
+    let received_at = received_on(&state, &form.received_on);
+    panel_action(&state, &client, &id, &form.csrf_token, "objection", move |_| match (channel, received_at) {
+        (Some(channel), Ok(received_at)) => PanelAction::Objection(ObjectionInput { channel, note, received_at }),
+        (None, _) | (_, Err(())) => PanelAction::Invalid,
     })
     .await
 }
