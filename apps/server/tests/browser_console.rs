@@ -127,6 +127,10 @@ async fn journey(h: &hoheit_server::harness::Harness, b: &mut Browser) -> Result
     let notice = b.text("#done").await?;
     assert!(notice.contains("erneuert werden (R7)"), "{notice}");
     b.check_page("legal-published").await?;
+    // people and credentials
+    b.click("nav a[href='/staff']").await?;
+    b.wait_for("#tokens").await?;
+    b.check_page("people").await?;
     Ok(())
 }
 

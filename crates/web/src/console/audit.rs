@@ -1,5 +1,6 @@
 //! `/console/audit`: the tenant's tamper-evident audit log. Browse it by time, action and
-//! subject (pseudonymous ids only: entries hold no names, numbers or content); verify the chain
+//! subject (entries hold pseudonymous ids only, no names, numbers or content; the DPO, and only
+//! the DPO, sees the person's name next to the id, resolved inside the tenant); verify the chain
 //! with the result in words; take a signed checkpoint and download it; download the public key
 //! to keep outside hoheit, with which anyone can check a checkpoint later.
 
@@ -153,6 +154,7 @@ struct Row {
     action: String,
     rule: String,
     subject: Option<String>,
+    name: Option<String>,
     details: String,
 }
 
@@ -233,9 +235,27 @@ pub(crate) async fn audit_page(State(state): State<WebState>, client: Client, Qu
     } else {
         None
     };
+    // names only for the DPO, inside the tenant; an erased person stays a pseudonym
+    let mut names = std::collections::HashMap::new();
+    if signed.principal.role == hoheit_domain::actor::Role::Dpo
+        && let Some(app) = state.app()
+    {
+        let x = crate::inbox::texts(lang);
+        for subject in entries.iter().filter_map(|e| e.subject) {
+            if names.contains_key(&subject) {
+                continue;
+            }
+            let name = match app.candidate(tenant, subject).await {
+                Ok(c) if !c.is_erased() => Some(crate::inbox::display_name(&c, x)),
+                Ok(_) | Err(_) => None,
+            };
+            names.insert(subject, name);
+        }
+    }
     let rows = entries
         .into_iter()
         .map(|e| Row {
+            name: e.subject.and_then(|s| names.get(&s).cloned().flatten()),
             seq: e.seq,
             at: zone.date_time(lang, e.at),
             actor: e.actor,
