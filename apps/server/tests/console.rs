@@ -511,6 +511,14 @@ async fn a_recruiter_gets_403_on_every_console_page_and_action() {
         assert_eq!(r.status, 403, "POST {path}: {}", r.html);
     }
     assert!(approved_still(&t).await);
+    // the operator has no console: its bearer token opens no page (pages take a session only)
+    let operator = h.token(None, hoheit_domain::tenant::Role::Operator).await.unwrap();
+    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    for path in ["/console", "/console/audit", "/console/requests", "/staff"] {
+        let r = http.get(format!("{}{path}", h.base)).bearer_auth(&operator).send().await.unwrap();
+        assert_eq!(r.status(), 303, "{path}");
+        assert!(r.headers()["location"].to_str().unwrap().starts_with("/signin"), "{path}");
+    }
     h.stop().await;
 }
 
