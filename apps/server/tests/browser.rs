@@ -10,6 +10,7 @@
 
 mod common;
 
+use common::web::{invited_sets_password, sets_up_totp, totp};
 use hoheit_domain::actor::Actor;
 use hoheit_domain::ids::TenantId;
 use hoheit_domain::tenant::Role;
@@ -23,14 +24,6 @@ const ADMIN_PASSWORD: &str = "Kastanienbaum-Wiese-42";
 const NEW_ADMIN_PASSWORD: &str = "Lindenallee-Brunnen-17";
 const CLIENT_ID: &str = "hoheit-browser";
 const CLIENT_SECRET: &str = "client-secret-of-the-journey";
-
-fn totp(secret: &str, offset_steps: u64) -> String {
-    let key = totp_rs::Secret::Encoded(secret.replace(' ', "")).to_bytes().unwrap();
-    let totp = totp_rs::TOTP::new(totp_rs::Algorithm::SHA1, 6, 1, 30, key).unwrap();
-    #[allow(clippy::disallowed_methods)] // the authenticator app's clock
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
-    totp.generate(now + 30 * offset_steps)
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn admin_and_recruiter_sign_in_journey() {
@@ -215,7 +208,7 @@ async fn inbox_journey(h: &hoheit_server::harness::Harness, b: &mut Browser) -> 
     invited_sets_password(
         b,
         &base,
-        &t,
+        &t.admin,
         json!({"role": "recruiter", "email": "rita@beispiel.example", "display_name": "Rita Recruiterin"}),
         "Sonnenblumenfeld-Nord-7",
     )
@@ -313,16 +306,12 @@ async fn console_journey(h: &hoheit_server::harness::Harness, b: &mut Browser) -
     invited_sets_password(
         b,
         &base,
-        &t,
+        &t.admin,
         json!({"role": "dpo", "email": "dana@beispiel.example", "display_name": "Dana Datenschutz"}),
         "Leuchtturm-Insel-Nord-5",
     )
     .await?;
-    let secret = b.text("#totp-secret").await?;
-    b.fill("#code", &totp(&secret, 0)).await?;
-    b.click("form[action='/setup/totp'] button[type=submit]").await?;
-    b.wait_for("#recovery-codes").await?;
-    b.click("main a.button").await?;
+    sets_up_totp(b).await?;
     assert_eq!(b.text("#who").await?, "Dana Datenschutz");
 
     b.click("nav a[href='/console']").await?;
@@ -340,21 +329,4 @@ async fn console_journey(h: &hoheit_server::harness::Harness, b: &mut Browser) -
     b.wait_for("#no-reviews").await?;
     b.check_page("reviews-decided").await?;
     Ok(())
-}
-
-/// The admin (machine token) invites a staff member; the invitation page in the browser sets the
-/// password (admin and DPO continue with the TOTP set-up).
-async fn invited_sets_password(
-    b: &Browser,
-    base: &str,
-    t: &common::Tenant,
-    invitation: serde_json::Value,
-    password: &str,
-) -> Result<(), String> {
-    let r = t.admin.post("/api/v1/staff/invitations", invitation).await;
-    assert_eq!(r.status, 201, "{:?}", r.json);
-    b.goto(&format!("{base}/invitation/{}", r.str("/invitation").unwrap())).await?;
-    b.fill("#password", password).await?;
-    b.fill("#password_repeat", password).await?;
-    b.click("form[action^='/invitation/'] button[type=submit]").await
 }

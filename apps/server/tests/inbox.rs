@@ -10,116 +10,19 @@ mod common;
 
 use std::time::Duration;
 
+use common::web::{Session, by_id, content_reads};
 use common::*;
 use hoheit_server::harness::{Harness, eventually};
 use serde_json::{Value, json};
 
 const WAIT: Duration = Duration::from_secs(20);
 
-/// A browser with the session cookie and its CSRF token.
-struct Session {
-    http: reqwest::Client,
-    base: String,
-    cookie: String,
-    csrf: String,
-}
-
-struct Page {
-    status: u16,
-    location: Option<String>,
-    html: String,
-}
-
-impl Session {
-    /// A recruiter account invited by the admin, accepted with a password (no second factor).
-    async fn recruiter(h: &Harness, t: &Tenant, email: &str) -> Self {
-        let r = t
-            .admin
-            .post(
-                "/api/v1/staff/invitations",
-                json!({"role": "recruiter", "email": email, "display_name": "Rita Recruiterin"}),
-            )
-            .await;
-        assert_eq!(r.status, 201, "{:?}", r.json);
-        let invitation = r.str("/invitation").unwrap().to_owned();
-        let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-        let answer = http
-            .post(format!("{}/api/v1/invitations/accept-account", h.base))
-            .header("origin", &h.base)
-            .json(&json!({"invitation": invitation, "password": "Fenster-Garten-Bank-77"}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(answer.status(), 201);
-        let set_cookie = answer.headers()["set-cookie"].to_str().unwrap().to_owned();
-        let cookie = set_cookie.split(';').next().unwrap().to_owned();
-        let body: Value = answer.json().await.unwrap();
-        assert_eq!(body["stage"], "full", "{body}");
-        Self { http, base: h.base.clone(), cookie, csrf: body["csrf_token"].as_str().unwrap().to_owned() }
-    }
-
-    async fn get(&self, path: &str) -> Page {
-        let r = self.http.get(format!("{}{path}", self.base)).header("cookie", &self.cookie).send().await.unwrap();
-        Self::page(r).await
-    }
-
-    /// A form post from hoheit's own origin; `csrf: false` leaves the token out.
-    async fn post(&self, path: &str, fields: &[(&str, &str)], csrf: bool) -> Page {
-        let mut form: Vec<(&str, &str)> = fields.to_vec();
-        if csrf {
-            form.push(("csrf_token", &self.csrf));
-        }
-        let r = self
-            .http
-            .post(format!("{}{path}", self.base))
-            .header("cookie", &self.cookie)
-            .header("origin", &self.base)
-            .form(&form)
-            .send()
-            .await
-            .unwrap();
-        Self::page(r).await
-    }
-
-    async fn page(r: reqwest::Response) -> Page {
-        let status = r.status().as_u16();
-        let location = r.headers().get("location").map(|v| v.to_str().unwrap().to_owned());
-        Page { status, location, html: r.text().await.unwrap() }
-    }
-}
-
-/// The text of the element with this id (tags stripped), if present.
-fn by_id(html: &str, id: &str) -> Option<String> {
-    let start = html.find(&format!("id=\"{id}\""))?;
-    let open_end = html[start..].find('>')? + start + 1;
-    let tag_start = html[..start].rfind('<')?;
-    let name: String = html[tag_start + 1..].chars().take_while(char::is_ascii_alphanumeric).collect();
-    let close = html[open_end..].find(&format!("</{name}>"))? + open_end;
-    let mut text = String::new();
-    let mut in_tag = false;
-    for ch in html[open_end..close].chars() {
-        match ch {
-            '<' => in_tag = true,
-            '>' => in_tag = false,
-            c if !in_tag => text.push(c),
-            _ => {}
-        }
-    }
-    Some(text.split_whitespace().collect::<Vec<_>>().join(" "))
-}
-
-async fn content_reads(t: &Tenant) -> usize {
-    let entries = t.admin.get("/api/v1/audit/entries?limit=10000").await;
-    assert_eq!(entries.status, 200, "{:?}", entries.json);
-    entries.json.to_string().matches("content.read").count()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_composer_offers_what_the_rules_allow_and_the_server_refuses_the_rest() {
     let (h, _dir) = sqlite().await;
     let t = tenant(&h, "Inbox GmbH", h.sim.phone_number_id()).await;
     let c = candidate(&t, NUMBER).await;
-    let rita = Session::recruiter(&h, &t, "rita@inbox.example").await;
+    let rita = Session::staff(&h, &t, "recruiter", "rita@inbox.example").await;
 
     // the list: the candidate with its state in words
     let list = rita.get("/inbox").await;
@@ -221,63 +124,13 @@ async fn the_composer_offers_what_the_rules_allow_and_the_server_refuses_the_res
     h.stop().await;
 }
 
-impl Session {
-    /// An account of `role` invited by the admin; admin and DPO set up TOTP (the code computed
-    /// from the key the server shows).
-    async fn staff(h: &Harness, t: &Tenant, role: &str, email: &str) -> Self {
-        let r = t
-            .admin
-            .post("/api/v1/staff/invitations", json!({"role": role, "email": email, "display_name": "Dana DSB"}))
-            .await;
-        assert_eq!(r.status, 201, "{:?}", r.json);
-        let invitation = r.str("/invitation").unwrap().to_owned();
-        let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-        let call = |path: &str, cookie: Option<&str>, csrf: Option<&str>, body: Value| {
-            let mut req = http.post(format!("{}{path}", h.base)).header("origin", &h.base).json(&body);
-            if let Some(cookie) = cookie {
-                req = req.header("cookie", cookie);
-            }
-            if let Some(csrf) = csrf {
-                req = req.header("x-csrf-token", csrf);
-            }
-            req.send()
-        };
-        let answer = call(
-            "/api/v1/invitations/accept-account",
-            None,
-            None,
-            json!({"invitation": invitation, "password": "Leuchtturm-Insel-Nord-5"}),
-        )
-        .await
-        .unwrap();
-        assert_eq!(answer.status(), 201);
-        let cookie = answer.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned();
-        let body: Value = answer.json().await.unwrap();
-        assert_eq!(body["stage"], "enrolment", "{body}");
-        let code = hoheit_identity::totp_code(
-            body["totp"]["secret"].as_str().unwrap(),
-            hoheit_domain::ports::Clock::now(h.state.clock.as_ref()),
-        )
-        .unwrap();
-        let answer =
-            call("/api/v1/session/totp/confirm", Some(&cookie), body["csrf_token"].as_str(), json!({"code": code}))
-                .await
-                .unwrap();
-        assert_eq!(answer.status(), 200);
-        let cookie = answer.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned();
-        let body: Value = answer.json().await.unwrap();
-        assert_eq!(body["stage"], "full", "{body}");
-        Self { http, base: h.base.clone(), cookie, csrf: body["csrf_token"].as_str().unwrap().to_owned() }
-    }
-}
-
 /// Issue 18 (first part): a possible objection blocks the recruiter's composer until the DPO
 /// decides it in the console; the message is an audited read; recruiters have no console.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_dpo_decides_a_possible_objection_in_the_console() {
     let (h, _dir) = sqlite().await;
     let (t, c) = consenting(&h).await;
-    let rita = Session::recruiter(&h, &t, "rita@console.example").await;
+    let rita = Session::staff(&h, &t, "recruiter", "rita@console.example").await;
     let dana = Session::staff(&h, &t, "dpo", "dana@console.example").await;
     const TEXT: &str = "Ich will meine Bewerbung nicht stoppen";
     assert_eq!(candidate_writes(&h, &t, "wamid.console-1", TEXT).await, 200);
@@ -385,7 +238,7 @@ fn field_value(html: &str, name: &str) -> String {
 async fn the_candidate_panel_records_what_arrived_elsewhere_and_refuses_what_the_role_may_not() {
     let (h, _dir) = sqlite().await;
     let t = tenant(&h, "Panel GmbH", h.sim.phone_number_id()).await;
-    let rita = Session::recruiter(&h, &t, "rita@panel.example").await;
+    let rita = Session::staff(&h, &t, "recruiter", "rita@panel.example").await;
 
     // add a candidate: a wrong number and a forged form are refused, then the national number
     let list = rita.get("/inbox").await;
@@ -558,7 +411,7 @@ async fn the_thread_shows_quotes_media_locations_contacts_and_unsupported_types(
     use base64::Engine as _;
     let (h, _dir) = sqlite().await;
     let (t, c) = consenting(&h).await;
-    let rita = Session::recruiter(&h, &t, "rita@media.example").await;
+    let rita = Session::staff(&h, &t, "recruiter", "rita@media.example").await;
     let png = base64::engine::general_purpose::STANDARD
         .decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==")
         .unwrap();
@@ -659,5 +512,79 @@ async fn the_thread_shows_quotes_media_locations_contacts_and_unsupported_types(
     let foreign = candidate(&other, "+49 170 5550777").await;
     let media_id = document_href.rsplit('/').next().unwrap();
     assert_eq!(get(format!("/inbox/{foreign}/media/{media_id}")).await.status(), 404);
+    h.stop().await;
+}
+
+/// Issue 17 items 1 and 2: the views, the filters and the search by number, and taking a
+/// conversation on (audited), with restricted candidates and other roles kept out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_inbox_has_views_filters_a_number_search_and_assignment() {
+    let (h, _dir) = sqlite().await;
+    let (t, c) = consenting(&h).await;
+    let other = candidate(&t, "+49 170 5550124").await;
+    let rita = Session::staff(&h, &t, "recruiter", "rita@views.example").await;
+    let rolf = Session::staff(&h, &t, "recruiter", "rolf@views.example").await;
+    let dana = Session::staff(&h, &t, "dpo", "dana@views.example").await;
+    let listed = |html: &str, id: &str| html.contains(&format!("id=\"row-{id}\""));
+
+    let all = rita.get("/inbox").await;
+    assert_eq!(all.status, 200, "{}", all.html);
+    assert!(listed(&all.html, &c) && listed(&all.html, &other));
+    assert!(by_id(&all.html, &format!("row-{c}")).unwrap().contains("niemandem"));
+    // the candidate writes: the window opens and a reply is owed
+    assert_eq!(candidate_writes(&h, &t, "wamid.views-1", "Ist die Stelle noch frei?").await, 200);
+    let needs = rita.get("/inbox?view=needs_reply").await;
+    assert!(listed(&needs.html, &c) && !listed(&needs.html, &other), "{}", needs.html);
+    assert!(by_id(&needs.html, &format!("row-{c}")).unwrap().contains("wartet auf Antwort"));
+    assert!(needs.html.contains("aria-current=\"page\">Antwort nötig"));
+    let open = rita.get("/inbox?filter=window_open").await;
+    assert!(listed(&open.html, &c) && !listed(&open.html, &other));
+    let objected = rita.get("/inbox?filter=objected").await;
+    assert!(by_id(&objected.html, "inbox-empty").is_some());
+    // the search by number, as people write it; a number that cannot exist says so
+    let found = rita.get("/inbox?phone=0170+5550124").await;
+    assert!(listed(&found.html, &other) && !listed(&found.html, &c), "{}", found.html);
+    let nobody = rita.get("/inbox?phone=0170+5559999").await;
+    assert!(by_id(&nobody.html, "inbox-empty").is_some());
+    let bad = rita.get("/inbox?phone=12").await;
+    assert_eq!(bad.status, 200);
+    assert_eq!(by_id(&bad.html, "inbox-error").as_deref(), Some("Diese Telefonnummer kann es nicht geben."));
+
+    // assignment: Rita takes the conversation on; Mine and Unassigned follow; it is audited
+    let assignments = |t: &Tenant| {
+        let admin = t.admin.clone();
+        async move {
+            admin.get("/api/v1/audit/entries?limit=10000").await.json.to_string().matches("candidate.assigned").count()
+        }
+    };
+    assert_eq!(rita.post(&format!("/inbox/{c}/assignment"), &[("assign", "me")], false).await.status, 403);
+    assert_eq!(dana.post(&format!("/inbox/{c}/assignment"), &[("assign", "me")], true).await.status, 403);
+    let taken = rita.post(&format!("/inbox/{c}/assignment"), &[("assign", "me")], true).await;
+    assert_eq!((taken.status, taken.location.clone()), (303, Some(format!("/inbox/{c}?done=assigned"))));
+    assert_eq!(assignments(&t).await, 1);
+    let thread = rita.get(&format!("/inbox/{c}?done=assigned")).await;
+    assert_eq!(by_id(&thread.html, "assigned-to").as_deref(), Some("Ihnen"));
+    assert!(thread.html.contains("id=\"unassign\""));
+    let mine = rita.get("/inbox?view=mine").await;
+    assert!(listed(&mine.html, &c) && !listed(&mine.html, &other));
+    let unassigned = rita.get("/inbox?view=unassigned").await;
+    assert!(!listed(&unassigned.html, &c) && listed(&unassigned.html, &other));
+    assert!(by_id(&rolf.get("/inbox?view=mine").await.html, "inbox-empty").is_some());
+    assert!(by_id(&rolf.get("/inbox").await.html, &format!("row-{c}")).unwrap().contains("jemand anderem"));
+    // taking it on again changes nothing; giving it back does
+    assert_eq!(rita.post(&format!("/inbox/{c}/assignment"), &[("assign", "me")], true).await.status, 303);
+    assert_eq!(assignments(&t).await, 1, "no change, no entry");
+    assert_eq!(rita.post(&format!("/inbox/{c}/assignment"), &[("assign", "none")], true).await.status, 303);
+    assert_eq!(assignments(&t).await, 2);
+    assert!(listed(&rita.get("/inbox?view=unassigned").await.html, &c));
+    assert_eq!(rita.post("/inbox/not-an-id/assignment", &[("assign", "me")], true).await.status, 404);
+
+    // an objection: filtered as such, and no longer "needs reply"
+    assert_eq!(candidate_writes(&h, &t, "wamid.views-2", "STOPP").await, 200);
+    assert!(
+        eventually(WAIT, || async { listed(&rita.get("/inbox?filter=objected").await.html, &c) }).await,
+        "the objected filter lists the candidate"
+    );
+    assert!(!listed(&rita.get("/inbox?view=needs_reply").await.html, &c));
     h.stop().await;
 }

@@ -203,6 +203,7 @@ fn event_details(event: &DomainEvent) -> Vec<(DetailKey, DetailValue)> {
             vec![(K::Message, v(*message)), (K::MessageKind, v(kind.as_str()))]
         }
         DomainEvent::ProcessEnded { reason } => vec![(K::ProcessEndReason, v(reason.as_str()))],
+        DomainEvent::CandidateAssigned { staff } => staff.iter().map(|s| (K::Staff, v(*s))).collect(),
         DomainEvent::LegalHoldSet { hold, reason } => {
             vec![(K::Hold, v(*hold)), (K::HoldReason, v(reason.as_str()))]
         }

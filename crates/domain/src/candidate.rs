@@ -298,6 +298,9 @@ pub struct Candidate {
     /// An erasure request deferred by the legal-claims window (R31): erase at this time.
     #[serde(default, with = "time::serde::rfc3339::option")]
     pub erasure_deferred_until: Option<OffsetDateTime>,
+    /// The staff member the conversation is assigned to in the inbox, if any (issue 17).
+    #[serde(default)]
+    pub assignee: Option<crate::ids::StaffId>,
 }
 
 impl Candidate {
@@ -413,6 +416,7 @@ impl Candidate {
             objection: ObjectionState::default(),
             conversation: ConversationState::default(),
             erasure_deferred_until: None,
+            assignee: None,
         }
     }
 
@@ -450,6 +454,7 @@ impl Candidate {
             objection: self.objection.without_personal_data(),
             holds: self.holds.iter().map(|h| LegalHold { reference: None, ..h.clone() }).collect(),
             erasure_deferred_until: None,
+            assignee: None,
             ..self.clone()
         }
     }

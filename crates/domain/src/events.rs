@@ -256,6 +256,11 @@ pub enum DomainEvent {
         /// Reason.
         reason: ProcessEndReason,
     },
+    /// The conversation was assigned to a staff member (`None`: the assignment was lifted).
+    CandidateAssigned {
+        /// The assignee.
+        staff: Option<StaffId>,
+    },
     /// A legal hold was set (R26).
     LegalHoldSet {
         /// The hold.
@@ -483,6 +488,7 @@ stable_names!(
         InboundReceived => "message.received",
         HelpRequested => "candidate.help_requested",
         ProcessEnded => "process.ended",
+        CandidateAssigned => "candidate.assigned",
         LegalHoldSet => "legal_hold.set",
         LegalHoldReleased => "legal_hold.released",
         CandidateRestricted => "candidate.restricted",

@@ -34,7 +34,7 @@ use crate::identity::{Client, Signed, forbidden, see_other, signed_in, signed_la
 use crate::pages::{Layout, message};
 
 /// Conversations per page of the list.
-const PAGE: u32 = 25;
+pub(crate) const PAGE: u32 = 25;
 
 /// The inbox's texts (German first, English second).
 #[derive(Debug)]
@@ -729,57 +729,6 @@ pub(crate) const fn texts(lang: Lang) -> &'static InboxTexts {
 // ---------------------------------------------------------------------------------------------
 // The list
 
-struct Row {
-    id: String,
-    name: String,
-    badges: Vec<&'static str>,
-    created: String,
-}
-
-#[derive(Template, WebTemplate)]
-#[template(path = "inbox.html")]
-struct InboxPage {
-    l: Layout,
-    x: &'static InboxTexts,
-    rows: Vec<Row>,
-    next: Option<String>,
-    may_add: bool,
-}
-
-/// Query of the list.
-#[derive(Debug, Deserialize, Default)]
-pub(crate) struct ListQuery {
-    #[serde(default)]
-    after: Option<String>,
-}
-
-/// `GET /inbox`: a page of conversations (keyset by candidate id).
-pub(crate) async fn list(State(state): State<WebState>, client: Client, Query(q): Query<ListQuery>) -> Response {
-    let Some(app) = state.app() else { return see_other("/signin") };
-    let Some(signed) = signed_in(app, &client).await else { return see_other("/signin?notice=expired") };
-    let lang = signed.lang();
-    let x = texts(lang);
-    let after = q.after.as_deref().and_then(|a| a.parse::<CandidateId>().ok());
-    let p = &signed.principal;
-    let rows = match app.inbox_page(p.tenant, p.actor(), after, PAGE).await {
-        Ok(rows) => rows,
-        Err(e) => return use_case_failure(&signed, client.path, &e),
-    };
-    let zone = &state.settings().time_zone;
-    let next = (rows.len() == PAGE as usize).then(|| rows.last().map(|r| r.candidate.id.to_string())).flatten();
-    let rows = rows
-        .iter()
-        .map(|r: &InboxRow| Row {
-            id: r.candidate.id.to_string(),
-            name: display_name(&r.candidate, x),
-            badges: badges(r, x),
-            created: zone.date_time(lang, r.candidate.created_at),
-        })
-        .collect();
-    let may_add = may_add(p.role);
-    InboxPage { l: signed_layout(&state, &signed, client.path), x, rows, next, may_add }.into_response()
-}
-
 pub(crate) fn display_name(candidate: &Candidate, x: &InboxTexts) -> String {
     let contact = &candidate.contact;
     contact
@@ -792,7 +741,7 @@ pub(crate) fn display_name(candidate: &Candidate, x: &InboxTexts) -> String {
 }
 
 /// The state badges of a conversation, in words.
-fn badges(row: &InboxRow, x: &InboxTexts) -> Vec<&'static str> {
+pub(crate) fn badges(row: &InboxRow, x: &InboxTexts) -> Vec<&'static str> {
     let candidate = &row.candidate;
     let mut badges = Vec::new();
     if matches!(candidate.lifecycle, Lifecycle::Restricted { .. }) {
@@ -880,6 +829,9 @@ struct ThreadPage {
     panel: PanelView,
     panel_error: Option<String>,
     panel_done: Option<&'static str>,
+    lt: &'static crate::inbox_list::ListTexts,
+    assigned: &'static str,
+    mine: bool,
 }
 
 /// Query of a thread (a banner after a send or a panel action).
@@ -917,6 +869,8 @@ pub(crate) async fn thread(
         Some("hold") => Some(x.p.done_hold),
         Some("release") => Some(x.p.done_release),
         Some("added") => Some(x.p.done_added),
+        Some("assigned") => Some(crate::inbox_list::texts(signed.lang()).done_assigned),
+        Some("unassigned") => Some(crate::inbox_list::texts(signed.lang()).done_unassigned),
         _ => None,
     };
     let feedback = Feedback { notice: q.sent.is_some().then_some(x.queued), panel_done, ..Feedback::default() };
@@ -1007,6 +961,9 @@ async fn render_thread(
         panel: panel(&row, p.role, lang, zone, x),
         panel_error: feedback.panel_error,
         panel_done: feedback.panel_done,
+        lt: crate::inbox_list::texts(lang),
+        assigned: crate::inbox_list::assigned(crate::inbox_list::texts(lang), &row, p.staff),
+        mine: row.candidate.assignee == Some(p.staff),
     };
     (status, page).into_response()
 }
@@ -1913,7 +1870,7 @@ pub(crate) struct NewCandidateForm {
 }
 
 /// Whether a role may add candidates (the link on the list; the domain decides on submit).
-fn may_add(role: Role) -> bool {
+pub(crate) fn may_add(role: Role) -> bool {
     Action::CreateCandidate.allows(role)
 }
 

@@ -23,6 +23,7 @@ pub mod testing;
 mod console;
 mod identity;
 mod inbox;
+mod inbox_list;
 mod pages;
 mod people;
 
@@ -129,9 +130,10 @@ pub fn router<S>(state: WebState) -> Router<S> {
         .route("/sessions/end-all", post(identity::end_all))
         .route("/sessions/{id}/end", post(identity::end_session))
         .route("/signout", post(identity::signout))
-        .route("/inbox", get(inbox::list))
+        .route("/inbox", get(inbox_list::list))
         .route("/inbox/new", get(inbox::new_candidate).post(inbox::add_candidate))
         .route("/inbox/{id}", get(inbox::thread))
+        .route("/inbox/{id}/assignment", post(inbox_list::assign))
         .route("/inbox/{id}/consent", post(inbox::record_consent))
         .route("/inbox/{id}/objection", post(inbox::record_objection))
         .route("/inbox/{id}/end", post(inbox::end_process))

@@ -116,6 +116,8 @@ pub fn all_events() -> Vec<DomainEvent> {
         DomainEvent::InboundReceived { message, kind: MessageKind::Text },
         DomainEvent::HelpRequested,
         DomainEvent::ProcessEnded { reason: ProcessEndReason::Rejected },
+        DomainEvent::CandidateAssigned { staff: Some(StaffId::from_uuid(uuid(0xa9))) },
+        DomainEvent::CandidateAssigned { staff: None },
         DomainEvent::LegalHoldSet { hold, reason: HoldReason::ClaimAsserted },
         DomainEvent::LegalHoldReleased { hold },
         DomainEvent::CandidateRestricted { reason: RestrictionReason::Inactivity },
@@ -168,7 +170,7 @@ pub fn all_events() -> Vec<DomainEvent> {
 
 /// Number of `DomainEvent` variants; [`variant_index`] fails to compile when one is added, which
 /// is the reminder to extend [`all_events`] and this count.
-pub const VARIANTS: usize = 57;
+pub const VARIANTS: usize = 58;
 
 pub fn variant_index(event: &DomainEvent) -> usize {
     match event {
@@ -229,6 +231,7 @@ pub fn variant_index(event: &DomainEvent) -> usize {
         DomainEvent::PasswordChanged { .. } => 54,
         DomainEvent::SecondFactorChanged { .. } => 55,
         DomainEvent::SessionRevoked { .. } => 56,
+        DomainEvent::CandidateAssigned { .. } => 57,
     }
 }
 

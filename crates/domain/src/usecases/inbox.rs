@@ -1,6 +1,8 @@
-//! The recruiter inbox's reads (issue 17): a page of conversations and what the composer may
-//! offer for one of them ([`ComposerOptions`]). Neither returns message content: opening the
-//! thread is [`Hoheit::read_messages`], the audited content read (R33).
+//! The recruiter inbox's reads (issue 17): a page of conversations, in a view (all, mine,
+//! unassigned, needs reply) and with a filter (window open, waiting for consent, objected, review
+//! pending, process ended) or found by phone number, and what the composer may offer for one of
+//! them ([`ComposerOptions`]); and the assignment of a conversation. None returns message
+//! content: opening the thread is [`Hoheit::read_messages`], the audited content read (R33).
 
 use std::sync::Arc;
 
@@ -8,11 +10,13 @@ use time::OffsetDateTime;
 
 use super::candidates::STAFF_ONLY;
 use super::outbound::send_context;
-use super::{Hoheit, UseCaseError, may_read, permitted};
+use super::{Hoheit, Recorder, UseCaseError, may_read, permitted};
 use crate::access::{Action, reads_restricted};
 use crate::candidate::Candidate;
 use crate::composer::ComposerOptions;
 use crate::consent::{ConsentState, Purpose};
+use crate::events::DomainEvent;
+use crate::ids::StaffId;
 use crate::ids::{CandidateId, TenantId};
 use crate::ports::{CandidatePage, Queries, TenantConfig};
 use crate::retention::{RetentionDecision, RetentionSettings, decide};
@@ -35,6 +39,35 @@ pub struct InboxRow {
 }
 
 impl InboxRow {
+    /// Whether the candidate wrote last (an inbound message after anything sent), so a reply is
+    /// owed; not for an objected candidate, to whom only the permitted confirmation goes (R14).
+    pub fn needs_reply(&self) -> bool {
+        let conversation = &self.candidate.conversation;
+        self.candidate.objection().active.is_none()
+            && conversation
+                .last_inbound_at()
+                .is_some_and(|inbound| conversation.last_activity_at().is_none_or(|last| last <= inbound))
+    }
+
+    /// Whether the row is in the view for `me` and passes the filter.
+    pub fn shown_in(&self, view: InboxView, filter: Option<InboxFilter>, me: Option<StaffId>) -> bool {
+        let in_view = match view {
+            InboxView::All => true,
+            InboxView::Mine => me.is_some() && self.candidate.assignee == me,
+            InboxView::Unassigned => self.candidate.assignee.is_none(),
+            InboxView::NeedsReply => self.needs_reply(),
+        };
+        let c = &self.candidate;
+        in_view
+            && filter.is_none_or(|f| match f {
+                InboxFilter::WindowOpen => c.conversation.window_open_at(self.at),
+                InboxFilter::WaitingForConsent => matches!(self.consent, ConsentState::Requested { .. }),
+                InboxFilter::Objected => c.objection().active.is_some(),
+                InboxFilter::ReviewPending => c.objection().review.is_some(),
+                InboxFilter::ProcessEnded => matches!(c.process, crate::candidate::Process::Ended { .. }),
+            })
+    }
+
     fn new(candidate: Candidate, config: &TenantConfig, at: OffsetDateTime) -> Self {
         let retention = &config.tenant.retention;
         let months = retention.talent_pool_months;
@@ -64,7 +97,186 @@ fn erasure_due(candidate: &Candidate, settings: &RetentionSettings, now: OffsetD
     Some(high)
 }
 
+/// Which conversations the inbox lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum InboxView {
+    /// Every conversation the role may see.
+    #[default]
+    All,
+    /// Assigned to me.
+    Mine,
+    /// Assigned to nobody.
+    Unassigned,
+    /// The candidate wrote last ([`InboxRow::needs_reply`]).
+    NeedsReply,
+}
+
+stable_names!(
+    InboxView,
+    /// Stable name (the `view=` of the inbox).
+    fn as_str(self) {
+        All => "all",
+        Mine => "mine",
+        Unassigned => "unassigned",
+        NeedsReply => "needs_reply",
+    }
+    parse: "inbox view", "all, mine, unassigned or needs_reply"
+);
+
+/// A filter on the inbox's conversations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InboxFilter {
+    /// The 24-hour window is open (R20).
+    WindowOpen,
+    /// Consent was requested and not yet answered.
+    WaitingForConsent,
+    /// An objection is in effect.
+    Objected,
+    /// A possible objection waits for review (R16).
+    ReviewPending,
+    /// The application process ended.
+    ProcessEnded,
+}
+
+stable_names!(
+    InboxFilter,
+    /// Stable name (the `filter=` of the inbox).
+    fn as_str(self) {
+        WindowOpen => "window_open",
+        WaitingForConsent => "waiting_for_consent",
+        Objected => "objected",
+        ReviewPending => "review_pending",
+        ProcessEnded => "process_ended",
+    }
+    parse: "inbox filter", "window_open, waiting_for_consent, objected, review_pending or process_ended"
+);
+
+impl InboxFilter {
+    /// Every filter, in the order the inbox offers them.
+    pub const ALL: [InboxFilter; 5] = [
+        InboxFilter::WindowOpen,
+        InboxFilter::WaitingForConsent,
+        InboxFilter::Objected,
+        InboxFilter::ReviewPending,
+        InboxFilter::ProcessEnded,
+    ];
+}
+
+impl InboxView {
+    /// Every view, in the order the inbox offers them.
+    pub const ALL: [InboxView; 4] = [InboxView::All, InboxView::Mine, InboxView::Unassigned, InboxView::NeedsReply];
+}
+
+/// What to list: a view, a filter, or the one candidate with a phone number.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct InboxQuery {
+    /// The view.
+    pub view: InboxView,
+    /// The filter, if any.
+    pub filter: Option<InboxFilter>,
+    /// Only the candidate with this number (as typed, in the tenant's region), found through the
+    /// blind index: the number is never compared in clear.
+    pub phone: Option<String>,
+    /// Continue after this candidate (the previous page's `next`).
+    pub after: Option<CandidateId>,
+}
+
+/// A page of the inbox.
+#[derive(Debug, Clone)]
+pub struct InboxPage {
+    /// The conversations, in creation order.
+    pub rows: Vec<InboxRow>,
+    /// Where the next page starts, if there may be more.
+    pub next: Option<CandidateId>,
+}
+
+/// How many candidates one inbox page looks at, at most, to fill a filtered page.
+const SCAN_LIMIT: usize = 2_000;
+
 impl Hoheit {
+    /// A page of the inbox for a query: the view and filter are applied to each conversation the
+    /// role may see (R25), reading on until the page is full or [`SCAN_LIMIT`] candidates were
+    /// looked at (then `next` continues the scan); a phone number lists at most its candidate.
+    pub async fn inbox(
+        &self,
+        tenant: TenantId,
+        actor: Actor,
+        query: &InboxQuery,
+        limit: u32,
+    ) -> Result<InboxPage, UseCaseError> {
+        permitted(actor, Action::ReadCandidates, STAFF_ONLY)?;
+        let me = match actor {
+            Actor::Staff { id, .. } => Some(id),
+            Actor::System | Actor::Candidate => None,
+        };
+        let config = self.config(tenant).await?;
+        let at = self.now();
+        if let Some(phone) = query.phone.as_deref().map(str::trim).filter(|p| !p.is_empty()) {
+            let number = crate::values::PhoneNumber::parse_in(phone, config.tenant.messaging.default_region)
+                .map_err(|e| UseCaseError::Invalid(e.to_string()))?;
+            let key = crate::inbound::ContactKey::Phone(number);
+            let rows = match self.store.candidate_by_contact(tenant, &key).await? {
+                Some(c) if !c.is_erased() && may_read(&c, actor).is_ok() => vec![InboxRow::new(c, &config, at)],
+                Some(_) | None => Vec::new(),
+            };
+            let rows = rows.into_iter().filter(|r| r.shown_in(query.view, query.filter, me)).collect();
+            return Ok(InboxPage { rows, next: None });
+        }
+        let limit = usize::try_from(limit.clamp(1, 200)).unwrap_or(25);
+        let mut rows = Vec::new();
+        let mut after = query.after;
+        let mut scanned = 0;
+        loop {
+            let batch = self.inbox_page(tenant, actor, after, 200).await?;
+            let full = batch.len() == 200;
+            for row in batch {
+                scanned += 1;
+                after = Some(row.candidate.id);
+                if row.shown_in(query.view, query.filter, me) {
+                    rows.push(row);
+                    if rows.len() == limit {
+                        return Ok(InboxPage { rows, next: after });
+                    }
+                }
+            }
+            if !full {
+                return Ok(InboxPage { rows, next: None });
+            }
+            if scanned >= SCAN_LIMIT {
+                return Ok(InboxPage { rows, next: after });
+            }
+        }
+    }
+
+    /// Assigns the conversation to the acting staff member (`mine: true`) or lifts the
+    /// assignment (recruiters and admins, who write to candidates). Audited as
+    /// `candidate.assigned`; restricted and erased candidates cannot be assigned.
+    pub async fn assign(
+        &self,
+        tenant: TenantId,
+        actor: Actor,
+        id: CandidateId,
+        mine: bool,
+    ) -> Result<Candidate, UseCaseError> {
+        let me = permitted(actor, Action::SendMessages, "only a recruiter or an admin takes on conversations")?;
+        let assignee = mine.then_some(me);
+        self.modify_candidate(tenant, id, |_, candidate, changes, now| {
+            super::not_erased(candidate)?;
+            if matches!(candidate.lifecycle, crate::candidate::Lifecycle::Restricted { .. }) {
+                return Err(UseCaseError::Conflict("the candidate is restricted"));
+            }
+            if candidate.assignee != assignee {
+                candidate.assignee = assignee;
+                changes.events.push(
+                    Recorder::new(tenant, Some(candidate.id), actor, now)
+                        .note(DomainEvent::CandidateAssigned { staff: assignee }),
+                );
+            }
+            Ok(candidate.clone())
+        })
+        .await
+    }
+
     /// Wires the read port the inbox lists conversations with.
     #[must_use]
     pub fn with_queries(mut self, queries: Arc<dyn Queries>) -> Self {

@@ -35,7 +35,7 @@ pub use admin::{ChannelInput, LegalTextInput};
 pub use candidates::{ConsentInput, NewCandidate, ObjectionInput};
 pub use console::{ConsoleOverview, OVERVIEW_HORIZON, PREVIEW_LIMIT, RetentionPreviewItem, ReviewItem};
 pub use inbound::InboundOutcome;
-pub use inbox::InboxRow;
+pub use inbox::{InboxFilter, InboxPage, InboxQuery, InboxRow, InboxView};
 pub use media::fetch_backoff;
 pub use outbound::{DispatchOutcome, MAX_ATTEMPTS, MessageRequest, Queued};
 pub use retention_run::{ErasureOutcome, SubjectExport};

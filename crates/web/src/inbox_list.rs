@@ -1,0 +1,286 @@
+//! The inbox's conversation list (issue 17 items 1 and 2): the views All / Mine / Unassigned /
+//! Needs reply, the filters (window open, waiting for consent, objected, review pending, process
+//! ended), the search by phone number (exact, through the blind index), 25 per page; and taking
+//! a conversation on ("Mir zuweisen") or giving it back, audited. The domain decides what each
+//! view holds ([`hoheit_domain::usecases::InboxRow::shown_in`]) and who may see restricted
+//! candidates (R25).
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::Form;
+use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Response};
+use hoheit_domain::ids::CandidateId;
+use hoheit_domain::usecases::{InboxFilter, InboxQuery, InboxRow, InboxView, UseCaseError};
+use serde::Deserialize;
+
+use crate::WebState;
+use crate::i18n::Lang;
+use crate::identity::{Client, see_other, signed_in, signed_layout, signed_post};
+use crate::inbox::{
+    InboxTexts, PAGE, badges, display_name, may_add, not_found, texts as inbox_texts, use_case_failure,
+};
+use crate::pages::Layout;
+
+/// The list's texts beyond the inbox's.
+#[derive(Debug)]
+pub(crate) struct ListTexts {
+    pub views: &'static str,
+    pub view: fn(InboxView) -> &'static str,
+    pub filter_label: &'static str,
+    pub filter_none: &'static str,
+    pub filter: fn(InboxFilter) -> &'static str,
+    pub phone: &'static str,
+    pub search: &'static str,
+    pub reset: &'static str,
+    pub col_assigned: &'static str,
+    pub to_you: &'static str,
+    pub to_other: &'static str,
+    pub nobody: &'static str,
+    pub needs_reply: &'static str,
+    pub bad_phone: &'static str,
+    pub assign_me: &'static str,
+    pub unassign: &'static str,
+    pub done_assigned: &'static str,
+    pub done_unassigned: &'static str,
+}
+
+const DE: ListTexts = ListTexts {
+    views: "Ansichten",
+    view: view_de,
+    filter_label: "Nur",
+    filter_none: "alle Zustände",
+    filter: filter_de,
+    phone: "Telefonnummer",
+    search: "Anzeigen",
+    reset: "Zurücksetzen",
+    col_assigned: "Zugewiesen",
+    to_you: "Ihnen",
+    to_other: "jemand anderem",
+    nobody: "niemandem",
+    needs_reply: "wartet auf Antwort",
+    bad_phone: "Diese Telefonnummer kann es nicht geben.",
+    assign_me: "Mir zuweisen",
+    unassign: "Zuweisung aufheben",
+    done_assigned: "Das Gespräch ist Ihnen zugewiesen.",
+    done_unassigned: "Die Zuweisung ist aufgehoben.",
+};
+
+const EN: ListTexts = ListTexts {
+    views: "Views",
+    view: view_en,
+    filter_label: "Only",
+    filter_none: "every state",
+    filter: filter_en,
+    phone: "Phone number",
+    search: "Show",
+    reset: "Reset",
+    col_assigned: "Assigned to",
+    to_you: "you",
+    to_other: "someone else",
+    nobody: "nobody",
+    needs_reply: "waiting for a reply",
+    bad_phone: "This phone number cannot exist.",
+    assign_me: "Assign to me",
+    unassign: "Lift the assignment",
+    done_assigned: "The conversation is assigned to you.",
+    done_unassigned: "The assignment is lifted.",
+};
+
+const fn view_de(v: InboxView) -> &'static str {
+    match v {
+        InboxView::All => "Alle",
+        InboxView::Mine => "Meine",
+        InboxView::Unassigned => "Nicht zugewiesen",
+        InboxView::NeedsReply => "Antwort nötig",
+    }
+}
+
+const fn view_en(v: InboxView) -> &'static str {
+    match v {
+        InboxView::All => "All",
+        InboxView::Mine => "Mine",
+        InboxView::Unassigned => "Unassigned",
+        InboxView::NeedsReply => "Needs reply",
+    }
+}
+
+const fn filter_de(f: InboxFilter) -> &'static str {
+    match f {
+        InboxFilter::WindowOpen => "Antwortfenster offen",
+        InboxFilter::WaitingForConsent => "wartet auf Einwilligung",
+        InboxFilter::Objected => "Widerspruch",
+        InboxFilter::ReviewPending => "Prüfung offen",
+        InboxFilter::ProcessEnded => "Verfahren beendet",
+    }
+}
+
+const fn filter_en(f: InboxFilter) -> &'static str {
+    match f {
+        InboxFilter::WindowOpen => "reply window open",
+        InboxFilter::WaitingForConsent => "waiting for consent",
+        InboxFilter::Objected => "objected",
+        InboxFilter::ReviewPending => "review pending",
+        InboxFilter::ProcessEnded => "process ended",
+    }
+}
+
+pub(crate) const fn texts(lang: Lang) -> &'static ListTexts {
+    match lang {
+        Lang::De => &DE,
+        Lang::En => &EN,
+    }
+}
+
+struct Row {
+    id: String,
+    name: String,
+    badges: Vec<&'static str>,
+    assigned: &'static str,
+    created: String,
+}
+
+struct ViewLink {
+    href: String,
+    label: &'static str,
+    current: bool,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "inbox.html")]
+struct ListPage {
+    l: Layout,
+    x: &'static InboxTexts,
+    t: &'static ListTexts,
+    rows: Vec<Row>,
+    next: Option<String>,
+    may_add: bool,
+    views: Vec<ViewLink>,
+    view: &'static str,
+    filters: Vec<(&'static str, &'static str, bool)>,
+    phone: String,
+    error: Option<&'static str>,
+}
+
+/// The list's query: `view`, `filter`, `phone`, `after`.
+#[derive(Debug, Deserialize, Default)]
+pub(crate) struct ListQuery {
+    #[serde(default)]
+    view: Option<String>,
+    #[serde(default)]
+    filter: Option<String>,
+    #[serde(default)]
+    phone: Option<String>,
+    #[serde(default)]
+    after: Option<String>,
+}
+
+/// Who a conversation is assigned to, in words.
+pub(crate) fn assigned(t: &ListTexts, row: &InboxRow, me: hoheit_domain::ids::StaffId) -> &'static str {
+    match row.candidate.assignee {
+        Some(a) if a == me => t.to_you,
+        Some(_) => t.to_other,
+        None => t.nobody,
+    }
+}
+
+/// `GET /inbox`: a page of conversations in a view, with a filter or found by number.
+pub(crate) async fn list(State(state): State<WebState>, client: Client, Query(q): Query<ListQuery>) -> Response {
+    let Some(app) = state.app() else { return see_other("/signin") };
+    let Some(signed) = signed_in(app, &client).await else { return see_other("/signin?notice=expired") };
+    let lang = signed.lang();
+    let (x, t) = (inbox_texts(lang), texts(lang));
+    let view = q.view.as_deref().and_then(|v| InboxView::parse(v).ok()).unwrap_or_default();
+    let filter = q.filter.as_deref().and_then(|f| InboxFilter::parse(f).ok());
+    let phone = q.phone.clone().unwrap_or_default();
+    let query = InboxQuery {
+        view,
+        filter,
+        phone: Some(phone.clone()).filter(|p| !p.trim().is_empty()),
+        after: q.after.as_deref().and_then(|a| a.parse::<CandidateId>().ok()),
+    };
+    let p = &signed.principal;
+    let (page, error) = match app.inbox(p.tenant, p.actor(), &query, PAGE).await {
+        Ok(page) => (page, None),
+        Err(UseCaseError::Invalid(_)) => {
+            (hoheit_domain::usecases::InboxPage { rows: Vec::new(), next: None }, Some(t.bad_phone))
+        }
+        Err(e) => return use_case_failure(&signed, client.path, &e),
+    };
+    let zone = &state.settings().time_zone;
+    let rows = page
+        .rows
+        .iter()
+        .map(|r| Row {
+            id: r.candidate.id.to_string(),
+            name: display_name(&r.candidate, x),
+            badges: {
+                let mut b = badges(r, x);
+                if r.needs_reply() {
+                    b.push(t.needs_reply);
+                }
+                b
+            },
+            assigned: assigned(t, r, p.staff),
+            created: zone.date_time(lang, r.candidate.created_at),
+        })
+        .collect();
+    let keep = |v: InboxView| match filter {
+        Some(f) => format!("/inbox?view={}&filter={}", v.as_str(), f.as_str()),
+        None => format!("/inbox?view={}", v.as_str()),
+    };
+    let next = page.next.map(|after| format!("{}&after={after}", keep(view)));
+    ListPage {
+        l: signed_layout(&state, &signed, client.path),
+        x,
+        t,
+        rows,
+        next,
+        may_add: may_add(p.role),
+        views: InboxView::ALL
+            .iter()
+            .map(|v| ViewLink { href: keep(*v), label: (t.view)(*v), current: *v == view })
+            .collect(),
+        view: view.as_str(),
+        filters: InboxFilter::ALL.iter().map(|f| (f.as_str(), (t.filter)(*f), Some(*f) == filter)).collect(),
+        phone,
+        error,
+    }
+    .into_response()
+}
+
+/// The assignment form.
+#[derive(Debug, Deserialize)]
+pub(crate) struct AssignForm {
+    #[serde(default)]
+    csrf_token: String,
+    #[serde(default)]
+    assign: String,
+}
+
+/// `POST /inbox/{id}/assignment`: `assign=me` takes the conversation on, `assign=none` gives it
+/// back (recruiters and admins; audited).
+pub(crate) async fn assign(
+    State(state): State<WebState>,
+    client: Client,
+    Path(id): Path<String>,
+    Form(form): Form<AssignForm>,
+) -> Response {
+    let signed = match signed_post(&state, &client, &form.csrf_token).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let Some(app) = state.app() else { return see_other("/signin") };
+    let path = format!("/inbox/{id}");
+    let Ok(candidate) = id.parse::<CandidateId>() else { return not_found(signed.lang(), path) };
+    let mine = match form.assign.as_str() {
+        "me" => true,
+        "none" => false,
+        _ => return not_found(signed.lang(), path),
+    };
+    let p = &signed.principal;
+    match app.assign(p.tenant, p.actor(), candidate, mine).await {
+        Ok(_) => see_other(&format!("{path}?done={}", if mine { "assigned" } else { "unassigned" })),
+        Err(e) => use_case_failure(&signed, path, &e),
+    }
+}
