@@ -14,6 +14,7 @@ pub mod config;
 pub mod credentials;
 pub mod demo;
 pub mod desk;
+pub mod devdata;
 pub mod edge;
 pub mod error;
 pub mod failpoint;

@@ -421,6 +421,8 @@ async fn staff_cli_manages_accounts_through_the_api() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serve_dev_prints_sign_in_links() {
     use std::io::BufRead as _;
+    // this test's own HTTP client: run alone, no other test installed the TLS provider
+    hoheit_dialog360::ensure_crypto_provider();
     let data = tempfile::tempdir().unwrap();
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_hoheit"))
         .args(["serve", "--dev"])

@@ -500,26 +500,13 @@ async fn serve_dev(config: Config) -> Result<ExitCode, String> {
         );
         say(&format!("  sign in:   {}/signin?tenant={}", h.base, dev.id));
     } else {
-        let tenant = h.state.app.create_tenant(Actor::System, "Dev GmbH").await.map_err(|e| e.to_string())?;
-        // no channel sends without a privacy-notice link and a privacy contact (R15)
-        h.state
-            .app
-            .update_settings(
-                tenant.id,
-                Actor::System,
-                tenant.retention.clone(),
-                tenant.messaging.clone(),
-                Some("datenschutz@dev.example".to_owned()),
-                Some("https://dev.example/datenschutz".to_owned()),
-            )
-            .await
-            .map_err(|e| e.to_string())?;
+        let tenant = crate::devdata::create_tenant(&h).await?;
         say(&format!("dev tenant {} (tokens are shown once):", tenant.id));
         say(&format!("  operator:  {}", h.token(None, Role::Operator).await?));
         for role in [Role::Admin, Role::Dpo, Role::Recruiter] {
             say(&format!("  {:<9}  {}", format!("{}:", role.as_str()), h.token(Some(tenant.id), role).await?));
         }
-        say(&format!("  simulator phone_number_id for POST /api/v1/channels: {}", h.sim.phone_number_id()));
+        say(&format!("  simulator phone_number_id (the dev number below): {}", h.sim.phone_number_id()));
         say("browser sign-in links for the development staff (single use, 72 h; admin and DPO set up TOTP):");
         for (role, email, name) in [
             (Role::Admin, "admin@dev.example", "Ada Admin"),
@@ -537,6 +524,14 @@ async fn serve_dev(config: Config) -> Result<ExitCode, String> {
             say(&format!("  {:<9}  {}/invitation/{}", format!("{}:", role.as_str()), h.base, invited.secret.expose()));
         }
         say(&format!("  then sign in at {}/signin?tenant={}", h.base, tenant.id));
+        // a populated inbox and console for newcomers: an approved number and four sample
+        // conversations, driven through the simulator
+        match crate::devdata::populate(&h, tenant.id).await {
+            Ok(_) => say(
+                "sample data: an approved WhatsApp number and four conversations (Erika Mustermann, Max Beispiel, Jana Probe, Tom Test)",
+            ),
+            Err(e) => say(&format!("sample data could not be created: {e}")),
+        }
     }
     let _ = tokio::signal::ctrl_c().await;
     h.stop().await;
