@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use common::web::{Session, by_id, content_reads};
 use common::*;
-use hoheit_server::harness::{Harness, eventually};
+use hoheit_server::harness::{Harness, HarnessOptions, eventually};
 use serde_json::{Value, json};
 
 const WAIT: Duration = Duration::from_secs(20);
@@ -587,4 +587,42 @@ async fn the_inbox_has_views_filters_a_number_search_and_assignment() {
     );
     assert!(!listed(&rita.get("/inbox?view=needs_reply").await.html, &c));
     h.stop().await;
+}
+
+scenarios!(the_inbox_lists_newest_activity_first: true);
+
+/// Issue 17 item 1: the inbox lists newest activity first (the last message either way, else the
+/// creation), 25 a page; "Weitere Gespräche" continues with the rest, none twice; a cursor that
+/// does not read starts from the top; a conversation with a new inbound message moves to the top.
+async fn the_inbox_lists_newest_activity_first(h: &Harness) {
+    let (t, c) = consenting(h).await;
+    let mut others = Vec::new();
+    for n in 0..26 {
+        others.push(candidate(&t, &format!("+49 170 55502{n:02}")).await);
+    }
+    let rita = Session::staff(h, &t, "recruiter", "rita@activity.example").await;
+    let rows = |html: &str| -> Vec<String> {
+        html.split("<tr id=\"row-").skip(1).filter_map(|r| r.split('"').next()).map(str::to_owned).collect()
+    };
+    let newest_first: Vec<String> = others.iter().rev().chain([&c]).cloned().collect();
+    let first = rita.get("/inbox").await;
+    assert_eq!(first.status, 200, "{}", first.html);
+    assert_eq!(rows(&first.html), newest_first[..25], "newest first, 25 a page");
+    let next = by_id(&first.html, "inbox-next").expect("a next page");
+    let href = first.html.split("id=\"inbox-next\"").next().and_then(|h| h.rsplit("href=\"").next()).unwrap();
+    let href = href.split('"').next().unwrap().replace("&#38;", "&").replace("&amp;", "&");
+    assert!(next.contains("Weitere Gespräche") && href.contains("&after="), "{href}");
+    let second = rita.get(&href).await;
+    assert_eq!(rows(&second.html), newest_first[25..], "the rest, none twice");
+    let garbled = rita.get("/inbox?view=all&after=not-a-position").await;
+    assert_eq!((garbled.status, rows(&garbled.html)), (200, rows(&first.html)), "an unreadable cursor: the top");
+
+    // the oldest conversation gets a message (its provider time is to the second): to the top
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    assert_eq!(candidate_writes(h, &t, "wamid.activity-1", "Ist die Stelle noch frei?").await, 200);
+    assert!(
+        eventually(WAIT, || async { rows(&rita.get("/inbox").await.html).first() == Some(&c) }).await,
+        "the conversation with the new message is listed first"
+    );
+    assert_eq!(rows(&rita.get("/inbox").await.html)[1..], newest_first[..24], "the others keep their order");
 }

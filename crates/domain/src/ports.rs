@@ -682,6 +682,10 @@ pub struct CandidateSummary {
     /// Last change.
     #[serde(with = "time::serde::rfc3339")]
     pub updated_at: OffsetDateTime,
+    /// Last activity ([`crate::retention::last_activity`]), to the microsecond: the last message
+    /// in either direction, or the creation.
+    #[serde(with = "time::serde::rfc3339")]
+    pub last_activity_at: OffsetDateTime,
 }
 
 /// Which page of the candidate list to read.
@@ -694,6 +698,53 @@ pub struct CandidatePage {
     pub after: Option<CandidateId>,
     /// Page size.
     pub limit: u32,
+}
+
+/// Which page of the candidate list to read in activity order ([`Queries::candidate_activity_page`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ActivityPage {
+    /// Also list restricted candidates (R25: only for roles that may see them, which the caller
+    /// decides).
+    pub include_restricted: bool,
+    /// Continue after this position (the previous page's last row, [`ActivityCursor::of`]).
+    pub after: Option<ActivityCursor>,
+    /// Page size.
+    pub limit: u32,
+}
+
+/// A position in the newest-activity-first order: (last activity, id), both descending. Written
+/// as `<unix-nanos>.<id>` ([`std::fmt::Display`], [`std::str::FromStr`]), e.g. in a link.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ActivityCursor {
+    /// The row's last activity ([`CandidateSummary::last_activity_at`]).
+    pub last_activity_at: OffsetDateTime,
+    /// The row's candidate.
+    pub id: CandidateId,
+}
+
+impl ActivityCursor {
+    /// The position of a listed row: the next page continues after it.
+    pub const fn of(row: &CandidateSummary) -> Self {
+        Self { last_activity_at: row.last_activity_at, id: row.id }
+    }
+}
+
+impl std::fmt::Display for ActivityCursor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}.{}", self.last_activity_at.unix_timestamp_nanos(), self.id)
+    }
+}
+
+impl std::str::FromStr for ActivityCursor {
+    type Err = &'static str;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        const BAD: &str = "not an activity cursor";
+        let (nanos, id) = s.split_once('.').ok_or(BAD)?;
+        let nanos: i128 = nanos.parse().map_err(|_| BAD)?;
+        let last_activity_at = OffsetDateTime::from_unix_timestamp_nanos(nanos).map_err(|_| BAD)?;
+        Ok(Self { last_activity_at, id: id.parse().map_err(|_| BAD)? })
+    }
 }
 
 /// An open objection review in the queue (R16).
@@ -787,6 +838,17 @@ pub trait Queries: Send + Sync {
     /// `page.limit`. Restricted candidates MUST be left out unless `page.include_restricted`;
     /// erased ones MUST always be left out.
     async fn candidate_page(&self, tenant: TenantId, page: CandidatePage) -> Result<Vec<CandidateSummary>, StoreError>;
+
+    /// A page of the tenant's candidates newest activity first: by
+    /// [`CandidateSummary::last_activity_at`] descending, then by id descending, strictly after
+    /// `page.after` in that order (so paging neither repeats nor skips a row that did not move),
+    /// at most `page.limit`. Restricted candidates MUST be left out unless
+    /// `page.include_restricted`; erased ones MUST always be left out.
+    async fn candidate_activity_page(
+        &self,
+        tenant: TenantId,
+        page: ActivityPage,
+    ) -> Result<Vec<CandidateSummary>, StoreError>;
 
     /// The candidates with an open objection review, earliest due first (R16).
     async fn open_reviews(&self, tenant: TenantId) -> Result<Vec<OpenReview>, StoreError>;

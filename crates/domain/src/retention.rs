@@ -107,7 +107,10 @@ pub fn process_end(candidate: &Candidate, settings: &RetentionSettings) -> Offse
     }
 }
 
-fn last_activity(candidate: &Candidate) -> OffsetDateTime {
+/// The candidate's last activity: its conversation's last message in either direction (sent,
+/// queued or received, [`crate::conversation::ConversationState::last_activity_at`]), or the
+/// record's creation if there was none. The inbox lists newest activity first by it.
+pub fn last_activity(candidate: &Candidate) -> OffsetDateTime {
     candidate.conversation.last_activity_at().unwrap_or(candidate.created_at).max(candidate.created_at)
 }
 

@@ -1129,6 +1129,50 @@ pub mod fixtures {
     }
 }
 
+impl InMemoryStore {
+    /// The tenant's listed candidates (restricted ones only if asked, erased ones never), unordered.
+    fn summaries(&self, tenant: TenantId, include_restricted: bool) -> Vec<crate::ports::CandidateSummary> {
+        use crate::candidate::Lifecycle;
+        use crate::ports::{CandidateSummary, ListedLifecycle};
+        let state = self.lock();
+        state
+            .candidates
+            .iter()
+            .filter(|((t, _), _)| *t == tenant)
+            .filter_map(|(_, row)| row.candidate.as_ref().map(|c| (c, row.retention_due)))
+            .filter_map(|(c, retention_due_at)| {
+                let lifecycle = match c.lifecycle {
+                    Lifecycle::Active => ListedLifecycle::Active,
+                    Lifecycle::Restricted { .. } if include_restricted => ListedLifecycle::Restricted,
+                    Lifecycle::Restricted { .. } | Lifecycle::Erased { .. } => return None,
+                };
+                // the last committed event about the candidate is its last change
+                let updated_at = state
+                    .events
+                    .iter()
+                    .filter(|e| e.tenant == tenant && e.subject == Some(c.id))
+                    .map(|e| e.at)
+                    .max()
+                    .unwrap_or(c.created_at)
+                    .max(c.created_at);
+                // to the microsecond, as the databases keep it, so equal times order alike
+                let activity = crate::retention::last_activity(c);
+                let last_activity_at = activity.replace_nanosecond(activity.nanosecond() / 1000 * 1000).ok()?;
+                Some(CandidateSummary {
+                    id: c.id,
+                    lifecycle,
+                    objected: c.objection.is_objected(),
+                    process_ended_at: c.process_ended_at(),
+                    retention_due_at,
+                    created_at: c.created_at,
+                    updated_at,
+                    last_activity_at,
+                })
+            })
+            .collect()
+    }
+}
+
 /// The read side over the same state (the views the API shows).
 #[async_trait]
 impl crate::ports::Queries for InMemoryStore {
@@ -1152,41 +1196,22 @@ impl crate::ports::Queries for InMemoryStore {
         tenant: TenantId,
         page: crate::ports::CandidatePage,
     ) -> Result<Vec<crate::ports::CandidateSummary>, StoreError> {
-        use crate::candidate::Lifecycle;
-        use crate::ports::{CandidateSummary, ListedLifecycle};
-        let state = self.lock();
-        let mut rows: Vec<CandidateSummary> = state
-            .candidates
-            .iter()
-            .filter(|((t, id), _)| *t == tenant && page.after.is_none_or(|a| *id > a))
-            .filter_map(|(_, row)| row.candidate.as_ref().map(|c| (c, row.retention_due)))
-            .filter_map(|(c, retention_due_at)| {
-                let lifecycle = match c.lifecycle {
-                    Lifecycle::Active => ListedLifecycle::Active,
-                    Lifecycle::Restricted { .. } if page.include_restricted => ListedLifecycle::Restricted,
-                    Lifecycle::Restricted { .. } | Lifecycle::Erased { .. } => return None,
-                };
-                // the last committed event about the candidate is its last change
-                let updated_at = state
-                    .events
-                    .iter()
-                    .filter(|e| e.tenant == tenant && e.subject == Some(c.id))
-                    .map(|e| e.at)
-                    .max()
-                    .unwrap_or(c.created_at)
-                    .max(c.created_at);
-                Some(CandidateSummary {
-                    id: c.id,
-                    lifecycle,
-                    objected: c.objection.is_objected(),
-                    process_ended_at: c.process_ended_at(),
-                    retention_due_at,
-                    created_at: c.created_at,
-                    updated_at,
-                })
-            })
-            .collect();
+        let mut rows = self.summaries(tenant, page.include_restricted);
+        rows.retain(|r| page.after.is_none_or(|a| r.id > a));
         rows.sort_by_key(|r| r.id);
+        rows.truncate(usize::try_from(page.limit).unwrap_or(usize::MAX));
+        Ok(rows)
+    }
+
+    async fn candidate_activity_page(
+        &self,
+        tenant: TenantId,
+        page: crate::ports::ActivityPage,
+    ) -> Result<Vec<crate::ports::CandidateSummary>, StoreError> {
+        let position = |r: &crate::ports::CandidateSummary| std::cmp::Reverse((r.last_activity_at, r.id));
+        let mut rows = self.summaries(tenant, page.include_restricted);
+        rows.retain(|r| page.after.is_none_or(|a| position(r) > std::cmp::Reverse((a.last_activity_at, a.id))));
+        rows.sort_by_key(position);
         rows.truncate(usize::try_from(page.limit).unwrap_or(usize::MAX));
         Ok(rows)
     }

@@ -184,6 +184,7 @@ pub(crate) mod candidates {
         pub objected: bool,
         pub created_at: i64,
         pub updated_at: i64,
+        pub last_activity_at: Option<i64>,
         pub wrapped_key: Option<Vec<u8>>,
         pub state: Option<Vec<u8>>,
         pub tombstone: Option<String>,

@@ -21,6 +21,7 @@ use crate::shared::stmt;
 use crate::store::SeaStore;
 use crate::tables;
 pub use crate::tables::candidates::CandidateSummary;
+use crate::tables::candidates::Listing;
 
 /// What hoheit needs to talk to 360Dialog for one channel and to authenticate its webhooks.
 /// Stored sealed with the tenant key.
@@ -342,7 +343,20 @@ impl SeaStore {
         after: Option<CandidateId>,
         limit: u64,
     ) -> Result<Vec<CandidateSummary>, StoreError> {
-        tables::candidates::list(&self.shared, tenant, include_restricted, after, limit).await
+        tables::candidates::list(&self.shared, tenant, include_restricted, Listing::Created(after), limit).await
+    }
+
+    /// A page of the tenant's candidates newest activity first, by (last activity, id) descending,
+    /// starting after the position `after`; restricted ones only if `include_restricted`, erased
+    /// ones never. Reads clear columns only: no key is unwrapped.
+    pub async fn list_candidates_by_activity(
+        &self,
+        tenant: TenantId,
+        include_restricted: bool,
+        after: Option<(OffsetDateTime, CandidateId)>,
+        limit: u64,
+    ) -> Result<Vec<CandidateSummary>, StoreError> {
+        tables::candidates::list(&self.shared, tenant, include_restricted, Listing::Activity(after), limit).await
     }
 
     /// Candidates with an open objection review, for the review queue (R16): (candidate, due).

@@ -4,8 +4,8 @@
 use async_trait::async_trait;
 use hoheit_domain::ids::TenantId;
 use hoheit_domain::ports::{
-    CandidatePage, CandidateSummary, DeadlineCounts, DueLegalHold, DueSubjectRequests, ListedLifecycle, OpenReview,
-    Queries, Store, StoreError, TenantSummary,
+    ActivityPage, CandidatePage, CandidateSummary, DeadlineCounts, DueLegalHold, DueSubjectRequests, ListedLifecycle,
+    OpenReview, Queries, Store, StoreError, TenantSummary,
 };
 use time::{Duration, OffsetDateTime};
 
@@ -19,6 +19,20 @@ fn listed_lifecycle(stored: &str) -> Result<ListedLifecycle, StoreError> {
     }
 }
 
+/// A listed row as the port returns it.
+fn summary(c: crate::CandidateSummary) -> Result<CandidateSummary, StoreError> {
+    Ok(CandidateSummary {
+        id: c.id,
+        lifecycle: listed_lifecycle(&c.lifecycle)?,
+        objected: c.objected,
+        process_ended_at: c.process_ended_at,
+        retention_due_at: c.retention_due_at,
+        created_at: c.created_at,
+        updated_at: c.updated_at,
+        last_activity_at: c.last_activity_at,
+    })
+}
+
 #[async_trait]
 impl Queries for SeaStore {
     async fn tenants(&self) -> Result<Vec<TenantSummary>, StoreError> {
@@ -30,21 +44,19 @@ impl Queries for SeaStore {
     }
 
     async fn candidate_page(&self, tenant: TenantId, page: CandidatePage) -> Result<Vec<CandidateSummary>, StoreError> {
-        self.list_candidates(tenant, page.include_restricted, page.after, u64::from(page.limit))
-            .await?
-            .into_iter()
-            .map(|c| {
-                Ok(CandidateSummary {
-                    id: c.id,
-                    lifecycle: listed_lifecycle(&c.lifecycle)?,
-                    objected: c.objected,
-                    process_ended_at: c.process_ended_at,
-                    retention_due_at: c.retention_due_at,
-                    created_at: c.created_at,
-                    updated_at: c.updated_at,
-                })
-            })
-            .collect()
+        let rows = self.list_candidates(tenant, page.include_restricted, page.after, u64::from(page.limit)).await?;
+        rows.into_iter().map(summary).collect()
+    }
+
+    async fn candidate_activity_page(
+        &self,
+        tenant: TenantId,
+        page: ActivityPage,
+    ) -> Result<Vec<CandidateSummary>, StoreError> {
+        let after = page.after.map(|a| (a.last_activity_at, a.id));
+        let rows =
+            self.list_candidates_by_activity(tenant, page.include_restricted, after, u64::from(page.limit)).await?;
+        rows.into_iter().map(summary).collect()
     }
 
     async fn open_reviews(&self, tenant: TenantId) -> Result<Vec<OpenReview>, StoreError> {

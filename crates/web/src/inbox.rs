@@ -182,11 +182,11 @@ const CONTENT_EN: ContentTexts = ContentTexts {
 
 const DE: InboxTexts = InboxTexts {
     title: "Posteingang",
-    intro: "Gespräche mit Bewerbenden, zuletzt angelegte zuerst. Was Sie senden können, entscheiden Einwilligung, Widerspruch und das Antwortfenster.",
+    intro: "Gespräche mit Bewerbenden, neueste Aktivität zuerst. Was Sie senden können, entscheiden Einwilligung, Widerspruch und das Antwortfenster.",
     empty: "Noch keine Gespräche.",
     col_person: "Bewerbende Person",
     col_state: "Stand",
-    col_since: "Angelegt",
+    col_since: "Letzte Aktivität",
     next_page: "Weitere Gespräche",
     unnamed: "Ohne Namen",
     back: "Zurück zum Posteingang",
@@ -247,11 +247,11 @@ const DE: InboxTexts = InboxTexts {
 
 const EN: InboxTexts = InboxTexts {
     title: "Inbox",
-    intro: "Conversations with candidates, most recently created first. Consent, objection and the reply window decide what you can send.",
+    intro: "Conversations with candidates, newest activity first. Consent, objection and the reply window decide what you can send.",
     empty: "No conversations yet.",
     col_person: "Candidate",
     col_state: "State",
-    col_since: "Created",
+    col_since: "Last activity",
     next_page: "More conversations",
     unnamed: "No name",
     back: "Back to the inbox",

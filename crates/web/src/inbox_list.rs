@@ -11,6 +11,7 @@ use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
 use hoheit_domain::ids::CandidateId;
+use hoheit_domain::ports::ActivityCursor;
 use hoheit_domain::usecases::{InboxFilter, InboxQuery, InboxRow, InboxView, UseCaseError};
 use serde::Deserialize;
 
@@ -137,7 +138,7 @@ struct Row {
     name: String,
     badges: Vec<&'static str>,
     assigned: &'static str,
-    created: String,
+    activity: String,
 }
 
 struct ViewLink {
@@ -197,7 +198,8 @@ pub(crate) async fn list(State(state): State<WebState>, client: Client, Query(q)
         view,
         filter,
         phone: Some(phone.clone()).filter(|p| !p.trim().is_empty()),
-        after: q.after.as_deref().and_then(|a| a.parse::<CandidateId>().ok()),
+        // the position is opaque to the user: one that does not read starts from the top
+        after: q.after.as_deref().and_then(|a| a.parse::<ActivityCursor>().ok()),
     };
     let p = &signed.principal;
     let (page, error) = match app.inbox(p.tenant, p.actor(), &query, PAGE).await {
@@ -222,7 +224,7 @@ pub(crate) async fn list(State(state): State<WebState>, client: Client, Query(q)
                 b
             },
             assigned: assigned(t, r, p.staff),
-            created: zone.date_time(lang, r.candidate.created_at),
+            activity: zone.date_time(lang, hoheit_domain::retention::last_activity(&r.candidate)),
         })
         .collect();
     let keep = |v: InboxView| match filter {

@@ -29,7 +29,9 @@ use uuid::Uuid;
 
 use super::fixtures::{World, staff};
 use super::{FakeGateway, FixedClock, InMemoryStore, SequentialIds};
-use crate::candidate::{Candidate, CandidateSource, Contact, ErasureReason, HoldReason, ProcessEndReason};
+use crate::candidate::{
+    Candidate, CandidateSource, Contact, ErasureReason, HoldReason, Lifecycle, ProcessEndReason, RestrictionReason,
+};
 use crate::consent::{CaptureChannel, Purpose};
 use crate::conversation::{
     DeliveryStatus, Direction, Intent, Message, MessageBody, MessageKind, OutboundContent, StatusObservation,
@@ -42,8 +44,9 @@ use crate::legal::LegalTextCatalogue;
 use crate::media::{MediaRecord, MediaStatus};
 use crate::objection::{ObjectionScope, Suppression};
 use crate::ports::{
-    CandidateChange, CandidatePage, ChangeSet, CommitReport, ConfigChange, DueLegalHold, DuplicateKey, ListedLifecycle,
-    MediaChange, MessageChange, OutboxChange, OutboxEntry, OutboxQueue, Queries, Store, StoreError,
+    ActivityCursor, ActivityPage, CandidateChange, CandidatePage, ChangeSet, CommitReport, ConfigChange, DueLegalHold,
+    DuplicateKey, ListedLifecycle, MediaChange, MessageChange, OutboxChange, OutboxEntry, OutboxQueue, Queries, Store,
+    StoreError,
 };
 use crate::subject_request::{SubjectRequest, SubjectRequestKind};
 use crate::template::TemplateCatalogue;
@@ -151,6 +154,7 @@ macro_rules! store_contract_tests {
             concurrent_statuses_and_messages_share_batches_and_converge,
             the_domain_journey_runs_on_the_store,
             queries_read_views,
+            candidates_are_listed_newest_activity_first,
             replays_after_erasure_and_stale_events_create_nothing,
         );
     };
@@ -1383,6 +1387,81 @@ pub async fn replays_after_erasure_and_stale_events_create_nothing(h: &dyn Harne
     let fresh = store.candidate_by_contact(w.tenant_id(), &key).await.unwrap().unwrap();
     assert_ne!(fresh.id, c.id);
     assert_eq!(store.messages(w.tenant_id(), fresh.id).await.unwrap().len(), 1);
+}
+
+/// [`Queries::candidate_activity_page`]: newest activity first (the last message either way, or
+/// the creation, to the microsecond), equal times by id descending; paging in any page size
+/// lists every row once; restricted candidates only when asked (R25), erased ones never, another
+/// tenant's never; a new message moves its candidate to the top.
+pub async fn candidates_are_listed_newest_activity_first(h: &dyn Harness) {
+    let (store, queries) = (h.store(), h.queries());
+    let w = World::new();
+    seed(store.as_ref(), &w).await;
+    let other = other_tenant(store.as_ref()).await;
+    let (tenant, hour) = (w.tenant_id(), Duration::hours(1));
+    // (id, hours of the last inbound message after creation; none: never wrote)
+    let plan: [(u128, Option<i32>); 7] =
+        [(1, Some(1)), (2, Some(2)), (3, Some(2)), (4, Some(2)), (5, None), (6, Some(3)), (7, Some(4))];
+    let mut candidates = Vec::new();
+    for (id, hours) in plan {
+        let mut c = new_candidate(&w, id, &format!("+49 170 55500{id:02}"));
+        if let Some(hours) = hours {
+            c.conversation.record_inbound(w.now + hour * hours);
+        }
+        candidates.push(c);
+    }
+    // a time below the microsecond is kept as the databases keep it: equal to the others at 2 h
+    candidates[3].conversation.record_inbound(w.now + hour * 2 + Duration::nanoseconds(500));
+    candidates[5].lifecycle = Lifecycle::Restricted { since: w.now, reason: RestrictionReason::SubjectRequest };
+    for c in &candidates {
+        insert(store.as_ref(), &w, c).await;
+    }
+    let tombstone = candidates[6].erased(w.now, ErasureReason::SubjectRequest);
+    let erase = CandidateChange::Erase { tombstone: Box::new(tombstone), expected_version: 0 };
+    store.commit(tenant, ChangeSet { candidates: vec![erase], ..ChangeSet::default() }).await.unwrap();
+    let mut stranger = new_candidate(&other, 0x99, "+49 170 5550099");
+    stranger.conversation.record_inbound(w.now + hour * 9);
+    insert(store.as_ref(), &other, &stranger).await;
+
+    let id = |n: u128| CandidateId::from_uuid(Uuid::from_u128(n));
+    let page = |include_restricted, after, limit| ActivityPage { include_restricted, after, limit };
+    let ids = |rows: &[crate::ports::CandidateSummary]| rows.iter().map(|r| r.id).collect::<Vec<_>>();
+    let visible = queries.candidate_activity_page(tenant, page(false, None, 100)).await.unwrap();
+    assert_eq!(ids(&visible), [4, 3, 2, 1, 5].map(id), "newest first, equal times by id descending");
+    assert_eq!(visible[0].last_activity_at, w.now + hour * 2, "to the microsecond");
+    assert_eq!(visible[4].last_activity_at, w.now, "no message: the creation");
+    let all = queries.candidate_activity_page(tenant, page(true, None, 100)).await.unwrap();
+    assert_eq!(ids(&all), [6, 4, 3, 2, 1, 5].map(id), "restricted only when asked (R25), erased never");
+    assert_eq!(all[0].lifecycle, ListedLifecycle::Restricted);
+    for limit in [1, 2, 4] {
+        let (mut paged, mut after) = (Vec::new(), None);
+        loop {
+            let rows = queries.candidate_activity_page(tenant, page(true, after, limit)).await.unwrap();
+            paged.extend(ids(&rows));
+            match rows.last() {
+                Some(last) if rows.len() == usize::try_from(limit).unwrap() => after = Some(ActivityCursor::of(last)),
+                _ => break,
+            }
+        }
+        assert_eq!(paged, ids(&all), "pages of {limit}: every row once, in order");
+    }
+    let in_the_tie = ActivityCursor { last_activity_at: w.now + hour * 2, id: id(3) };
+    let rest = queries.candidate_activity_page(tenant, page(false, Some(in_the_tie), 100)).await.unwrap();
+    assert_eq!(ids(&rest), [2, 1, 5].map(id), "continues inside equal times");
+    let theirs = queries.candidate_activity_page(other.tenant_id(), page(true, None, 100)).await.unwrap();
+    assert_eq!(ids(&theirs), [id(0x99)], "tenant isolation");
+
+    // the oldest conversation gets a message: it moves to the top
+    let mut wrote = candidates[0].clone();
+    wrote.conversation.record_inbound(w.now + hour * 5);
+    let update = CandidateChange::Update { candidate: Box::new(wrote), expected_version: 0, retention_due: None };
+    store.commit(tenant, ChangeSet { candidates: vec![update], ..ChangeSet::default() }).await.unwrap();
+    let moved = queries.candidate_activity_page(tenant, page(false, None, 2)).await.unwrap();
+    assert_eq!(ids(&moved), [1, 4].map(id));
+    assert_eq!(moved[0].last_activity_at, w.now + hour * 5);
+    // the creation order of the other listing is unchanged
+    let created = queries.candidate_page(tenant, CandidatePage { include_restricted: true, after: None, limit: 100 });
+    assert_eq!(ids(&created.await.unwrap()), [1, 2, 3, 4, 5, 6].map(id));
 }
 
 /// The behaviour every [`crate::ports::Queries`] implementation must have, checked through the

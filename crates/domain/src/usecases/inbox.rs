@@ -18,7 +18,7 @@ use crate::consent::{ConsentState, Purpose};
 use crate::events::DomainEvent;
 use crate::ids::StaffId;
 use crate::ids::{CandidateId, TenantId};
-use crate::ports::{CandidatePage, Queries, TenantConfig};
+use crate::ports::{ActivityCursor, ActivityPage, Queries, TenantConfig};
 use crate::retention::{RetentionDecision, RetentionSettings, decide};
 use crate::tenant::Actor;
 
@@ -177,17 +177,17 @@ pub struct InboxQuery {
     /// Only the candidate with this number (as typed, in the tenant's region), found through the
     /// blind index: the number is never compared in clear.
     pub phone: Option<String>,
-    /// Continue after this candidate (the previous page's `next`).
-    pub after: Option<CandidateId>,
+    /// Continue after this position (the previous page's `next`).
+    pub after: Option<ActivityCursor>,
 }
 
 /// A page of the inbox.
 #[derive(Debug, Clone)]
 pub struct InboxPage {
-    /// The conversations, in creation order.
+    /// The conversations, newest activity first.
     pub rows: Vec<InboxRow>,
     /// Where the next page starts, if there may be more.
-    pub next: Option<CandidateId>,
+    pub next: Option<ActivityCursor>,
 }
 
 /// How many candidates one inbox page looks at, at most, to fill a filtered page.
@@ -229,9 +229,9 @@ impl Hoheit {
         loop {
             let batch = self.inbox_page(tenant, actor, after, 200).await?;
             let full = batch.len() == 200;
-            for row in batch {
+            for (position, row) in batch {
                 scanned += 1;
-                after = Some(row.candidate.id);
+                after = Some(position);
                 if row.shown_in(query.view, query.filter, me) {
                     rows.push(row);
                     if rows.len() == limit {
@@ -284,19 +284,20 @@ impl Hoheit {
         self
     }
 
-    /// A page of the tenant's conversations in creation order, after `after`: restricted
-    /// candidates only for admin and DPO (R25), erased ones never.
+    /// A page of the tenant's conversations newest activity first, after `after`, each with its
+    /// position in that order: restricted candidates only for admin and DPO (R25), erased ones
+    /// never.
     pub async fn inbox_page(
         &self,
         tenant: TenantId,
         actor: Actor,
-        after: Option<CandidateId>,
+        after: Option<ActivityCursor>,
         limit: u32,
-    ) -> Result<Vec<InboxRow>, UseCaseError> {
+    ) -> Result<Vec<(ActivityCursor, InboxRow)>, UseCaseError> {
         permitted(actor, Action::ReadCandidates, STAFF_ONLY)?;
         let queries = self.queries.as_ref().ok_or(UseCaseError::Unavailable("the read port is not wired"))?;
-        let page = CandidatePage { include_restricted: reads_restricted(actor), after, limit: limit.clamp(1, 200) };
-        let listed = queries.candidate_page(tenant, page).await?;
+        let page = ActivityPage { include_restricted: reads_restricted(actor), after, limit: limit.clamp(1, 200) };
+        let listed = queries.candidate_activity_page(tenant, page).await?;
         let config = self.config(tenant).await?;
         let at = self.now();
         let mut rows = Vec::with_capacity(listed.len());
@@ -305,7 +306,7 @@ impl Hoheit {
             if let Some(candidate) = self.store.candidate(tenant, summary.id).await?
                 && may_read(&candidate, actor).is_ok()
             {
-                rows.push(InboxRow::new(candidate, &config, at));
+                rows.push((ActivityCursor::of(&summary), InboxRow::new(candidate, &config, at)));
             }
         }
         Ok(rows)

@@ -39,6 +39,7 @@ mod m0006_credentials;
 mod m0007_send_attempts;
 mod m0008_staff_accounts;
 mod m0010_oidc;
+mod m0011_last_activity;
 
 /// All migrations, in order.
 #[derive(Debug)]
@@ -57,6 +58,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0007_send_attempts::Migration),
             Box::new(m0008_staff_accounts::Migration),
             Box::new(m0010_oidc::Migration),
+            Box::new(m0011_last_activity::Migration),
         ]
     }
 }
@@ -98,6 +100,9 @@ mod tests {
             "m0005_provider_ids",
             "m0006_credentials",
             "m0007_send_attempts",
+            "m0008_staff_accounts",
+            "m0010_oidc",
+            "m0011_last_activity",
         ];
         assert_eq!(names[..expected.len()], expected);
     }

@@ -9,7 +9,8 @@ use hoheit_domain::candidate::Candidate;
 use hoheit_domain::ids::{CandidateId, TenantId};
 use hoheit_domain::inbound::ContactKey;
 use hoheit_domain::ports::{CandidateChange, DuplicateKey, StoreError};
-use sea_orm::{ColumnTrait, ConnectionTrait, FromQueryResult, QueryFilter, QueryOrder, QuerySelect, Value};
+use hoheit_domain::retention::last_activity;
+use sea_orm::{ColumnTrait, Condition, ConnectionTrait, FromQueryResult, QueryFilter, QueryOrder, QuerySelect, Value};
 use time::OffsetDateTime;
 
 use crate::batch::Write;
@@ -58,8 +59,8 @@ async fn insert(
     let state = ckey.seal("candidates", id, "state", &to_json_bytes(candidate)?);
     w.exec(
         "INSERT INTO candidates (id, tenant_id, version, lifecycle, process_ended_at, retention_due_at, \
-         review_due_at, objected, created_at, updated_at, wrapped_key, state, tombstone, hold_review_at) \
-         VALUES ($1, $2, 0, $3, $4, $5, $6, $7, $8, $8, $9, $10, NULL, $11)",
+         review_due_at, objected, created_at, updated_at, wrapped_key, state, tombstone, hold_review_at, \
+         last_activity_at) VALUES ($1, $2, 0, $3, $4, $5, $6, $7, $8, $8, $9, $10, NULL, $11, $12)",
         vec![
             id_bytes(id).into(),
             w.t(),
@@ -72,6 +73,7 @@ async fn insert(
             wrapped.into(),
             state.into(),
             candidate.hold_review_at().map(micros).into(),
+            micros(last_activity(candidate)).into(),
         ],
     )
     .await
@@ -94,7 +96,8 @@ async fn update(
     let updated = w
         .exec(
             "UPDATE candidates SET version = $3, lifecycle = $4, process_ended_at = $5, retention_due_at = $6, \
-             review_due_at = $7, objected = $8, updated_at = $9, state = $10, hold_review_at = $12 \
+             review_due_at = $7, objected = $8, updated_at = $9, state = $10, hold_review_at = $12, \
+             last_activity_at = $13 \
              WHERE tenant_id = $1 AND id = $2 AND version = $11 AND tombstone IS NULL",
             vec![
                 w.t(),
@@ -109,6 +112,7 @@ async fn update(
                 state.into(),
                 expected.into(),
                 candidate.hold_review_at().map(micros).into(),
+                micros(last_activity(candidate)).into(),
             ],
         )
         .await
@@ -136,7 +140,7 @@ async fn erase(w: &mut Write<'_>, tombstone: &Candidate, expected_version: u64) 
     let updated = w
         .exec(
             "UPDATE candidates SET version = $3, lifecycle = 'erased', retention_due_at = NULL, review_due_at = NULL, \
-             hold_review_at = NULL, updated_at = $4, wrapped_key = NULL, state = NULL, tombstone = $5 \
+             hold_review_at = NULL, last_activity_at = NULL, updated_at = $4, wrapped_key = NULL, state = NULL, tombstone = $5 \
              WHERE tenant_id = $1 AND id = $2 AND version = $6 AND tombstone IS NULL",
             vec![w.t(), c(), next.into(), micros(w.at).into(), to_json(tombstone)?.into(), expected.into()],
         )
@@ -294,16 +298,27 @@ pub struct CandidateSummary {
     pub created_at: OffsetDateTime,
     /// Last change.
     pub updated_at: OffsetDateTime,
+    /// Last activity (the last message in either direction, or the creation).
+    pub last_activity_at: OffsetDateTime,
 }
 
-/// A page of the tenant's candidates in creation order (ids are UUIDv7), starting after
-/// `after`; restricted ones (archived, R25; Art. 18) only if `include_restricted`, erased ones
-/// never. Reads clear columns only: no key is unwrapped.
+/// The order of a candidate list and where it continues.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Listing {
+    /// Creation order (ids are UUIDv7), after this candidate.
+    Created(Option<CandidateId>),
+    /// Newest activity first, by (last activity, id) descending, after this position.
+    Activity(Option<(OffsetDateTime, CandidateId)>),
+}
+
+/// A page of the tenant's candidates in the listing's order, starting after its position;
+/// restricted ones (archived, R25; Art. 18) only if `include_restricted`, erased ones never.
+/// Reads clear columns only: no key is unwrapped.
 pub(crate) async fn list(
     shared: &Shared,
     tenant: TenantId,
     include_restricted: bool,
-    after: Option<CandidateId>,
+    listing: Listing,
     limit: u64,
 ) -> Result<Vec<CandidateSummary>, StoreError> {
     use entity::candidates::Column;
@@ -311,10 +326,26 @@ pub(crate) async fn list(
     if !include_restricted {
         query = query.filter(Column::Lifecycle.eq("active"));
     }
-    if let Some(after) = after {
-        query = query.filter(Column::Id.gt(id_bytes(after.as_uuid())));
-    }
-    let rows = query.order_by_asc(Column::Id).limit(limit).all(&shared.db).await.map_err(|e| db_error(&e))?;
+    query = match listing {
+        Listing::Created(after) => {
+            if let Some(after) = after {
+                query = query.filter(Column::Id.gt(id_bytes(after.as_uuid())));
+            }
+            query.order_by_asc(Column::Id)
+        }
+        Listing::Activity(after) => {
+            if let Some((at, id)) = after {
+                let (at, id) = (micros(at), id_bytes(id.as_uuid()));
+                query = query.filter(
+                    Condition::any()
+                        .add(Column::LastActivityAt.lt(at))
+                        .add(Condition::all().add(Column::LastActivityAt.eq(at)).add(Column::Id.lt(id))),
+                );
+            }
+            query.order_by_desc(Column::LastActivityAt).order_by_desc(Column::Id)
+        }
+    };
+    let rows = query.limit(limit).all(&shared.db).await.map_err(|e| db_error(&e))?;
     rows.iter()
         .map(|r| {
             Ok(CandidateSummary {
@@ -325,6 +356,7 @@ pub(crate) async fn list(
                 retention_due_at: r.retention_due_at.map(from_micros).transpose()?,
                 created_at: from_micros(r.created_at)?,
                 updated_at: from_micros(r.updated_at)?,
+                last_activity_at: from_micros(r.last_activity_at.unwrap_or(r.created_at))?,
             })
         })
         .collect()
