@@ -67,6 +67,7 @@ suite!(
     media_rows_are_sealed_queued_for_fetching_and_erased,
     unknown_enum_values_in_a_row_are_corruption,
     an_attempts_receipt_is_sealed_and_bound_to_its_row,
+    last_activity_is_filled_for_rows_written_before_m0011,
 );
 
 async fn raw_count(db: &Db, sql: &str, values: Vec<sea_orm::Value>) -> i64 {
@@ -999,4 +1000,44 @@ async fn an_attempts_receipt_is_sealed_and_bound_to_its_row(db: &Db) {
     .await;
     let moved = db.store.pending_outbox(w.tenant_id(), c.id).await;
     assert!(matches!(moved, Err(StoreError::Corrupt(_))), "{moved:?}");
+}
+
+/// m0011 fills `candidates.last_activity_at` of rows written before it from their messages'
+/// clear times (the provider's, else the stored one) or their creation; erased rows get none;
+/// the inbox's order reads it at once.
+async fn last_activity_is_filled_for_rows_written_before_m0011(db: &Db) {
+    use hoheit_domain::ports::{ActivityPage, Queries};
+    use sea_orm_migration::MigratorTrait;
+    let w = World::new();
+    seed(&db.store, &w).await;
+    let (wrote, silent, gone) = (
+        new_candidate(&w, 1, NUMBER),
+        new_candidate(&w, 2, "+49 170 1112223"),
+        new_candidate(&w, 3, "+49 170 1112224"),
+    );
+    for c in [&wrote, &silent, &gone] {
+        insert(&db.store, &w, c).await;
+    }
+    let mut changes = ChangeSet::default();
+    changes.messages.push(MessageChange::Insert(Box::new(inbound_message(&w, wrote.id, 10, "wamid.m11", "Hallo"))));
+    changes.candidates.push(CandidateChange::Erase {
+        tombstone: Box::new(gone.erased(w.now, ErasureReason::SubjectRequest)),
+        expected_version: 0,
+    });
+    db.store.commit(w.tenant_id(), changes).await.unwrap();
+    // the message as the only trace of the activity an hour later (the sealed state is not read)
+    let micros = |t: time::OffsetDateTime| i64::try_from(t.unix_timestamp_nanos() / 1000).unwrap();
+    let later = micros(w.now + Duration::hours(1));
+    let id = |n: u128| -> sea_orm::Value { Uuid::from_u128(n).as_bytes().to_vec().into() };
+    raw_exec(db, "UPDATE messages SET provider_at = $1 WHERE id = $2", vec![later.into(), id(10)]).await;
+    hoheit_persistence::Migrator::down(db.store.connection(), Some(1)).await.unwrap();
+    db.store.migrate().await.unwrap();
+    let activity =
+        |n: u128| raw_count(db, "SELECT COALESCE(last_activity_at, -1) FROM candidates WHERE id = $1", vec![id(n)]);
+    assert_eq!(activity(1).await, later, "from the newest message");
+    assert_eq!(activity(2).await, micros(w.now), "no message: the creation");
+    assert_eq!(activity(3).await, -1, "erased: none");
+    let page = ActivityPage { include_restricted: true, after: None, limit: 10 };
+    let listed = Queries::candidate_activity_page(&db.store, w.tenant_id(), page).await.unwrap();
+    assert_eq!(listed.iter().map(|c| c.id).collect::<Vec<_>>(), [wrote.id, silent.id]);
 }
