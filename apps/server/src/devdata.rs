@@ -143,7 +143,8 @@ async fn conversation(
     let agree = agree_payload(h, wa).await.ok_or("dev data: the consent request did not reach the simulator")?;
     h.sim.inject_button_reply(wa, &agree, "Zustimmen");
     let granted = eventually(WAIT, || async {
-        recruiter.get(&format!("/api/v1/candidates/{id}")).await.json["consents"][0]["state"] == "granted"
+        let r = recruiter.get(&format!("/api/v1/candidates/{id}")).await;
+        r.json.pointer("/consents/0/state").and_then(Value::as_str) == Some("granted")
     })
     .await;
     if !granted {
@@ -167,7 +168,8 @@ async fn conversation(
     h.sim.inject_inbound_text(wa, text);
     let arrived = eventually(WAIT, || async {
         let r = recruiter.get(&format!("/api/v1/candidates/{id}/messages")).await;
-        r.json["messages"].as_array().is_some_and(|m| m.iter().any(|m| m["direction"] == "inbound"))
+        let messages = r.json.get("messages").and_then(Value::as_array);
+        messages.is_some_and(|m| m.iter().any(|m| m.get("direction").and_then(Value::as_str) == Some("inbound")))
     })
     .await;
     if arrived { Ok(()) } else { Err(format!("dev data: {name}'s message did not arrive")) }

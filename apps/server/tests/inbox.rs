@@ -626,3 +626,63 @@ async fn the_inbox_lists_newest_activity_first(h: &Harness) {
     );
     assert_eq!(rows(&rita.get("/inbox").await.html)[1..], newest_first[..24], "the others keep their order");
 }
+
+/// Issue 17 item 7: `hoheit serve --dev`'s development tenant comes with an approved number and
+/// four sample conversations the simulator drove, one in each state a newcomer should see.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_development_tenant_has_a_populated_inbox() {
+    let (h, _dir) = sqlite().await;
+    let tenant = hoheit_server::devdata::create_tenant(&h).await.unwrap();
+    hoheit_server::devdata::populate(&h, tenant.id).await.unwrap();
+    let admin = h.client(&h.token(Some(tenant.id), hoheit_domain::tenant::Role::Admin).await.unwrap());
+    let rita = Session::invited_by(&h, &admin, "recruiter", "rita@dev.example").await;
+    let names = |html: &str| by_id(html, "conversations").unwrap_or_default();
+    let all = names(&rita.get("/inbox").await.html);
+    for name in ["Erika Mustermann", "Max Beispiel", "Jana Probe", "Tom Test"] {
+        assert!(all.contains(name), "{name}: {all}");
+    }
+    for (query, expected) in [
+        ("view=needs_reply", "Erika Mustermann"),
+        ("filter=waiting_for_consent", "Max Beispiel"),
+        ("filter=objected", "Jana Probe"),
+        ("filter=review_pending", "Tom Test"),
+    ] {
+        let listed = names(&rita.get(&format!("/inbox?{query}")).await.html);
+        assert!(listed.contains(expected), "{query}: {listed}");
+        let others = ["Erika Mustermann", "Max Beispiel", "Jana Probe", "Tom Test"]
+            .iter()
+            .filter(|n| listed.contains(*n))
+            .count();
+        assert_eq!(others, 1, "{query} lists one sample: {listed}");
+    }
+    h.stop().await;
+}
+
+/// Issue 17 item 3: read receipts are a tenant setting, off by default; on, a recruiter opening
+/// the thread marks the candidate's newest message read at WhatsApp, the DPO's reads do not,
+/// and nothing is signalled after an objection.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn read_receipts_follow_the_tenant_setting() {
+    let (h, _dir) = sqlite().await;
+    let (t, c) = consenting(&h).await;
+    let rita = Session::staff(&h, &t, "recruiter", "rita@receipts.example").await;
+    let dana = Session::staff(&h, &t, "dpo", "dana@receipts.example").await;
+    assert_eq!(candidate_writes(&h, &t, "wamid.receipt-1", "Hallo, eine Frage").await, 200);
+    assert_eq!(rita.get(&format!("/inbox/{c}")).await.status, 200);
+    assert!(h.sim.read_marks().is_empty(), "off by default");
+
+    let mut settings = t.admin.get("/api/v1/settings").await.json;
+    assert_eq!(settings["read_receipts"], false);
+    settings["read_receipts"] = json!(true);
+    let put = t.admin.put("/api/v1/settings", settings).await;
+    assert_eq!((put.status, &put.json["read_receipts"]), (200, &json!(true)), "{:?}", put.json);
+    assert_eq!(dana.get(&format!("/inbox/{c}")).await.status, 200);
+    assert!(h.sim.read_marks().is_empty(), "the DPO's read is not the recruiter's");
+    assert_eq!(rita.get(&format!("/inbox/{c}")).await.status, 200);
+    assert_eq!(h.sim.read_marks(), ["wamid.receipt-1"]);
+
+    assert_eq!(candidate_writes(&h, &t, "wamid.receipt-2", "STOPP").await, 200);
+    assert!(eventually(WAIT, || async { rita.get(&format!("/inbox/{c}")).await.html.contains("Widerspruch") }).await);
+    assert_eq!(h.sim.read_marks(), ["wamid.receipt-1"], "no signal after an objection");
+    h.stop().await;
+}

@@ -26,6 +26,11 @@ pub struct MessagingSettings {
     /// (`0170 1234567` with `DE`, the default; absent in settings stored before it existed).
     #[serde(default)]
     pub default_region: RegionCode,
+    /// Whether opening a conversation in the inbox tells the candidate it was read (WhatsApp's
+    /// blue ticks). Off by default: a read receipt is information about the recruiter's work
+    /// the employer decides to share (issue 17).
+    #[serde(default)]
+    pub read_receipts: bool,
 }
 
 impl Default for MessagingSettings {
@@ -36,6 +41,7 @@ impl Default for MessagingSettings {
             legal_hold_review_months: 6,
             approval_review_months: 12,
             default_region: RegionCode::DE,
+            read_receipts: false,
         }
     }
 }

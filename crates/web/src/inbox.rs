@@ -898,6 +898,10 @@ async fn render_thread(
         Ok(m) => m,
         Err(e) => return use_case_failure(signed, path, &e),
     };
+    // WhatsApp's read receipts, if the tenant sends them (off by default); best effort
+    if let Err(e) = app.mark_thread_read(p.tenant, p.actor(), id, &messages).await {
+        tracing::warn!(error = %e, "read receipt not sent");
+    }
     let config = match app.tenant_config(p.tenant).await {
         Ok(config) => config,
         Err(e) => return use_case_failure(signed, path, &e),

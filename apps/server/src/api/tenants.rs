@@ -99,6 +99,7 @@ pub async fn put_settings(
         legal_hold_review_months: body.legal_hold_review_months,
         approval_review_months: body.approval_review_months,
         default_region,
+        read_receipts: body.read_receipts.unwrap_or(config.tenant.messaging.read_receipts),
     };
     let updated = caller
         .state
@@ -173,6 +174,10 @@ pub struct SettingsDto {
     /// `0170 1234567`. Default `DE`; omitted in a PUT it stays as it is.
     #[serde(default)]
     pub default_region: Option<String>,
+    /// Whether opening a conversation in the browser inbox sends WhatsApp read receipts (blue
+    /// ticks) for the candidate's messages. Default `false`; omitted in a PUT it stays as it is.
+    #[serde(default)]
+    pub read_receipts: Option<bool>,
 }
 
 impl SettingsDto {
@@ -186,6 +191,7 @@ impl SettingsDto {
             legal_hold_review_months: t.messaging.legal_hold_review_months,
             approval_review_months: t.messaging.approval_review_months,
             default_region: Some(t.messaging.default_region.as_str().to_owned()),
+            read_receipts: Some(t.messaging.read_receipts),
         }
     }
 }

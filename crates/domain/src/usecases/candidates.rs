@@ -489,4 +489,39 @@ impl Hoheit {
         self.commit_events(tenant, vec![read]).await?;
         Ok(self.store.messages(tenant, id).await?)
     }
+
+    /// A staff member who writes to candidates (recruiter, admin) opened the conversation in the
+    /// inbox: if the tenant sends read receipts (`MessagingSettings::read_receipts`, off by
+    /// default), WhatsApp is told that the candidate's newest message was read, which marks the
+    /// earlier ones too. Nothing for an objected or restricted candidate (fail safe: no signal of
+    /// any kind after a "stop"), nor for the DPO's reads. Best effort: a provider failure changes
+    /// nothing; returns whether a receipt was sent.
+    pub async fn mark_thread_read(
+        &self,
+        tenant: TenantId,
+        actor: Actor,
+        id: CandidateId,
+        messages: &[Message],
+    ) -> Result<bool, UseCaseError> {
+        let Actor::Staff { role, .. } = actor else { return Ok(false) };
+        if !crate::access::Action::SendMessages.allows(role) {
+            return Ok(false);
+        }
+        let config = self.config(tenant).await?;
+        if !config.tenant.messaging.read_receipts {
+            return Ok(false);
+        }
+        let candidate = self.load_candidate(tenant, id).await?;
+        if candidate.objection().active.is_some() || !matches!(candidate.lifecycle, crate::candidate::Lifecycle::Active)
+        {
+            return Ok(false);
+        }
+        let newest = messages
+            .iter()
+            .filter(|m| m.direction == crate::conversation::Direction::Inbound)
+            .filter_map(|m| m.provider_id.as_ref().map(|w| (m.provider_at.unwrap_or(m.created_at), w)))
+            .max_by_key(|(at, _)| *at);
+        let Some((_, wamid)) = newest else { return Ok(false) };
+        Ok(self.gateway.mark_read(candidate.channel, wamid).await.is_ok())
+    }
 }

@@ -40,10 +40,12 @@ pub struct InboxRow {
 
 impl InboxRow {
     /// Whether the candidate wrote last (an inbound message after anything sent), so a reply is
-    /// owed; not for an objected candidate, to whom only the permitted confirmation goes (R14).
+    /// owed; not for an objected candidate, to whom only the permitted confirmation goes (R14),
+    /// nor while a possible objection waits for the DPO's review (nothing may be sent, R16).
     pub fn needs_reply(&self) -> bool {
         let conversation = &self.candidate.conversation;
         self.candidate.objection().active.is_none()
+            && self.candidate.objection().review.is_none()
             && conversation
                 .last_inbound_at()
                 .is_some_and(|inbound| conversation.last_activity_at().is_none_or(|last| last <= inbound))
