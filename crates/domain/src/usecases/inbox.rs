@@ -224,13 +224,17 @@ impl Hoheit {
             let rows = rows.into_iter().filter(|r| r.shown_in(query.view, query.filter, me)).collect();
             return Ok(InboxPage { rows, next: None });
         }
-        let limit = usize::try_from(limit.clamp(1, 200)).unwrap_or(25);
+        let limit = limit.clamp(1, 200);
+        // every conversation the role sees is shown: read just the page; a view or filter may
+        // skip many, so read on in larger batches
+        let batch_size = if query.view == InboxView::All && query.filter.is_none() { limit } else { 200 };
+        let limit = usize::try_from(limit).unwrap_or(25);
         let mut rows = Vec::new();
         let mut after = query.after;
         let mut scanned = 0;
         loop {
-            let batch = self.inbox_page(tenant, actor, after, 200).await?;
-            let full = batch.len() == 200;
+            let batch = self.inbox_page(tenant, actor, after, batch_size).await?;
+            let full = batch.len() == usize::try_from(batch_size).unwrap_or(200);
             for (position, row) in batch {
                 scanned += 1;
                 after = Some(position);
