@@ -74,17 +74,7 @@ async fn journey(h: &Harness, out: Box<dyn FnMut(&str) + Send>) -> Result<bool, 
     s.check("admin creates a recruiter token", Some(&r), r.status == 201);
     let recruiter = h.client(r.str("/token").unwrap_or_default());
 
-    let r = admin
-        .post(
-            "/api/v1/channels",
-            json!({
-                "display_phone_number": "+49 30 901820",
-                "phone_number_id": h.sim.phone_number_id(),
-                "api_key": "set-by-dev-mode",
-                "consent_template": {"name": "consent_request", "language": "de"}
-            }),
-        )
-        .await;
+    let r = admin.post("/api/v1/channels", crate::harness::simulator_channel(h)).await;
     s.check(
         "admin connects the WhatsApp number (templates synced, webhook registered)",
         Some(&r),
@@ -92,20 +82,7 @@ async fn journey(h: &Harness, out: Box<dyn FnMut(&str) + Send>) -> Result<bool, 
     );
     let channel = r.str("/id").unwrap_or_default().to_owned();
 
-    for (kind, body) in [
-        ("terms", "Nutzungsbedingungen für den WhatsApp-Kanal der Beispiel GmbH, Version 1."),
-        (
-            "privacy_notice",
-            "Datenschutzhinweise der Beispiel GmbH für Bewerbungen über WhatsApp (360dialog, Meta, USA).",
-        ),
-        (
-            "consent_request",
-            crate::harness::CONSENT_TEMPLATE_TEXT
-                .replace("{{1}}", "Beispiel GmbH")
-                .replace("{{2}}", "https://beispiel.example/datenschutz")
-                .as_str(),
-        ),
-    ] {
+    for (kind, body) in crate::harness::sample_legal_texts("Beispiel GmbH", "https://beispiel.example/datenschutz") {
         let r = admin
             .post("/api/v1/legal-texts", json!({"kind": kind, "version": "2026-01", "language": "de", "body": body}))
             .await;

@@ -79,32 +79,10 @@ pub async fn populate(h: &Harness, tenant: TenantId) -> Result<String, String> {
     let admin = h.client(&token(Role::Admin).await?);
     let dpo = h.client(&token(Role::Dpo).await?);
     let recruiter = h.client(&token(Role::Recruiter).await?);
-    let r = admin
-        .post(
-            "/api/v1/channels",
-            json!({
-                "display_phone_number": "+49 30 901820",
-                "phone_number_id": h.sim.phone_number_id(),
-                "api_key": "set-by-dev-mode",
-                "consent_template": {"name": "consent_request", "language": "de"}
-            }),
-        )
-        .await;
+    let r = admin.post("/api/v1/channels", crate::harness::simulator_channel(h)).await;
     created("the number", &r, 201)?;
     let channel = r.str("/id").unwrap_or_default().to_owned();
-    for (kind, body) in [
-        ("terms", "Nutzungsbedingungen für den WhatsApp-Kanal der Dev GmbH, Version 1.".to_owned()),
-        (
-            "privacy_notice",
-            "Datenschutzhinweise der Dev GmbH für Bewerbungen über WhatsApp (360dialog, Meta, USA).".to_owned(),
-        ),
-        (
-            "consent_request",
-            crate::harness::CONSENT_TEMPLATE_TEXT
-                .replace("{{1}}", "Dev GmbH")
-                .replace("{{2}}", "https://dev.example/datenschutz"),
-        ),
-    ] {
+    for (kind, body) in crate::harness::sample_legal_texts("Dev GmbH", "https://dev.example/datenschutz") {
         let r = admin
             .post("/api/v1/legal-texts", json!({"kind": kind, "version": "2026-01", "language": "de", "body": body}))
             .await;

@@ -66,6 +66,30 @@ pub struct Harness {
     pub base: String,
 }
 
+/// The body of `POST /api/v1/channels` that connects the simulator's number.
+pub fn simulator_channel(h: &Harness) -> Value {
+    serde_json::json!({
+        "display_phone_number": "+49 30 901820",
+        "phone_number_id": h.sim.phone_number_id(),
+        "api_key": "set-by-dev-mode",
+        "consent_template": {"name": "consent_request", "language": "de"}
+    })
+}
+
+/// The three legal texts a tenant publishes before its first consent request, version
+/// `2026-01` in German: terms, privacy notice and the consent request (R6) of `employer`, with
+/// the privacy notice at `notice_url`.
+pub fn sample_legal_texts(employer: &str, notice_url: &str) -> [(&'static str, String); 3] {
+    [
+        ("terms", format!("Nutzungsbedingungen für den WhatsApp-Kanal der {employer}, Version 1.")),
+        (
+            "privacy_notice",
+            format!("Datenschutzhinweise der {employer} für Bewerbungen über WhatsApp (360dialog, Meta, USA)."),
+        ),
+        ("consent_request", CONSENT_TEMPLATE_TEXT.replace("{{1}}", employer).replace("{{2}}", notice_url)),
+    ]
+}
+
 /// The simulator's templates: the consent request (3 quick replies) and an interview invitation.
 pub fn simulator_templates() -> Vec<Value> {
     vec![

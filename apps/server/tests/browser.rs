@@ -10,7 +10,7 @@
 
 mod common;
 
-use common::web::{invited_sets_password, sets_up_totp, totp};
+use common::web::{browser_journey, invited_sets_password, sets_up_totp, totp};
 use hoheit_domain::actor::Actor;
 use hoheit_domain::ids::TenantId;
 use hoheit_domain::tenant::Role;
@@ -190,12 +190,7 @@ async fn journey(h: &hoheit_server::harness::Harness, b: &mut Browser) -> Result
 /// candidate consented and wrote, and answers with free text; inbox and thread pass axe-core.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn recruiter_inbox_journey() {
-    let Some(mut b) = Browser::start("inbox").await.unwrap() else { return };
-    let (h, _dir) = common::sqlite().await;
-    let result = inbox_journey(&h, &mut b).await;
-    b.close().await;
-    h.stop().await;
-    result.unwrap();
+    browser_journey("inbox", inbox_journey).await;
 }
 
 async fn inbox_journey(h: &hoheit_server::harness::Harness, b: &mut Browser) -> Result<(), String> {
@@ -290,12 +285,7 @@ async fn inbox_journey(h: &hoheit_server::harness::Harness, b: &mut Browser) -> 
 /// both console pages pass axe-core.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dpo_review_journey() {
-    let Some(mut b) = Browser::start("console").await.unwrap() else { return };
-    let (h, _dir) = common::sqlite().await;
-    let result = console_journey(&h, &mut b).await;
-    b.close().await;
-    h.stop().await;
-    result.unwrap();
+    browser_journey("console", console_journey).await;
 }
 
 async fn console_journey(h: &hoheit_server::harness::Harness, b: &mut Browser) -> Result<(), String> {

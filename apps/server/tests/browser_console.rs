@@ -10,18 +10,13 @@
 
 mod common;
 
-use common::web::{invited_sets_password, sets_up_totp};
+use common::web::{browser_journey, invited_sets_password, sets_up_totp};
 use hoheit_web::testing::Browser;
 use serde_json::json;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dpo_console_journey() {
-    let Some(mut b) = Browser::start("dpo-console").await.unwrap() else { return };
-    let (h, _dir) = common::sqlite().await;
-    let result = journey(&h, &mut b).await;
-    b.close().await;
-    h.stop().await;
-    result.unwrap();
+    browser_journey("dpo-console", journey).await;
 }
 
 async fn journey(h: &hoheit_server::harness::Harness, b: &mut Browser) -> Result<(), String> {

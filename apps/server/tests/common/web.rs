@@ -143,6 +143,20 @@ pub async fn content_reads(t: &Tenant) -> usize {
     entries.json.to_string().matches("content.read").count()
 }
 
+/// Runs a browser journey on a fresh SQLite hoheit: chromium started (or the skip printed), the
+/// journey run, browser and server stopped, then its result asserted.
+pub async fn browser_journey(
+    name: &str,
+    journey: impl AsyncFnOnce(&Harness, &mut hoheit_web::testing::Browser) -> Result<(), String>,
+) {
+    let Some(mut b) = hoheit_web::testing::Browser::start(name).await.unwrap() else { return };
+    let (h, _dir) = super::sqlite().await;
+    let result = journey(&h, &mut b).await;
+    b.close().await;
+    h.stop().await;
+    result.unwrap();
+}
+
 /// The TOTP code of `secret` (base32 as the set-up page shows it), `offset_steps` periods of 30 s
 /// ahead: what the authenticator app shows.
 pub fn totp(secret: &str, offset_steps: u64) -> String {

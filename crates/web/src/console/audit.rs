@@ -8,7 +8,6 @@ use askama::Template;
 use askama_web::WebTemplate;
 use axum::Form;
 use axum::extract::{Query, State};
-use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use hoheit_domain::access::Action;
 use hoheit_domain::ids::CandidateId;
@@ -269,16 +268,6 @@ pub(crate) async fn audit_page(State(state): State<WebState>, client: Client, Qu
         .into_response()
 }
 
-fn download(body: String, content_type: &'static str, filename: &str) -> Response {
-    let mut response = body.into_response();
-    let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{filename}\"")) {
-        headers.insert(header::CONTENT_DISPOSITION, v);
-    }
-    response
-}
-
 /// `POST /console/audit/checkpoint`: signs and keeps a checkpoint and downloads it.
 pub(crate) async fn audit_checkpoint(
     State(state): State<WebState>,
@@ -294,7 +283,7 @@ pub(crate) async fn audit_checkpoint(
     }
     let Some(desk) = state.desk() else { return see_other("/signin") };
     match desk.checkpoint(signed.principal.tenant).await {
-        Ok(json) => download(json, "application/json", "hoheit-audit-checkpoint.json"),
+        Ok(json) => super::attachment(json, "application/json", "hoheit-audit-checkpoint.json"),
         Err(e) => refused(&state, &signed, "/console/audit".to_owned(), "/console/audit", &e),
     }
 }
@@ -305,5 +294,5 @@ pub(crate) async fn audit_public_key(State(state): State<WebState>, client: Clie
         return r;
     }
     let Some(desk) = state.desk() else { return see_other("/signin") };
-    download(desk.public_key_pem(), "application/x-pem-file", "hoheit-audit-public-key.pem")
+    super::attachment(desk.public_key_pem(), "application/x-pem-file", "hoheit-audit-public-key.pem")
 }

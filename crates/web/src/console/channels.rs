@@ -16,13 +16,12 @@ use hoheit_domain::tenant::{ApprovalInput, Channel, ReviewedDocument};
 use serde::Deserialize;
 use time::OffsetDateTime;
 
-use super::{enter, refused};
+use super::{enter, posted, refused};
 use crate::WebState;
 use crate::desk::{NewChannel, RegisteredChannel};
 use crate::i18n::{Lang, Zone};
 use crate::identity::Signed;
 use crate::identity::{Client, see_other, signed_layout, signed_post};
-use crate::inbox::not_found;
 use crate::pages::Layout;
 use hoheit_domain::ports::TenantConfig;
 use hoheit_domain::staff::SecretText;
@@ -235,18 +234,11 @@ struct Page {
     registered: Option<RegisteredChannel>,
 }
 
-/// `?done=approved|revoked`.
-#[derive(Debug, Deserialize, Default)]
-pub(crate) struct Done {
-    #[serde(default)]
-    done: Option<String>,
-}
-
 /// `GET /console/channels`.
 pub(crate) async fn channels_page(
     State(state): State<WebState>,
     client: Client,
-    axum::extract::Query(q): axum::extract::Query<Done>,
+    axum::extract::Query(q): axum::extract::Query<super::DoneQuery>,
 ) -> Response {
     let signed = match enter(&state, &client, Action::ReadSettings).await {
         Ok(s) => s,
@@ -329,13 +321,12 @@ pub(crate) async fn approve(
     Path(id): Path<String>,
     Form(form): Form<ApproveForm>,
 ) -> Response {
-    let signed = match signed_post(&state, &client, &form.csrf_token).await {
-        Ok(s) => s,
+    let back = "/console/channels";
+    let (signed, channel) = match posted::<ChannelId>(&state, &client, &form.csrf_token, &id, back).await {
+        Ok(posted) => posted,
         Err(r) => return r,
     };
     let Some(app) = state.app() else { return see_other("/signin") };
-    let back = "/console/channels";
-    let Ok(channel) = id.parse::<ChannelId>() else { return not_found(signed.lang(), back.to_owned()) };
     let review_at = match form.review_on.trim() {
         "" => None,
         day => match state.settings().time_zone.start_of_day(day) {
@@ -375,13 +366,12 @@ pub(crate) async fn revoke(
     Path(id): Path<String>,
     Form(form): Form<RevokeForm>,
 ) -> Response {
-    let signed = match signed_post(&state, &client, &form.csrf_token).await {
-        Ok(s) => s,
+    let back = "/console/channels";
+    let (signed, channel) = match posted::<ChannelId>(&state, &client, &form.csrf_token, &id, back).await {
+        Ok(posted) => posted,
         Err(r) => return r,
     };
     let Some(app) = state.app() else { return see_other("/signin") };
-    let back = "/console/channels";
-    let Ok(channel) = id.parse::<ChannelId>() else { return not_found(signed.lang(), back.to_owned()) };
     if form.understood.is_none() {
         let e = hoheit_domain::usecases::UseCaseError::Invalid(texts(signed.lang()).must_confirm.into());
         return refused(&state, &signed, back.to_owned(), back, &e);

@@ -213,13 +213,6 @@ struct Page {
     notice: Option<&'static str>,
 }
 
-/// `?done=published|material`.
-#[derive(Debug, Deserialize, Default)]
-pub(crate) struct Done {
-    #[serde(default)]
-    done: Option<String>,
-}
-
 fn check(t: &'static Texts, draft: &Draft, employer: &str) -> Check {
     let applies = LegalTextKind::parse(&draft.kind) == Ok(LegalTextKind::ConsentRequest);
     let missing = if applies {
@@ -282,7 +275,11 @@ async fn render(
 }
 
 /// `GET /console/legal-texts`.
-pub(crate) async fn legal_page(State(state): State<WebState>, client: Client, Query(q): Query<Done>) -> Response {
+pub(crate) async fn legal_page(
+    State(state): State<WebState>,
+    client: Client,
+    Query(q): Query<super::DoneQuery>,
+) -> Response {
     let signed = match enter(&state, &client, Action::ReadSettings).await {
         Ok(s) => s,
         Err(r) => return r,

@@ -672,3 +672,31 @@ pub(super) fn refused_by_server(
     };
     (status, page).into_response()
 }
+
+/// A download: the body with its content type, as an attachment named `filename` (the pages'
+/// `Cache-Control: no-store` applies as everywhere).
+pub(super) fn attachment(body: impl IntoResponse, content_type: &'static str, filename: &str) -> Response {
+    let mut response = body.into_response();
+    let headers = response.headers_mut();
+    headers.insert(axum::http::header::CONTENT_TYPE, axum::http::HeaderValue::from_static(content_type));
+    if let Ok(v) = axum::http::HeaderValue::from_str(&format!("attachment; filename=\"{filename}\"")) {
+        headers.insert(axum::http::header::CONTENT_DISPOSITION, v);
+    }
+    response
+}
+
+/// A console form's POST about the object named in the path: signed in with origin and CSRF
+/// checked, and the id parsed (a malformed one is 404 on `back`). `Err` is the response to give.
+pub(super) async fn posted<I: std::str::FromStr>(
+    state: &WebState,
+    client: &Client,
+    csrf: &str,
+    id: &str,
+    back: &str,
+) -> Result<(Signed, I), Response> {
+    let signed = signed_post(state, client, csrf).await?;
+    match id.parse::<I>() {
+        Ok(id) => Ok((signed, id)),
+        Err(_) => Err(not_found(signed.lang(), back.to_owned())),
+    }
+}

@@ -7,7 +7,6 @@
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::{Query, State};
-use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use hoheit_domain::access::Action;
 use hoheit_domain::accountability::{NoticeLanguage, RecordOfProcessing, privacy_notice_section};
@@ -139,13 +138,7 @@ pub(crate) struct Format {
 }
 
 fn markdown(text: String, filename: &str) -> Response {
-    let mut response = text.into_response();
-    let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/markdown; charset=utf-8"));
-    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{filename}\"")) {
-        headers.insert(header::CONTENT_DISPOSITION, v);
-    }
-    response
+    super::attachment(text, "text/markdown; charset=utf-8", filename)
 }
 
 #[derive(Template, WebTemplate)]

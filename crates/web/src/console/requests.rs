@@ -9,7 +9,6 @@ use askama::Template;
 use askama_web::WebTemplate;
 use axum::Form;
 use axum::extract::{Path, State};
-use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use hoheit_domain::access::Action;
 use hoheit_domain::consent::CaptureChannel;
@@ -21,7 +20,7 @@ use hoheit_domain::usecases::{Answer, ErasureOutcome, UseCaseError};
 use serde::Deserialize;
 use time::OffsetDateTime;
 
-use super::{enter, refused, texts as console_texts};
+use super::{enter, posted, refused, texts as console_texts};
 use crate::WebState;
 use crate::i18n::{Lang, Zone};
 use crate::identity::{Client, Signed, see_other, signed_layout, signed_post};
@@ -400,13 +399,6 @@ struct DetailPage {
     today: String,
 }
 
-/// `?done=registered`.
-#[derive(Debug, Deserialize, Default)]
-pub(crate) struct Done {
-    #[serde(default)]
-    done: Option<String>,
-}
-
 fn outcome_text(t: &Texts, zone: &Zone, lang: Lang, f: &Fulfilment) -> (String, Option<String>) {
     match f {
         Fulfilment::Export { sha256, .. } => ("export".to_owned(), Some(sha256.clone())),
@@ -472,7 +464,7 @@ pub(crate) async fn request_page(
     State(state): State<WebState>,
     client: Client,
     Path(id): Path<String>,
-    axum::extract::Query(q): axum::extract::Query<Done>,
+    axum::extract::Query(q): axum::extract::Query<super::DoneQuery>,
 ) -> Response {
     let signed = match enter(&state, &client, Action::HandleSubjectRequests).await {
         Ok(s) => s,
@@ -501,13 +493,12 @@ pub(crate) async fn extend(
     Path(id): Path<String>,
     Form(form): Form<ExtendForm>,
 ) -> Response {
-    let signed = match signed_post(&state, &client, &form.csrf_token).await {
-        Ok(s) => s,
+    let path = format!("/console/requests/{id}");
+    let (signed, id) = match posted::<SubjectRequestId>(&state, &client, &form.csrf_token, &id, &path).await {
+        Ok(posted) => posted,
         Err(r) => return r,
     };
     let Some(app) = state.app() else { return see_other("/signin") };
-    let path = format!("/console/requests/{id}");
-    let Ok(id) = id.parse::<SubjectRequestId>() else { return not_found(signed.lang(), path) };
     let (Ok(months), Some(notified_at)) =
         (form.months.trim().parse::<u32>(), state.settings().time_zone.start_of_day(&form.notified_on))
     else {
@@ -546,15 +537,14 @@ pub(crate) async fn answer(
     Path(id): Path<String>,
     Form(form): Form<AnswerForm>,
 ) -> Response {
-    let signed = match signed_post(&state, &client, &form.csrf_token).await {
-        Ok(s) => s,
+    let path = format!("/console/requests/{id}");
+    let (signed, id) = match posted::<SubjectRequestId>(&state, &client, &form.csrf_token, &id, &path).await {
+        Ok(posted) => posted,
         Err(r) => return r,
     };
     let Some(app) = state.app() else { return see_other("/signin") };
     let lang = signed.lang();
     let t = texts(lang);
-    let path = format!("/console/requests/{id}");
-    let Ok(id) = id.parse::<SubjectRequestId>() else { return not_found(lang, path) };
     let answer = match form.answer.as_str() {
         "erasure" if form.understood.is_some() => Answer::Erasure,
         "erasure" => {
@@ -586,16 +576,15 @@ pub(crate) async fn export(
     Path(id): Path<String>,
     Form(form): Form<crate::identity::TokenForm>,
 ) -> Response {
-    let signed = match signed_post(&state, &client, &form.csrf_token).await {
-        Ok(s) => s,
+    let path = format!("/console/requests/{id}");
+    let (signed, id) = match posted::<SubjectRequestId>(&state, &client, &form.csrf_token, &id, &path).await {
+        Ok(posted) => posted,
         Err(r) => return r,
     };
     let (Some(app), Some(desk)) = (state.app(), state.desk()) else { return see_other("/signin") };
     if !Action::HandleSubjectRequests.allows(signed.principal.role) {
         return crate::identity::forbidden(signed.lang());
     }
-    let path = format!("/console/requests/{id}");
-    let Ok(id) = id.parse::<SubjectRequestId>() else { return not_found(signed.lang(), path) };
     let p = &signed.principal;
     let fail = |e: &UseCaseError| refused(&state, &signed, path.clone(), &path, e);
     let request = match app.subject_request(p.tenant, id).await {
@@ -614,13 +603,7 @@ pub(crate) async fn export(
     if let Err(e) = app.answer_subject_request(p.tenant, p.actor(), id, Answer::Export { sha256 }).await {
         return fail(&e);
     }
-    let mut response = (StatusCode::OK, bytes).into_response();
-    let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"hoheit-export-{id}.json\"")) {
-        headers.insert(header::CONTENT_DISPOSITION, v);
-    }
-    response
+    super::attachment(bytes, "application/json", &format!("hoheit-export-{id}.json"))
 }
 
 /// The closing form.
@@ -641,13 +624,12 @@ pub(crate) async fn close(
     Path(id): Path<String>,
     Form(form): Form<CloseForm>,
 ) -> Response {
-    let signed = match signed_post(&state, &client, &form.csrf_token).await {
-        Ok(s) => s,
+    let path = format!("/console/requests/{id}");
+    let (signed, id) = match posted::<SubjectRequestId>(&state, &client, &form.csrf_token, &id, &path).await {
+        Ok(posted) => posted,
         Err(r) => return r,
     };
     let Some(app) = state.app() else { return see_other("/signin") };
-    let path = format!("/console/requests/{id}");
-    let Ok(id) = id.parse::<SubjectRequestId>() else { return not_found(signed.lang(), path) };
     let fulfilled = match form.status.as_str() {
         "fulfilled" => true,
         "refused_in_part" => false,
