@@ -579,6 +579,30 @@ async fn the_inbox_has_views_filters_a_number_search_and_assignment() {
     assert!(listed(&rita.get("/inbox?view=unassigned").await.html, &c));
     assert_eq!(rita.post("/inbox/not-an-id/assignment", &[("assign", "me")], true).await.status, 404);
 
+    // an admin gives the conversation to a colleague: only to an active recruiter or admin
+    let anna = Session::staff(&h, &t, "admin", "anna@views.example").await;
+    let staff = t.admin.get("/api/v1/staff").await.json;
+    let id_of = |email: &str| {
+        staff.as_array().unwrap().iter().find(|s| s["email"] == email).unwrap()["id"].as_str().unwrap().to_owned()
+    };
+    let (rolf_id, dana_id) = (id_of("rolf@views.example"), id_of("dana@views.example"));
+    let thread = anna.get(&format!("/inbox/{c}")).await;
+    assert!(by_id(&thread.html, "assign-colleague").is_some_and(|f| f.contains("Zuweisen an")));
+    assert!(
+        thread.html.contains(&format!("value=\"{rolf_id}\"")) && !thread.html.contains(&format!("value=\"{dana_id}\""))
+    );
+    assert!(
+        !rita.get(&format!("/inbox/{c}")).await.html.contains("assign-colleague"),
+        "recruiters take on, admins assign"
+    );
+    assert_eq!(rita.post(&format!("/inbox/{c}/assignment"), &[("assign", &rolf_id)], true).await.status, 403);
+    assert_eq!(anna.post(&format!("/inbox/{c}/assignment"), &[("assign", &dana_id)], true).await.status, 422);
+    let given = anna.post(&format!("/inbox/{c}/assignment"), &[("assign", &rolf_id)], true).await;
+    assert_eq!(given.status, 303);
+    assert!(listed(&rolf.get("/inbox?view=mine").await.html, &c), "Rolf's view follows the assignment");
+    assert_eq!(by_id(&rolf.get(&format!("/inbox/{c}")).await.html, "assigned-to").as_deref(), Some("Ihnen"));
+    assert_eq!(assignments(&t).await, 3);
+
     // an objection: filtered as such, and no longer "needs reply"
     assert_eq!(candidate_writes(&h, &t, "wamid.views-2", "STOPP").await, 200);
     assert!(

@@ -830,8 +830,10 @@ struct ThreadPage {
     panel_error: Option<String>,
     panel_done: Option<&'static str>,
     lt: &'static crate::inbox_list::ListTexts,
-    assigned: &'static str,
+    assigned: String,
     mine: bool,
+    /// For admins: the colleagues a conversation can be given to (id, name).
+    colleagues: Vec<(String, String)>,
 }
 
 /// Query of a thread (a banner after a send or a panel action).
@@ -923,6 +925,18 @@ async fn render_thread(
         })
         .collect();
     let may_send = Action::SendMessages.allows(p.role);
+    // an admin gives conversations to colleagues: the active recruiters and admins
+    let colleagues = if Action::ManageStaff.allows(p.role) {
+        app.staff_list(p.actor(), p.tenant)
+            .await
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|v| v.status == hoheit_domain::staff::StaffStatus::Active && Action::SendMessages.allows(v.role))
+            .map(|v| (v.id.to_string(), v.display_name.expose().clone()))
+            .collect()
+    } else {
+        Vec::new()
+    };
     let banner = banner(&options, lang, zone, x);
     let window = match options.window_until {
         Some(until) => window_text(until, row.at, lang, zone, x),
@@ -945,6 +959,15 @@ async fn render_thread(
             }
         })
         .collect();
+    let lt = crate::inbox_list::texts(lang);
+    let assigned = match row.candidate.assignee {
+        Some(a) if a == p.staff => lt.to_you.to_owned(),
+        Some(a) => colleagues
+            .iter()
+            .find(|(id, _)| *id == a.to_string())
+            .map_or_else(|| lt.to_other.to_owned(), |(_, name)| name.clone()),
+        None => lt.nobody.to_owned(),
+    };
     let page = ThreadPage {
         l: signed_layout(state, signed, path),
         x,
@@ -965,9 +988,10 @@ async fn render_thread(
         panel: panel(&row, p.role, lang, zone, x),
         panel_error: feedback.panel_error,
         panel_done: feedback.panel_done,
-        lt: crate::inbox_list::texts(lang),
-        assigned: crate::inbox_list::assigned(crate::inbox_list::texts(lang), &row, p.staff),
+        lt,
+        assigned,
         mine: row.candidate.assignee == Some(p.staff),
+        colleagues,
     };
     (status, page).into_response()
 }

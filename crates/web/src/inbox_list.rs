@@ -41,6 +41,8 @@ pub(crate) struct ListTexts {
     pub needs_reply: &'static str,
     pub bad_phone: &'static str,
     pub assign_me: &'static str,
+    pub assign_to: &'static str,
+    pub not_assignable: &'static str,
     pub unassign: &'static str,
     pub done_assigned: &'static str,
     pub done_unassigned: &'static str,
@@ -62,6 +64,8 @@ const DE: ListTexts = ListTexts {
     needs_reply: "wartet auf Antwort",
     bad_phone: "Diese Telefonnummer kann es nicht geben.",
     assign_me: "Mir zuweisen",
+    assign_to: "Zuweisen an",
+    not_assignable: "Gespräche werden aktiven Recruiting- oder Administrationskonten zugewiesen.",
     unassign: "Zuweisung aufheben",
     done_assigned: "Das Gespräch ist Ihnen zugewiesen.",
     done_unassigned: "Die Zuweisung ist aufgehoben.",
@@ -83,6 +87,8 @@ const EN: ListTexts = ListTexts {
     needs_reply: "waiting for a reply",
     bad_phone: "This phone number cannot exist.",
     assign_me: "Assign to me",
+    assign_to: "Assign to",
+    not_assignable: "Conversations are assigned to active recruiting or admin accounts.",
     unassign: "Lift the assignment",
     done_assigned: "The conversation is assigned to you.",
     done_unassigned: "The assignment is lifted.",
@@ -261,7 +267,8 @@ pub(crate) struct AssignForm {
 }
 
 /// `POST /inbox/{id}/assignment`: `assign=me` takes the conversation on, `assign=none` gives it
-/// back (recruiters and admins; audited).
+/// back (recruiters and admins), `assign=<staff id>` gives it to a colleague (admins; the domain
+/// checks the role and the colleague); audited.
 pub(crate) async fn assign(
     State(state): State<WebState>,
     client: Client,
@@ -275,14 +282,27 @@ pub(crate) async fn assign(
     let Some(app) = state.app() else { return see_other("/signin") };
     let path = format!("/inbox/{id}");
     let Ok(candidate) = id.parse::<CandidateId>() else { return not_found(signed.lang(), path) };
-    let mine = match form.assign.as_str() {
-        "me" => true,
-        "none" => false,
-        _ => return not_found(signed.lang(), path),
-    };
     let p = &signed.principal;
-    match app.assign(p.tenant, p.actor(), candidate, mine).await {
-        Ok(_) => see_other(&format!("{path}?done={}", if mine { "assigned" } else { "unassigned" })),
+    let assignee = match form.assign.as_str() {
+        "me" => Some(p.staff),
+        "none" => None,
+        other => match other.parse::<hoheit_domain::ids::StaffId>() {
+            Ok(staff) => Some(staff),
+            Err(_) => return not_found(signed.lang(), path),
+        },
+    };
+    match app.assign(p.tenant, p.actor(), candidate, assignee).await {
+        Ok(_) => see_other(&format!("{path}?done={}", if assignee.is_some() { "assigned" } else { "unassigned" })),
+        Err(UseCaseError::Invalid(_)) => {
+            let t = texts(signed.lang());
+            crate::pages::message(
+                signed.lang(),
+                path,
+                axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+                t.assign_to,
+                t.not_assignable,
+            )
+        }
         Err(e) => use_case_failure(&signed, path, &e),
     }
 }

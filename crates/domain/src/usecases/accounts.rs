@@ -451,6 +451,19 @@ impl Hoheit {
         self.accounts.as_deref().ok_or(AccountError::NotConfigured)
     }
 
+    /// Whether `id` is an active staff account of the tenant whose role writes to candidates
+    /// (recruiter, admin): who a conversation can be assigned to.
+    pub(super) async fn writes_to_candidates(
+        &self,
+        tenant: TenantId,
+        id: StaffId,
+    ) -> Result<bool, super::UseCaseError> {
+        let Ok(acc) = self.acc() else { return Ok(false) };
+        Ok(acc.store.account_by_id(id).await?.is_some_and(|a| {
+            a.tenant == tenant && a.status == StaffStatus::Active && crate::access::Action::SendMessages.allows(a.role)
+        }))
+    }
+
     async fn audit_account(
         &self,
         tenant: TenantId,

@@ -254,18 +254,25 @@ impl Hoheit {
         }
     }
 
-    /// Assigns the conversation to the acting staff member (`mine: true`) or lifts the
-    /// assignment (recruiters and admins, who write to candidates). Audited as
-    /// `candidate.assigned`; restricted and erased candidates cannot be assigned.
+    /// Assigns the conversation to a staff member (`Some`) or lifts the assignment (`None`).
+    /// Recruiters and admins, who write to candidates, take conversations on or give them back;
+    /// only an admin assigns one to someone else, and only to an active recruiter or admin of
+    /// the tenant. Audited as `candidate.assigned`; restricted and erased candidates cannot be
+    /// assigned.
     pub async fn assign(
         &self,
         tenant: TenantId,
         actor: Actor,
         id: CandidateId,
-        mine: bool,
+        assignee: Option<StaffId>,
     ) -> Result<Candidate, UseCaseError> {
         let me = permitted(actor, Action::SendMessages, "only a recruiter or an admin takes on conversations")?;
-        let assignee = mine.then_some(me);
+        if let Some(other) = assignee.filter(|a| *a != me) {
+            permitted(actor, Action::ManageStaff, "only an admin assigns a conversation to someone else")?;
+            if !self.writes_to_candidates(tenant, other).await? {
+                return Err(UseCaseError::Invalid("a conversation is assigned to an active recruiter or admin".into()));
+            }
+        }
         self.modify_candidate(tenant, id, |_, candidate, changes, now| {
             super::not_erased(candidate)?;
             if matches!(candidate.lifecycle, crate::candidate::Lifecycle::Restricted { .. }) {
