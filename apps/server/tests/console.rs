@@ -11,8 +11,19 @@ mod common;
 
 use common::web::{Session, by_id};
 use common::*;
+use hoheit_server::harness::{Harness, HarnessOptions};
 use serde_json::{Value, json};
 use sha2::Digest as _;
+
+scenarios!(
+    the_dpo_revokes_and_approves_a_channel_and_the_domain_keeps_the_duties_apart: true,
+    the_dpo_answers_requests_received_by_mail_with_the_export_and_the_erasure: true,
+    the_audit_log_is_verified_and_checkpointed_and_the_records_are_pages_to_print: true,
+    legal_texts_are_checked_while_written_and_a_material_change_says_what_it_does: true,
+    the_retention_dry_run_lists_what_would_happen_and_run_now_does_it: true,
+    a_recruiter_gets_403_on_every_console_page_and_action: true,
+    the_admin_manages_people_and_api_tokens: true,
+);
 
 async fn approved(t: &Tenant) -> bool {
     let r = t.admin.get("/api/v1/channels").await;
@@ -20,9 +31,7 @@ async fn approved(t: &Tenant) -> bool {
     r.json[0]["approved"].as_bool().unwrap()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_dpo_revokes_and_approves_a_channel_and_the_domain_keeps_the_duties_apart() {
-    let (h, _dir) = sqlite().await;
+async fn the_dpo_revokes_and_approves_a_channel_and_the_domain_keeps_the_duties_apart(h: &Harness) {
     let t = tenant(&h, "Kanal GmbH", h.sim.phone_number_id()).await;
     let rita = Session::staff(&h, &t, "recruiter", "rita@kanal.example").await;
     // invited by the admin who registered the channel: not independent of it (R1)
@@ -118,7 +127,6 @@ async fn the_dpo_revokes_and_approves_a_channel_and_the_domain_keeps_the_duties_
     bad[0].1 = "12";
     let refused = anton.post("/console/channels", &bad, true).await;
     assert_eq!((refused.status, by_id(&refused.html, "refusal-code").as_deref()), (400, Some("invalid_input")));
-    h.stop().await;
 }
 
 /// The request's id from the redirect after registering it.
@@ -128,9 +136,7 @@ fn registered(page: &common::web::Page) -> String {
     location.trim_start_matches("/console/requests/").trim_end_matches("?done=registered").to_owned()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_dpo_answers_requests_received_by_mail_with_the_export_and_the_erasure() {
-    let (h, _dir) = sqlite().await;
+async fn the_dpo_answers_requests_received_by_mail_with_the_export_and_the_erasure(h: &Harness) {
     let (t, c) = consenting(&h).await;
     let rita = Session::staff(&h, &t, "recruiter", "rita@register.example").await;
     let dana = Session::staff(&h, &t, "dpo", "dana@register.example").await;
@@ -218,12 +224,9 @@ async fn the_dpo_answers_requests_received_by_mail_with_the_export_and_the_erasu
     assert_eq!(dana.get("/console/requests/not-an-id").await.status, 404);
     let list = by_id(&dana.get("/console/requests").await.html, "requests").unwrap();
     assert!(list.contains("Auskunft (Art. 15)") && list.contains("Löschung (Art. 17)"), "{list}");
-    h.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_audit_log_is_verified_and_checkpointed_and_the_records_are_pages_to_print() {
-    let (h, _dir) = sqlite().await;
+async fn the_audit_log_is_verified_and_checkpointed_and_the_records_are_pages_to_print(h: &Harness) {
     let (t, c) = consenting(&h).await;
     let rita = Session::staff(&h, &t, "recruiter", "rita@audit.example").await;
     let dana = Session::staff(&h, &t, "dpo", "dana@audit.example").await;
@@ -304,12 +307,9 @@ async fn the_audit_log_is_verified_and_checkpointed_and_the_records_are_pages_to
     let heading = api.json["text"].as_str().unwrap().lines().next().unwrap().to_owned();
     assert!(!heading.is_empty() && section.html.contains(&heading), "the API's section: {heading}");
     assert!(section.html.contains("lang=\"en\""));
-    h.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn legal_texts_are_checked_while_written_and_a_material_change_says_what_it_does() {
-    let (h, _dir) = sqlite().await;
+async fn legal_texts_are_checked_while_written_and_a_material_change_says_what_it_does(h: &Harness) {
     let t = tenant(&h, "Recht GmbH", h.sim.phone_number_id()).await;
     let anna = Session::staff(&h, &t, "admin", "anna@recht.example").await;
     let dana = Session::staff(&h, &t, "dpo", "dana@recht.example").await;
@@ -375,12 +375,9 @@ async fn legal_texts_are_checked_while_written_and_a_material_change_says_what_i
     assert!(by_id(&page.html, "legal-texts").unwrap().contains(&sha), "each version with its SHA-256");
     let again = anna.post("/console/legal-texts", &notice, true).await;
     assert_eq!(by_id(&again.html, "refusal-code").as_deref(), Some("conflict"), "published versions are immutable");
-    h.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_retention_dry_run_lists_what_would_happen_and_run_now_does_it() {
-    let (h, _dir) = sqlite().await;
+async fn the_retention_dry_run_lists_what_would_happen_and_run_now_does_it(h: &Harness) {
     let (t, c) = consenting(&h).await;
     let dana = Session::staff(&h, &t, "dpo", "dana@fristen.example").await;
     let rita = Session::staff(&h, &t, "recruiter", "rita@fristen.example").await;
@@ -437,13 +434,10 @@ async fn the_retention_dry_run_lists_what_would_happen_and_run_now_does_it() {
     let runs = by_id(&ran.html, "runs").unwrap();
     assert!(runs.contains("1 / 0 / 1 / 0") && runs.contains("dpo"), "{runs}");
     assert!(by_id(&ran.html, "preview-none").is_some());
-    h.stop().await;
 }
 
 /// Every console page and action answers a recruiter with 403, whatever the id.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_recruiter_gets_403_on_every_console_page_and_action() {
-    let (h, _dir) = sqlite().await;
+async fn a_recruiter_gets_403_on_every_console_page_and_action(h: &Harness) {
     let t = tenant(&h, "Sperre GmbH", h.sim.phone_number_id()).await;
     let rita = Session::staff(&h, &t, "recruiter", "rita@sperre.example").await;
     let id = "01a25104-bf21-773b-97cd-34d25df63bd2";
@@ -519,7 +513,6 @@ async fn a_recruiter_gets_403_on_every_console_page_and_action() {
         assert_eq!(r.status(), 303, "{path}");
         assert!(r.headers()["location"].to_str().unwrap().starts_with("/signin"), "{path}");
     }
-    h.stop().await;
 }
 
 async fn approved_still(t: &Tenant) -> bool {
@@ -533,9 +526,7 @@ fn staff_id(html: &str, email: &str) -> String {
     html[row..].chars().take_while(|ch| *ch != '"').collect()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_admin_manages_people_and_api_tokens() {
-    let (h, _dir) = sqlite().await;
+async fn the_admin_manages_people_and_api_tokens(h: &Harness) {
     let t = tenant(&h, "Leute GmbH", h.sim.phone_number_id()).await;
     let anna = Session::staff(&h, &t, "admin", "anna@leute.example").await;
     let dana = Session::staff(&h, &t, "dpo", "dana@leute.example").await;
@@ -591,5 +582,4 @@ async fn the_admin_manages_people_and_api_tokens() {
     assert_eq!((reset.status, reset.location.as_deref()), (303, Some("/staff?done=reset")));
     assert_eq!(dana.get("/console").await.status, 303);
     assert_eq!(anna.post("/staff/not-an-id/role", &[("role", "dpo")], true).await.status, 422);
-    h.stop().await;
 }
