@@ -32,16 +32,16 @@ async fn approved(t: &Tenant) -> bool {
 }
 
 async fn the_dpo_revokes_and_approves_a_channel_and_the_domain_keeps_the_duties_apart(h: &Harness) {
-    let t = tenant(&h, "Kanal GmbH", h.sim.phone_number_id()).await;
-    let rita = Session::staff(&h, &t, "recruiter", "rita@kanal.example").await;
+    let t = tenant(h, "Kanal GmbH", h.sim.phone_number_id()).await;
+    let rita = Session::staff(h, &t, "recruiter", "rita@kanal.example").await;
     // invited by the admin who registered the channel: not independent of it (R1)
-    let dana = Session::staff(&h, &t, "dpo", "dana@kanal.example").await;
+    let dana = Session::staff(h, &t, "dpo", "dana@kanal.example").await;
     // invited by another admin: independent
     let other_admin = t.admin.post("/api/v1/tokens", json!({"role": "admin", "label": "zweite"})).await;
     assert_eq!(other_admin.status, 201, "{:?}", other_admin.json);
     let other_admin = h.client(other_admin.str("/token").unwrap());
-    let dora = Session::invited_by(&h, &other_admin, "dpo", "dora@kanal.example").await;
-    let anton = Session::staff(&h, &t, "admin", "anton@kanal.example").await;
+    let dora = Session::invited_by(h, &other_admin, "dpo", "dora@kanal.example").await;
+    let anton = Session::staff(h, &t, "admin", "anton@kanal.example").await;
     let ch = &t.channel;
 
     assert_eq!(rita.get("/console/channels").await.status, 403);
@@ -137,9 +137,9 @@ fn registered(page: &common::web::Page) -> String {
 }
 
 async fn the_dpo_answers_requests_received_by_mail_with_the_export_and_the_erasure(h: &Harness) {
-    let (t, c) = consenting(&h).await;
-    let rita = Session::staff(&h, &t, "recruiter", "rita@register.example").await;
-    let dana = Session::staff(&h, &t, "dpo", "dana@register.example").await;
+    let (t, c) = consenting(h).await;
+    let rita = Session::staff(h, &t, "recruiter", "rita@register.example").await;
+    let dana = Session::staff(h, &t, "dpo", "dana@register.example").await;
     let today = hoheit_domain::ports::Clock::now(h.state.clock.as_ref()).date().to_string();
 
     assert_eq!(rita.get("/console/requests").await.status, 403);
@@ -227,9 +227,9 @@ async fn the_dpo_answers_requests_received_by_mail_with_the_export_and_the_erasu
 }
 
 async fn the_audit_log_is_verified_and_checkpointed_and_the_records_are_pages_to_print(h: &Harness) {
-    let (t, c) = consenting(&h).await;
-    let rita = Session::staff(&h, &t, "recruiter", "rita@audit.example").await;
-    let dana = Session::staff(&h, &t, "dpo", "dana@audit.example").await;
+    let (t, c) = consenting(h).await;
+    let rita = Session::staff(h, &t, "recruiter", "rita@audit.example").await;
+    let dana = Session::staff(h, &t, "dpo", "dana@audit.example").await;
     for path in
         ["/console/audit", "/console/audit/public-key.pem", "/console/records", "/console/records/privacy-notice"]
     {
@@ -244,7 +244,7 @@ async fn the_audit_log_is_verified_and_checkpointed_and_the_records_are_pages_to
     assert!(entries.contains("channel.approved") && entries.contains("consent.granted"), "{entries}");
     // the log holds pseudonyms; the DPO alone sees the name next to the id, never the number
     assert!(entries.contains("Erika Mustermann") && !entries.contains("5550123"), "{entries}");
-    let anna = Session::staff(&h, &t, "admin", "anna@audit.example").await;
+    let anna = Session::staff(h, &t, "admin", "anna@audit.example").await;
     let admin_view = by_id(&anna.get("/console/audit").await.html, "entries").unwrap();
     assert!(admin_view.contains(&c) && !admin_view.contains("Erika"), "the admin sees pseudonyms only");
     assert!(!t.dpo.get("/api/v1/audit/entries?limit=10000").await.json.to_string().contains("Erika"));
@@ -310,10 +310,10 @@ async fn the_audit_log_is_verified_and_checkpointed_and_the_records_are_pages_to
 }
 
 async fn legal_texts_are_checked_while_written_and_a_material_change_says_what_it_does(h: &Harness) {
-    let t = tenant(&h, "Recht GmbH", h.sim.phone_number_id()).await;
-    let anna = Session::staff(&h, &t, "admin", "anna@recht.example").await;
-    let dana = Session::staff(&h, &t, "dpo", "dana@recht.example").await;
-    let rita = Session::staff(&h, &t, "recruiter", "rita@recht.example").await;
+    let t = tenant(h, "Recht GmbH", h.sim.phone_number_id()).await;
+    let anna = Session::staff(h, &t, "admin", "anna@recht.example").await;
+    let dana = Session::staff(h, &t, "dpo", "dana@recht.example").await;
+    let rita = Session::staff(h, &t, "recruiter", "rita@recht.example").await;
 
     let page = anna.get("/console/legal-texts").await;
     assert_eq!(page.status, 200, "{}", page.html);
@@ -378,9 +378,9 @@ async fn legal_texts_are_checked_while_written_and_a_material_change_says_what_i
 }
 
 async fn the_retention_dry_run_lists_what_would_happen_and_run_now_does_it(h: &Harness) {
-    let (t, c) = consenting(&h).await;
-    let dana = Session::staff(&h, &t, "dpo", "dana@fristen.example").await;
-    let rita = Session::staff(&h, &t, "recruiter", "rita@fristen.example").await;
+    let (t, c) = consenting(h).await;
+    let dana = Session::staff(h, &t, "dpo", "dana@fristen.example").await;
+    let rita = Session::staff(h, &t, "recruiter", "rita@fristen.example").await;
     assert_eq!(rita.get("/console/retention").await.status, 403);
 
     let page = dana.get("/console/retention").await;
@@ -438,8 +438,8 @@ async fn the_retention_dry_run_lists_what_would_happen_and_run_now_does_it(h: &H
 
 /// Every console page and action answers a recruiter with 403, whatever the id.
 async fn a_recruiter_gets_403_on_every_console_page_and_action(h: &Harness) {
-    let t = tenant(&h, "Sperre GmbH", h.sim.phone_number_id()).await;
-    let rita = Session::staff(&h, &t, "recruiter", "rita@sperre.example").await;
+    let t = tenant(h, "Sperre GmbH", h.sim.phone_number_id()).await;
+    let rita = Session::staff(h, &t, "recruiter", "rita@sperre.example").await;
     let id = "01a25104-bf21-773b-97cd-34d25df63bd2";
     for path in [
         "/console".to_owned(),
@@ -527,11 +527,11 @@ fn staff_id(html: &str, email: &str) -> String {
 }
 
 async fn the_admin_manages_people_and_api_tokens(h: &Harness) {
-    let t = tenant(&h, "Leute GmbH", h.sim.phone_number_id()).await;
-    let anna = Session::staff(&h, &t, "admin", "anna@leute.example").await;
-    let dana = Session::staff(&h, &t, "dpo", "dana@leute.example").await;
-    let rita = Session::staff(&h, &t, "recruiter", "rita@leute.example").await;
-    let rolf = Session::staff(&h, &t, "recruiter", "rolf@leute.example").await;
+    let t = tenant(h, "Leute GmbH", h.sim.phone_number_id()).await;
+    let anna = Session::staff(h, &t, "admin", "anna@leute.example").await;
+    let dana = Session::staff(h, &t, "dpo", "dana@leute.example").await;
+    let rita = Session::staff(h, &t, "recruiter", "rita@leute.example").await;
+    let rolf = Session::staff(h, &t, "recruiter", "rolf@leute.example").await;
 
     let page = anna.get("/staff").await;
     assert_eq!(page.status, 200, "{}", page.html);
