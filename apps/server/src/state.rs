@@ -93,6 +93,8 @@ pub struct AppState {
     /// Wakes the media fetcher: signalled by the store after a commit that recorded an announced
     /// file as pending.
     pub media_wake: Arc<Notify>,
+    /// What each tenant's commits changed, for the inbox's live stream (issue 17).
+    pub live: Arc<dyn hoheit_web::live::LiveFeed>,
     /// Token lookups and the per-token rate limit.
     pub auth: Arc<Auth>,
     /// This process's id (for leases).

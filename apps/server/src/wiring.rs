@@ -260,6 +260,7 @@ pub async fn open(config: Config, dev_channel: Option<DevChannel>, schema: Schem
         metrics,
         dispatch_wake: store.wakeups().outbox.clone(),
         media_wake: store.wakeups().media.clone(),
+        live: Arc::new(LiveSource(store.live().clone())),
         instance: Arc::from(Uuid::now_v7().to_string()),
         dev_channel: dev_channel.map(Arc::new),
     })
@@ -625,6 +626,37 @@ pub fn web_state(state: &AppState) -> hoheit_web::WebState {
     hoheit_web::WebState::new(settings)
         .with_app(state.app.clone())
         .with_desk(std::sync::Arc::new(crate::desk::Desk(state.clone())))
+        .with_live(state.live.clone())
+}
+
+/// The inbox's live stream over the store's hub ([`hoheit_persistence::live`]).
+struct LiveSource(Arc<hoheit_persistence::live::LiveHub>);
+
+impl hoheit_web::live::LiveFeed for LiveSource {
+    fn cursor(&self, tenant: TenantId) -> String {
+        self.0.cursor(tenant.as_uuid())
+    }
+
+    fn subscribe(&self, tenant: TenantId, after: Option<&str>) -> Box<dyn hoheit_web::live::LiveStream> {
+        Box::new(LiveStreamOf(self.0.subscribe(tenant.as_uuid(), after)))
+    }
+}
+
+struct LiveStreamOf(hoheit_persistence::live::LiveSubscription);
+
+#[async_trait]
+impl hoheit_web::live::LiveStream for LiveStreamOf {
+    async fn next(&mut self) -> Option<hoheit_web::live::LiveEvent> {
+        use hoheit_persistence::live::{LiveItem, LiveKind};
+        Some(match self.0.next().await? {
+            LiveItem::Change { cursor, candidate, kind } => hoheit_web::live::LiveEvent::Changed {
+                cursor,
+                candidate: CandidateId::from_uuid(candidate),
+                status_only: kind == LiveKind::Status,
+            },
+            LiveItem::Resync { cursor } => hoheit_web::live::LiveEvent::Resync { cursor },
+        })
+    }
 }
 
 #[async_trait]

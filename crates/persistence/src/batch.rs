@@ -35,6 +35,8 @@ pub(crate) struct BatchCtx {
     /// [`Deferred`]).
     pub(crate) defer: bool,
     pub(crate) deferred: Deferred,
+    /// What the committed change sets changed, for the live updates (see [`crate::live`]).
+    pub(crate) live: Vec<crate::live::Raw>,
 }
 
 /// Inserts buffered during a batch without savepoints and written at its end as one multi-row

@@ -33,6 +33,7 @@
 //!   SQLite writer otherwise) so the chain never forks, and `(tenant, seq)` is unique.
 
 pub mod crypto;
+pub mod live;
 
 mod accounts;
 mod batch;

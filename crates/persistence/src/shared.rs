@@ -45,6 +45,8 @@ pub(crate) struct Shared {
     pub(crate) wakeups: Wakeups,
     /// Receives the writer's stage timings (see [`crate::SeaStore::observe_stages`]).
     pub(crate) stages: std::sync::OnceLock<StageObserver>,
+    /// The live updates' hub (see [`crate::live`]).
+    pub(crate) live: Arc<crate::live::LiveHub>,
 }
 
 /// Receives the time of one pass of a stage of the write path: `commit_wait` (a change set
@@ -79,6 +81,7 @@ impl Shared {
         config_ttl: StdDuration,
         key_cache: usize,
         replay_window: StdDuration,
+        live: Arc<crate::live::LiveHub>,
     ) -> Self {
         let backend = db.get_database_backend();
         Self {
@@ -94,6 +97,7 @@ impl Shared {
             indexed_capacity: key_cache,
             wakeups: Wakeups::default(),
             stages: std::sync::OnceLock::new(),
+            live,
         }
     }
 

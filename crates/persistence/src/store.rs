@@ -95,6 +95,12 @@ impl SeaStore {
         &self.shared.wakeups
     }
 
+    /// The live updates' hub: streams of what each tenant's commits changed (see
+    /// [`crate::live`]).
+    pub fn live(&self) -> &Arc<crate::live::LiveHub> {
+        &self.shared.live
+    }
+
     /// Sets where the write path reports its stage timings (once; later calls are ignored).
     pub fn observe_stages(&self, observer: crate::StageObserver) {
         let _ = self.shared.stages.set(observer);
@@ -149,7 +155,9 @@ impl SeaStore {
 
     /// Wraps an existing connection (and starts the writer task).
     pub fn from_connection(db: DatabaseConnection, master: MasterKey, config: &PersistenceConfig) -> Self {
-        let shared = Arc::new(Shared::new(db, master, config.config_ttl, config.key_cache, config.replay_window));
+        let (live, live_feed) = crate::live::LiveHub::new();
+        live.start(db.clone(), live_feed);
+        let shared = Arc::new(Shared::new(db, master, config.config_ttl, config.key_cache, config.replay_window, live));
         let backend = shared.backend;
         let (tx, rx) = mpsc::channel(config.max_batch.max(1) * 4);
         let rx = Arc::new(tokio::sync::Mutex::new(rx));

@@ -122,6 +122,7 @@ async fn commit_batch(shared: &Shared, jobs: Vec<Job>) {
                 shared.invalidate_config(tenant);
             }
             wake_workers(shared, &meta, &results);
+            shared.live.committed(ctx.live);
             for (reply, result) in replies.into_iter().zip(results) {
                 let _ = reply.send(result);
             }
@@ -272,5 +273,39 @@ async fn apply(
     subject_requests::apply(&mut w, &changes.subject_requests).await?;
     media::apply(&mut w, &changes.media).await?;
     audit::append(&mut w, &changes.events).await?;
+    live_changes(&mut w, changes).await?;
     Ok(report)
+}
+
+/// Notes which conversations the change set changed, for the live updates ([`crate::live`]):
+/// a candidate's state, a new message or a file is content, a delivery status is a status (by
+/// message id or provider-id hash: the hub finds the candidate). Nothing on SQLite for a tenant
+/// nobody watches; on PostgreSQL another replica may have viewers, so always.
+async fn live_changes(w: &mut Write<'_>, changes: &ChangeSet) -> Result<(), StoreError> {
+    use crate::live::{LiveKind, Raw};
+    if !w.shared.live.wanted(w.tenant) {
+        return Ok(());
+    }
+    let t = w.tenant;
+    for c in &changes.candidates {
+        let (CandidateChange::Insert { candidate, .. }
+        | CandidateChange::Update { candidate, .. }
+        | CandidateChange::Erase { tombstone: candidate, .. }) = c;
+        w.ctx.live.push(Raw::Candidate(t, candidate.id.as_uuid(), LiveKind::Content));
+    }
+    for m in &changes.messages {
+        let raw = match m {
+            MessageChange::Insert(m) => Raw::Candidate(t, m.candidate.as_uuid(), LiveKind::Content),
+            MessageChange::Accepted { id, .. } | MessageChange::Status { id, .. } => Raw::Message(t, id.as_uuid()),
+            MessageChange::StatusByProviderId { provider_id, .. } => {
+                Raw::Provider(t, w.tenant_key().await?.provider_hash(provider_id.as_str()))
+            }
+        };
+        w.ctx.live.push(raw);
+    }
+    for m in &changes.media {
+        let (MediaChange::Insert { record, .. } | MediaChange::Update { record, .. }) = m;
+        w.ctx.live.push(Raw::Candidate(t, record.candidate.as_uuid(), LiveKind::Content));
+    }
+    Ok(())
 }

@@ -16,40 +16,55 @@ document.querySelectorAll("[data-warn-in]").forEach(function (banner) {
   }, Math.max(0, seconds) * 1000);
 });
 
-// The inbox composer. In the free-text field Enter sends and Shift+Enter starts a new line
-// (without JavaScript Enter is a new line and the button sends); the hint saying so is shown
-// only where this script runs. Not while an input method composes a word.
-document.querySelectorAll("textarea[data-enter-sends]").forEach(function (field) {
-  var hint = document.getElementById("enter-hint");
-  if (hint) {
-    hint.hidden = false;
-  }
-  field.addEventListener("keydown", function (event) {
-    if (event.key !== "Enter" || event.shiftKey || event.altKey || event.ctrlKey || event.metaKey || event.isComposing) {
+// The inbox composer and the template previews. Set up on load and again on every piece of
+// the page htmx swaps in (the live updates replace the composer when what may be sent changes);
+// each element once.
+function enhance(root) {
+  // In the free-text field Enter sends and Shift+Enter starts a new line (without JavaScript
+  // Enter is a new line and the button sends); the hint saying so is shown only where this
+  // script runs. Not while an input method composes a word.
+  root.querySelectorAll("textarea[data-enter-sends]").forEach(function (field) {
+    var hint = document.getElementById("enter-hint");
+    if (hint) {
+      hint.hidden = false;
+    }
+    if (field.dataset.enhanced) {
       return;
     }
-    event.preventDefault();
-    if (field.form && field.value.trim() !== "") {
-      field.form.requestSubmit();
-    }
-  });
-});
-
-// A template's preview follows the values as they are typed ({{1}}, {{2}}, ... of the synced
-// body; an empty value shows its placeholder, as the server renders it).
-document.querySelectorAll("form.compose-template").forEach(function (form) {
-  var preview = form.querySelector(".preview[data-body]");
-  if (!preview) {
-    return;
-  }
-  var body = preview.getAttribute("data-body");
-  var label = preview.getAttribute("data-placeholder");
-  var update = function () {
-    preview.textContent = body.replace(/\{\{(\d+)\}\}/g, function (all, n) {
-      var input = form.querySelector("input[name='p" + n + "']");
-      var value = input ? input.value.trim() : "";
-      return value !== "" ? value : "[" + label + " " + n + "]";
+    field.dataset.enhanced = "1";
+    field.addEventListener("keydown", function (event) {
+      if (event.key !== "Enter" || event.shiftKey || event.altKey || event.ctrlKey || event.metaKey || event.isComposing) {
+        return;
+      }
+      event.preventDefault();
+      if (field.form && field.value.trim() !== "") {
+        field.form.requestSubmit();
+      }
     });
-  };
-  form.addEventListener("input", update);
+  });
+
+  // A template's preview follows the values as they are typed ({{1}}, {{2}}, ... of the synced
+  // body; an empty value shows its placeholder, as the server renders it).
+  root.querySelectorAll("form.compose-template").forEach(function (form) {
+    var preview = form.querySelector(".preview[data-body]");
+    if (!preview || form.dataset.enhanced) {
+      return;
+    }
+    form.dataset.enhanced = "1";
+    var body = preview.getAttribute("data-body");
+    var label = preview.getAttribute("data-placeholder");
+    var update = function () {
+      preview.textContent = body.replace(/\{\{(\d+)\}\}/g, function (all, n) {
+        var input = form.querySelector("input[name='p" + n + "']");
+        var value = input ? input.value.trim() : "";
+        return value !== "" ? value : "[" + label + " " + n + "]";
+      });
+    };
+    form.addEventListener("input", update);
+  });
+}
+
+enhance(document);
+document.addEventListener("htmx:load", function (event) {
+  enhance(event.detail.elt.querySelectorAll ? event.detail.elt : document);
 });

@@ -59,7 +59,7 @@ impl Client {
         self.headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_owned)
     }
 
-    fn cookie(&self) -> Option<SecretText> {
+    pub(crate) fn cookie(&self) -> Option<SecretText> {
         self.headers.get_all(header::COOKIE).iter().filter_map(|v| v.to_str().ok()).find_map(session_cookie_value)
     }
 }

@@ -14,7 +14,7 @@ use hoheit_domain::actor::{Actor, Role};
 use hoheit_domain::candidate::{Candidate, HoldReason, Lifecycle, Process, ProcessEndReason};
 use hoheit_domain::composer::{ComposerOptions, render_body};
 use hoheit_domain::consent::{CaptureChannel, ConsentEntry, ConsentMethod, ConsentState, Purpose, WithdrawalVia};
-use hoheit_domain::conversation::{Direction, Message, MessageBody, OutboundContent};
+use hoheit_domain::conversation::{Direction, Message, MessageBody, OutboundContent, StatusTimeline};
 use hoheit_domain::ids::{CandidateId, ChannelId, HoldId, MediaId, StaffId};
 use hoheit_domain::inbound::{InboundContent, MediaKind};
 use hoheit_domain::legal::{LegalTextKind, LegalTextRef};
@@ -771,6 +771,8 @@ pub(crate) fn badges(row: &InboxRow, x: &InboxTexts) -> Vec<&'static str> {
 // A thread
 
 struct Bubble {
+    /// The message id (the anchor of its delivery state, `st-<id>`).
+    id: String,
     inbound: bool,
     who: &'static str,
     time: String,
@@ -834,6 +836,27 @@ struct ThreadPage {
     mine: bool,
     /// For admins: the colleagues a conversation can be given to (id, name).
     colleagues: Vec<(String, String)>,
+    /// The live stream's start (`None`: no live updates).
+    live: Option<String>,
+    /// The last message shown: the live refresh asks for what came after it.
+    after: String,
+}
+
+/// A thread's messages after the last one shown (the live refresh, an audited content read):
+/// appended to the log, so a screen reader announces only them.
+#[derive(Template, WebTemplate)]
+#[template(path = "thread_more.html")]
+struct ThreadMore {
+    x: &'static InboxTexts,
+    bubbles: Vec<Bubble>,
+    after: String,
+}
+
+/// The delivery states of a thread's outbound messages (out-of-band swaps of `st-<id>`).
+#[derive(Template, WebTemplate)]
+#[template(path = "thread_ticks.html")]
+struct ThreadTicks {
+    ticks: Vec<(String, String)>,
 }
 
 /// Query of a thread (a banner after a send or a panel action).
@@ -843,6 +866,19 @@ pub(crate) struct ThreadQuery {
     sent: Option<String>,
     #[serde(default)]
     done: Option<String>,
+    /// A live refresh: `state` (badges, composer, panel; no messages read), `messages` (those
+    /// after `after`) or `ticks` (delivery states only).
+    #[serde(default)]
+    part: Option<String>,
+    #[serde(default)]
+    after: Option<String>,
+}
+
+/// What a thread request renders.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Part {
+    Page,
+    State,
 }
 
 /// What the thread page says about the last action.
@@ -875,8 +911,97 @@ pub(crate) async fn thread(
         Some("unassigned") => Some(crate::inbox_list::texts(signed.lang()).done_unassigned),
         _ => None,
     };
+    match q.part.as_deref() {
+        Some("messages") => return thread_more(&state, &signed, &id, client.path, q.after.as_deref()).await,
+        Some("ticks") => return thread_ticks(&state, &signed, &id, client.path).await,
+        _ => {}
+    }
+    let part = if q.part.as_deref() == Some("state") { Part::State } else { Part::Page };
     let feedback = Feedback { notice: q.sent.is_some().then_some(x.queued), panel_done, ..Feedback::default() };
-    render_thread(&state, &signed, &id, client.path, feedback, StatusCode::OK).await
+    render_part(&state, &signed, &id, client.path, feedback, StatusCode::OK, part).await
+}
+
+/// The messages after `after` (all if it is not among them), as bubbles to append.
+async fn thread_more(state: &WebState, signed: &Signed, id: &str, path: String, after: Option<&str>) -> Response {
+    let Some(app) = state.app() else { return see_other("/signin") };
+    let lang = signed.lang();
+    let x = texts(lang);
+    let Ok(id) = id.parse::<CandidateId>() else { return not_found(lang, path) };
+    let p = &signed.principal;
+    let messages = match app.read_messages(p.tenant, p.actor(), id).await {
+        Ok(m) => m,
+        Err(e) => return use_case_failure(signed, path, &e),
+    };
+    let start = after.and_then(|a| messages.iter().position(|m| m.id.to_string() == a)).map_or(0, |i| i + 1);
+    let Some(channel) = messages.first().map(|m| m.channel) else {
+        return StatusCode::NO_CONTENT.into_response();
+    };
+    let bubbles = match bubbles(state, signed, id, channel, &messages, start).await {
+        Ok(b) => b,
+        Err(response) => return *response,
+    };
+    if bubbles.is_empty() {
+        // nothing new (a state change): keep the log as it is
+        return StatusCode::NO_CONTENT.into_response();
+    }
+    if let Err(e) = app.mark_thread_read(p.tenant, p.actor(), id, &messages).await {
+        tracing::warn!(error = %e, "read receipt not sent");
+    }
+    let after = messages.last().map(|m| m.id.to_string()).unwrap_or_default();
+    ThreadMore { x, bubbles, after }.into_response()
+}
+
+/// The delivery state of each outbound message (no content, not a content read).
+async fn thread_ticks(state: &WebState, signed: &Signed, id: &str, path: String) -> Response {
+    let Some(app) = state.app() else { return see_other("/signin") };
+    let lang = signed.lang();
+    let x = texts(lang);
+    let Ok(id) = id.parse::<CandidateId>() else { return not_found(lang, path) };
+    let p = &signed.principal;
+    match app.delivery_states(p.tenant, p.actor(), id).await {
+        Ok(states) => ThreadTicks {
+            ticks: states
+                .iter()
+                .map(|(m, timeline)| (m.to_string(), status_word(timeline, x).unwrap_or_default()))
+                .collect(),
+        }
+        .into_response(),
+        Err(e) => use_case_failure(signed, path, &e),
+    }
+}
+
+/// The bubbles of `messages[start..]`, with quotes (looked up in all of them) and files.
+async fn bubbles(
+    state: &WebState,
+    signed: &Signed,
+    id: CandidateId,
+    channel: ChannelId,
+    messages: &[Message],
+    start: usize,
+) -> Result<Vec<Bubble>, Box<Response>> {
+    let Some(app) = state.app() else { return Err(Box::new(see_other("/signin"))) };
+    let lang = signed.lang();
+    let x = texts(lang);
+    let p = &signed.principal;
+    if messages.len() <= start {
+        return Ok(Vec::new());
+    }
+    let failed = |e: UseCaseError| Box::new(use_case_failure(signed, String::new(), &e));
+    let config = app.tenant_config(p.tenant).await.map_err(failed)?;
+    let files = app.media_files(p.tenant, id).await.map_err(failed)?;
+    let find = |name: &TemplateName, language: &LanguageCode| config.templates.find(channel, name, language);
+    let zone = &state.settings().time_zone;
+    Ok(messages
+        .get(start..)
+        .unwrap_or_default()
+        .iter()
+        .map(|m| {
+            let mut b = bubble(m, lang, zone, x, &find);
+            b.quote = m.reply_to.as_ref().map(|wamid| quote(messages, wamid, x));
+            b.media = files.iter().find(|f| f.message == m.id).map(|f| media_view(f, m, id, x));
+            b
+        })
+        .collect())
 }
 
 async fn render_thread(
@@ -887,6 +1012,18 @@ async fn render_thread(
     feedback: Feedback,
     status: StatusCode,
 ) -> Response {
+    render_part(state, signed, id, path, feedback, status, Part::Page).await
+}
+
+async fn render_part(
+    state: &WebState,
+    signed: &Signed,
+    id: &str,
+    path: String,
+    feedback: Feedback,
+    status: StatusCode,
+    part: Part,
+) -> Response {
     let Some(app) = state.app() else { return see_other("/signin") };
     let lang = signed.lang();
     let x = texts(lang);
@@ -896,12 +1033,19 @@ async fn render_thread(
         Ok(found) => found,
         Err(e) => return use_case_failure(signed, path, &e),
     };
-    let messages = match app.read_messages(p.tenant, p.actor(), id).await {
-        Ok(m) => m,
-        Err(e) => return use_case_failure(signed, path, &e),
+    // the state alone (a live refresh) reads no messages: not a content read
+    let messages = if part == Part::State {
+        Vec::new()
+    } else {
+        match app.read_messages(p.tenant, p.actor(), id).await {
+            Ok(m) => m,
+            Err(e) => return use_case_failure(signed, path, &e),
+        }
     };
     // WhatsApp's read receipts, if the tenant sends them (off by default); best effort
-    if let Err(e) = app.mark_thread_read(p.tenant, p.actor(), id, &messages).await {
+    if part == Part::Page
+        && let Err(e) = app.mark_thread_read(p.tenant, p.actor(), id, &messages).await
+    {
         tracing::warn!(error = %e, "read receipt not sent");
     }
     let config = match app.tenant_config(p.tenant).await {
@@ -910,20 +1054,11 @@ async fn render_thread(
     };
     let channel = row.candidate.channel;
     let find = |name: &TemplateName, language: &LanguageCode| config.templates.find(channel, name, language);
-    let files = match app.media_files(p.tenant, id).await {
-        Ok(files) => files,
-        Err(e) => return use_case_failure(signed, path, &e),
-    };
     let zone = &state.settings().time_zone;
-    let bubbles = messages
-        .iter()
-        .map(|m| {
-            let mut b = bubble(m, lang, zone, x, &find);
-            b.quote = m.reply_to.as_ref().map(|wamid| quote(&messages, wamid, x));
-            b.media = files.iter().find(|f| f.message == m.id).map(|f| media_view(f, m, id, x));
-            b
-        })
-        .collect();
+    let bubbles = match bubbles(state, signed, id, channel, &messages, 0).await {
+        Ok(b) => b,
+        Err(response) => return *response,
+    };
     let may_send = Action::SendMessages.allows(p.role);
     // an admin gives conversations to colleagues: the active recruiters and admins
     let colleagues = if Action::ManageStaff.allows(p.role) {
@@ -992,6 +1127,8 @@ async fn render_thread(
         assigned,
         mine: row.candidate.assignee == Some(p.staff),
         colleagues,
+        live: crate::live::cursor(state, p.tenant),
+        after: messages.last().map(|m| m.id.to_string()).unwrap_or_default(),
     };
     (status, page).into_response()
 }
@@ -1105,23 +1242,9 @@ fn bubble<'a>(
         Some((label, body, buttons)) => (Some(label), body, buttons),
         None => (None, message_text(m, x), Vec::new()),
     };
-    let status = (!inbound).then(|| m.status.effective()).flatten().map(|s| {
-        let word = match s {
-            DeliveryStatus::Queued => x.status_queued,
-            DeliveryStatus::Cancelled => x.status_cancelled,
-            DeliveryStatus::Unknown => x.status_unknown,
-            DeliveryStatus::Accepted => x.status_accepted,
-            DeliveryStatus::Sent => x.status_sent,
-            DeliveryStatus::Failed => x.status_failed,
-            DeliveryStatus::Delivered => x.status_delivered,
-            DeliveryStatus::Read => x.status_read,
-        };
-        match m.status.get(DeliveryStatus::Failed).and_then(|o| o.error_code) {
-            Some(code) if s == DeliveryStatus::Failed => format!("{word} ({} {code})", x.failed_reason),
-            _ => word.to_owned(),
-        }
-    });
+    let status = if inbound { None } else { Some(status_word(&m.status, x).unwrap_or_default()) };
     Bubble {
+        id: m.id.to_string(),
         inbound,
         who: if inbound { x.from_candidate } else { x.from_team },
         time: zone.date_time(lang, m.provider_at.unwrap_or(m.created_at)),
@@ -1132,6 +1255,26 @@ fn bubble<'a>(
         media: None,
         status,
     }
+}
+
+/// An outbound message's delivery state in words, with WhatsApp's error code if it failed.
+fn status_word(timeline: &StatusTimeline, x: &InboxTexts) -> Option<String> {
+    timeline.effective().map(|s| {
+        let word = match s {
+            DeliveryStatus::Queued => x.status_queued,
+            DeliveryStatus::Cancelled => x.status_cancelled,
+            DeliveryStatus::Unknown => x.status_unknown,
+            DeliveryStatus::Accepted => x.status_accepted,
+            DeliveryStatus::Sent => x.status_sent,
+            DeliveryStatus::Failed => x.status_failed,
+            DeliveryStatus::Delivered => x.status_delivered,
+            DeliveryStatus::Read => x.status_read,
+        };
+        match timeline.get(DeliveryStatus::Failed).and_then(|o| o.error_code) {
+            Some(code) if s == DeliveryStatus::Failed => format!("{word} ({} {code})", x.failed_reason),
+            _ => word.to_owned(),
+        }
+    })
 }
 
 /// The quoted message of a reply, shortened to 140 characters.

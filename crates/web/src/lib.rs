@@ -16,6 +16,7 @@
 pub mod assets;
 pub mod desk;
 pub mod i18n;
+pub mod live;
 pub mod security;
 #[cfg(feature = "browser")]
 pub mod testing;
@@ -69,6 +70,8 @@ pub struct WebState {
     settings: Arc<WebSettings>,
     app: Option<Hoheit>,
     desk: Option<Arc<dyn desk::Desk>>,
+    live: Option<Arc<dyn live::LiveFeed>>,
+    streams: live::StreamCount,
 }
 
 impl std::fmt::Debug for WebState {
@@ -81,7 +84,13 @@ impl WebState {
     /// A state from settings, without use cases (the public pages only; sign-in answers that it
     /// is not set up).
     pub fn new(settings: WebSettings) -> WebState {
-        WebState { settings: Arc::new(settings), app: None, desk: None }
+        WebState {
+            settings: Arc::new(settings),
+            app: None,
+            desk: None,
+            live: None,
+            streams: live::StreamCount::default(),
+        }
     }
 
     /// With the domain's use cases (accounts, sessions).
@@ -98,6 +107,13 @@ impl WebState {
         self
     }
 
+    /// With the source of live updates (the inbox's SSE stream, [`live`]).
+    #[must_use]
+    pub fn with_live(mut self, live: Arc<dyn live::LiveFeed>) -> WebState {
+        self.live = Some(live);
+        self
+    }
+
     /// The settings.
     pub fn settings(&self) -> &WebSettings {
         &self.settings
@@ -109,6 +125,10 @@ impl WebState {
 
     pub(crate) fn desk(&self) -> Option<&dyn desk::Desk> {
         self.desk.as_deref()
+    }
+
+    pub(crate) fn live(&self) -> Option<&dyn live::LiveFeed> {
+        self.live.as_deref()
     }
 }
 
@@ -131,6 +151,7 @@ pub fn router<S>(state: WebState) -> Router<S> {
         .route("/sessions/{id}/end", post(identity::end_session))
         .route("/signout", post(identity::signout))
         .route("/inbox", get(inbox_list::list))
+        .route("/inbox/live", get(live::stream))
         .route("/inbox/new", get(inbox::new_candidate).post(inbox::add_candidate))
         .route("/inbox/{id}", get(inbox::thread))
         .route("/inbox/{id}/assignment", post(inbox_list::assign))

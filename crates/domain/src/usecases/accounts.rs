@@ -1224,6 +1224,18 @@ impl Hoheit {
         Ok(Self::principal(&session, &account, cookie, &acc.sessions))
     }
 
+    /// Validates a session cookie like [`Hoheit::session`] but records no activity: for the
+    /// inbox's live stream, which stays open without the person doing anything, so it must not
+    /// keep the session from its idle time-out.
+    pub async fn session_untouched(&self, cookie: &SecretText) -> Result<SessionPrincipal, AccountError> {
+        let acc = self.acc()?;
+        let (session, account) = self.load_session(cookie).await?;
+        if session.stage != SessionStage::Full {
+            return Err(AccountError::SessionInvalid);
+        }
+        Ok(Self::principal(&session, &account, cookie, &acc.sessions))
+    }
+
     fn principal(
         session: &Session,
         account: &StaffAccount,

@@ -12,6 +12,7 @@ mod accounts;
 mod admin;
 mod candidates;
 mod console;
+mod delivery;
 mod inbound;
 mod inbox;
 mod media;
