@@ -613,7 +613,11 @@ async fn the_inbox_has_views_filters_a_number_search_and_assignment() {
     h.stop().await;
 }
 
-scenarios!(the_inbox_lists_newest_activity_first: true);
+scenarios!(
+    the_inbox_lists_newest_activity_first: true,
+    unread_counts_are_each_staff_members_own_and_the_last_message_shows_no_words: true,
+    the_inbox_finds_candidates_by_name_without_a_plaintext_index: true,
+);
 
 /// Issue 17 item 1: the inbox lists newest activity first (the last message either way, else the
 /// creation), 25 a page; "Weitere Gespräche" continues with the rest, none twice; a cursor that
@@ -709,4 +713,162 @@ async fn read_receipts_follow_the_tenant_setting() {
     assert!(eventually(WAIT, || async { rita.get(&format!("/inbox/{c}")).await.html.contains("Widerspruch") }).await);
     assert_eq!(h.sim.read_marks(), ["wamid.receipt-1"], "no signal after an objection");
     h.stop().await;
+}
+
+/// Rows of a table for one candidate, counted in the database itself (a second connection).
+async fn rows_of(h: &Harness, table: &str, candidate: &str) -> i64 {
+    use sea_orm::ConnectionTrait as _;
+    let conn = sea_orm::Database::connect(h.state.config.database_url()).await.unwrap();
+    let backend = conn.get_database_backend();
+    let placeholder = if backend == sea_orm::DbBackend::Postgres { "$1" } else { "?" };
+    let sql = format!("SELECT COUNT(*) AS n FROM {table} WHERE candidate_id = {placeholder}");
+    let id = uuid::Uuid::parse_str(candidate).unwrap().as_bytes().to_vec();
+    let row = conn
+        .query_one_raw(sea_orm::Statement::from_sql_and_values(backend, sql, vec![id.into()]))
+        .await
+        .unwrap()
+        .unwrap();
+    row.try_get::<i64>("", "n").unwrap()
+}
+
+/// Issue 17 item 1: each row shows the signed-in staff member's own unread count (inbound
+/// messages after their own read marker; opening the thread sets it; a colleague's count is
+/// theirs alone) and the last message without its words: who, what kind, when, and outbound
+/// the delivery state in words. The erasure deletes the read markers.
+async fn unread_counts_are_each_staff_members_own_and_the_last_message_shows_no_words(h: &Harness) {
+    let (t, c) = consenting(h).await;
+    let rita = Session::staff(h, &t, "recruiter", "rita@unread.example").await;
+    let rolf = Session::staff(h, &t, "recruiter", "rolf@unread.example").await;
+    let unread = |page: &common::web::Page| by_id(&page.html, &format!("unread-{c}")).unwrap();
+    let last = |page: &common::web::Page| by_id(&page.html, &format!("last-{c}")).unwrap();
+
+    let list = rita.get("/inbox").await;
+    assert_eq!(list.status, 200, "{}", list.html);
+    assert_eq!(unread(&list), "alles gelesen");
+    assert_eq!(last(&list), "noch keine Nachricht");
+
+    // two questions arrive: two unread for everyone, the row is marked in words
+    for (wamid, text) in [("wamid.unread-1", "Geheimfrage Alpha zur Stelle"), ("wamid.unread-2", "Geheimfrage Beta")] {
+        assert_eq!(candidate_writes(h, &t, wamid, text).await, 200);
+    }
+    let list = rita.get("/inbox").await;
+    assert_eq!(unread(&list), "2 ungelesen");
+    assert!(list.html.contains(&format!("<tr id=\"row-{c}\" class=\"has-unread\">")), "{}", list.html);
+    let summary = last(&list);
+    assert!(summary.starts_with("Bewerbende Person · Textnachricht · ") && summary.ends_with(" Uhr"), "{summary}");
+    assert!(!list.html.contains("Geheimfrage"), "no message words in the list (no unaudited content read)");
+    assert_eq!(unread(&rolf.get("/inbox").await), "2 ungelesen");
+
+    // Rita opens the thread (the audited read): her count falls to none, Rolf's stays
+    let reads = content_reads(&t).await;
+    assert!(rita.get(&format!("/inbox/{c}")).await.html.contains("Geheimfrage Beta"));
+    assert_eq!(content_reads(&t).await, reads + 1);
+    let list = rita.get("/inbox").await;
+    assert_eq!(unread(&list), "alles gelesen");
+    assert!(list.html.contains(&format!("<tr id=\"row-{c}\">")));
+    assert_eq!(unread(&rolf.get("/inbox").await), "2 ungelesen", "each staff member's own marker");
+
+    // Rita answers: the team's text message with its delivery state in words, not its words
+    let reply = "Antwort mit dem Kennwort Zitronenfalter";
+    assert_eq!(rita.post(&format!("/inbox/{c}/text"), &[("text", reply)], true).await.status, 303);
+    assert!(eventually(WAIT, || async { !h.sim.accepted_messages().is_empty() }).await, "the reply went out");
+    let ours = h.sim.accepted_messages().last().unwrap().id.as_str().to_owned();
+    let read = status(h.sim.phone_number_id(), &ours, "read", now_unix());
+    assert_eq!(post_webhook(h, &t, &read, Some(&t.webhook_secret)).await, 200);
+    assert!(
+        eventually(WAIT, || async { last(&rita.get("/inbox").await).ends_with(" · gelesen") }).await,
+        "the delivery state in words"
+    );
+    let list = rita.get("/inbox").await;
+    assert!(last(&list).starts_with("Ihr Team · Textnachricht · "), "{}", last(&list));
+    assert!(!list.html.contains("Zitronenfalter"));
+    assert_eq!(unread(&list), "alles gelesen", "our own messages are not unread");
+
+    // another question: one for Rita, three for Rolf
+    assert_eq!(candidate_writes(h, &t, "wamid.unread-3", "Geheimfrage Gamma").await, 200);
+    assert_eq!(unread(&rita.get("/inbox").await), "1 ungelesen");
+    assert_eq!(unread(&rolf.get("/inbox").await), "3 ungelesen");
+
+    // the erasure takes the read markers with it, in its commit
+    assert_eq!(rows_of(h, "thread_reads", &c).await, 1, "Rita's marker (Rolf never opened it)");
+    let r = t.dpo.post(&format!("/api/v1/candidates/{c}/erasure"), json!({})).await;
+    assert!(r.status < 300, "{:?}", r.json);
+    assert_eq!(rows_of(h, "thread_reads", &c).await, 0);
+    assert_eq!(rows_of(h, "name_tokens", &c).await, 0);
+}
+
+/// Issue 17 item 1: the one search box finds a phone number as before, and otherwise names by
+/// keyed hashes of their tokens: a whole word, a beginning of three letters or more, either
+/// German spelling, every word typed (AND); a recruiter never finds a restricted candidate
+/// (R25), the DPO does; an erased candidate's name hashes are gone.
+async fn the_inbox_finds_candidates_by_name_without_a_plaintext_index(h: &Harness) {
+    let t = tenant(h, "Namen GmbH", h.sim.phone_number_id()).await;
+    let named = |phone: &'static str, name: &'static str| {
+        let recruiter = t.recruiter.clone();
+        let channel = t.channel.clone();
+        async move {
+            let r = recruiter
+                .post("/api/v1/candidates", json!({"phone": phone, "name": name, "channel_id": channel}))
+                .await;
+            assert_eq!(r.status, 201, "{:?}", r.json);
+            r.str("/id").unwrap().to_owned()
+        }
+    };
+    let erika = named("+49 170 5550301", "Erika Mustermann").await;
+    let juergen = named("+49 170 5550302", "Jürgen Müller-Lüdenscheidt").await;
+    let hans = named("+49 170 5550303", "Hans Straße").await;
+    let frieda = named("+49 170 5550304", "Frieda Musterfrau").await;
+    // Frieda's process ended and she asked for erasure inside the claims window: restricted
+    let end = format!("/api/v1/candidates/{frieda}/process-end");
+    assert_eq!(t.recruiter.post(&end, json!({"reason": "rejected"})).await.status, 200);
+    let r = t.dpo.post(&format!("/api/v1/candidates/{frieda}/erasure"), json!({})).await;
+    assert_eq!(r.code(), Some("legal_claims_window"), "{:?}", r.json);
+
+    let rita = Session::staff(h, &t, "recruiter", "rita@names.example").await;
+    let dana = Session::staff(h, &t, "dpo", "dana@names.example").await;
+    let rows = |html: &str| -> Vec<String> {
+        html.split("<tr id=\"row-").skip(1).filter_map(|r| r.split('"').next()).map(str::to_owned).collect()
+    };
+    let search = |session: &'static str, text: &str| {
+        let path = format!("/inbox?q={}", text.replace(' ', "+"));
+        let s = if session == "dana" { &dana } else { &rita };
+        async move {
+            let page = s.get(&path).await;
+            assert_eq!(page.status, 200, "{}", page.html);
+            assert!(by_id(&page.html, "inbox-error").is_none(), "{}", page.html);
+            rows(&page.html)
+        }
+    };
+    assert_eq!(search("rita", "Mustermann").await, [erika.as_str()], "a whole word");
+    assert_eq!(search("rita", "must").await, [erika.as_str()], "a beginning; the restricted one is not found");
+    let mut both = search("dana", "MUST").await;
+    both.sort();
+    let mut expected = vec![erika.clone(), frieda.clone()];
+    expected.sort();
+    assert_eq!(both, expected, "the DPO finds the restricted candidate too (R25)");
+    for spelling in ["Müller", "Mueller", "muller", "Lüdenscheidt", "Luedenscheidt", "jürgen müll"] {
+        assert_eq!(search("rita", spelling).await, [juergen.as_str()], "{spelling}");
+    }
+    assert_eq!(search("rita", "Strasse").await, [hans.as_str()], "ß = ss");
+    assert_eq!(search("rita", "erika must").await, [erika.as_str()], "every word");
+    assert!(search("rita", "Erika Müller").await.is_empty(), "all words must match");
+    assert!(search("rita", "Zacharias").await.is_empty(), "no match");
+    let nobody = rita.get("/inbox?q=Zacharias").await;
+    assert!(by_id(&nobody.html, "inbox-empty").is_some());
+    assert!(nobody.html.contains("value=\"Zacharias\""), "the search stays in the box");
+    // a phone number is still found through the blind index, in the same box
+    assert_eq!(search("rita", "0170 5550302").await, [juergen.as_str()]);
+    // views still apply to name results
+    assert!(search("rita", "Mustermann&view=mine").await.is_empty());
+
+    // the erasure deletes the candidate's name hashes and read markers
+    rita.get(&format!("/inbox/{erika}")).await;
+    assert!(rows_of(h, "name_tokens", &erika).await > 0, "hashes of name and prefixes");
+    assert_eq!(rows_of(h, "thread_reads", &erika).await, 1);
+    let r = t.dpo.post(&format!("/api/v1/candidates/{erika}/erasure"), json!({})).await;
+    assert!(r.status < 300, "{:?}", r.json);
+    assert_eq!(rows_of(h, "name_tokens", &erika).await, 0);
+    assert_eq!(rows_of(h, "thread_reads", &erika).await, 0);
+    assert!(search("rita", "Mustermann").await.is_empty());
+    assert!(search("dana", "Erika").await.is_empty());
 }

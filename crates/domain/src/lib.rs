@@ -106,6 +106,7 @@ pub mod inbound;
 pub mod legal;
 pub mod media;
 pub mod message;
+pub mod names;
 pub mod objection;
 pub mod policy;
 pub mod ports;

@@ -457,6 +457,21 @@ pub trait Store: Send + Sync {
 
     /// Applies a change set atomically (see the trait docs).
     async fn commit(&self, tenant: TenantId, changes: ChangeSet) -> Result<CommitReport, StoreError>;
+
+    /// Records that the staff member `staff` read the candidate's conversation up to `at` (their
+    /// own read marker, issue 17: the inbox counts the inbound messages stored after it, see
+    /// [`Queries::conversation_summaries`]). Upserted per (tenant, staff, candidate) and never
+    /// moved back (an earlier `at` than the stored one changes nothing); kept to the
+    /// microsecond. Nothing is recorded for a candidate that does not exist or is erased, and an
+    /// erasure deletes the candidate's markers in its own commit. Not audited itself: it follows
+    /// the audited content read ([`crate::usecases::Hoheit::read_messages`]).
+    async fn mark_read(
+        &self,
+        tenant: TenantId,
+        staff: crate::ids::StaffId,
+        candidate: CandidateId,
+        at: OffsetDateTime,
+    ) -> Result<(), StoreError>;
 }
 
 /// The outbox as the dispatcher sees it.
@@ -747,6 +762,50 @@ impl std::str::FromStr for ActivityCursor {
     }
 }
 
+/// A search by name ([`Queries::candidates_by_name`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NameSearch {
+    /// The normalised search tokens ([`crate::names::tokens`]); every one must match.
+    pub tokens: Vec<String>,
+    /// Whether restricted candidates are included (admin and DPO only, R25).
+    pub include_restricted: bool,
+    /// At most this many.
+    pub limit: u32,
+}
+
+/// One conversation of an inbox page as a staff member sees it, without content
+/// ([`Queries::conversation_summaries`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConversationSummary {
+    /// The candidate.
+    pub candidate: CandidateId,
+    /// Inbound messages stored after the viewer's read marker.
+    pub unread: u32,
+    /// The last message, if any.
+    pub last: Option<LastMessage>,
+}
+
+/// What the last message of a conversation was, without its content: who, what kind, when and,
+/// outbound, how far it got. Read from clear columns (showing the words would be a content read,
+/// R33, which only opening the thread is).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LastMessage {
+    /// Inbound (the candidate) or outbound.
+    pub direction: crate::conversation::Direction,
+    /// The kind of message.
+    pub kind: crate::message::MessageKind,
+    /// For a media message, the kind of file, if recorded.
+    pub media: Option<crate::inbound::MediaKind>,
+    /// Why an outbound message was sent (a recruiter's message, the consent request, an
+    /// automatic answer); `None` inbound.
+    pub intent: Option<Intent>,
+    /// When it was stored, to the microsecond.
+    pub at: OffsetDateTime,
+    /// Outbound: the effective delivery status (statuses recorded for its provider id merged
+    /// in); `None` inbound.
+    pub status: Option<crate::message::DeliveryStatus>,
+}
+
 /// An open objection review in the queue (R16).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OpenReview {
@@ -849,6 +908,27 @@ pub trait Queries: Send + Sync {
         tenant: TenantId,
         page: ActivityPage,
     ) -> Result<Vec<CandidateSummary>, StoreError>;
+
+    /// For each of `candidates` (a page of the inbox) that is the tenant's and not erased: how
+    /// many of its inbound messages were stored after `viewer`'s read marker
+    /// ([`Store::mark_read`]; all of them if there is none), and its last message without
+    /// content ([`LastMessage`]: from the clear columns only, no key is unwrapped). In the order
+    /// of `candidates`, each at most once; one statement per kind of figure for the whole page,
+    /// not one per candidate. Only `viewer`'s own marker is read: there is no view of another
+    /// staff member's reading (works council, § 87(1) Nr. 6 BetrVG).
+    async fn conversation_summaries(
+        &self,
+        tenant: TenantId,
+        viewer: crate::ids::StaffId,
+        candidates: &[CandidateId],
+    ) -> Result<Vec<ConversationSummary>, StoreError>;
+
+    /// The tenant's candidates whose name index holds every one of `search.tokens` (normalised
+    /// by [`crate::names::tokens`]; indexed as [`crate::names::index_terms`]), newest activity
+    /// first as in [`Queries::candidate_activity_page`], at most `search.limit`. MUST NOT keep or
+    /// compare names in clear (the adapter stores keyed hashes of the terms). Restricted
+    /// candidates only if `search.include_restricted`; erased ones never. No tokens: none.
+    async fn candidates_by_name(&self, tenant: TenantId, search: NameSearch) -> Result<Vec<CandidateId>, StoreError>;
 
     /// The candidates with an open objection review, earliest due first (R16).
     async fn open_reviews(&self, tenant: TenantId) -> Result<Vec<OpenReview>, StoreError>;

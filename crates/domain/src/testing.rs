@@ -272,6 +272,8 @@ struct State {
     media_order: Vec<(TenantId, MediaId)>,
     events: Vec<EventEnvelope>,
     shredded: Vec<(TenantId, CandidateId)>,
+    /// Each staff member's read marker per conversation ([`Store::mark_read`]).
+    thread_reads: HashMap<(TenantId, crate::ids::StaffId, CandidateId), OffsetDateTime>,
 }
 
 impl State {
@@ -459,6 +461,7 @@ fn apply(state: &mut State, tenant: TenantId, changes: ChangeSet) -> Result<Comm
                 state.outbox_order.retain(|o| state.outbox.contains_key(o));
                 state.media.retain(|(t, _), (m, _)| !(*t == tenant && m.candidate == id));
                 state.media_order.retain(|k| state.media.contains_key(k));
+                state.thread_reads.retain(|(t, _, c), _| !(*t == tenant && *c == id));
                 state.shredded.push((tenant, id));
             }
         }
@@ -757,6 +760,29 @@ impl Store for InMemoryStore {
         *state = draft;
         Ok(report)
     }
+
+    async fn mark_read(
+        &self,
+        tenant: TenantId,
+        staff: crate::ids::StaffId,
+        candidate: CandidateId,
+        at: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        let mut state = self.lock();
+        let readable = state.candidates.get(&(tenant, candidate)).and_then(|r| r.candidate.as_ref());
+        if readable.is_none_or(Candidate::is_erased) {
+            return Ok(());
+        }
+        let at = to_micros(at);
+        let marker = state.thread_reads.entry((tenant, staff, candidate)).or_insert(at);
+        *marker = (*marker).max(at);
+        Ok(())
+    }
+}
+
+/// A time to the microsecond, as the databases keep it.
+fn to_micros(at: OffsetDateTime) -> OffsetDateTime {
+    at.replace_nanosecond(at.nanosecond() / 1000 * 1000).unwrap_or(at)
 }
 
 #[async_trait]
@@ -1214,6 +1240,75 @@ impl crate::ports::Queries for InMemoryStore {
         rows.sort_by_key(position);
         rows.truncate(usize::try_from(page.limit).unwrap_or(usize::MAX));
         Ok(rows)
+    }
+
+    async fn conversation_summaries(
+        &self,
+        tenant: TenantId,
+        viewer: crate::ids::StaffId,
+        candidates: &[CandidateId],
+    ) -> Result<Vec<crate::ports::ConversationSummary>, StoreError> {
+        use crate::conversation::Direction;
+        let state = self.lock();
+        let mut out: Vec<crate::ports::ConversationSummary> = Vec::new();
+        for id in candidates {
+            let listed = state.candidates.get(&(tenant, *id)).and_then(|r| r.candidate.as_ref());
+            if listed.is_none_or(Candidate::is_erased) || out.iter().any(|s| s.candidate == *id) {
+                continue;
+            }
+            let marker = state.thread_reads.get(&(tenant, viewer, *id)).copied();
+            let mut messages: Vec<&Message> =
+                state.messages.values().filter(|m| m.tenant == tenant && m.candidate == *id).collect();
+            let unread = messages
+                .iter()
+                .filter(|m| m.direction == Direction::Inbound)
+                .filter(|m| marker.is_none_or(|read| to_micros(m.created_at) > read))
+                .count();
+            messages.sort_by_key(|m| (to_micros(m.created_at), m.id));
+            let last = messages.last().map(|m| crate::ports::LastMessage {
+                direction: m.direction,
+                kind: m.kind,
+                media: state
+                    .media
+                    .values()
+                    .find(|(r, _)| r.tenant == tenant && r.message == m.id)
+                    .map(|(r, _)| r.kind)
+                    .filter(|_| m.kind == crate::message::MessageKind::Media),
+                intent: m.intent.filter(|_| m.direction == Direction::Outbound),
+                at: to_micros(m.created_at),
+                status: m.status.effective().filter(|_| m.direction == Direction::Outbound),
+            });
+            out.push(crate::ports::ConversationSummary {
+                candidate: *id,
+                unread: u32::try_from(unread).unwrap_or(u32::MAX),
+                last,
+            });
+        }
+        Ok(out)
+    }
+
+    async fn candidates_by_name(
+        &self,
+        tenant: TenantId,
+        search: crate::ports::NameSearch,
+    ) -> Result<Vec<CandidateId>, StoreError> {
+        let include = search.include_restricted;
+        let mut found: Vec<_> = self
+            .summaries(tenant, include)
+            .into_iter()
+            .map(|s| (std::cmp::Reverse((s.last_activity_at, s.id)), s.id))
+            .collect();
+        let state = self.lock();
+        found.retain(|(_, id)| {
+            state
+                .candidates
+                .get(&(tenant, *id))
+                .and_then(|r| r.candidate.as_ref())
+                .is_some_and(|c| crate::names::matches(c, &search.tokens))
+        });
+        found.sort_by_key(|(position, _)| *position);
+        found.truncate(usize::try_from(search.limit).unwrap_or(usize::MAX));
+        Ok(found.into_iter().map(|(_, id)| id).collect())
     }
 
     async fn open_reviews(&self, tenant: TenantId) -> Result<Vec<crate::ports::OpenReview>, StoreError> {

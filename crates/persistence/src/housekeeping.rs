@@ -16,13 +16,26 @@ use crate::tables::messages::{INSERT_STATUS, ProviderRef, STATUS_CONFLICT, is_ha
 
 impl SeaStore {
     /// Applies all pending migrations, then converts what a migration cannot convert without
-    /// the keys ([`SeaStore::convert_provider_ids`]).
+    /// the keys ([`SeaStore::convert_provider_ids`]) and indexes the names of candidates written
+    /// before the name search ([`SeaStore::backfill_names`]).
     pub async fn migrate(&self) -> Result<(), sea_orm::DbErr> {
         Migrator::up(self.connection(), None).await?;
         self.convert_provider_ids()
             .await
             .map_err(|e| sea_orm::DbErr::Custom(format!("converting provider ids: {e}")))?;
+        self.backfill_names().await.map_err(|e| sea_orm::DbErr::Custom(format!("indexing names: {e}")))?;
         Ok(())
+    }
+
+    /// Indexes the names of candidates written before migration m0012 (keyed hashes of their
+    /// name terms, for the inbox's search by name), in batches of 500 per transaction;
+    /// idempotent (a flag per candidate). Returns how many were indexed.
+    pub async fn backfill_names(&self) -> Result<u64, StoreError> {
+        let n = crate::tables::inbox::backfill_names(&self.shared).await?;
+        if n > 0 {
+            tracing::info!(candidates = n, "candidate names indexed for the search by name");
+        }
+        Ok(n)
     }
 
     /// Whether every migration is applied (for `/readyz` and the start-up check).

@@ -2,10 +2,10 @@
 //! the browser UI, delegating to the store's reads. Clear columns only where the port says so.
 
 use async_trait::async_trait;
-use hoheit_domain::ids::TenantId;
+use hoheit_domain::ids::{CandidateId, StaffId, TenantId};
 use hoheit_domain::ports::{
-    ActivityPage, CandidatePage, CandidateSummary, DeadlineCounts, DueLegalHold, DueSubjectRequests, ListedLifecycle,
-    OpenReview, Queries, Store, StoreError, TenantSummary,
+    ActivityPage, CandidatePage, CandidateSummary, ConversationSummary, DeadlineCounts, DueLegalHold,
+    DueSubjectRequests, ListedLifecycle, NameSearch, OpenReview, Queries, Store, StoreError, TenantSummary,
 };
 use time::{Duration, OffsetDateTime};
 
@@ -57,6 +57,19 @@ impl Queries for SeaStore {
         let rows =
             self.list_candidates_by_activity(tenant, page.include_restricted, after, u64::from(page.limit)).await?;
         rows.into_iter().map(summary).collect()
+    }
+
+    async fn conversation_summaries(
+        &self,
+        tenant: TenantId,
+        viewer: StaffId,
+        candidates: &[CandidateId],
+    ) -> Result<Vec<ConversationSummary>, StoreError> {
+        crate::tables::inbox::summaries(&self.shared, tenant, viewer, candidates).await
+    }
+
+    async fn candidates_by_name(&self, tenant: TenantId, search: NameSearch) -> Result<Vec<CandidateId>, StoreError> {
+        crate::tables::inbox::by_name(&self.shared, tenant, &search).await
     }
 
     async fn open_reviews(&self, tenant: TenantId) -> Result<Vec<OpenReview>, StoreError> {

@@ -316,6 +316,16 @@ impl Store for SeaStore {
         self.shared.stage("commit_wait", queued);
         answer
     }
+
+    async fn mark_read(
+        &self,
+        tenant: TenantId,
+        staff: hoheit_domain::ids::StaffId,
+        candidate: CandidateId,
+        at: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        crate::tables::inbox::mark_read(&self.shared, tenant, staff, candidate, at).await
+    }
 }
 
 #[async_trait]

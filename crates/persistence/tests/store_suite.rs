@@ -68,6 +68,7 @@ suite!(
     unknown_enum_values_in_a_row_are_corruption,
     an_attempts_receipt_is_sealed_and_bound_to_its_row,
     last_activity_is_filled_for_rows_written_before_m0011,
+    names_are_indexed_for_rows_written_before_m0012_and_erased_with_the_markers,
 );
 
 async fn raw_count(db: &Db, sql: &str, values: Vec<sea_orm::Value>) -> i64 {
@@ -1007,7 +1008,6 @@ async fn an_attempts_receipt_is_sealed_and_bound_to_its_row(db: &Db) {
 /// the inbox's order reads it at once.
 async fn last_activity_is_filled_for_rows_written_before_m0011(db: &Db) {
     use hoheit_domain::ports::{ActivityPage, Queries};
-    use sea_orm_migration::MigratorTrait;
     let w = World::new();
     seed(&db.store, &w).await;
     let (wrote, silent, gone) = (
@@ -1030,7 +1030,7 @@ async fn last_activity_is_filled_for_rows_written_before_m0011(db: &Db) {
     let later = micros(w.now + Duration::hours(1));
     let id = |n: u128| -> sea_orm::Value { Uuid::from_u128(n).as_bytes().to_vec().into() };
     raw_exec(db, "UPDATE messages SET provider_at = $1 WHERE id = $2", vec![later.into(), id(10)]).await;
-    hoheit_persistence::Migrator::down(db.store.connection(), Some(1)).await.unwrap();
+    roll_back_to_before(db, "m0011_last_activity").await;
     db.store.migrate().await.unwrap();
     let activity =
         |n: u128| raw_count(db, "SELECT COALESCE(last_activity_at, -1) FROM candidates WHERE id = $1", vec![id(n)]);
@@ -1040,4 +1040,66 @@ async fn last_activity_is_filled_for_rows_written_before_m0011(db: &Db) {
     let page = ActivityPage { include_restricted: true, after: None, limit: 10 };
     let listed = Queries::candidate_activity_page(&db.store, w.tenant_id(), page).await.unwrap();
     assert_eq!(listed.iter().map(|c| c.id).collect::<Vec<_>>(), [wrote.id, silent.id]);
+}
+
+/// Rolls the schema back to just before the migration `name` (the later ones too).
+async fn roll_back_to_before(db: &Db, name: &str) {
+    use sea_orm_migration::MigratorTrait;
+    let names: Vec<String> = hoheit_persistence::Migrator::migrations().iter().map(|m| m.name().to_owned()).collect();
+    let after = names.len() - names.iter().position(|n| n == name).unwrap();
+    hoheit_persistence::Migrator::down(db.store.connection(), Some(u32::try_from(after).unwrap())).await.unwrap();
+}
+
+/// m0012 (issue 17): candidates written before it have no name index; `SeaStore::migrate`
+/// indexes them with the keys (idempotent: a second run indexes nothing), erased ones never.
+/// The index holds keyed hashes only (no name in clear), and an erasure deletes the candidate's
+/// name hashes and read markers in its commit.
+async fn names_are_indexed_for_rows_written_before_m0012_and_erased_with_the_markers(db: &Db) {
+    use hoheit_domain::ids::StaffId;
+    use hoheit_domain::names::tokens;
+    use hoheit_domain::ports::{NameSearch, Queries};
+    let w = World::new();
+    seed(&db.store, &w).await;
+    let (old, gone) = (new_candidate(&w, 1, NUMBER), new_candidate(&w, 2, "+49 170 1112223"));
+    for c in [&old, &gone] {
+        insert(&db.store, &w, c).await;
+    }
+    let erase = CandidateChange::Erase {
+        tombstone: Box::new(gone.erased(w.now, ErasureReason::SubjectRequest)),
+        expected_version: 0,
+    };
+    db.store.commit(w.tenant_id(), ChangeSet { candidates: vec![erase], ..ChangeSet::default() }).await.unwrap();
+    roll_back_to_before(db, "m0012_inbox_reads").await;
+    db.store.migrate().await.unwrap();
+    let count = |table: &str, n: u128| {
+        let sql = format!("SELECT COUNT(*) FROM {table} WHERE candidate_id = $1");
+        async move { raw_count(db, &sql, vec![Uuid::from_u128(n).as_bytes().to_vec().into()]).await }
+    };
+    assert!(count("name_tokens", 1).await > 0, "indexed by migrate");
+    assert_eq!(count("name_tokens", 2).await, 0, "erased: nothing");
+    assert_eq!(db.store.backfill_names().await.unwrap(), 0, "idempotent");
+    let find = |text: &str| {
+        let search = NameSearch { tokens: tokens(text), include_restricted: false, limit: 10 };
+        Queries::candidates_by_name(&db.store, w.tenant_id(), search)
+    };
+    assert_eq!(find("muster erika").await.unwrap(), [old.id]);
+    // no name in clear: the hashes are 32 bytes, none is a name term
+    let clear = raw_count(
+        db,
+        "SELECT COUNT(*) FROM name_tokens WHERE hash = $1 OR hash = $2",
+        vec![b"erika".to_vec().into(), b"name:erika".to_vec().into()],
+    )
+    .await;
+    assert_eq!(clear, 0);
+    // the erasure takes the name hashes and the read markers with it
+    db.store.mark_read(w.tenant_id(), StaffId::from_uuid(Uuid::from_u128(0xa)), old.id, w.now).await.unwrap();
+    assert_eq!(count("thread_reads", 1).await, 1);
+    let erase = CandidateChange::Erase {
+        tombstone: Box::new(old.erased(w.now, ErasureReason::SubjectRequest)),
+        expected_version: 0,
+    };
+    db.store.commit(w.tenant_id(), ChangeSet { candidates: vec![erase], ..ChangeSet::default() }).await.unwrap();
+    assert_eq!(count("name_tokens", 1).await, 0);
+    assert_eq!(count("thread_reads", 1).await, 0);
+    assert!(find("erika").await.unwrap().is_empty());
 }

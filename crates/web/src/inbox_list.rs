@@ -1,17 +1,28 @@
 //! The inbox's conversation list (issue 17 items 1 and 2): the views All / Mine / Unassigned /
 //! Needs reply, the filters (window open, waiting for consent, objected, review pending, process
-//! ended), the search by phone number (exact, through the blind index), 25 per page; and taking
-//! a conversation on ("Mir zuweisen") or giving it back, audited. The domain decides what each
-//! view holds ([`hoheit_domain::usecases::InboxRow::shown_in`]) and who may see restricted
-//! candidates (R25).
+//! ended), one search box for a phone number (exact, through the blind index) or a name (every
+//! word, also its beginning, "Müller" = "Mueller" = "Muller", through keyed hashes of the name's
+//! tokens; [`hoheit_domain::names`]), 25 per page; and taking a conversation on ("Mir zuweisen")
+//! or giving it back, audited. The domain decides what each view holds
+//! ([`hoheit_domain::usecases::InboxRow::shown_in`]) and who may see restricted candidates (R25).
+//!
+//! Each row shows the signed-in staff member's own unread count (inbound messages after their
+//! own read marker, which opening the thread moves; no one sees another's: no per-recruiter
+//! figures, § 87(1) Nr. 6 BetrVG) and a summary of the last message: who (the candidate, your
+//! team, hoheit automatically), the kind in words, the time and, outbound, the delivery state in
+//! words. Deliberately never the message's words: the list reads no content, and showing it
+//! here would be a content read without the audit entry opening the thread writes (R33).
 
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
+use hoheit_domain::conversation::{Direction, Intent};
 use hoheit_domain::ids::CandidateId;
-use hoheit_domain::ports::ActivityCursor;
+use hoheit_domain::inbound::MediaKind;
+use hoheit_domain::message::{DeliveryStatus, MessageKind};
+use hoheit_domain::ports::{ActivityCursor, ConversationSummary, LastMessage};
 use hoheit_domain::usecases::{InboxFilter, InboxQuery, InboxRow, InboxView, UseCaseError};
 use serde::Deserialize;
 
@@ -32,7 +43,17 @@ pub(crate) struct ListTexts {
     pub filter_none: &'static str,
     pub filter: fn(InboxFilter) -> &'static str,
     pub phone: &'static str,
+    pub search_hint: &'static str,
     pub search: &'static str,
+    pub col_unread: &'static str,
+    pub col_last: &'static str,
+    pub unread: &'static str,
+    pub all_read: &'static str,
+    pub no_message: &'static str,
+    pub by_candidate: &'static str,
+    pub by_team: &'static str,
+    pub by_hoheit: &'static str,
+    pub kind: fn(&LastMessage) -> &'static str,
     pub reset: &'static str,
     pub col_assigned: &'static str,
     pub to_you: &'static str,
@@ -54,8 +75,18 @@ const DE: ListTexts = ListTexts {
     filter_label: "Nur",
     filter_none: "alle Zustände",
     filter: filter_de,
-    phone: "Telefonnummer",
+    phone: "Telefonnummer oder Name",
+    search_hint: "Ganze Wörter oder deren Anfang (ab drei Buchstaben), z. B. „Must“ für Mustermann.",
     search: "Anzeigen",
+    col_unread: "Ungelesen",
+    col_last: "Letzte Nachricht",
+    unread: "ungelesen",
+    all_read: "alles gelesen",
+    no_message: "noch keine Nachricht",
+    by_candidate: "Bewerbende Person",
+    by_team: "Ihr Team",
+    by_hoheit: "hoheit (automatisch)",
+    kind: kind_de,
     reset: "Zurücksetzen",
     col_assigned: "Zugewiesen",
     to_you: "Ihnen",
@@ -77,8 +108,18 @@ const EN: ListTexts = ListTexts {
     filter_label: "Only",
     filter_none: "every state",
     filter: filter_en,
-    phone: "Phone number",
+    phone: "Phone number or name",
+    search_hint: "Whole words or their beginning (three letters or more), e.g. “Must” for Mustermann.",
     search: "Show",
+    col_unread: "Unread",
+    col_last: "Last message",
+    unread: "unread",
+    all_read: "all read",
+    no_message: "no message yet",
+    by_candidate: "The candidate",
+    by_team: "Your team",
+    by_hoheit: "hoheit (automatic)",
+    kind: kind_en,
     reset: "Reset",
     col_assigned: "Assigned to",
     to_you: "you",
@@ -132,6 +173,71 @@ const fn filter_en(f: InboxFilter) -> &'static str {
     }
 }
 
+/// The kind of a message in words (from its clear kind and, for media, the file's kind).
+const fn kind_de(m: &LastMessage) -> &'static str {
+    match (m.kind, m.media, m.direction) {
+        (MessageKind::Text, _, _) => "Textnachricht",
+        (MessageKind::Template, _, _) => "Vorlage",
+        (MessageKind::Interactive, _, Direction::Inbound) => "Schaltfläche",
+        (MessageKind::Interactive, _, Direction::Outbound) => "Nachricht mit Schaltflächen",
+        (MessageKind::Media, Some(MediaKind::Image), _) => "Bild",
+        (MessageKind::Media, Some(MediaKind::Document), _) => "Dokument",
+        (MessageKind::Media, Some(MediaKind::Audio), _) => "Sprachnachricht oder Audio",
+        (MessageKind::Media, Some(MediaKind::Video), _) => "Video",
+        (MessageKind::Media, Some(MediaKind::Sticker), _) => "Sticker",
+        (MessageKind::Media, None, _) => "Datei",
+        (MessageKind::Structured, _, _) => "Standort, Kontakt oder Reaktion",
+        (MessageKind::Unsupported, _, _) => "nicht unterstützter Nachrichtentyp",
+    }
+}
+
+const fn kind_en(m: &LastMessage) -> &'static str {
+    match (m.kind, m.media, m.direction) {
+        (MessageKind::Text, _, _) => "text message",
+        (MessageKind::Template, _, _) => "template",
+        (MessageKind::Interactive, _, Direction::Inbound) => "button",
+        (MessageKind::Interactive, _, Direction::Outbound) => "message with buttons",
+        (MessageKind::Media, Some(MediaKind::Image), _) => "image",
+        (MessageKind::Media, Some(MediaKind::Document), _) => "document",
+        (MessageKind::Media, Some(MediaKind::Audio), _) => "voice message or audio",
+        (MessageKind::Media, Some(MediaKind::Video), _) => "video",
+        (MessageKind::Media, Some(MediaKind::Sticker), _) => "sticker",
+        (MessageKind::Media, None, _) => "file",
+        (MessageKind::Structured, _, _) => "location, contact or reaction",
+        (MessageKind::Unsupported, _, _) => "unsupported message type",
+    }
+}
+
+/// A delivery state in words (the thread's words).
+const fn status_word(x: &InboxTexts, status: DeliveryStatus) -> &'static str {
+    match status {
+        DeliveryStatus::Queued => x.status_queued,
+        DeliveryStatus::Cancelled => x.status_cancelled,
+        DeliveryStatus::Unknown => x.status_unknown,
+        DeliveryStatus::Accepted => x.status_accepted,
+        DeliveryStatus::Sent => x.status_sent,
+        DeliveryStatus::Failed => x.status_failed,
+        DeliveryStatus::Delivered => x.status_delivered,
+        DeliveryStatus::Read => x.status_read,
+    }
+}
+
+/// The last message without its words: who, what kind, when, and outbound how far it got
+/// ("Ihr Team · Vorlage · 07.12.2026, 14:05 Uhr · zugestellt").
+fn last_message(x: &InboxTexts, t: &ListTexts, zone: &crate::i18n::Zone, lang: Lang, m: &LastMessage) -> String {
+    let who = match (m.direction, m.intent) {
+        (Direction::Inbound, _) => t.by_candidate,
+        (Direction::Outbound, Some(Intent::ObjectionConfirmation | Intent::HelpReply)) => t.by_hoheit,
+        (Direction::Outbound, _) => t.by_team,
+    };
+    let mut words = format!("{who} · {} · {}", (t.kind)(m), zone.date_time(lang, m.at));
+    if let Some(status) = m.status.filter(|_| m.direction == Direction::Outbound) {
+        words.push_str(" · ");
+        words.push_str(status_word(x, status));
+    }
+    words
+}
+
 pub(crate) const fn texts(lang: Lang) -> &'static ListTexts {
     match lang {
         Lang::De => &DE,
@@ -145,6 +251,10 @@ struct Row {
     badges: Vec<&'static str>,
     assigned: &'static str,
     activity: String,
+    /// The viewer's unread count (0: all read).
+    unread: u32,
+    /// The last message in words, without its content.
+    last: String,
 }
 
 struct ViewLink {
@@ -165,17 +275,20 @@ struct ListPage {
     views: Vec<ViewLink>,
     view: &'static str,
     filters: Vec<(&'static str, &'static str, bool)>,
-    phone: String,
+    search: String,
     error: Option<&'static str>,
 }
 
-/// The list's query: `view`, `filter`, `phone`, `after`.
+/// The list's query: `view`, `filter`, `q` (a phone number or a name; `phone` is its older
+/// name), `after`.
 #[derive(Debug, Deserialize, Default)]
 pub(crate) struct ListQuery {
     #[serde(default)]
     view: Option<String>,
     #[serde(default)]
     filter: Option<String>,
+    #[serde(default)]
+    q: Option<String>,
     #[serde(default)]
     phone: Option<String>,
     #[serde(default)]
@@ -199,38 +312,44 @@ pub(crate) async fn list(State(state): State<WebState>, client: Client, Query(q)
     let (x, t) = (inbox_texts(lang), texts(lang));
     let view = q.view.as_deref().and_then(|v| InboxView::parse(v).ok()).unwrap_or_default();
     let filter = q.filter.as_deref().and_then(|f| InboxFilter::parse(f).ok());
-    let phone = q.phone.clone().unwrap_or_default();
+    let search = q.q.clone().or_else(|| q.phone.clone()).unwrap_or_default();
     let query = InboxQuery {
         view,
         filter,
-        phone: Some(phone.clone()).filter(|p| !p.trim().is_empty()),
         // the position is opaque to the user: one that does not read starts from the top
         after: q.after.as_deref().and_then(|a| a.parse::<ActivityCursor>().ok()),
-    };
+        ..InboxQuery::default()
+    }
+    .searching(&search);
     let p = &signed.principal;
     let (page, error) = match app.inbox(p.tenant, p.actor(), &query, PAGE).await {
         Ok(page) => (page, None),
-        Err(UseCaseError::Invalid(_)) => {
-            (hoheit_domain::usecases::InboxPage { rows: Vec::new(), next: None }, Some(t.bad_phone))
-        }
+        Err(UseCaseError::Invalid(_)) => (hoheit_domain::usecases::InboxPage::default(), Some(t.bad_phone)),
         Err(e) => return use_case_failure(&signed, client.path, &e),
     };
     let zone = &state.settings().time_zone;
     let rows = page
         .rows
         .iter()
-        .map(|r| Row {
-            id: r.candidate.id.to_string(),
-            name: display_name(&r.candidate, x),
-            badges: {
-                let mut b = badges(r, x);
-                if r.needs_reply() {
-                    b.push(t.needs_reply);
-                }
-                b
-            },
-            assigned: assigned(t, r, p.staff),
-            activity: zone.date_time(lang, hoheit_domain::retention::last_activity(&r.candidate)),
+        .map(|r| {
+            let summary: Option<&ConversationSummary> = page.summary(r.candidate.id);
+            Row {
+                id: r.candidate.id.to_string(),
+                name: display_name(&r.candidate, x),
+                badges: {
+                    let mut b = badges(r, x);
+                    if r.needs_reply() {
+                        b.push(t.needs_reply);
+                    }
+                    b
+                },
+                assigned: assigned(t, r, p.staff),
+                activity: zone.date_time(lang, hoheit_domain::retention::last_activity(&r.candidate)),
+                unread: summary.map_or(0, |s| s.unread),
+                last: summary
+                    .and_then(|s| s.last.as_ref())
+                    .map_or_else(|| t.no_message.to_owned(), |m| last_message(x, t, zone, lang, m)),
+            }
         })
         .collect();
     let keep = |v: InboxView| match filter {
@@ -251,7 +370,7 @@ pub(crate) async fn list(State(state): State<WebState>, client: Client, Query(q)
             .collect(),
         view: view.as_str(),
         filters: InboxFilter::ALL.iter().map(|f| (f.as_str(), (t.filter)(*f), Some(*f) == filter)).collect(),
-        phone,
+        search,
         error,
     }
     .into_response()

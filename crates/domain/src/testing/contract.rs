@@ -156,6 +156,8 @@ macro_rules! store_contract_tests {
             queries_read_views,
             candidates_are_listed_newest_activity_first,
             replays_after_erasure_and_stale_events_create_nothing,
+            read_markers_count_unread_per_staff_member_and_summarise_the_last_message,
+            candidates_are_found_by_name_tokens_prefixes_and_spellings,
         );
     };
     (@cases $run:path, $harness:path; $($case:ident),* $(,)?) => {
@@ -1462,6 +1464,192 @@ pub async fn candidates_are_listed_newest_activity_first(h: &dyn Harness) {
     // the creation order of the other listing is unchanged
     let created = queries.candidate_page(tenant, CandidatePage { include_restricted: true, after: None, limit: 100 });
     assert_eq!(ids(&created.await.unwrap()), [1, 2, 3, 4, 5, 6].map(id));
+}
+
+/// [`Store::mark_read`] and [`Queries::conversation_summaries`]: each staff member's unread
+/// count is the inbound messages stored after their own marker (none: all), the marker never
+/// moves back; the last message is summarised without content (direction, kind, media kind,
+/// intent, time, delivery status with the statuses merged in); one summary per listed candidate
+/// of the tenant, in the order asked, none for another tenant's or an erased one, whose markers
+/// go with the erasure.
+pub async fn read_markers_count_unread_per_staff_member_and_summarise_the_last_message(h: &dyn Harness) {
+    use crate::ids::StaffId;
+    use crate::ports::LastMessage;
+    let (store, queries) = (h.store(), h.queries());
+    let (w, c) = seeded_with_candidate(h).await;
+    let quiet = new_candidate(&w, 2, "+49 170 5550002");
+    insert(store.as_ref(), &w, &quiet).await;
+    let (tenant, minute) = (w.tenant_id(), Duration::minutes(1));
+    let (anna, ben) = (StaffId::from_uuid(Uuid::from_u128(0xa)), StaffId::from_uuid(Uuid::from_u128(0xb)));
+    let at = |m: i32| w.now + minute * m;
+    let inbound_at = |id: u128, m: i32| Message {
+        created_at: at(m),
+        provider_at: Some(at(m)),
+        ..inbound_message(&w, c.id, id, &format!("wamid.u{id}"), CANARY)
+    };
+    for (id, m) in [(10, 0), (11, 1)] {
+        store.commit(tenant, messages(vec![MessageChange::Insert(Box::new(inbound_at(id, m)))])).await.unwrap();
+    }
+    let sent = Message { created_at: at(2), ..outbound_message(&w, c.id, 12, CANARY) };
+    store.commit(tenant, messages(vec![MessageChange::Insert(Box::new(sent))])).await.unwrap();
+    let summaries = |viewer, ids: Vec<CandidateId>| {
+        let queries = queries.clone();
+        async move { queries.conversation_summaries(tenant, viewer, &ids).await.unwrap() }
+    };
+    let unread = |rows: &[crate::ports::ConversationSummary]| rows.iter().map(|r| r.unread).collect::<Vec<_>>();
+
+    let rows = summaries(anna, vec![c.id, quiet.id, c.id]).await;
+    assert_eq!(rows.iter().map(|r| r.candidate).collect::<Vec<_>>(), [c.id, quiet.id], "order asked, once each");
+    assert_eq!(unread(&rows), [2, 0], "no marker: every inbound message is unread");
+    assert_eq!(
+        rows[0].last,
+        Some(LastMessage {
+            direction: Direction::Outbound,
+            kind: MessageKind::Text,
+            media: None,
+            intent: Some(Intent::Regular),
+            at: at(2),
+            status: Some(DeliveryStatus::Queued),
+        })
+    );
+    assert_eq!(rows[1].last, None, "no message yet");
+
+    // Anna opens the thread after the second message; Ben does not
+    store.mark_read(tenant, anna, c.id, at(1)).await.unwrap();
+    assert_eq!(unread(&summaries(anna, vec![c.id]).await), [0]);
+    assert_eq!(unread(&summaries(ben, vec![c.id]).await), [2], "per staff member");
+    store.mark_read(tenant, anna, c.id, at(0)).await.unwrap();
+    assert_eq!(unread(&summaries(anna, vec![c.id]).await), [0], "a marker never moves back");
+
+    // the outbound message is delivered, then the candidate writes again (a document)
+    let delivered = StatusObservation { status: DeliveryStatus::Delivered, at: at(3), error_code: None };
+    let status = MessageChange::Status { id: MessageId::from_uuid(Uuid::from_u128(12)), observation: delivered };
+    store.commit(tenant, messages(vec![status])).await.unwrap();
+    assert_eq!(summaries(anna, vec![c.id]).await[0].last.unwrap().status, Some(DeliveryStatus::Delivered));
+    let document = Message { kind: MessageKind::Media, ..inbound_at(13, 4) };
+    store.commit(tenant, messages(vec![MessageChange::Insert(Box::new(document))])).await.unwrap();
+    store
+        .commit(
+            tenant,
+            media_changes(vec![MediaChange::Insert {
+                record: Box::new(media_record(&w, c.id, 30, 13)),
+                content: None,
+            }]),
+        )
+        .await
+        .unwrap();
+    let rows = summaries(anna, vec![c.id]).await;
+    assert_eq!(unread(&rows), [1], "a new inbound message after the marker");
+    assert_eq!(
+        rows[0].last,
+        Some(LastMessage {
+            direction: Direction::Inbound,
+            kind: MessageKind::Media,
+            media: Some(MediaKind::Document),
+            intent: None,
+            at: at(4),
+            status: None,
+        })
+    );
+    assert_eq!(unread(&summaries(ben, vec![c.id]).await), [3]);
+    store.mark_read(tenant, anna, c.id, at(5)).await.unwrap();
+    assert_eq!(unread(&summaries(anna, vec![c.id]).await), [0]);
+
+    // another tenant sees nothing of it and cannot mark it
+    let other = other_tenant(store.as_ref()).await;
+    assert!(queries.conversation_summaries(other.tenant_id(), anna, &[c.id]).await.unwrap().is_empty());
+    store.mark_read(other.tenant_id(), ben, c.id, at(9)).await.unwrap();
+    assert_eq!(unread(&summaries(ben, vec![c.id]).await), [3], "a marker in another tenant changes nothing");
+
+    // erasure: no summary, and a marker after it is not recorded
+    let tombstone = c.erased(w.now, ErasureReason::SubjectRequest);
+    let erase = CandidateChange::Erase { tombstone: Box::new(tombstone), expected_version: 0 };
+    store.commit(tenant, ChangeSet { candidates: vec![erase], ..ChangeSet::default() }).await.unwrap();
+    store.mark_read(tenant, ben, c.id, at(9)).await.unwrap();
+    assert_eq!(summaries(anna, vec![c.id, quiet.id]).await.iter().map(|r| r.candidate).collect::<Vec<_>>(), [quiet.id]);
+}
+
+/// [`Queries::candidates_by_name`]: every search token must be among the candidate's name
+/// terms (tokens of name and profile name and their prefixes of three characters or more),
+/// spelled either way ("Müller", "Mueller", "Muller"; "Straße", "Strasse"); newest activity
+/// first, at most the limit; restricted only when asked (R25), erased and another tenant's
+/// never; a changed name is found by the new name only, an update that keeps it still finds it.
+pub async fn candidates_are_found_by_name_tokens_prefixes_and_spellings(h: &dyn Harness) {
+    use crate::names::tokens;
+    use crate::ports::NameSearch;
+    let (store, queries) = (h.store(), h.queries());
+    let w = World::new();
+    seed(store.as_ref(), &w).await;
+    let tenant = w.tenant_id();
+    let named_in = |world: &World, id: u128, name: &str, profile: Option<&str>, hours: i64| {
+        let mut c = new_candidate(world, id, &format!("+49 170 55500{id:02}"));
+        c.contact.name = Some(Pii::new(name.to_owned()));
+        c.contact.profile_name = profile.map(|p| Pii::new(p.to_owned()));
+        c.conversation.record_inbound(w.now + Duration::hours(hours));
+        c
+    };
+    let named = |id, name, profile, hours| named_in(&w, id, name, profile, hours);
+    let erika = named(1, "Erika Mustermann", None, 1);
+    let mut juergen = named(2, "Jürgen Müller-Straße", Some("Jay"), 2);
+    let mut restricted = named(3, "Erika Musterfrau", None, 3);
+    restricted.lifecycle = Lifecycle::Restricted { since: w.now, reason: RestrictionReason::SubjectRequest };
+    let gone = named(4, "Erika Mustermann", None, 4);
+    for c in [&erika, &juergen, &restricted, &gone] {
+        insert(store.as_ref(), &w, c).await;
+    }
+    let tombstone = gone.erased(w.now, ErasureReason::SubjectRequest);
+    let erase = CandidateChange::Erase { tombstone: Box::new(tombstone), expected_version: 0 };
+    store.commit(tenant, ChangeSet { candidates: vec![erase], ..ChangeSet::default() }).await.unwrap();
+    let other = other_tenant(store.as_ref()).await;
+    insert(store.as_ref(), &other, &named_in(&other, 0x99, "Erika Mustermann", None, 9)).await;
+
+    let find = |text: &str, include_restricted: bool, limit: u32| {
+        let (queries, tokens) = (queries.clone(), tokens(text));
+        async move { queries.candidates_by_name(tenant, NameSearch { tokens, include_restricted, limit }).await.unwrap() }
+    };
+    let id = |n: u128| CandidateId::from_uuid(Uuid::from_u128(n));
+    assert_eq!(find("Mustermann", false, 10).await, [id(1)], "a full token; erased and other tenant's never");
+    assert_eq!(find("must", false, 10).await, [id(1)], "a prefix");
+    assert_eq!(find("must", true, 10).await, [id(3), id(1)], "restricted when asked, newest first");
+    assert_eq!(find("must", true, 1).await, [id(3)], "at most the limit");
+    assert_eq!(find("ERIKA must", false, 10).await, [id(1)], "every token, any case");
+    assert!(find("Erika Müller", true, 10).await.is_empty(), "all tokens must match (AND)");
+    for spelling in ["Müller", "Mueller", "muller", "Strasse", "Straße", "jürgen", "juergen", "jay", "Hans Jay"] {
+        let expected: &[CandidateId] = if spelling == "Hans Jay" { &[] } else { &[id(2)] };
+        assert_eq!(find(spelling, false, 10).await, expected, "{spelling}");
+    }
+    assert!(find("mu", false, 10).await.is_empty(), "prefixes start at three characters");
+    assert!(find("mann", false, 10).await.is_empty(), "no infixes");
+    assert!(find("  ", false, 10).await.is_empty(), "nothing typed finds nothing");
+    assert!(find(CANARY, false, 10).await.is_empty());
+
+    // a new name replaces the old terms; an update that keeps the name keeps them
+    juergen.contact.name = Some(Pii::new("Anna Schmidt".into()));
+    let rename =
+        CandidateChange::Update { candidate: Box::new(juergen.clone()), expected_version: 0, retention_due: None };
+    store.commit(tenant, ChangeSet { candidates: vec![rename], ..ChangeSet::default() }).await.unwrap();
+    assert!(find("Müller", false, 10).await.is_empty(), "the old name is gone");
+    assert_eq!(find("schmi anna", false, 10).await, [id(2)]);
+    assert_eq!(find("jay", false, 10).await, [id(2)], "the profile name stays");
+    juergen.conversation.record_inbound(w.now + Duration::hours(5));
+    let touch = CandidateChange::Update { candidate: Box::new(juergen), expected_version: 1, retention_due: None };
+    store.commit(tenant, ChangeSet { candidates: vec![touch], ..ChangeSet::default() }).await.unwrap();
+    assert_eq!(find("schmidt", false, 10).await, [id(2)], "an update that keeps the name");
+    assert_eq!(find("erika", true, 10).await, [id(3), id(1)]);
+
+    // erasure takes the terms with it
+    let tombstone = erika.erased(w.now, ErasureReason::SubjectRequest);
+    let erase = CandidateChange::Erase { tombstone: Box::new(tombstone), expected_version: 0 };
+    store.commit(tenant, ChangeSet { candidates: vec![erase], ..ChangeSet::default() }).await.unwrap();
+    assert!(find("mustermann", false, 10).await.is_empty());
+    let theirs = queries
+        .candidates_by_name(
+            other.tenant_id(),
+            NameSearch { tokens: tokens("erika"), include_restricted: true, limit: 10 },
+        )
+        .await
+        .unwrap();
+    assert_eq!(theirs, [id(0x99)], "tenant isolation");
 }
 
 /// The behaviour every [`crate::ports::Queries`] implementation must have, checked through the

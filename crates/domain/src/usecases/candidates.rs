@@ -473,7 +473,9 @@ impl Hoheit {
     }
 
     /// Reads the candidate's messages; the read is audited with the reader (R33). Restricted
-    /// candidates are readable only by admin and DPO (R25, R32).
+    /// candidates are readable only by admin and DPO (R25, R32). A staff reader's own read
+    /// marker moves to the time of the read ([`crate::ports::Store::mark_read`]), which is what
+    /// the inbox counts unread messages from.
     pub async fn read_messages(
         &self,
         tenant: TenantId,
@@ -487,7 +489,12 @@ impl Hoheit {
         let read: EventEnvelope = Recorder::new(tenant, Some(id), actor, now)
             .rule(Rule::R33, DomainEvent::ContentRead { what: ContentKind::Messages });
         self.commit_events(tenant, vec![read]).await?;
-        Ok(self.store.messages(tenant, id).await?)
+        let messages = self.store.messages(tenant, id).await?;
+        // the reader's own marker (issue 17: the inbox's unread count), after the audited read
+        if let Actor::Staff { id: staff, .. } = actor {
+            self.store.mark_read(tenant, staff, id, now).await?;
+        }
+        Ok(messages)
     }
 
     /// A staff member who writes to candidates (recruiter, admin) opened the conversation in the

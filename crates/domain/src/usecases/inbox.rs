@@ -1,8 +1,11 @@
 //! The recruiter inbox's reads (issue 17): a page of conversations, in a view (all, mine,
 //! unassigned, needs reply) and with a filter (window open, waiting for consent, objected, review
-//! pending, process ended) or found by phone number, and what the composer may offer for one of
-//! them ([`ComposerOptions`]); and the assignment of a conversation. None returns message
-//! content: opening the thread is [`Hoheit::read_messages`], the audited content read (R33).
+//! pending, process ended) or found by phone number or by name, and what the composer may offer
+//! for one of them ([`ComposerOptions`]); and the assignment of a conversation. None returns
+//! message content: opening the thread is [`Hoheit::read_messages`], the audited content read
+//! (R33). A page comes with a summary of each conversation for the staff member who reads it
+//! ([`ConversationSummary`]): their own unread count and what the last message was (who, what
+//! kind, when, how far it got), never its words: those would be an unaudited content read.
 
 use std::sync::Arc;
 
@@ -18,7 +21,7 @@ use crate::consent::{ConsentState, Purpose};
 use crate::events::DomainEvent;
 use crate::ids::StaffId;
 use crate::ids::{CandidateId, TenantId};
-use crate::ports::{ActivityCursor, ActivityPage, Queries, TenantConfig};
+use crate::ports::{ActivityCursor, ActivityPage, ConversationSummary, NameSearch, Queries, TenantConfig};
 use crate::retention::{RetentionDecision, RetentionSettings, decide};
 use crate::tenant::Actor;
 
@@ -179,27 +182,112 @@ pub struct InboxQuery {
     /// Only the candidate with this number (as typed, in the tenant's region), found through the
     /// blind index: the number is never compared in clear.
     pub phone: Option<String>,
+    /// Only candidates whose name or profile name holds every token of this text (as typed;
+    /// normalised by [`crate::names::tokens`], matched on keyed hashes in the store, at most
+    /// [`InboxQuery::NAME_MATCHES`] of them, newest activity first). Ignored when `phone` is given.
+    pub name: Option<String>,
     /// Continue after this position (the previous page's `next`).
     pub after: Option<ActivityCursor>,
 }
 
 /// A page of the inbox.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct InboxPage {
     /// The conversations, newest activity first.
     pub rows: Vec<InboxRow>,
     /// Where the next page starts, if there may be more.
     pub next: Option<ActivityCursor>,
+    /// The reader's summary of each row's conversation (unread count, last message without
+    /// content), for a staff reader and a wired read port; a row may have none.
+    pub summaries: Vec<ConversationSummary>,
+}
+
+impl InboxPage {
+    /// The summary of a row's conversation, if there is one.
+    pub fn summary(&self, candidate: CandidateId) -> Option<&ConversationSummary> {
+        self.summaries.iter().find(|s| s.candidate == candidate)
+    }
 }
 
 /// How many candidates one inbox page looks at, at most, to fill a filtered page.
 const SCAN_LIMIT: usize = 2_000;
 
+impl InboxQuery {
+    /// The most candidates a search by name lists (one page, no paging).
+    pub const NAME_MATCHES: u32 = 100;
+
+    /// What was typed into the inbox's one search box: a text with a letter in it is a name
+    /// (no phone number has one), anything else a phone number (which may then not exist, and
+    /// is refused as [`UseCaseError::Invalid`] by [`Hoheit::inbox`]). Blank: no search.
+    #[must_use]
+    pub fn searching(mut self, text: &str) -> Self {
+        let text = text.trim();
+        if text.is_empty() {
+            return self;
+        }
+        if text.chars().any(char::is_alphabetic) {
+            self.name = Some(text.to_owned());
+        } else {
+            self.phone = Some(text.to_owned());
+        }
+        self
+    }
+}
+
 impl Hoheit {
     /// A page of the inbox for a query: the view and filter are applied to each conversation the
     /// role may see (R25), reading on until the page is full or [`SCAN_LIMIT`] candidates were
-    /// looked at (then `next` continues the scan); a phone number lists at most its candidate.
+    /// looked at (then `next` continues the scan); a phone number lists at most its candidate, a
+    /// name at most [`InboxQuery::NAME_MATCHES`]. With the page come the reader's summaries of its rows
+    /// ([`InboxPage::summaries`], one read for the whole page).
     pub async fn inbox(
+        &self,
+        tenant: TenantId,
+        actor: Actor,
+        query: &InboxQuery,
+        limit: u32,
+    ) -> Result<InboxPage, UseCaseError> {
+        let mut page = self.inbox_rows(tenant, actor, query, limit).await?;
+        if let (Actor::Staff { id: viewer, .. }, Some(queries)) = (actor, self.queries.as_ref())
+            && !page.rows.is_empty()
+        {
+            let ids: Vec<CandidateId> = page.rows.iter().map(|r| r.candidate.id).collect();
+            page.summaries = queries.conversation_summaries(tenant, viewer, &ids).await?;
+        }
+        Ok(page)
+    }
+
+    /// The candidates whose names hold every token of `text`, as inbox rows the role may see,
+    /// newest activity first (at most [`InboxQuery::NAME_MATCHES`]).
+    async fn inbox_by_name(
+        &self,
+        tenant: TenantId,
+        actor: Actor,
+        text: &str,
+        config: &TenantConfig,
+        at: OffsetDateTime,
+    ) -> Result<Vec<InboxRow>, UseCaseError> {
+        let tokens = crate::names::tokens(text);
+        if tokens.is_empty() {
+            return Ok(Vec::new());
+        }
+        let queries = self.queries.as_ref().ok_or(UseCaseError::Unavailable("the read port is not wired"))?;
+        let search =
+            NameSearch { tokens, include_restricted: reads_restricted(actor), limit: InboxQuery::NAME_MATCHES };
+        let mut rows = Vec::new();
+        for id in queries.candidates_by_name(tenant, search).await? {
+            if let Some(c) = self.store.candidate(tenant, id).await?
+                && !c.is_erased()
+                && may_read(&c, actor).is_ok()
+            {
+                rows.push(InboxRow::new(c, config, at));
+            }
+        }
+        Ok(rows)
+    }
+
+    /// The rows of [`Hoheit::inbox`], without the summaries.
+    async fn inbox_rows(
         &self,
         tenant: TenantId,
         actor: Actor,
@@ -222,7 +310,12 @@ impl Hoheit {
                 Some(_) | None => Vec::new(),
             };
             let rows = rows.into_iter().filter(|r| r.shown_in(query.view, query.filter, me)).collect();
-            return Ok(InboxPage { rows, next: None });
+            return Ok(InboxPage { rows, ..InboxPage::default() });
+        }
+        if let Some(name) = query.name.as_deref().map(str::trim).filter(|n| !n.is_empty()) {
+            let rows = self.inbox_by_name(tenant, actor, name, &config, at).await?;
+            let rows = rows.into_iter().filter(|r| r.shown_in(query.view, query.filter, me)).collect();
+            return Ok(InboxPage { rows, ..InboxPage::default() });
         }
         let limit = limit.clamp(1, 200);
         // every conversation the role sees is shown: read just the page; a view or filter may
@@ -241,15 +334,15 @@ impl Hoheit {
                 if row.shown_in(query.view, query.filter, me) {
                     rows.push(row);
                     if rows.len() == limit {
-                        return Ok(InboxPage { rows, next: after });
+                        return Ok(InboxPage { rows, next: after, ..InboxPage::default() });
                     }
                 }
             }
             if !full {
-                return Ok(InboxPage { rows, next: None });
+                return Ok(InboxPage { rows, ..InboxPage::default() });
             }
             if scanned >= SCAN_LIMIT {
-                return Ok(InboxPage { rows, next: after });
+                return Ok(InboxPage { rows, next: after, ..InboxPage::default() });
             }
         }
     }

@@ -40,6 +40,7 @@ mod m0007_send_attempts;
 mod m0008_staff_accounts;
 mod m0010_oidc;
 mod m0011_last_activity;
+mod m0012_inbox_reads;
 
 /// All migrations, in order.
 #[derive(Debug)]
@@ -59,6 +60,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0008_staff_accounts::Migration),
             Box::new(m0010_oidc::Migration),
             Box::new(m0011_last_activity::Migration),
+            Box::new(m0012_inbox_reads::Migration),
         ]
     }
 }
@@ -103,6 +105,7 @@ mod tests {
             "m0008_staff_accounts",
             "m0010_oidc",
             "m0011_last_activity",
+            "m0012_inbox_reads",
         ];
         assert_eq!(names[..expected.len()], expected);
     }

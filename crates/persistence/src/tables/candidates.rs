@@ -23,8 +23,9 @@ use crate::entity::{self, candidates::Model, scoped};
 use crate::shared::{Shared, stmt};
 
 /// Tables whose rows belong to one candidate and go with its erasure (besides the statuses of
-/// its messages, which are keyed by provider id).
-const CONTENT_TABLES: [&str; 4] = ["media", "messages", "outbox", "contact_index"];
+/// its messages, which are keyed by provider id): content, the contact index, the name index
+/// and the staff's read markers (issue 17).
+const CONTENT_TABLES: [&str; 6] = ["media", "messages", "outbox", "contact_index", "name_tokens", "thread_reads"];
 
 /// Applies a change set's candidate changes.
 pub(crate) async fn apply(w: &mut Write<'_>, changes: &[CandidateChange]) -> Result<(), StoreError> {
@@ -79,7 +80,7 @@ async fn insert(
     .await
     .map_err(|e| if is_unique_violation(&e) { StoreError::Duplicate(DuplicateKey::Id) } else { db_error(&e) })?;
     w.ctx.candidate_keys.insert((w.tenant, id), ckey);
-    index_contacts(w, &tkey, candidate).await
+    index_contacts(w, &tkey, candidate, true).await
 }
 
 async fn update(
@@ -121,7 +122,7 @@ async fn update(
         return Err(StoreError::Conflict);
     }
     let tkey = w.tenant_key().await?;
-    index_contacts(w, &tkey, candidate).await
+    index_contacts(w, &tkey, candidate, false).await
 }
 
 /// Erasure (crypto-shredding): content rows deleted, the key destroyed, the tombstone kept.
@@ -166,14 +167,38 @@ pub(crate) async fn reschedule_retention(w: &mut Write<'_>) -> Result<(), StoreE
     Ok(())
 }
 
-/// Indexes a candidate's contact keys (blind index). A key that belongs to another candidate is
-/// a duplicate contact.
-async fn index_contacts(w: &mut Write<'_>, key: &TenantKey, candidate: &Candidate) -> Result<(), StoreError> {
+/// Indexes a candidate's contact keys (blind index) and its name terms (`name_tokens`, see
+/// [`super::inbox`]). A key that belongs to another candidate is a duplicate contact.
+///
+/// What this process indexed last is cached per candidate (the contact keys, then a keyed
+/// fingerprint of the name terms): the hot path, an update that changes neither, writes nothing.
+/// A new candidate's name terms are inserted (one statement); a changed name, or an update this
+/// process has not seen the candidate's index of (after a restart), replaces them (two).
+async fn index_contacts(
+    w: &mut Write<'_>,
+    key: &TenantKey,
+    candidate: &Candidate,
+    fresh: bool,
+) -> Result<(), StoreError> {
     let cid = candidate.id.as_uuid();
     let blinds: Vec<[u8; 32]> = candidate.contact.keys().iter().map(|c| key.blind_index(&contact_text(c))).collect();
-    // the hot path: an update whose contact keys this process indexed already
+    let (names, fingerprint) = super::inbox::name_hashes(key, candidate);
+    let mut indexed = blinds.clone();
+    indexed.push(fingerprint);
+    // the hot path: an update whose contact keys and name this process indexed already
     let known = w.ctx.indexed.get(&cid).cloned().or_else(|| w.shared.indexed_contacts(cid));
-    if known.as_ref() == Some(&blinds) {
+    if known.as_ref() == Some(&indexed) {
+        return Ok(());
+    }
+    let (known_contacts, known_name) = match known.as_deref() {
+        Some([contacts @ .., name]) => (Some(contacts), Some(name)),
+        Some([]) | None => (None, None),
+    };
+    if known_name != Some(&fingerprint) {
+        super::inbox::index_names(w, cid, &names, fresh).await?;
+    }
+    if known_contacts == Some(blinds.as_slice()) {
+        w.ctx.indexed.insert(cid, indexed);
         return Ok(());
     }
     let id = id_bytes(cid);
@@ -192,7 +217,7 @@ async fn index_contacts(w: &mut Write<'_>, key: &TenantKey, candidate: &Candidat
             return Err(StoreError::Duplicate(DuplicateKey::Contact));
         }
     }
-    w.ctx.indexed.insert(cid, blinds);
+    w.ctx.indexed.insert(cid, indexed);
     Ok(())
 }
 

@@ -364,7 +364,7 @@ async fn from_row(shared: &Shared, row: Model, statuses: &[message_statuses::Mod
     })
 }
 
-async fn statuses_for(
+pub(crate) async fn statuses_for(
     shared: &Shared,
     tenant: Uuid,
     provider_ids: Vec<String>,

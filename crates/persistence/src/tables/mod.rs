@@ -8,6 +8,7 @@
 pub(crate) mod audit;
 pub(crate) mod candidates;
 pub(crate) mod config;
+pub(crate) mod inbox;
 pub(crate) mod media;
 pub(crate) mod messages;
 pub(crate) mod outbox;
