@@ -236,7 +236,7 @@ impl InboxQuery {
 
 impl Hoheit {
     /// A page of the inbox for a query: the view and filter are applied to each conversation the
-    /// role may see (R25), reading on until the page is full or [`SCAN_LIMIT`] candidates were
+    /// role may see (R25), reading on until the page is full or 2,000 candidates (`SCAN_LIMIT`) were
     /// looked at (then `next` continues the scan); a phone number lists at most its candidate, a
     /// name at most [`InboxQuery::NAME_MATCHES`]. With the page come the reader's summaries of its rows
     /// ([`InboxPage::summaries`], one read for the whole page).
