@@ -116,6 +116,8 @@ impl WebConfig {
             time_zone,
             public_origin: None,
             session_warning: time::Duration::seconds(i64::from(self.session_warning_seconds)),
+            // `[media] max_bytes`, set where the whole configuration is at hand (wiring)
+            ..hoheit_web::WebSettings::default()
         })
     }
 }

@@ -615,6 +615,7 @@ impl Channels for Dialog360Channels {
 /// was loaded).
 pub fn web_state(state: &AppState) -> hoheit_web::WebState {
     let mut settings = state.config.web.settings().unwrap_or_default();
+    settings.max_document_bytes = state.config.media.max_bytes;
     // the origin (scheme://host[:port]) of the public URL, which state-changing requests must name
     settings.public_origin = state.config.public_url.as_deref().map(|url| {
         let url = url.trim_end_matches('/');

@@ -6,7 +6,7 @@
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::Form;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Multipart, Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use hoheit_domain::access::Action;
@@ -18,7 +18,7 @@ use hoheit_domain::conversation::{Direction, Message, MessageBody, OutboundConte
 use hoheit_domain::ids::{CandidateId, ChannelId, HoldId, MediaId, StaffId};
 use hoheit_domain::inbound::{InboundContent, MediaKind};
 use hoheit_domain::legal::{LegalTextKind, LegalTextRef};
-use hoheit_domain::media::{MediaRecord, MediaRejection, MediaStatus};
+use hoheit_domain::media::{MediaLimits, MediaRecord, MediaRejection, MediaStatus, OutboundDocument};
 use hoheit_domain::message::DeliveryStatus;
 use hoheit_domain::objection::ObjectionSource;
 use hoheit_domain::policy::RefusalCode;
@@ -39,6 +39,8 @@ pub(crate) const PAGE: u32 = 25;
 /// The inbox's texts (German first, English second).
 #[derive(Debug)]
 pub(crate) struct InboxTexts {
+    /// The composer's document form (PDF).
+    pub doc: DocumentTexts,
     pub title: &'static str,
     pub intro: &'static str,
     pub empty: &'static str,
@@ -181,6 +183,14 @@ const CONTENT_EN: ContentTexts = ContentTexts {
 };
 
 const DE: InboxTexts = InboxTexts {
+    doc: DocumentTexts {
+        label: "PDF-Dokument anhängen",
+        caption: "Begleittext (freiwillig)",
+        send: "Dokument senden",
+        hint: "Nur PDF, höchstens",
+        not_pdf: "Bitte wählen Sie eine PDF-Datei.",
+        too_large: "Die Datei ist größer als erlaubt, höchstens",
+    },
     title: "Posteingang",
     intro: "Gespräche mit Bewerbenden, neueste Aktivität zuerst. Was Sie senden können, entscheiden Einwilligung, Widerspruch und das Antwortfenster.",
     empty: "Noch keine Gespräche.",
@@ -246,6 +256,14 @@ const DE: InboxTexts = InboxTexts {
 };
 
 const EN: InboxTexts = InboxTexts {
+    doc: DocumentTexts {
+        label: "Attach a PDF document",
+        caption: "Accompanying text (optional)",
+        send: "Send document",
+        hint: "PDF only, at most",
+        not_pdf: "Please choose a PDF file.",
+        too_large: "The file is larger than allowed, at most",
+    },
     title: "Inbox",
     intro: "Conversations with candidates, newest activity first. Consent, objection and the reply window decide what you can send.",
     empty: "No conversations yet.",
@@ -836,6 +854,8 @@ struct ThreadPage {
     mine: bool,
     /// For admins: the colleagues a conversation can be given to (id, name).
     colleagues: Vec<(String, String)>,
+    /// "Nur PDF, höchstens 16 MB."
+    document_hint: String,
     /// The live stream's start (`None`: no live updates).
     live: Option<String>,
     /// The last message shown: the live refresh asks for what came after it.
@@ -879,6 +899,92 @@ pub(crate) struct ThreadQuery {
 enum Part {
     Page,
     State,
+}
+
+/// The composer's document form.
+#[derive(Debug)]
+pub(crate) struct DocumentTexts {
+    pub label: &'static str,
+    pub caption: &'static str,
+    pub send: &'static str,
+    /// Followed by the limit ("10 MB").
+    pub hint: &'static str,
+    pub not_pdf: &'static str,
+    /// Followed by the limit.
+    pub too_large: &'static str,
+}
+
+/// A limit in bytes as people read it ("16 MB", "500 KB").
+fn megabytes(bytes: u64) -> String {
+    if bytes >= 1_000_000 { format!("{} MB", bytes / 1_000_000) } else { format!("{} KB", (bytes / 1000).max(1)) }
+}
+
+/// `POST /inbox/{id}/document` (multipart: `csrf_token`, `document`, `caption`): a PDF to send
+/// in the open window, decided by the send policy like any message (and again at dispatch).
+/// Checked here first, in words: a PDF (by its first bytes, not its name) within the server's
+/// media limit; a larger body is refused before it is read in full.
+pub(crate) async fn send_document(
+    State(state): State<WebState>,
+    client: Client,
+    Path(id): Path<String>,
+    mut form: Multipart,
+) -> Response {
+    let (mut csrf, mut caption, mut file) = (String::new(), None, None);
+    let max = state.settings().max_document_bytes;
+    let lang = crate::pages::language(&state, &client.headers);
+    let x = texts(lang);
+    let too_large = || format!("{} {}.", x.doc.too_large, megabytes(max));
+    loop {
+        let field = match form.next_field().await {
+            Ok(Some(field)) => field,
+            Ok(None) => break,
+            Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                return document_refused(&state, &client, &id, &csrf, too_large()).await;
+            }
+            Err(_) => return document_refused(&state, &client, &id, &csrf, x.invalid.to_owned()).await,
+        };
+        match field.name() {
+            Some("csrf_token") => csrf = field.text().await.unwrap_or_default(),
+            Some("caption") => caption = field.text().await.ok().filter(|c| !c.trim().is_empty()),
+            Some("document") => {
+                let filename = field.file_name().unwrap_or("dokument.pdf").to_owned();
+                match field.bytes().await {
+                    Ok(bytes) => file = Some((filename, bytes.to_vec())),
+                    Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                        return document_refused(&state, &client, &id, &csrf, too_large()).await;
+                    }
+                    Err(_) => return document_refused(&state, &client, &id, &csrf, x.invalid.to_owned()).await,
+                }
+            }
+            _ => {}
+        }
+    }
+    let Some((filename, content)) = file.filter(|(_, c)| !c.is_empty()) else {
+        return document_refused(&state, &client, &id, &csrf, x.doc.not_pdf.to_owned()).await;
+    };
+    if !content.starts_with(b"%PDF-") {
+        return document_refused(&state, &client, &id, &csrf, x.doc.not_pdf.to_owned()).await;
+    }
+    if u64::try_from(content.len()).unwrap_or(u64::MAX) > max {
+        return document_refused(&state, &client, &id, &csrf, too_large()).await;
+    }
+    let document = OutboundDocument {
+        content: Pii::new(content),
+        mime_type: "application/pdf".to_owned(),
+        filename: Pii::new(filename),
+        caption: caption.map(Pii::new),
+    };
+    send(&state, &client, &id, &csrf, Outgoing::Document(document)).await
+}
+
+/// The thread with the document form's error (after the usual checks of a post).
+async fn document_refused(state: &WebState, client: &Client, id: &str, csrf: &str, error: String) -> Response {
+    let signed = match signed_post(state, client, csrf).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let feedback = Feedback { error: Some(error), ..Feedback::default() };
+    render_thread(state, &signed, id, format!("/inbox/{id}"), feedback, StatusCode::UNPROCESSABLE_ENTITY).await
 }
 
 /// What the thread page says about the last action.
@@ -1127,6 +1233,7 @@ async fn render_part(
         assigned,
         mine: row.candidate.assignee == Some(p.staff),
         colleagues,
+        document_hint: format!("{} {}.", x.doc.hint, megabytes(state.settings().max_document_bytes)),
         live: crate::live::cursor(state, p.tenant),
         after: messages.last().map(|m| m.id.to_string()).unwrap_or_default(),
     };
@@ -1522,6 +1629,7 @@ pub(crate) async fn consent_request(
 
 enum Outgoing {
     Message(MessageRequest),
+    Document(OutboundDocument),
     ConsentRequest,
     Invalid,
 }
@@ -1540,6 +1648,10 @@ async fn send(state: &WebState, client: &Client, id: &str, csrf: &str, outgoing:
     let result = match outgoing {
         Outgoing::Message(request) => app.send_message(p.tenant, p.actor(), candidate, request).await,
         Outgoing::ConsentRequest => app.request_consent(p.tenant, p.actor(), candidate).await,
+        Outgoing::Document(document) => {
+            let limits = MediaLimits { max_bytes: state.settings().max_document_bytes };
+            app.send_document(p.tenant, p.actor(), candidate, document, limits).await
+        }
         Outgoing::Invalid => Err(UseCaseError::Invalid(String::new())),
     };
     match result {

@@ -51,6 +51,8 @@ pub struct WebSettings {
     /// How long before a session's idle or absolute time-out the page warns (and offers
     /// "extend" for the idle one).
     pub session_warning: time::Duration,
+    /// The largest document the composer sends (the server's media limit).
+    pub max_document_bytes: u64,
 }
 
 impl Default for WebSettings {
@@ -60,6 +62,7 @@ impl Default for WebSettings {
             time_zone: Zone::berlin(),
             public_origin: None,
             session_warning: time::Duration::minutes(5),
+            max_document_bytes: 16 * 1024 * 1024,
         }
     }
 }
@@ -162,6 +165,13 @@ pub fn router<S>(state: WebState) -> Router<S> {
         .route("/inbox/{id}/holds/{hold}/release", post(inbox::release_hold))
         .route("/inbox/{id}/media/{media}", get(inbox::media))
         .route("/inbox/{id}/text", post(inbox::send_text))
+        .route(
+            "/inbox/{id}/document",
+            // the multipart body: the document and a little room for the other fields
+            post(inbox::send_document).layer(axum::extract::DefaultBodyLimit::max(
+                usize::try_from(state.settings().max_document_bytes).unwrap_or(usize::MAX).saturating_add(64 * 1024),
+            )),
+        )
         .route("/inbox/{id}/template", post(inbox::send_template))
         .route("/inbox/{id}/consent-request", post(inbox::consent_request))
         .route("/console", get(console::overview))
