@@ -126,5 +126,15 @@ async fn live_journey(h: &hoheit_server::harness::Harness, b: &mut Browser) -> R
     assert_eq!(b.eval("return document.querySelectorAll('form.compose-template').length").await?, json!(0));
     assert!(b.text("#thread").await?.contains("Bitte schreiben Sie mir nicht mehr"));
     b.check_page("live-objected").await?;
+
+    // the conversation list follows too: a new message shows as unread without a reload
+    b.click("nav a[href='/inbox']").await?;
+    b.wait_for("#inbox-live[sse-connect]").await?;
+    let unread = format!("return document.getElementById('unread-{c}').textContent.trim()");
+    assert_eq!(b.eval(&unread).await?, json!("alles gelesen"), "the objection was read in the thread");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    h.sim.inject_inbound_text(common::WA, "Danke für Ihr Verständnis");
+    until(b, "the unread count", &format!("{unread}.startsWith('1 ')")).await?;
+    b.check_page("live-list").await?;
     Ok(())
 }

@@ -103,6 +103,10 @@ async fn a_stream_announces_changes_and_resumes_after_the_last_event_without_gap
     let thread = rita.get(&format!("/inbox/{c}")).await;
     assert_eq!(thread.status, 200);
     let cursor = page_cursor(&thread.html);
+    // the list's first page follows live too; a later page stays as it was read
+    let list = rita.get("/inbox").await;
+    assert!(list.html.contains("sse-connect=\"/inbox/live?after=") && list.html.contains("sse:inbox"));
+    assert!(!rita.get("/inbox?after=x").await.html.contains("sse-connect"));
 
     // something changes between the page and the stream's start: not lost
     assert_eq!(candidate_writes(&h, &t, "wamid.live-1", "Guten Tag").await, 200);

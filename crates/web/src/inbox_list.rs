@@ -277,6 +277,10 @@ struct ListPage {
     filters: Vec<(&'static str, &'static str, bool)>,
     search: String,
     error: Option<&'static str>,
+    /// The live stream's start, on the first page only (a later page stays as it was read).
+    live: Option<String>,
+    /// This page's own address, which the live refresh reloads.
+    refresh: String,
 }
 
 /// The list's query: `view`, `filter`, `q` (a phone number or a name; `phone` is its older
@@ -357,7 +361,11 @@ pub(crate) async fn list(State(state): State<WebState>, client: Client, Query(q)
         None => format!("/inbox?view={}", v.as_str()),
     };
     let next = page.next.map(|after| format!("{}&after={after}", keep(view)));
+    let live = if q.after.is_none() { crate::live::cursor(&state, p.tenant) } else { None };
+    let refresh = client.path.clone();
     ListPage {
+        live,
+        refresh,
         l: signed_layout(&state, &signed, client.path),
         x,
         t,
