@@ -437,3 +437,22 @@ impl Hoheit {
         Ok((InboxRow::new(candidate, &config, now), options))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::InboxQuery;
+
+    #[test]
+    fn the_search_box_takes_a_name_when_a_letter_is_typed_and_a_number_otherwise() {
+        let search = |text: &str| {
+            let q = InboxQuery::default().searching(text);
+            (q.phone, q.name)
+        };
+        assert_eq!(search("0170 1234567"), (Some("0170 1234567".into()), None));
+        assert_eq!(search("+49 (170) 123-4567"), (Some("+49 (170) 123-4567".into()), None));
+        assert_eq!(search(" 12 "), (Some("12".into()), None), "no letter: a number, which may not exist");
+        assert_eq!(search("Müller"), (None, Some("Müller".into())));
+        assert_eq!(search("Erika 0170"), (None, Some("Erika 0170".into())));
+        assert_eq!(search("   "), (None, None));
+    }
+}

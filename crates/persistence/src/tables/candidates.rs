@@ -182,7 +182,7 @@ async fn index_contacts(
 ) -> Result<(), StoreError> {
     let cid = candidate.id.as_uuid();
     let blinds: Vec<[u8; 32]> = candidate.contact.keys().iter().map(|c| key.blind_index(&contact_text(c))).collect();
-    let (names, fingerprint) = super::inbox::name_hashes(key, candidate);
+    let (terms, fingerprint) = super::inbox::name_terms(key, candidate);
     let mut indexed = blinds.clone();
     indexed.push(fingerprint);
     // the hot path: an update whose contact keys and name this process indexed already
@@ -195,7 +195,7 @@ async fn index_contacts(
         Some([]) | None => (None, None),
     };
     if known_name != Some(&fingerprint) {
-        super::inbox::index_names(w, cid, &names, fresh).await?;
+        super::inbox::index_names(w, cid, &super::inbox::term_hashes(key, &terms), fresh).await?;
     }
     if known_contacts == Some(blinds.as_slice()) {
         w.ctx.indexed.insert(cid, indexed);

@@ -35,12 +35,19 @@ pub(crate) fn term_hash(key: &TenantKey, term: &str) -> [u8; 32] {
     key.blind_index(&format!("name:{term}"))
 }
 
-/// The keyed hashes of a candidate's name terms, and one keyed fingerprint of all of them (what
-/// the writer's cache compares to tell whether the name changed).
-pub(crate) fn name_hashes(key: &TenantKey, candidate: &Candidate) -> (Vec<[u8; 32]>, [u8; 32]) {
+/// A candidate's name terms ([`hoheit_domain::names::index_terms`]) and one keyed fingerprint of
+/// all of them: what the writer's cache compares to tell whether the name changed (one HMAC; the
+/// terms' own hashes, [`term_hashes`], only when it did).
+pub(crate) fn name_terms(key: &TenantKey, candidate: &Candidate) -> (BTreeSet<String>, [u8; 32]) {
     let terms: BTreeSet<String> = hoheit_domain::names::index_terms(candidate);
     let joined = terms.iter().map(String::as_str).collect::<Vec<_>>().join("\u{1f}");
-    (terms.iter().map(|t| term_hash(key, t)).collect(), key.blind_index(&format!("names:{joined}")))
+    let fingerprint = key.blind_index(&format!("names:{joined}"));
+    (terms, fingerprint)
+}
+
+/// The keyed hashes of name terms, as `name_tokens.hash` keeps them.
+pub(crate) fn term_hashes(key: &TenantKey, terms: &BTreeSet<String>) -> Vec<[u8; 32]> {
+    terms.iter().map(|t| term_hash(key, t)).collect()
 }
 
 /// Writes a candidate's name hashes: a new candidate's are inserted (one statement, none without
@@ -310,7 +317,7 @@ pub(crate) async fn backfill_names(shared: &Shared) -> Result<u64, StoreError> {
             let id = uuid_from(&model.id)?;
             let key = shared.tenant_key(&txn, tenant).await?;
             let hashes = match super::candidates::from_row(shared, &key, &model, ticket) {
-                Ok(candidate) => Some(name_hashes(&key, &candidate).0),
+                Ok(candidate) => Some(term_hashes(&key, &name_terms(&key, &candidate).0)),
                 Err(StoreError::Corrupt(_)) => None,
                 Err(e) => return Err(e),
             };
