@@ -8,6 +8,8 @@
 //!   messages/s, retention at two sizes, peak RSS) as one table;
 //! - the scenarios one by one (`ingest`, `storage-baseline`, `http-baseline`, `outbound`,
 //!   `retention`);
+//! - `inbox`: the recruiter inbox of issue 17 (the conversation list at 10,000 conversations and
+//!   8 signed-in users, the live fan-out to 500 SSE streams);
 //! - the drills of docs/reliability.md (`crash`, `db-outage`, `sim-faults`, `scale-out`) and the
 //!   CI `smoke` run.
 
@@ -16,13 +18,16 @@ mod bench;
 mod client;
 mod crash_send;
 mod drills;
+mod inbox;
 mod ingest;
 mod outbound;
 mod procfs;
 mod proxy;
 mod retention;
 mod server;
+mod session;
 mod setup;
+mod sse;
 mod util;
 mod verify;
 mod workload;
@@ -193,6 +198,42 @@ enum Command {
         db: DbArgs,
         #[arg(long, default_value_t = 10_000)]
         candidates: u64,
+    },
+    /// Issue 17: the conversation list with 10,000 conversations and 8 signed-in recruiters, and
+    /// a webhook's fan-out to 500 open SSE streams (`GET /inbox/live`).
+    Inbox {
+        #[command(flatten)]
+        db: DbArgs,
+        /// Conversations in the tenant (candidates with one inbound message each).
+        #[arg(long, default_value_t = 10_000)]
+        conversations: u64,
+        /// Signed-in recruiters paging through the list at once (each its own session).
+        #[arg(long, default_value_t = 8)]
+        users: usize,
+        /// Warm-up seconds of the list (not measured).
+        #[arg(long, default_value_t = 5)]
+        warmup: u64,
+        /// Measured seconds of the list.
+        #[arg(long, default_value_t = 30)]
+        duration: u64,
+        /// Seconds of a filter that matches nothing (the scan-limit worst case); 0 skips it.
+        #[arg(long, default_value_t = 10)]
+        scan: u64,
+        /// Open SSE streams.
+        #[arg(long, default_value_t = 500)]
+        streams: usize,
+        /// Streams per session (the server allows 6).
+        #[arg(long, default_value_t = 6)]
+        per_session: usize,
+        /// Webhooks sent one after another while the streams are open.
+        #[arg(long, default_value_t = 100)]
+        webhooks: u64,
+        /// Milliseconds a webhook's event may take to reach every stream (later = lost).
+        #[arg(long, default_value_t = 5_000)]
+        timeout_ms: u64,
+        /// Skip a part: list, live.
+        #[arg(long, value_delimiter = ',')]
+        skip: Vec<String>,
     },
     /// Drill: kill -9 the server at random moments under load, restart, check every acknowledged event.
     Crash {
@@ -367,6 +408,38 @@ async fn run(cli: Cli) -> Res<bool> {
         Command::Retention { db, candidates } => {
             let r = retention::run(&bin, &work, &db.db()?, candidates).await?;
             bench::print_retention(&[r]);
+            Ok(true)
+        }
+        Command::Inbox {
+            db,
+            conversations,
+            users,
+            warmup,
+            duration,
+            scan,
+            streams,
+            per_session,
+            webhooks,
+            timeout_ms,
+            skip,
+        } => {
+            let opts = inbox::InboxOptions {
+                conversations,
+                users,
+                warmup: Duration::from_secs(warmup),
+                duration: Duration::from_secs(duration),
+                scan: Duration::from_secs(scan),
+                streams,
+                per_session,
+                webhooks,
+                timeout: Duration::from_millis(timeout_ms),
+                list: !skip.iter().any(|s| s == "list"),
+                live: !skip.iter().any(|s| s == "live"),
+            };
+            let result = inbox::run(&bin, &work, &db.db()?, &opts).await?;
+            inbox::print(std::slice::from_ref(&result));
+            let json = serde_json::to_string_pretty(&result).unwrap_or_default();
+            let _ = std::fs::write(work.join("inbox.json"), json);
             Ok(true)
         }
         Command::Crash { db, kills, posts, concurrency } => {

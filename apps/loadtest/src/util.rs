@@ -117,3 +117,21 @@ pub(crate) fn percentile(sorted: &[u32], p: f64) -> u32 {
 pub(crate) fn ms(us: u32) -> String {
     format!("{:.1}", f64::from(us) / 1000.0)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentiles_are_nearest_rank() {
+        let sorted: Vec<u32> = (1..=10).collect();
+        assert_eq!(percentile(&sorted, 50.0), 5);
+        assert_eq!(percentile(&sorted, 95.0), 10);
+        assert_eq!(percentile(&sorted, 90.0), 9);
+        assert_eq!(percentile(&sorted, 0.0), 1);
+        assert_eq!(percentile(&sorted, 100.0), 10);
+        assert_eq!(percentile(&[], 99.0), 0);
+        let hundred: Vec<u32> = (1..=100).collect();
+        assert_eq!(percentile(&hundred, 99.0), 99);
+    }
+}
