@@ -35,8 +35,24 @@ pub(crate) struct BatchCtx {
     /// [`Deferred`]).
     pub(crate) defer: bool,
     pub(crate) deferred: Deferred,
+    /// The batch's audited events in the order of its change sets, chained at its end
+    /// ([`crate::tables::audit::chain`]).
+    pub(crate) drafts: Vec<(Uuid, hoheit_audit::AuditDraft, time::OffsetDateTime)>,
     /// What the committed change sets changed, for the live updates (see [`crate::live`]).
     pub(crate) live: Vec<crate::live::Raw>,
+}
+
+impl BatchCtx {
+    /// Takes over what a later batch learned that matters after its commit (keys to cache, index
+    /// entries, erasures, configuration changes, live updates).
+    pub(crate) fn absorb(&mut self, other: BatchCtx) {
+        self.tenant_keys.extend(other.tenant_keys);
+        self.candidate_keys.extend(other.candidate_keys);
+        self.indexed.extend(other.indexed);
+        self.shredded.extend(other.shredded);
+        self.config_changed.extend(other.config_changed);
+        self.live.extend(other.live);
+    }
 }
 
 /// Inserts buffered during a batch without savepoints and written at its end as one multi-row
@@ -54,7 +70,6 @@ pub(crate) struct Deferred {
     pub(crate) statuses: Vec<Vec<Value>>,
     /// (tenant, provider-id hash) of each buffered status, in the order of `statuses`.
     pub(crate) status_ids: Vec<(Uuid, String)>,
-    pub(crate) audit: Vec<Vec<Value>>,
 }
 
 /// One change set being applied inside a batch: the table modules write through it.

@@ -129,6 +129,9 @@ pub(crate) fn contact_text(key: &ContactKey) -> String {
 /// messages can quote values, and values can be personal data.
 #[allow(clippy::wildcard_enum_match_arm)] // DbErr is a foreign, non-exhaustive enum
 pub(crate) fn db_error(e: &DbErr) -> StoreError {
+    if is_deadlock(e) {
+        return StoreError::Unavailable(DEADLOCK.to_owned());
+    }
     let kind = match e {
         DbErr::Conn(_) | DbErr::ConnectionAcquire(_) => "connection",
         DbErr::Exec(_) => "statement failed",
@@ -139,6 +142,20 @@ pub(crate) fn db_error(e: &DbErr) -> StoreError {
         _ => "database error",
     };
     StoreError::Unavailable(kind.to_owned())
+}
+
+/// The kind of [`StoreError::Unavailable`] for a statement PostgreSQL failed to break a deadlock
+/// (40P01) or a serialization failure (40001): running the change set again helps.
+pub(crate) const DEADLOCK: &str = "deadlock";
+
+#[allow(clippy::wildcard_enum_match_arm)] // DbErr is a foreign, non-exhaustive enum
+fn is_deadlock(e: &DbErr) -> bool {
+    let (DbErr::Exec(sea_orm::RuntimeErr::SqlxError(inner)) | DbErr::Query(sea_orm::RuntimeErr::SqlxError(inner))) = e
+    else {
+        return false;
+    };
+    let code = inner.as_database_error().and_then(|d| d.code());
+    matches!(code.as_deref(), Some("40P01" | "40001"))
 }
 
 /// Whether a database error is a unique-key violation.

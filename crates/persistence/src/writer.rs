@@ -6,7 +6,6 @@
 //! optimistic-lock race, duplicate webhook) the batch is run again with a savepoint around each
 //! change set, so that one fails alone.
 
-use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -17,7 +16,6 @@ use hoheit_domain::ports::{
 use sea_orm::{DatabaseTransaction, DbBackend, TransactionTrait};
 use time::OffsetDateTime;
 use tokio::sync::{mpsc, oneshot};
-use uuid::Uuid;
 
 use crate::batch::{BatchCtx, Write, insert_rows};
 use crate::codec::db_error;
@@ -77,8 +75,7 @@ async fn flush_deferred(backend: DbBackend, txn: &DatabaseTransaction, ctx: &mut
         .map(|(row, _)| row)
         .collect();
     insert_rows(backend, txn, messages::INSERT, "", deferred.messages).await?;
-    insert_rows(backend, txn, messages::INSERT_STATUS, messages::STATUS_CONFLICT, statuses).await?;
-    insert_rows(backend, txn, audit::INSERT, "", deferred.audit).await
+    insert_rows(backend, txn, messages::INSERT_STATUS, messages::STATUS_CONFLICT, statuses).await
 }
 
 /// Whether a change set only makes rows that may be buffered (see [`Deferred`]) besides
@@ -93,16 +90,66 @@ fn only_bufferable_reads(changes: &ChangeSet) -> bool {
         && changes.outbox.iter().all(|o| !matches!(o, OutboxChange::CancelPending { .. }))
 }
 
-async fn commit_batch(shared: &Shared, jobs: Vec<Job>) {
+/// How often a change set that lost a deadlock (PostgreSQL) is run again in a batch of its own.
+const DEADLOCK_RETRIES: usize = 5;
+
+/// The order in which a batch applies its change sets: by the first candidate each touches
+/// (configuration-only change sets first), stable, so two writers take the candidate rows in
+/// the same order and a change set keeps its place among those of the same candidate.
+fn lock_order(changes: &ChangeSet) -> Option<uuid::Uuid> {
+    let from_candidates = changes.candidates.iter().map(|c| match c {
+        CandidateChange::Insert { candidate, .. } | CandidateChange::Update { candidate, .. } => candidate.id,
+        CandidateChange::Erase { tombstone, .. } => tombstone.id,
+    });
+    let from_messages = changes.messages.iter().filter_map(|m| match m {
+        MessageChange::Insert(m) => Some(m.candidate),
+        MessageChange::Accepted { .. } | MessageChange::Status { .. } | MessageChange::StatusByProviderId { .. } => {
+            None
+        }
+    });
+    from_candidates.chain(from_messages).map(|c| c.as_uuid()).min()
+}
+
+/// Whether a change set failed only because the database chose it to break a deadlock.
+fn lost_deadlock(result: &Result<CommitReport, StoreError>) -> bool {
+    matches!(result, Err(StoreError::Unavailable(kind)) if kind == crate::codec::DEADLOCK)
+}
+
+async fn commit_batch(shared: &Shared, mut jobs: Vec<Job>) {
     for job in &jobs {
         shared.stage("queue_wait", job.queued);
     }
+    jobs.sort_by_key(|j| lock_order(&j.changes));
     let (meta, replies): (Vec<(TenantId, ChangeSet)>, Vec<_>) =
         jobs.into_iter().map(|j| ((j.tenant, j.changes), j.reply)).unzip();
     // taken before the batch: a key created in it is not cached if any key was removed (an
     // erasure, also on another writer) meanwhile
     let (tenant_ticket, candidate_ticket) = (shared.tenant_keys.ticket(), shared.candidate_keys.ticket());
-    let outcome = run_batch(shared, &meta).await;
+    let mut outcome = run_batch(shared, &meta).await;
+    // a change set that lost a deadlock is run again (alone: the others committed)
+    for _ in 0..DEADLOCK_RETRIES {
+        let Ok((results, ctx)) = &mut outcome else { break };
+        let lost: Vec<usize> = (0..results.len()).filter(|i| results.get(*i).is_some_and(lost_deadlock)).collect();
+        if lost.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(rand::random::<u64>() % 20)).await;
+        let again: Vec<(TenantId, ChangeSet)> = lost.iter().filter_map(|i| meta.get(*i).cloned()).collect();
+        match run_batch(shared, &again).await {
+            Ok((retried, more)) => {
+                for (i, result) in lost.into_iter().zip(retried) {
+                    if let Some(slot) = results.get_mut(i) {
+                        *slot = result;
+                    }
+                }
+                ctx.absorb(more);
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "retry after a deadlock failed");
+                break;
+            }
+        }
+    }
     match outcome {
         Ok((results, ctx)) => {
             for (id, key) in ctx.tenant_keys {
@@ -187,15 +234,6 @@ async fn attempt(shared: &Shared, jobs: &[(TenantId, ChangeSet)], savepoints: bo
     let started = Instant::now();
     let txn = shared.begin_immediate().await?;
     let mut ctx = BatchCtx::default();
-    // lock the audit heads of every tenant with audited events, in a fixed order (no deadlocks
-    // between replicas); the lock is held until the commit
-    let tenants: BTreeSet<Uuid> =
-        jobs.iter().filter(|(_, c)| c.events.iter().any(|e| e.event.audited())).map(|(t, _)| t.as_uuid()).collect();
-    for tenant in tenants {
-        let head = audit::lock_head(shared.backend, &txn, tenant).await?;
-        ctx.locked.insert(tenant, head.seq());
-        ctx.heads.insert(tenant, head);
-    }
     shared.stage("begin", started);
     let started = Instant::now();
     let mut results = Vec::with_capacity(jobs.len());
@@ -241,7 +279,11 @@ async fn attempt(shared: &Shared, jobs: &[(TenantId, ChangeSet)], savepoints: bo
         return Ok(Attempt::Failed(e));
     }
     ctx.defer = false;
-    audit::store_heads(shared.backend, &txn, &ctx).await?;
+    // the audit chain last: its head locks are held only for this step and the commit
+    if let Err(e) = audit::chain(shared.backend, &txn, &mut ctx).await {
+        txn.rollback().await.map_err(|e| db_error(&e))?;
+        return Ok(Attempt::Failed(e));
+    }
     shared.stage("flush", started);
     let started = Instant::now();
     txn.commit().await.map_err(|e| db_error(&e))?;
@@ -272,7 +314,7 @@ async fn apply(
     suppressions::apply(&mut w, &changes.suppressions, &changes.suppressions_lifted).await?;
     subject_requests::apply(&mut w, &changes.subject_requests).await?;
     media::apply(&mut w, &changes.media).await?;
-    audit::append(&mut w, &changes.events).await?;
+    audit::append(&mut w, &changes.events)?;
     live_changes(&mut w, changes).await?;
     Ok(report)
 }

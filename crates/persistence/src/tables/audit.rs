@@ -1,9 +1,7 @@
 //! `audit_entries` and `audit_heads`: the per-tenant hash chain. Audited events of a change set
-//! become entries in its transaction, under the tenant's head row lock (`FOR UPDATE` on
-//! PostgreSQL, the single writer on SQLite), so the chain never forks. `audit_checkpoints` keeps
+//! become entries in its transaction, chained at the end of the batch under the tenant's head
+//! row lock (`FOR UPDATE` on PostgreSQL, the single writer on SQLite), so the chain never forks. `audit_checkpoints` keeps
 //! the checkpoints handed out; reading and verifying stream the entries page by page.
-
-use std::sync::LazyLock;
 
 use hoheit_audit::{
     AuditDraft, ChainBreak, ChainHead, CheckpointKey, DecodedEntry, EntryHash, SignedCheckpoint, StoredEntry, Verifier,
@@ -18,7 +16,7 @@ use sea_orm::{
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::batch::{BatchCtx, Write, exec, placeholders};
+use crate::batch::{BatchCtx, Write, exec, insert_rows};
 use crate::codec::{db_error, id_bytes, micros};
 use crate::entity::{self, scoped};
 use crate::shared::{Shared, stmt};
@@ -29,44 +27,56 @@ const AUDIT_PAGE: u64 = 2_000;
 /// `INSERT INTO audit_entries (…) VALUES `: the column list, written once.
 pub(crate) const INSERT: &str =
     "INSERT INTO audit_entries (tenant_id, seq, at, action, subject, canonical, hash) VALUES ";
-static INSERT_ONE: LazyLock<String> = LazyLock::new(|| format!("{INSERT}{}", placeholders(7)));
 
 pub(crate) fn seq_i64(seq: u64) -> i64 {
     i64::try_from(seq).unwrap_or(i64::MAX)
 }
 
-/// Appends a change set's audited events to the tenant's chain (its head locked by the batch).
-pub(crate) async fn append(w: &mut Write<'_>, events: &[EventEnvelope]) -> Result<(), StoreError> {
-    let audited: Vec<_> = events.iter().filter(|e| e.event.audited()).collect();
-    if audited.is_empty() {
-        return Ok(());
-    }
-    let tenant = w.tenant;
-    let mut head = *w.ctx.heads.get(&tenant).ok_or_else(|| StoreError::Corrupt("audit head not locked".into()))?;
-    for envelope in audited {
+/// Notes a change set's audited events as drafts of the batch; [`chain`] appends them to the
+/// tenants' chains at the batch's end.
+pub(crate) fn append(w: &mut Write<'_>, events: &[EventEnvelope]) -> Result<(), StoreError> {
+    for envelope in events.iter().filter(|e| e.event.audited()) {
         w.own(envelope.tenant)?;
-        let Some(draft) = AuditDraft::from_event(envelope) else { continue };
-        let (entry, next) =
-            hoheit_audit::append(&head, draft, envelope.at).map_err(|e| StoreError::Corrupt(format!("audit: {e}")))?;
-        let values = vec![
-            w.t(),
-            seq_i64(entry.seq()).into(),
-            micros(entry.at()).into(),
-            entry.action().into(),
-            entry.subject().map(|s| id_bytes(s.as_uuid())).into(),
-            entry.canonical_bytes().to_vec().into(),
-            entry.hash().as_bytes().to_vec().into(),
-        ];
-        if w.ctx.defer {
-            w.ctx.deferred.audit.push(values);
-        } else {
-            w.exec(&INSERT_ONE, values).await.map_err(|e| db_error(&e))?;
+        if let Some(draft) = AuditDraft::from_event(envelope) {
+            w.ctx.drafts.push((w.tenant, draft, envelope.at));
         }
-        head = next;
     }
-    w.ctx.heads.insert(tenant, head);
-    w.ctx.heads_dirty.insert(tenant);
     Ok(())
+}
+
+/// Appends the batch's drafts to their tenants' chains, in the order the change sets were
+/// applied (issue 19): each tenant's head row is locked here, at the end of the batch, in a
+/// fixed order (no deadlock between writers over heads), so two writers' batches overlap in
+/// everything but this step and their commits; the chain keeps its strict order and never
+/// forks, because the head is read under the lock and moved in the same transaction. The
+/// entries are one multi-row insert; the heads move with a compare-and-set.
+pub(crate) async fn chain(backend: DbBackend, txn: &DatabaseTransaction, ctx: &mut BatchCtx) -> Result<(), StoreError> {
+    let drafts = std::mem::take(&mut ctx.drafts);
+    let tenants: std::collections::BTreeSet<Uuid> = drafts.iter().map(|(t, ..)| *t).collect();
+    let mut rows = Vec::with_capacity(drafts.len());
+    for tenant in tenants {
+        let locked = lock_head(backend, txn, tenant).await?;
+        let mut head = locked;
+        for (_, draft, at) in drafts.iter().filter(|(t, ..)| *t == tenant) {
+            let (entry, next) = hoheit_audit::append(&head, draft.clone(), *at)
+                .map_err(|e| StoreError::Corrupt(format!("audit: {e}")))?;
+            rows.push(vec![
+                id_bytes(tenant).into(),
+                seq_i64(entry.seq()).into(),
+                micros(entry.at()).into(),
+                entry.action().into(),
+                entry.subject().map(|s| id_bytes(s.as_uuid())).into(),
+                entry.canonical_bytes().to_vec().into(),
+                entry.hash().as_bytes().to_vec().into(),
+            ]);
+            head = next;
+        }
+        ctx.locked.insert(tenant, locked.seq());
+        ctx.heads.insert(tenant, head);
+        ctx.heads_dirty.insert(tenant);
+    }
+    insert_rows(backend, txn, INSERT, "", rows).await?;
+    store_heads(backend, txn, ctx).await
 }
 
 /// Locks a tenant's head row for this transaction, creating it (at genesis) if needed, so that
