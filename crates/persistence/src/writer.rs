@@ -128,7 +128,16 @@ async fn commit_batch(shared: &Shared, mut jobs: Vec<Job>) {
     let mut outcome = run_batch(shared, &meta).await;
     // a change set that lost a deadlock is run again (alone: the others committed)
     for _ in 0..DEADLOCK_RETRIES {
-        let Ok((results, ctx)) = &mut outcome else { break };
+        let (results, ctx) = match &mut outcome {
+            Ok(done) => (&mut done.0, &mut done.1),
+            // the whole batch lost (e.g. at its chain step): all of it again
+            Err(StoreError::Unavailable(kind)) if kind == crate::codec::DEADLOCK => {
+                tokio::time::sleep(std::time::Duration::from_millis(rand::random::<u64>() % 20)).await;
+                outcome = run_batch(shared, &meta).await;
+                continue;
+            }
+            Err(_) => break,
+        };
         let lost: Vec<usize> = (0..results.len()).filter(|i| results.get(*i).is_some_and(lost_deadlock)).collect();
         if lost.is_empty() {
             break;
