@@ -1364,19 +1364,24 @@ fn bubble<'a>(
     }
 }
 
+/// A delivery state in words (the thread's and the list's).
+pub(crate) const fn delivery_word(x: &InboxTexts, status: DeliveryStatus) -> &'static str {
+    match status {
+        DeliveryStatus::Queued => x.status_queued,
+        DeliveryStatus::Cancelled => x.status_cancelled,
+        DeliveryStatus::Unknown => x.status_unknown,
+        DeliveryStatus::Accepted => x.status_accepted,
+        DeliveryStatus::Sent => x.status_sent,
+        DeliveryStatus::Failed => x.status_failed,
+        DeliveryStatus::Delivered => x.status_delivered,
+        DeliveryStatus::Read => x.status_read,
+    }
+}
+
 /// An outbound message's delivery state in words, with WhatsApp's error code if it failed.
 fn status_word(timeline: &StatusTimeline, x: &InboxTexts) -> Option<String> {
     timeline.effective().map(|s| {
-        let word = match s {
-            DeliveryStatus::Queued => x.status_queued,
-            DeliveryStatus::Cancelled => x.status_cancelled,
-            DeliveryStatus::Unknown => x.status_unknown,
-            DeliveryStatus::Accepted => x.status_accepted,
-            DeliveryStatus::Sent => x.status_sent,
-            DeliveryStatus::Failed => x.status_failed,
-            DeliveryStatus::Delivered => x.status_delivered,
-            DeliveryStatus::Read => x.status_read,
-        };
+        let word = delivery_word(x, s);
         match timeline.get(DeliveryStatus::Failed).and_then(|o| o.error_code) {
             Some(code) if s == DeliveryStatus::Failed => format!("{word} ({} {code})", x.failed_reason),
             _ => word.to_owned(),

@@ -21,7 +21,7 @@ use axum::response::{IntoResponse, Response};
 use hoheit_domain::conversation::{Direction, Intent};
 use hoheit_domain::ids::CandidateId;
 use hoheit_domain::inbound::MediaKind;
-use hoheit_domain::message::{DeliveryStatus, MessageKind};
+use hoheit_domain::message::MessageKind;
 use hoheit_domain::ports::{ActivityCursor, ConversationSummary, LastMessage};
 use hoheit_domain::usecases::{InboxFilter, InboxQuery, InboxRow, InboxView, UseCaseError};
 use serde::Deserialize;
@@ -208,20 +208,6 @@ const fn kind_en(m: &LastMessage) -> &'static str {
     }
 }
 
-/// A delivery state in words (the thread's words).
-const fn status_word(x: &InboxTexts, status: DeliveryStatus) -> &'static str {
-    match status {
-        DeliveryStatus::Queued => x.status_queued,
-        DeliveryStatus::Cancelled => x.status_cancelled,
-        DeliveryStatus::Unknown => x.status_unknown,
-        DeliveryStatus::Accepted => x.status_accepted,
-        DeliveryStatus::Sent => x.status_sent,
-        DeliveryStatus::Failed => x.status_failed,
-        DeliveryStatus::Delivered => x.status_delivered,
-        DeliveryStatus::Read => x.status_read,
-    }
-}
-
 /// The last message without its words: who, what kind, when, and outbound how far it got
 /// ("Ihr Team · Vorlage · 07.12.2026, 14:05 Uhr · zugestellt").
 fn last_message(x: &InboxTexts, t: &ListTexts, zone: &crate::i18n::Zone, lang: Lang, m: &LastMessage) -> String {
@@ -233,7 +219,7 @@ fn last_message(x: &InboxTexts, t: &ListTexts, zone: &crate::i18n::Zone, lang: L
     let mut words = format!("{who} · {} · {}", (t.kind)(m), zone.date_time(lang, m.at));
     if let Some(status) = m.status.filter(|_| m.direction == Direction::Outbound) {
         words.push_str(" · ");
-        words.push_str(status_word(x, status));
+        words.push_str(crate::inbox::delivery_word(x, status));
     }
     words
 }
