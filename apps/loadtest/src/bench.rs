@@ -25,6 +25,8 @@ pub(crate) struct BenchConfig {
     pub(crate) retention: Vec<u64>,
     pub(crate) outbound: Vec<(u32, u64)>,
     pub(crate) skip: Vec<String>,
+    /// The inbox benchmark (issue 17).
+    pub(crate) inbox: crate::inbox::InboxOptions,
 }
 
 /// The storage baseline's workload: the ingest workload's events (channels only number them).
@@ -250,8 +252,15 @@ pub(crate) async fn bench(bin: &Path, work: &Path, config: &BenchConfig) -> Res<
             }
         }
     }
+    let mut inbox_rows = Vec::new();
+    if !skip("inbox") {
+        for db in &dbs {
+            inbox_rows.push(crate::inbox::run(bin, work, db, &config.inbox).await?);
+        }
+    }
     let results = serde_json::json!({
         "ingest": ingest_rows, "http": http, "outbound": outbound_rows, "retention": retention_rows,
+        "inbox": inbox_rows,
     });
     let _ = std::fs::write(work.join("results.json"), serde_json::to_string_pretty(&results).unwrap_or_default());
 
@@ -339,6 +348,11 @@ pub(crate) async fn bench(bin: &Path, work: &Path, config: &BenchConfig) -> Res<
             }
         }
         say("");
+    }
+    if !inbox_rows.is_empty() {
+        say("### 5. Inbox");
+        say("");
+        crate::inbox::print(&inbox_rows);
     }
     Ok(())
 }

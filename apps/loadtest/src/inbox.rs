@@ -57,6 +57,34 @@ pub(crate) struct InboxOptions {
     pub(crate) live: bool,
 }
 
+impl Default for InboxOptions {
+    /// The benchmark (the defaults of `hoheit-load inbox`).
+    fn default() -> Self {
+        Self {
+            conversations: 10_000,
+            users: 8,
+            warmup: Duration::from_secs(5),
+            duration: Duration::from_secs(30),
+            scan: Duration::from_secs(10),
+            streams: 500,
+            per_session: 6,
+            webhooks: 100,
+            timeout: Duration::from_secs(5),
+            list: true,
+            live: true,
+        }
+    }
+}
+
+/// Aborts the stream tasks when the live phase ends, however it ends.
+struct Streams(Vec<tokio::task::JoinHandle<()>>);
+
+impl Drop for Streams {
+    fn drop(&mut self) {
+        self.0.iter().for_each(tokio::task::JoinHandle::abort);
+    }
+}
+
 /// Percentiles of one set of latencies (microseconds).
 #[derive(Debug, Clone, Copy, Default, serde::Serialize)]
 pub(crate) struct Spread {
@@ -664,9 +692,9 @@ async fn live_phase(
     let url = format!("{base}/inbox/live");
     // the first stream alone: is the endpoint there?
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-    let mut tasks = Vec::new();
+    let mut tasks = Streams(Vec::new());
     let first = sessions.first().context("no session")?;
-    tasks.push(tokio::spawn(stream(http.clone(), url.clone(), first.cookie.clone(), 0, shared.clone(), tx.clone())));
+    tasks.0.push(tokio::spawn(stream(http.clone(), url.clone(), first.cookie.clone(), 0, shared.clone(), tx.clone())));
     match rx.recv().await {
         Some(Ok(200)) => {}
         Some(Ok(status)) => return Err(fail!("GET /inbox/live answered {status}: the live endpoint is not there")),
@@ -677,7 +705,7 @@ async fn live_phase(
     let opening = Instant::now();
     for index in 1..opts.streams {
         let session = sessions.get(index / per_session).context("sessions")?;
-        tasks.push(tokio::spawn(stream(
+        tasks.0.push(tokio::spawn(stream(
             http.clone(),
             url.clone(),
             session.cookie.clone(),
@@ -701,9 +729,7 @@ async fn live_phase(
         }
     }
     let not_ok: u64 = statuses.iter().filter(|(k, _)| k.as_str() != "HTTP 200").map(|(_, v)| v).sum();
-    let stop_streams = |tasks: &[tokio::task::JoinHandle<()>]| tasks.iter().for_each(tokio::task::JoinHandle::abort);
     if not_ok > 0 {
-        stop_streams(&tasks);
         return Err(fail!("{not_ok} of {} streams did not open: {statuses:?}", opts.streams));
     }
     note(&format!("live: {} streams open in {:.1} s", opts.streams, opening.elapsed().as_secs_f64()));
@@ -713,7 +739,6 @@ async fn live_phase(
     let fanout = Fanout { http: &webhook_http, base, channel, shared: &shared, streams: opts.streams };
     let (_, warmup_missing, status) = fanout.send(warmup_target, 0, Duration::from_secs(10)).await?;
     if status != 200 {
-        stop_streams(&tasks);
         return Err(fail!("the first live webhook answered {status}"));
     }
     if warmup_missing > 0 {
@@ -756,7 +781,7 @@ async fn live_phase(
     } else {
         None
     };
-    stop_streams(&tasks);
+    drop(tasks);
     Ok(LiveFigures {
         streams: opts.streams,
         sessions: sessions.len(),

@@ -5,7 +5,7 @@
 //!
 //! - `bench`: every scenario of docs/performance.md (webhook ingest on SQLite and PostgreSQL
 //!   with the storage and HTTP baselines and the headline ratio, outbound at 80 and 1,000
-//!   messages/s, retention at two sizes, peak RSS) as one table;
+//!   messages/s, retention at two sizes, the inbox, peak RSS) as one table;
 //! - the scenarios one by one (`ingest`, `storage-baseline`, `http-baseline`, `outbound`,
 //!   `retention`);
 //! - `inbox`: the recruiter inbox of issue 17 (the conversation list at 10,000 conversations and
@@ -146,7 +146,7 @@ enum Command {
         /// Outbound runs as LIMIT:MESSAGES.
         #[arg(long, value_delimiter = ',', default_value = "80:2400,1000:20000")]
         outbound: Vec<String>,
-        /// Skip scenarios: ingest, outbound, retention.
+        /// Skip scenarios: ingest, outbound, retention, inbox.
         #[arg(long, value_delimiter = ',')]
         skip: Vec<String>,
     },
@@ -366,6 +366,7 @@ async fn run(cli: Cli) -> Res<bool> {
                     })
                     .collect::<Res<Vec<(u32, u64)>>>()?,
                 skip,
+                inbox: inbox::InboxOptions::default(),
             };
             bench::bench(&bin, &work, &config).await?;
             Ok(true)
