@@ -400,6 +400,19 @@ pub trait Store: Send + Sync {
     /// A candidate (also an erased tombstone), or `None`.
     async fn candidate(&self, tenant: TenantId, id: CandidateId) -> Result<Option<Candidate>, StoreError>;
 
+    /// Several candidates at once (a page of the inbox), in no particular order; ids not found in
+    /// the tenant are left out. The default reads them one by one; a database store reads them
+    /// with one statement.
+    async fn candidates(&self, tenant: TenantId, ids: &[CandidateId]) -> Result<Vec<Candidate>, StoreError> {
+        let mut found = Vec::with_capacity(ids.len());
+        for id in ids {
+            if let Some(c) = self.candidate(tenant, *id).await? {
+                found.push(c);
+            }
+        }
+        Ok(found)
+    }
+
     /// The candidate with this contact key (phone or BSUID), or `None`. MUST use the blind index,
     /// never a clear-text number.
     async fn candidate_by_contact(&self, tenant: TenantId, key: &ContactKey) -> Result<Option<Candidate>, StoreError>;

@@ -236,6 +236,10 @@ impl Store for SeaStore {
         tables::candidates::by_id(&self.shared, tenant, id).await
     }
 
+    async fn candidates(&self, tenant: TenantId, ids: &[CandidateId]) -> Result<Vec<Candidate>, StoreError> {
+        tables::candidates::by_ids(&self.shared, tenant, ids).await
+    }
+
     async fn candidate_by_contact(
         &self,
         tenant: TenantId,

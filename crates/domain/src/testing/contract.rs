@@ -490,6 +490,13 @@ pub async fn candidates_load_by_id_and_contact_with_optimistic_versions(h: &dyn 
     assert_eq!(s.candidate_by_contact(w.tenant_id(), &key).await.unwrap().unwrap().id, c.id);
     let other = ContactKey::Phone(PhoneNumber::parse("+49 170 1111111").unwrap());
     assert!(s.candidate_by_contact(w.tenant_id(), &other).await.unwrap().is_none());
+    // several at once: the tenant's own, unknown ids and other tenants' left out
+    let missing = CandidateId::from_uuid(Uuid::from_u128(0xDEAD_BEEF));
+    let many = s.candidates(w.tenant_id(), &[missing, c.id, c.id]).await.unwrap();
+    assert!(!many.is_empty() && many.iter().all(|m| *m == c), "{many:?}");
+    let stranger = other_tenant(s.as_ref()).await;
+    assert!(s.candidates(stranger.tenant_id(), &[c.id]).await.unwrap().is_empty(), "another tenant's id");
+    assert!(s.candidates(w.tenant_id(), &[]).await.unwrap().is_empty());
 
     let mut changed = loaded.clone();
     changed.conversation.record_inbound(w.now);

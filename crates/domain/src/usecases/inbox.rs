@@ -406,10 +406,13 @@ impl Hoheit {
         let listed = queries.candidate_activity_page(tenant, page).await?;
         let config = self.config(tenant).await?;
         let at = self.now();
+        // the page's candidates with one read; one erased between the two reads is left out
+        let ids: Vec<CandidateId> = listed.iter().map(|summary| summary.id).collect();
+        let mut loaded: std::collections::HashMap<CandidateId, Candidate> =
+            self.store.candidates(tenant, &ids).await?.into_iter().map(|c| (c.id, c)).collect();
         let mut rows = Vec::with_capacity(listed.len());
         for summary in listed {
-            // a candidate erased between the two reads is left out
-            if let Some(candidate) = self.store.candidate(tenant, summary.id).await?
+            if let Some(candidate) = loaded.remove(&summary.id)
                 && may_read(&candidate, actor).is_ok()
             {
                 rows.push((ActivityCursor::of(&summary), InboxRow::new(candidate, &config, at)));

@@ -264,6 +264,32 @@ pub(crate) async fn by_id(shared: &Shared, tenant: TenantId, id: CandidateId) ->
     from_row(shared, &key, &row, ticket).map(Some)
 }
 
+/// The tenant's candidates among `ids`, one statement per 500 ids (the inbox's page).
+pub(crate) async fn by_ids(
+    shared: &Shared,
+    tenant: TenantId,
+    ids: &[CandidateId],
+) -> Result<Vec<Candidate>, StoreError> {
+    let t = tenant.as_uuid();
+    let mut found = Vec::with_capacity(ids.len());
+    if ids.is_empty() {
+        return Ok(found);
+    }
+    let key = shared.tenant_key(&shared.db, t).await?;
+    for chunk in ids.chunks(500) {
+        let ticket = shared.candidate_keys.ticket();
+        let rows = scoped::<entity::candidates::Entity>(t)
+            .filter(entity::candidates::Column::Id.is_in(chunk.iter().map(|id| id_bytes(id.as_uuid()))))
+            .all(&shared.db)
+            .await
+            .map_err(|e| db_error(&e))?;
+        for row in &rows {
+            found.push(from_row(shared, &key, row, ticket)?);
+        }
+    }
+    Ok(found)
+}
+
 /// The candidate with this contact key, through the blind index.
 pub(crate) async fn by_contact(
     shared: &Shared,
