@@ -274,9 +274,13 @@ impl Hoheit {
         let queries = self.queries.as_ref().ok_or(UseCaseError::Unavailable("the read port is not wired"))?;
         let search =
             NameSearch { tokens, include_restricted: reads_restricted(actor), limit: InboxQuery::NAME_MATCHES };
+        // the matches with one read, kept in the search's order (newest activity first)
+        let ids = queries.candidates_by_name(tenant, search).await?;
+        let mut loaded: std::collections::HashMap<CandidateId, Candidate> =
+            self.store.candidates(tenant, &ids).await?.into_iter().map(|c| (c.id, c)).collect();
         let mut rows = Vec::new();
-        for id in queries.candidates_by_name(tenant, search).await? {
-            if let Some(c) = self.store.candidate(tenant, id).await?
+        for id in ids {
+            if let Some(c) = loaded.remove(&id)
                 && !c.is_erased()
                 && may_read(&c, actor).is_ok()
             {
