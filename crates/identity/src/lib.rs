@@ -6,9 +6,9 @@
 //!
 //! - Passwords: argon2id with the OWASP parameters (m = 19456 KiB, t = 2, p = 1), PHC strings,
 //!   hashed and verified on a few dedicated threads ([`HASHING_THREADS`] at most, queued beyond),
-//!   so that a burst of sign-ins holds at most that many 19 MiB work areas at once and the
-//!   allocator keeps no more than those (on tokio's blocking pool every thread kept its own,
-//!   ~600 MiB of resident memory after 90 sign-ins); an unknown account is verified against a
+//!   each with its 19 MiB work area allocated once and reused for every hash (freed after each
+//!   hash, such areas stayed in glibc's per-thread arenas: ~600 MiB of resident memory after 90
+//!   sign-ins); an unknown account is verified against a
 //!   dummy hash so it takes as long as a wrong password. Offline strength check: an embedded list
 //!   of common passwords and their stems ([`common`]).
 //! - TOTP (RFC 6238) with `totp-rs`: SHA-1, 6 digits, 30-second steps, one step of drift each
@@ -21,8 +21,8 @@ pub mod common;
 
 use std::sync::Arc;
 
+use argon2::password_hash::SaltString;
 use argon2::password_hash::rand_core::OsRng as HashRng;
-use argon2::password_hash::{PasswordHasher as _, PasswordVerifier as _, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
 use async_trait::async_trait;
 use base64::Engine as _;
@@ -97,18 +97,66 @@ async fn on_hashing_thread<T: Send + 'static>(work: impl FnOnce() -> T + Send + 
     rx.await.ok()
 }
 
+thread_local! {
+    /// This hashing thread's argon2 work area, allocated on its first hash and kept: a 19 MiB
+    /// block freed after every hash made glibc raise its mmap threshold and keep such blocks in
+    /// per-thread arenas, so the server's resident memory grew by about one work area per
+    /// sign-in (issue 17's benchmark: 617 MiB after 92 sign-ins); reused, it is allocated once
+    /// per thread and never freed.
+    static WORK_AREA: std::cell::RefCell<Vec<argon2::Block>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Runs argon2 into `out` with this thread's work area (grown once if `hasher` needs more).
+fn argon2_into(hasher: &Argon2<'_>, blocks: usize, password: &[u8], salt: &[u8], out: &mut [u8]) -> argon2::Result<()> {
+    WORK_AREA.with_borrow_mut(|area| {
+        if area.len() < blocks {
+            area.resize(blocks, argon2::Block::default());
+        }
+        hasher.hash_password_into_with_memory(password, salt, out, &mut area[..])
+    })
+}
+
 fn hash_blocking(password: &str) -> Result<String, StoreError> {
+    use argon2::password_hash::{Output, ParamsString};
+    let failed = || StoreError::Unavailable("password hashing failed".into());
     let salt = SaltString::generate(&mut HashRng);
-    argon2()?
-        .hash_password(password.as_bytes(), &salt)
-        .map(|h| h.to_string())
-        .map_err(|_| StoreError::Unavailable("password hashing failed".into()))
+    let hasher = argon2()?;
+    let params = hasher.params().clone();
+    let mut salt_bytes = [0u8; 64];
+    let salt_bytes = salt.as_salt().decode_b64(&mut salt_bytes).map_err(|_| failed())?;
+    let output = Output::init_with(params.output_len().unwrap_or(Params::DEFAULT_OUTPUT_LEN), |out| {
+        argon2_into(&hasher, params.block_count(), password.as_bytes(), salt_bytes, out)
+            .map_err(|_| argon2::password_hash::Error::Password)
+    })
+    .map_err(|_| failed())?;
+    let phc = argon2::password_hash::PasswordHash {
+        algorithm: Algorithm::Argon2id.ident(),
+        version: Some(Version::V0x13.into()),
+        params: ParamsString::try_from(&params).map_err(|_| failed())?,
+        salt: Some(salt.as_salt()),
+        hash: Some(output),
+    };
+    Ok(phc.to_string())
 }
 
 fn verify_blocking(password: &str, phc: &str) -> bool {
+    use argon2::password_hash::Output;
     let Ok(parsed) = argon2::password_hash::PasswordHash::new(phc) else { return false };
-    let Ok(hasher) = argon2() else { return false };
-    hasher.verify_password(password.as_bytes(), &parsed).is_ok()
+    let (Some(salt), Some(expected)) = (parsed.salt, parsed.hash) else { return false };
+    let (Ok(algorithm), Ok(params)) = (Algorithm::try_from(parsed.algorithm), Params::try_from(&parsed)) else {
+        return false;
+    };
+    let Ok(version) = parsed.version.map_or(Ok(Version::default()), Version::try_from) else { return false };
+    let mut salt_bytes = [0u8; 64];
+    let Ok(salt_bytes) = salt.decode_b64(&mut salt_bytes) else { return false };
+    let blocks = params.block_count();
+    let hasher = Argon2::new(algorithm, version, params);
+    let computed = Output::init_with(expected.len(), |out| {
+        argon2_into(&hasher, blocks, password.as_bytes(), salt_bytes, out)
+            .map_err(|_| argon2::password_hash::Error::Password)
+    });
+    // `Output`'s equality is constant-time
+    computed.is_ok_and(|computed| computed == expected)
 }
 
 /// argon2id passwords.
@@ -281,6 +329,25 @@ mod tests {
         assert_ne!(hash, again, "salted");
     }
 
+    #[test]
+    fn the_reused_work_area_agrees_with_the_argon2_crates_own_hashing_both_ways() {
+        use argon2::password_hash::{PasswordHasher as _, PasswordVerifier as _};
+        // ours -> the crate's verifier (hashes stay standard PHC strings)
+        let ours = hash_blocking("Sommer 2026!").unwrap();
+        let parsed = argon2::password_hash::PasswordHash::new(&ours).unwrap();
+        assert!(argon2().unwrap().verify_password(b"Sommer 2026!", &parsed).is_ok());
+        assert!(argon2().unwrap().verify_password(b"Sommer 2025!", &parsed).is_err());
+        // the crate's hashes, with other parameters (smaller and larger work areas, argon2i) ->
+        // ours, on the same thread one after the other: the area is reused and grown, never stale
+        for (algorithm, m, t) in [(Algorithm::Argon2id, 4_096, 1), (Algorithm::Argon2i, 24_576, 2)] {
+            let hasher = Argon2::new(algorithm, Version::V0x13, Params::new(m, t, 1, None).unwrap());
+            let phc = hasher.hash_password(b"Winter", &SaltString::generate(&mut HashRng)).unwrap().to_string();
+            assert!(verify_blocking("Winter", &phc), "{phc}");
+            assert!(!verify_blocking("winter", &phc), "{phc}");
+            assert!(verify_blocking("Sommer 2026!", &ours), "after a larger area");
+        }
+        assert!(!verify_blocking("Sommer 2026!", "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$"), "no hash part");
+    }
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn hashing_runs_on_at_most_the_dedicated_threads_and_queues_the_rest() {
         use std::sync::atomic::{AtomicUsize, Ordering};
