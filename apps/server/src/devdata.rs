@@ -5,12 +5,15 @@
 //! one whose consent request is unanswered, one who objected in her own words, and one whose
 //! message waits for the DPO's review. Everything goes through the API and the simulator, as
 //! in production; nothing leaves the machine.
+//!
+//! [`set_up`] creates it (for `serve --dev` on a data directory without one); [`leave`] does so
+//! after `hoheit demo` in the configured data directory, so that `hoheit serve --dev` shows it.
 
 use std::time::Duration as StdDuration;
 
 use hoheit_domain::consent::ConsentReply;
 use hoheit_domain::ids::TenantId;
-use hoheit_domain::tenant::Role;
+use hoheit_domain::tenant::{Actor, Role};
 use serde_json::{Value, json};
 
 use crate::harness::{Client, Harness, eventually};
@@ -53,11 +56,79 @@ async fn agree_payload(h: &Harness, wa: &str) -> Option<String> {
     eventually(WAIT, || async { find().is_some() }).await.then(find).flatten()
 }
 
+/// The development tenant's name.
+pub const DEV_TENANT: &str = "Dev GmbH";
+
+/// Creates the development tenant with its tokens, sign-in links (under `links`, the address the
+/// browser will use) and sample conversations; returns what to print (tokens and links are
+/// shown this once).
+pub async fn set_up(h: &Harness, links: &str) -> Result<Vec<String>, String> {
+    let mut out = Vec::new();
+    let tenant = create_tenant(h).await?;
+    out.push(format!("dev tenant {} (tokens are shown once):", tenant.id));
+    out.push(format!("  operator:  {}", h.token(None, Role::Operator).await?));
+    for role in [Role::Admin, Role::Dpo, Role::Recruiter] {
+        out.push(format!("  {:<9}  {}", format!("{}:", role.as_str()), h.token(Some(tenant.id), role).await?));
+    }
+    out.push(format!("  simulator phone_number_id (the dev number below): {}", h.sim.phone_number_id()));
+    out.push("browser sign-in links for the development staff (single use, 72 h; admin and DPO set up TOTP):".into());
+    for (role, email, name) in [
+        (Role::Admin, "admin@dev.example", "Ada Admin"),
+        (Role::Dpo, "dsb@dev.example", "Dana Datenschutz"),
+        (Role::Recruiter, "recruiting@dev.example", "Rita Recruiterin"),
+    ] {
+        let invite = hoheit_domain::usecases::StaffInvite {
+            role,
+            email: email.into(),
+            display_name: name.into(),
+            language: None,
+        };
+        let invited = h.state.app.invite_staff(Actor::System, tenant.id, invite).await.map_err(|e| e.to_string())?;
+        out.push(format!("  {:<9}  {links}/invitation/{}", format!("{}:", role.as_str()), invited.secret.expose()));
+    }
+    out.push(format!("  then sign in at {links}/signin?tenant={}", tenant.id));
+    // a populated inbox and console for newcomers: an approved number and four sample
+    // conversations, driven through the simulator
+    match populate(h, tenant.id).await {
+        Ok(_) => out.push(
+            "sample data: an approved WhatsApp number and four conversations (Erika Mustermann, Max Beispiel, Jana Probe, Tom Test)"
+                .into(),
+        ),
+        Err(e) => out.push(format!("sample data could not be created: {e}")),
+    }
+    Ok(out)
+}
+
+/// After `hoheit demo`: opens the configured database (`options`), creates the development
+/// tenant there if it has none ([`set_up`], sign-in links under `links`, where `hoheit serve
+/// --dev` will listen) and stops again; returns what to print.
+pub async fn leave(options: crate::harness::HarnessOptions, links: &str) -> Result<Vec<String>, String> {
+    let h = Harness::start(options).await?;
+    let result = async {
+        let existing = h.state.queries.tenants().await.map_err(|e| e.to_string())?;
+        let mut out = vec![String::new()];
+        if let Some(dev) = existing.iter().find(|t| t.name == DEV_TENANT) {
+            out.push(format!("The development tenant \"{DEV_TENANT}\" is already in the configured database."));
+            out.push(format!("See it in the browser: `hoheit serve --dev`, then {links}/signin?tenant={}", dev.id));
+            return Ok(out);
+        }
+        out.push(format!(
+            "The demo leaves a development tenant \"{DEV_TENANT}\" with four sample conversations in the configured database."
+        ));
+        out.push("See it in the browser: start `hoheit serve --dev` and open a sign-in link below.".into());
+        out.extend(set_up(&h, links).await?);
+        Ok(out)
+    }
+    .await;
+    h.stop().await;
+    result
+}
+
 /// Creates the development tenant "Dev GmbH" with a privacy contact and a privacy-notice link
 /// (no channel sends without them, R15).
 pub async fn create_tenant(h: &Harness) -> Result<hoheit_domain::tenant::Tenant, String> {
     let system = hoheit_domain::actor::Actor::System;
-    let tenant = h.state.app.create_tenant(system, "Dev GmbH").await.map_err(|e| e.to_string())?;
+    let tenant = h.state.app.create_tenant(system, DEV_TENANT).await.map_err(|e| e.to_string())?;
     h.state
         .app
         .update_settings(

@@ -267,6 +267,15 @@ async fn execute(command: Command, config: Config) -> Result<ExitCode, String> {
     match command {
         Command::Demo => {
             let passed = crate::demo::run(Box::new(say)).await?;
+            if passed {
+                // a populated inbox for the newcomer who ran the demo (issue 17 item 7)
+                let mut options = crate::harness::HarnessOptions::new(config.data_dir.clone());
+                options.database_url = config.database_url.clone();
+                let links = config.public_url.clone().unwrap_or_else(|| format!("http://{}", config.listen));
+                for line in crate::devdata::leave(options, &links).await? {
+                    say(&line);
+                }
+            }
             Ok(if passed { ExitCode::SUCCESS } else { ExitCode::FAILURE })
         }
         Command::Openapi => {
@@ -494,43 +503,14 @@ async fn serve_dev(config: Config) -> Result<ExitCode, String> {
     let h = crate::harness::Harness::start(options).await?;
     let existing = h.state.queries.tenants().await.map_err(|e| e.to_string())?;
     say(&format!("hoheit --dev at {} (simulator at {})", h.base, h.sim.base_url()));
-    if let Some(dev) = existing.iter().find(|t| t.name == "Dev GmbH") {
+    if let Some(dev) = existing.iter().find(|t| t.name == crate::devdata::DEV_TENANT) {
         say(
             "the dev tenant exists already; its admin issues tokens (POST /api/v1/tokens); a lost admin: `hoheit tenant break-glass`",
         );
         say(&format!("  sign in:   {}/signin?tenant={}", h.base, dev.id));
     } else {
-        let tenant = crate::devdata::create_tenant(&h).await?;
-        say(&format!("dev tenant {} (tokens are shown once):", tenant.id));
-        say(&format!("  operator:  {}", h.token(None, Role::Operator).await?));
-        for role in [Role::Admin, Role::Dpo, Role::Recruiter] {
-            say(&format!("  {:<9}  {}", format!("{}:", role.as_str()), h.token(Some(tenant.id), role).await?));
-        }
-        say(&format!("  simulator phone_number_id (the dev number below): {}", h.sim.phone_number_id()));
-        say("browser sign-in links for the development staff (single use, 72 h; admin and DPO set up TOTP):");
-        for (role, email, name) in [
-            (Role::Admin, "admin@dev.example", "Ada Admin"),
-            (Role::Dpo, "dsb@dev.example", "Dana Datenschutz"),
-            (Role::Recruiter, "recruiting@dev.example", "Rita Recruiterin"),
-        ] {
-            let invite = hoheit_domain::usecases::StaffInvite {
-                role,
-                email: email.into(),
-                display_name: name.into(),
-                language: None,
-            };
-            let invited =
-                h.state.app.invite_staff(Actor::System, tenant.id, invite).await.map_err(|e| e.to_string())?;
-            say(&format!("  {:<9}  {}/invitation/{}", format!("{}:", role.as_str()), h.base, invited.secret.expose()));
-        }
-        say(&format!("  then sign in at {}/signin?tenant={}", h.base, tenant.id));
-        // a populated inbox and console for newcomers: an approved number and four sample
-        // conversations, driven through the simulator
-        match crate::devdata::populate(&h, tenant.id).await {
-            Ok(_) => say(
-                "sample data: an approved WhatsApp number and four conversations (Erika Mustermann, Max Beispiel, Jana Probe, Tom Test)",
-            ),
-            Err(e) => say(&format!("sample data could not be created: {e}")),
+        for line in crate::devdata::set_up(&h, &h.base).await? {
+            say(&line);
         }
     }
     let _ = tokio::signal::ctrl_c().await;
