@@ -18,7 +18,9 @@ async fn the_demo_leaves_one_populated_dev_tenant_in_the_configured_database() {
     assert!(text.contains("sample data: an approved WhatsApp number and four conversations"), "{text}");
     for role in ["admin", "dpo", "recruiter"] {
         assert!(
-            first.iter().any(|l| l.trim().starts_with(&format!("{role}:")) && l.contains(&format!("{links}/invitation/"))),
+            first
+                .iter()
+                .any(|l| l.trim().starts_with(&format!("{role}:")) && l.contains(&format!("{links}/invitation/"))),
             "a {role} sign-in link for where `serve --dev` listens: {text}"
         );
     }
