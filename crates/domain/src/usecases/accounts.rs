@@ -821,15 +821,7 @@ impl Hoheit {
             account.totp =
                 Some(TotpEnrolment { secret: acc.second_factor.new_totp_secret(), confirmed: false, last_step: None });
         }
-        let now = self.now();
-        if !acc
-            .store
-            .accept_invitation_account(invitation.id, &account, now)
-            .await
-            .map_err(|e| map_duplicate(e, AccountError::EmailTaken))?
-        {
-            return Err(InvitationError::Used.into());
-        }
+        self.store_accepted(&invitation, &account, AccountError::EmailTaken).await?;
         account = acc.store.account(account.tenant, account.id).await?.ok_or(AccountError::NotFound("staff"))?;
         let actor = Self::actor_of(&account);
         let mut events = vec![
@@ -847,6 +839,26 @@ impl Hoheit {
         Ok(Accepted { account: StaffView::from(&account), session, totp })
     }
 
+    /// Stores the account of an accepted invitation: an e-mail or identity another account has is
+    /// `taken`; an invitation accepted meanwhile is `Used`.
+    async fn store_accepted(
+        &self,
+        invitation: &Invitation,
+        account: &StaffAccount,
+        taken: AccountError,
+    ) -> Result<(), AccountError> {
+        let accepted = self
+            .acc()?
+            .store
+            .accept_invitation_account(invitation.id, account, self.now())
+            .await
+            .map_err(|e| map_duplicate(e, taken))?;
+        if !accepted {
+            return Err(InvitationError::Used.into());
+        }
+        Ok(())
+    }
+
     /// Accepts an invitation by binding the account to a verified identity-provider subject;
     /// the e-mail and name come from the invited account or, for an invitation without one,
     /// from the identity's claims. Signs in (`Full`, method `oidc`).
@@ -855,7 +867,6 @@ impl Hoheit {
         secret: &SecretText,
         identity: VerifiedIdentity,
     ) -> Result<(StaffView, NewSession), AccountError> {
-        let acc = self.acc()?;
         let invitation = self.open_invitation(secret).await?;
         if invitation.tenant != identity.tenant {
             return Err(AccountError::InvitationInvalid);
@@ -869,15 +880,7 @@ impl Hoheit {
             )
             .await?;
         account.idp = Some(IdpBinding { issuer: identity.issuer.clone(), subject: identity.subject.clone() });
-        let now = self.now();
-        if !acc
-            .store
-            .accept_invitation_account(invitation.id, &account, now)
-            .await
-            .map_err(|e| map_duplicate(e, AccountError::IdentityTaken))?
-        {
-            return Err(InvitationError::Used.into());
-        }
+        self.store_accepted(&invitation, &account, AccountError::IdentityTaken).await?;
         let actor = Self::actor_of(&account);
         self.audit_account(
             account.tenant,
@@ -1141,10 +1144,7 @@ impl Hoheit {
     /// New recovery codes (the old ones stop working), confirmed with a current TOTP code.
     pub async fn renew_recovery_codes(&self, cookie: &SecretText, code: &str) -> Result<Vec<SecretText>, AccountError> {
         let acc = self.acc()?;
-        let (session, mut account) = self.load_session(cookie).await?;
-        if session.stage != SessionStage::Full {
-            return Err(AccountError::SessionInvalid);
-        }
+        let (_, mut account) = self.full_session(cookie).await?;
         let Some(mut t) = account.totp.clone().filter(|t| t.confirmed) else {
             return Err(AccountError::SecondFactorInvalid);
         };
@@ -1169,10 +1169,7 @@ impl Hoheit {
 
     /// How many unused recovery codes the session's account has.
     pub async fn recovery_codes_left(&self, cookie: &SecretText) -> Result<u32, AccountError> {
-        let (session, account) = self.load_session(cookie).await?;
-        if session.stage != SessionStage::Full {
-            return Err(AccountError::SessionInvalid);
-        }
+        let (_, account) = self.full_session(cookie).await?;
         Ok(self.acc()?.store.recovery_codes_left(account.tenant, account.id).await?)
     }
 
@@ -1212,10 +1209,7 @@ impl Hoheit {
     /// once on every replica). Records the request for the idle time-out (at most every 30 s).
     pub async fn session(&self, cookie: &SecretText) -> Result<SessionPrincipal, AccountError> {
         let acc = self.acc()?;
-        let (mut session, account) = self.load_session(cookie).await?;
-        if session.stage != SessionStage::Full {
-            return Err(AccountError::SessionInvalid);
-        }
+        let (mut session, account) = self.full_session(cookie).await?;
         let now = self.now();
         if session.touch_due(now, &acc.sessions) {
             acc.store.touch_session(&session.hash, now).await?;
@@ -1229,11 +1223,17 @@ impl Hoheit {
     /// keep the session from its idle time-out.
     pub async fn session_untouched(&self, cookie: &SecretText) -> Result<SessionPrincipal, AccountError> {
         let acc = self.acc()?;
+        let (session, account) = self.full_session(cookie).await?;
+        Ok(Self::principal(&session, &account, cookie, &acc.sessions))
+    }
+
+    /// The cookie's session and account, if the sign-in is complete (`Full`).
+    async fn full_session(&self, cookie: &SecretText) -> Result<(Session, StaffAccount), AccountError> {
         let (session, account) = self.load_session(cookie).await?;
         if session.stage != SessionStage::Full {
             return Err(AccountError::SessionInvalid);
         }
-        Ok(Self::principal(&session, &account, cookie, &acc.sessions))
+        Ok((session, account))
     }
 
     fn principal(
@@ -1277,10 +1277,7 @@ impl Hoheit {
     /// absolute one).
     pub async fn extend_session(&self, cookie: &SecretText) -> Result<SessionPrincipal, AccountError> {
         let acc = self.acc()?;
-        let (mut session, account) = self.load_session(cookie).await?;
-        if session.stage != SessionStage::Full {
-            return Err(AccountError::SessionInvalid);
-        }
+        let (mut session, account) = self.full_session(cookie).await?;
         let now = self.now();
         acc.store.touch_session(&session.hash, now).await?;
         session.last_seen_at = now;
@@ -1320,10 +1317,7 @@ impl Hoheit {
     /// One's own sessions in force, newest first (the current one marked).
     pub async fn my_sessions(&self, cookie: &SecretText) -> Result<Vec<SessionView>, AccountError> {
         let acc = self.acc()?;
-        let (current, account) = self.load_session(cookie).await?;
-        if current.stage != SessionStage::Full {
-            return Err(AccountError::SessionInvalid);
-        }
+        let (current, account) = self.full_session(cookie).await?;
         let now = self.now();
         Ok(acc
             .store
@@ -1346,10 +1340,7 @@ impl Hoheit {
     /// Ends one of one's own sessions (from the list).
     pub async fn revoke_my_session(&self, cookie: &SecretText, id: Uuid) -> Result<(), AccountError> {
         let acc = self.acc()?;
-        let (current, account) = self.load_session(cookie).await?;
-        if current.stage != SessionStage::Full {
-            return Err(AccountError::SessionInvalid);
-        }
+        let (_, account) = self.full_session(cookie).await?;
         if !acc.store.revoke_session(account.id, id, self.now()).await? {
             return Err(AccountError::NotFound("session"));
         }
@@ -1369,10 +1360,7 @@ impl Hoheit {
         new: &SecretText,
     ) -> Result<(), AccountError> {
         let acc = self.acc()?;
-        let (session, mut account) = self.load_session(cookie).await?;
-        if session.stage != SessionStage::Full {
-            return Err(AccountError::SessionInvalid);
-        }
+        let (session, mut account) = self.full_session(cookie).await?;
         if !acc.passwords.verify(current, account.password.as_ref()).await {
             return Err(AccountError::SignInFailed);
         }
