@@ -98,9 +98,7 @@ async fn sign_in(b: &mut Browser, tenant: &str, email: &str, password: &str) -> 
 }
 
 async fn browser_accounts_and_sessions(h: &Harness) {
-    let operator = h.client(&h.token(None, Role::Operator).await.unwrap());
-    let r = operator.post("/api/v1/tenants", json!({"name": "Konto GmbH"})).await;
-    assert_eq!(r.status, 201, "{:?}", r.json);
+    let r = operator_creates_tenant(h, json!({"name": "Konto GmbH"})).await;
     let tenant = r.str("/id").unwrap().to_owned();
     let invitation = r.str("/admin_invitation/invitation").unwrap().to_owned();
 
@@ -351,9 +349,7 @@ async fn sessions_end_after_the_idle_and_the_absolute_time_out() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn staff_cli_manages_accounts_through_the_api() {
     let (h, _dir) = sqlite().await;
-    let operator = h.client(&h.token(None, Role::Operator).await.unwrap());
-    let r = operator.post("/api/v1/tenants", json!({"name": "Schale GmbH", "invite_dpo": true})).await;
-    assert_eq!(r.status, 201, "{:?}", r.json);
+    let r = operator_creates_tenant(&h, json!({"name": "Schale GmbH", "invite_dpo": true})).await;
     let admin_token = accept(&h, r.str("/admin_invitation/invitation").unwrap(), None).await;
     let dpo_token = accept(&h, r.str("/dpo_invitation/invitation").unwrap(), None).await;
     let bin = std::path::Path::new(env!("CARGO_BIN_EXE_hoheit"));
@@ -488,9 +484,7 @@ async fn recruiter_signed_up(
     display_name: &str,
     password: &str,
 ) -> (String, hoheit_server::harness::Client, Browser) {
-    let operator = h.client(&h.token(None, Role::Operator).await.unwrap());
-    let r = operator.post("/api/v1/tenants", json!({"name": name})).await;
-    assert_eq!(r.status, 201, "{:?}", r.json);
+    let r = operator_creates_tenant(h, json!({"name": name})).await;
     let tenant = r.str("/id").unwrap().to_owned();
     let admin = h.client(&accept(h, r.str("/admin_invitation/invitation").unwrap(), None).await);
     let r = admin

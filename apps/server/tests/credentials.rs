@@ -41,9 +41,7 @@ async fn audit_entries(client: &Client) -> Vec<(String, Value)> {
 }
 
 async fn token_lifecycle(h: &Harness) {
-    let operator = h.client(&h.token(None, Role::Operator).await.unwrap());
-    let r = operator.post("/api/v1/tenants", json!({"name": "Token GmbH", "invite_dpo": true})).await;
-    assert_eq!(r.status, 201, "{:?}", r.json);
+    let r = operator_creates_tenant(h, json!({"name": "Token GmbH", "invite_dpo": true})).await;
     assert!(r.json.get("admin_token").is_none() && !r.json.to_string().contains("hoh_"), "{:?}", r.json);
     let invitation = r.str("/admin_invitation/invitation").unwrap().to_owned();
     let staff = r.str("/admin_invitation/id").unwrap().to_owned();
@@ -134,14 +132,11 @@ async fn token_lifecycle(h: &Harness) {
 }
 
 async fn dpo_self_approval_is_refused(h: &Harness) {
-    let operator = h.client(&h.token(None, Role::Operator).await.unwrap());
-    let r = operator
-        .post(
-            "/api/v1/tenants",
-            json!({"name": "Allein GmbH", "privacy_contact": "dpo@example.com", "privacy_notice_url": "https://example.com/ds"}),
-        )
-        .await;
-    assert_eq!(r.status, 201, "{:?}", r.json);
+    let r = operator_creates_tenant(
+        h,
+        json!({"name": "Allein GmbH", "privacy_contact": "dpo@example.com", "privacy_notice_url": "https://example.com/ds"}),
+    )
+    .await;
     assert!(r.json["dpo_invitation"].is_null());
     let admin = h.client(&accept(h, r.str("/admin_invitation/invitation").unwrap(), None).await);
     // the admin mints a DPO token and registers a channel

@@ -25,9 +25,7 @@ async fn ssrf_destinations_are_refused_with_one_stable_code() {
     let (h, _dir) = common::start(options).await;
     assert!(!h.state.config.dialog360.allow_insecure_loopback);
     assert!(h.state.config.dialog360.allowed_hosts.iter().any(|host| host == "localhost"));
-    let operator = h.client(&h.token(None, hoheit_domain::tenant::Role::Operator).await.unwrap());
-    let r = operator.post("/api/v1/tenants", json!({"name": "SSRF GmbH"})).await;
-    assert_eq!(r.status, 201, "{:?}", r.json);
+    let r = common::operator_creates_tenant(&h, json!({"name": "SSRF GmbH"})).await;
     let admin = h.client(&common::accept(&h, r.str("/admin_invitation/invitation").unwrap(), None).await);
     let sim = h.sim.base_url();
     let mut messages = Vec::new();
@@ -101,14 +99,11 @@ fn channel_body(phone_number_id: &str, base_url: Option<&str>) -> serde_json::Va
 
 /// A tenant with only an admin (operator-created).
 async fn bare_tenant(h: &hoheit_server::harness::Harness, name: &str) -> hoheit_server::harness::Client {
-    let operator = h.client(&h.token(None, hoheit_domain::tenant::Role::Operator).await.unwrap());
-    let r = operator
-        .post(
-            "/api/v1/tenants",
-            json!({"name": name, "privacy_contact": "dpo@example.com", "privacy_notice_url": "https://example.com/datenschutz"}),
-        )
-        .await;
-    assert_eq!(r.status, 201, "{:?}", r.json);
+    let r = common::operator_creates_tenant(
+        h,
+        json!({"name": name, "privacy_contact": "dpo@example.com", "privacy_notice_url": "https://example.com/datenschutz"}),
+    )
+    .await;
     h.client(&common::accept(h, r.str("/admin_invitation/invitation").unwrap(), None).await)
 }
 

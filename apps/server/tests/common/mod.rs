@@ -109,10 +109,17 @@ pub struct Tenant {
     pub webhook_secret: String,
 }
 
-pub async fn tenant(h: &Harness, name: &str, phone_number_id: &str) -> Tenant {
+/// The platform operator creates a tenant (`body` as `POST /api/v1/tenants` takes it; 201
+/// asserted): the answer carries the tenant's id and its first invitations.
+pub async fn operator_creates_tenant(h: &Harness, body: Value) -> Answer {
     let operator = h.client(&h.token(None, hoheit_domain::tenant::Role::Operator).await.unwrap());
-    let r = operator.post("/api/v1/tenants", json!({"name": name, "privacy_contact": "dpo@example.com", "privacy_notice_url": "https://example.com/datenschutz", "invite_dpo": true})).await;
+    let r = operator.post("/api/v1/tenants", body).await;
     assert_eq!(r.status, 201, "{:?}", r.json);
+    r
+}
+
+pub async fn tenant(h: &Harness, name: &str, phone_number_id: &str) -> Tenant {
+    let r = operator_creates_tenant(h, json!({"name": name, "privacy_contact": "dpo@example.com", "privacy_notice_url": "https://example.com/datenschutz", "invite_dpo": true})).await;
     assert!(r.json.get("admin_token").is_none(), "the operator gets no tenant credential");
     let first_admin = h.client(&accept(h, r.str("/admin_invitation/invitation").unwrap(), None).await);
     let id = r.str("/id").unwrap().to_owned();
