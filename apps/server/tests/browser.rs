@@ -10,7 +10,7 @@
 
 mod common;
 
-use common::web::{browser_journey, invited_sets_password, sets_up_totp, totp};
+use common::web::{browser_journey, fills_new_candidate, invited_sets_password, sets_up_totp, signs_out, totp};
 use hoheit_domain::actor::Actor;
 use hoheit_domain::ids::TenantId;
 use hoheit_domain::tenant::Role;
@@ -41,14 +41,11 @@ async fn admin_and_recruiter_sign_in_journey() {
 
 async fn journey(h: &hoheit_server::harness::Harness, b: &mut Browser) -> Result<(), String> {
     let base = h.base.clone();
-    let operator = h.client(&h.token(None, Role::Operator).await?);
-    let r = operator
-        .post(
-            "/api/v1/tenants",
-            json!({"name": "Muster GmbH", "privacy_contact": "dsb@muster.example", "privacy_notice_url": "https://muster.example/datenschutz"}),
-        )
-        .await;
-    assert_eq!(r.status, 201, "{:?}", r.json);
+    let r = common::operator_creates_tenant(
+        h,
+        json!({"name": "Muster GmbH", "privacy_contact": "dsb@muster.example", "privacy_notice_url": "https://muster.example/datenschutz"}),
+    )
+    .await;
     let tenant = TenantId::from_uuid(uuid::Uuid::parse_str(r.str("/id").unwrap()).unwrap());
     let first_admin_invitation = r.str("/admin_invitation/invitation").unwrap().to_owned();
     let invite = StaffInvite {
@@ -90,8 +87,7 @@ async fn journey(h: &hoheit_server::harness::Harness, b: &mut Browser) -> Result
     assert!(notice.contains("verlängert"), "{notice}");
 
     // sign out, sign in again: password, then the next TOTP code (a used step is refused)
-    b.click("form.signout button").await?;
-    b.wait_for("form.signin").await?;
+    signs_out(b).await?;
     b.check_page("signed-out").await?;
     b.fill("#email", "ada.admin@muster.example").await?;
     b.fill("#password", "wrong password, long enough").await?;
@@ -136,8 +132,7 @@ async fn journey(h: &hoheit_server::harness::Harness, b: &mut Browser) -> Result
     b.click("nav a[href='/sessions']").await?;
     b.wait_for("#sessions tbody tr").await?;
     b.check_page("sessions").await?;
-    b.click("form.signout button").await?;
-    b.wait_for("form.signin").await?;
+    signs_out(b).await?;
     let cookies = b.client().get_all_cookies().await.map_err(|e| e.to_string())?;
     assert!(cookies.iter().all(|c| c.name() != "__Host-hoheit_session"), "session cookie removed");
 
@@ -172,13 +167,11 @@ async fn journey(h: &hoheit_server::harness::Harness, b: &mut Browser) -> Result
     assert_eq!(b.text("h1").await?, "Mitarbeitende");
     assert!(b.text("main").await?.contains("Das dürfen Sie mit Ihrer Rolle nicht"));
     b.goto(&format!("{base}/")).await?;
-    b.click("form.signout button").await?;
-    b.wait_for("form.signin").await?;
+    signs_out(b).await?;
     // signing in again goes through the identity provider: "Mit Ihrem Unternehmenskonto anmelden"
     b.click("#signin-oidc").await?;
     assert_eq!(b.text("#who").await?, "Rita Recruiterin");
-    b.click("form.signout button").await?;
-    b.wait_for("form.signin").await?;
+    signs_out(b).await?;
     b.check_page("recruiter-signed-out").await?;
     let cookies = b.client().get_all_cookies().await.map_err(|e| e.to_string())?;
     assert!(cookies.iter().all(|c| c.name() != "__Host-hoheit_session"), "session cookie removed");
@@ -267,10 +260,7 @@ async fn inbox_journey(h: &hoheit_server::harness::Harness, b: &mut Browser) -> 
     b.check_page("thread-process-ended").await?;
 
     // a new candidate, added from the inbox, whose consent is asked for next
-    b.click("nav a[href='/inbox']").await?;
-    b.click("#add-candidate").await?;
-    b.fill("#name", "Jonas Beispiel").await?;
-    b.fill("#phone", "0170 5550199").await?;
+    fills_new_candidate(b, "Jonas Beispiel", "0170 5550199").await?;
     b.check_page("candidate-new").await?;
     b.click("#new-candidate button[type=submit]").await?;
     b.wait_for("#panel-done").await?;

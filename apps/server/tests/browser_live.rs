@@ -12,7 +12,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::web::{browser_journey, invited_sets_password};
+use common::web::{browser_journey, fills_new_candidate, invited_sets_password};
 use hoheit_dialog360::simulator::SimStatus;
 use hoheit_web::testing::Browser;
 use serde_json::json;
@@ -50,10 +50,7 @@ async fn live_journey(h: &hoheit_server::harness::Harness, b: &mut Browser) -> R
     .await?;
 
     // the recruiter adds a candidate and asks for consent
-    b.click("nav a[href='/inbox']").await?;
-    b.click("#add-candidate").await?;
-    b.fill("#name", "Erika Mustermann").await?;
-    b.fill("#phone", "0170 5550123").await?;
+    fills_new_candidate(b, "Erika Mustermann", "0170 5550123").await?;
     b.click("#new-candidate button[type=submit]").await?;
     b.wait_for("#consent-request").await?;
     let url = b.client().current_url().await.map_err(|e| e.to_string())?;

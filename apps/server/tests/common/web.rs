@@ -184,6 +184,21 @@ pub async fn invited_sets_password(
     b.click("form[action^='/invitation/'] button[type=submit]").await
 }
 
+/// Signs out with the navigation's button and waits for the sign-in form.
+pub async fn signs_out(b: &hoheit_web::testing::Browser) -> Result<(), String> {
+    b.click("form.signout button").await?;
+    b.wait_for("form.signin").await?;
+    Ok(())
+}
+
+/// Opens the inbox's "add a candidate" form and fills in name and number (not yet sent).
+pub async fn fills_new_candidate(b: &hoheit_web::testing::Browser, name: &str, phone: &str) -> Result<(), String> {
+    b.click("nav a[href='/inbox']").await?;
+    b.click("#add-candidate").await?;
+    b.fill("#name", name).await?;
+    b.fill("#phone", phone).await
+}
+
 /// The TOTP set-up page after an invitation: the code from the key shown, then past the
 /// recovery codes to the start page.
 pub async fn sets_up_totp(b: &hoheit_web::testing::Browser) -> Result<(), String> {
