@@ -167,53 +167,68 @@ pub struct Metrics {
 impl Default for Metrics {
     fn default() -> Self {
         let mut registry = Registry::default();
-        // prometheus-client appends `_total` to counter names
-        let requests = Family::default();
-        registry.register(
-            "hoheit_http_requests",
-            "HTTP requests by method, route template and status.",
-            requests.clone(),
-        );
-        let webhook_events = Family::default();
-        registry.register("hoheit_webhook_events", "Webhook events processed by type.", webhook_events.clone());
-        let webhook_rejected = Family::default();
-        registry.register("hoheit_webhook_rejected", "Webhook deliveries rejected.", webhook_rejected.clone());
-        let sends = Family::default();
-        registry.register("hoheit_sends", "Outbound sends by outcome.", sends.clone());
-        let refusals = Family::default();
-        registry.register("hoheit_send_refusals", "Send refusals by code.", refusals.clone());
-        let retention = Family::default();
-        registry.register("hoheit_retention", "Retention actions.", retention.clone());
-        let media = Family::default();
-        registry.register("hoheit_media_fetches", "Media fetch rounds by resulting status.", media.clone());
-        let webhook_batches = Counter::default();
-        registry.register("hoheit_webhook_posts", "Webhook POSTs committed.", webhook_batches.clone());
-        let stages = Family::<StageLabel, Histogram, fn() -> Histogram>::new_with_constructor(stage_histogram);
-        registry.register(
-            "hoheit_ingest_stage_seconds",
-            "Time spent in each stage of the webhook ingest path (see the stage list in docs/performance.md).",
-            stages.clone(),
-        );
-        let worker_rounds = Family::default();
-        registry.register(
-            "hoheit_worker_rounds",
-            "Background worker rounds (each issues statements) by worker and whether it found work.",
-            worker_rounds.clone(),
-        );
+        // prometheus-client appends `_total` to counter names; the fields are registered in the
+        // order written, which is the order of the exposition
         Self {
+            requests: registered(
+                &mut registry,
+                "hoheit_http_requests",
+                "HTTP requests by method, route template and status.",
+                Family::default(),
+            ),
+            webhook_events: registered(
+                &mut registry,
+                "hoheit_webhook_events",
+                "Webhook events processed by type.",
+                Family::default(),
+            ),
+            webhook_rejected: registered(
+                &mut registry,
+                "hoheit_webhook_rejected",
+                "Webhook deliveries rejected.",
+                Family::default(),
+            ),
+            sends: registered(&mut registry, "hoheit_sends", "Outbound sends by outcome.", Family::default()),
+            refusals: registered(&mut registry, "hoheit_send_refusals", "Send refusals by code.", Family::default()),
+            retention: registered(&mut registry, "hoheit_retention", "Retention actions.", Family::default()),
+            media: registered(
+                &mut registry,
+                "hoheit_media_fetches",
+                "Media fetch rounds by resulting status.",
+                Family::default(),
+            ),
+            webhook_batches: registered(
+                &mut registry,
+                "hoheit_webhook_posts",
+                "Webhook POSTs committed.",
+                Counter::default(),
+            ),
+            stages: registered(
+                &mut registry,
+                "hoheit_ingest_stage_seconds",
+                "Time spent in each stage of the webhook ingest path (see the stage list in docs/performance.md).",
+                Family::new_with_constructor(stage_histogram),
+            ),
+            worker_rounds: registered(
+                &mut registry,
+                "hoheit_worker_rounds",
+                "Background worker rounds (each issues statements) by worker and whether it found work.",
+                Family::default(),
+            ),
             registry,
-            requests,
-            webhook_events,
-            webhook_rejected,
-            sends,
-            refusals,
-            retention,
-            media,
-            webhook_batches,
-            stages,
-            worker_rounds,
         }
     }
+}
+
+/// `metric`, registered in `registry` under `name` with `help` (the registry keeps a handle).
+fn registered<M: prometheus_client::registry::Metric + Clone>(
+    registry: &mut Registry,
+    name: &str,
+    help: &str,
+    metric: M,
+) -> M {
+    registry.register(name, help, metric.clone());
+    metric
 }
 
 impl Metrics {
