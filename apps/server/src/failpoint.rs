@@ -40,7 +40,16 @@ fn abort_process() {
 pub struct AbortAfterSend {
     inner: Arc<dyn MessagingGateway>,
     remaining: AtomicU64,
-    abort: fn(),
+    then: Then,
+}
+
+/// What happens after the n-th accepted send.
+#[derive(Debug, Clone, Copy)]
+enum Then {
+    /// This is called: the process's abort, or a test's stand-in.
+    Call(fn()),
+    /// The send never returns: the dispatch "dies" while the process goes on (in-process tests).
+    Hang,
 }
 
 impl std::fmt::Debug for AbortAfterSend {
@@ -52,13 +61,21 @@ impl std::fmt::Debug for AbortAfterSend {
 impl AbortAfterSend {
     /// Aborts after `n` accepted sends.
     pub fn new(inner: Arc<dyn MessagingGateway>, n: u64) -> Self {
-        Self { inner, remaining: AtomicU64::new(n), abort: abort_process }
+        Self { inner, remaining: AtomicU64::new(n), then: Then::Call(abort_process) }
     }
 
     /// Calls `abort` instead of aborting the process (tests).
     #[must_use]
     pub fn with_abort(mut self, abort: fn()) -> Self {
-        self.abort = abort;
+        self.then = Then::Call(abort);
+        self
+    }
+
+    /// Instead of aborting the process, the n-th accepted send never returns, so nothing after it
+    /// is committed (tests that crash one dispatch in a running server).
+    #[must_use]
+    pub fn hanging(mut self) -> Self {
+        self.then = Then::Hang;
         self
     }
 }
@@ -85,7 +102,10 @@ impl MessagingGateway for AbortAfterSend {
             && self.remaining.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)) == Ok(1)
         {
             tracing::warn!("TEST FAILPOINT: aborting after an accepted send, before it is recorded");
-            (self.abort)();
+            match self.then {
+                Then::Call(abort) => abort(),
+                Then::Hang => std::future::pending::<()>().await,
+            }
         }
         result
     }

@@ -12,50 +12,18 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_trait::async_trait;
 use common::*;
 use hoheit_dialog360::simulator::WebhookTarget;
 use hoheit_domain::attempt::callback_tag;
-use hoheit_domain::conversation::OutboundContent;
-use hoheit_domain::ids::{CandidateId, ChannelId, TenantId};
-use hoheit_domain::ports::{Clock, GatewayError, MessagingGateway, OutboxEntry, Recipient, SendReceipt};
+use hoheit_domain::ids::{CandidateId, TenantId};
+use hoheit_domain::ports::{Clock, OutboxEntry};
 use hoheit_domain::usecases::Hoheit;
-use hoheit_domain::values::Wamid;
+use hoheit_server::failpoint::AbortAfterSend;
 use hoheit_server::harness::{Harness, HarnessOptions, eventually};
 use hoheit_server::state::UuidV7;
 use serde_json::json;
 
 const TEXT: &str = "CANARY-crash-Einladung";
-
-/// Passes the send on to 360Dialog and then never returns: the process "died" after the
-/// acceptance.
-struct DiesAfterSend(Arc<dyn MessagingGateway>);
-
-#[async_trait]
-impl MessagingGateway for DiesAfterSend {
-    async fn pace(&self, channel: ChannelId, to: &Recipient) -> Result<(), GatewayError> {
-        self.0.pace(channel, to).await
-    }
-
-    async fn depart(&self, channel: ChannelId) {
-        self.0.depart(channel).await;
-    }
-
-    async fn send(
-        &self,
-        channel: ChannelId,
-        to: &Recipient,
-        content: &OutboundContent,
-        tag: &str,
-    ) -> Result<SendReceipt, GatewayError> {
-        self.0.send(channel, to, content, tag).await?;
-        std::future::pending().await
-    }
-
-    async fn mark_read(&self, channel: ChannelId, provider_id: &Wamid) -> Result<(), GatewayError> {
-        self.0.mark_read(channel, provider_id).await
-    }
-}
 
 struct Setup {
     h: Harness,
@@ -103,7 +71,9 @@ async fn crash_after_acceptance(s: &Setup) -> OutboxEntry {
     assert_eq!(claimed.len(), 1);
     let dying = Hoheit::new(
         state.store.clone(),
-        Arc::new(DiesAfterSend(state.gateway.clone())),
+        // passes the send on to 360Dialog and then never returns: the process "died" after the
+        // acceptance
+        Arc::new(AbortAfterSend::new(state.gateway.clone(), 1).hanging()),
         state.clock.clone(),
         Arc::new(UuidV7),
     );
