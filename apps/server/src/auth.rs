@@ -28,6 +28,7 @@ use time::OffsetDateTime;
 
 use crate::error::ApiError;
 use crate::ports::Platform;
+use crate::state::AppState;
 
 /// Prefix of every hoheit token (helps secret scanners).
 pub const TOKEN_PREFIX: &str = "hoh_";
@@ -382,25 +383,31 @@ impl Auth {
 
 impl<S> FromRequestParts<S> for SessionCaller
 where
+    AppState: FromRef<S>,
     S: Send + Sync,
 {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let cookie = parts
             .headers
             .get_all(axum::http::header::COOKIE)
             .iter()
             .filter_map(|v| v.to_str().ok())
             .find_map(hoheit_domain::staff::session_cookie_value);
-        Ok(Self { cookie })
+        Ok(Self { state: AppState::from_ref(state), headers: parts.headers.clone(), cookie })
     }
 }
 
 /// The session cookie of a request, if any (the sign-in routes work on it without requiring a
-/// full session).
+/// full session), with the request's headers (origin, CSRF token, user agent) and the server's
+/// state, so a handler needs no `State` or `HeaderMap` beside it.
 #[derive(Debug, Clone)]
 pub struct SessionCaller {
+    /// The server's state.
+    pub state: AppState,
+    /// The request's headers.
+    pub headers: axum::http::HeaderMap,
     /// The cookie value.
     pub cookie: Option<hoheit_domain::staff::SecretText>,
 }

@@ -8,9 +8,9 @@
 //! unknown e-mail from a wrong password or a disabled account (401 `sign_in_failed`).
 
 use axum::Json;
-use axum::extract::{ConnectInfo, FromRequestParts, State};
+use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use hoheit_domain::ids::TenantId;
 use hoheit_domain::ports::TotpSetup;
@@ -119,12 +119,49 @@ impl<S: Send + Sync> FromRequestParts<S> for SourceAddr {
     }
 }
 
-fn user_agent(headers: &HeaderMap) -> Option<String> {
-    headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_owned)
+/// The session a state-changing call must come from.
+#[derive(Debug, Clone, Copy)]
+enum Needs {
+    /// One between password and second factor.
+    Pending,
+    /// A signed-in one.
+    Full,
+    /// Either (the TOTP set-up: at enrolment, or signed in without TOTP).
+    PendingOrFull,
 }
 
-fn need_cookie(caller: &SessionCaller) -> Result<&SecretText, ApiError> {
-    caller.cookie.as_ref().ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, "session_invalid", "no session"))
+impl SessionCaller {
+    /// The session cookie (401 `session_invalid` without one).
+    fn need_cookie(&self) -> Result<&SecretText, ApiError> {
+        self.cookie.as_ref().ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, "session_invalid", "no session"))
+    }
+
+    fn user_agent(&self) -> Option<String> {
+        self.headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_owned)
+    }
+
+    /// A state-changing call from hoheit's own origin (403 `cross_origin`).
+    fn check_origin(&self) -> ApiResult<()> {
+        self.state.auth.check_origin(&self.headers)
+    }
+
+    /// A state-changing call in a session: the cookie, the origin, then the CSRF token of the
+    /// session `needs` asks for.
+    async fn csrf_checked(&self, needs: Needs) -> ApiResult<&SecretText> {
+        let cookie = self.need_cookie()?;
+        self.check_origin()?;
+        let app = &self.state.app;
+        let csrf = match needs {
+            Needs::Pending => app.pending_session(cookie).await?.csrf_token,
+            Needs::Full => app.session(cookie).await?.csrf_token,
+            Needs::PendingOrFull => match app.pending_session(cookie).await {
+                Ok(p) => p.csrf_token,
+                Err(_) => app.session(cookie).await?.csrf_token,
+            },
+        };
+        Auth::check_csrf(&self.headers, &csrf)?;
+        Ok(cookie)
+    }
 }
 
 /// `POST /api/v1/invitations/accept-account`.
@@ -154,14 +191,11 @@ pub struct AcceptAccount {
     responses((status = 201, body = SessionStep), (status = 400, body = ErrorBody, description = "password_* rules, invalid_input"),
         (status = 403, body = ErrorBody, description = "cross_origin"), (status = 404, body = ErrorBody, description = "invitation_invalid"),
         (status = 409, body = ErrorBody, description = "email_taken"), (status = 410, body = ErrorBody, description = "invitation_used, invitation_expired")))]
-pub async fn accept_account(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    ApiJson(body): ApiJson<AcceptAccount>,
-) -> ApiResult<Response> {
-    state.auth.check_origin(&headers)?;
+pub async fn accept_account(caller: SessionCaller, ApiJson(body): ApiJson<AcceptAccount>) -> ApiResult<Response> {
+    caller.check_origin()?;
     let language = body.language.as_deref().map(StaffLanguage::parse).transpose()?;
-    let accepted = state
+    let accepted = caller
+        .state
         .app
         .accept_invitation_local(AcceptLocal {
             secret: SecretText::new(body.invitation.trim()),
@@ -169,7 +203,7 @@ pub async fn accept_account(
             display_name: body.display_name,
             password: SecretText::new(body.password),
             language,
-            user_agent: user_agent(&headers),
+            user_agent: caller.user_agent(),
         })
         .await?;
     let body = step(&accepted.session, accepted.totp, None);
@@ -196,23 +230,23 @@ pub struct SignInBody {
     responses((status = 200, body = SessionStep), (status = 401, body = ErrorBody, description = "sign_in_failed"),
         (status = 403, body = ErrorBody, description = "cross_origin"), (status = 429, body = ErrorBody, description = "sign_in_throttled")))]
 pub async fn sign_in(
-    State(state): State<AppState>,
     caller: SessionCaller,
-    headers: HeaderMap,
     SourceAddr(source): SourceAddr,
     ApiJson(body): ApiJson<SignInBody>,
 ) -> ApiResult<Response> {
-    state.auth.check_origin(&headers)?;
+    caller.check_origin()?;
     let tenant: TenantId = path_id(body.tenant_id.trim(), "tenant")
         .map_err(|_| ApiError::new(StatusCode::UNAUTHORIZED, "sign_in_failed", "sign-in failed"))?;
-    let result = state
+    let user_agent = caller.user_agent();
+    let result = caller
+        .state
         .app
         .sign_in_password(SignIn {
             tenant,
             email: body.email,
             password: SecretText::new(body.password),
             source: source.map(|ip| ip.to_string()),
-            user_agent: user_agent(&headers),
+            user_agent,
             previous_cookie: caller.cookie,
         })
         .await?;
@@ -232,32 +266,20 @@ pub struct SecondFactorBody {
     pub recovery_code: Option<String>,
 }
 
-async fn pending_csrf(state: &AppState, cookie: &SecretText, headers: &HeaderMap) -> ApiResult<()> {
-    state.auth.check_origin(headers)?;
-    let pending = state.app.pending_session(cookie).await?;
-    Auth::check_csrf(headers, &pending.csrf_token)
-}
-
 /// The second-factor step of a `second_factor` session (CSRF token of that session required):
 /// a new cookie with a `full` session. 400 `second_factor_invalid`; throttled per account.
 #[utoipa::path(post, path = "/session/second-factor", tag = "session", request_body = SecondFactorBody,
     responses((status = 200, body = SessionStep), (status = 400, body = ErrorBody, description = "second_factor_invalid"),
         (status = 401, body = ErrorBody, description = "session_invalid"), (status = 403, body = ErrorBody, description = "csrf_failed, cross_origin"),
         (status = 429, body = ErrorBody, description = "sign_in_throttled")))]
-pub async fn second_factor(
-    State(state): State<AppState>,
-    caller: SessionCaller,
-    headers: HeaderMap,
-    ApiJson(body): ApiJson<SecondFactorBody>,
-) -> ApiResult<Response> {
-    let cookie = need_cookie(&caller)?;
-    pending_csrf(&state, cookie, &headers).await?;
+pub async fn second_factor(caller: SessionCaller, ApiJson(body): ApiJson<SecondFactorBody>) -> ApiResult<Response> {
+    let cookie = caller.csrf_checked(Needs::Pending).await?;
     let code = match (body.code, body.recovery_code) {
         (Some(code), None) => SecondFactorCode::Totp(code),
         (None, Some(code)) => SecondFactorCode::Recovery(SecretText::new(code)),
         _ => return Err(ApiError::invalid("send either code or recovery_code")),
     };
-    let session = state.app.sign_in_second_factor(cookie, code).await?;
+    let session = caller.state.app.sign_in_second_factor(cookie, code).await?;
     let body = step(&session, None, None);
     Ok(with_cookie(StatusCode::OK, &session, body))
 }
@@ -275,20 +297,9 @@ pub struct ConfirmTotp {
 #[utoipa::path(post, path = "/session/totp/confirm", tag = "session", request_body = ConfirmTotp,
     responses((status = 200, body = SessionStep), (status = 400, body = ErrorBody, description = "second_factor_invalid"),
         (status = 401, body = ErrorBody, description = "session_invalid"), (status = 403, body = ErrorBody, description = "csrf_failed, cross_origin")))]
-pub async fn confirm_totp(
-    State(state): State<AppState>,
-    caller: SessionCaller,
-    headers: HeaderMap,
-    ApiJson(body): ApiJson<ConfirmTotp>,
-) -> ApiResult<Response> {
-    let cookie = need_cookie(&caller)?;
-    state.auth.check_origin(&headers)?;
-    let csrf = match state.app.pending_session(cookie).await {
-        Ok(p) => p.csrf_token,
-        Err(_) => state.app.session(cookie).await?.csrf_token,
-    };
-    Auth::check_csrf(&headers, &csrf)?;
-    let enrolled = state.app.confirm_totp(cookie, &body.code).await?;
+pub async fn confirm_totp(caller: SessionCaller, ApiJson(body): ApiJson<ConfirmTotp>) -> ApiResult<Response> {
+    let cookie = caller.csrf_checked(Needs::PendingOrFull).await?;
+    let enrolled = caller.state.app.confirm_totp(cookie, &body.code).await?;
     let body = step(&enrolled.session, None, Some(enrolled.recovery_codes));
     Ok(with_cookie(StatusCode::OK, &enrolled.session, body))
 }
@@ -332,30 +343,18 @@ impl From<SessionPrincipal> for SessionDto {
 /// The signed-in session of this browser (401 `session_invalid` if none).
 #[utoipa::path(get, path = "/session", tag = "session",
     responses((status = 200, body = SessionDto), (status = 401, body = ErrorBody)), security(("session" = [])))]
-pub async fn current(State(state): State<AppState>, caller: SessionCaller) -> ApiResult<Json<SessionDto>> {
-    let cookie = need_cookie(&caller)?;
-    Ok(Json(state.app.session(cookie).await?.into()))
-}
-
-async fn full_csrf(state: &AppState, cookie: &SecretText, headers: &HeaderMap) -> ApiResult<SessionPrincipal> {
-    state.auth.check_origin(headers)?;
-    let principal = state.app.session(cookie).await?;
-    Auth::check_csrf(headers, &principal.csrf_token)?;
-    Ok(principal)
+pub async fn current(caller: SessionCaller) -> ApiResult<Json<SessionDto>> {
+    let cookie = caller.need_cookie()?;
+    Ok(Json(caller.state.app.session(cookie).await?.into()))
 }
 
 /// "Extend": the idle time-out starts again (never beyond the absolute one).
 #[utoipa::path(post, path = "/session/extend", tag = "session",
     responses((status = 200, body = SessionDto), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
     security(("session" = [])))]
-pub async fn extend(
-    State(state): State<AppState>,
-    caller: SessionCaller,
-    headers: HeaderMap,
-) -> ApiResult<Json<SessionDto>> {
-    let cookie = need_cookie(&caller)?;
-    full_csrf(&state, cookie, &headers).await?;
-    Ok(Json(state.app.extend_session(cookie).await?.into()))
+pub async fn extend(caller: SessionCaller) -> ApiResult<Json<SessionDto>> {
+    let cookie = caller.csrf_checked(Needs::Full).await?;
+    Ok(Json(caller.state.app.extend_session(cookie).await?.into()))
 }
 
 /// `POST /api/v1/session/password`.
@@ -375,15 +374,10 @@ pub struct ChangePassword {
 #[utoipa::path(post, path = "/session/password", tag = "session", request_body = ChangePassword,
     responses((status = 204), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
     security(("session" = [])))]
-pub async fn change_password(
-    State(state): State<AppState>,
-    caller: SessionCaller,
-    headers: HeaderMap,
-    ApiJson(body): ApiJson<ChangePassword>,
-) -> ApiResult<StatusCode> {
-    let cookie = need_cookie(&caller)?;
-    full_csrf(&state, cookie, &headers).await?;
-    state
+pub async fn change_password(caller: SessionCaller, ApiJson(body): ApiJson<ChangePassword>) -> ApiResult<StatusCode> {
+    let cookie = caller.csrf_checked(Needs::Full).await?;
+    caller
+        .state
         .app
         .change_password(cookie, &SecretText::new(body.current_password), &SecretText::new(body.new_password))
         .await?;
@@ -401,16 +395,16 @@ fn signed_out() -> Response {
 /// Signs out here (any stage; the cookie is cleared).
 #[utoipa::path(post, path = "/session/sign-out", tag = "session",
     responses((status = 204), (status = 403, body = ErrorBody)), security(("session" = [])))]
-pub async fn sign_out(State(state): State<AppState>, caller: SessionCaller, headers: HeaderMap) -> ApiResult<Response> {
+pub async fn sign_out(caller: SessionCaller) -> ApiResult<Response> {
     let Some(cookie) = caller.cookie.as_ref() else { return Ok(signed_out()) };
-    state.auth.check_origin(&headers)?;
-    let csrf = match state.app.pending_session(cookie).await {
+    caller.check_origin()?;
+    let csrf = match caller.state.app.pending_session(cookie).await {
         Ok(p) => Some(p.csrf_token),
-        Err(_) => state.app.session(cookie).await.ok().map(|p| p.csrf_token),
+        Err(_) => caller.state.app.session(cookie).await.ok().map(|p| p.csrf_token),
     };
     if let Some(csrf) = csrf {
-        Auth::check_csrf(&headers, &csrf)?;
-        state.app.sign_out(cookie).await?;
+        Auth::check_csrf(&caller.headers, &csrf)?;
+        caller.state.app.sign_out(cookie).await?;
     }
     Ok(signed_out())
 }
@@ -418,14 +412,9 @@ pub async fn sign_out(State(state): State<AppState>, caller: SessionCaller, head
 /// Signs out everywhere: every session of the account ends.
 #[utoipa::path(post, path = "/session/sign-out-everywhere", tag = "session",
     responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)), security(("session" = [])))]
-pub async fn sign_out_everywhere(
-    State(state): State<AppState>,
-    caller: SessionCaller,
-    headers: HeaderMap,
-) -> ApiResult<Response> {
-    let cookie = need_cookie(&caller)?;
-    full_csrf(&state, cookie, &headers).await?;
-    state.app.sign_out_everywhere(cookie).await?;
+pub async fn sign_out_everywhere(caller: SessionCaller) -> ApiResult<Response> {
+    let cookie = caller.csrf_checked(Needs::Full).await?;
+    caller.state.app.sign_out_everywhere(cookie).await?;
     Ok(signed_out())
 }
 
@@ -451,12 +440,9 @@ pub struct SessionListItem {
 /// One's sessions in force, newest first.
 #[utoipa::path(get, path = "/session/list", tag = "session",
     responses((status = 200, body = [SessionListItem]), (status = 401, body = ErrorBody)), security(("session" = [])))]
-pub async fn list_sessions(
-    State(state): State<AppState>,
-    caller: SessionCaller,
-) -> ApiResult<Json<Vec<SessionListItem>>> {
-    let cookie = need_cookie(&caller)?;
-    let sessions = state.app.my_sessions(cookie).await?;
+pub async fn list_sessions(caller: SessionCaller) -> ApiResult<Json<Vec<SessionListItem>>> {
+    let cookie = caller.need_cookie()?;
+    let sessions = caller.state.app.my_sessions(cookie).await?;
     Ok(Json(
         sessions
             .into_iter()
