@@ -24,6 +24,16 @@ pub(crate) fn stmt(backend: DbBackend, sql: &str, values: Vec<Value>) -> Stateme
     Statement::from_sql_and_values(backend, sql, values)
 }
 
+/// The tenant term of a read of rows by a list of ids (`… WHERE {term} = $1 AND id IN (…)`).
+/// On SQLite it is written `+tenant_id`, which keeps the term out of index selection: without
+/// ANALYZE statistics SQLite's planner takes an index led by `tenant_id` (e.g.
+/// `candidates_hold_review`) as selective and walks every row of the tenant instead of looking
+/// the ids up by primary key (issue 17's inbox benchmark: 11 ms instead of 0.2 ms for a page of
+/// 25 among 10,000 candidates). PostgreSQL keeps statistics; it takes the plain column.
+pub(crate) fn tenant_term(backend: DbBackend) -> &'static str {
+    if backend == DbBackend::Sqlite { "+tenant_id" } else { "tenant_id" }
+}
+
 /// Shared by the store handle and the writer tasks.
 pub(crate) struct Shared {
     pub(crate) db: DatabaseConnection,

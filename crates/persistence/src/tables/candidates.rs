@@ -20,7 +20,7 @@ use crate::codec::{
 };
 use crate::crypto::{CacheTicket, CandidateKey, KeyBytes, TenantKey};
 use crate::entity::{self, candidates::Model, scoped};
-use crate::shared::{Shared, stmt};
+use crate::shared::{Shared, stmt, tenant_term};
 
 /// Tables whose rows belong to one candidate and go with its erasure (besides the statuses of
 /// its messages, which are keyed by provider id): content, the contact index, the name index
@@ -278,13 +278,18 @@ pub(crate) async fn by_ids(
     let key = shared.tenant_key(&shared.db, t).await?;
     for chunk in ids.chunks(500) {
         let ticket = shared.candidate_keys.ticket();
-        let rows = scoped::<entity::candidates::Entity>(t)
-            .filter(entity::candidates::Column::Id.is_in(chunk.iter().map(|id| id_bytes(id.as_uuid()))))
-            .all(&shared.db)
-            .await
-            .map_err(|e| db_error(&e))?;
+        // looked up by primary key (see `tenant_term`), scoped to the tenant
+        let sql = format!(
+            "SELECT * FROM candidates WHERE {} = $1 AND id IN ({})",
+            tenant_term(shared.backend),
+            (2..chunk.len() + 2).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
+        );
+        let mut values: Vec<Value> = vec![id_bytes(t).into()];
+        values.extend(chunk.iter().map(|id| Value::from(id_bytes(id.as_uuid()))));
+        let rows = shared.db.query_all_raw(stmt(shared.backend, &sql, values)).await.map_err(|e| db_error(&e))?;
         for row in &rows {
-            found.push(from_row(shared, &key, row, ticket)?);
+            let row = Model::from_query_result(row, "").map_err(|e| db_error(&e))?;
+            found.push(from_row(shared, &key, &row, ticket)?);
         }
     }
     Ok(found)

@@ -28,7 +28,7 @@ use crate::codec::{
     db_error, direction_from, from_json, from_micros, id_bytes, intent_from, kind_from, micros, status_from, uuid_from,
 };
 use crate::crypto::TenantKey;
-use crate::shared::{Shared, stmt};
+use crate::shared::{Shared, stmt, tenant_term};
 
 /// The keyed hash of one name term.
 pub(crate) fn term_hash(key: &TenantKey, term: &str) -> [u8; 32] {
@@ -194,7 +194,8 @@ pub(crate) async fn summaries(
     };
     let listed = query(
         format!(
-            "SELECT id FROM candidates WHERE tenant_id = $1 AND tombstone IS NULL AND id IN ({})",
+            "SELECT id FROM candidates WHERE {} = $1 AND tombstone IS NULL AND id IN ({})",
+            tenant_term(shared.backend),
             list(2, asked.len())
         ),
         vec![id_bytes(t).into()],
