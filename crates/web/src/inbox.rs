@@ -1827,7 +1827,7 @@ fn panel(row: &InboxRow, role: Role, lang: Lang, zone: &Zone, x: &InboxTexts) ->
             format!("{} {}: {}", x.p.process_ended, at(ended), end_reason(reason, x))
         }
     };
-    let erasure = match row.erasure_due {
+    let erasure = match row.erasure_due() {
         Some(due) if due <= row.at => x.p.erasure_next_run.to_owned(),
         Some(due) => format!("{} {}", x.p.erasure_on, zone.date(lang, due)),
         None => x.p.erasure_none.to_owned(),

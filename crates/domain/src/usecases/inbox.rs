@@ -34,14 +34,20 @@ pub struct InboxRow {
     pub consent: ConsentState,
     /// The talent-pool consent's state at `at`.
     pub talent_pool: ConsentState,
-    /// When retention erases the candidate's data as things stand (`None`: not scheduled, e.g.
-    /// under a legal hold); a past or present time means at the next retention run.
-    pub erasure_due: Option<OffsetDateTime>,
     /// When this was read.
     pub at: OffsetDateTime,
+    /// The tenant's retention settings at `at` (for [`InboxRow::erasure_due`]).
+    retention: RetentionSettings,
 }
 
 impl InboxRow {
+    /// When retention erases the candidate's data as things stand (`None`: not scheduled, e.g.
+    /// under a legal hold); a past or present time means at the next retention run. Computed
+    /// when asked (a search of retention's own decision), not for every row a list looks at.
+    pub fn erasure_due(&self) -> Option<OffsetDateTime> {
+        erasure_due(&self.candidate, &self.retention, self.at)
+    }
+
     /// Whether the candidate wrote last (an inbound message after anything sent), so a reply is
     /// owed; not for an objected candidate, to whom only the permitted confirmation goes (R14),
     /// nor while a possible objection waits for the DPO's review (nothing may be sent, R16).
@@ -78,8 +84,7 @@ impl InboxRow {
         let months = retention.talent_pool_months;
         let consent = candidate.consents().state(Purpose::WhatsAppChannel, at, months);
         let talent_pool = candidate.consents().state(Purpose::TalentPool, at, months);
-        let erasure_due = erasure_due(&candidate, retention, at);
-        InboxRow { candidate, consent, talent_pool, erasure_due, at }
+        InboxRow { candidate, consent, talent_pool, at, retention: retention.clone() }
     }
 }
 
@@ -322,9 +327,9 @@ impl Hoheit {
             return Ok(InboxPage { rows, ..InboxPage::default() });
         }
         let limit = limit.clamp(1, 200);
-        // every conversation the role sees is shown: read just the page; a view or filter may
-        // skip many, so read on in larger batches
-        let batch_size = if query.view == InboxView::All && query.filter.is_none() { limit } else { 200 };
+        // read the page's size first (every conversation the role sees may be shown); when a
+        // view or filter skipped some, read on in batches twice as large each time, up to 200
+        let mut batch_size = limit;
         let limit = usize::try_from(limit).unwrap_or(25);
         let mut rows = Vec::new();
         let mut after = query.after;
@@ -332,6 +337,7 @@ impl Hoheit {
         loop {
             let batch = self.inbox_page(tenant, actor, after, batch_size).await?;
             let full = batch.len() == usize::try_from(batch_size).unwrap_or(200);
+            batch_size = batch_size.saturating_mul(2).min(200);
             for (position, row) in batch {
                 scanned += 1;
                 after = Some(position);
