@@ -19,7 +19,7 @@ use time::OffsetDateTime;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 
-use super::{ApiJson, Caller, Id, IdResponse, can, fmt_time, parse_time};
+use super::{ApiJson, Caller, Id, IdResponse, can, fmt_time, parse_field, parse_time};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::state::AppState;
 
@@ -57,12 +57,7 @@ pub async fn create(
     caller: Caller<can::CreateCandidate>,
     ApiJson(body): ApiJson<CreateCandidate>,
 ) -> ApiResult<(StatusCode, Json<IdResponse>)> {
-    let region = body
-        .region
-        .as_deref()
-        .map(RegionCode::parse)
-        .transpose()
-        .map_err(|e| ApiError::invalid(format!("region: {e}")))?;
+    let region = parse_field(body.region.as_deref(), "region", RegionCode::parse)?;
     // a national number ("0170 1234567") is read in the request's or the tenant's region
     let phone = match PhoneNumber::parse(&body.phone) {
         Err(PhoneNumberError::MissingCountryCode) => {
@@ -76,12 +71,7 @@ pub async fn create(
     }
     .map_err(|e| ApiError::invalid(format!("phone: {e}")))?;
     let channel: ChannelId = body.channel_id.parse().map_err(|_| ApiError::invalid("channel_id is not an id"))?;
-    let language = body
-        .language
-        .as_deref()
-        .map(LanguageCode::parse)
-        .transpose()
-        .map_err(|e| ApiError::invalid(format!("language: {e}")))?;
+    let language = parse_field(body.language.as_deref(), "language", LanguageCode::parse)?;
     let input = NewCandidate { phone, name: nonempty(body.name), channel, language };
     let candidate = caller.state.app.create_candidate(caller.tenant, caller.actor, input).await?;
     Ok((StatusCode::CREATED, Json(IdResponse { id: candidate.id.to_string() })))

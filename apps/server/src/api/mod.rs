@@ -270,6 +270,16 @@ where
     }
 }
 
+/// An optional field read with `parse`; a value it refuses is `invalid_input` naming the field
+/// and the reason (`region: ...`).
+pub fn parse_field<T, E: std::fmt::Display>(
+    value: Option<&str>,
+    field: &str,
+    parse: impl FnOnce(&str) -> Result<T, E>,
+) -> Result<Option<T>, ApiError> {
+    value.map(parse).transpose().map_err(|e| ApiError::invalid(format!("{field}: {e}")))
+}
+
 /// RFC 3339 parsing for optional times in requests.
 pub fn parse_time(value: Option<&str>, field: &str) -> Result<Option<OffsetDateTime>, ApiError> {
     value
