@@ -148,7 +148,7 @@ impl Hoheit {
             Action::HandleSubjectRequests,
             "only an admin or the data-protection officer sees the console",
         )?;
-        let queries = self.queries.as_ref().ok_or(UseCaseError::Unavailable("the read port is not wired"))?;
+        let queries = self.read_port()?;
         let at = self.now();
         let subject_requests = queries.due_subject_requests(tenant, at, OVERVIEW_HORIZON).await?;
         let reviews = queries.open_reviews(tenant).await?;
@@ -193,7 +193,7 @@ impl Hoheit {
             Action::DecideReviews,
             "only an admin or the data-protection officer decides objection reviews",
         )?;
-        let queries = self.queries.as_ref().ok_or(UseCaseError::Unavailable("the read port is not wired"))?;
+        let queries = self.read_port()?;
         let at = self.now();
         let mut items = Vec::new();
         for open in queries.open_reviews(tenant).await? {

@@ -194,6 +194,11 @@ impl Hoheit {
         T::from(self.ids.next_uuid())
     }
 
+    /// The read port ([`Hoheit::with_queries`]); `Unavailable` where it is not wired.
+    fn read_port(&self) -> Result<&dyn crate::ports::Queries, UseCaseError> {
+        self.queries.as_deref().ok_or(UseCaseError::Unavailable("the read port is not wired"))
+    }
+
     async fn config(&self, tenant: TenantId) -> Result<Arc<TenantConfig>, UseCaseError> {
         self.store.tenant_config(tenant).await?.ok_or(UseCaseError::NotFound("tenant"))
     }
