@@ -80,13 +80,20 @@ pub(crate) async fn chain(backend: DbBackend, txn: &DatabaseTransaction, ctx: &m
 }
 
 /// Locks a tenant's head row for this transaction, creating it (at genesis) if needed, so that
-/// even the very first entries of a tenant cannot be appended twice by two writers.
+/// even the very first entries of a tenant cannot be appended twice by two writers. The row is
+/// read (and locked) first: only a tenant's very first batch inserts it, so an audited batch
+/// costs one head statement here instead of two, and on PostgreSQL no `INSERT … ON CONFLICT`
+/// waits for the previous holder before the `SELECT … FOR UPDATE` waits again.
 pub(crate) async fn lock_head(
     backend: DbBackend,
     txn: &DatabaseTransaction,
     tenant: Uuid,
 ) -> Result<ChainHead, StoreError> {
-    let genesis = ChainHead::genesis(TenantId::from_uuid(tenant));
+    let tenant_id = TenantId::from_uuid(tenant);
+    if let Some(head) = read_head(backend, txn, tenant_id).await? {
+        return Ok(head);
+    }
+    let genesis = ChainHead::genesis(tenant_id);
     txn.execute_raw(stmt(
         backend,
         "INSERT INTO audit_heads (tenant_id, seq, hash) VALUES ($1, 0, $2) ON CONFLICT (tenant_id) DO NOTHING",
@@ -94,20 +101,30 @@ pub(crate) async fn lock_head(
     ))
     .await
     .map_err(|e| db_error(&e))?;
+    // inserted, or another writer's insert committed meanwhile: locked now either way
+    Ok(read_head(backend, txn, tenant_id).await?.unwrap_or(genesis))
+}
+
+/// The tenant's head row, locked for this transaction on PostgreSQL (on SQLite the write
+/// transaction is the lock).
+async fn read_head(
+    backend: DbBackend,
+    txn: &DatabaseTransaction,
+    tenant_id: TenantId,
+) -> Result<Option<ChainHead>, StoreError> {
     let lock = if backend == DbBackend::Postgres { " FOR UPDATE" } else { "" };
     let row = txn
         .query_one_raw(stmt(
             backend,
             &format!("SELECT seq, hash FROM audit_heads WHERE tenant_id = $1{lock}"),
-            vec![id_bytes(tenant).into()],
+            vec![id_bytes(tenant_id.as_uuid()).into()],
         ))
         .await
         .map_err(|e| db_error(&e))?;
-    let tenant_id = TenantId::from_uuid(tenant);
-    let Some(row) = row else { return Ok(ChainHead::genesis(tenant_id)) };
+    let Some(row) = row else { return Ok(None) };
     let seq: i64 = row.try_get("", "seq").map_err(|e| db_error(&e))?;
     let hash: Vec<u8> = row.try_get("", "hash").map_err(|e| db_error(&e))?;
-    head_from(tenant_id, seq, &hash)
+    head_from(tenant_id, seq, &hash).map(Some)
 }
 
 /// A head row back to the chain head.
