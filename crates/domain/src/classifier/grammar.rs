@@ -193,9 +193,15 @@ impl Compiled {
     pub(crate) fn find(&self, tokens: &[String], filler: impl Fn(&str) -> bool) -> Option<Match> {
         let window =
             if self.pattern.window == 0 || self.groups.len() == 1 { tokens.len() } else { self.pattern.window };
-        let pos: Vec<Vec<(usize, usize)>> = self.groups.iter().map(|g| positions(g, tokens)).collect();
-        if pos.iter().any(Vec::is_empty) {
-            return None;
+        // a group without a position rules the pattern out: the others are not searched (most
+        // messages match no pattern, and this runs for every pattern of every inbound text)
+        let mut pos: Vec<Vec<(usize, usize)>> = Vec::with_capacity(self.groups.len());
+        for group in &self.groups {
+            let found = positions(group, tokens);
+            if found.is_empty() {
+                return None;
+            }
+            pos.push(found);
         }
         let mut starts: Vec<usize> = pos.iter().flatten().map(|p| p.0).collect();
         starts.sort_unstable();
