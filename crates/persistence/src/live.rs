@@ -13,7 +13,9 @@
 //! - Delivery statuses arrive keyed by the provider id's keyed hash (the candidate is not loaded
 //!   on that hot path); the hub looks the candidates up, one query per batch, and only for
 //!   tenants with open streams. Without viewers a commit costs the hub nothing but a channel
-//!   send (plus one `pg_notify` per batch on PostgreSQL).
+//!   send (plus one `pg_notify` per batch on PostgreSQL). A tenant counts as watched while a
+//!   stream is open and for [`GRACE`] after the last one closed or a page took a cursor; then
+//!   its ring is dropped (a later stream with an old cursor resyncs).
 //! - Resuming: every tenant with viewers has a ring of its last [`RING`] events, numbered within
 //!   an epoch (a random number drawn when the ring starts). A cursor is `<epoch>.<seq>`; a client
 //!   that presents a cursor of the current epoch still in the ring gets exactly the events after
@@ -140,10 +142,17 @@ fn payloads(raw: &[Raw]) -> Vec<String> {
     out
 }
 
+/// How long a tenant's ring is kept after its last stream closed or a page took its cursor
+/// ([`LiveHub::cursor`]) while no stream is open: long enough for a page to open its stream or
+/// a dropped stream to reconnect and resume; after that the tenant costs the writer nothing.
+pub const GRACE: std::time::Duration = std::time::Duration::from_secs(120);
+
 /// One tenant's ring and broadcast.
 struct TenantLive {
     ring: Mutex<Ring>,
     tx: broadcast::Sender<LiveItem>,
+    /// The last time a page took the cursor or a stream ended (see [`GRACE`]).
+    interest: Mutex<std::time::Instant>,
 }
 
 struct Ring {
@@ -161,7 +170,21 @@ impl Ring {
 impl TenantLive {
     fn new() -> Self {
         let (tx, _) = broadcast::channel(LAG);
-        TenantLive { ring: Mutex::new(Ring { epoch: rand::random(), seq: 0, items: VecDeque::new() }), tx }
+        TenantLive {
+            ring: Mutex::new(Ring { epoch: rand::random(), seq: 0, items: VecDeque::new() }),
+            tx,
+            interest: Mutex::new(std::time::Instant::now()),
+        }
+    }
+
+    fn touch(&self) {
+        *self.interest.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = std::time::Instant::now();
+    }
+
+    /// Whether a stream is open, or one may open or come back soon (within `grace`).
+    fn watched(&self, grace: std::time::Duration) -> bool {
+        self.tx.receiver_count() > 0
+            || self.interest.lock().unwrap_or_else(std::sync::PoisonError::into_inner).elapsed() < grace
     }
 
     fn publish(&self, changes: impl IntoIterator<Item = (Uuid, LiveKind)>) {
@@ -202,6 +225,13 @@ impl std::fmt::Debug for LiveSubscription {
     }
 }
 
+impl Drop for LiveSubscription {
+    fn drop(&mut self) {
+        // a client that reconnects within the grace period resumes from its cursor
+        self.tenant.touch();
+    }
+}
+
 impl LiveSubscription {
     /// The next item; `None` once the hub is gone. A stream that fell more than the channel's
     /// capacity behind gets a [`LiveItem::Resync`] and continues with the live items.
@@ -229,6 +259,8 @@ pub struct LiveHub {
     feed: mpsc::UnboundedSender<Vec<Raw>>,
     /// PostgreSQL: every commit is announced (another replica may have viewers).
     announce_all: std::sync::atomic::AtomicBool,
+    /// See [`GRACE`].
+    grace: std::time::Duration,
 }
 
 impl std::fmt::Debug for LiveHub {
@@ -241,7 +273,7 @@ impl LiveHub {
     /// A hub and the receiver its task reads (see [`LiveHub::start`]).
     pub(crate) fn new() -> (Arc<LiveHub>, mpsc::UnboundedReceiver<Vec<Raw>>) {
         let (feed, rx) = mpsc::unbounded_channel();
-        let hub = LiveHub { tenants: RwLock::new(HashMap::new()), feed, announce_all: false.into() };
+        let hub = LiveHub { tenants: RwLock::new(HashMap::new()), feed, announce_all: false.into(), grace: GRACE };
         (Arc::new(hub), rx)
     }
 
@@ -261,7 +293,25 @@ impl LiveHub {
     /// Whether the writer should note what a commit of this tenant changed: on SQLite only while
     /// the tenant is watched, on PostgreSQL always.
     pub(crate) fn wanted(&self, tenant: Uuid) -> bool {
-        self.announce_all.load(std::sync::atomic::Ordering::Relaxed) || self.tenant(tenant).is_some()
+        self.announce_all.load(std::sync::atomic::Ordering::Relaxed) || self.watched(tenant)
+    }
+
+    /// Whether the tenant's streams need its changes: a stream is open or may open soon (see
+    /// [`GRACE`]). A tenant nobody watches any more is dropped here, so its commits cost neither
+    /// the writer nor the hub anything.
+    fn watched(&self, tenant: Uuid) -> bool {
+        match self.tenant(tenant) {
+            None => false,
+            Some(live) if live.watched(self.grace) => true,
+            Some(_) => {
+                let mut tenants = self.tenants.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+                // checked again under the write lock: streams subscribe under the read lock
+                if tenants.get(&tenant).is_some_and(|live| !live.watched(self.grace)) {
+                    tenants.remove(&tenant);
+                }
+                tenants.contains_key(&tenant)
+            }
+        }
     }
 
     /// Hands the hub what a commit changed (never blocks the writer).
@@ -275,38 +325,47 @@ impl LiveHub {
         self.tenants.read().unwrap_or_else(std::sync::PoisonError::into_inner).get(&tenant).cloned()
     }
 
-    fn tenant_or_new(&self, tenant: Uuid) -> Arc<TenantLive> {
-        if let Some(found) = self.tenant(tenant) {
-            return found;
+    /// Runs `f` on the tenant's entry (created if missing) while the map is locked, so that
+    /// [`LiveHub::watched`] cannot drop the entry between the look-up and what `f` does.
+    fn with_tenant<R>(&self, tenant: Uuid, f: impl FnOnce(&Arc<TenantLive>) -> R) -> R {
+        {
+            let tenants = self.tenants.read().unwrap_or_else(std::sync::PoisonError::into_inner);
+            if let Some(live) = tenants.get(&tenant) {
+                return f(live);
+            }
         }
         let mut tenants = self.tenants.write().unwrap_or_else(std::sync::PoisonError::into_inner);
-        tenants.entry(tenant).or_insert_with(|| Arc::new(TenantLive::new())).clone()
+        f(tenants.entry(tenant).or_insert_with(|| Arc::new(TenantLive::new())))
     }
 
     /// The tenant's current cursor: a page rendered now passes it to its stream, so nothing
     /// committed between the rendering and the stream's start is missed. From the first call on
-    /// the hub keeps the tenant's events.
+    /// the hub keeps the tenant's events, while a stream is open and for [`GRACE`] after the
+    /// last call or the last stream.
     pub fn cursor(&self, tenant: Uuid) -> String {
-        let live = self.tenant_or_new(tenant);
-        let ring = live.ring.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        ring.cursor()
+        self.with_tenant(tenant, |live| {
+            live.touch();
+            let ring = live.ring.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            ring.cursor()
+        })
     }
 
     /// A stream of the tenant's changes after `after` (a cursor from [`LiveHub::cursor`] or an
     /// item); without one, only the changes from now on.
     pub fn subscribe(&self, tenant: Uuid, after: Option<&str>) -> LiveSubscription {
-        let live = self.tenant_or_new(tenant);
-        let ring = live.ring.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        // subscribed under the ring's lock: every item published later is in the receiver,
-        // every earlier one in the ring (no gap, no repetition)
-        let rx = live.tx.subscribe();
-        let replay = match after.map(|cursor| replay(&ring, cursor)) {
-            None => VecDeque::new(),
-            Some(Some(missed)) => missed,
-            Some(None) => VecDeque::from([LiveItem::Resync { cursor: ring.cursor() }]),
-        };
-        drop(ring);
-        LiveSubscription { replay, rx, tenant: live }
+        self.with_tenant(tenant, |live| {
+            let ring = live.ring.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            // subscribed under the ring's lock: every item published later is in the receiver,
+            // every earlier one in the ring (no gap, no repetition)
+            let rx = live.tx.subscribe();
+            let replay = match after.map(|cursor| replay(&ring, cursor)) {
+                None => VecDeque::new(),
+                Some(Some(missed)) => missed,
+                Some(None) => VecDeque::from([LiveItem::Resync { cursor: ring.cursor() }]),
+            };
+            drop(ring);
+            LiveSubscription { replay, rx, tenant: live.clone() }
+        })
     }
 
     /// Publishes resolved changes to a tenant's streams (only tenants someone watches or
@@ -421,8 +480,9 @@ async fn listen_loop(hub: std::sync::Weak<LiveHub>, db: DatabaseConnection) {
 /// each candidate once per kind in the order first seen; content wins over status.
 async fn resolve_and_publish(hub: &LiveHub, db: &DatabaseConnection, raw: Vec<Raw>) {
     let mut by_tenant: HashMap<Uuid, Vec<Raw>> = HashMap::new();
+    let mut watched: HashMap<Uuid, bool> = HashMap::new();
     for r in raw {
-        if hub.tenant(r.tenant()).is_some() {
+        if *watched.entry(r.tenant()).or_insert_with(|| hub.watched(r.tenant())) {
             by_tenant.entry(r.tenant()).or_default().push(r);
         }
     }
@@ -532,6 +592,40 @@ mod tests {
         match item {
             LiveItem::Change { cursor, .. } | LiveItem::Resync { cursor } => cursor.clone(),
         }
+    }
+
+    #[tokio::test]
+    async fn a_tenant_is_fed_while_watched_and_for_the_grace_period_after() {
+        let (feed, _rx) = mpsc::unbounded_channel();
+        let grace = std::time::Duration::from_millis(100);
+        let hub = LiveHub { tenants: RwLock::new(HashMap::new()), feed, announce_all: false.into(), grace };
+        let (tenant, a) = (Uuid::new_v4(), Uuid::new_v4());
+        assert!(!hub.wanted(tenant), "nobody asked");
+        // a page took the cursor: kept for its stream to open
+        let start = hub.cursor(tenant);
+        assert!(hub.wanted(tenant));
+        hub.publish(tenant, vec![(a, LiveKind::Content)]);
+        let mut stream = hub.subscribe(tenant, Some(&start));
+        assert_eq!(change(&stream.next().await.unwrap()), (a, LiveKind::Content));
+        // an open stream keeps it, however long
+        tokio::time::sleep(grace * 2).await;
+        assert!(hub.wanted(tenant));
+        hub.publish(tenant, vec![(a, LiveKind::Status)]);
+        assert_eq!(change(&stream.next().await.unwrap()), (a, LiveKind::Status));
+        // closed: kept for a reconnect within the grace period, which resumes
+        let resume = cursor(&LiveItem::Change { cursor: hub.cursor(tenant), candidate: a, kind: LiveKind::Status });
+        drop(stream);
+        assert!(hub.wanted(tenant));
+        hub.publish(tenant, vec![(a, LiveKind::Content)]);
+        let mut again = hub.subscribe(tenant, Some(&resume));
+        assert_eq!(change(&again.next().await.unwrap()), (a, LiveKind::Content));
+        drop(again);
+        // then dropped: commits cost nothing, and an old cursor resyncs
+        tokio::time::sleep(grace + std::time::Duration::from_millis(20)).await;
+        assert!(!hub.wanted(tenant));
+        assert!(hub.tenant(tenant).is_none(), "the ring is gone");
+        let mut late = hub.subscribe(tenant, Some(&resume));
+        assert!(matches!(late.next().await.unwrap(), LiveItem::Resync { .. }));
     }
 
     #[tokio::test]
