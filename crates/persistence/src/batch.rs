@@ -34,6 +34,13 @@ pub(crate) struct BatchCtx {
     /// Whether plain inserts may be buffered and written as multi-row statements (see
     /// [`Deferred`]).
     pub(crate) defer: bool,
+    /// Whether a new candidate's rows (candidate, contact index, name index) may be buffered
+    /// too: only in a change set whose every other row is buffered as well (nothing written at
+    /// once refers to the candidate before the buffer is written).
+    pub(crate) defer_candidates: bool,
+    /// The provider-id hashes of the current change set's statuses, in order, as
+    /// `tables::messages` computed them (the live updates reuse them instead of hashing again).
+    pub(crate) status_hashes: Vec<String>,
     pub(crate) deferred: Deferred,
     /// The batch's audited events in the order of its change sets, chained at its end
     /// ([`crate::tables::audit::chain`]).
@@ -58,12 +65,18 @@ impl BatchCtx {
 /// Inserts buffered during a batch without savepoints and written at its end as one multi-row
 /// statement per table, so a batch costs a few round trips instead of a few per event (it is
 /// what makes PostgreSQL fast). Only rows nothing else in the batch reads, updates or deletes
-/// are buffered: inbound messages, delivery statuses by provider id and audit entries; a change
+/// are buffered: inbound messages, delivery statuses by provider id, audit entries and, in a
+/// change set that writes nothing else at once, new candidates with their index rows; a change
 /// set that touches anything else writes the buffer first and buffers nothing itself. If a
 /// buffered insert fails (a re-delivered webhook), the batch is rolled back and run again with a
 /// savepoint per change set and no buffering, which attributes the failure to its change set.
 #[derive(Default, Clone)]
 pub(crate) struct Deferred {
+    /// New candidates (issue 19: one statement per batch instead of one per inbound message of
+    /// a new sender), then their contact-index and name-index rows.
+    pub(crate) candidates: Vec<Vec<Value>>,
+    pub(crate) contacts: Vec<Vec<Value>>,
+    pub(crate) names: Vec<Vec<Value>>,
     pub(crate) messages: Vec<Vec<Value>>,
     /// (tenant, provider-id hash) of the buffered inbound messages that have one.
     pub(crate) message_ids: Vec<(Uuid, String)>,
@@ -149,17 +162,19 @@ pub(crate) fn placeholders(n: usize) -> String {
     sql
 }
 
-/// `head (…), (…), … tail` in chunks that stay under both databases' parameter limits.
+/// `head (…), (…), … tail` in chunks that stay under both databases' parameter limits; the
+/// rows affected.
 pub(crate) async fn insert_rows(
     backend: DbBackend,
     txn: &DatabaseTransaction,
     head: &str,
     tail: &str,
     rows: Vec<Vec<Value>>,
-) -> Result<(), StoreError> {
+) -> Result<u64, StoreError> {
     const MAX_PARAMS: usize = 30_000;
     let width = rows.first().map_or(1, Vec::len).max(1);
     let mut rows = rows.into_iter().peekable();
+    let mut affected = 0;
     while rows.peek().is_some() {
         let chunk: Vec<Vec<Value>> = rows.by_ref().take(MAX_PARAMS / width).collect();
         let mut sql = String::with_capacity(head.len() + chunk.len() * width * 5 + tail.len());
@@ -178,7 +193,7 @@ pub(crate) async fn insert_rows(
             values.extend(row);
         }
         sql.push_str(tail);
-        exec(txn, backend, &sql, values).await.map_err(|e| db_error(&e))?;
+        affected += exec(txn, backend, &sql, values).await.map_err(|e| db_error(&e))?;
     }
-    Ok(())
+    Ok(affected)
 }

@@ -20,7 +20,7 @@ use tokio::sync::{mpsc, oneshot};
 use crate::batch::{BatchCtx, Write, insert_rows};
 use crate::codec::db_error;
 use crate::shared::Shared;
-use crate::tables::{audit, candidates, config, media, messages, outbox, subject_requests, suppressions};
+use crate::tables::{audit, candidates, config, inbox, media, messages, outbox, subject_requests, suppressions};
 
 /// One change set waiting to be committed.
 pub(crate) struct Job {
@@ -58,6 +58,16 @@ pub(crate) async fn writer_loop(
 /// Writes the buffered inserts (see [`crate::batch::Deferred`]).
 async fn flush_deferred(backend: DbBackend, txn: &DatabaseTransaction, ctx: &mut BatchCtx) -> Result<(), StoreError> {
     let deferred = std::mem::take(&mut ctx.deferred);
+    // new candidates before the rows that refer to them
+    insert_rows(backend, txn, candidates::INSERT, "", deferred.candidates).await?;
+    let contacts = deferred.contacts.len() as u64;
+    if insert_rows(backend, txn, candidates::INSERT_CONTACT, candidates::CONTACT_CONFLICT, deferred.contacts).await?
+        != contacts
+    {
+        // a number indexed for another candidate (the run with savepoints finds which)
+        return Err(StoreError::Duplicate(hoheit_domain::ports::DuplicateKey::Contact));
+    }
+    insert_rows(backend, txn, inbox::INSERT_NAMES, inbox::NAMES_CONFLICT, deferred.names).await?;
     // provider ids of erased candidates' messages (issue 14): a buffered message with one is a
     // replay (the batch is rerun with savepoints, which attributes the duplicate to its change
     // set); a buffered status with one is dropped
@@ -75,7 +85,8 @@ async fn flush_deferred(backend: DbBackend, txn: &DatabaseTransaction, ctx: &mut
         .map(|(row, _)| row)
         .collect();
     insert_rows(backend, txn, messages::INSERT, "", deferred.messages).await?;
-    insert_rows(backend, txn, messages::INSERT_STATUS, messages::STATUS_CONFLICT, statuses).await
+    insert_rows(backend, txn, messages::INSERT_STATUS, messages::STATUS_CONFLICT, statuses).await?;
+    Ok(())
 }
 
 /// Whether a change set only makes rows that may be buffered (see [`Deferred`]) besides
@@ -88,6 +99,23 @@ fn only_bufferable_reads(changes: &ChangeSet) -> bool {
             .iter()
             .all(|m| matches!(m, MessageChange::Insert(_) | MessageChange::StatusByProviderId { .. }))
         && changes.outbox.iter().all(|o| !matches!(o, OutboxChange::CancelPending { .. }))
+}
+
+/// Whether a change set's new candidates may be buffered with their index rows: it writes nothing
+/// else at once (only rows that are buffered too), so no statement before the buffer is written
+/// refers to a candidate that is not there yet.
+fn only_buffered_rows(changes: &ChangeSet) -> bool {
+    changes.config.is_empty()
+        && changes.outbox.is_empty()
+        && changes.suppressions.is_empty()
+        && changes.suppressions_lifted.is_empty()
+        && changes.subject_requests.is_empty()
+        && changes.media.is_empty()
+        && changes.candidates.iter().all(|c| matches!(c, CandidateChange::Insert { .. }))
+        && changes
+            .messages
+            .iter()
+            .all(|m| matches!(m, MessageChange::Insert(_) | MessageChange::StatusByProviderId { .. }))
 }
 
 /// How often a change set that lost a deadlock (PostgreSQL) is run again in a batch of its own.
@@ -251,6 +279,7 @@ async fn attempt(shared: &Shared, jobs: &[(TenantId, ChangeSet)], savepoints: bo
         if !savepoints {
             let simple = only_bufferable_reads(changes);
             ctx.defer = defer && simple;
+            ctx.defer_candidates = ctx.defer && only_buffered_rows(changes);
             let applied = async {
                 if !simple {
                     flush_deferred(shared.backend, &txn, &mut ctx).await?;
@@ -288,6 +317,7 @@ async fn attempt(shared: &Shared, jobs: &[(TenantId, ChangeSet)], savepoints: bo
         return Ok(Attempt::Failed(e));
     }
     ctx.defer = false;
+    ctx.defer_candidates = false;
     // the audit chain last: its head locks are held only for this step and the commit
     if let Err(e) = audit::chain(shared.backend, &txn, &mut ctx).await {
         txn.rollback().await.map_err(|e| db_error(&e))?;
@@ -315,6 +345,7 @@ async fn apply(
     changes: &ChangeSet,
 ) -> Result<CommitReport, StoreError> {
     let mut report = CommitReport::default();
+    ctx.status_hashes.clear();
     let mut w = Write { shared, txn, ctx, tenant_id, tenant: tenant_id.as_uuid(), at: change_time(changes) };
     config::apply(&mut w, &changes.config).await?;
     candidates::apply(&mut w, &changes.candidates).await?;
@@ -338,6 +369,8 @@ async fn live_changes(w: &mut Write<'_>, changes: &ChangeSet) -> Result<(), Stor
         return Ok(());
     }
     let t = w.tenant;
+    // the statuses' provider-id hashes as tables::messages computed them, in order
+    let mut hashes = std::mem::take(&mut w.ctx.status_hashes).into_iter();
     for c in &changes.candidates {
         let (CandidateChange::Insert { candidate, .. }
         | CandidateChange::Update { candidate, .. }
@@ -348,9 +381,10 @@ async fn live_changes(w: &mut Write<'_>, changes: &ChangeSet) -> Result<(), Stor
         let raw = match m {
             MessageChange::Insert(m) => Raw::Candidate(t, m.candidate.as_uuid(), LiveKind::Content),
             MessageChange::Accepted { id, .. } | MessageChange::Status { id, .. } => Raw::Message(t, id.as_uuid()),
-            MessageChange::StatusByProviderId { provider_id, .. } => {
-                Raw::Provider(t, w.tenant_key().await?.provider_hash(provider_id.as_str()))
-            }
+            MessageChange::StatusByProviderId { provider_id, .. } => match hashes.next() {
+                Some(hash) => Raw::Provider(t, hash),
+                None => Raw::Provider(t, w.tenant_key().await?.provider_hash(provider_id.as_str())),
+            },
         };
         w.ctx.live.push(raw);
     }

@@ -69,6 +69,7 @@ suite!(
     an_attempts_receipt_is_sealed_and_bound_to_its_row,
     last_activity_is_filled_for_rows_written_before_m0011,
     names_are_indexed_for_rows_written_before_m0012_and_erased_with_the_markers,
+    new_senders_share_batches_and_their_duplicates_fail_alone,
 );
 
 async fn raw_count(db: &Db, sql: &str, values: Vec<sea_orm::Value>) -> i64 {
@@ -1102,4 +1103,91 @@ async fn names_are_indexed_for_rows_written_before_m0012_and_erased_with_the_mar
     assert_eq!(count("name_tokens", 1).await, 0);
     assert_eq!(count("thread_reads", 1).await, 0);
     assert!(find("erika").await.unwrap().is_empty());
+}
+
+/// Issue 19: the first messages of new senders share group commits, and their candidates,
+/// contact-index and name-index rows are written multi-row with the batch. A number that belongs
+/// to another candidate (also to another new one in the same burst) or an id taken already
+/// fails its change set alone, with the same error as a commit of its own, and leaves nothing
+/// behind; the others are stored, found by number and by name, and audited in one chain.
+async fn new_senders_share_batches_and_their_duplicates_fail_alone(db: &Db) {
+    use hoheit_domain::ids::CandidateId;
+    use hoheit_domain::names::tokens;
+    use hoheit_domain::ports::{DuplicateKey, NameSearch, Queries};
+    use hoheit_domain::testing::contract::join_all;
+    let w = World::new();
+    seed(&db.store, &w).await;
+    let first = new_candidate(&w, 1, NUMBER);
+    insert(&db.store, &w, &first).await;
+    let number = |i: u128| match i {
+        // the number of candidate 1
+        3 | 19 => NUMBER.to_owned(),
+        // one new number for two new senders of the burst: one of them gets it
+        20 | 21 => "+49 170 5559999".to_owned(),
+        _ => format!("+49 170 555{i:04}"),
+    };
+    // candidate 1's id again, with a number of its own
+    let id = |i: u128| if i == 11 || i == 29 { 1 } else { 100 + i };
+    let commits = (0..40u128).map(|i| {
+        let store = db.store.clone();
+        let candidate = new_candidate(&w, id(i), &number(i));
+        let changes = ChangeSet {
+            candidates: vec![CandidateChange::Insert { candidate: Box::new(candidate.clone()), retention_due: None }],
+            messages: vec![MessageChange::Insert(Box::new(inbound_message(
+                &w,
+                candidate.id,
+                1000 + i,
+                &format!("wamid.new{i}"),
+                "Hallo",
+            )))],
+            events: vec![event(&w, Some(candidate.id), DomainEvent::HelpRequested)],
+            ..ChangeSet::default()
+        };
+        let tenant = w.tenant_id();
+        async move { (i, store.commit(tenant, changes).await) }
+    });
+    let mut stored = Vec::new();
+    let mut shared_number = Vec::new();
+    for (i, result) in join_all(commits.collect()).await {
+        match i {
+            3 | 19 => assert_eq!(result, Err(StoreError::Duplicate(DuplicateKey::Contact)), "{i}"),
+            11 | 29 => assert_eq!(result, Err(StoreError::Duplicate(DuplicateKey::Id)), "{i}"),
+            20 | 21 => {
+                shared_number.push(result.clone());
+                if result.is_ok() {
+                    stored.push(i);
+                }
+            }
+            _ => {
+                assert!(result.is_ok(), "{i}: {result:?}");
+                stored.push(i);
+            }
+        }
+    }
+    assert_eq!(shared_number.iter().filter(|r| r.is_ok()).count(), 1, "{shared_number:?}");
+    assert!(shared_number.contains(&Err(StoreError::Duplicate(DuplicateKey::Contact))), "{shared_number:?}");
+    assert_eq!(stored.len(), 35);
+    let t = w.tenant_id();
+    for &i in &stored {
+        let key = ContactKey::Phone(PhoneNumber::parse(&number(i)).unwrap());
+        let found = db.store.candidate_by_contact(t, &key).await.unwrap().unwrap();
+        assert_eq!(found.id, CandidateId::from_uuid(Uuid::from_u128(100 + i)), "{i}");
+        assert_eq!(db.store.messages(t, found.id).await.unwrap().len(), 1, "{i}");
+    }
+    // the refused ones left nothing: no candidate, no index row, no message
+    for i in [3u128, 19] {
+        assert!(db.store.candidate(t, CandidateId::from_uuid(Uuid::from_u128(100 + i))).await.unwrap().is_none());
+    }
+    let key = ContactKey::Phone(PhoneNumber::parse(NUMBER).unwrap());
+    assert_eq!(db.store.candidate_by_contact(t, &key).await.unwrap().unwrap().id, first.id);
+    assert_eq!(db.store.messages(t, first.id).await.unwrap().len(), 0);
+    assert_eq!(raw_count(db, "SELECT COUNT(*) FROM candidates", vec![]).await, 36);
+    assert_eq!(raw_count(db, "SELECT COUNT(*) FROM contact_index", vec![]).await, 36);
+    let search = NameSearch { tokens: tokens("erika muster"), include_restricted: false, limit: 100 };
+    assert_eq!(Queries::candidates_by_name(&db.store, t, search).await.unwrap().len(), 36);
+    let key = CheckpointSigner::generate(&mut rand::rngs::OsRng).public_key();
+    match db.store.verify_audit(t, vec![], &key).await.unwrap() {
+        VerifyOutcome::Ok(report) => assert!(report.entries_verified >= 35, "{}", report.entries_verified),
+        VerifyOutcome::Broken(b) => panic!("audit chain broken: {b:?}"),
+    }
 }

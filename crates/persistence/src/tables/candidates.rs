@@ -3,7 +3,7 @@
 //! index of phone numbers and user ids). Erasure deletes the candidate's content rows in every
 //! table and destroys its key, keeping a content-free tombstone.
 
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
 use hoheit_domain::candidate::Candidate;
 use hoheit_domain::ids::{CandidateId, TenantId};
@@ -13,7 +13,7 @@ use hoheit_domain::retention::last_activity;
 use sea_orm::{ColumnTrait, Condition, ConnectionTrait, FromQueryResult, QueryFilter, QueryOrder, QuerySelect, Value};
 use time::OffsetDateTime;
 
-use crate::batch::Write;
+use crate::batch::{Write, placeholders};
 use crate::codec::{
     contact_text, db_error, from_json, from_micros, id_bytes, is_unique_violation, micros, to_json, to_json_bytes,
     uuid_from,
@@ -26,6 +26,22 @@ use crate::shared::{Shared, stmt, tenant_term};
 /// its messages, which are keyed by provider id): content, the contact index, the name index
 /// and the staff's read markers (issue 17).
 const CONTENT_TABLES: [&str; 6] = ["media", "messages", "outbox", "contact_index", "name_tokens", "thread_reads"];
+
+/// `INSERT INTO candidates (…) VALUES `: a new candidate's columns (the tombstone is NULL, the
+/// version 0, `updated_at` its creation), written once for the single and the multi-row insert.
+pub(crate) const INSERT: &str = "INSERT INTO candidates (id, tenant_id, version, lifecycle, process_ended_at, \
+     retention_due_at, review_due_at, objected, created_at, updated_at, wrapped_key, state, hold_review_at, \
+     last_activity_at) VALUES ";
+const WIDTH: usize = 14;
+static INSERT_ONE: LazyLock<String> = LazyLock::new(|| format!("{INSERT}{}", placeholders(WIDTH)));
+
+/// `INSERT INTO contact_index (…) VALUES `, and the conflict rule: inserted, or already the
+/// candidate's: one row affected; another candidate's: none.
+pub(crate) const INSERT_CONTACT: &str = "INSERT INTO contact_index (tenant_id, blind, candidate_id) VALUES ";
+pub(crate) const CONTACT_CONFLICT: &str = " ON CONFLICT (tenant_id, blind) DO UPDATE SET candidate_id = excluded.candidate_id \
+     WHERE contact_index.candidate_id = excluded.candidate_id";
+static INSERT_CONTACT_ONE: LazyLock<String> =
+    LazyLock::new(|| format!("{INSERT_CONTACT}{}{CONTACT_CONFLICT}", placeholders(3)));
 
 /// Applies a change set's candidate changes.
 pub(crate) async fn apply(w: &mut Write<'_>, changes: &[CandidateChange]) -> Result<(), StoreError> {
@@ -58,27 +74,31 @@ async fn insert(
     let ckey = Arc::new(CandidateKey::new(w.tenant, id, KeyBytes::random()));
     let wrapped = tkey.wrap_candidate_key(id, ckey.key_bytes());
     let state = ckey.seal("candidates", id, "state", &to_json_bytes(candidate)?);
-    w.exec(
-        "INSERT INTO candidates (id, tenant_id, version, lifecycle, process_ended_at, retention_due_at, \
-         review_due_at, objected, created_at, updated_at, wrapped_key, state, tombstone, hold_review_at, \
-         last_activity_at) VALUES ($1, $2, 0, $3, $4, $5, $6, $7, $8, $8, $9, $10, NULL, $11, $12)",
-        vec![
-            id_bytes(id).into(),
-            w.t(),
-            candidate.lifecycle.as_str().into(),
-            candidate.process_ended_at().map(micros).into(),
-            retention_due.map(micros).into(),
-            candidate.objection().review.as_ref().map(|r| micros(r.due_at)).into(),
-            candidate.objection().is_objected().into(),
-            micros(candidate.created_at).into(),
-            wrapped.into(),
-            state.into(),
-            candidate.hold_review_at().map(micros).into(),
-            micros(last_activity(candidate)).into(),
-        ],
-    )
-    .await
-    .map_err(|e| if is_unique_violation(&e) { StoreError::Duplicate(DuplicateKey::Id) } else { db_error(&e) })?;
+    let row: Vec<Value> = vec![
+        id_bytes(id).into(),
+        w.t(),
+        0i64.into(),
+        candidate.lifecycle.as_str().into(),
+        candidate.process_ended_at().map(micros).into(),
+        retention_due.map(micros).into(),
+        candidate.objection().review.as_ref().map(|r| micros(r.due_at)).into(),
+        candidate.objection().is_objected().into(),
+        micros(candidate.created_at).into(),
+        micros(candidate.created_at).into(),
+        wrapped.into(),
+        state.into(),
+        candidate.hold_review_at().map(micros).into(),
+        micros(last_activity(candidate)).into(),
+    ];
+    if w.ctx.defer_candidates {
+        // written with the batch's other new candidates (a duplicate id fails that statement,
+        // and the batch is run again with a savepoint per change set, which attributes it)
+        w.ctx.deferred.candidates.push(row);
+    } else {
+        w.exec(&INSERT_ONE, row).await.map_err(|e| {
+            if is_unique_violation(&e) { StoreError::Duplicate(DuplicateKey::Id) } else { db_error(&e) }
+        })?;
+    }
     w.ctx.candidate_keys.insert((w.tenant, id), ckey);
     index_contacts(w, &tkey, candidate, true).await
 }
@@ -172,8 +192,9 @@ pub(crate) async fn reschedule_retention(w: &mut Write<'_>) -> Result<(), StoreE
 ///
 /// What this process indexed last is cached per candidate (the contact keys, then a keyed
 /// fingerprint of the name terms): the hot path, an update that changes neither, writes nothing.
-/// A new candidate's name terms are inserted (one statement); a changed name, or an update this
-/// process has not seen the candidate's index of (after a restart), replaces them (two).
+/// A new candidate's index rows are inserted (one statement each, or buffered with the batch's
+/// other new candidates); a changed name, or an update this process has not seen the
+/// candidate's index of (after a restart), replaces the name's (two).
 async fn index_contacts(
     w: &mut Write<'_>,
     key: &TenantKey,
@@ -203,16 +224,14 @@ async fn index_contacts(
     }
     let id = id_bytes(cid);
     for blind in &blinds {
-        // inserted, or already ours: one row affected; another candidate's: none
-        let affected = w
-            .exec(
-                "INSERT INTO contact_index (tenant_id, blind, candidate_id) VALUES ($1, $2, $3) \
-                 ON CONFLICT (tenant_id, blind) DO UPDATE SET candidate_id = excluded.candidate_id \
-                 WHERE contact_index.candidate_id = excluded.candidate_id",
-                vec![w.t(), blind.to_vec().into(), id.clone().into()],
-            )
-            .await
-            .map_err(|e| db_error(&e))?;
+        let row: Vec<Value> = vec![w.t(), blind.to_vec().into(), id.clone().into()];
+        if fresh && w.ctx.defer_candidates {
+            // checked when the buffer is written: fewer rows affected than written is a
+            // duplicate contact, attributed by the batch's run with savepoints
+            w.ctx.deferred.contacts.push(row);
+            continue;
+        }
+        let affected = w.exec(&INSERT_CONTACT_ONE, row).await.map_err(|e| db_error(&e))?;
         if affected == 0 {
             return Err(StoreError::Duplicate(DuplicateKey::Contact));
         }

@@ -51,14 +51,20 @@ pub(crate) fn term_hashes(key: &TenantKey, terms: &BTreeSet<String>) -> Vec<[u8;
 }
 
 /// Writes a candidate's name hashes: a new candidate's are inserted (one statement, none without
-/// a name); otherwise the stored ones are replaced (two statements). Called only when the name
-/// may have changed (see `tables::candidates`).
+/// a name, or buffered with the batch's other new candidates); otherwise the stored ones are
+/// replaced (two statements). Called only when the name may have changed (see
+/// `tables::candidates`).
 pub(crate) async fn index_names(
-    w: &Write<'_>,
+    w: &mut Write<'_>,
     candidate: Uuid,
     hashes: &[[u8; 32]],
     fresh: bool,
 ) -> Result<(), StoreError> {
+    if fresh && w.ctx.defer_candidates {
+        let rows = name_rows(w.tenant, candidate, hashes);
+        w.ctx.deferred.names.extend(rows);
+        return Ok(());
+    }
     if !fresh {
         w.exec(
             "DELETE FROM name_tokens WHERE tenant_id = $1 AND candidate_id = $2",
@@ -68,6 +74,14 @@ pub(crate) async fn index_names(
         .map_err(|e| db_error(&e))?;
     }
     insert_names(w.backend(), w.txn, w.tenant, candidate, hashes).await
+}
+
+/// `INSERT INTO name_tokens (…) VALUES `, existing rows kept.
+pub(crate) const INSERT_NAMES: &str = "INSERT INTO name_tokens (tenant_id, hash, candidate_id) VALUES ";
+pub(crate) const NAMES_CONFLICT: &str = " ON CONFLICT (tenant_id, hash, candidate_id) DO NOTHING";
+
+fn name_rows(tenant: Uuid, candidate: Uuid, hashes: &[[u8; 32]]) -> Vec<Vec<Value>> {
+    hashes.iter().map(|h| vec![id_bytes(tenant).into(), h.to_vec().into(), id_bytes(candidate).into()]).collect()
 }
 
 /// Inserts name hashes (multi-row, existing ones kept).
@@ -81,16 +95,8 @@ pub(crate) async fn insert_names(
     if hashes.is_empty() {
         return Ok(());
     }
-    let rows =
-        hashes.iter().map(|h| vec![id_bytes(tenant).into(), h.to_vec().into(), id_bytes(candidate).into()]).collect();
-    insert_rows(
-        backend,
-        txn,
-        "INSERT INTO name_tokens (tenant_id, hash, candidate_id) VALUES ",
-        " ON CONFLICT (tenant_id, hash, candidate_id) DO NOTHING",
-        rows,
-    )
-    .await
+    insert_rows(backend, txn, INSERT_NAMES, NAMES_CONFLICT, name_rows(tenant, candidate, hashes)).await?;
+    Ok(())
 }
 
 /// `$from, $from+1, …` for `n` values.

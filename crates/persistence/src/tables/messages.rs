@@ -154,11 +154,13 @@ pub(crate) async fn apply(
                 ];
                 if w.ctx.defer {
                     // checked against erased_provider_ids when the buffer is written
-                    w.ctx.deferred.status_ids.push((tenant, hash));
+                    w.ctx.deferred.status_ids.push((tenant, hash.clone()));
                     w.ctx.deferred.statuses.push(values);
                 } else if !erased(w, &hash).await? {
                     w.exec(&INSERT_STATUS_ONE, values).await.map_err(|e| db_error(&e))?;
                 }
+                // for the live updates (writer::live_changes), which would hash it again
+                w.ctx.status_hashes.push(hash);
             }
         }
     }
