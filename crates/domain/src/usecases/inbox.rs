@@ -276,7 +276,7 @@ impl Hoheit {
         if tokens.is_empty() {
             return Ok(Vec::new());
         }
-        let queries = self.queries.as_ref().ok_or(UseCaseError::Unavailable("the read port is not wired"))?;
+        let queries = self.read_port()?;
         let search =
             NameSearch { tokens, include_restricted: reads_restricted(actor), limit: InboxQuery::NAME_MATCHES };
         // the matches with one read, kept in the search's order (newest activity first)
@@ -411,7 +411,7 @@ impl Hoheit {
         limit: u32,
     ) -> Result<Vec<(ActivityCursor, InboxRow)>, UseCaseError> {
         permitted(actor, Action::ReadCandidates, STAFF_ONLY)?;
-        let queries = self.queries.as_ref().ok_or(UseCaseError::Unavailable("the read port is not wired"))?;
+        let queries = self.read_port()?;
         let page = ActivityPage { include_restricted: reads_restricted(actor), after, limit: limit.clamp(1, 200) };
         let listed = queries.candidate_activity_page(tenant, page).await?;
         let config = self.config(tenant).await?;
