@@ -65,7 +65,7 @@ async fn a_pdf_goes_out_in_the_window_and_everything_else_is_refused_in_words() 
     assert_eq!(by_id(&thread.html, "document-hint").as_deref(), Some("Nur PDF, höchstens 20 KB."));
 
     // refused in words: no token, not a PDF (whatever its name), too large (by the server's
-    // limit, and a body far over it before it is read in full)
+    // limit, and a body twenty times over it, which is read to its end and answered in words)
     assert_eq!(post_document(&rita, &c, false, "einladung.pdf", pdf(1000)).await.0, 403);
     let (status, html) = post_document(&rita, &c, true, "einladung.pdf", b"<html>kein PDF</html>".to_vec()).await;
     assert_eq!(status, 422);

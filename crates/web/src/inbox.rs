@@ -919,23 +919,35 @@ fn megabytes(bytes: u64) -> String {
     if bytes >= 1_000_000 { format!("{} MB", bytes / 1_000_000) } else { format!("{} KB", (bytes / 1000).max(1)) }
 }
 
+/// How much of a document post's body the server reads: twice the media limit and 1 MiB more. A
+/// document over the limit but within this is read to its end and discarded (never kept beyond
+/// the limit), so that the browser gets the refusal in words: a server that answers while the
+/// browser is still sending and closes the connection makes the browser show a connection error
+/// instead (or lose the answer). A body beyond this is cut off unread.
+pub(crate) fn document_body_limit(max_document_bytes: u64) -> usize {
+    let max = usize::try_from(max_document_bytes).unwrap_or(usize::MAX);
+    max.saturating_mul(2).saturating_add(1024 * 1024)
+}
+
 /// `POST /inbox/{id}/document` (multipart: `csrf_token`, `document`, `caption`): a PDF to send
 /// in the open window, decided by the send policy like any message (and again at dispatch).
 /// Checked here first, in words: a PDF (by its first bytes, not its name) within the server's
-/// media limit; a larger body is refused before it is read in full.
+/// media limit; no more of a larger document than the limit is kept (see
+/// [`document_body_limit`]).
 pub(crate) async fn send_document(
     State(state): State<WebState>,
     client: Client,
     Path(id): Path<String>,
     mut form: Multipart,
 ) -> Response {
-    let (mut csrf, mut caption, mut file) = (String::new(), None, None);
+    let (mut csrf, mut caption, mut file, mut oversized) = (String::new(), None, None, false);
     let max = state.settings().max_document_bytes;
+    let max_len = usize::try_from(max).unwrap_or(usize::MAX);
     let lang = crate::pages::language(&state, &client.headers);
     let x = texts(lang);
     let too_large = || format!("{} {}.", x.doc.too_large, megabytes(max));
     loop {
-        let field = match form.next_field().await {
+        let mut field = match form.next_field().await {
             Ok(Some(field)) => field,
             Ok(None) => break,
             Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
@@ -948,16 +960,31 @@ pub(crate) async fn send_document(
             Some("caption") => caption = field.text().await.ok().filter(|c| !c.trim().is_empty()),
             Some("document") => {
                 let filename = field.file_name().unwrap_or("dokument.pdf").to_owned();
-                match field.bytes().await {
-                    Ok(bytes) => file = Some((filename, bytes.to_vec())),
-                    Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-                        return document_refused(&state, &client, &id, &csrf, too_large()).await;
+                let mut content = Vec::new();
+                loop {
+                    match field.chunk().await {
+                        // over the limit: read on to the end, keep nothing
+                        Ok(Some(chunk)) if oversized || content.len().saturating_add(chunk.len()) > max_len => {
+                            oversized = true;
+                            content = Vec::new();
+                        }
+                        Ok(Some(chunk)) => content.extend_from_slice(&chunk),
+                        Ok(None) => break,
+                        Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                            return document_refused(&state, &client, &id, &csrf, too_large()).await;
+                        }
+                        Err(_) => return document_refused(&state, &client, &id, &csrf, x.invalid.to_owned()).await,
                     }
-                    Err(_) => return document_refused(&state, &client, &id, &csrf, x.invalid.to_owned()).await,
+                }
+                if !oversized {
+                    file = Some((filename, content));
                 }
             }
             _ => {}
         }
+    }
+    if oversized {
+        return document_refused(&state, &client, &id, &csrf, too_large()).await;
     }
     let Some((filename, content)) = file.filter(|(_, c)| !c.is_empty()) else {
         return document_refused(&state, &client, &id, &csrf, x.doc.not_pdf.to_owned()).await;

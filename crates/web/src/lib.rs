@@ -167,10 +167,11 @@ pub fn router<S>(state: WebState) -> Router<S> {
         .route("/inbox/{id}/text", post(inbox::send_text))
         .route(
             "/inbox/{id}/document",
-            // the multipart body: the document and a little room for the other fields
-            post(inbox::send_document).layer(axum::extract::DefaultBodyLimit::max(
-                usize::try_from(state.settings().max_document_bytes).unwrap_or(usize::MAX).saturating_add(64 * 1024),
-            )),
+            // the multipart body, read up to this much so that a document over the media limit
+            // is answered in words (see `inbox::document_body_limit`)
+            post(inbox::send_document).layer(axum::extract::DefaultBodyLimit::max(inbox::document_body_limit(
+                state.settings().max_document_bytes,
+            ))),
         )
         .route("/inbox/{id}/template", post(inbox::send_template))
         .route("/inbox/{id}/consent-request", post(inbox::consent_request))
