@@ -650,10 +650,11 @@ impl hoheit_web::live::LiveStream for LiveStreamOf {
     async fn next(&mut self) -> Option<hoheit_web::live::LiveEvent> {
         use hoheit_persistence::live::{LiveItem, LiveKind};
         Some(match self.0.next().await? {
-            LiveItem::Change { cursor, candidate, kind } => hoheit_web::live::LiveEvent::Changed {
+            LiveItem::Change { cursor, candidate, kind, restricted } => hoheit_web::live::LiveEvent::Changed {
                 cursor,
                 candidate: CandidateId::from_uuid(candidate),
                 status_only: kind == LiveKind::Status,
+                restricted,
             },
             LiveItem::Resync { cursor } => hoheit_web::live::LiveEvent::Resync { cursor },
         })

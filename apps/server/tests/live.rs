@@ -14,6 +14,7 @@ use std::time::Duration;
 use common::web::{Session, by_id, content_reads};
 use common::*;
 use hoheit_server::harness::Harness;
+use serde_json::json;
 
 const WAIT: Duration = Duration::from_secs(20);
 
@@ -234,6 +235,27 @@ async fn streams_need_a_session_are_limited_per_session_and_other_tenants_see_no
     assert_eq!(candidate_writes(&h, &t, "wamid.live-x", "Hallo").await, 200);
     assert!(ours.until_inbox(&c).await.iter().any(|f| f.event == format!("c-{c}")));
     assert_eq!(theirs.next(Duration::from_millis(500)).await, None);
+}
+
+/// R25 on the stream: a recruiter's stream leaves out a restricted candidate's changes (not even
+/// its id), the DPO's has them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_recruiters_stream_leaves_out_restricted_candidates_and_the_dpos_has_them() {
+    let (h, _dir) = sqlite().await;
+    let (t, c, rita) = recruiter(&h).await;
+    let dana = Session::staff(&h, &t, "dpo", "dana@live.example").await;
+    let mut hers = Stream::open(&rita, "/inbox/live", None).await.unwrap();
+    let mut dpos = Stream::open(&dana, "/inbox/live", None).await.unwrap();
+    // restricted on the candidate's request (Art. 18), and the candidate writes
+    assert_eq!(t.recruiter.post(&format!("/api/v1/candidates/{c}/restriction"), json!({})).await.status, 200);
+    assert_eq!(candidate_writes(&h, &t, "wamid.live-r", "Hallo, ist noch etwas offen?").await, 200);
+    // then another candidate's change: the recruiter's stream has that one, and nothing before it
+    let later = candidate(&t, "+49 170 5550997").await;
+    let frames = hers.until_inbox(&later).await;
+    assert_eq!(frames.len(), 2, "only the later candidate's change: {frames:?}");
+    assert!(frames.iter().all(|f| !f.event.contains(&c) && !f.data.contains(&c)), "{frames:?}");
+    let seen = dpos.until_inbox(&later).await;
+    assert!(seen.iter().any(|f| f.event == format!("c-{c}")), "the DPO sees restricted candidates: {seen:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

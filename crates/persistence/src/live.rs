@@ -23,6 +23,9 @@
 //!   older process's epoch, a cursor the ring has dropped, a stream too slow to keep up, a
 //!   `LISTEN` connection that was lost) answers [`LiveItem::Resync`]: the page reloads what it
 //!   shows, which is always correct because the page shows stored state, never the events.
+//! - R25: each change is marked `restricted` when its candidate is restricted, or its state cannot
+//!   be read when the change is published (one query per published batch, failing safe); the
+//!   web layer does not pass such changes to a role that does not see restricted candidates.
 //! - Known limit: a replica that dies between its commit and its `pg_notify` does not announce
 //!   that commit; streams on other replicas show it with the next change of that conversation or
 //!   after a reload.
@@ -67,6 +70,9 @@ pub enum LiveItem {
         candidate: Uuid,
         /// What changed.
         kind: LiveKind,
+        /// The candidate is restricted (R25, Art. 18), or its state could not be read when the
+        /// change was published: only for streams of roles that see restricted candidates.
+        restricted: bool,
     },
     /// The client may have missed changes: reload what is shown.
     Resync {
@@ -187,11 +193,12 @@ impl TenantLive {
             || self.interest.lock().unwrap_or_else(std::sync::PoisonError::into_inner).elapsed() < grace
     }
 
-    fn publish(&self, changes: impl IntoIterator<Item = (Uuid, LiveKind)>) {
+    fn publish(&self, changes: impl IntoIterator<Item = (Uuid, LiveKind)>, restricted: &HashSet<Uuid>) {
         let mut ring = self.ring.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         for (candidate, kind) in changes {
             ring.seq += 1;
-            let item = LiveItem::Change { cursor: ring.cursor(), candidate, kind };
+            let restricted = restricted.contains(&candidate);
+            let item = LiveItem::Change { cursor: ring.cursor(), candidate, kind, restricted };
             let seq = ring.seq;
             if ring.items.len() == RING {
                 ring.items.pop_front();
@@ -369,10 +376,10 @@ impl LiveHub {
     }
 
     /// Publishes resolved changes to a tenant's streams (only tenants someone watches or
-    /// watched: the others are not kept).
-    fn publish(&self, tenant: Uuid, changes: Vec<(Uuid, LiveKind)>) {
+    /// watched: the others are not kept); those of `restricted` candidates are marked so.
+    fn publish(&self, tenant: Uuid, changes: Vec<(Uuid, LiveKind)>, restricted: &HashSet<Uuid>) {
         if let Some(live) = self.tenant(tenant) {
-            live.publish(changes);
+            live.publish(changes, restricted);
         }
     }
 
@@ -526,8 +533,38 @@ async fn resolve_and_publish(hub: &LiveHub, db: &DatabaseConnection, raw: Vec<Ra
         // a status announced before a content change of the same candidate in this batch is
         // covered by the content reload
         order.retain(|(c, kind)| *kind == LiveKind::Content || !content.contains(c));
-        hub.publish(tenant, order);
+        let restricted = restricted_among(db, tenant, &order).await;
+        hub.publish(tenant, order, &restricted);
     }
+}
+
+/// Which of the changed candidates a recruiter's stream must not name (R25): the restricted
+/// ones, and, failing safe, any whose state cannot be read now (gone, or the read failed).
+async fn restricted_among(db: &DatabaseConnection, tenant: Uuid, changes: &[(Uuid, LiveKind)]) -> HashSet<Uuid> {
+    let mut restricted: HashSet<Uuid> = changes.iter().map(|(c, _)| *c).collect();
+    let backend = db.get_database_backend();
+    let ids: Vec<Uuid> = restricted.iter().copied().collect();
+    for chunk in ids.chunks(500) {
+        let marks: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 2)).collect();
+        let sql = format!(
+            "SELECT id FROM candidates WHERE {} = $1 AND id IN ({}) AND lifecycle <> 'restricted'",
+            crate::shared::tenant_term(backend),
+            marks.join(", ")
+        );
+        let mut values = vec![Value::from(crate::codec::id_bytes(tenant))];
+        values.extend(chunk.iter().map(|id| Value::from(crate::codec::id_bytes(*id))));
+        match db.query_all_raw(stmt(backend, &sql, values)).await {
+            Ok(rows) => {
+                for row in rows {
+                    if let Some(id) = row.try_get::<Vec<u8>>("", "id").ok().and_then(|b| uuid_from(&b).ok()) {
+                        restricted.remove(&id);
+                    }
+                }
+            }
+            Err(e) => tracing::warn!(error = %crate::codec::db_error(&e), "live updates: lifecycle lookup failed"),
+        }
+    }
+    restricted
 }
 
 /// A message, by id or by the keyed hash of its provider id.
@@ -604,19 +641,24 @@ mod tests {
         // a page took the cursor: kept for its stream to open
         let start = hub.cursor(tenant);
         assert!(hub.wanted(tenant));
-        hub.publish(tenant, vec![(a, LiveKind::Content)]);
+        hub.publish(tenant, vec![(a, LiveKind::Content)], &HashSet::new());
         let mut stream = hub.subscribe(tenant, Some(&start));
         assert_eq!(change(&stream.next().await.unwrap()), (a, LiveKind::Content));
         // an open stream keeps it, however long
         tokio::time::sleep(grace * 2).await;
         assert!(hub.wanted(tenant));
-        hub.publish(tenant, vec![(a, LiveKind::Status)]);
+        hub.publish(tenant, vec![(a, LiveKind::Status)], &HashSet::new());
         assert_eq!(change(&stream.next().await.unwrap()), (a, LiveKind::Status));
         // closed: kept for a reconnect within the grace period, which resumes
-        let resume = cursor(&LiveItem::Change { cursor: hub.cursor(tenant), candidate: a, kind: LiveKind::Status });
+        let resume = cursor(&LiveItem::Change {
+            cursor: hub.cursor(tenant),
+            candidate: a,
+            kind: LiveKind::Status,
+            restricted: false,
+        });
         drop(stream);
         assert!(hub.wanted(tenant));
-        hub.publish(tenant, vec![(a, LiveKind::Content)]);
+        hub.publish(tenant, vec![(a, LiveKind::Content)], &HashSet::new());
         let mut again = hub.subscribe(tenant, Some(&resume));
         assert_eq!(change(&again.next().await.unwrap()), (a, LiveKind::Content));
         drop(again);
@@ -629,23 +671,39 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn changes_of_restricted_candidates_are_marked() {
+        let (hub, _rx) = LiveHub::new();
+        let tenant = Uuid::new_v4();
+        let (open, held) = (Uuid::new_v4(), Uuid::new_v4());
+        let start = hub.cursor(tenant);
+        hub.publish(tenant, vec![(open, LiveKind::Content), (held, LiveKind::Status)], &HashSet::from([held]));
+        let mut stream = hub.subscribe(tenant, Some(&start));
+        let marked = |item: LiveItem| match item {
+            LiveItem::Change { candidate, restricted, .. } => (candidate, restricted),
+            LiveItem::Resync { .. } => panic!("unexpected resync"),
+        };
+        assert_eq!(marked(stream.next().await.unwrap()), (open, false));
+        assert_eq!(marked(stream.next().await.unwrap()), (held, true));
+    }
+
+    #[tokio::test]
     async fn a_client_resumes_after_its_cursor_without_gap_or_repetition() {
         let (hub, _rx) = LiveHub::new();
         let tenant = Uuid::new_v4();
         let (a, b, c) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
         let start = hub.cursor(tenant);
-        hub.publish(tenant, vec![(a, LiveKind::Content)]);
+        hub.publish(tenant, vec![(a, LiveKind::Content)], &HashSet::new());
         let mut first = hub.subscribe(tenant, Some(&start));
         let seen = first.next().await.unwrap();
         assert_eq!(change(&seen), (a, LiveKind::Content));
-        hub.publish(tenant, vec![(b, LiveKind::Status), (c, LiveKind::Content)]);
+        hub.publish(tenant, vec![(b, LiveKind::Status), (c, LiveKind::Content)], &HashSet::new());
         // the connection drops after b; the client comes back with b's cursor
         let b_item = first.next().await.unwrap();
         assert_eq!(change(&b_item), (b, LiveKind::Status));
         drop(first);
         let mut again = hub.subscribe(tenant, Some(&cursor(&b_item)));
         assert_eq!(change(&again.next().await.unwrap()), (c, LiveKind::Content));
-        hub.publish(tenant, vec![(a, LiveKind::Status)]);
+        hub.publish(tenant, vec![(a, LiveKind::Status)], &HashSet::new());
         assert_eq!(change(&again.next().await.unwrap()), (a, LiveKind::Status));
         assert!(tokio::time::timeout(std::time::Duration::from_millis(50), again.next()).await.is_err());
     }
@@ -657,14 +715,14 @@ mod tests {
         let start = hub.cursor(tenant);
         let _ = hub.cursor(other);
         for _ in 0..RING + 1 {
-            hub.publish(tenant, vec![(Uuid::new_v4(), LiveKind::Content)]);
+            hub.publish(tenant, vec![(Uuid::new_v4(), LiveKind::Content)], &HashSet::new());
         }
         for stale in [start.as_str(), "0123456789abcdef.1", "nonsense", "ffffffffffffffff.zz"] {
             let mut s = hub.subscribe(tenant, Some(stale));
             assert!(matches!(s.next().await.unwrap(), LiveItem::Resync { .. }), "{stale}");
         }
         let mut theirs = hub.subscribe(other, None);
-        hub.publish(tenant, vec![(Uuid::new_v4(), LiveKind::Content)]);
+        hub.publish(tenant, vec![(Uuid::new_v4(), LiveKind::Content)], &HashSet::new());
         assert!(tokio::time::timeout(std::time::Duration::from_millis(50), theirs.next()).await.is_err());
         // a cursor ahead of the ring is not trusted either
         let ahead = {
@@ -682,11 +740,11 @@ mod tests {
         let tenant = Uuid::new_v4();
         let mut slow = hub.subscribe(tenant, None);
         for _ in 0..LAG + 10 {
-            hub.publish(tenant, vec![(Uuid::new_v4(), LiveKind::Content)]);
+            hub.publish(tenant, vec![(Uuid::new_v4(), LiveKind::Content)], &HashSet::new());
         }
         assert!(matches!(slow.next().await.unwrap(), LiveItem::Resync { .. }));
         let last = Uuid::new_v4();
-        hub.publish(tenant, vec![(last, LiveKind::Content)]);
+        hub.publish(tenant, vec![(last, LiveKind::Content)], &HashSet::new());
         assert_eq!(change(&slow.next().await.unwrap()), (last, LiveKind::Content));
         // a restart (lost LISTEN) resyncs open streams and old cursors
         let before = hub.cursor(tenant);

@@ -9,7 +9,9 @@
 //! candidate as data and the event id (the cursor). A `resync` event means changes may have been
 //! missed: the page reloads what it shows. Pages pass the cursor of the moment they were
 //! rendered (`?after=`), so nothing between rendering and connecting is lost; a reconnecting
-//! browser sends `Last-Event-ID`, which wins over `after`.
+//! browser sends `Last-Event-ID`, which wins over `after`. A recruiter's stream leaves out the
+//! changes of restricted candidates (R25: the source marks them, and marks any whose state it
+//! could not read); admin and DPO streams have them.
 //!
 //! The stream checks the session when it starts and every 30 seconds, without counting as
 //! activity (an open tab does not keep a session from its idle time-out), and ends with it. At
@@ -50,6 +52,9 @@ pub enum LiveEvent {
         candidate: CandidateId,
         /// Only delivery statuses changed (no new content).
         status_only: bool,
+        /// The candidate is restricted (R25), or the source could not tell: not passed to a
+        /// stream whose role does not see restricted candidates.
+        restricted: bool,
     },
     /// Changes may have been missed: reload what is shown.
     Resync {
@@ -142,6 +147,7 @@ pub(crate) async fn stream(State(state): State<WebState>, client: Client, Query(
     let subscription = live.subscribe(principal.tenant, last.as_deref());
     let open = Open {
         subscription,
+        sees_restricted: hoheit_domain::access::sees_restricted(principal.role),
         app: app.clone(),
         cookie,
         checked: tokio::time::Instant::now(),
@@ -158,6 +164,8 @@ pub(crate) async fn stream(State(state): State<WebState>, client: Client, Query(
 /// One open stream's state.
 struct Open {
     subscription: Box<dyn LiveStream>,
+    /// Whether the role sees restricted candidates (R25): else their changes are left out.
+    sees_restricted: bool,
     app: hoheit_domain::usecases::Hoheit,
     cookie: SecretText,
     checked: tokio::time::Instant,
@@ -175,7 +183,8 @@ impl Open {
         loop {
             let wait = SESSION_CHECK.saturating_sub(self.checked.elapsed());
             match tokio::time::timeout(wait, self.subscription.next()).await {
-                Ok(Some(LiveEvent::Changed { cursor, candidate, status_only })) => {
+                Ok(Some(LiveEvent::Changed { restricted: true, .. })) if !self.sees_restricted => {}
+                Ok(Some(LiveEvent::Changed { cursor, candidate, status_only, .. })) => {
                     let name = format!("{}-{candidate}", if status_only { "s" } else { "c" });
                     self.pending = Some(Event::default().event("inbox").id(cursor).data(candidate.to_string()));
                     return Some(Event::default().event(name).data(if status_only { "status" } else { "content" }));
