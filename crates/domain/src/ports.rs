@@ -738,6 +738,32 @@ pub struct ActivityPage {
     pub after: Option<ActivityCursor>,
     /// Page size.
     pub limit: u32,
+    /// Only candidates in this state ([`ActivityFilter::matches`], which a store answers from
+    /// its clear columns); the caller decides again on the candidates it loads.
+    pub only: Option<ActivityFilter>,
+}
+
+/// A state an activity page may be narrowed to ([`ActivityPage::only`]): the inbox's filters
+/// that a store can answer without opening a candidate's sealed state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ActivityFilter {
+    /// An objection is in effect (the store's `objected`).
+    Objected,
+    /// A possible objection waits for review (R16; the store's review due date).
+    ReviewPending,
+    /// The application process ended (the store's process end).
+    ProcessEnded,
+}
+
+impl ActivityFilter {
+    /// Whether the candidate is in this state: what a store's clear columns must agree with.
+    pub fn matches(self, candidate: &crate::candidate::Candidate) -> bool {
+        match self {
+            ActivityFilter::Objected => candidate.objection().is_objected(),
+            ActivityFilter::ReviewPending => candidate.objection().review.is_some(),
+            ActivityFilter::ProcessEnded => candidate.process_ended_at().is_some(),
+        }
+    }
 }
 
 /// A position in the newest-activity-first order: (last activity, id), both descending. Written

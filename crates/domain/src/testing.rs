@@ -1236,6 +1236,13 @@ impl crate::ports::Queries for InMemoryStore {
     ) -> Result<Vec<crate::ports::CandidateSummary>, StoreError> {
         let position = |r: &crate::ports::CandidateSummary| std::cmp::Reverse((r.last_activity_at, r.id));
         let mut rows = self.summaries(tenant, page.include_restricted);
+        if let Some(only) = page.only {
+            let state = self.lock();
+            rows.retain(|r| {
+                let candidate = state.candidates.get(&(tenant, r.id)).and_then(|row| row.candidate.as_ref());
+                candidate.is_some_and(|c| only.matches(c))
+            });
+        }
         rows.retain(|r| page.after.is_none_or(|a| position(r) > std::cmp::Reverse((a.last_activity_at, a.id))));
         rows.sort_by_key(position);
         rows.truncate(usize::try_from(page.limit).unwrap_or(usize::MAX));

@@ -354,9 +354,10 @@ impl SeaStore {
         tenant: TenantId,
         include_restricted: bool,
         after: Option<(OffsetDateTime, CandidateId)>,
+        only: Option<hoheit_domain::ports::ActivityFilter>,
         limit: u64,
     ) -> Result<Vec<CandidateSummary>, StoreError> {
-        tables::candidates::list(&self.shared, tenant, include_restricted, Listing::Activity(after), limit).await
+        tables::candidates::list(&self.shared, tenant, include_restricted, Listing::Activity(after, only), limit).await
     }
 
     /// Candidates with an open objection review, for the review queue (R16): (candidate, due).

@@ -54,8 +54,9 @@ impl Queries for SeaStore {
         page: ActivityPage,
     ) -> Result<Vec<CandidateSummary>, StoreError> {
         let after = page.after.map(|a| (a.last_activity_at, a.id));
-        let rows =
-            self.list_candidates_by_activity(tenant, page.include_restricted, after, u64::from(page.limit)).await?;
+        let rows = self
+            .list_candidates_by_activity(tenant, page.include_restricted, after, page.only, u64::from(page.limit))
+            .await?;
         rows.into_iter().map(summary).collect()
     }
 

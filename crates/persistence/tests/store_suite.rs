@@ -1038,7 +1038,7 @@ async fn last_activity_is_filled_for_rows_written_before_m0011(db: &Db) {
     assert_eq!(activity(1).await, later, "from the newest message");
     assert_eq!(activity(2).await, micros(w.now), "no message: the creation");
     assert_eq!(activity(3).await, -1, "erased: none");
-    let page = ActivityPage { include_restricted: true, after: None, limit: 10 };
+    let page = ActivityPage { include_restricted: true, after: None, limit: 10, only: None };
     let listed = Queries::candidate_activity_page(&db.store, w.tenant_id(), page).await.unwrap();
     assert_eq!(listed.iter().map(|c| c.id).collect::<Vec<_>>(), [wrote.id, silent.id]);
 }

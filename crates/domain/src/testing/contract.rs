@@ -155,6 +155,7 @@ macro_rules! store_contract_tests {
             the_domain_journey_runs_on_the_store,
             queries_read_views,
             candidates_are_listed_newest_activity_first,
+            activity_pages_narrow_to_clear_states,
             replays_after_erasure_and_stale_events_create_nothing,
             read_markers_count_unread_per_staff_member_and_summarise_the_last_message,
             candidates_are_found_by_name_tokens_prefixes_and_spellings,
@@ -1398,6 +1399,63 @@ pub async fn replays_after_erasure_and_stale_events_create_nothing(h: &dyn Harne
     assert_eq!(store.messages(w.tenant_id(), fresh.id).await.unwrap().len(), 1);
 }
 
+/// [`ActivityPage::only`]: a page narrowed to objected candidates, to those with a review
+/// pending or to those whose process ended lists exactly them ([`ActivityFilter::matches`]),
+/// in the same order and with the same paging as the whole list.
+pub async fn activity_pages_narrow_to_clear_states(h: &dyn Harness) {
+    use crate::objection::{Objection, ObjectionSource, PendingReview};
+    use crate::ports::ActivityFilter;
+    let (store, queries) = (h.store(), h.queries());
+    let w = World::new();
+    seed(store.as_ref(), &w).await;
+    let (tenant, hour) = (w.tenant_id(), Duration::hours(1));
+    let staff_member = crate::ids::StaffId::from_uuid(Uuid::from_u128(0x5AFF));
+    let mut candidates = Vec::new();
+    for id in 1..=6u128 {
+        let mut c = new_candidate(&w, id, &format!("+49 170 55510{id:02}"));
+        c.conversation.record_inbound(w.now + hour * i32::try_from(id).unwrap());
+        candidates.push(c);
+    }
+    let objection = Objection {
+        at: w.now,
+        source: ObjectionSource::Staff { staff: staff_member, channel: CaptureChannel::Email, note: None },
+        scope: ObjectionScope::AllWhatsApp,
+    };
+    for i in [1, 4] {
+        assert!(candidates[i].apply_objection(objection.clone()));
+    }
+    candidates[2].open_review(PendingReview {
+        id: crate::ids::ReviewId::from_uuid(Uuid::from_u128(0xAE1)),
+        message: MessageId::from_uuid(Uuid::from_u128(0xAE2)),
+        matched: "nicht mehr".into(),
+        opened_at: w.now,
+        due_at: w.now + Duration::days(1),
+        further: Vec::new(),
+    });
+    candidates[3].process = crate::candidate::Process::Ended { reason: ProcessEndReason::Rejected, at: w.now };
+    for c in &candidates {
+        insert(store.as_ref(), &w, c).await;
+    }
+    let id = |n: u128| CandidateId::from_uuid(Uuid::from_u128(n));
+    let narrowed = |only, after, limit| ActivityPage { include_restricted: true, after, limit, only: Some(only) };
+    let ids = |rows: &[crate::ports::CandidateSummary]| rows.iter().map(|r| r.id).collect::<Vec<_>>();
+    for (only, expected) in [
+        (ActivityFilter::Objected, vec![id(5), id(2)]),
+        (ActivityFilter::ReviewPending, vec![id(3)]),
+        (ActivityFilter::ProcessEnded, vec![id(4)]),
+    ] {
+        let rows = queries.candidate_activity_page(tenant, narrowed(only, None, 100)).await.unwrap();
+        assert_eq!(ids(&rows), expected, "{only:?}, newest activity first");
+        assert!(candidates.iter().filter(|c| expected.contains(&c.id)).all(|c| only.matches(c)));
+        assert!(candidates.iter().filter(|c| !expected.contains(&c.id)).all(|c| !only.matches(c)));
+    }
+    let first = queries.candidate_activity_page(tenant, narrowed(ActivityFilter::Objected, None, 1)).await.unwrap();
+    assert_eq!(ids(&first), [id(5)]);
+    let after = Some(ActivityCursor::of(&first[0]));
+    let rest = queries.candidate_activity_page(tenant, narrowed(ActivityFilter::Objected, after, 10)).await.unwrap();
+    assert_eq!(ids(&rest), [id(2)], "paged like the whole list");
+}
+
 /// [`Queries::candidate_activity_page`]: newest activity first (the last message either way, or
 /// the creation, to the microsecond), equal times by id descending; paging in any page size
 /// lists every row once; restricted candidates only when asked (R25), erased ones never, another
@@ -1433,7 +1491,7 @@ pub async fn candidates_are_listed_newest_activity_first(h: &dyn Harness) {
     insert(store.as_ref(), &other, &stranger).await;
 
     let id = |n: u128| CandidateId::from_uuid(Uuid::from_u128(n));
-    let page = |include_restricted, after, limit| ActivityPage { include_restricted, after, limit };
+    let page = |include_restricted, after, limit| ActivityPage { include_restricted, after, limit, only: None };
     let ids = |rows: &[crate::ports::CandidateSummary]| rows.iter().map(|r| r.id).collect::<Vec<_>>();
     let visible = queries.candidate_activity_page(tenant, page(false, None, 100)).await.unwrap();
     assert_eq!(ids(&visible), [4, 3, 2, 1, 5].map(id), "newest first, equal times by id descending");

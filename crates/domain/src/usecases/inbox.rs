@@ -21,7 +21,9 @@ use crate::consent::{ConsentState, Purpose};
 use crate::events::DomainEvent;
 use crate::ids::StaffId;
 use crate::ids::{CandidateId, TenantId};
-use crate::ports::{ActivityCursor, ActivityPage, ConversationSummary, NameSearch, Queries, TenantConfig};
+use crate::ports::{
+    ActivityCursor, ActivityFilter, ActivityPage, ConversationSummary, NameSearch, Queries, TenantConfig,
+};
 use crate::retention::{RetentionDecision, RetentionSettings, decide};
 use crate::tenant::Actor;
 
@@ -162,6 +164,16 @@ stable_names!(
 );
 
 impl InboxFilter {
+    /// The state a store can narrow its activity page to for this filter, where it has one.
+    const fn narrowing(self) -> Option<ActivityFilter> {
+        match self {
+            InboxFilter::Objected => Some(ActivityFilter::Objected),
+            InboxFilter::ReviewPending => Some(ActivityFilter::ReviewPending),
+            InboxFilter::ProcessEnded => Some(ActivityFilter::ProcessEnded),
+            InboxFilter::WindowOpen | InboxFilter::WaitingForConsent => None,
+        }
+    }
+
     /// Every filter, in the order the inbox offers them.
     pub const ALL: [InboxFilter; 5] = [
         InboxFilter::WindowOpen,
@@ -334,8 +346,9 @@ impl Hoheit {
         let mut rows = Vec::new();
         let mut after = query.after;
         let mut scanned = 0;
+        let only = query.filter.and_then(InboxFilter::narrowing);
         loop {
-            let batch = self.inbox_page(tenant, actor, after, batch_size).await?;
+            let batch = self.activity_rows(tenant, actor, after, batch_size, only).await?;
             let full = batch.len() == usize::try_from(batch_size).unwrap_or(200);
             batch_size = batch_size.saturating_mul(2).min(200);
             for (position, row) in batch {
@@ -410,9 +423,22 @@ impl Hoheit {
         after: Option<ActivityCursor>,
         limit: u32,
     ) -> Result<Vec<(ActivityCursor, InboxRow)>, UseCaseError> {
+        self.activity_rows(tenant, actor, after, limit, None).await
+    }
+
+    /// [`Hoheit::inbox_page`], narrowed by the store to candidates in the state `only`.
+    async fn activity_rows(
+        &self,
+        tenant: TenantId,
+        actor: Actor,
+        after: Option<ActivityCursor>,
+        limit: u32,
+        only: Option<ActivityFilter>,
+    ) -> Result<Vec<(ActivityCursor, InboxRow)>, UseCaseError> {
         permitted(actor, Action::ReadCandidates, STAFF_ONLY)?;
         let queries = self.read_port()?;
-        let page = ActivityPage { include_restricted: reads_restricted(actor), after, limit: limit.clamp(1, 200) };
+        let page =
+            ActivityPage { include_restricted: reads_restricted(actor), after, limit: limit.clamp(1, 200), only };
         let listed = queries.candidate_activity_page(tenant, page).await?;
         let config = self.config(tenant).await?;
         let at = self.now();

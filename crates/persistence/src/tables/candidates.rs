@@ -382,8 +382,9 @@ pub struct CandidateSummary {
 pub(crate) enum Listing {
     /// Creation order (ids are UUIDv7), after this candidate.
     Created(Option<CandidateId>),
-    /// Newest activity first, by (last activity, id) descending, after this position.
-    Activity(Option<(OffsetDateTime, CandidateId)>),
+    /// Newest activity first, by (last activity, id) descending, after this position; only
+    /// candidates in the state, if one is given (from the clear columns that mirror it).
+    Activity(Option<(OffsetDateTime, CandidateId)>, Option<hoheit_domain::ports::ActivityFilter>),
 }
 
 /// A page of the tenant's candidates in the listing's order, starting after its position;
@@ -408,7 +409,14 @@ pub(crate) async fn list(
             }
             query.order_by_asc(Column::Id)
         }
-        Listing::Activity(after) => {
+        Listing::Activity(after, only) => {
+            use hoheit_domain::ports::ActivityFilter;
+            query = match only {
+                None => query,
+                Some(ActivityFilter::Objected) => query.filter(Column::Objected.eq(true)),
+                Some(ActivityFilter::ReviewPending) => query.filter(Column::ReviewDueAt.is_not_null()),
+                Some(ActivityFilter::ProcessEnded) => query.filter(Column::ProcessEndedAt.is_not_null()),
+            };
             if let Some((at, id)) = after {
                 let (at, id) = (micros(at), id_bytes(id.as_uuid()));
                 query = query.filter(
