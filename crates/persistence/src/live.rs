@@ -545,11 +545,10 @@ async fn restricted_among(db: &DatabaseConnection, tenant: Uuid, changes: &[(Uui
     let backend = db.get_database_backend();
     let ids: Vec<Uuid> = restricted.iter().copied().collect();
     for chunk in ids.chunks(500) {
-        let marks: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 2)).collect();
         let sql = format!(
             "SELECT id FROM candidates WHERE {} = $1 AND id IN ({}) AND lifecycle <> 'restricted'",
             crate::shared::tenant_term(backend),
-            marks.join(", ")
+            crate::shared::numbered(2, chunk.len())
         );
         let mut values = vec![Value::from(crate::codec::id_bytes(tenant))];
         values.extend(chunk.iter().map(|id| Value::from(crate::codec::id_bytes(*id))));
@@ -580,10 +579,9 @@ async fn lookup(db: &DatabaseConnection, tenant: Uuid, keys: Vec<Key>) -> HashMa
     let backend = db.get_database_backend();
     for chunk in keys.chunks(500) {
         let column = if matches!(chunk.first(), Some(Key::Id(_))) { "id" } else { "provider_id" };
-        let marks: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 2)).collect();
         let sql = format!(
             "SELECT {column} AS k, candidate_id FROM messages WHERE tenant_id = $1 AND {column} IN ({})",
-            marks.join(", ")
+            crate::shared::numbered(2, chunk.len())
         );
         let mut values = vec![Value::from(crate::codec::id_bytes(tenant))];
         values.extend(chunk.iter().map(|k| match k {

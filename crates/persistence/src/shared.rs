@@ -72,6 +72,11 @@ mod tests {
     }
 }
 
+/// `$from, $from+1, …` for `n` values (an `IN (…)` list after the statement's other parameters).
+pub(crate) fn numbered(from: usize, n: usize) -> String {
+    (from..from + n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
+}
+
 /// The tenant term of a read of rows by a list of ids (`… WHERE {term} = $1 AND id IN (…)`).
 /// On SQLite it is written `+tenant_id`, which keeps the term out of index selection: without
 /// ANALYZE statistics SQLite's planner takes an index led by `tenant_id` (e.g.

@@ -301,7 +301,7 @@ pub(crate) async fn by_ids(
         let sql = format!(
             "SELECT * FROM candidates WHERE {} = $1 AND id IN ({})",
             tenant_term(shared.backend),
-            (2..chunk.len() + 2).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
+            crate::shared::numbered(2, chunk.len())
         );
         let mut values: Vec<Value> = vec![id_bytes(t).into()];
         values.extend(chunk.iter().map(|id| Value::from(id_bytes(id.as_uuid()))));

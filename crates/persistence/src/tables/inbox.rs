@@ -28,7 +28,7 @@ use crate::codec::{
     db_error, direction_from, from_json, from_micros, id_bytes, intent_from, kind_from, micros, status_from, uuid_from,
 };
 use crate::crypto::TenantKey;
-use crate::shared::{Shared, stmt, tenant_term};
+use crate::shared::{Shared, numbered, stmt, tenant_term};
 
 /// The keyed hash of one name term.
 pub(crate) fn term_hash(key: &TenantKey, term: &str) -> [u8; 32] {
@@ -99,11 +99,6 @@ pub(crate) async fn insert_names(
     Ok(())
 }
 
-/// `$from, $from+1, …` for `n` values.
-fn list(from: usize, n: usize) -> String {
-    (from..from + n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
-}
-
 /// The tenant's candidates whose name hashes include every search term's, newest activity first.
 pub(crate) async fn by_name(
     shared: &Shared,
@@ -127,7 +122,7 @@ pub(crate) async fn by_name(
          WHERE t.tenant_id = $1 AND c.tombstone IS NULL {restricted}AND t.hash IN ({}) \
          GROUP BY t.candidate_id, c.last_activity_at, c.created_at HAVING COUNT(*) = $2 \
          ORDER BY activity DESC, t.candidate_id DESC LIMIT $3",
-        list(4, hashes.len())
+        numbered(4, hashes.len())
     );
     let mut values: Vec<Value> = vec![
         id_bytes(t).into(),
@@ -202,7 +197,7 @@ pub(crate) async fn summaries(
         format!(
             "SELECT id FROM candidates WHERE {} = $1 AND tombstone IS NULL AND id IN ({})",
             tenant_term(shared.backend),
-            list(2, asked.len())
+            numbered(2, asked.len())
         ),
         vec![id_bytes(t).into()],
     )
@@ -215,7 +210,7 @@ pub(crate) async fn summaries(
              LEFT JOIN thread_reads r ON r.tenant_id = m.tenant_id AND r.candidate_id = m.candidate_id AND r.staff_id = $2 \
              WHERE m.tenant_id = $1 AND m.direction = 'inbound' AND (r.read_at IS NULL OR m.created_at > r.read_at) \
              AND m.candidate_id IN ({}) GROUP BY m.candidate_id",
-            list(3, asked.len())
+            numbered(3, asked.len())
         ),
         vec![id_bytes(t).into(), id_bytes(viewer.as_uuid()).into()],
     )
@@ -235,7 +230,7 @@ pub(crate) async fn summaries(
              FROM messages m WHERE m.tenant_id = $1 AND m.candidate_id IN ({}) AND m.id = (SELECT m2.id FROM messages m2 \
              WHERE m2.tenant_id = m.tenant_id AND m2.candidate_id = m.candidate_id \
              ORDER BY m2.created_at DESC, m2.id DESC LIMIT 1)",
-            list(2, asked.len())
+            numbered(2, asked.len())
         ),
         vec![id_bytes(t).into()],
     )
